@@ -1,0 +1,157 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { runBench, writeReports, type BenchOptions } from "./bench.js";
+import type { RunFolder } from "./runRecord.js";
+import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
+import { renderCoverLetter } from "./stages/report.js";
+import { BenchError, describeError } from "./util/errors.js";
+import { Progress } from "./util/progress.js";
+
+function listOf<T extends string>(allowed: readonly T[], what: string) {
+  return (value: string): T[] => {
+    const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const i of items) {
+      if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${allowed.join(", ")})`);
+    }
+    return items as T[];
+  };
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+function program(): Command {
+  return new Command("erofs-share-bench")
+    .description(
+      "Apply an EROFS page cache sharing series, build the kernel, boot it in QEMU, read two images with sharing off, on and\n" +
+        "split across domains, and write cover-letter tables of the page cache each used.",
+    )
+    .option("--series <name>", "series spec in kernel/series/ (mainline, v8, rfc-v7, rfc-2023)", "mainline")
+    .option("--workload <names>", "comma-separated workloads from workloads/", (v) => v.split(",").filter(Boolean), ["synthetic"])
+    .option("--images <A,B>", "measure this pair instead: two directories or .tar/.tar.gz files")
+    .option("--reps <n>", "fresh boots per (mode, access path)", positiveInt, 3)
+    .option("--modes <list>", `modes to measure (${MODES.join(",")})`, listOf(MODES, "mode"), [...MODES])
+    .option("--paths <list>", `access paths for the read-all phase (${ACCESS_PATHS.join(",")})`, listOf(ACCESS_PATHS, "path"), [...ACCESS_PATHS])
+    .option("--out <dir>", "results folder (default results/<run-id>)")
+    .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
+    .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
+    .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
+    .option("--build-only", "stop after the kernel is built")
+    .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
+    .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit");
+}
+
+interface CliOptions {
+  series: string;
+  workload: string[];
+  images?: string;
+  reps: number;
+  modes: Mode[];
+  paths: AccessPath[];
+  out?: string;
+  json?: boolean;
+  accel?: "kvm" | "tcg";
+  kernelDeb?: string;
+  buildOnly?: boolean;
+  jobs?: number;
+  report?: string;
+}
+
+function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
+  let images: [string, string] | undefined;
+  if (o.images) {
+    const parts = o.images.split(",");
+    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new BenchError(`--images takes exactly two inputs, got "${o.images}"`, "--images A,B");
+    images = [parts[0], parts[1]];
+  }
+  let kernelDeb: BenchOptions["kernelDeb"];
+  if (o.kernelDeb) {
+    const [pkg, version] = o.kernelDeb.split("=");
+    kernelDeb = { package: pkg, version };
+  }
+  return {
+    series: o.series, workloads: o.workload, images, reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    accel: o.accel, kernelDeb, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
+  };
+}
+
+function summary(folder: RunFolder): object {
+  const r = folder.record;
+  return {
+    runDir: folder.dir,
+    runJson: folder.runJson,
+    status: r.status,
+    series: r.series.name,
+    kernel: r.kernel?.release,
+    accel: r.accel?.accel,
+    comparisons: r.comparisons.map((c) => ({
+      workload: c.workload, path: c.path,
+      offMiB: c.off?.afterB.median, onMiB: c.on?.afterB.median, splitMiB: c.split?.afterB.median,
+      reductionPct: c.reductionPct, expectedReductionPct: c.expectedReductionPct, efficiencyPct: c.efficiencyPct,
+      splitShared: c.splitShared, noisy: c.noisy,
+    })),
+    warnings: r.warnings,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = program();
+  cmd.parse(argv);
+  const o = cmd.opts<CliOptions>();
+  if (o.report) {
+    const { RunFolder } = await import("./runRecord.js");
+    const dir = path.resolve(o.report);
+    const folder = new RunFolder(dir, JSON.parse(await readFile(path.join(dir, "run.json"), "utf8")));
+    await writeReports(folder);
+    process.stdout.write(o.json ? JSON.stringify(summary(folder), null, 2) + "\n" : renderCoverLetter(folder.record));
+    return 0;
+  }
+  const progress = new Progress();
+  let folder: RunFolder | undefined;
+  const interrupt = async (signal: string) => {
+    if (folder && folder.record.status === "running") {
+      folder.record.status = "interrupted";
+      folder.record.error = `interrupted by ${signal}`;
+      folder.record.finishedAt = new Date().toISOString();
+      await writeReports(folder).catch(() => undefined);
+      process.stderr.write(`\ninterrupted: what was measured is in ${folder.dir}\n`);
+    }
+    process.exit(130);
+  };
+  process.on("SIGINT", () => void interrupt("SIGINT"));
+  process.on("SIGTERM", () => void interrupt("SIGTERM"));
+  try {
+    folder = await runBench(toBenchOptions(o, argv.slice(2)), progress, (f) => (folder = f));
+  } catch (e) {
+    process.stderr.write(describeError(e) + "\n");
+    if (folder) {
+      folder.record.status = "failed";
+      folder.record.error = e instanceof Error ? e.message : String(e);
+      folder.record.finishedAt = new Date().toISOString();
+      await writeReports(folder).catch(() => undefined);
+      process.stderr.write(`what was done is recorded in ${folder.runJson}\n`);
+    }
+    if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), error: describeError(e) }, null, 2) + "\n");
+    return 1;
+  }
+  if (o.json) {
+    process.stdout.write(JSON.stringify(summary(folder), null, 2) + "\n");
+  } else {
+    process.stdout.write(`\nresults: ${folder.dir}\n\n`);
+    if (folder.record.cells.length) process.stdout.write(renderCoverLetter(folder.record));
+    for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
+  }
+  return 0;
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(describeError(e) + "\n");
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+import path from "node:path";
+import type { Cell, Comparison } from "./stages/aggregate.js";
+import type { BootMeasurement } from "./stages/measure.js";
+import type { SharingAnalysis } from "./stages/sharing.js";
+import type { ImageRecord } from "./stages/images.js";
+import { writeFileAtomic, writeJsonAtomic } from "./util/fsx.js";
+
+export interface StageTime {
+  stage: string;
+  seconds: number;
+  reused: boolean;
+}
+
+export interface WorkloadRecord {
+  name: string;
+  /** Table label, e.g. "synthetic" and "A & B". */
+  image: string;
+  versions: string;
+  imageA: ImageRecord & { sha256Manifest?: string };
+  imageB: ImageRecord;
+  sharing: SharingAnalysis;
+}
+
+/** Everything a run used and measured: enough to reproduce it and to re-render its reports. */
+export interface RunRecord {
+  schema: 1;
+  runId: string;
+  status: "running" | "complete" | "failed" | "interrupted";
+  error?: string;
+  startedAt: string;
+  finishedAt?: string;
+  command: string[];
+  host: { node: string; qemu?: string; compiler?: string; hostKernel: string; cpus: number };
+  accel?: { accel: string; reason: string };
+  series: { name: string; title: string; specSha256: string; shareMountOptions: string };
+  kernel?: {
+    source: unknown;
+    build: unknown;
+    buildKey: string;
+    release?: string;
+    apply?: unknown;
+  };
+  erofsUtils?: unknown;
+  initramfs?: unknown;
+  plan: { workloads: string[]; modes: string[]; paths: string[]; reps: number };
+  workloads: WorkloadRecord[];
+  boots: BootMeasurement[];
+  cells: Cell[];
+  comparisons: Comparison[];
+  stageTimes: StageTime[];
+  warnings: string[];
+}
+
+export class RunFolder {
+  constructor(readonly dir: string, readonly record: RunRecord) {}
+
+  get runJson(): string {
+    return path.join(this.dir, "run.json");
+  }
+
+  async save(): Promise<void> {
+    await writeJsonAtomic(this.runJson, this.record);
+  }
+
+  async appendSamples(lines: unknown[]): Promise<void> {
+    const { appendFile } = await import("node:fs/promises");
+    await appendFile(path.join(this.dir, "samples.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  }
+
+  async writeText(name: string, text: string): Promise<void> {
+    await writeFileAtomic(path.join(this.dir, name), text);
+  }
+}
+
+export function newRunId(now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${ts}-${Math.random().toString(36).slice(2, 6)}`;
+}

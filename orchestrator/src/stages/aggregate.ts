@@ -1,0 +1,107 @@
+import type { AccessPath, BootMeasurement, Mode } from "./measure.js";
+import type { SharingAnalysis } from "./sharing.js";
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function stat(values: number[]): Stat {
+  if (values.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]!, n: s.length };
+}
+
+export interface Cell {
+  workload: string;
+  phase: "read-all";
+  path: AccessPath;
+  mode: Mode;
+  /** Page cache MiB after reading A, and after reading A and B. */
+  afterA: Stat;
+  afterB: Stat;
+  expectedAfterB: number;
+  /** (off - this) / off on medians, percent; absent for off itself. */
+  reductionPct?: number;
+}
+
+export interface Comparison {
+  workload: string;
+  path: AccessPath;
+  off?: Cell;
+  on?: Cell;
+  split?: Cell;
+  reductionPct?: number;
+  expectedReductionPct: number;
+  /** measured / expected reduction, percent. */
+  efficiencyPct?: number;
+  splitReductionPct?: number;
+  /** The security boundary failed: images in different domains shared page cache. */
+  splitShared: boolean;
+  /** The spread of off or on is larger than the effect. */
+  noisy: boolean;
+}
+
+const KIB_PER_MIB = 1024;
+
+export function buildCells(ms: BootMeasurement[], analyses: Map<string, SharingAnalysis>): Cell[] {
+  const groups = new Map<string, BootMeasurement[]>();
+  for (const m of ms) {
+    const k = `${m.workload}\0${m.path}\0${m.mode}`;
+    groups.set(k, [...(groups.get(k) ?? []), m]);
+  }
+  const cells: Cell[] = [];
+  for (const g of groups.values()) {
+    const first = g[0]!;
+    const an = analyses.get(first.workload);
+    cells.push({
+      workload: first.workload,
+      phase: "read-all",
+      path: first.path,
+      mode: first.mode,
+      afterA: stat(g.map((m) => m.afterAKiB / KIB_PER_MIB)),
+      afterB: stat(g.map((m) => m.afterBKiB / KIB_PER_MIB)),
+      expectedAfterB: an ? an.expected[first.mode].afterB : NaN,
+    });
+  }
+  for (const c of cells) {
+    if (c.mode === "off") continue;
+    const off = cells.find((o) => o.workload === c.workload && o.path === c.path && o.mode === "off");
+    if (off && off.afterB.median > 0) c.reductionPct = ((off.afterB.median - c.afterB.median) / off.afterB.median) * 100;
+  }
+  return cells;
+}
+
+/** A split reduction above this share of the expected one means the domains leaked. */
+export const SPLIT_LEAK_FRACTION = 0.25;
+
+export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): Comparison[] {
+  const keys = [...new Set(cells.map((c) => `${c.workload}\0${c.path}`))];
+  return keys.map((k) => {
+    const [workload, p] = k.split("\0") as [string, AccessPath];
+    const get = (mode: Mode) => cells.find((c) => c.workload === workload && c.path === p && c.mode === mode);
+    const off = get("off");
+    const on = get("on");
+    const split = get("split");
+    const expected = analyses.get(workload)?.expectedReductionPct ?? NaN;
+    const effect = off && on ? Math.abs(off.afterB.median - on.afterB.median) : NaN;
+    const spread = Math.max(off ? off.afterB.max - off.afterB.min : 0, on ? on.afterB.max - on.afterB.min : 0);
+    return {
+      workload,
+      path: p,
+      off,
+      on,
+      split,
+      reductionPct: on?.reductionPct,
+      expectedReductionPct: expected,
+      efficiencyPct: on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined,
+      splitReductionPct: split?.reductionPct,
+      splitShared: split?.reductionPct !== undefined && expected > 0 && split.reductionPct > Math.max(2, expected * SPLIT_LEAK_FRACTION),
+      noisy: Number.isFinite(effect) && spread > effect,
+    };
+  });
+}

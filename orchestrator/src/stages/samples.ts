@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { BenchError } from "../util/errors.js";
+
+/** /proc/meminfo as a map of kB values. */
+export function parseMeminfo(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line.trim());
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** Page cache that belongs to files: Cached minus Shmem (the initramfs lives in Shmem). */
+export function pageCacheKiB(meminfo: Map<string, number>): number {
+  const cached = meminfo.get("Cached");
+  const shmem = meminfo.get("Shmem");
+  if (cached === undefined || shmem === undefined) throw new BenchError("guest /proc/meminfo has no Cached or Shmem line");
+  return cached - shmem;
+}
+
+const Hello = z.object({ t: z.literal("hello"), release: z.string(), mode: z.string(), rep: z.number() });
+const Sample = z.object({
+  t: z.literal("sample"), point: z.string(), path: z.string(), tries: z.number(), stable: z.boolean(), meminfo: z.string(),
+});
+const FileLine = z.object({ t: z.literal("file"), image: z.string(), path: z.string(), size: z.number(), sha256: z.string() });
+const FileError = z.object({ t: z.literal("file-error"), image: z.string(), path: z.string(), errno: z.number() });
+const ReadLine = z.object({
+  t: z.literal("read"), image: z.string(), method: z.string(), files: z.number(), bytes: z.number(), errors: z.number(), ms: z.number(), walk: z.number(),
+});
+const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string() });
+const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z.string() });
+
+export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Dmesg, ErrorLine]);
+export type GuestLine = z.infer<typeof GuestLineSchema>;
+
+export interface GuestReport {
+  hello?: z.infer<typeof Hello>;
+  samples: Array<z.infer<typeof Sample> & { pageCacheKiB: number }>;
+  files: Array<z.infer<typeof FileLine>>;
+  fileErrors: Array<z.infer<typeof FileError>>;
+  reads: Array<z.infer<typeof ReadLine>>;
+  errors: Array<z.infer<typeof ErrorLine>>;
+  dmesg: string;
+  /** The guest got to its last step (it sends the kernel log at the very end). */
+  complete: boolean;
+}
+
+/** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
+export function parseGuestOutput(text: string, source: string): GuestReport {
+  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], errors: [], dmesg: "", complete: false };
+  const lines = text.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      // a guest killed mid-write leaves a torn last line; anything else is a bug
+      if (i >= lines.length - 2) break;
+      throw new BenchError(`${source}:${i + 1}: not JSON: ${line.slice(0, 120)}`);
+    }
+    const p = GuestLineSchema.safeParse(json);
+    if (!p.success) throw new BenchError(`${source}:${i + 1}: unexpected guest record: ${p.error.issues[0]?.message}`);
+    const o = p.data;
+    switch (o.t) {
+      case "hello": r.hello = o; break;
+      case "sample": r.samples.push({ ...o, pageCacheKiB: pageCacheKiB(parseMeminfo(o.meminfo)) }); break;
+      case "file": r.files.push(o); break;
+      case "file-error": r.fileErrors.push(o); break;
+      case "read": r.reads.push(o); break;
+      case "error": r.errors.push(o); break;
+      case "dmesg": r.dmesg = o.text; r.complete = true; break;
+    }
+  }
+  return r;
+}

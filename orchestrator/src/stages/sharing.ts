@@ -1,0 +1,105 @@
+import { z } from "zod";
+
+export const ManifestEntrySchema = z.object({
+  path: z.string(),
+  type: z.enum(["file", "dir", "symlink", "hardlink", "other"]),
+  size: z.number().int().nonnegative(),
+  mode: z.number().int(),
+  sha256: z.string().optional(),
+  /** For symlinks the target; for hard links the path they link to. */
+  target: z.string().optional(),
+});
+export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
+
+export const ManifestSchema = z.object({
+  entries: z.array(ManifestEntrySchema),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export const PAGE_SIZE = 4096;
+
+export function pagesOf(size: number, pageSize = PAGE_SIZE): number {
+  return Math.ceil(size / pageSize);
+}
+
+/** Regular files with their own inode (hard links count once). */
+export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: string }> {
+  return m.entries.filter((e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string");
+}
+
+export interface ImageStats {
+  files: number;
+  bytes: number;
+  /** Page cache pages if every file is read through its own inode. */
+  pages: number;
+  /** Pages if files with the same content share one copy (sharing within the image). */
+  distinctPages: number;
+}
+
+export interface SharingAnalysis {
+  pageSize: number;
+  a: ImageStats;
+  b: ImageStats;
+  /** Files of B whose content also exists in A, and their bytes/pages. */
+  sharedFiles: number;
+  sharedBytes: number;
+  sharedPages: number;
+  /** Expected page cache in MiB after reading A, then A and B, per mode. */
+  expected: {
+    off: { afterA: number; afterB: number };
+    on: { afterA: number; afterB: number };
+    split: { afterA: number; afterB: number };
+  };
+  /** (off - on) / off after both images, in percent. */
+  expectedReductionPct: number;
+}
+
+function statsOf(m: Manifest, pageSize: number): ImageStats & { byDigest: Map<string, number> } {
+  const files = regularFiles(m);
+  const byDigest = new Map<string, number>();
+  for (const f of files) byDigest.set(f.sha256, pagesOf(f.size, pageSize));
+  return {
+    files: files.length,
+    bytes: files.reduce((s, f) => s + f.size, 0),
+    pages: files.reduce((s, f) => s + pagesOf(f.size, pageSize), 0),
+    distinctPages: [...byDigest.values()].reduce((s, p) => s + p, 0),
+    byDigest,
+  };
+}
+
+/**
+ * What sharing can save for a pair: identical content (the fingerprint is the
+ * file's sha256) is cached once per domain, whatever its path or image.
+ */
+export function analyseSharing(a: Manifest, b: Manifest, pageSize = PAGE_SIZE): SharingAnalysis {
+  const sa = statsOf(a, pageSize);
+  const sb = statsOf(b, pageSize);
+  let sharedFiles = 0;
+  let sharedBytes = 0;
+  let sharedPages = 0;
+  for (const f of regularFiles(b)) {
+    if (sa.byDigest.has(f.sha256)) {
+      sharedFiles++;
+      sharedBytes += f.size;
+      sharedPages += pagesOf(f.size, pageSize);
+    }
+  }
+  let unionPages = sa.distinctPages;
+  for (const [digest, pages] of sb.byDigest) if (!sa.byDigest.has(digest)) unionPages += pages;
+  const mib = (pages: number) => (pages * pageSize) / (1024 * 1024);
+  const off = { afterA: mib(sa.pages), afterB: mib(sa.pages + sb.pages) };
+  const on = { afterA: mib(sa.distinctPages), afterB: mib(unionPages) };
+  const split = { afterA: mib(sa.distinctPages), afterB: mib(sa.distinctPages + sb.distinctPages) };
+  const { byDigest: _a, ...aStats } = sa;
+  const { byDigest: _b, ...bStats } = sb;
+  return {
+    pageSize,
+    a: aStats,
+    b: bStats,
+    sharedFiles,
+    sharedBytes,
+    sharedPages,
+    expected: { off, on, split },
+    expectedReductionPct: off.afterB > 0 ? ((off.afterB - on.afterB) / off.afterB) * 100 : 0,
+  };
+}

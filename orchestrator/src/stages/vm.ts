@@ -1,0 +1,139 @@
+import { access, constants, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { BenchError } from "../util/errors.js";
+import { tailOfFile, runAllowFail } from "../util/exec.js";
+
+export type Accelerator = "kvm" | "tcg";
+
+export interface VmRequest {
+  kernel: string;
+  initramfs: string;
+  /** Attached read-only as virtio disks vda, vdb, ... in this order. */
+  disks: string[];
+  /** Parameters for the guest's init (esb.*), appended to the kernel command line. */
+  guestArgs: Record<string, string>;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accelerator;
+  timeoutMs: number;
+  /** console.log and samples.jsonl are written here. */
+  dir: string;
+}
+
+export interface VmResult {
+  accel: Accelerator;
+  console: string;
+  samples: string;
+  wallMs: number;
+  timedOut: boolean;
+  exitCode: number | null;
+  panicked: boolean;
+  command: string[];
+}
+
+export function qemuArgs(req: VmRequest): string[] {
+  const cmdline = [
+    "console=ttyS0",
+    "panic=-1",
+    "oops=panic",
+    "loglevel=6",
+    ...Object.entries(req.guestArgs).map(([k, v]) => {
+      if (/\s/.test(v) || v === "") throw new BenchError(`guest argument ${k}="${v}" is empty or has spaces`);
+      return `${k}=${v}`;
+    }),
+  ].join(" ");
+  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg"];
+  return [
+    ...accel,
+    "-cpu", "max",
+    "-m", String(req.memoryMiB),
+    "-smp", String(req.cpus),
+    "-nodefaults",
+    "-display", "none",
+    "-no-reboot",
+    "-kernel", req.kernel,
+    "-initrd", req.initramfs,
+    "-append", cmdline,
+    "-serial", `file:${path.join(req.dir, "console.log")}`,
+    "-device", "virtio-serial-pci",
+    "-chardev", `file,id=esb,path=${path.join(req.dir, "samples.jsonl")}`,
+    "-device", "virtserialport,chardev=esb,name=esb.samples",
+    ...req.disks.flatMap((d) => ["-drive", `file=${d},if=virtio,format=raw,readonly=on`]),
+    "-net", "none",
+  ];
+}
+
+/** Boots once; a guest that neither powers off nor panics in time is killed. */
+export async function bootGuest(req: VmRequest): Promise<VmResult> {
+  const args = qemuArgs(req);
+  const consoleFile = path.join(req.dir, "console.log");
+  const samplesFile = path.join(req.dir, "samples.jsonl");
+  await writeFile(consoleFile, "");
+  await writeFile(samplesFile, "");
+  const t0 = Date.now();
+  const child = execa("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
+  const res = await child;
+  if ((res as { code?: string }).code === "ENOENT") {
+    throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
+  }
+  const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
+  return {
+    accel: req.accel,
+    console: consoleFile,
+    samples: samplesFile,
+    wallMs: Date.now() - t0,
+    timedOut: Boolean(res.timedOut),
+    exitCode: typeof res.exitCode === "number" ? res.exitCode : null,
+    panicked: /Kernel panic - not syncing/.test(consoleText),
+    command: ["qemu-system-x86_64", ...args],
+  };
+}
+
+export async function describeBootFailure(r: VmResult, what: string): Promise<BenchError> {
+  const tail = await tailOfFile(r.console, 25);
+  const why = r.timedOut
+    ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
+    : r.panicked
+      ? "guest kernel panicked"
+      : `guest ended without a result (QEMU exit ${r.exitCode})`;
+  return new BenchError(`${what}: ${why}; console tail:\n${tail.split("\n").map((l) => "    " + l).join("\n")}`, undefined, [r.console]);
+}
+
+export interface AcceleratorChoice {
+  accel: Accelerator;
+  reason: string;
+}
+
+/**
+ * KVM if it boots the guest to init quickly, else TCG. /dev/kvm exists on
+ * nested-virtualisation hosts where a KVM guest hangs early, so presence is
+ * not enough: we boot once with a short timeout.
+ */
+export async function chooseAccelerator(opts: {
+  kernel: string;
+  initramfs: string;
+  dir: string;
+  forced?: Accelerator;
+  probeTimeoutMs?: number;
+}): Promise<AcceleratorChoice> {
+  if (opts.forced) return { accel: opts.forced, reason: `forced with --accel ${opts.forced}` };
+  try {
+    await access("/dev/kvm", constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: "tcg", reason: "/dev/kvm is not usable" };
+  }
+  const r = await bootGuest({
+    kernel: opts.kernel, initramfs: opts.initramfs, disks: [], guestArgs: { "esb.mode": "probe" },
+    memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
+  });
+  const samples = await readFile(r.samples, "utf8").catch(() => "");
+  if (samples.includes('"t":"hello"')) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
+  const why = r.timedOut ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s)` : `KVM guest failed (QEMU exit ${r.exitCode})`;
+  return { accel: "tcg", reason: `${why}; using TCG` };
+}
+
+export async function qemuVersion(): Promise<string> {
+  const r = await runAllowFail("qemu-system-x86_64", ["--version"]);
+  return r.stdout.split("\n")[0] ?? "unknown";
+}

@@ -1,0 +1,95 @@
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { BenchError } from "./errors.js";
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Append stdout and stderr here instead of keeping them in memory. */
+  logFile?: string;
+  timeoutMs?: number;
+  input?: string;
+  /** Describes the step in error messages ("make bzImage"). */
+  what?: string;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs a command; a non-zero exit becomes a BenchError that names it and shows its last lines. */
+export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await runAllowFail(cmd, args, opts);
+  if (r.exitCode !== 0) {
+    const what = opts.what ?? `${cmd} ${args.join(" ")}`;
+    const tail = opts.logFile ? await tailOfFile(opts.logFile, 20) : lastLines(r.stderr || r.stdout, 20);
+    throw new BenchError(
+      `${what} failed (exit ${r.exitCode})${tail ? `:\n${indent(tail)}` : ""}`,
+      undefined,
+      opts.logFile ? [opts.logFile] : [],
+    );
+  }
+  return r;
+}
+
+export async function runAllowFail(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = { ...process.env, LC_ALL: "C", ...opts.env };
+  if (opts.logFile) {
+    await mkdir(path.dirname(opts.logFile), { recursive: true });
+    const log = createWriteStream(opts.logFile, { flags: "a" });
+    log.write(`$ ${cmd} ${args.join(" ")}\n`);
+    try {
+      const child = execa(cmd, args, {
+        cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
+        stdout: "pipe", stderr: "pipe", buffer: false,
+      });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      const res = await child;
+      if (isMissing(res)) throw missingTool(cmd);
+      return { stdout: "", stderr: "", exitCode: exitCodeOf(res) };
+    } finally {
+      await new Promise<void>((resolve) => log.end(resolve));
+    }
+  }
+  const res = await execa(cmd, args, {
+    cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
+  });
+  if (isMissing(res)) throw missingTool(cmd);
+  return { stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? ""), exitCode: exitCodeOf(res) };
+}
+
+function isMissing(res: object): boolean {
+  return (res as { code?: unknown }).code === "ENOENT";
+}
+
+function exitCodeOf(res: { exitCode?: number; failed?: boolean; timedOut?: boolean }): number {
+  if (res.timedOut) return 124;
+  if (typeof res.exitCode === "number") return res.exitCode;
+  return res.failed ? 1 : 0;
+}
+
+function missingTool(cmd: string): BenchError {
+  return new BenchError(`${cmd}: command not found`, `install the package that provides ${cmd} (npm run bench provisions its own tools when run as root)`);
+}
+
+export async function tailOfFile(file: string, lines: number): Promise<string> {
+  try {
+    return lastLines(await readFile(file, "utf8"), lines);
+  } catch {
+    return "";
+  }
+}
+
+export function lastLines(text: string, n: number): string {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-n).join("\n");
+}
+
+export function indent(text: string, by = "    "): string {
+  return text.split("\n").map((l) => by + l).join("\n");
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { buildCells, compare, stat } from "../src/stages/aggregate.js";
+import type { BootMeasurement, Mode } from "../src/stages/measure.js";
+import { analyseSharing } from "../src/stages/sharing.js";
+
+function boot(mode: Mode, rep: number, afterBMiB: number): BootMeasurement {
+  return {
+    workload: "w", mode, path: "read", rep, accel: "tcg", release: "7.2", bootDir: "", wallMs: 1,
+    afterAKiB: afterBMiB * 512, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: true, verifiedFiles: 0,
+    shareBannerSeen: false, readMs: { A: 0, B: 0 },
+  };
+}
+
+// A: 10 pages of x, B: 10 pages of x, so half is shareable
+const big = (sha: string) => ({ path: "f", type: "file" as const, size: 10 * 4096, mode: 0o644, sha256: sha });
+const analyses = new Map([["w", analyseSharing({ entries: [big("x")] }, { entries: [big("x")] })]]);
+
+describe("aggregation", () => {
+  it("takes median, min and max", () => {
+    expect(stat([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(stat([4, 1, 2, 3]).median).toBe(2.5);
+  });
+
+  it("computes reduction on medians, efficiency against the expectation, and flags a split that shared", () => {
+    const ms = [boot("off", 1, 100), boot("off", 2, 102), boot("off", 3, 98), boot("on", 1, 50), boot("on", 2, 51), boot("on", 3, 52), boot("split", 1, 60)];
+    const cells = buildCells(ms, analyses);
+    const [c] = compare(cells, analyses);
+    expect(c?.off?.afterB.median).toBe(100);
+    expect(c?.reductionPct).toBeCloseTo(49);
+    expect(c?.expectedReductionPct).toBeCloseTo(50);
+    expect(c?.efficiencyPct).toBeCloseTo(98);
+    expect(c?.splitReductionPct).toBeCloseTo(40);
+    expect(c?.splitShared).toBe(true);
+    expect(c?.noisy).toBe(false);
+  });
+
+  it("does not flag a split that stayed apart, and flags spread larger than the effect", () => {
+    const ms = [boot("off", 1, 100), boot("off", 2, 80), boot("on", 1, 95), boot("split", 1, 99)];
+    const [c] = compare(buildCells(ms, analyses), analyses);
+    expect(c?.splitShared).toBe(false);
+    expect(c?.noisy).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { pageCacheKiB, parseGuestOutput, parseMeminfo } from "../src/stages/samples.js";
+
+const MEMINFO = `MemTotal:        1019776 kB
+MemFree:          985952 kB
+Buffers:              16 kB
+Cached:            31234 kB
+SwapCached:            0 kB
+Shmem:             13632 kB
+HugePages_Total:       0
+`;
+
+describe("guest samples", () => {
+  it("parses /proc/meminfo and takes page cache as Cached - Shmem", () => {
+    const m = parseMeminfo(MEMINFO);
+    expect(m.get("Cached")).toBe(31234);
+    expect(m.get("SwapCached")).toBe(0);
+    expect(m.get("HugePages_Total")).toBe(0);
+    expect(pageCacheKiB(m)).toBe(31234 - 13632);
+  });
+
+  it("refuses a meminfo without Shmem", () => {
+    expect(() => pageCacheKiB(parseMeminfo("Cached: 5 kB\n"))).toThrow(/Shmem/);
+  });
+
+  it("reads the channel: samples, files, the final dmesg as completion", () => {
+    const text = [
+      JSON.stringify({ t: "hello", release: "7.2.13", mode: "on", rep: 1 }),
+      JSON.stringify({ t: "sample", point: "baseline", path: "read", tries: 2, stable: true, meminfo: MEMINFO }),
+      JSON.stringify({ t: "file", image: "A", path: "x", size: 3, sha256: "ab" }),
+      JSON.stringify({ t: "dmesg", text: "erofs: hello" }),
+      "",
+    ].join("\n");
+    const r = parseGuestOutput(text, "samples.jsonl");
+    expect(r.hello?.release).toBe("7.2.13");
+    expect(r.samples[0]?.pageCacheKiB).toBe(17602);
+    expect(r.files).toHaveLength(1);
+    expect(r.complete).toBe(true);
+  });
+
+  it("treats a torn last line as an unfinished guest, and a bad line elsewhere as an error", () => {
+    const torn = JSON.stringify({ t: "hello", release: "x", mode: "on", rep: 1 }) + '\n{"t":"sam';
+    expect(parseGuestOutput(torn, "s").complete).toBe(false);
+    const bad = 'garbage\n{"t":"dmesg","text":""}\n{"t":"dmesg","text":""}\n';
+    expect(() => parseGuestOutput(bad, "s.jsonl")).toThrow(/s\.jsonl:1/);
+  });
+
+  it("rejects a record of an unknown shape", () => {
+    expect(() => parseGuestOutput('{"t":"sample","point":1}\n{"t":"dmesg","text":""}\n\n', "s")).toThrow(/unexpected guest record/);
+  });
+});
