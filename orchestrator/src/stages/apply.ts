@@ -1,14 +1,15 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { kernelDir } from "../paths.js";
 import { BenchError } from "../util/errors.js";
 import { runAllowFail } from "../util/exec.js";
-import { exists } from "../util/fsx.js";
+import { exists, removeQuietly } from "../util/fsx.js";
 import {
   hunkResults, statusOf,
   type ApplyMethod, type ApplyReport, type FixupReport, type HunkReport, type PatchReport,
 } from "./applyReport.js";
+import { unquoteMboxrd } from "./mail.js";
 import type { SeriesPatch } from "./mbox.js";
 import { BENCH_IDENT, committerEnv, git, gitOk } from "./worktree.js";
 
@@ -70,7 +71,8 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
   const log = async (cmd: string, out: { stdout: string; stderr: string; exitCode: number }) =>
     appendFile(opts.logFile, `$ ${cmd}\n${out.stdout}${out.stdout && !out.stdout.endsWith("\n") ? "\n" : ""}${out.stderr}${out.stderr && !out.stderr.endsWith("\n") ? "\n" : ""}[exit ${out.exitCode}]\n`);
   const step = async (args: string[], env: Record<string, string> = {}, input?: string) => {
-    const r = await git(dir, args, env, input);
+    // Even `git am --abort` writes a reflog entry and needs a committer.
+    const r = await git(dir, args, { ...committerEnv(), ...env }, input);
     await log(`git ${args.join(" ")}`, r);
     return r;
   };
@@ -84,26 +86,34 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
     await writeFile(series, opts.patches.map((p) => p.raw.replace(/\n*$/, "\n\n")).join(""));
     const mails = await Promise.all(opts.patches.map((p, i) => mailinfo(dir, tmp, p, i)));
     const attempts: ApplyReport["attempts"] = [];
-    const report = (method: ApplyMethod, patches: PatchReport[], fixups: FixupReport[] = []): ApplyReport =>
-      ({ base, head: base, method, attempts, patches, fixups });
+    const report = async (method: ApplyMethod, patches: PatchReport[], fixups: FixupReport[] = []): Promise<ApplyReport> =>
+      ({ base, head: await gitOk(dir, ["rev-parse", "HEAD"]), method, attempts, patches, fixups });
+    /** Applies a patch file whose dry run passed; a failure now still leaves nothing behind. */
+    const applyChecked = async (file: string, what: string) => {
+      if ((await patchRun(dir, file, false, log)).exitCode === 0) return;
+      await step(["reset", "-q", "--hard", "HEAD"]);
+      await step(["clean", "-q", "-f", "-d"]);
+      throw new BenchError(`${what} passed its dry run but failed to apply`, undefined, [opts.logFile]);
+    };
 
     let method: ApplyMethod | undefined;
     let patchReports: PatchReport[] = [];
     for (const m of ["git-am", "git-am-3way"] as const) {
-      const am = await step(["am", "--patch-format=mboxrd", "--committer-date-is-author-date", ...(m === "git-am-3way" ? ["--3way"] : []), series], committerEnv());
+      const am = await step(["am", "--patch-format=mboxrd", "--committer-date-is-author-date", ...(m === "git-am-3way" ? ["--3way"] : []), series]);
       attempts.push({ method: m, ok: am.exitCode === 0, detail: am.exitCode === 0 ? undefined : firstError(am.stdout + "\n" + am.stderr) });
       if (am.exitCode === 0) {
         method = m;
         patchReports = await describeAmCommits(dir, base, opts.patches, mails, total, m, tmp);
         break;
       }
-      await step(["am", "--abort"]);
+      if ((await step(["am", "--abort"])).exitCode !== 0) await step(["am", "--quit"]);
       await step(["reset", "-q", "--hard", base]);
     }
 
     if (!method) {
       method = "patch";
-      attempts.push({ method, ok: false });
+      const attempt = { method, ok: false };
+      attempts.push(attempt);
       for (const [i, p] of opts.patches.entries()) {
         const mail = mails[i];
         if (!mail) continue;
@@ -113,8 +123,7 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
         patchReports.push(entry);
         if (status === "failed") {
           const rest = opts.patches.slice(i + 1).map((q): PatchReport => ({ index: q.index, total, subject: q.title, messageId: q.messageId, method: "patch", status: "skipped", hunks: [] }));
-          const r = report(method, [...patchReports, ...rest]);
-          r.head = await gitOk(dir, ["rev-parse", "HEAD"]);
+          const r = await report(method, [...patchReports, ...rest]);
           throw new ApplyError(
             `patch [${p.index}/${total}] "${p.title}" does not apply: ${failedHunks(hunks)}`,
             "the series does not fit this base tree: use the base the series was written for (base.ref in the series spec), or pass a rebased mbox with --mbox",
@@ -122,14 +131,10 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
             r,
           );
         }
-        const real = await patchRun(dir, mail.patchFile, false, log);
-        if (real.exitCode !== 0) {
-          await step(["reset", "-q", "--hard", "HEAD"]);
-          throw new BenchError(`patch [${p.index}/${total}] passed its dry run but failed to apply`, undefined, [opts.logFile]);
-        }
+        await applyChecked(mail.patchFile, `patch [${p.index}/${total}]`);
         entry.commit = await commitAll(dir, mail.patch, step, mail.message, mail.author, mail.email, mail.date);
       }
-      attempts[attempts.length - 1] = { method, ok: true };
+      attempt.ok = true;
     }
 
     const fixupReports: FixupReport[] = [];
@@ -139,8 +144,7 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
       const hunks = checked(fx.text, await patchRun(dir, file, true, log));
       const status = statusOf(hunks);
       if (status === "failed") {
-        const r = report(method, patchReports, [...fixupReports, { name: fx.name, status, files: [], added: 0, removed: 0, hunks }]);
-        r.head = await gitOk(dir, ["rev-parse", "HEAD"]);
+        const r = await report(method, patchReports, [...fixupReports, { name: fx.name, status, files: [], added: 0, removed: 0, hunks }]);
         throw new ApplyError(
           `fixup ${fx.name} does not apply after the series: ${failedHunks(hunks)}`,
           `update ${path.join("kernel/fixups", fx.name)} to the tree as the series leaves it (context lines must match)`,
@@ -148,17 +152,15 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
           r,
         );
       }
-      await patchRun(dir, file, false, log);
+      await applyChecked(file, `fixup ${fx.name}`);
       const date = await gitOk(dir, ["log", "-1", "--format=%ad", "--date=raw"]);
       const commit = await commitAll(dir, fx.text, step, `fixup: ${fx.name}\n\nApplied by erofs-share-bench from kernel/fixups/${fx.name}.\n`, BENCH_IDENT.name, BENCH_IDENT.email, date);
       const stat = await numstat(dir);
       fixupReports.push({ name: fx.name, status, hunks, commit, ...stat });
     }
-    const r = report(method, patchReports, fixupReports);
-    r.head = await gitOk(dir, ["rev-parse", "HEAD"]);
-    return r;
+    return await report(method, patchReports, fixupReports);
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeQuietly(tmp);
   }
 }
 
@@ -175,7 +177,7 @@ interface MailParts {
 async function mailinfo(dir: string, tmp: string, p: SeriesPatch, i: number): Promise<MailParts> {
   const msgFile = path.join(tmp, `${i}.msg`);
   const patchFile = path.join(tmp, `${i}.diff`);
-  const mail = p.raw.replace(/^>(>*From )/gm, "$1");
+  const mail = unquoteMboxrd(p.raw);
   const out = await gitOk(dir, ["mailinfo", "-u", msgFile, patchFile], {}, mail);
   const field = (k: string) => new RegExp(`^${k}: (.*)$`, "m").exec(out)?.[1]?.trim() ?? "";
   const body = await readFile(msgFile, "utf8");
@@ -270,5 +272,10 @@ function failedHunks(hunks: HunkReport[]): string {
 }
 
 function firstError(text: string): string | undefined {
-  return text.split("\n").find((l) => /^(error|fatal|Patch failed)/.test(l))?.trim();
+  const lines = text.split("\n");
+  for (const re of [/^error:/, /^fatal:/, /^Patch failed/]) {
+    const hit = lines.find((l) => re.test(l));
+    if (hit) return hit.trim();
+  }
+  return undefined;
 }

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { diffSections } from "./mbox.js";
+
+export { diffSections, type DiffSection } from "./mbox.js";
 
 /**
  * The apply report: per patch, how it went onto the base tree, down to the
@@ -56,58 +59,6 @@ export const ApplyReportSchema = z.object({
   fixups: z.array(FixupReportSchema),
 });
 export type ApplyReport = z.infer<typeof ApplyReportSchema>;
-
-/** One file section of a unified diff: the target path and its hunk headers in order. */
-export interface DiffSection {
-  file: string;
-  headers: string[];
-}
-
-/** Splits a patch into file sections, skipping hunk bodies by their line counts. */
-export function diffSections(text: string): DiffSection[] {
-  const lines = text.split("\n");
-  const out: DiffSection[] = [];
-  let cur: DiffSection | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? "";
-    const git = /^diff --git "?a\/.+? "?b\/(.+?)"?$/.exec(line);
-    if (git) {
-      cur = { file: git[1] ?? "", headers: [] };
-      out.push(cur);
-      continue;
-    }
-    const next = lines[i + 1] ?? "";
-    if (line.startsWith("--- ") && next.startsWith("+++ ")) {
-      const name = (s: string) => (s.split("\t")[0] ?? "").trim().replace(/^"|"$/g, "");
-      const oldP = name(line.slice(4));
-      const newP = name(next.slice(4));
-      const file = (newP === "/dev/null" ? oldP : newP).replace(/^[^/]+\//, "");
-      if (!cur || cur.headers.length > 0 || cur.file !== file) {
-        cur = { file, headers: [] };
-        out.push(cur);
-      }
-      i++;
-      continue;
-    }
-    const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (h && cur) {
-      cur.headers.push(line);
-      let oldLeft = h[1] === undefined ? 1 : Number(h[1]);
-      let newLeft = h[2] === undefined ? 1 : Number(h[2]);
-      while ((oldLeft > 0 || newLeft > 0) && i + 1 < lines.length) {
-        const body = lines[++i] ?? "";
-        if (body.startsWith("\\")) continue;
-        if (body.startsWith("-")) oldLeft--;
-        else if (body.startsWith("+")) newLeft--;
-        else {
-          oldLeft--;
-          newLeft--;
-        }
-      }
-    }
-  }
-  return out;
-}
 
 interface OutputFile {
   file: string;
@@ -224,7 +175,15 @@ const METHOD_TEXT: Record<ApplyMethod, string> = {
 /** The report for a terminal: one line per patch and per fixup. */
 export function renderApplyReport(report: ApplyReport): string {
   const tried = report.attempts.map((a) => `${METHOD_TEXT[a.method]} ${a.ok ? "ok" : "failed"}`).join(", ");
-  const lines = [`applied onto ${report.base.slice(0, 12)} with ${METHOD_TEXT[report.method]} (${tried})`];
+  const failed = report.patches.some((p) => p.status === "failed") || report.fixups.some((f) => f.status === "failed");
+  const base = report.base.slice(0, 12);
+  const lines = [
+    failed
+      ? `could not apply onto ${base} (${tried})`
+      : report.attempts.length > 1
+        ? `applied onto ${base} with ${METHOD_TEXT[report.method]} (${tried})`
+        : `applied onto ${base} with ${METHOD_TEXT[report.method]}`,
+  ];
   const width = Math.min(60, Math.max(0, ...report.patches.map((p) => p.subject.length)));
   for (const p of report.patches) {
     const subject = p.subject.length > width ? p.subject.slice(0, width - 3) + "..." : p.subject.padEnd(width);

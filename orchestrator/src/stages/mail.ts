@@ -48,6 +48,8 @@ export function parseMbox(text: string): MailMessage[] {
     if (!line.startsWith("From ") || !FROM_LINE.test(line)) continue;
     if (HEADER_LINE.test(lines[i + 1] ?? "")) starts.push(i);
   }
+  // A single mail saved without a separator (an .eml file) is still one message.
+  if (starts.length === 0 && HEADER_LINE.test(lines[0] ?? "")) return [parseMessage("", lines)];
   const out: MailMessage[] = [];
   starts.forEach((start, n) => {
     const end = starts[n + 1] ?? lines.length;
@@ -77,7 +79,8 @@ function parseMessage(fromLine: string, lines: string[]): MailMessage {
   let bodyLines = lines.slice(blank + 1);
   // The blank line that separates this mail from the next "From " line belongs to the mbox.
   while (bodyLines.length > 0 && bodyLines[bodyLines.length - 1] === "") bodyLines = bodyLines.slice(0, -1);
-  const body = bodyLines.map((l) => unquoteFromLine(l, mboxrd)).join("\n") + "\n";
+  const joined = bodyLines.join("\n") + "\n";
+  const body = mboxrd ? unquoteMboxrd(joined) : joined.replace(/^>(From )/gm, "$1");
 
   const get = (name: string) => headerValue(headers, name);
   return {
@@ -94,9 +97,9 @@ function parseMessage(fromLine: string, lines: string[]): MailMessage {
   };
 }
 
-function unquoteFromLine(line: string, mboxrd: boolean): string {
-  if (mboxrd) return /^>+From /.test(line) ? line.slice(1) : line;
-  return line.startsWith(">From ") ? line.slice(1) : line;
+/** Undoes mboxrd quoting: every ">*From " line loses one ">". */
+export function unquoteMboxrd(text: string): string {
+  return text.replace(/^>(>*From )/gm, "$1");
 }
 
 /** Quotes a body for an mboxrd file: every ">*From " line gains one ">". */

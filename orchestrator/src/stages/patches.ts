@@ -1,12 +1,12 @@
 import { constants as fsConstants } from "node:fs";
-import { access, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { cacheRoot } from "../paths.js";
 import { BenchError } from "../util/errors.js";
 import { runAllowFail } from "../util/exec.js";
-import { exists, sha256, writeFileAtomic } from "../util/fsx.js";
+import { exists, removeQuietly, sha256, writeFileAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import { seriesFromMbox, type SelectedSeries } from "./mbox.js";
 import type { SeriesSpec } from "./series.js";
@@ -127,7 +127,7 @@ async function viaB4(b4: string, messageId: string, version: string | undefined,
   } catch (e) {
     return { error: (e as Error).message };
   } finally {
-    await rm(out, { recursive: true, force: true });
+    await removeQuietly(out);
   }
 }
 

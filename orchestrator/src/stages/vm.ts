@@ -1,7 +1,10 @@
-import { access, constants, readFile, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import os from "node:os";
+import { cacheRoot } from "../paths.js";
 import { BenchError } from "../util/errors.js";
+import { writeJsonAtomic } from "../util/fsx.js";
 import { tailOfFile, runAllowFail } from "../util/exec.js";
 
 export type Accelerator = "kvm" | "tcg";
@@ -28,6 +31,9 @@ export interface VmResult {
   wallMs: number;
   timedOut: boolean;
   exitCode: number | null;
+  signal: string | null;
+  /** QEMU's last stderr lines, for messages. */
+  stderr: string;
   panicked: boolean;
   command: string[];
 }
@@ -43,10 +49,10 @@ export function qemuArgs(req: VmRequest): string[] {
       return `${k}=${v}`;
     }),
   ].join(" ");
-  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg"];
+  // -cpu max/host under nested KVM aborts on MSR 0x10a, so KVM keeps QEMU's default model
+  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg", "-cpu", "max"];
   return [
     ...accel,
-    "-cpu", "max",
     "-m", String(req.memoryMiB),
     "-smp", String(req.cpus),
     "-nodefaults",
@@ -69,6 +75,7 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   const args = qemuArgs(req);
   const consoleFile = path.join(req.dir, "console.log");
   const samplesFile = path.join(req.dir, "samples.jsonl");
+  await mkdir(req.dir, { recursive: true });
   await writeFile(consoleFile, "");
   await writeFile(samplesFile, "");
   const t0 = Date.now();
@@ -77,6 +84,8 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   if ((res as { code?: string }).code === "ENOENT") {
     throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
   }
+  const stderr = String(res.stderr ?? "");
+  await writeFile(path.join(req.dir, "qemu.stderr"), stderr);
   const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
   return {
     accel: req.accel,
@@ -85,6 +94,8 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
     wallMs: Date.now() - t0,
     timedOut: Boolean(res.timedOut),
     exitCode: typeof res.exitCode === "number" ? res.exitCode : null,
+    signal: res.signal ?? null,
+    stderr: stderr.trim().split("\n").slice(-3).join(" / "),
     panicked: /Kernel panic - not syncing/.test(consoleText),
     command: ["qemu-system-x86_64", ...args],
   };
@@ -96,7 +107,7 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
     ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
     : r.panicked
       ? "guest kernel panicked"
-      : `guest ended without a result (QEMU exit ${r.exitCode})`;
+      : `guest ended without a result (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
   return new BenchError(`${what}: ${why}; console tail:\n${tail.split("\n").map((l) => "    " + l).join("\n")}`, undefined, [r.console]);
 }
 
@@ -123,13 +134,32 @@ export async function chooseAccelerator(opts: {
   } catch {
     return { accel: "tcg", reason: "/dev/kvm is not usable" };
   }
+  // the verdict depends on the host, not on the guest: remember it for a day
+  const memo = path.join(cacheRoot(), "accel-probe.json");
+  const host = `${os.release()} ${await qemuVersion()}`;
+  try {
+    const old = JSON.parse(await readFile(memo, "utf8")) as { host?: string; at?: number; choice?: AcceleratorChoice };
+    if (old.host === host && old.at && Date.now() - old.at < 24 * 3600_000 && old.choice) {
+      return { accel: old.choice.accel, reason: `${old.choice.reason} (probed ${new Date(old.at).toISOString()})` };
+    }
+  } catch {
+    // no earlier probe
+  }
+  const choice = await probeKvm(opts);
+  await writeJsonAtomic(memo, { host, at: Date.now(), choice });
+  return choice;
+}
+
+async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; probeTimeoutMs?: number }): Promise<AcceleratorChoice> {
   const r = await bootGuest({
     kernel: opts.kernel, initramfs: opts.initramfs, disks: [], guestArgs: { "esb.mode": "probe" },
     memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
   });
   const samples = await readFile(r.samples, "utf8").catch(() => "");
   if (samples.includes('"t":"hello"')) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
-  const why = r.timedOut ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s)` : `KVM guest failed (QEMU exit ${r.exitCode})`;
+  const why = r.timedOut
+    ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s, QEMU killed)`
+    : `KVM guest failed (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
   return { accel: "tcg", reason: `${why}; using TCG` };
 }
 

@@ -1,8 +1,9 @@
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { BenchError } from "../util/errors.js";
-import { runAllowFail, type RunResult } from "../util/exec.js";
-import { exists } from "../util/fsx.js";
+import { run, runAllowFail, type RunResult } from "../util/exec.js";
+import { exists, removeQuietly } from "../util/fsx.js";
+import { kernelVersionOf } from "./source.js";
 
 /** Who commits in trees the tool makes; fixed so the same inputs give the same commit ids. */
 export const BENCH_IDENT = { name: "erofs-share-bench", email: "erofs-share-bench@localhost" };
@@ -22,11 +23,9 @@ export async function git(cwd: string, args: string[], env: Record<string, strin
   return runAllowFail("git", [...GIT_SAFE, ...args], { cwd, env, input });
 }
 
+/** git that must succeed: its trimmed stdout, or a BenchError naming the command. */
 export async function gitOk(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
-  const r = await git(cwd, args, env, input);
-  if (r.exitCode !== 0) {
-    throw new BenchError(`git ${args.join(" ")} failed in ${cwd} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" | ")}`);
-  }
+  const r = await run("git", [...GIT_SAFE, ...args], { cwd, env, input, what: `git ${args.join(" ")} in ${cwd}` });
   return r.stdout.trim();
 }
 
@@ -43,15 +42,10 @@ export interface Worktree {
 
 /** VERSION.PATCHLEVEL of a Linux tree, from its top Makefile. */
 export async function makefileVersion(tree: string): Promise<string> {
-  let mk: string;
-  try {
-    mk = await readFile(path.join(tree, "Makefile"), "utf8");
-  } catch {
+  if (!(await exists(path.join(tree, "Makefile")))) {
     throw new BenchError(`${tree} has no top-level Makefile: not a Linux source tree`, "point the kernel source at a Linux git clone");
   }
-  const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(\\S*)`, "m").exec(mk)?.[1] ?? "";
-  if (!get("VERSION")) throw new BenchError(`${tree}/Makefile has no VERSION: not a Linux source tree`, "point the kernel source at a Linux git clone");
-  return `${get("VERSION")}.${get("PATCHLEVEL")}`;
+  return (await kernelVersionOf(tree)).split(".").slice(0, 2).join(".");
 }
 
 /**
@@ -94,7 +88,7 @@ export async function makeWorktree(opts: { kernelSrc: string; ref: string; expec
 /** Removes a worktree made by makeWorktree (directory and the repository's record of it). */
 export async function removeWorktree(repo: string, dest: string): Promise<void> {
   await git(repo, ["worktree", "remove", "--force", dest]);
-  await rm(dest, { recursive: true, force: true });
+  await removeQuietly(dest);
   await git(repo, ["worktree", "prune"]);
 }
 
@@ -102,7 +96,7 @@ async function clearDest(repo: string, dest: string): Promise<void> {
   if (!(await exists(dest))) return;
   const entries = await readdir(dest);
   if (entries.length === 0) {
-    await rm(dest, { recursive: true, force: true });
+    await removeQuietly(dest);
     return;
   }
   // Only a worktree of this very repository may be replaced; anything else is the user's.

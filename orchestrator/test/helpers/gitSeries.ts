@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -82,7 +82,9 @@ export async function formatPatches(repo: string, range: string, opts: { prefix?
   if (opts.rfc) args.push("--rfc");
   await git(repo, ...args, range);
   const names = (await readdir(out)).filter((f) => f.endsWith(".patch")).sort();
-  return Promise.all(names.map((n) => readFile(path.join(out, n), "utf8")));
+  const mails = await Promise.all(names.map((n) => readFile(path.join(out, n), "utf8")));
+  await rm(out, { recursive: true, force: true });
+  return mails;
 }
 
 /** Concatenates mails into one mbox, each separated by a blank line as mbox writers do. */
