@@ -9,6 +9,8 @@
  *   esbprobe read METHOD DIR IMAGE [hash]    read every regular file under DIR by
  *                                            read(2) | mmap | sendfile
  *   esbprobe dmesg                           the kernel log
+ *   esbprobe cgroup NAME DIR                 memory.current and memory.stat of a cgroup
+ *   esbprobe output CONTAINER STEP FILE      a file's text (a workload's log), at most 64 KiB
  *   esbprobe error WHAT MESSAGE
  */
 #define _GNU_SOURCE
@@ -238,6 +240,47 @@ static int cmd_dmesg(void) {
   return 0;
 }
 
+/* reads at most max bytes of a file as a string (tail kept when longer) */
+static char *slurp(const char *path, size_t max) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  char *buf = malloc(max + 1);
+  size_t n = 0;
+  ssize_t r;
+  char tmp[8192];
+  while ((r = read(fd, tmp, sizeof tmp)) > 0) {
+    for (ssize_t i = 0; i < r; i++) {
+      if (n == max) { memmove(buf, buf + max / 2, max - max / 2); n = max - max / 2; }
+      buf[n++] = tmp[i];
+    }
+  }
+  close(fd);
+  buf[n] = 0;
+  return buf;
+}
+
+static int cmd_cgroup(const char *name, const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/memory.current", dir);
+  char *cur = slurp(path, 64);
+  snprintf(path, sizeof path, "%s/memory.stat", dir);
+  char *st = slurp(path, 1 << 16);
+  printf("{\"t\":\"cgroup\",\"name\":"); json_str(name);
+  printf(",\"current\":%lld,\"stat\":", cur ? atoll(cur) : -1LL);
+  json_str(st ? st : "");
+  printf("}\n");
+  return 0;
+}
+
+static int cmd_output(const char *container, const char *step, const char *file) {
+  char *text = slurp(file, 1 << 16);
+  printf("{\"t\":\"output\",\"container\":"); json_str(container);
+  printf(",\"step\":"); json_str(step);
+  printf(",\"text\":"); json_str(text ? text : "");
+  printf("}\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
   if (argc >= 4 && !strcmp(argv[1], "hello")) {
@@ -251,11 +294,13 @@ int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "settle")) return cmd_settle(argv[2], argv[3], argc >= 5 && !strcmp(argv[4], "drop"));
   if (argc >= 5 && !strcmp(argv[1], "read")) return cmd_read(argv[2], argv[3], argv[4], argc >= 6 && !strcmp(argv[5], "hash"));
   if (argc >= 2 && !strcmp(argv[1], "dmesg")) return cmd_dmesg();
+  if (argc >= 4 && !strcmp(argv[1], "cgroup")) return cmd_cgroup(argv[2], argv[3]);
+  if (argc >= 5 && !strcmp(argv[1], "output")) return cmd_output(argv[2], argv[3], argv[4]);
   if (argc >= 4 && !strcmp(argv[1], "error")) {
     printf("{\"t\":\"error\",\"what\":"); json_str(argv[2]);
     printf(",\"message\":"); json_str(argv[3]); printf("}\n");
     return 0;
   }
-  fprintf(stderr, "usage: esbprobe hello|settle|read|dmesg|error ...\n");
+  fprintf(stderr, "usage: esbprobe hello|settle|read|dmesg|cgroup|output|error ...\n");
   return 2;
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { runBench, writeReports, type BenchOptions } from "./bench.js";
+import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./bench.js";
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { renderCoverLetter } from "./stages/report.js";
@@ -31,8 +31,12 @@ function program(): Command {
         "split across domains, and write cover-letter tables of the page cache each used.",
     )
     .option("--series <name>", "series spec in kernel/series/ (mainline, v8, rfc-v7, rfc-2023)", "mainline")
-    .option("--workload <names>", "comma-separated workloads from workloads/", (v) => v.split(",").filter(Boolean), ["synthetic"])
-    .option("--images <A,B>", "measure this pair instead: two directories or .tar/.tar.gz files")
+    .option("--workload <names>", "comma-separated workloads from workloads/ (synthetic, redis, postgres, nginx)", (v) => v.split(",").filter(Boolean), [
+      "synthetic", "redis", "postgres", "nginx",
+    ])
+    .option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF")
+    .option("--phases <list>", `phases to run (${PHASES.join(",")}); runtime needs a workload with a runtime section`, listOf(PHASES, "phase"), [...PHASES])
+    .option("--quick", "shorter workload parameters (the workload's quick: values)")
     .option("--reps <n>", "fresh boots per (mode, access path)", positiveInt, 3)
     .option("--modes <list>", `modes to measure (${MODES.join(",")})`, listOf(MODES, "mode"), [...MODES])
     .option("--paths <list>", `access paths for the read-all phase (${ACCESS_PATHS.join(",")})`, listOf(ACCESS_PATHS, "path"), [...ACCESS_PATHS])
@@ -40,6 +44,11 @@ function program(): Command {
     .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
+    .option("--kernel-src <path>", "Linux git clone for a series based on a git ref (v8: v6.19, rfc-v7: v6.18); never modified")
+    .option("--base-ref <ref>", "base commit or tag in --kernel-src, instead of the series spec's ref")
+    .option("--kernel-src-exclude <paths>", "comma-separated paths to leave out of the checkout (for clones that lack some blobs)", (v) => v.split(",").filter(Boolean))
+    .option("--mbox <file>", "the series as an mbox file (else: cache, b4, lore)")
+    .option("--no-fixups", "apply the series without the spec's fixups (kernel/fixups/)")
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit");
@@ -49,6 +58,8 @@ interface CliOptions {
   series: string;
   workload: string[];
   images?: string;
+  phases: Phase[];
+  quick?: boolean;
   reps: number;
   modes: Mode[];
   paths: AccessPath[];
@@ -56,6 +67,11 @@ interface CliOptions {
   json?: boolean;
   accel?: "kvm" | "tcg";
   kernelDeb?: string;
+  kernelSrc?: string;
+  baseRef?: string;
+  kernelSrcExclude?: string[];
+  mbox?: string;
+  fixups: boolean;
   buildOnly?: boolean;
   jobs?: number;
   report?: string;
@@ -74,8 +90,8 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, workloads: o.workload, images, reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, kernelDeb, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
+    series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    accel: o.accel, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
   };
 }
 
@@ -94,6 +110,11 @@ function summary(folder: RunFolder): object {
       reductionPct: c.reductionPct, expectedReductionPct: c.expectedReductionPct, efficiencyPct: c.efficiencyPct,
       splitShared: c.splitShared, noisy: c.noisy,
     })),
+    runtime: r.runtimeCells.map((c) => ({
+      workload: c.workload, mode: c.mode, memoryMiB: c.memory.median, pageCacheMiB: c.pageCache.median, reductionPct: c.reductionPct,
+      failures: c.failures.length, load: c.load.map((l) => ({ container: l.container, step: l.step, throughput: l.throughput.median, unit: l.unit })),
+    })),
+    runtimeBasis: r.runtimeBasis,
     warnings: r.warnings,
   };
 }

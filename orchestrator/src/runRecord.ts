@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { Cell, Comparison } from "./stages/aggregate.js";
+import type { Cell, Comparison, RuntimeCell } from "./stages/aggregate.js";
+import type { RuntimeMeasurement } from "./stages/runtime.js";
 import type { BootMeasurement } from "./stages/measure.js";
 import type { SharingAnalysis } from "./stages/sharing.js";
 import type { ImageRecord } from "./stages/images.js";
@@ -42,11 +43,15 @@ export interface RunRecord {
   };
   erofsUtils?: unknown;
   initramfs?: unknown;
-  plan: { workloads: string[]; modes: string[]; paths: string[]; reps: number };
+  plan: { workloads: string[]; modes: string[]; paths: string[]; reps: number; phases: string[]; quick: boolean };
   workloads: WorkloadRecord[];
   boots: BootMeasurement[];
   cells: Cell[];
   comparisons: Comparison[];
+  runtime: RuntimeMeasurement[];
+  runtimeCells: RuntimeCell[];
+  /** What the runtime table's memory column is. */
+  runtimeBasis: string;
   stageTimes: StageTime[];
   warnings: string[];
 }

@@ -40,6 +40,19 @@ export function renderCoverLetter(run: RunRecord): string {
       ),
     );
   }
+  const runtime = run.runtimeCells.map((c) => c.workload).filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
+    const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
+    const on = run.runtimeCells.find((c) => c.workload === w && c.mode === "on");
+    return off?.memory.n && on?.memory.n ? [{ ...labelsOf(run, w), off: formatMiB(off.memory.median, 1), on: formatMiB(on.memory.median, 1), reduction: formatReduction(on.reductionPct) }] : [];
+  });
+  if (runtime.length) {
+    const reps = Math.max(...run.runtimeCells.map((c) => c.memory.n));
+    parts.push(
+      `Runtime memory of the two containers (${run.runtimeBasis}), median of ${reps} boot(s):`,
+      "",
+      renderCoverLetterTable(runtime, { unit: "MiB" }),
+    );
+  }
   const kernel = run.kernel?.release ? `Linux ${run.kernel.release}` : "the kernel under test";
   parts.push(
     `Memory is page cache in MiB (Cached - Shmem from /proc/meminfo, growth after reading image A`,
@@ -49,7 +62,7 @@ export function renderCoverLetter(run: RunRecord): string {
 }
 
 export function renderCsv(run: RunRecord): string {
-  const rows = run.cells.map((c) => {
+  const readall = run.cells.map((c) => {
     const comp = run.comparisons.find((x) => x.workload === c.workload && x.path === c.path);
     return {
       workload: c.workload,
@@ -66,10 +79,18 @@ export function renderCsv(run: RunRecord): string {
       expected_after_b_mib: c.expectedAfterB.toFixed(2),
       reduction_pct: c.reductionPct === undefined ? "" : c.reductionPct.toFixed(1),
       expected_reduction_pct: comp ? comp.expectedReductionPct.toFixed(1) : "",
+      memory_basis: "page cache growth (Cached - Shmem)",
       accel: run.accel?.accel ?? "",
     };
   });
-  return stringify(rows, { header: true });
+  const runtime = run.runtimeCells.map((c) => ({
+    workload: c.workload, phase: "runtime", path: "", mode: c.mode, reps: c.memory.n,
+    after_a_mib_median: "", after_a_mib_min: "", after_a_mib_max: "",
+    after_b_mib_median: c.memory.median.toFixed(2), after_b_mib_min: c.memory.min.toFixed(2), after_b_mib_max: c.memory.max.toFixed(2),
+    expected_after_b_mib: "", reduction_pct: c.reductionPct === undefined ? "" : c.reductionPct.toFixed(1), expected_reduction_pct: "",
+    memory_basis: run.runtimeBasis, accel: run.accel?.accel ?? "",
+  }));
+  return stringify([...readall, ...runtime], { header: true });
 }
 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));
@@ -106,6 +127,32 @@ export function renderMarkdown(run: RunRecord): string {
         );
       }
     }
+    out.push("");
+  }
+  if (run.runtimeCells.length) {
+    out.push(
+      "## Runtime phase",
+      "",
+      `Memory basis: ${run.runtimeBasis}. Page cache is the global Cached - Shmem growth; file/anon/shmem are the containers' memory.stat, summed.`,
+      "",
+      "| workload | mode | memory MiB (median [min-max]) | reduction % | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
+      "|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const c of run.runtimeCells) {
+      out.push(
+        `| ${c.workload} | ${c.mode} | ${f1(c.memory.median)} [${f1(c.memory.min)}-${f1(c.memory.max)}] | ${c.mode === "off" ? "-" : f1(c.reductionPct)} | ` +
+          `${f1(c.pageCache.median)} | ${f1(c.file.median)} | ${f1(c.anon.median)} | ${f1(c.shmem.median)} | ${c.failures.length} |`,
+      );
+    }
+    out.push("", "Load (median throughput per container; the cost of the sharing path shows as off vs on):", "");
+    out.push("| workload | mode | container | step | throughput | avg latency ms |", "|---|---|---|---|---|---|");
+    for (const c of run.runtimeCells) {
+      for (const l of c.load) {
+        out.push(`| ${c.workload} | ${c.mode} | ${l.container} | ${l.step} | ${l.throughput.median.toFixed(1)} ${l.unit} [${l.throughput.min.toFixed(1)}-${l.throughput.max.toFixed(1)}] | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`);
+      }
+    }
+    const failed = run.runtimeCells.filter((c) => c.failures.length);
+    for (const c of failed) out.push("", `### ${c.workload} ${c.mode}: failed`, "", "```", c.failures[0]!, "```");
     out.push("");
   }
   if (run.warnings.length) out.push("## Warnings", "", ...run.warnings.map((w) => `- ${w}`), "");

@@ -30,8 +30,10 @@ const ReadLine = z.object({
 });
 const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string() });
 const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z.string() });
+const CgroupLine = z.object({ t: z.literal("cgroup"), name: z.string(), current: z.number(), stat: z.string() });
+const OutputLine = z.object({ t: z.literal("output"), container: z.string(), step: z.string(), text: z.string() });
 
-export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Dmesg, ErrorLine]);
+export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Dmesg, ErrorLine, CgroupLine, OutputLine]);
 export type GuestLine = z.infer<typeof GuestLineSchema>;
 
 export interface GuestReport {
@@ -41,6 +43,8 @@ export interface GuestReport {
   fileErrors: Array<z.infer<typeof FileError>>;
   reads: Array<z.infer<typeof ReadLine>>;
   errors: Array<z.infer<typeof ErrorLine>>;
+  cgroups: Array<z.infer<typeof CgroupLine>>;
+  outputs: Array<z.infer<typeof OutputLine>>;
   dmesg: string;
   /** The guest got to its last step (it sends the kernel log at the very end). */
   complete: boolean;
@@ -48,7 +52,7 @@ export interface GuestReport {
 
 /** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
 export function parseGuestOutput(text: string, source: string): GuestReport {
-  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], errors: [], dmesg: "", complete: false };
+  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
   const lines = text.split("\n");
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
@@ -70,8 +74,20 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
       case "file-error": r.fileErrors.push(o); break;
       case "read": r.reads.push(o); break;
       case "error": r.errors.push(o); break;
+      case "cgroup": r.cgroups.push(o); break;
+      case "output": r.outputs.push(o); break;
       case "dmesg": r.dmesg = o.text; r.complete = true; break;
     }
   }
   return r;
+}
+
+/** memory.stat "key value" lines (bytes). */
+export function parseMemoryStat(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^(\w+) (\d+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
 }

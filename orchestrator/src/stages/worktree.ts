@@ -53,7 +53,14 @@ export async function makefileVersion(tree: string): Promise<string> {
  * clone's HEAD, branches and checkout are left alone; only the worktree list
  * (and objects the tool commits later) change.
  */
-export async function makeWorktree(opts: { kernelSrc: string; ref: string; expectVersion?: string; dest: string }): Promise<Worktree> {
+export async function makeWorktree(opts: {
+  kernelSrc: string;
+  ref: string;
+  expectVersion?: string;
+  dest: string;
+  /** Paths left out of the checkout (clones that lack some blobs); git still sees them as unchanged. */
+  exclude?: string[];
+}): Promise<Worktree> {
   const repo = path.resolve(opts.kernelSrc);
   const dest = path.resolve(opts.dest);
   const top = await git(repo, ["rev-parse", "--show-toplevel"]);
@@ -69,10 +76,11 @@ export async function makeWorktree(opts: { kernelSrc: string; ref: string; expec
     );
   }
   await clearDest(repo, dest);
-  const add = await git(repo, ["worktree", "add", "--detach", dest, commit]);
+  const add = await git(repo, ["worktree", "add", "--no-checkout", "--detach", dest, commit]);
   if (add.exitCode !== 0) {
     throw new BenchError(`git worktree add ${dest} ${opts.ref} failed in ${repo}: ${add.stderr.trim()}`, `remove ${dest}, then run: git -C ${repo} worktree prune`);
   }
+  await checkoutExcept(dest, opts.exclude ?? [], repo);
   const version = await makefileVersion(dest);
   if (opts.expectVersion && version !== opts.expectVersion) {
     await removeWorktree(repo, dest);
@@ -83,6 +91,31 @@ export async function makeWorktree(opts: { kernelSrc: string; ref: string; expec
   }
   const head = await gitOk(dest, ["rev-parse", "HEAD"]);
   return { dir: dest, repo, ref: opts.ref, commit: head, version };
+}
+
+/**
+ * Fills the index from HEAD, marks excluded paths skip-worktree and writes
+ * every other file: the tree stays clean for `git am` without the excluded
+ * blobs ever being read.
+ */
+async function checkoutExcept(dest: string, exclude: string[], repo: string): Promise<void> {
+  await gitOk(dest, ["read-tree", "HEAD"]);
+  if (exclude.length) {
+    const files = await git(dest, ["ls-files", "-z", "--", ...exclude]);
+    if (files.stdout) await gitOk(dest, ["update-index", "-z", "--skip-worktree", "--stdin"], {}, files.stdout);
+  }
+  const co = await git(dest, ["checkout-index", "-a", "-q"]);
+  if (co.exitCode !== 0) {
+    const dirs = [...co.stderr.matchAll(/unable to read sha1 file of (\S+)/g)].map((m) => m[1]!.slice(0, Math.max(0, m[1]!.lastIndexOf("/"))));
+    const unique = [...new Set(dirs.filter(Boolean))];
+    throw new BenchError(
+      `checking out the base tree from ${repo} failed: ${co.stderr.trim().split("\n")[0]}`,
+      unique.length
+        ? `this clone lacks some objects; leave their directories out with --kernel-src-exclude ${unique.join(",")}`
+        : `check the clone with: git -C ${repo} fsck`,
+    );
+  }
+  await git(dest, ["update-index", "-q", "--refresh"]);
 }
 
 /** Removes a worktree made by makeWorktree (directory and the repository's record of it). */

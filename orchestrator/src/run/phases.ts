@@ -1,0 +1,104 @@
+import type { BenchOptions } from "../bench.js";
+import type { RunFolder } from "../runRecord.js";
+import { buildCells, buildRuntimeCells, compare } from "../stages/aggregate.js";
+import { guestMemoryMiB, measureOnce, type PairToMeasure } from "../stages/measure.js";
+import { measureRuntime } from "../stages/runtime.js";
+import type { SharingAnalysis } from "../stages/sharing.js";
+import type { Accelerator } from "../stages/vm.js";
+import type { Progress } from "../util/progress.js";
+import type { ImagePair } from "./pairs.js";
+
+export interface PhaseContext {
+  opts: BenchOptions;
+  folder: RunFolder;
+  progress: Progress;
+  kernel: string;
+  initramfs: string;
+  accel: Accelerator;
+  shareOptions: (domain: string) => string;
+  shareBanner?: string;
+  analyses: Map<string, SharingAnalysis>;
+  /** Rewrites run.json and the reports; called after every boot. */
+  save: () => Promise<void>;
+}
+
+function toPair(p: ImagePair): PairToMeasure {
+  return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
+}
+
+/** read-all: every (rep, mode, access path) a fresh boot; modes interleaved so drift spreads evenly. */
+export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
+  const { opts, folder, progress } = ctx;
+  const record = folder.record;
+  const total = pairs.length * opts.reps * opts.modes.length * opts.paths.length;
+  let n = 0;
+  for (const p of pairs) {
+    const pair = toPair(p);
+    for (let rep = 1; rep <= opts.reps; rep++) {
+      for (const mode of opts.modes) {
+        for (const accessPath of opts.paths) {
+          n++;
+          progress.info(`read-all ${n}/${total}: ${pair.workload} mode=${mode} path=${accessPath} rep=${rep}`);
+          const { measurement, samples } = await measureOnce({
+            pair, mode, path: accessPath, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+            shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, runDir: folder.dir, progress,
+          });
+          if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
+            const w = `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`;
+            if (!record.warnings.includes(w)) record.warnings.push(w);
+          }
+          record.boots.push(measurement);
+          await folder.appendSamples(samples);
+          progress.info(
+            `  page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
+              `${measurement.verifiedFiles ? `, ${measurement.verifiedFiles} files verified` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
+          );
+          record.cells = buildCells(record.boots, ctx.analyses);
+          record.comparisons = compare(record.cells, ctx.analyses);
+          await ctx.save();
+        }
+      }
+    }
+  }
+}
+
+/** runtime: both images as containers running the workload; a failing cell is recorded and the rest go on. */
+export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
+  const { opts, folder, progress } = ctx;
+  const record = folder.record;
+  const withRuntime = pairs.filter((p) => p.runtime);
+  const total = withRuntime.length * opts.reps * opts.modes.length;
+  let n = 0;
+  for (const p of withRuntime) {
+    const memoryMiB = Math.max(1024, guestMemoryMiB(toPair(p)) + 512);
+    for (let rep = 1; rep <= opts.reps; rep++) {
+      for (const mode of opts.modes) {
+        n++;
+        progress.info(`runtime ${n}/${total}: ${p.record.name} mode=${mode} rep=${rep} (containers A then B)`);
+        try {
+          const m = await measureRuntime({
+            workload: p.record.name, runtime: p.runtime!, quick: Boolean(opts.quick), imageA: p.a.image, imageB: p.b.image,
+            mode, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, memoryMiB, shareOptions: ctx.shareOptions,
+            runDir: folder.dir,
+          });
+          record.runtime.push(m);
+          if (m.ok) {
+            const load = m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
+            progress.info(`  containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`);
+          } else {
+            progress.info(`  FAILED: ${m.failure?.split("\n")[0]}`);
+          }
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          progress.info(`  FAILED: ${msg.split("\n")[0]}`);
+          record.runtime.push({
+            workload: p.record.name, mode, rep, accel: ctx.accel, bootDir: "", wallMs: 0, ok: false, failure: msg,
+            pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [],
+          });
+        }
+        record.runtimeCells = buildRuntimeCells(record.runtime);
+        await ctx.save();
+      }
+    }
+  }
+}
