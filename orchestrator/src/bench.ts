@@ -81,6 +81,12 @@ function newRecord(runId: string, opts: BenchOptions, spec: Awaited<ReturnType<t
 export async function runBench(opts: BenchOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
   const spec = await loadSeries(opts.series);
   if (spec.notRunnable) throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`);
+  if (spec.base.kind === "git" && !opts.kernelSrc) {
+    throw new BenchError(
+      `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,
+      `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit)`,
+    );
+  }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   const runId = newRunId();
   const dir = path.resolve(opts.out ?? path.join(resultsDir, runId));

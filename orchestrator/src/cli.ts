@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(summary(folder), null, 2) + "\n");
   } else {
     process.stdout.write(`\nresults: ${folder.dir}\n\n`);
-    if (folder.record.cells.length) process.stdout.write(renderCoverLetter(folder.record));
+    if (folder.record.cells.length || folder.record.runtimeCells.length) process.stdout.write(renderCoverLetter(folder.record));
     for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
   }
   return 0;

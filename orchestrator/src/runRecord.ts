@@ -4,6 +4,7 @@ import type { RuntimeMeasurement } from "./stages/runtime.js";
 import type { BootMeasurement } from "./stages/measure.js";
 import type { SharingAnalysis } from "./stages/sharing.js";
 import type { ImageRecord } from "./stages/images.js";
+import type { RootfsRecord } from "./stages/rootfs.js";
 import { writeFileAtomic, writeJsonAtomic } from "./util/fsx.js";
 
 export interface StageTime {
@@ -17,8 +18,10 @@ export interface WorkloadRecord {
   /** Table label, e.g. "synthetic" and "A & B". */
   image: string;
   versions: string;
-  imageA: ImageRecord & { sha256Manifest?: string };
+  imageA: ImageRecord;
   imageB: ImageRecord;
+  /** For Debian-built pairs: suites, resolved and installed package versions. */
+  rootfs?: { a: RootfsRecord; b: RootfsRecord };
   sharing: SharingAnalysis;
 }
 

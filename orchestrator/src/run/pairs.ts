@@ -5,7 +5,7 @@ import type { ErofsUtils } from "../stages/erofsUtils.js";
 import { buildImage, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "../stages/images.js";
 import { flattenImage, parseImageRef } from "../stages/oci.js";
 import { DebianArchive } from "../stages/provision.js";
-import { buildDebianRootfs } from "../stages/rootfs.js";
+import { buildDebianRootfs, type RootfsRecord } from "../stages/rootfs.js";
 import type { SeriesSpec } from "../stages/series.js";
 import { loadWorkload, type RuntimeSpec } from "../stages/workloads.js";
 import { cached } from "../cache.js";
@@ -46,10 +46,22 @@ async function digestOf(p: string): Promise<string> {
 /** The image pairs of this run: --images, or each workload's A and B. */
 export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: ErofsUtils, folder: RunFolder, progress: Progress): Promise<ImagePair[]> {
   const pairs: ImagePair[] = [];
-  const make = async (name: string, image: string, versions: (a: string, b: string) => string, srcA: ImageSource, srcB: ImageSource, runtime?: RuntimeSpec) => {
+  const make = async (
+    name: string,
+    image: string,
+    versions: (a: string, b: string) => string,
+    srcA: ImageSource,
+    srcB: ImageSource,
+    extra: { runtime?: RuntimeSpec; rootfs?: { a: RootfsRecord; b: RootfsRecord } } = {},
+  ) => {
     const a = await timed(folder, `image ${name} A`, () => buildImage({ source: srcA, erofsUtils: erofs, profile: spec.imageProfile, progress }));
     const b = await timed(folder, `image ${name} B`, () => buildImage({ source: srcB, erofsUtils: erofs, profile: spec.imageProfile, progress }));
-    pairs.push({ record: { name, image, versions: versions(a.record.label, b.record.label), imageA: a.record, imageB: b.record }, a, b, runtime });
+    pairs.push({
+      record: { name, image, versions: versions(a.record.label, b.record.label), imageA: a.record, imageB: b.record, rootfs: extra.rootfs },
+      a,
+      b,
+      runtime: extra.runtime,
+    });
   };
   if (opts.images) {
     const [sa, sb] = [await containerImageSource(opts.images[0], progress), await containerImageSource(opts.images[1], progress)];
@@ -72,7 +84,7 @@ export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: Er
       () => `${ra.record.label} & ${rb.record.label}`,
       { kind: "tar", path: ra.tar, label: ra.record.label },
       { kind: "tar", path: rb.tar, label: rb.record.label },
-      w.runtime,
+      { runtime: w.runtime, rootfs: { a: ra.record, b: rb.record } },
     );
   }
   return pairs;
