@@ -80,7 +80,9 @@ function newRecord(runId: string, opts: BenchOptions, spec: Awaited<ReturnType<t
 /** The whole pipeline: kernel, tools, images, guest, the measured phases, reports. */
 export async function runBench(opts: BenchOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
   const spec = await loadSeries(opts.series);
-  if (spec.notRunnable) throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`);
+  if (spec.notRunnable && !opts.buildOnly) {
+    throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
+  }
   if (spec.base.kind === "git" && !opts.kernelSrc) {
     throw new BenchError(
       `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,

@@ -1,9 +1,9 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { kernelDir } from "../paths.js";
 import { BenchError } from "../util/errors.js";
+import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
 
 /**
  * How images must be made for a series' kernel to recognise them.
@@ -56,22 +56,11 @@ export function seriesDir(): string {
 }
 
 export async function listSeries(dir = seriesDir()): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
+  return yamlNames(dir);
 }
 
 export function parseSeriesSpec(text: string, source: string): SeriesSpec {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new BenchError(`${source}: not valid YAML: ${(e as Error).message}`);
-  }
-  const r = SeriesSpecSchema.safeParse(raw);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
-    throw new BenchError(`${source}: invalid series spec: ${issues}`, "see kernel/series/README.md for the fields");
-  }
-  return r.data;
+  return parseYamlWith(SeriesSpecSchema, text, source, "series spec", "see kernel/series/README.md for the fields");
 }
 
 export async function loadSeries(name: string, dir = seriesDir()): Promise<SeriesSpec> {

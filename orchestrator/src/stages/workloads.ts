@@ -1,9 +1,9 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { workloadsDir } from "../paths.js";
 import { BenchError } from "../util/errors.js";
+import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
 
 /** One side of a Debian-built pair: the suites apt sees when the rootfs is made. */
 const DebianSideSchema = z.object({
@@ -64,21 +64,11 @@ export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema>;
 export type DebianWorkload = Extract<WorkloadSpec, { kind: "debian" }>;
 
 export async function listWorkloads(dir = workloadsDir): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
+  return yamlNames(dir);
 }
 
 export function parseWorkload(text: string, source: string): WorkloadSpec {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new BenchError(`${source}: not valid YAML: ${(e as Error).message}`);
-  }
-  const r = WorkloadSpecSchema.safeParse(raw);
-  if (!r.success) {
-    throw new BenchError(`${source}: invalid workload: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
-  }
-  return r.data;
+  return parseYamlWith(WorkloadSpecSchema, text, source, "workload");
 }
 
 export async function loadWorkload(name: string, dir = workloadsDir): Promise<WorkloadSpec> {
