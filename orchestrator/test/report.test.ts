@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import type { RunRecord } from "../src/runRecord.js";
+import { buildCells, buildRuntimeCells, compare } from "../src/stages/aggregate.js";
+import type { BootMeasurement, Mode } from "../src/stages/measure.js";
+import { renderCoverLetter, renderCsv, renderMarkdown } from "../src/stages/report.js";
+import { analyseSharing } from "../src/stages/sharing.js";
+
+const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
+const sharing = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
+const boot = (mode: Mode, afterBMiB: number): BootMeasurement => ({
+  workload: "redis", mode, path: "read", rep: 1, accel: "tcg", release: "7.3.4", bootDir: "", wallMs: 1,
+  afterAKiB: 80, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: true, verifiedFiles: 1, shareBannerSeen: true, readMs: { A: 1, B: 1 },
+});
+
+function run(): RunRecord {
+  const analyses = new Map([["redis", sharing]]);
+  const boots = [boot("off", 241), boot("on", 163), boot("split", 240)];
+  const cells = buildCells(boots, analyses);
+  const rc = (mode: Mode, memoryMiB: number) => ({
+    workload: "redis", mode, ok: true, memoryMiB, pageCache: { afterBKiB: 0 }, cgroups: {}, load: [],
+  });
+  return {
+    schema: 1, runId: "r1", status: "complete", startedAt: "", command: [], host: { node: "", hostKernel: "", cpus: 2 },
+    accel: { accel: "tcg", reason: "test" },
+    series: { name: "mainline", title: "t", specSha256: "", shareMountOptions: "inode_share,domain_id={domain}" },
+    kernel: { source: {}, build: {}, buildKey: "k", release: "7.3.4" },
+    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 1, phases: ["readall", "runtime"], quick: false },
+    workloads: [{ name: "redis", image: "redis", versions: "7.2.4 & 7.2.5", imageA: {} as never, imageB: {} as never, sharing }],
+    boots, cells, comparisons: compare(cells, analyses),
+    runtime: [], runtimeCells: buildRuntimeCells([rc("off", 34.9), rc("on", 33.6)]), runtimeBasis: "sum of memory.current",
+    stageTimes: [{ stage: "kernel build", seconds: 360, reused: false }], warnings: [],
+  };
+}
+
+describe("reports", () => {
+  it("puts a read-all and a runtime table in the cover letter, with the seed layout", () => {
+    const text = renderCoverLetter(run());
+    expect(text).toContain("|                   |        No        |      241     |       -       |");
+    expect(text).toContain("|       redis       +------------------+--------------+---------------+");
+    expect(text).toContain("|   7.2.4 & 7.2.5   |        Yes       |      163     |      32%      |");
+    expect(text).toContain("|                   |        No        |     34.9     |       -       |");
+    expect(text).toContain("|   7.2.4 & 7.2.5   |        Yes       |     33.6     |       4%      |");
+    expect(text).toContain("Series mainline on Linux 7.3.4, QEMU TCG.");
+  });
+
+  it("lists expected vs measured and efficiency in the markdown, and one csv row per cell", () => {
+    const r = run();
+    const md = renderMarkdown(r);
+    expect(md).toContain("| read | on | ");
+    expect(md).toMatch(/\| read \| on \| .* \| 32\.4 \| 50\.0 \| 64\.7 \|/);
+    const csv = renderCsv(r).trim().split("\n");
+    expect(csv[0]).toContain("workload,phase,path,mode");
+    expect(csv).toHaveLength(1 + 3 + 2);
+  });
+});
