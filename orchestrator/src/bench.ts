@@ -8,6 +8,7 @@ import { runReadAll, runRuntime, type PhaseContext } from "./run/phases.js";
 import { timed } from "./run/timed.js";
 import { RunFolder, newRunId, type RunRecord } from "./runRecord.js";
 import { compilerVersion } from "./stages/build.js";
+import { loadFixups } from "./stages/apply.js";
 import { prepareErofsUtils } from "./stages/erofsUtils.js";
 import { prepareInitramfs } from "./stages/guest.js";
 import type { AccessPath, Mode } from "./stages/measure.js";
@@ -109,7 +110,9 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const kernel = await prepareKernel(spec, opts, folder, progress);
   if (opts.buildOnly) return finish(folder);
 
-  const erofs = await timed(folder, "erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress }));
+  // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
+  const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
+  const erofs = await timed(folder, "erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
   record.erofsUtils = erofs.record;
   const pairs = await imagePairs(opts, spec, erofs, folder, progress);
   const analyses = new Map<string, SharingAnalysis>();

@@ -38,7 +38,7 @@ export function fixupsDir(): string {
 export async function loadFixups(names: string[], dir = fixupsDir()): Promise<Fixup[]> {
   return Promise.all(names.map(async (name) => {
     try {
-      return { name, text: await readFile(path.join(dir, name), "utf8") };
+      return { name, text: await readFile(path.resolve(dir, name), "utf8") };
     } catch {
       throw new BenchError(`fixup ${name} not found in ${dir}`, `add ${path.join(dir, name)} or remove it from the series spec's fixups`);
     }
