@@ -5,6 +5,7 @@ import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from ".
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { renderCoverLetter } from "./stages/report.js";
+import { killRunningGuests } from "./stages/vm.js";
 import { BenchError, describeError } from "./util/errors.js";
 import { Progress } from "./util/progress.js";
 
@@ -134,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   const progress = new Progress();
   let folder: RunFolder | undefined;
   const interrupt = async (signal: string) => {
+    killRunningGuests();
     if (folder && folder.record.status === "running") {
       folder.record.status = "interrupted";
       folder.record.error = `interrupted by ${signal}`;

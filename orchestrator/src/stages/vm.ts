@@ -70,6 +70,14 @@ export function qemuArgs(req: VmRequest): string[] {
   ];
 }
 
+const running = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
+
+/** Kills every guest still running (an interrupted run must not leave QEMU behind). */
+export function killRunningGuests(): number {
+  for (const c of running) c.kill("SIGKILL");
+  return running.size;
+}
+
 /** Boots once; a guest that neither powers off nor panics in time is killed. */
 export async function bootGuest(req: VmRequest): Promise<VmResult> {
   const args = qemuArgs(req);
@@ -80,7 +88,8 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   await writeFile(samplesFile, "");
   const t0 = Date.now();
   const child = execa("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
-  const res = await child;
+  running.add(child);
+  const res = await child.finally(() => running.delete(child));
   if ((res as { code?: string }).code === "ENOENT") {
     throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
   }
