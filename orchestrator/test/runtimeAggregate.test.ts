@@ -32,7 +32,7 @@ describe("load figures from the guest", () => {
       samples: [], files: [], fileErrors: [], reads: [], errors: [], cgroups: [], dmesg: "", complete: true,
       outputs: [{ t: "output" as const, container: "A", step: "load-pgbench.out", text: "tps = 512.5 (without initial connection time)\nlatency average = 7.8 ms\n" }],
     } satisfies GuestReport;
-    const rt = { setup: "", start: "", ready: "", readyTimeoutS: 1, params: {}, quick: {}, load: [{ name: "pgbench", cmd: "", parser: "pgbench" as const }] };
+    const rt = { setup: "", start: "", ready: "", readyTimeoutS: 1, logs: [], params: {}, quick: {}, load: [{ name: "pgbench", cmd: "", parser: "pgbench" as const }] };
     const figs = loadFigures(report, rt);
     expect(figs[0]).toMatchObject({ container: "A", throughput: 512.5, latencyMs: { avg: 7.8 } });
     expect(figs[1]).toMatchObject({ container: "B", error: "no output (step did not run)" });

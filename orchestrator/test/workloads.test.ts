@@ -36,6 +36,7 @@ describe("container job script", () => {
     start: "echo 'started' > /esb/started",
     ready: "test -f /esb/started",
     readyTimeoutS: 2,
+    logs: ["/nonexistent/server.log"],
     load: [{ name: "step one", cmd: "echo load {n}", parser: "none" as const }],
     params: { n: 3 },
     quick: { n: 1 },
@@ -62,6 +63,8 @@ describe("container job script", () => {
     writeFileSync(path.join(dir, "job.sh"), script);
     execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
     expect(execFileSync("cat", [path.join(dir, "esb", "status")]).toString()).toMatch(/^failed: ready \(no answer in 2s\)/);
+    // the ready command's own output is kept for the report
+    expect(execFileSync("ls", [path.join(dir, "esb")]).toString()).toContain("ready.log");
   });
 });
 

@@ -23,7 +23,9 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
     `# ${workload}: generated from ${src}`,
     "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8",
     "mkdir -p /esb",
-    "fail() { echo \"failed: $1\" > /esb/status.tmp; mv /esb/status.tmp /esb/status; exec sleep 2147483647; }",
+    // on failure the server's own logs are copied next to ours, so the report can show them
+    `fail() { for f in ${rt.logs.map(shQuote).join(" ")}; do [ -f "$f" ] && tail -c 16384 "$f" > "/esb/server-$(basename "$f").log"; done; ` +
+      `echo "failed: $1" > /esb/status.tmp; mv /esb/status.tmp /esb/status; exec sleep 2147483647; }`,
   ];
   if (rt.setup) lines.push(`sh -c ${shQuote(expandParams(rt.setup, params, src))} > /esb/setup.log 2>&1 || fail setup`);
   lines.push(
@@ -31,7 +33,7 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
     "n=0",
     `until sh -c ${shQuote(expandParams(rt.ready, params, src))} >/dev/null 2>&1; do`,
     "  n=$((n + 1))",
-    `  [ $n -ge ${rt.readyTimeoutS * 2} ] && fail "ready (no answer in ${rt.readyTimeoutS}s)"`,
+    `  [ $n -ge ${rt.readyTimeoutS * 2} ] && { sh -c ${shQuote(expandParams(rt.ready, params, src))} > /esb/ready.log 2>&1; fail "ready (no answer in ${rt.readyTimeoutS}s)"; }`,
     "  sleep 0.5",
     "done",
   );

@@ -37,6 +37,8 @@ export const RuntimeSchema = z.object({
   /** Succeeds once the server answers; retried for up to readyTimeoutS. */
   ready: z.string(),
   readyTimeoutS: z.number().int().positive().default(120),
+  /** Server log files shown (their tail) when the cell fails. */
+  logs: z.array(z.string()).default([]),
   load: z.array(LoadStepSchema).default([]),
   params: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
   /** Overrides of params for --quick. */
