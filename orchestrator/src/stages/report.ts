@@ -48,16 +48,19 @@ export function renderCoverLetter(run: RunRecord): string {
   if (runtime.length) {
     const reps = Math.max(...run.runtimeCells.map((c) => c.memory.n));
     parts.push(
-      `Runtime memory of the two containers (${run.runtimeBasis}), median of ${reps} boot(s):`,
+      `Runtime memory in MiB (${run.runtimeBasis}), median of ${reps} boot(s):`,
       "",
       renderCoverLetterTable(runtime, { unit: "MiB" }),
     );
   }
   const kernel = run.kernel?.release ? `Linux ${run.kernel.release}` : "the kernel under test";
-  parts.push(
-    `Memory is page cache in MiB (Cached - Shmem from /proc/meminfo, growth after reading image A`,
-    `then image B, caches dropped before). Series ${run.series.name} on ${kernel}, QEMU ${run.accel?.accel.toUpperCase() ?? "?"}.`,
-  );
+  if (run.cells.length) {
+    parts.push(
+      "Read-all memory is page cache in MiB (Cached - Shmem from /proc/meminfo, growth after reading",
+      "image A then image B, caches dropped before).",
+    );
+  }
+  parts.push(`Series ${run.series.name} on ${kernel}, QEMU ${run.accel?.accel.toUpperCase() ?? "?"}.`);
   return parts.join("\n") + "\n";
 }
 
