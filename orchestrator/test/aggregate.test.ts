@@ -11,8 +11,8 @@ function boot(mode: Mode, rep: number, afterBMiB: number): BootMeasurement {
   };
 }
 
-// A: 10 pages of x, B: 10 pages of x, so half is shareable
-const big = (sha: string) => ({ path: "f", type: "file" as const, size: 10 * 4096, mode: 0o644, sha256: sha });
+// A: 50 MiB of x, B: the same 50 MiB, so half is shareable and split should stay at 100 MiB
+const big = (sha: string) => ({ path: "f", type: "file" as const, size: 50 * 2 ** 20, mode: 0o644, sha256: sha });
 const analyses = new Map([["w", analyseSharing({ entries: [big("x")] }, { entries: [big("x")] })]]);
 
 describe("aggregation", () => {
