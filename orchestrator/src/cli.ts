@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./bench.js";
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
+import { buildCells, buildRuntimeCells, compare } from "./stages/aggregate.js";
 import { renderCoverLetter } from "./stages/report.js";
 import { killRunningGuests } from "./stages/vm.js";
 import { BenchError, describeError } from "./util/errors.js";
@@ -128,6 +129,12 @@ async function main(argv: string[]): Promise<number> {
     const { RunFolder } = await import("./runRecord.js");
     const dir = path.resolve(o.report);
     const folder = new RunFolder(dir, JSON.parse(await readFile(path.join(dir, "run.json"), "utf8")));
+    // figures are recomputed from the raw boots, so a newer tool re-renders an older run the same way it would measure it
+    const r = folder.record;
+    const analyses = new Map(r.workloads.map((w) => [w.name, w.sharing]));
+    r.cells = buildCells(r.boots, analyses);
+    r.comparisons = compare(r.cells, analyses);
+    r.runtimeCells = buildRuntimeCells(r.runtime ?? []);
     await writeReports(folder);
     process.stdout.write(o.json ? JSON.stringify(summary(folder), null, 2) + "\n" : renderCoverLetter(folder.record));
     return 0;

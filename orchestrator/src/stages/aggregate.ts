@@ -131,6 +131,8 @@ export interface RuntimeCell {
   anon: Stat;
   shmem: Stat;
   reductionPct?: number;
+  /** on vs split: the saving from sharing across images alone, with the sharing code path in both. */
+  reductionVsSplitPct?: number;
   failures: string[];
   /** Median throughput per (container, step). */
   load: Array<{ container: string; step: string; unit: string; throughput: Stat; latencyAvgMs?: Stat }>;
@@ -177,6 +179,10 @@ export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
     if (c.mode === "off") continue;
     const off = cells.find((o) => o.workload === c.workload && o.mode === "off");
     if (off && off.memory.n && c.memory.n && off.memory.median > 0) c.reductionPct = ((off.memory.median - c.memory.median) / off.memory.median) * 100;
+    const split = cells.find((o) => o.workload === c.workload && o.mode === "split");
+    if (c.mode === "on" && split && split.memory.n && c.memory.n && split.memory.median > 0) {
+      c.reductionVsSplitPct = ((split.memory.median - c.memory.median) / split.memory.median) * 100;
+    }
   }
   return cells;
 }

@@ -136,14 +136,17 @@ export function renderMarkdown(run: RunRecord): string {
     out.push(
       "## Runtime phase",
       "",
-      `Memory basis: ${run.runtimeBasis}. Page cache is the global Cached - Shmem growth; file/anon/shmem are the containers' memory.stat, summed.`,
+      `Memory basis: ${run.runtimeBasis}. Page cache is the global Cached - Shmem growth; file/anon/shmem are the containers' memory.stat, summed. ` +
+        "\"vs split\" compares on with split (sharing enabled, images in different domains): the saving from sharing across images alone, " +
+        "with any difference of the sharing code path itself (readahead, for one) taken out.",
       "",
-      "| workload | mode | memory MiB (median [min-max]) | reduction % | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| workload | mode | memory MiB (median [min-max]) | reduction % vs off | vs split | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
+      "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const c of run.runtimeCells) {
       out.push(
         `| ${c.workload} | ${c.mode} | ${f1(c.memory.median)} [${f1(c.memory.min)}-${f1(c.memory.max)}] | ${c.mode === "off" ? "-" : f1(c.reductionPct)} | ` +
+          `${c.mode === "on" ? f1(c.reductionVsSplitPct) : ""} | ` +
           `${f1(c.pageCache.median)} | ${f1(c.file.median)} | ${f1(c.anon.median)} | ${f1(c.shmem.median)} | ${c.failures.length} |`,
       );
     }
