@@ -184,6 +184,7 @@ export function renderApplyReport(report: ApplyReport): string {
         ? `applied onto ${base} with ${METHOD_TEXT[report.method]} (${tried})`
         : `applied onto ${base} with ${METHOD_TEXT[report.method]}`,
   ];
+  for (const a of report.attempts) if (!a.ok && a.detail) lines.push(`  ${METHOD_TEXT[a.method]} failed: ${a.detail}`);
   const width = Math.min(60, Math.max(0, ...report.patches.map((p) => p.subject.length)));
   for (const p of report.patches) {
     const subject = p.subject.length > width ? p.subject.slice(0, width - 3) + "..." : p.subject.padEnd(width);
