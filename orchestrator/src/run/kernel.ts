@@ -50,7 +50,7 @@ async function prepareKernel(spec: SeriesSpec, opts: BenchOptions, folder: RunFo
     };
   }
   await folder.save();
-  const build = await timed(folder, "kernel build", () => buildKernel({ tree, treeIdentity, fragment, progress, jobs: opts.jobs, explainError }));
+  const build = await timed(folder, "kernel build", () => buildKernel({ tree, treeIdentity, fragment, progress, jobs: opts.jobs, explainError, runDir: folder.dir }));
   folder.record.kernel = { ...folder.record.kernel, build: build.record, buildKey: build.key, release: build.record.kernelRelease };
   progress.info(`kernel: ${build.record.kernelRelease} ${build.reused ? "(cached)" : `(built in ${build.record.buildSeconds}s)`} ${build.bzImage}`);
   return build;

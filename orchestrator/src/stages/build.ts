@@ -72,6 +72,8 @@ export async function buildKernel(opts: {
   jobs?: number;
   /** Called with the first compiler error, to name the patches that touched its file. */
   explainError?: (err: CompilerError) => string;
+  /** The run folder: the build log is copied here, so it outlives a failed cache entry. */
+  runDir?: string;
 }): Promise<KernelBuild> {
   const compiler = await compilerVersion();
   const jobs = opts.jobs ?? os.availableParallelism();
@@ -86,11 +88,13 @@ export async function buildKernel(opts: {
     await opts.progress.stage("build", `make -j${jobs} bzImage (log: ${logFile})`, async () => {
       const r = await runAllowFail("make", [`O=${out}`, `-j${jobs}`, "bzImage"], { cwd: opts.tree, logFile });
       if (r.exitCode !== 0) {
+        const kept = opts.runDir ? path.join(opts.runDir, "build.log") : logFile;
+        if (opts.runDir) await copyFile(logFile, kept);
         const log = await readFile(logFile, "utf8");
         const err = firstCompilerError(log, opts.tree);
         const where = err ? `${err.file}:${err.line}${err.column ? `:${err.column}` : ""}: ${err.message}` : "no compiler error found in the log";
         const extra = err && opts.explainError ? `\n  ${opts.explainError(err)}` : "";
-        throw new BenchError(`kernel build failed: ${where}${extra}`, "fix the tree or add a fixup to the series spec (kernel/fixups/)", [logFile]);
+        throw new BenchError(`kernel build failed: ${where}${extra}`, "fix the tree or add a fixup to the series spec (kernel/fixups/)", [kept]);
       }
     });
     await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
@@ -107,5 +111,6 @@ export async function buildKernel(opts: {
       jobs,
     };
   });
+  if (opts.runDir) await copyFile(path.join(hit.dir, hit.record.log), path.join(opts.runDir, "build.log"));
   return { bzImage: path.join(hit.dir, hit.record.bzImage), dir: hit.dir, record: hit.record, reused: hit.reused, key: hit.key };
 }

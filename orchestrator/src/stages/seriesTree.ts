@@ -69,7 +69,7 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
   const dest = path.join(cacheRoot(), "kernel-tree", key);
   const recordFile = `${dest}.json`;
   const explain = (err: CompilerError) => {
-    const touching = acquired.series.patches.filter((p) => p.files.includes(err.file)).map((p) => `[${p.index}/${acquired.series.total}] ${p.subject}`);
+    const touching = acquired.series.patches.filter((p) => p.files.includes(err.file)).map((p) => `[${p.index}/${acquired.series.total}] ${p.title}`);
     const fix = fixups.filter((f) => f.text.includes(`+++ b/${err.file}`)).map((f) => `fixup ${f.name}`);
     const all = [...touching, ...fix];
     return all.length ? `${err.file} was touched by: ${all.join("; ")}` : `${err.file} is not touched by the series`;
