@@ -113,9 +113,20 @@ export class DebianArchive {
 
   /** Every (version, suite) apt knows for a binary package, newest first. */
   async versions(pkg: string): Promise<Array<{ version: string; suite: string }>> {
-    const r = await runAllowFail("apt-cache", [...this.options(), "madison", pkg]);
-    const rows = parseMadison(r.stdout).filter((x) => x.pkg === pkg && x.kind === "Packages");
-    return sortVersionsDesc(rows.map(({ version, suite }) => ({ version, suite })));
+    return (await this.versionsOf([pkg])).get(pkg) ?? [];
+  }
+
+  /** The same for several packages with one apt-cache call. */
+  async versionsOf(pkgs: string[]): Promise<Map<string, Array<{ version: string; suite: string }>>> {
+    const out = new Map<string, Array<{ version: string; suite: string }>>();
+    if (!pkgs.length) return out;
+    const r = await runAllowFail("apt-cache", [...this.options(), "madison", ...pkgs]);
+    for (const row of parseMadison(r.stdout)) {
+      if (row.kind !== "Packages" || !pkgs.includes(row.pkg)) continue;
+      out.set(row.pkg, [...(out.get(row.pkg) ?? []), { version: row.version, suite: row.suite }]);
+    }
+    for (const [k, v] of out) out.set(k, sortVersionsDesc(v));
+    return out;
   }
 
   async sourceVersions(pkg: string): Promise<Array<{ version: string; suite: string }>> {

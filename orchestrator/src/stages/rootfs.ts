@@ -57,8 +57,9 @@ export function versionLabel(v: string): string {
  */
 export async function resolveVersions(archive: DebianArchive, packages: string[], suites: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
+  const all = await archive.versionsOf(packages);
   for (const p of packages) {
-    const vs = (await archive.versions(p)).filter((v) => suites.includes(v.suite));
+    const vs = (all.get(p) ?? []).filter((v) => suites.includes(v.suite));
     vs.sort((x, y) => compareDebianVersions(y.version, x.version));
     if (!vs[0]) throw new BenchError(`package ${p} is in none of the suites ${suites.join(", ")}`, "fix the workload's rootfs.include or suites");
     out[p] = vs[0].version;

@@ -41,9 +41,7 @@ export async function resolveDebianKernel(
 ): Promise<{ pkg: string; version: string; suite: string }> {
   const names = req.package ? [req.package] : (await archive.packageNames("linux-source-")).filter((n) => /^linux-source-\d+\.\d+$/.test(n));
   const candidates: Array<{ pkg: string; version: string; suite: string }> = [];
-  for (const pkg of names) {
-    for (const v of await archive.versions(pkg)) candidates.push({ pkg, ...v });
-  }
+  for (const [pkg, vs] of await archive.versionsOf(names)) for (const v of vs) candidates.push({ pkg, ...v });
   const wanted = req.version ? candidates.filter((c) => c.version === req.version) : candidates;
   wanted.sort((a, b) => compareDebianVersions(b.version, a.version));
   const best = wanted[0];
