@@ -27,6 +27,11 @@ export interface Initramfs {
 
 const BUSYBOX = "/bin/busybox";
 
+/** A directory as a gzipped newc cpio owned by root, in a stable order. */
+async function packCpio(root: string, out: string, what: string): Promise<void> {
+  await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${out}"`], { what });
+}
+
 /** busybox (static) + rootfs/init + rootfs/esbprobe.c compiled static, as a gzipped newc cpio. */
 export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   const initText = await readFile(path.join(rootfsDir, "init"), "utf8");
@@ -52,7 +57,7 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
         what: "compiling rootfs/esbprobe.c (static)",
       });
       const out = path.join(dir, "initramfs.cpio.gz");
-      await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${out}"`], { what: "packing the initramfs" });
+      await packCpio(root, out, "packing the initramfs");
       return {
         initramfs: "initramfs.cpio.gz",
         initramfsSha256: await sha256File(out),
@@ -75,7 +80,7 @@ export async function initramfsWithJob(base: string, job: { containerScript: str
   await mkdir(path.join(root, "job"), { recursive: true });
   await writeFile(path.join(root, "job", "container.sh"), job.containerScript, { mode: 0o755 });
   const jobCpio = path.join(dir, "job.cpio.gz");
-  await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${jobCpio}"`], { what: "packing the job archive" });
+  await packCpio(root, jobCpio, "packing the job archive");
   const out = path.join(dir, "initramfs-with-job.cpio.gz");
   await writeFile(out, Buffer.concat([await readFile(base), await readFile(jobCpio)]));
   return out;

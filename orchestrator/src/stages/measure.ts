@@ -4,7 +4,7 @@ import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { parseGuestOutput, parseMeminfo, type GuestReport } from "./samples.js";
 import { regularFiles, type Manifest } from "./sharing.js";
-import { bootGuest, describeBootFailure, type Accelerator } from "./vm.js";
+import { bootGuest, describeBootFailure, type Accelerator, type VmResult } from "./vm.js";
 
 export const MODES = ["off", "on", "split"] as const;
 export type Mode = (typeof MODES)[number];
@@ -58,6 +58,20 @@ export function mountOptions(mode: Mode, shareOptions: (domain: string) => strin
     case "on": return { a: shareOptions("esb"), b: shareOptions("esb") };
     case "split": return { a: shareOptions("esb-a"), b: shareOptions("esb-b") };
   }
+}
+
+/**
+ * What a boot sent on the sample channel; a guest step that reported an error,
+ * or a guest that never got to its end, is an error naming the boot.
+ */
+export async function readGuestReport(r: VmResult, where: string): Promise<GuestReport> {
+  const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
+  if (report.errors.length) {
+    const e = report.errors[0]!;
+    throw new BenchError(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
+  }
+  if (!report.complete) throw await describeBootFailure(r, where);
+  return report;
 }
 
 /** Every file in both manifests must have been read back with the same digest. */
@@ -126,12 +140,7 @@ export async function measureOnce(opts: {
     dir: bootDir,
   });
   const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
-  const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
-  if (report.errors.length) {
-    const e = report.errors[0]!;
-    throw new BenchError(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
-  }
-  if (!report.complete) throw await describeBootFailure(r, where);
+  const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === opts.path);
   const base = point("baseline");
   const afterA = point("after-A");

@@ -1,12 +1,11 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { BenchError } from "../util/errors.js";
 import { initramfsWithJob } from "./guest.js";
 import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
-import { mountOptions, type Mode } from "./measure.js";
-import { parseGuestOutput, parseMemoryStat, type GuestReport } from "./samples.js";
-import { bootGuest, describeBootFailure, type Accelerator } from "./vm.js";
+import { mountOptions, readGuestReport, type Mode } from "./measure.js";
+import { parseMemoryStat, type GuestReport } from "./samples.js";
+import { bootGuest, type Accelerator } from "./vm.js";
 import type { LoadStep, RuntimeSpec } from "./workloads.js";
 
 export interface CgroupMemory {
@@ -132,12 +131,7 @@ export async function measureRuntime(opts: {
     dir: bootDir,
   });
   const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
-  const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
-  if (report.errors.length) {
-    const e = report.errors[0]!;
-    throw new BenchError(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
-  }
-  if (!report.complete) throw await describeBootFailure(r, where);
+  const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === "runtime");
   const base = point("baseline");
   const a = point("after-A");
