@@ -10,6 +10,7 @@ import type { ErofsUtils } from "./erofsUtils.js";
 import { isGzip, manifestOfDir, manifestOfTar } from "./manifest.js";
 import type { ImageProfile } from "./series.js";
 import { ManifestSchema, type Manifest } from "./sharing.js";
+import { appendPackedIshareKey, readPackedIshareKey } from "./packedKey.js";
 import { readSuperblock, setIshareLongPrefixBit } from "./superblock.js";
 import { DEFAULT_SYNTHETIC, writeSyntheticTree, type SyntheticSpec } from "./synthetic.js";
 
@@ -33,6 +34,18 @@ export const ImageRecordSchema = z.object({
     featureCompat: z.number(),
     ishareByte: z.number(),
     longPrefixFixup: z.object({ before: z.number(), after: z.number(), checksumRewritten: z.boolean() }).optional(),
+    packedKeyFixup: z
+      .object({
+        xattrName: z.string(),
+        packedNid: z.number(),
+        ishareKeyStart: z.number(),
+        incompatBefore: z.number(),
+        incompatAfter: z.number(),
+        blocksBefore: z.number(),
+        blocksAfter: z.number(),
+        checksumRewritten: z.boolean(),
+      })
+      .optional(),
   }),
 });
 export type ImageRecord = z.infer<typeof ImageRecordSchema>;
@@ -67,6 +80,25 @@ export function mkfsArguments(profile: ImageProfile): string[] {
   return ["-T0", "-U", "00000000-0000-0000-0000-000000000000", "--all-root", `--xattr-inode-digest=${profile.xattrName}`, ...profile.mkfsArgs];
 }
 
+/**
+ * What the tool writes after mkfs so that a series' kernel recognises the
+ * image (see ImageProfileSchema); recorded in the image record.
+ */
+async function applyProfileFixup(image: string, profile: ImageProfile): Promise<Pick<ImageRecord["superblock"], "longPrefixFixup" | "packedKeyFixup">> {
+  switch (profile.format) {
+    case "xattr-inode-digest":
+      return {};
+    case "ishare-key-long-prefix":
+      return { longPrefixFixup: await setIshareLongPrefixBit(image) };
+    case "ishare-key-packed-name": {
+      const packedKeyFixup = await appendPackedIshareKey(image, profile.xattrName);
+      const readBack = await readPackedIshareKey(image);
+      if (readBack !== profile.xattrName) throw new BenchError(`${image}: packed-inode key reads back as ${JSON.stringify(readBack)}, not ${profile.xattrName}`);
+      return { packedKeyFixup };
+    }
+  }
+}
+
 export async function buildImage(opts: {
   source: ImageSource;
   erofsUtils: ErofsUtils;
@@ -90,10 +122,9 @@ export async function buildImage(opts: {
       await run(opts.erofsUtils.mkfs, [...args, ...srcArgs], { logFile: log, what: `mkfs.erofs for ${label}` });
       const sb = await readSuperblock(image);
       if (sb.checksumOk === false) throw new BenchError(`${image}: superblock checksum does not verify right after mkfs`);
-      let longPrefixFixup: ImageRecord["superblock"]["longPrefixFixup"];
-      if (profile.format === "ishare-key-long-prefix") longPrefixFixup = await setIshareLongPrefixBit(image);
+      const fixups = await applyProfileFixup(image, profile);
       const after = await readSuperblock(image);
-      if (after.checksumOk === false) throw new BenchError(`${image}: superblock checksum wrong after the long-prefix fix-up`);
+      if (after.checksumOk === false) throw new BenchError(`${image}: superblock checksum wrong after the ${profile.format} fix-up`);
       await writeJsonAtomic(path.join(dir, "manifest.json"), manifest);
       return {
         label,
@@ -106,7 +137,7 @@ export async function buildImage(opts: {
         mkfsVersion: opts.erofsUtils.record.version,
         mkfsArgs: [...args, ...srcArgs.slice(0, -2)],
         profile: profile.format,
-        superblock: { featureCompat: after.featureCompat, ishareByte: after.ishareByte, longPrefixFixup },
+        superblock: { featureCompat: after.featureCompat, ishareByte: after.ishareByte, ...fixups },
       };
     }),
   );

@@ -9,11 +9,13 @@ import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
  * How images must be made for a series' kernel to recognise them.
  * - xattr-inode-digest: mainline format (COMPAT_ISHARE_XATTRS + prefix id),
  *   written by mkfs.erofs --xattr-inode-digest.
- * - ishare-key-long-prefix: v8/RFC v7 format: the same mkfs output with the
- *   0x80 long-prefix bit set in the superblock byte `ishare_key_start`.
+ * - ishare-key-long-prefix: v8 format: the same mkfs output with the 0x80
+ *   long-prefix bit set in the superblock byte `ishare_key_start`.
+ * - ishare-key-packed-name: RFC v7 format: the same mkfs output plus a packed
+ *   inode holding the fingerprint xattr's name (INCOMPAT_ISHARE_KEY).
  */
 export const ImageProfileSchema = z.object({
-  format: z.enum(["xattr-inode-digest", "ishare-key-long-prefix"]),
+  format: z.enum(["xattr-inode-digest", "ishare-key-long-prefix", "ishare-key-packed-name"]),
   xattrName: z.string().default("trusted.erofs.fingerprint"),
   mkfsArgs: z.array(z.string()).default([]),
 });
