@@ -35,7 +35,9 @@ export interface BenchOptions {
   paths: AccessPath[];
   phases?: Phase[];
   quick?: boolean;
+  /** The run folder itself; else <outRoot or results>/<run-id>. */
   out?: string;
+  outRoot?: string;
   accel?: Accelerator;
   kernelDeb?: { package?: string; version?: string };
   /** A Linux git clone for series based on a git ref. */
@@ -92,7 +94,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   const runId = newRunId();
-  const dir = path.resolve(opts.out ?? path.join(resultsDir, runId));
+  const dir = path.resolve(opts.out ?? path.join(opts.outRoot ?? resultsDir, runId));
   await mkdir(dir, { recursive: true });
   const folder = new RunFolder(dir, newRecord(runId, opts, spec));
   const record = folder.record;

@@ -5,7 +5,9 @@ import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from ".
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { buildCells, buildRuntimeCells, compare } from "./stages/aggregate.js";
+import { compareRuns, loadRunSummary, renderComparison } from "./stages/nightly.js";
 import { renderCoverLetter } from "./stages/report.js";
+import { runNightly } from "./run/nightly.js";
 import { killRunningGuests } from "./stages/vm.js";
 import { BenchError, describeError } from "./util/errors.js";
 import { Progress } from "./util/progress.js";
@@ -53,7 +55,13 @@ function program(): Command {
     .option("--no-fixups", "apply the series without the spec's fixups (kernel/fixups/)")
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
-    .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit");
+    .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
+    .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
+    .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n130 interrupted (what was measured is kept).",
+    );
 }
 
 interface CliOptions {
@@ -77,6 +85,19 @@ interface CliOptions {
   buildOnly?: boolean;
   jobs?: number;
   report?: string;
+  compare?: string;
+  nightly?: string;
+}
+
+const EXIT_REGRESSION = 3;
+
+async function compareFolders(spec: string, json: boolean): Promise<number> {
+  const dirs = spec.split(",");
+  if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`--compare takes two run folders, got "${spec}"`, "--compare BASELINE_DIR,CURRENT_DIR");
+  const [b, c] = [path.resolve(dirs[0]), path.resolve(dirs[1])];
+  const cmp = compareRuns(await loadRunSummary(b), await loadRunSummary(c), { baseline: b, current: c });
+  process.stdout.write(json ? JSON.stringify(cmp, null, 2) + "\n" : renderComparison(cmp));
+  return cmp.regressions ? EXIT_REGRESSION : 0;
 }
 
 function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
@@ -125,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
   const cmd = program();
   cmd.parse(argv);
   const o = cmd.opts<CliOptions>();
+  if (o.compare) return compareFolders(o.compare, Boolean(o.json));
   if (o.report) {
     const { RunFolder } = await import("./runRecord.js");
     const dir = path.resolve(o.report);
@@ -154,6 +176,17 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", () => void interrupt("SIGINT"));
   process.on("SIGTERM", () => void interrupt("SIGTERM"));
+  if (o.nightly) {
+    if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
+    const night = await runNightly({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly }, progress);
+    folder = night.folder;
+    if (night.error) process.stderr.write(night.error + "\n");
+    if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
+    else if (night.comparison) process.stdout.write(renderComparison(night.comparison));
+    else if (night.note) process.stdout.write(`${night.note}\n`);
+    if (night.error || !folder || folder.record.status !== "complete") return night.comparison?.regressions ? EXIT_REGRESSION : 1;
+    return night.comparison?.regressions ? EXIT_REGRESSION : 0;
+  }
   try {
     folder = await runBench(toBenchOptions(o, argv.slice(2)), progress, (f) => (folder = f));
   } catch (e) {

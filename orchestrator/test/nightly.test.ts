@@ -1,0 +1,108 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { findBaseline } from "../src/run/nightly.js";
+import { compareRuns, loadRunSummary, renderComparison, RunSummarySchema, type RunSummary } from "../src/stages/nightly.js";
+
+const stat = (median: number) => ({ median, min: median, max: median, n: 3 });
+
+function run(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunSummary["status"]; release?: string; quick?: boolean }): RunSummary {
+  const eff = over.efficiency ?? 98;
+  return RunSummarySchema.parse({
+    runId: over.runId,
+    status: over.status ?? "complete",
+    startedAt: over.startedAt ?? "2026-11-20T02:00:00.000Z",
+    series: { name: "mainline", specSha256: "ab".repeat(32) },
+    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: over.quick ?? false },
+    accel: { accel: "tcg" },
+    kernel: { release: over.release ?? "7.3.4", source: { kind: "debian", package: "linux-source-7.3", version: "7.3.4-1" }, buildKey: "k1" },
+    erofsUtils: { version: "1.9.4" },
+    workloads: [{ name: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: { imageSha256: "aa".repeat(32) }, imageB: { imageSha256: "bb".repeat(32) } }],
+    comparisons: [
+      {
+        workload: "redis", path: "read", off: { afterB: stat(over.off ?? 272.5) }, on: { afterB: stat(151.4) },
+        reductionPct: (45.5 * eff) / 100, expectedReductionPct: 45.5, efficiencyPct: eff, splitShared: over.splitShared ?? false, noisy: false,
+      },
+    ],
+    runtimeCells: [
+      { workload: "redis", mode: "off", memory: stat(53.6), failures: [] },
+      { workload: "redis", mode: "on", memory: stat(34.7), reductionPct: over.runtimeOn ?? 35.3, failures: over.failures ?? [] },
+    ],
+  });
+}
+
+const dirs = { baseline: "/b", current: "/c" };
+
+describe("run comparison", () => {
+  it("finds nothing to flag when the figures and inputs are the same", () => {
+    const cmp = compareRuns(run({ runId: "b" }), run({ runId: "c" }), dirs);
+    expect(cmp.regressions).toBe(0);
+    expect(cmp.inputsChanged).toEqual([]);
+    expect(cmp.rows.every((r) => r.verdict === "ok")).toBe(true);
+    expect(renderComparison(cmp)).toContain("no regression");
+  });
+
+  it("flags a drop of sharing efficiency beyond the threshold, not within it", () => {
+    expect(compareRuns(run({ runId: "b", efficiency: 98 }), run({ runId: "c", efficiency: 96 }), dirs).regressions).toBe(0);
+    const cmp = compareRuns(run({ runId: "b", efficiency: 98 }), run({ runId: "c", efficiency: 60 }), dirs);
+    expect(cmp.regressions).toBe(1);
+    const row = cmp.rows.find((r) => r.verdict === "regression")!;
+    expect(row).toMatchObject({ workload: "redis", where: "read-all read", baseline: 98, current: 60 });
+    expect(renderComparison(cmp)).toMatch(/REGRESSION \(1\)[\s\S]*-38\.0 pt \| \*\*REGRESSION\*\*/);
+  });
+
+  it("calls a rise an improvement and a moved off-mode baseline a change, neither a regression", () => {
+    const cmp = compareRuns(run({ runId: "b", efficiency: 80, off: 272.5 }), run({ runId: "c", efficiency: 98, off: 300 }), dirs);
+    expect(cmp.regressions).toBe(0);
+    expect(cmp.rows.map((r) => r.verdict)).toEqual(expect.arrayContaining(["improvement", "changed"]));
+  });
+
+  it("flags domains that start sharing, runtime savings that shrink, new failures and a run that did not complete", () => {
+    const cmp = compareRuns(
+      run({ runId: "b" }),
+      run({ runId: "c", splitShared: true, runtimeOn: 20, failures: ["ready (no answer in 120s)"], status: "failed" }),
+      dirs,
+    );
+    const flagged = cmp.rows.filter((r) => r.verdict === "regression").map((r) => r.metric);
+    expect(flagged).toEqual(["status", "domains isolated (split)", "memory reduction vs off (memory.current)", "failed boots"]);
+    expect(cmp.regressions).toBe(4);
+  });
+
+  it("names the inputs that changed", () => {
+    const cmp = compareRuns(run({ runId: "b" }), run({ runId: "c", release: "7.3.5" }), dirs);
+    expect(cmp.inputsChanged).toEqual([{ input: "kernel release", baseline: "7.3.4", current: "7.3.5" }]);
+  });
+});
+
+describe("nightly baseline", () => {
+  async function history(runs: Array<{ r: RunSummary; regressions?: number }>): Promise<string> {
+    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
+    for (const { r, regressions } of runs) {
+      await mkdir(path.join(h, r.runId));
+      await writeFile(path.join(h, r.runId, "run.json"), JSON.stringify(r));
+      if (regressions !== undefined) await writeFile(path.join(h, r.runId, "nightly.json"), JSON.stringify({ regressions, baseline: null }));
+    }
+    await mkdir(path.join(h, "not-a-run"));
+    return h;
+  }
+
+  it("takes the newest older complete run of the same plan that was not itself a regression", async () => {
+    const good = run({ runId: "n1", startedAt: "2026-11-18T02:00:00.000Z" });
+    const bad = run({ runId: "n2", startedAt: "2026-11-19T02:00:00.000Z", efficiency: 10 });
+    const failed = run({ runId: "n3", startedAt: "2026-11-19T12:00:00.000Z", status: "failed" });
+    const otherPlan = run({ runId: "n4", startedAt: "2026-11-19T13:00:00.000Z", quick: true });
+    const tonight = run({ runId: "n5", startedAt: "2026-11-20T02:00:00.000Z" });
+    const h = await history([{ r: good, regressions: 0 }, { r: bad, regressions: 1 }, { r: failed }, { r: otherPlan }, { r: tonight }]);
+    const found = await findBaseline(h, tonight);
+    expect(found?.run.runId).toBe("n1");
+    expect(await findBaseline(h, good)).toBeNull();
+  });
+
+  it("refuses a folder that holds no run record, naming it", async () => {
+    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
+    await expect(loadRunSummary(h)).rejects.toThrow(`cannot read ${path.join(h, "run.json")}`);
+    await writeFile(path.join(h, "run.json"), JSON.stringify({ runId: "x" }));
+    await expect(loadRunSummary(h)).rejects.toThrow(/is not a run record this tool can compare: status/);
+  });
+});
