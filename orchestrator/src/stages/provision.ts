@@ -85,8 +85,12 @@ export class DebianArchive {
       .join("\n") + "\n";
   }
 
-  /** Refreshes package lists at most once a day (or when the suite list changed). */
-  async update(progress: Progress, maxAgeHours = 24): Promise<void> {
+  /**
+   * Refreshes package lists when older than 12 hours (or when the suite list
+   * changed): a nightly job started at the same hour each day must see the
+   * lists of that day, which a 24-hour limit would skip every other night.
+   */
+  async update(progress: Progress, maxAgeHours = 12): Promise<void> {
     const d = this.dir;
     for (const sub of ["lists/partial", "cache/archives/partial", "sources.list.d", "preferences.d"]) {
       await mkdir(path.join(d, sub), { recursive: true });
