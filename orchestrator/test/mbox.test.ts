@@ -1,4 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -215,6 +217,34 @@ describe("acquirePatches", () => {
     expect(got.source).toBe("lore");
     expect(got.series.patches.map((p) => p.index)).toEqual([1, 2, 3]);
     expect(loreUrl("a/b@c")).toBe("https://lore.kernel.org/all/a%2Fb@c/t.mbox.gz");
+  });
+
+  it("fetches over real HTTP from an archive at another base URL, and reports its HTTP status", async () => {
+    await freshCache();
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      served.push(req.url ?? "");
+      if (req.url === "/archive/cover.1@example.org/t.mbox.gz") {
+        res.writeHead(200, { "content-type": "application/gzip" });
+        res.end(gzipSync(Buffer.from(concatMbox(v3))));
+      } else {
+        res.writeHead(404);
+        res.end("not found");
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const got = await acquirePatches({ spec, progress, b4: false, loreBase: `${base}/archive` });
+      expect(got.source).toBe("lore");
+      expect(got.series.patches.map((p) => p.index)).toEqual([1, 2, 3]);
+      await freshCache();
+      const err = await acquirePatches({ spec, progress, b4: false, loreBase: `${base}/elsewhere` }).catch((e: unknown) => e);
+      expect((err as BenchError).message).toContain(`could not download ${base}/elsewhere/cover.1@example.org/t.mbox.gz: HTTP 404`);
+      expect(served).toEqual(["/archive/cover.1@example.org/t.mbox.gz", "/elsewhere/cover.1@example.org/t.mbox.gz"]);
+    } finally {
+      server.close();
+    }
   });
 
   it("says to pass --mbox when the network fails", async () => {
