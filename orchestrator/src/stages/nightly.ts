@@ -124,6 +124,17 @@ function pointsVerdict(base: number | undefined, cur: number | undefined, tolera
   return "ok";
 }
 
+/** Cells of two runs paired by workload and `part` (access path or mode); either side may lack one. */
+function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: T) => string): Array<{ b?: T; c?: T; workload: string; part: string }> {
+  const key = (x: T) => `${x.workload}\0${part(x)}`;
+  const bm = new Map(base.map((x) => [key(x), x]));
+  const cm = new Map(cur.map((x) => [key(x), x]));
+  return [...new Set([...bm.keys(), ...cm.keys()])].map((k) => {
+    const [workload, p] = k.split("\0") as [string, string];
+    return { b: bm.get(k), c: cm.get(k), workload, part: p };
+  });
+}
+
 const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
 
 export function compareRuns(
@@ -137,13 +148,7 @@ export function compareRuns(
     rows.push({ workload: "*", where: "run", metric: "status", unit: "", verdict: "regression", note: `run ${cur.status}${cur.error ? `: ${cur.error}` : ""}` });
   }
 
-  const key = (c: { workload: string; path: string }) => `${c.workload}\0${c.path}`;
-  const baseCmp = new Map(base.comparisons.map((c) => [key(c), c]));
-  const curCmp = new Map(cur.comparisons.map((c) => [key(c), c]));
-  for (const k of new Set([...baseCmp.keys(), ...curCmp.keys()])) {
-    const b = baseCmp.get(k);
-    const c = curCmp.get(k);
-    const { workload, path: p } = (c ?? b)!;
+  for (const { b, c, workload, part: p } of matched(base.comparisons, cur.comparisons, (x) => x.path)) {
     const where = `read-all ${p}`;
     const noisy = Boolean(b?.noisy || c?.noisy);
     const eff = pointsVerdict(num(b?.efficiencyPct), num(c?.efficiencyPct), t.efficiencyPoints);
@@ -162,13 +167,7 @@ export function compareRuns(
     }
   }
 
-  const rkey = (c: { workload: string; mode: string }) => `${c.workload}\0${c.mode}`;
-  const baseRt = new Map(base.runtimeCells.map((c) => [rkey(c), c]));
-  const curRt = new Map(cur.runtimeCells.map((c) => [rkey(c), c]));
-  for (const k of new Set([...baseRt.keys(), ...curRt.keys()])) {
-    const b = baseRt.get(k);
-    const c = curRt.get(k);
-    const { workload, mode } = (c ?? b)!;
+  for (const { b, c, workload, part: mode } of matched(base.runtimeCells, cur.runtimeCells, (x) => x.mode)) {
     if (mode !== "off") {
       rows.push({
         workload, where: `runtime ${mode}`, metric: "memory reduction vs off (memory.current)", unit: "%",
