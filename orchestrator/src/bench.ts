@@ -89,7 +89,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   if (spec.base.kind === "git" && !opts.kernelSrc) {
     throw new BenchError(
       `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,
-      `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit)`,
+      `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit), or to the linux-${spec.base.expectVersion ?? "N.M"}.tar.xz release tarball`,
     );
   }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));

@@ -48,7 +48,7 @@ function program(): Command {
     .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
-    .option("--kernel-src <path>", "Linux git clone for a series based on a git ref (v8: v6.19, rfc-v7: v6.18); never modified")
+    .option("--kernel-src <path>", "Linux git clone (never modified) or release tarball for a series based on a git ref (v8: v6.19, rfc-v7: v6.18)")
     .option("--base-ref <ref>", "base commit or tag in --kernel-src, instead of the series spec's ref")
     .option("--kernel-src-exclude <paths>", "comma-separated paths to leave out of the checkout (for clones that lack some blobs)", (v) => v.split(",").filter(Boolean))
     .option("--mbox <file>", "the series as an mbox file (else: cache, b4, lore)")

@@ -1,8 +1,13 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyError, applySeries, diffSections, gitInitTree, hunkResults, loadFixups, makeWorktree, renderApplyReport } from "../src/stages/apply.js";
 import { seriesFromMbox, type SeriesPatch } from "../src/stages/mbox.js";
+import { SeriesSpecSchema } from "../src/stages/series.js";
+import { prepareSeriesTree } from "../src/stages/seriesTree.js";
+import { sha256File } from "../src/util/fsx.js";
+import { Progress } from "../src/util/progress.js";
 import { exists } from "../src/util/fsx.js";
 import {
   BASE_FILES, buildSeriesRepo, commitFiles, concatMbox, editLine, formatPatches, git, initRepo, isolateGitFromUser, numbered, plainTree, tempDir,
@@ -230,5 +235,39 @@ describe("patch output parsing", () => {
     const [fx] = await loadFixups(["v8-i_state-v6.19.patch"]);
     expect(diffSections(fx?.text ?? "")).toEqual([{ file: "fs/erofs/ishare.c", headers: ["@@ -132,7 +132,7 @@"] }]);
     await expect(loadFixups(["no-such.patch"])).rejects.toThrow(/fixup no-such\.patch not found/);
+  });
+});
+
+describe("prepareSeriesTree from a release tarball", () => {
+  it("unpacks and imports the tarball once, applies the series, and records the tarball's digest", async () => {
+    const saved = process.env.ESB_CACHE;
+    process.env.ESB_CACHE = await tempDir("esb-cache-");
+    try {
+      const staging = await plainTree(path.join(root, "linux-6.19"));
+      const tarball = path.join(root, "linux-6.19.tar.gz");
+      await execa("tar", ["-czf", tarball, "-C", root, "linux-6.19"]);
+      await rm(staging, { recursive: true });
+      const mbox = path.join(root, "series.mbox");
+      await writeFile(mbox, concatMbox(await formatPatches(upstream, "HEAD~3", { version: 3, cover: true })));
+      const spec = SeriesSpecSchema.parse({
+        name: "demo", title: "demo", messageId: "cover@example.org", patches: 3, version: "v3",
+        base: { kind: "git", ref: "v6.19", expectVersion: "6.19" }, symbols: {}, shareMountOptions: "", imageProfile: { format: "xattr-inode-digest" },
+      });
+      const req = { spec, kernelSrc: tarball, mbox, exclude: [], logDir: root, progress: new Progress(true) };
+      const first = await prepareSeriesTree(req);
+      expect(first.record.tarball).toEqual({ file: tarball, sha256: await sha256File(tarball) });
+      expect(first.record.version).toBe("6.19");
+      expect(first.record.apply.patches.map((p) => p.status)).toEqual(["clean", "clean", "clean"]);
+      expect(await readFile(path.join(first.tree, "src/c.c"), "utf8")).toContain("return 3;");
+      // the same tarball imports to the same commit, so the applied tree is reused
+      const again = await prepareSeriesTree(req);
+      expect(again.reused).toBe(true);
+      expect(again.record.baseCommit).toBe(first.record.baseCommit);
+      await expect(prepareSeriesTree({ ...req, baseRef: "v6.19" })).rejects.toThrow(/--base-ref v6.19 names a commit, but --kernel-src .* is a tarball/);
+      await expect(prepareSeriesTree({ ...req, kernelSrc: mbox })).rejects.toThrow(/is neither a directory nor a \.tar/);
+    } finally {
+      if (saved === undefined) delete process.env.ESB_CACHE;
+      else process.env.ESB_CACHE = saved;
+    }
   });
 });

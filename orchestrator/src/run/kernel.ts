@@ -27,12 +27,8 @@ async function prepareKernel(spec: SeriesSpec, opts: BenchOptions, folder: RunFo
     treeIdentity = { source: source.record };
     folder.record.kernel = { source: source.record, build: undefined, buildKey: "" };
   } else {
-    if (!opts.kernelSrc) {
-      throw new BenchError(
-        `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,
-        `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit)`,
-      );
-    }
+    // runBench refuses a git-based series without --kernel-src before any work starts
+    if (!opts.kernelSrc) throw new BenchError(`series ${spec.name} needs --kernel-src`);
     const st = await timed(folder, "series + apply", () =>
       prepareSeriesTree({
         spec, kernelSrc: opts.kernelSrc!, baseRef: opts.baseRef, mbox: opts.mbox, exclude: opts.kernelSrcExclude ?? [], noFixups: opts.noFixups,
@@ -43,7 +39,10 @@ async function prepareKernel(spec: SeriesSpec, opts: BenchOptions, folder: RunFo
     treeIdentity = { base: st.record.baseCommit, head: st.record.apply.head, patches: st.record.patchesSha256 };
     explainError = st.explain;
     folder.record.kernel = {
-      source: { kind: "git", repo: st.record.repo, ref: st.record.ref, commit: st.record.baseCommit, kernelVersion: st.record.version },
+      source: {
+        kind: st.record.tarball ? "tarball" : "git", repo: st.record.repo, ref: st.record.ref, commit: st.record.baseCommit, kernelVersion: st.record.version,
+        ...(st.record.tarball ? { tarball: st.record.tarball.file, tarballSha256: st.record.tarball.sha256 } : {}),
+      },
       build: undefined,
       buildKey: "",
       apply: { ...st.record.apply, patchSource: st.acquired.source, mbox: st.acquired.origin, mboxSha256: st.acquired.sha256 },

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { cacheRoot } from "../paths.js";
 import { BenchError } from "../util/errors.js";
@@ -8,12 +8,13 @@ import { ApplyError, ApplyReportSchema, applySeries, loadFixups, makeWorktree, r
 import type { CompilerError } from "./build.js";
 import { acquirePatches, type AcquiredPatches } from "./patches.js";
 import type { SeriesSpec } from "./series.js";
-import { gitOk } from "./worktree.js";
+import { prepareTarballKernelSource } from "./source.js";
+import { gitInitTree, gitOk } from "./worktree.js";
 import { z } from "zod";
 
 export interface SeriesTreeRequest {
   spec: SeriesSpec;
-  /** The user's Linux clone. */
+  /** The user's Linux clone, or a release tarball (linux-6.19.tar.xz). */
   kernelSrc: string;
   /** Overrides the spec's base ref (a clone without the tag, a point release). */
   baseRef?: string;
@@ -32,6 +33,8 @@ const TreeRecordSchema = z.object({
   version: z.string(),
   patchesSha256: z.string(),
   patchSource: z.string(),
+  /** When the base came from a tarball: its name and digest (the commit is the tool's own import of it). */
+  tarball: z.object({ file: z.string(), sha256: z.string() }).optional(),
   exclude: z.array(z.string()),
   apply: ApplyReportSchema,
 });
@@ -44,6 +47,25 @@ export interface SeriesTree {
   acquired: AcquiredPatches;
   /** Which of the series' patches (k/M: subject) touched a file, for build errors. */
   explain: (err: CompilerError) => string;
+}
+
+const TARBALL = /\.(tar(\.(xz|gz|bz2|zst))?|tgz)$/;
+
+/**
+ * Where the series is applied from: the user's clone at the ref, or a
+ * release tarball unpacked once (cached by digest) and committed with a
+ * fixed identity and date, so the same tarball always gives the same commit.
+ */
+async function baseRepository(req: SeriesTreeRequest): Promise<{ repo: string; ref: string; tarball?: { file: string; sha256: string } }> {
+  const src = path.resolve(req.kernelSrc);
+  const st = await stat(src).catch(() => null);
+  if (!st) throw new BenchError(`--kernel-src ${src} does not exist`, "pass the path of a Linux git clone or a release tarball (linux-N.M.tar.xz)");
+  if (st.isDirectory()) return { repo: src, ref: req.baseRef ?? (req.spec.base.kind === "git" ? req.spec.base.ref : "HEAD") };
+  if (!TARBALL.test(src)) throw new BenchError(`--kernel-src ${src} is neither a directory nor a .tar.{xz,gz,bz2,zst}`, "pass a Linux git clone or a release tarball");
+  if (req.baseRef) throw new BenchError(`--base-ref ${req.baseRef} names a commit, but --kernel-src ${src} is a tarball`, "drop --base-ref: the tarball is the base");
+  const unpacked = await prepareTarballKernelSource(src, req.progress);
+  const commit = await req.progress.stage("source", `importing ${path.basename(src)} into git (once)`, () => gitInitTree(unpacked.tree, `import ${path.basename(src)}`));
+  return { repo: unpacked.tree, ref: commit, tarball: { file: src, sha256: unpacked.record.tarballSha256 ?? "" } };
 }
 
 /**
@@ -59,9 +81,8 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
   );
   progress.info(`series: ${acquired.series.patches.length} patches from ${acquired.source} (${acquired.origin})`);
   const fixups = req.noFixups ? [] : await loadFixups(spec.fixups);
-  const ref = req.baseRef ?? spec.base.ref;
-  const repo = path.resolve(req.kernelSrc);
-  if (!(await exists(repo))) throw new BenchError(`--kernel-src ${repo} does not exist`, "pass the path of a Linux git clone");
+  const base = await baseRepository(req);
+  const { repo, ref } = base;
   const baseCommit = await gitOk(repo, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).catch(() => {
     throw new BenchError(`ref "${ref}" not found in ${repo}`, `fetch it (git -C ${repo} fetch --tags) or name the base commit with --base-ref`);
   });
@@ -98,7 +119,7 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
   }
   progress.info(`apply:\n${renderApplyReport(report)}`);
   const record: SeriesTreeRecord = {
-    repo, ref, baseCommit, version: wt.version, patchesSha256: acquired.sha256, patchSource: acquired.source, exclude: req.exclude, apply: report,
+    repo, ref, baseCommit, version: wt.version, patchesSha256: acquired.sha256, patchSource: acquired.source, tarball: base.tarball, exclude: req.exclude, apply: report,
   };
   await writeJsonAtomic(recordFile, record);
   return { tree: dest, record, reused: false, acquired, explain };
