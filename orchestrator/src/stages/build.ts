@@ -21,6 +21,11 @@ export const KernelBuildRecordSchema = z.object({
 });
 export type KernelBuildRecord = z.infer<typeof KernelBuildRecordSchema>;
 
+/** The build keeps its O= tree in the cache entry, so vmlinux (symbols for oopses) sits beside bzImage. */
+export function vmlinuxBeside(bzImage: string): string {
+  return path.join(path.dirname(bzImage), "out", "vmlinux");
+}
+
 export interface KernelBuild {
   bzImage: string;
   dir: string;

@@ -3,8 +3,10 @@ import path from "node:path";
 import { execa } from "execa";
 import os from "node:os";
 import { cacheRoot } from "../paths.js";
+import { vmlinuxBeside } from "./build.js";
+import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "./oops.js";
 import { BenchError } from "../util/errors.js";
-import { writeJsonAtomic } from "../util/fsx.js";
+import { exists, writeJsonAtomic } from "../util/fsx.js";
 import { tailOfFile, runAllowFail } from "../util/exec.js";
 
 export type Accelerator = "kvm" | "tcg";
@@ -35,6 +37,8 @@ export interface VmResult {
   /** QEMU's last stderr lines, for messages. */
   stderr: string;
   panicked: boolean;
+  /** The first oops on the console, symbolised against the build's vmlinux when it is there. */
+  oops?: Oops;
   command: string[];
 }
 
@@ -96,6 +100,7 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   const stderr = String(res.stderr ?? "");
   await writeFile(path.join(req.dir, "qemu.stderr"), stderr);
   const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
+  const oops = await oopsOf(consoleText, req.kernel, req.dir);
   return {
     accel: req.accel,
     console: consoleFile,
@@ -106,8 +111,23 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
     signal: res.signal ?? null,
     stderr: stderr.trim().split("\n").slice(-3).join(" / "),
     panicked: /Kernel panic - not syncing/.test(consoleText),
+    oops,
     command: ["qemu-system-x86_64", ...args],
   };
+}
+
+/**
+ * The oops a boot printed, symbolised with the vmlinux the build keeps beside
+ * bzImage, and written to oops.txt in the boot folder.
+ */
+async function oopsOf(consoleText: string, bzImage: string, dir: string): Promise<Oops | undefined> {
+  const raw = parseOops(consoleText);
+  if (!raw) return undefined;
+  const vmlinux = vmlinuxBeside(bzImage);
+  const table = (await exists(vmlinux)) ? await loadSymbols(vmlinux) : null;
+  const oops = symbolise(raw, table);
+  await writeFile(path.join(dir, "oops.txt"), renderOops(oops) + "\n" + (table ? `(symbols from ${vmlinux})\n` : "(no vmlinux beside the kernel: addresses left as they are)\n"));
+  return oops;
 }
 
 export async function describeBootFailure(r: VmResult, what: string): Promise<BenchError> {
@@ -117,7 +137,9 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
     : r.panicked
       ? "guest kernel panicked"
       : `guest ended without a result (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
-  return new BenchError(`${what}: ${why}; console tail:\n${tail.split("\n").map((l) => "    " + l).join("\n")}`, undefined, [r.console]);
+  const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
+  const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
+  return new BenchError(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
 }
 
 export interface AcceleratorChoice {

@@ -1,0 +1,95 @@
+import { runAllowFail } from "../util/exec.js";
+
+/**
+ * A guest oops, readable: the guest kernel is built without KALLSYMS (the
+ * minimal config), so its console shows bare addresses. They are resolved
+ * against the build's vmlinux symbol table, as function+offset/size.
+ */
+
+export interface Oops {
+  /** "BUG: kernel NULL pointer dereference, address: 0000000000000060", ... */
+  headline: string;
+  /** Where it happened and the call trace, innermost first, symbolised when possible. */
+  rip?: string;
+  trace: string[];
+  comm?: string;
+}
+
+const HEADLINE = /^(BUG:.*|kernel BUG at .*|general protection fault.*|Oops:.*|WARNING:.*|Unable to handle .*|Kernel panic - not syncing:.*)$/;
+
+/** The first oops in a console log, addresses unresolved. */
+export function parseOops(consoleText: string): Oops | null {
+  const lines = consoleText.split("\n").map((l) => l.replace(/^\[\s*\d+\.\d+\]\s*/, "").trimEnd());
+  const start = lines.findIndex((l) => HEADLINE.test(l));
+  if (start < 0) return null;
+  const oops: Oops = { headline: lines[start]!, trace: [] };
+  let inTrace = false;
+  for (const l of lines.slice(start + 1)) {
+    const rip = /^RIP: [0-9a-f]{4}:(\S+)/.exec(l);
+    if (rip && !oops.rip) oops.rip = rip[1];
+    const comm = /\bComm: (\S+)/.exec(l);
+    if (comm && !oops.comm) oops.comm = comm[1];
+    if (/^Call Trace:/.test(l)) {
+      inTrace = true;
+      continue;
+    }
+    if (inTrace) {
+      if (/<\/TASK>|^---\[ end trace/.test(l)) break;
+      const frame = /^\s*(\?\s*)?(\S+)$/.exec(l.trim());
+      if (frame && frame[2] !== "<TASK>") oops.trace.push(frame[2]!);
+    }
+  }
+  return oops;
+}
+
+export interface SymbolTable {
+  lookup(addr: bigint): string | null;
+}
+
+/** Text symbols of a vmlinux (nm -n), or null when nm or the file is missing. */
+export async function loadSymbols(vmlinux: string): Promise<SymbolTable | null> {
+  const r = await runAllowFail("nm", ["-n", "--defined-only", vmlinux], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) return null;
+  return symbolTableFromNm(r.stdout);
+}
+
+export function symbolTableFromNm(nmOutput: string): SymbolTable {
+  // every symbol bounds the one before it; only text symbols name a frame
+  const syms: Array<{ addr: bigint; name: string; text: boolean }> = [];
+  for (const line of nmOutput.split("\n")) {
+    const m = /^([0-9a-f]+) ([a-zA-Z]) (\S+)$/.exec(line.trim());
+    if (m) syms.push({ addr: BigInt(`0x${m[1]}`), name: m[3]!, text: /[tTwW]/.test(m[2]!) });
+  }
+  syms.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  return {
+    lookup(addr: bigint): string | null {
+      let lo = 0;
+      let hi = syms.length - 1;
+      let at = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (syms[mid]!.addr <= addr) {
+          at = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      const s = syms[at];
+      const next = syms.slice(at + 1).find((n) => n.addr > (s?.addr ?? 0n));
+      if (!s || !s.text || !next) return null;
+      return `${s.name}+0x${(addr - s.addr).toString(16)}/0x${(next.addr - s.addr).toString(16)}`;
+    },
+  };
+}
+
+/** Replaces bare kernel addresses with symbol+offset; frames that already carry names stay as they are. */
+export function symbolise(oops: Oops, table: SymbolTable | null): Oops {
+  const one = (frame: string) => {
+    if (!table || !/^(0x)?[0-9a-f]{16}$/.test(frame)) return frame;
+    return table.lookup(BigInt(frame.startsWith("0x") ? frame : `0x${frame}`)) ?? frame;
+  };
+  return { ...oops, rip: oops.rip ? one(oops.rip) : undefined, trace: oops.trace.map(one) };
+}
+
+export function renderOops(o: Oops): string {
+  return [o.headline, o.rip ? `  at ${o.rip}${o.comm ? ` (task ${o.comm})` : ""}` : "", ...o.trace.map((f) => `  <- ${f}`)].filter(Boolean).join("\n");
+}
