@@ -153,7 +153,9 @@ static uint8_t g_buf[1 << 17];
 static int g_pipe[2] = {-1, -1};
 static volatile uint8_t g_sink;
 
-static int consume(int fd, off_t size, struct sha256 *sh) {
+/* Reads one file; may close *fd itself (then sets it to -1). */
+static int consume(int *fdp, off_t size, struct sha256 *sh) {
+  int fd = *fdp;
   if (g_method == M_READ) {
     ssize_t n;
     while ((n = read(fd, g_buf, sizeof g_buf)) > 0) { if (sh) sha_update(sh, g_buf, n); g_bytes += n; }
@@ -163,6 +165,10 @@ static int consume(int fd, off_t size, struct sha256 *sh) {
     if (size == 0) return 0;
     uint8_t *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) return -1;
+    /* the pages are touched after the descriptor is gone, as the dynamic
+       loader does with every shared library */
+    close(fd);
+    *fdp = -1;
     if (sh) sha_update(sh, m, size);
     else for (off_t o = 0; o < size; o += 4096) g_sink += m[o];
     g_bytes += size;
@@ -197,8 +203,8 @@ static int visit(const char *p, const struct stat *st, int type, struct FTW *ftw
   int err = fd < 0;
   if (!err) {
     sha_init(&sh);
-    err = consume(fd, st->st_size, g_hash ? &sh : NULL) != 0;
-    close(fd);
+    err = consume(&fd, st->st_size, g_hash ? &sh : NULL) != 0;
+    if (fd >= 0) close(fd);
   }
   g_files++;
   if (err) {

@@ -13,7 +13,7 @@ import { prepareErofsUtils } from "./stages/erofsUtils.js";
 import { prepareInitramfs } from "./stages/guest.js";
 import type { AccessPath, Mode } from "./stages/measure.js";
 import { DebianArchive, ensureHostPackages, type HostPart } from "./stages/provision.js";
-import { renderCoverLetter, renderCsv, renderMarkdown } from "./stages/report.js";
+import { failedCells, renderCoverLetter, renderCsv, renderMarkdown } from "./stages/report.js";
 import { RUNTIME_BASIS } from "./stages/runtime.js";
 import { loadSeries, shareOptions } from "./stages/series.js";
 import { analyseSharing, type SharingAnalysis } from "./stages/sharing.js";
@@ -70,6 +70,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: Awaited<ReturnType<t
     },
     workloads: [],
     boots: [],
+    failedBoots: [],
     cells: [],
     comparisons: [],
     runtime: [],
@@ -148,9 +149,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
       record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
     }
   }
-  for (const c of record.runtimeCells) {
-    if (c.failures.length) record.warnings.push(`${c.workload} runtime ${c.mode}: ${c.failures.length} failed boot(s): ${c.failures[0]!.split("\n")[0]}`);
-  }
+  for (const f of failedCells(record)) record.warnings.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
   return finish(folder);
 }
 

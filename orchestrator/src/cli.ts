@@ -6,7 +6,7 @@ import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { buildCells, buildRuntimeCells, compare } from "./stages/aggregate.js";
 import { compareRuns, loadRunSummary, renderComparison } from "./stages/nightly.js";
-import { renderCoverLetter } from "./stages/report.js";
+import { failedCells, renderCoverLetter } from "./stages/report.js";
 import { runNightly } from "./run/nightly.js";
 import { killRunningGuests } from "./stages/vm.js";
 import { BenchError, describeError } from "./util/errors.js";
@@ -60,7 +60,7 @@ function program(): Command {
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
     .addHelpText(
       "after",
-      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n130 interrupted (what was measured is kept).",
+      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots failed (oops, hang, guest error: see the warnings and report.md), 130 interrupted (what was\nmeasured is kept).",
     );
 }
 
@@ -90,6 +90,8 @@ interface CliOptions {
 }
 
 const EXIT_REGRESSION = 3;
+/** The run completed, but some boots failed (a guest oops, hang or error): the reports say which. */
+const EXIT_FAILED_BOOTS = 4;
 
 async function compareFolders(spec: string, json: boolean): Promise<number> {
   const dirs = spec.split(",");
@@ -208,7 +210,7 @@ async function main(argv: string[]): Promise<number> {
     if (folder.record.cells.length || folder.record.runtimeCells.length) process.stdout.write(renderCoverLetter(folder.record));
     for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
   }
-  return 0;
+  return failedCells(folder.record).length ? EXIT_FAILED_BOOTS : 0;
 }
 
 main(process.argv).then(

@@ -25,6 +25,17 @@ export interface WorkloadRecord {
   sharing: SharingAnalysis;
 }
 
+/** A read-all boot whose guest panicked, hung or gave no result; its cell is measured from the other boots. */
+export interface FailedBoot {
+  phase: "read-all";
+  workload: string;
+  mode: string;
+  path: string;
+  rep: number;
+  failure: string;
+  bootDir: string;
+}
+
 /** Everything a run used and measured: enough to reproduce it and to re-render its reports. */
 export interface RunRecord {
   schema: 1;
@@ -49,6 +60,8 @@ export interface RunRecord {
   plan: { workloads: string[]; modes: string[]; paths: string[]; reps: number; phases: string[]; quick: boolean };
   workloads: WorkloadRecord[];
   boots: BootMeasurement[];
+  /** Absent in runs written before failed boots were kept. */
+  failedBoots?: FailedBoot[];
   cells: Cell[];
   comparisons: Comparison[];
   runtime: RuntimeMeasurement[];

@@ -69,6 +69,15 @@ describe("run comparison", () => {
     expect(cmp.regressions).toBe(4);
   });
 
+  it("flags read-all boots that fail where they did not", () => {
+    const failing = { ...run({ runId: "c" }), failedBoots: [{ workload: "redis", mode: "on", path: "mmap", failure: "redis on/mmap rep 1: guest kernel panicked; BUG: x\ntail" }] };
+    const cmp = compareRuns(run({ runId: "b" }), failing, dirs);
+    expect(cmp.rows.filter((r) => r.verdict === "regression")).toEqual([
+      { workload: "redis", where: "read-all on/mmap", metric: "failed boots", unit: "count", baseline: 0, current: 1, verdict: "regression", note: "redis on/mmap rep 1: guest kernel panicked; BUG: x" },
+    ]);
+    expect(compareRuns(failing, failing, dirs).regressions).toBe(0);
+  });
+
   it("names the inputs that changed", () => {
     const cmp = compareRuns(run({ runId: "b" }), run({ runId: "c", release: "7.3.5" }), dirs);
     expect(cmp.inputsChanged).toEqual([{ input: "kernel release", baseline: "7.3.4", current: "7.3.5" }]);

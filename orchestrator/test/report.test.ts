@@ -52,4 +52,20 @@ describe("reports", () => {
     expect(csv[0]).toContain("workload,phase,path,mode");
     expect(csv).toHaveLength(1 + 3 + 2);
   });
+
+  it("names failed boots under the cover-letter tables and in the markdown, with the oops headline", () => {
+    const r = run();
+    r.failedBoots = [{
+      phase: "read-all", workload: "redis", mode: "on", path: "mmap", rep: 1, bootDir: "/b",
+      failure: "redis on/mmap rep 1: guest kernel panicked; BUG: kernel NULL pointer dereference, address: 0000000000000060 at erofs_read_begin+0x31/0x6b\n    <- erofs_readahead+0x27/0x44",
+    }];
+    const text = renderCoverLetter(r);
+    expect(text).toContain("Boots that failed (their cells are left out or measured from the other boots):");
+    expect(text).toContain("  redis read-all on/mmap: 1 of 1 failed: guest kernel panicked; BUG: kernel NULL pointer dereference, address: 0000000000000060 at erofs_read_begin+0x31/0x6b");
+    const md = renderMarkdown(r);
+    expect(md).toContain("### redis read-all on/mmap: 1 of 1 failed");
+    expect(md).toContain("    <- erofs_readahead+0x27/0x44");
+    // a run without failures says nothing about them
+    expect(renderCoverLetter(run())).not.toContain("Boots that failed");
+  });
 });

@@ -1,10 +1,11 @@
+import path from "node:path";
 import type { BenchOptions } from "../bench.js";
 import type { RunFolder } from "../runRecord.js";
 import { buildCells, buildRuntimeCells, compare } from "../stages/aggregate.js";
 import { guestMemoryMiB, measureOnce, type PairToMeasure } from "../stages/measure.js";
 import { measureRuntime } from "../stages/runtime.js";
 import type { SharingAnalysis } from "../stages/sharing.js";
-import type { Accelerator } from "../stages/vm.js";
+import { GuestFailure, type Accelerator } from "../stages/vm.js";
 import type { Progress } from "../util/progress.js";
 import type { ImagePair } from "./pairs.js";
 
@@ -39,10 +40,23 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
         for (const accessPath of opts.paths) {
           n++;
           progress.info(`read-all ${n}/${total}: ${pair.workload} mode=${mode} path=${accessPath} rep=${rep}`);
-          const { measurement, samples } = await measureOnce({
-            pair, mode, path: accessPath, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
-            shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, runDir: folder.dir, progress,
-          });
+          let measured: Awaited<ReturnType<typeof measureOnce>>;
+          try {
+            measured = await measureOnce({
+              pair, mode, path: accessPath, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+              shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, runDir: folder.dir, progress,
+            });
+          } catch (e) {
+            // a crashed guest is a finding about the kernel: keep it and measure the other cells
+            if (!(e instanceof GuestFailure)) throw e;
+            progress.info(`  FAILED: ${e.message.split("\n")[0]}`);
+            (record.failedBoots ??= []).push({
+              phase: "read-all", workload: pair.workload, mode, path: accessPath, rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
+            });
+            await ctx.save();
+            continue;
+          }
+          const { measurement, samples } = measured;
           if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
             const w = `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`;
             if (!record.warnings.includes(w)) record.warnings.push(w);

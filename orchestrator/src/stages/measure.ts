@@ -4,7 +4,7 @@ import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { parseGuestOutput, parseMeminfo, type GuestReport } from "./samples.js";
 import { regularFiles, type Manifest } from "./sharing.js";
-import { bootGuest, describeBootFailure, type Accelerator, type VmResult } from "./vm.js";
+import { bootGuest, describeBootFailure, GuestFailure, type Accelerator, type VmResult } from "./vm.js";
 
 export const MODES = ["off", "on", "split"] as const;
 export type Mode = (typeof MODES)[number];
@@ -68,7 +68,7 @@ export async function readGuestReport(r: VmResult, where: string): Promise<Guest
   const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
   if (report.errors.length) {
     const e = report.errors[0]!;
-    throw new BenchError(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
+    throw new GuestFailure(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
   }
   if (!report.complete) throw await describeBootFailure(r, where);
   return report;

@@ -43,6 +43,7 @@ export const RunSummarySchema = z.object({
   erofsUtils: z.object({ version: z.string() }).optional(),
   workloads: z.array(z.object({ name: z.string(), versions: z.string(), imageA: z.object({ imageSha256: z.string() }), imageB: z.object({ imageSha256: z.string() }) })),
   comparisons: z.array(ComparisonSchema),
+  failedBoots: z.array(z.object({ workload: z.string(), mode: z.string(), path: z.string(), failure: z.string() })).default([]),
   runtimeCells: z.array(RuntimeCellSchema).default([]),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
@@ -165,6 +166,21 @@ export function compareRuns(
     if (c?.splitShared && !b?.splitShared) {
       rows.push({ workload, where, metric: "domains isolated (split)", unit: "", verdict: "regression", note: "images in different domains now share page cache" });
     }
+  }
+
+  const failedCount = (r: RunSummary) => {
+    const m = new Map<string, { workload: string; where: string; n: number; first: string }>();
+    for (const f of r.failedBoots) {
+      const where = `read-all ${f.mode}/${f.path}`;
+      const k = `${f.workload}\0${where}`;
+      m.set(k, { workload: f.workload, where, n: (m.get(k)?.n ?? 0) + 1, first: m.get(k)?.first ?? f.failure.split("\n")[0]! });
+    }
+    return m;
+  };
+  const fb = failedCount(base);
+  for (const [k, f] of failedCount(cur)) {
+    const before = fb.get(k)?.n ?? 0;
+    if (f.n > before) rows.push({ workload: f.workload, where: f.where, metric: "failed boots", unit: "count", baseline: before, current: f.n, verdict: "regression", note: f.first });
   }
 
   for (const { b, c, workload, part: mode } of matched(base.runtimeCells, cur.runtimeCells, (x) => x.mode)) {

@@ -15,6 +15,27 @@ function labelsOf(run: RunRecord, workload: string): { image: string; versions: 
   return { image: w?.image ?? workload, versions: w?.versions ?? "" };
 }
 
+/** Failed boots per cell, read-all and runtime, with the first failure's headline. */
+export function failedCells(run: RunRecord): Array<{ workload: string; where: string; count: number; of: number; first: string; detail: string }> {
+  const out: Array<{ workload: string; where: string; count: number; of: number; first: string; detail: string }> = [];
+  const failed = run.failedBoots ?? [];
+  for (const key of [...new Set(failed.map((f) => `${f.workload}\0${f.mode}\0${f.path}`))]) {
+    const all = failed.filter((f) => `${f.workload}\0${f.mode}\0${f.path}` === key);
+    const f = all[0]!;
+    out.push({ workload: f.workload, where: `read-all ${f.mode}/${f.path}`, count: all.length, of: run.plan.reps, first: headlineOf(f.failure), detail: f.failure });
+  }
+  for (const c of run.runtimeCells.filter((x) => x.failures.length)) {
+    out.push({ workload: c.workload, where: `runtime ${c.mode}`, count: c.failures.length, of: run.plan.reps, first: headlineOf(c.failures[0]!), detail: c.failures[0]! });
+  }
+  return out;
+}
+
+/** "guest kernel panicked; BUG: ... at func+0x31/0x6b" without the boot's name and the console tail. */
+function headlineOf(failure: string): string {
+  const line = failure.split("\n")[0]!;
+  return line.replace(/^[^:]*rep \d+: /, "").replace(/; console tail:$/, "");
+}
+
 function completePairs(run: RunRecord, p: AccessPath): Comparison[] {
   return run.comparisons.filter((c) => c.path === p && c.off && c.on);
 }
@@ -52,6 +73,12 @@ export function renderCoverLetter(run: RunRecord): string {
       "",
       renderCoverLetterTable(runtime, { unit: "MiB" }),
     );
+  }
+  const failed = failedCells(run);
+  if (failed.length) {
+    parts.push("Boots that failed (their cells are left out or measured from the other boots):");
+    for (const f of failed) parts.push(`  ${f.workload} ${f.where}: ${f.count} of ${f.of} failed: ${f.first}`);
+    parts.push("");
   }
   const kernel = run.kernel?.release ? `Linux ${run.kernel.release}` : "the kernel under test";
   if (run.cells.length) {
@@ -157,9 +184,12 @@ export function renderMarkdown(run: RunRecord): string {
         out.push(`| ${c.workload} | ${c.mode} | ${l.container} | ${l.step} | ${l.throughput.median.toFixed(1)} ${l.unit} [${l.throughput.min.toFixed(1)}-${l.throughput.max.toFixed(1)}] | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`);
       }
     }
-    const failed = run.runtimeCells.filter((c) => c.failures.length);
-    for (const c of failed) out.push("", `### ${c.workload} ${c.mode}: failed`, "", "```", c.failures[0]!, "```");
     out.push("");
+  }
+  const failed = failedCells(run);
+  if (failed.length) {
+    out.push("## Failed boots", "");
+    for (const f of failed) out.push(`### ${f.workload} ${f.where}: ${f.count} of ${f.of} failed`, "", "```", f.detail, "```", "");
   }
   if (run.warnings.length) out.push("## Warnings", "", ...run.warnings.map((w) => `- ${w}`), "");
   out.push("## Stage times", "", "| stage | seconds | cached |", "|---|---|---|");

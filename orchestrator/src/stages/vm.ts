@@ -130,7 +130,12 @@ async function oopsOf(consoleText: string, bzImage: string, dir: string): Promis
   return oops;
 }
 
-export async function describeBootFailure(r: VmResult, what: string): Promise<BenchError> {
+/** A guest that panicked, hung or ended without its result: the boot failed, not the tool. */
+export class GuestFailure extends BenchError {
+  override name = "GuestFailure";
+}
+
+export async function describeBootFailure(r: VmResult, what: string): Promise<GuestFailure> {
   const tail = await tailOfFile(r.console, 25);
   const why = r.timedOut
     ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
@@ -139,7 +144,7 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
       : `guest ended without a result (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
   const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
   const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
-  return new BenchError(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
+  return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
 }
 
 export interface AcceleratorChoice {
