@@ -148,6 +148,11 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
     if (c.splitShared) {
       record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
     }
+    if (c.sharingInactive) {
+      record.warnings.push(
+        `${c.workload}/${c.path}: sharing on saved ${c.reductionPct?.toFixed(1)}% of page cache where ${c.expectedReductionPct.toFixed(1)}% is expected: this access path does not share`,
+      );
+    }
   }
   for (const f of failedCells(record)) record.warnings.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
   return finish(folder);

@@ -32,6 +32,18 @@ describe("aggregation", () => {
     expect(c?.splitReductionPct).toBeCloseTo(40);
     expect(c?.splitShared).toBe(true);
     expect(c?.noisy).toBe(false);
+    expect(c?.sharingInactive).toBe(false);
+  });
+
+  it("calls a path that saves under a tenth of the expected reduction inactive", () => {
+    const inactive = compare(buildCells([boot("off", 1, 100), boot("on", 1, 99.9)], analyses), analyses)[0];
+    expect(inactive?.sharingInactive).toBe(true);
+    const weak = compare(buildCells([boot("off", 1, 100), boot("on", 1, 90)], analyses), analyses)[0];
+    expect(weak?.efficiencyPct).toBeCloseTo(20);
+    expect(weak?.sharingInactive).toBe(false);
+    // nothing to share: no verdict on sharing
+    const none = new Map([["w", analyseSharing({ entries: [big("x")] }, { entries: [big("y")] })]]);
+    expect(compare(buildCells([boot("off", 1, 100), boot("on", 1, 100)], none), none)[0]?.sharingInactive).toBe(false);
   });
 
   it("does not flag a split that stayed apart, and flags spread larger than the effect", () => {

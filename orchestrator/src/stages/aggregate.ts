@@ -44,7 +44,12 @@ export interface Comparison {
   splitShared: boolean;
   /** The spread of off or on is larger than the effect. */
   noisy: boolean;
+  /** on saved under INACTIVE_EFFICIENCY_PCT of what the analysis expects: this path does not share at all. */
+  sharingInactive: boolean;
 }
+
+/** Below this efficiency the saving is measurement noise, not sharing. */
+export const INACTIVE_EFFICIENCY_PCT = 10;
 
 const KIB_PER_MIB = 1024;
 
@@ -102,6 +107,7 @@ export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): 
     const expected = analyses.get(workload)?.expectedReductionPct ?? NaN;
     const effect = off && on ? Math.abs(off.afterB.median - on.afterB.median) : NaN;
     const spread = Math.max(off ? off.afterB.max - off.afterB.min : 0, on ? on.afterB.max - on.afterB.min : 0);
+    const efficiencyPct = on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined;
     return {
       workload,
       path: p,
@@ -110,10 +116,11 @@ export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): 
       split,
       reductionPct: on?.reductionPct,
       expectedReductionPct: expected,
-      efficiencyPct: on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined,
+      efficiencyPct,
       splitReductionPct: split?.reductionPct,
       splitShared: split ? splitLeaked(split, analyses.get(workload)) : false,
       noisy: Number.isFinite(effect) && spread > effect,
+      sharingInactive: expected >= 1 && efficiencyPct !== undefined && efficiencyPct < INACTIVE_EFFICIENCY_PCT,
     };
   });
 }

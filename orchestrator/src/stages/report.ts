@@ -148,6 +148,7 @@ export function renderMarkdown(run: RunRecord): string {
         if (!cell) continue;
         const flags: string[] = [];
         if (c.noisy && cell.mode === "on") flags.push("spread > effect");
+        if (c.sharingInactive && cell.mode === "on") flags.push("no sharing on this path");
         if (cell.mode === "split" && c.splitShared) flags.push("**SHARED ACROSS DOMAINS**");
         out.push(
           `| ${c.path} | ${cell.mode} | ${f1(cell.afterA.median)} [${f1(cell.afterA.min)}-${f1(cell.afterA.max)}] | ` +
