@@ -5,7 +5,7 @@ import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from ".
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { buildCells, buildRuntimeCells, compare } from "./stages/aggregate.js";
-import { compareRuns, loadRunSummary, renderComparison } from "./stages/nightly.js";
+import { compareRuns, DEFAULT_THRESHOLDS, loadRunSummary, renderComparison, type Thresholds } from "./stages/nightly.js";
 import { failedCells, renderCoverLetter } from "./stages/report.js";
 import { runNightly } from "./run/nightly.js";
 import { killRunningGuests } from "./stages/vm.js";
@@ -58,6 +58,12 @@ function program(): Command {
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
+    .option(
+      "--threshold <name=points,...>",
+      `what --compare and --nightly call a regression: efficiency (read-all, points, default ${DEFAULT_THRESHOLDS.efficiencyPoints}), ` +
+        `runtime (points, default ${DEFAULT_THRESHOLDS.runtimePoints}), off (off-mode change in %, default ${DEFAULT_THRESHOLDS.offChangePct})`,
+      parseThresholds,
+    )
     .addHelpText(
       "after",
       "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots failed (oops, hang, guest error: see the warnings and report.md), 130 interrupted (what was\nmeasured is kept).",
@@ -87,17 +93,33 @@ interface CliOptions {
   report?: string;
   compare?: string;
   nightly?: string;
+  threshold?: Thresholds;
+}
+
+function parseThresholds(value: string): Thresholds {
+  const t = { ...DEFAULT_THRESHOLDS };
+  const names: Record<string, keyof Thresholds> = { efficiency: "efficiencyPoints", runtime: "runtimePoints", off: "offChangePct" };
+  for (const item of value.split(",").filter(Boolean)) {
+    const [name, v] = item.split("=");
+    const key = name ? names[name] : undefined;
+    const n = Number(v);
+    if (!key || v === undefined || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`"${item}" is not name=number with name one of ${Object.keys(names).join(", ")}`);
+    }
+    t[key] = n;
+  }
+  return t;
 }
 
 const EXIT_REGRESSION = 3;
 /** The run completed, but some boots failed (a guest oops, hang or error): the reports say which. */
 const EXIT_FAILED_BOOTS = 4;
 
-async function compareFolders(spec: string, json: boolean): Promise<number> {
+async function compareFolders(spec: string, json: boolean, thresholds?: Thresholds): Promise<number> {
   const dirs = spec.split(",");
   if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`--compare takes two run folders, got "${spec}"`, "--compare BASELINE_DIR,CURRENT_DIR");
   const [b, c] = [path.resolve(dirs[0]), path.resolve(dirs[1])];
-  const cmp = compareRuns(await loadRunSummary(b), await loadRunSummary(c), { baseline: b, current: c });
+  const cmp = compareRuns(await loadRunSummary(b), await loadRunSummary(c), { baseline: b, current: c }, thresholds);
   process.stdout.write(json ? JSON.stringify(cmp, null, 2) + "\n" : renderComparison(cmp));
   return cmp.regressions ? EXIT_REGRESSION : 0;
 }
@@ -148,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
   const cmd = program();
   cmd.parse(argv);
   const o = cmd.opts<CliOptions>();
-  if (o.compare) return compareFolders(o.compare, Boolean(o.json));
+  if (o.compare) return compareFolders(o.compare, Boolean(o.json), o.threshold);
   if (o.report) {
     const { RunFolder } = await import("./runRecord.js");
     const dir = path.resolve(o.report);
@@ -180,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", () => void interrupt("SIGTERM"));
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
-    const night = await runNightly({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly }, progress);
+    const night = await runNightly({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, progress);
     folder = night.folder;
     if (night.error) process.stderr.write(night.error + "\n");
     if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
