@@ -23,6 +23,13 @@ export interface PhaseContext {
   save: () => Promise<void>;
 }
 
+/** A kernel WARNING in a boot that finished is worth a line of its own: once per cell and splat. */
+function noteSplat(record: RunFolder["record"], where: string, splat: string | undefined): void {
+  if (!splat) return;
+  const w = `kernel splat in ${where}: ${splat} (see oops.txt in the boot folder)`;
+  if (!record.warnings.includes(w)) record.warnings.push(w);
+}
+
 function toPair(p: ImagePair): PairToMeasure {
   return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
 }
@@ -57,6 +64,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
             continue;
           }
           const { measurement, samples } = measured;
+          noteSplat(record, `${pair.workload} read-all ${mode}/${accessPath}`, measurement.kernelSplat);
           if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
             const w = `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`;
             if (!record.warnings.includes(w)) record.warnings.push(w);
@@ -96,6 +104,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
             runDir: folder.dir,
           });
           record.runtime.push(m);
+          noteSplat(record, `${p.record.name} runtime ${mode}`, m.kernelSplat);
           if (m.ok) {
             const load = m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
             progress.info(`  containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`);

@@ -49,6 +49,8 @@ export interface BootMeasurement {
   verifiedFiles: number;
   shareBannerSeen: boolean;
   readMs: { A: number; B: number };
+  /** A kernel WARNING (or oops the guest survived) during the boot: "headline at func+off/size". */
+  kernelSplat?: string;
 }
 
 /** Mount options per image in each mode: split puts the images in different domains. */
@@ -72,6 +74,11 @@ export async function readGuestReport(r: VmResult, where: string): Promise<Guest
   }
   if (!report.complete) throw await describeBootFailure(r, where);
   return report;
+}
+
+/** One line for a kernel splat in a boot that still finished. */
+export function splatOf(r: VmResult): string | undefined {
+  return r.oops ? `${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}` : undefined;
 }
 
 /** Every file in both manifests must have been read back with the same digest. */
@@ -179,6 +186,7 @@ export async function measureOnce(opts: {
     verifiedFiles,
     shareBannerSeen: opts.shareBanner ? report.dmesg.includes(opts.shareBanner) : false,
     readMs: { A: readMs("A"), B: readMs("B") },
+    kernelSplat: splatOf(r),
   };
   return { measurement, samples };
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { initramfsWithJob } from "./guest.js";
 import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
-import { mountOptions, readGuestReport, type Mode } from "./measure.js";
+import { mountOptions, readGuestReport, splatOf, type Mode } from "./measure.js";
 import { parseMemoryStat, type GuestReport } from "./samples.js";
 import { bootGuest, type Accelerator } from "./vm.js";
 import type { LoadStep, RuntimeSpec } from "./workloads.js";
@@ -42,6 +42,8 @@ export interface RuntimeMeasurement {
   /** The figure the runtime table uses: the two containers' memory.current, summed. */
   memoryMiB?: number;
   load: LoadFigure[];
+  /** A kernel WARNING (or oops the guest survived) during the boot. */
+  kernelSplat?: string;
 }
 
 export const RUNTIME_BASIS = "sum of both containers' memory.current (cgroup v2), after both workloads ran";
@@ -155,5 +157,6 @@ export async function measureRuntime(opts: {
     cgroups,
     memoryMiB,
     load: loadFigures(report, opts.runtime),
+    kernelSplat: splatOf(r),
   };
 }
