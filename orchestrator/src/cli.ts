@@ -166,6 +166,12 @@ function summary(folder: RunFolder): object {
   };
 }
 
+function printRun(folder: RunFolder): void {
+  process.stdout.write(`\nresults: ${folder.dir}\n\n`);
+  if (folder.record.cells.length || folder.record.runtimeCells.length) process.stdout.write(renderCoverLetter(folder.record));
+  for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = program();
   cmd.parse(argv);
@@ -205,9 +211,12 @@ async function main(argv: string[]): Promise<number> {
     const night = await runNightly({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, progress);
     folder = night.folder;
     if (night.error) process.stderr.write(night.error + "\n");
-    if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
-    else if (night.comparison) process.stdout.write(renderComparison(night.comparison));
-    else if (night.note) process.stdout.write(`${night.note}\n`);
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
+    } else {
+      if (folder) printRun(folder);
+      process.stdout.write("\n" + (night.comparison ? renderComparison(night.comparison) : `${night.note ?? ""}\n`));
+    }
     if (night.error || !folder || folder.record.status !== "complete") return night.comparison?.regressions ? EXIT_REGRESSION : 1;
     return night.comparison?.regressions ? EXIT_REGRESSION : 0;
   }
@@ -228,9 +237,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.json) {
     process.stdout.write(JSON.stringify(summary(folder), null, 2) + "\n");
   } else {
-    process.stdout.write(`\nresults: ${folder.dir}\n\n`);
-    if (folder.record.cells.length || folder.record.runtimeCells.length) process.stdout.write(renderCoverLetter(folder.record));
-    for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
+    printRun(folder);
   }
   return failedCells(folder.record).length ? EXIT_FAILED_BOOTS : 0;
 }

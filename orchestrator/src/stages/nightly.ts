@@ -41,6 +41,8 @@ export const RunSummarySchema = z.object({
   accel: z.object({ accel: z.string() }).optional(),
   kernel: z.object({ release: z.string().optional(), source: z.unknown(), buildKey: z.string() }).optional(),
   erofsUtils: z.object({ version: z.string() }).optional(),
+  initramfs: z.object({ initramfsSha256: z.string() }).optional(),
+  host: z.object({ qemu: z.string().optional() }).optional(),
   workloads: z.array(z.object({ name: z.string(), versions: z.string(), imageA: z.object({ imageSha256: z.string() }), imageB: z.object({ imageSha256: z.string() }) })),
   comparisons: z.array(ComparisonSchema),
   failedBoots: z.array(z.object({ workload: z.string(), mode: z.string(), path: z.string(), failure: z.string() })).default([]),
@@ -108,6 +110,9 @@ export function inputsOf(r: RunSummary): Record<string, string> {
     "kernel source": src.success ? [src.data.package, src.data.version, src.data.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.data.kind : "?",
     "kernel build": r.kernel?.buildKey ?? "?",
     "mkfs.erofs": r.erofsUtils?.version ?? "?",
+    // the guest's probe and init decide how files are read: a new one is a new measuring instrument
+    "guest initramfs": r.initramfs?.initramfsSha256.slice(0, 12) ?? "?",
+    qemu: r.host?.qemu ?? "?",
     accelerator: r.accel?.accel ?? "?",
     plan: `reps ${r.plan.reps}${r.plan.quick ? ", quick" : ""}`,
   };
@@ -240,7 +245,7 @@ export function renderComparison(cmp: RunComparison): string {
     for (const i of cmp.inputsChanged) lines.push(`| ${i.input} | ${i.baseline} | ${i.current} |`);
     lines.push("");
   } else {
-    lines.push("Inputs: identical (kernel, images, mkfs.erofs, accelerator, plan).", "");
+    lines.push("Inputs: identical (kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan).", "");
   }
   lines.push("## Metrics", "", "| workload | where | metric | baseline | current | delta | verdict |", "|---|---|---|---:|---:|---:|---|");
   for (const r of cmp.rows) {
