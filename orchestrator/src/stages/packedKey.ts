@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { BenchError } from "../util/errors.js";
-import { COMPAT_SB_CHKSUM, EROFS_MAGIC, SB_OFFSET, superblockChecksum } from "./superblock.js";
+import { editSuperblock, readSuperblock, SB_FIELD, SB_OFFSET } from "./superblock.js";
 
 /**
  * RFC v7 image format: the kernel reads the fingerprint xattr's full name
@@ -17,19 +17,6 @@ export const INCOMPAT_48BIT = 0x80;
 export const INCOMPAT_ISHARE_KEY = 0x200;
 export const COMPAT_PLAIN_XATTR_PFX = 0x10;
 
-/** Superblock field offsets (relative to SB_OFFSET) this stage reads or writes. */
-const SB = {
-  featureCompat: 8,
-  blkszbits: 12,
-  blocksLo: 36,
-  metaBlkaddr: 40,
-  featureIncompat: 80,
-  xattrPrefixCount: 91,
-  packedNid: 96,
-  /** RFC v7 turns the first half of `reserved2` into `__le32 ishare_key_start`. */
-  ishareKeyStart: 120,
-} as const;
-
 const COMPACT_INODE_BYTES = 32;
 const S_IFREG = 0o100000;
 
@@ -43,31 +30,6 @@ export interface PackedKeyFixup {
   blocksBefore: number;
   blocksAfter: number;
   checksumRewritten: boolean;
-}
-
-interface SuperblockFields {
-  blockSize: number;
-  featureCompat: number;
-  featureIncompat: number;
-  blocks: number;
-  metaBlkaddr: number;
-  xattrPrefixCount: number;
-  packedNid: bigint;
-  ishareKeyStart: number;
-}
-
-function fieldsOf(block: Uint8Array): SuperblockFields {
-  const dv = new DataView(block.buffer, block.byteOffset + SB_OFFSET);
-  return {
-    blockSize: 1 << dv.getUint8(SB.blkszbits),
-    featureCompat: dv.getUint32(SB.featureCompat, true),
-    featureIncompat: dv.getUint32(SB.featureIncompat, true),
-    blocks: dv.getUint32(SB.blocksLo, true),
-    metaBlkaddr: dv.getUint32(SB.metaBlkaddr, true),
-    xattrPrefixCount: dv.getUint8(SB.xattrPrefixCount),
-    packedNid: dv.getBigUint64(SB.packedNid, true),
-    ishareKeyStart: dv.getUint32(SB.ishareKeyStart, true),
-  };
 }
 
 /** The key record as erofs_read_metadata reads it: __le16 length, then the bytes. */
@@ -97,44 +59,37 @@ function compactFlatInode(size: number, startBlock: number): Uint8Array {
  * the key record, then points the superblock at them and fixes its checksum.
  */
 export async function appendPackedIshareKey(image: string, xattrName: string): Promise<PackedKeyFixup> {
-  const fh = await open(image, "r+");
-  try {
-    const head = new Uint8Array(4096);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const dv = new DataView(head.buffer, SB_OFFSET);
-    if (bytesRead < SB_OFFSET + 128 || dv.getUint32(0, true) !== EROFS_MAGIC) throw new BenchError(`${image}: not an EROFS image`);
-    const sb = fieldsOf(head);
+  return editSuperblock(image, async (block, sb, fh) => {
     const refuse = (why: string): never => {
       throw new BenchError(`${image}: cannot add the RFC v7 packed-inode key: ${why}`, "build the image without fragments, metabox or 48-bit layout (plain mkfs.erofs --xattr-inode-digest)");
     };
-    if (sb.blockSize !== 4096) refuse(`block size ${sb.blockSize}, the tool writes 4096-byte blocks only`);
+    const blockSize = 1 << sb.blockSizeBits;
+    if (blockSize !== 4096) refuse(`block size ${blockSize}, the tool writes 4096-byte blocks only`);
     if (sb.featureIncompat & INCOMPAT_48BIT) refuse("it uses the 48-bit layout");
     if (sb.packedNid !== 0n || sb.featureIncompat & INCOMPAT_FRAGMENTS) refuse(`it already has a packed inode (nid ${sb.packedNid})`);
     if (sb.ishareKeyStart !== 0) refuse(`superblock bytes 120..123 are not zero (0x${sb.ishareKeyStart.toString(16)})`);
     // long prefixes live in the packed inode unless PLAIN_XATTR_PFX says otherwise
     if (sb.xattrPrefixCount > 0 && !(sb.featureCompat & COMPAT_PLAIN_XATTR_PFX)) refuse("its long xattr prefixes are not stored plain");
     const { size } = await fh.stat();
-    if (size !== sb.blocks * sb.blockSize) refuse(`its size ${size} is not blocks_lo (${sb.blocks}) x ${sb.blockSize}`);
+    if (size !== sb.blocks * blockSize) refuse(`its size ${size} is not blocks_lo (${sb.blocks}) x ${blockSize}`);
 
     const inodeBlock = sb.blocks;
     const dataBlock = sb.blocks + 1;
-    const nidBytes = (inodeBlock - sb.metaBlkaddr) * sb.blockSize;
+    const nidBytes = (inodeBlock - sb.metaBlkaddr) * blockSize;
     if (nidBytes < 0) refuse(`meta_blkaddr ${sb.metaBlkaddr} lies past the end of the image`);
     const packedNid = nidBytes / COMPACT_INODE_BYTES;
     const record = keyRecord(xattrName);
-    const tail = new Uint8Array(2 * sb.blockSize);
+    const tail = new Uint8Array(2 * blockSize);
     tail.set(compactFlatInode(record.length, dataBlock), 0);
-    tail.set(record, sb.blockSize); // offset 0 in the packed inode: ishare_key_start = 0
+    tail.set(record, blockSize); // offset 0 in the packed inode: ishare_key_start = 0
     await fh.write(tail, 0, tail.length, size);
 
     const incompatAfter = sb.featureIncompat | INCOMPAT_FRAGMENTS | INCOMPAT_ISHARE_KEY;
-    dv.setUint32(SB.featureIncompat, incompatAfter, true);
-    dv.setBigUint64(SB.packedNid, BigInt(packedNid), true);
-    dv.setUint32(SB.ishareKeyStart, 0, true);
-    dv.setUint32(SB.blocksLo, sb.blocks + 2, true);
-    const checksumRewritten = (sb.featureCompat & COMPAT_SB_CHKSUM) !== 0;
-    if (checksumRewritten) dv.setUint32(4, superblockChecksum(head), true);
-    await fh.write(head, SB_OFFSET, sb.blockSize - SB_OFFSET, SB_OFFSET);
+    const dv = new DataView(block.buffer, block.byteOffset + SB_OFFSET);
+    dv.setUint32(SB_FIELD.featureIncompat, incompatAfter, true);
+    dv.setBigUint64(SB_FIELD.packedNid, BigInt(packedNid), true);
+    dv.setUint32(SB_FIELD.ishareKeyStart, 0, true);
+    dv.setUint32(SB_FIELD.blocksLo, sb.blocks + 2, true);
     return {
       xattrName,
       packedNid,
@@ -143,11 +98,8 @@ export async function appendPackedIshareKey(image: string, xattrName: string): P
       incompatAfter,
       blocksBefore: sb.blocks,
       blocksAfter: sb.blocks + 2,
-      checksumRewritten,
     };
-  } finally {
-    await fh.close();
-  }
+  });
 }
 
 /**
@@ -155,21 +107,20 @@ export async function appendPackedIshareKey(image: string, xattrName: string): P
  * inode, record); used to check an image after the fix-up.
  */
 export async function readPackedIshareKey(image: string): Promise<string | null> {
+  const sb = await readSuperblock(image);
+  const needed = INCOMPAT_FRAGMENTS | INCOMPAT_ISHARE_KEY;
+  if ((sb.featureIncompat & needed) !== needed || sb.packedNid === 0n) return null;
+  const blockSize = 1 << sb.blockSizeBits;
   const fh = await open(image, "r");
   try {
-    const head = new Uint8Array(4096);
-    await fh.read(head, 0, head.length, 0);
-    const sb = fieldsOf(head);
-    const needed = INCOMPAT_FRAGMENTS | INCOMPAT_ISHARE_KEY;
-    if ((sb.featureIncompat & needed) !== needed || sb.packedNid === 0n) return null;
-    const inodeAt = sb.metaBlkaddr * sb.blockSize + Number(sb.packedNid) * COMPACT_INODE_BYTES;
+    const inodeAt = sb.metaBlkaddr * blockSize + Number(sb.packedNid) * COMPACT_INODE_BYTES;
     const inode = new Uint8Array(COMPACT_INODE_BYTES);
     await fh.read(inode, 0, inode.length, inodeAt);
     const idv = new DataView(inode.buffer);
     const format = idv.getUint16(0, true);
     if (format !== 0) throw new BenchError(`${image}: packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`);
     const inodeSize = idv.getUint32(8, true);
-    const dataAt = idv.getUint32(16, true) * sb.blockSize;
+    const dataAt = idv.getUint32(16, true) * blockSize;
     const at = dataAt + sb.ishareKeyStart * 4;
     if (sb.ishareKeyStart * 4 + 2 > inodeSize) throw new BenchError(`${image}: ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`);
     const len = new Uint8Array(2);
