@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { BenchError } from "../util/errors.js";
+import { failedCells } from "./aggregate.js";
 
 /**
  * Run-to-run comparison, the way the nightly job judges tonight's run
@@ -173,21 +174,6 @@ export function compareRuns(
     }
   }
 
-  const failedCount = (r: RunSummary) => {
-    const m = new Map<string, { workload: string; where: string; n: number; first: string }>();
-    for (const f of r.failedBoots) {
-      const where = `read-all ${f.mode}/${f.path}`;
-      const k = `${f.workload}\0${where}`;
-      m.set(k, { workload: f.workload, where, n: (m.get(k)?.n ?? 0) + 1, first: m.get(k)?.first ?? f.failure.split("\n")[0]! });
-    }
-    return m;
-  };
-  const fb = failedCount(base);
-  for (const [k, f] of failedCount(cur)) {
-    const before = fb.get(k)?.n ?? 0;
-    if (f.n > before) rows.push({ workload: f.workload, where: f.where, metric: "failed boots", unit: "count", baseline: before, current: f.n, verdict: "regression", note: f.first });
-  }
-
   for (const { b, c, workload, part: mode } of matched(base.runtimeCells, cur.runtimeCells, (x) => x.mode)) {
     if (mode !== "off") {
       rows.push({
@@ -195,9 +181,15 @@ export function compareRuns(
         baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: pointsVerdict(num(b?.reductionPct), num(c?.reductionPct), t.runtimePoints),
       });
     }
-    const fb = b?.failures.length ?? 0;
-    const fc = c?.failures.length ?? 0;
-    if (fc > fb) rows.push({ workload, where: `runtime ${mode}`, metric: "failed boots", unit: "count", baseline: fb, current: fc, verdict: "regression", note: c?.failures[0]?.split("\n")[0] });
+  }
+
+  // read-all and runtime alike: a cell with more failed boots than before
+  const failedBefore = new Map(failedCells(base).map((f) => [`${f.workload}\0${f.where}`, f.count]));
+  for (const f of failedCells(cur)) {
+    const before = failedBefore.get(`${f.workload}\0${f.where}`) ?? 0;
+    if (f.count > before) {
+      rows.push({ workload: f.workload, where: f.where, metric: "failed boots", unit: "count", baseline: before, current: f.count, verdict: "regression", note: f.detail.split("\n")[0] });
+    }
   }
 
   const bi = inputsOf(base);

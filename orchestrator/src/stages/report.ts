@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import type { RunRecord } from "../runRecord.js";
-import type { Comparison } from "./aggregate.js";
+import { failedCells, type Comparison } from "./aggregate.js";
 import type { AccessPath } from "./measure.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
 
@@ -13,27 +13,6 @@ export const PATH_TITLES: Record<AccessPath, string> = {
 function labelsOf(run: RunRecord, workload: string): { image: string; versions: string } {
   const w = run.workloads.find((x) => x.name === workload);
   return { image: w?.image ?? workload, versions: w?.versions ?? "" };
-}
-
-/** Failed boots per cell, read-all and runtime, with the first failure's headline. */
-export function failedCells(run: RunRecord): Array<{ workload: string; where: string; count: number; of: number; first: string; detail: string }> {
-  const out: Array<{ workload: string; where: string; count: number; of: number; first: string; detail: string }> = [];
-  const failed = run.failedBoots ?? [];
-  for (const key of [...new Set(failed.map((f) => `${f.workload}\0${f.mode}\0${f.path}`))]) {
-    const all = failed.filter((f) => `${f.workload}\0${f.mode}\0${f.path}` === key);
-    const f = all[0]!;
-    out.push({ workload: f.workload, where: `read-all ${f.mode}/${f.path}`, count: all.length, of: run.plan.reps, first: headlineOf(f.failure), detail: f.failure });
-  }
-  for (const c of run.runtimeCells.filter((x) => x.failures.length)) {
-    out.push({ workload: c.workload, where: `runtime ${c.mode}`, count: c.failures.length, of: run.plan.reps, first: headlineOf(c.failures[0]!), detail: c.failures[0]! });
-  }
-  return out;
-}
-
-/** "guest kernel panicked; BUG: ... at func+0x31/0x6b" without the boot's name and the console tail. */
-function headlineOf(failure: string): string {
-  const line = failure.split("\n")[0]!;
-  return line.replace(/^[^:]*rep \d+: /, "").replace(/; console tail:$/, "");
 }
 
 function completePairs(run: RunRecord, p: AccessPath): Comparison[] {
