@@ -46,11 +46,17 @@ export interface SymbolTable {
   lookup(addr: bigint): string | null;
 }
 
-/** Text symbols of a vmlinux (nm -n), or null when nm or the file is missing. */
-export async function loadSymbols(vmlinux: string): Promise<SymbolTable | null> {
-  const r = await runAllowFail("nm", ["-n", "--defined-only", vmlinux], { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) return null;
-  return symbolTableFromNm(r.stdout);
+// a vmlinux lives in a content-addressed build directory, so its table never goes stale
+const loaded = new Map<string, Promise<SymbolTable | null>>();
+
+/** Text symbols of a vmlinux (nm -n, read once per file), or null when nm or the file is missing. */
+export function loadSymbols(vmlinux: string): Promise<SymbolTable | null> {
+  let table = loaded.get(vmlinux);
+  if (!table) {
+    table = runAllowFail("nm", ["-n", "--defined-only", vmlinux], { timeoutMs: 60_000 }).then((r) => (r.exitCode === 0 ? symbolTableFromNm(r.stdout) : null));
+    loaded.set(vmlinux, table);
+  }
+  return table;
 }
 
 export function symbolTableFromNm(nmOutput: string): SymbolTable {
@@ -74,8 +80,10 @@ export function symbolTableFromNm(nmOutput: string): SymbolTable {
         } else hi = mid - 1;
       }
       const s = syms[at];
-      const next = syms.slice(at + 1).find((n) => n.addr > (s?.addr ?? 0n));
-      if (!s || !s.text || !next) return null;
+      if (!s || !s.text) return null;
+      // `at` is the last symbol at or below addr, so the next one starts above it
+      const next = syms[at + 1];
+      if (!next) return null;
       return `${s.name}+0x${(addr - s.addr).toString(16)}/0x${(next.addr - s.addr).toString(16)}`;
     },
   };
