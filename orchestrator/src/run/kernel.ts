@@ -28,10 +28,11 @@ async function prepareKernel(spec: SeriesSpec, opts: BenchOptions, folder: RunFo
     folder.record.kernel = { source: source.record, build: undefined, buildKey: "" };
   } else {
     // runBench refuses a git-based series without --kernel-src before any work starts
-    if (!opts.kernelSrc) throw new BenchError(`series ${spec.name} needs --kernel-src`);
+    const kernelSrc = opts.kernelSrc;
+    if (!kernelSrc) throw new BenchError(`series ${spec.name} needs --kernel-src`);
     const st = await timed(folder, "series + apply", () =>
       prepareSeriesTree({
-        spec, kernelSrc: opts.kernelSrc!, baseRef: opts.baseRef, mbox: opts.mbox, exclude: opts.kernelSrcExclude ?? [], noFixups: opts.noFixups,
+        spec, kernelSrc, baseRef: opts.baseRef, mbox: opts.mbox, exclude: opts.kernelSrcExclude ?? [], noFixups: opts.noFixups,
         logDir: folder.dir, progress,
       }),
     );

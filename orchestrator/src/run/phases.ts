@@ -23,11 +23,14 @@ export interface PhaseContext {
   save: () => Promise<void>;
 }
 
-/** A kernel WARNING in a boot that finished is worth a line of its own: once per cell and splat. */
-function noteSplat(record: RunFolder["record"], where: string, splat: string | undefined): void {
-  if (!splat) return;
-  const w = `kernel splat in ${where}: ${splat} (see oops.txt in the boot folder)`;
+/** A warning said once, however many boots of a cell give it. */
+function warnOnce(record: RunFolder["record"], w: string): void {
   if (!record.warnings.includes(w)) record.warnings.push(w);
+}
+
+/** A kernel WARNING in a boot that finished is worth a line of its own. */
+function noteSplat(record: RunFolder["record"], where: string, splat: string | undefined): void {
+  if (splat) warnOnce(record, `kernel splat in ${where}: ${splat} (see oops.txt in the boot folder)`);
 }
 
 function toPair(p: ImagePair): PairToMeasure {
@@ -66,8 +69,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
           const { measurement, samples } = measured;
           noteSplat(record, `${pair.workload} read-all ${mode}/${accessPath}`, measurement.kernelSplat);
           if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
-            const w = `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`;
-            if (!record.warnings.includes(w)) record.warnings.push(w);
+            warnOnce(record, `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`);
           }
           record.boots.push(measurement);
           await folder.appendSamples(samples);

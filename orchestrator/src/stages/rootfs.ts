@@ -6,7 +6,7 @@ import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
 import { sha256File } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
-import { compareDebianVersions, type DebianArchive } from "./provision.js";
+import type { DebianArchive } from "./provision.js";
 import type { DebianWorkload } from "./workloads.js";
 
 export const RootfsRecordSchema = z.object({
@@ -59,8 +59,8 @@ export async function resolveVersions(archive: DebianArchive, packages: string[]
   const out: Record<string, string> = {};
   const all = await archive.versionsOf(packages);
   for (const p of packages) {
+    // versionsOf lists newest first
     const vs = (all.get(p) ?? []).filter((v) => suites.includes(v.suite));
-    vs.sort((x, y) => compareDebianVersions(y.version, x.version));
     if (!vs[0]) throw new BenchError(`package ${p} is in none of the suites ${suites.join(", ")}`, "fix the workload's rootfs.include or suites");
     out[p] = vs[0].version;
   }
