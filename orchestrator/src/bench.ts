@@ -166,6 +166,19 @@ async function finish(folder: RunFolder): Promise<RunFolder> {
   return folder;
 }
 
+/**
+ * Ends a run that did not complete: its status and why, with run.json and the
+ * reports rewritten so what was measured stays readable. A run that already
+ * ended keeps its first ending.
+ */
+export async function endRunEarly(folder: RunFolder, status: "failed" | "interrupted", error: string): Promise<void> {
+  if (folder.record.status !== "running") return;
+  folder.record.status = status;
+  folder.record.error = error;
+  folder.record.finishedAt = new Date().toISOString();
+  await writeReports(folder).catch(() => undefined);
+}
+
 export async function writeReports(folder: RunFolder): Promise<void> {
   await folder.save();
   const run = folder.record;

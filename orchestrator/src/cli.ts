@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./bench.js";
+import { endRunEarly, PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./bench.js";
 import type { RunFolder } from "./runRecord.js";
 import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
 import { buildCells, buildRuntimeCells, compare, failedCells } from "./stages/aggregate.js";
@@ -196,10 +196,7 @@ async function main(argv: string[]): Promise<number> {
   const interrupt = async (signal: string) => {
     killRunningGuests();
     if (folder && folder.record.status === "running") {
-      folder.record.status = "interrupted";
-      folder.record.error = `interrupted by ${signal}`;
-      folder.record.finishedAt = new Date().toISOString();
-      await writeReports(folder).catch(() => undefined);
+      await endRunEarly(folder, "interrupted", `interrupted by ${signal}`);
       process.stderr.write(`\ninterrupted: what was measured is in ${folder.dir}\n`);
     }
     process.exit(130);
@@ -225,10 +222,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(describeError(e) + "\n");
     if (folder) {
-      folder.record.status = "failed";
-      folder.record.error = e instanceof Error ? e.message : String(e);
-      folder.record.finishedAt = new Date().toISOString();
-      await writeReports(folder).catch(() => undefined);
+      await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
       process.stderr.write(`what was done is recorded in ${folder.runJson}\n`);
     }
     if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), error: describeError(e) }, null, 2) + "\n");

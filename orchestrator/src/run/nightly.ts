@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { runBench, type BenchOptions } from "../bench.js";
+import { endRunEarly, runBench, type BenchOptions } from "../bench.js";
 import type { RunFolder } from "../runRecord.js";
 import { compareRuns, loadRunSummary, renderComparison, type RunComparison, type RunSummary, type Thresholds } from "../stages/nightly.js";
 import { describeError } from "../util/errors.js";
@@ -63,12 +63,7 @@ export async function runNightly(opts: BenchOptions & { history: string; thresho
     folder = await runBench({ ...opts, out: undefined, outRoot: history }, progress, (f) => (folder = f));
   } catch (e) {
     error = describeError(e);
-    if (folder && folder.record.status === "running") {
-      folder.record.status = "failed";
-      folder.record.error = e instanceof Error ? e.message : String(e);
-      folder.record.finishedAt = new Date().toISOString();
-      await folder.save();
-    }
+    if (folder) await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
   }
   if (!folder) return { comparison: null, error: error ?? "the run did not start" };
 
