@@ -1,14 +1,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { endRunEarly, PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./bench.js";
-import type { RunFolder } from "./runRecord.js";
-import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./stages/measure.js";
-import { buildCells, buildRuntimeCells, compare, failedCells } from "./stages/aggregate.js";
-import { compareRuns, DEFAULT_THRESHOLDS, loadRunSummary, renderComparison, type Thresholds } from "./stages/nightly.js";
-import { renderCoverLetter } from "./stages/report.js";
-import { runNightly } from "./run/nightly.js";
-import { killRunningGuests } from "./stages/vm.js";
+import { endRunEarly, PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./pipeline/run.js";
+import type { RunFolder } from "./record/runRecord.js";
+import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./guest/readAll.js";
+import { buildCells, buildRuntimeCells, compare, failedCells } from "./analysis/cells.js";
+import { compareRuns, DEFAULT_THRESHOLDS, loadRunSummary, renderComparison, type Thresholds } from "./analysis/compareRuns.js";
+import { renderCoverLetter } from "./report/runReports.js";
+import { runNightly } from "./commands/nightly.js";
+import { killRunningGuests } from "./guest/qemu.js";
 import { BenchError, describeError } from "./util/errors.js";
 import { Progress } from "./util/progress.js";
 
@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
   const o = cmd.opts<CliOptions>();
   if (o.compare) return compareFolders(o.compare, Boolean(o.json), o.threshold);
   if (o.report) {
-    const { RunFolder } = await import("./runRecord.js");
+    const { RunFolder } = await import("./record/runRecord.js");
     const dir = path.resolve(o.report);
     const folder = new RunFolder(dir, JSON.parse(await readFile(path.join(dir, "run.json"), "utf8")));
     // figures are recomputed from the raw boots, so a newer tool re-renders an older run the same way it would measure it

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildCells, compare, stat } from "../src/stages/aggregate.js";
-import type { BootMeasurement, Mode } from "../src/stages/measure.js";
-import { analyseSharing } from "../src/stages/sharing.js";
+import { buildCells, compare, stat } from "../src/analysis/cells.js";
+import type { BootMeasurement, Mode } from "../src/guest/readAll.js";
+import { analyseSharing } from "../src/analysis/sharing.js";
 
 function boot(mode: Mode, rep: number, afterBMiB: number): BootMeasurement {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstCompilerError } from "../src/stages/build.js";
+import { firstCompilerError } from "../src/kernel/build.js";
 
 describe("compile error parsing", () => {
   it("finds the first error with file:line:col and relative path, skipping warnings", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeFragments, parseConfig, renderFragment, verifyConfig } from "../src/stages/config.js";
+import { mergeFragments, parseConfig, renderFragment, verifyConfig } from "../src/kernel/config.js";
 
 describe("kernel config fragments", () => {
   it("parses values, 'is not set' lines and skips comments", () => {

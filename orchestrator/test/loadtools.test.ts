@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "../src/stages/loadtools.js";
+import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "../src/guest/loadtools.js";
 
 const REDIS_CSV = `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
 "SET","43478.26","0.640","0.168","0.599","0.999","1.303","2.591"

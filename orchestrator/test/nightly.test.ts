@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findBaseline } from "../src/run/nightly.js";
-import { compareRuns, loadRunSummary, renderComparison, RunSummarySchema, type RunSummary } from "../src/stages/nightly.js";
+import { findBaseline } from "../src/commands/nightly.js";
+import { compareRuns, loadRunSummary, renderComparison, RunSummarySchema, type RunSummary } from "../src/analysis/compareRuns.js";
 
 const stat = (median: number) => ({ median, min: median, max: median, n: 3 });
 

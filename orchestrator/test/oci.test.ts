@@ -5,8 +5,8 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { pack, type Header } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { flattenImage, parseImageRef } from "../src/stages/oci.js";
-import { manifestOfDir } from "../src/stages/manifest.js";
+import { flattenImage, parseImageRef } from "../src/images/oci.js";
+import { manifestOfDir } from "../src/images/manifest.js";
 
 type Entry = Partial<Header> & { name: string; body?: string | Buffer };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseOops, renderOops, symbolTableFromNm, symbolise } from "../src/stages/oops.js";
+import { parseOops, renderOops, symbolTableFromNm, symbolise } from "../src/kernel/oops.js";
 
 // The shape of an x86-64 oops from a kernel built without KALLSYMS.
 const CONSOLE = [

@@ -9,8 +9,8 @@ import {
   appendPackedIshareKey,
   keyRecord,
   readPackedIshareKey,
-} from "../src/stages/packedKey.js";
-import { COMPAT_SB_CHKSUM, EROFS_MAGIC, SB_OFFSET, readSuperblock, superblockChecksum } from "../src/stages/superblock.js";
+} from "../src/images/packedKey.js";
+import { COMPAT_SB_CHKSUM, EROFS_MAGIC, SB_OFFSET, readSuperblock, superblockChecksum } from "../src/images/superblock.js";
 
 const BLOCK = 4096;
 const XATTR_PREFIXES = 0x40;

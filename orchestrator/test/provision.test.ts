@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DebianArchive, compareDebianVersions, parseMadison, sortVersionsDesc } from "../src/stages/provision.js";
+import { DebianArchive, parseMadison } from "../src/host/debianArchive.js";
+import { compareDebianVersions, sortVersionsDesc } from "../src/host/debianVersion.js";
 
 describe("Debian versions and the tool's apt view", () => {
   it("orders versions the way dpkg does", () => {

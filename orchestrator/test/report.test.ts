@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { RunRecord } from "../src/runRecord.js";
-import { buildCells, buildRuntimeCells, compare } from "../src/stages/aggregate.js";
-import type { BootMeasurement, Mode } from "../src/stages/measure.js";
-import { renderCoverLetter, renderCsv, renderMarkdown } from "../src/stages/report.js";
-import { analyseSharing } from "../src/stages/sharing.js";
+import type { RunRecord } from "../src/record/runRecord.js";
+import { buildCells, buildRuntimeCells, compare } from "../src/analysis/cells.js";
+import type { BootMeasurement, Mode } from "../src/guest/readAll.js";
+import { renderCoverLetter, renderCsv, renderMarkdown } from "../src/report/runReports.js";
+import { analyseSharing } from "../src/analysis/sharing.js";
 
 const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
 const sharing = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildRuntimeCells, type RuntimeInput } from "../src/stages/aggregate.js";
-import { loadFigures } from "../src/stages/runtime.js";
-import type { GuestReport } from "../src/stages/samples.js";
+import { buildRuntimeCells, type RuntimeInput } from "../src/analysis/cells.js";
+import { loadFigures } from "../src/guest/runtime.js";
+import type { GuestReport } from "../src/guest/protocol.js";
 
 function m(mode: "off" | "on", memoryMiB: number, ok = true): RuntimeInput {
   const c = { fileKiB: 1024, anonKiB: 2048, shmemKiB: 0 };

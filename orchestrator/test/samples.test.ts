@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pageCacheKiB, parseGuestOutput, parseMeminfo } from "../src/stages/samples.js";
+import { pageCacheKiB, parseGuestOutput, parseMeminfo } from "../src/guest/protocol.js";
 
 const MEMINFO = `MemTotal:        1019776 kB
 MemFree:          985952 kB

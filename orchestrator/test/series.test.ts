@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { runBench } from "../src/bench.js";
-import { listSeries, loadSeries, parseSeriesSpec, shareOptions } from "../src/stages/series.js";
+import { runBench } from "../src/pipeline/run.js";
+import { listSeries, loadSeries, parseSeriesSpec, shareOptions } from "../src/kernel/series.js";
 import { Progress } from "../src/util/progress.js";
 
 const base = { workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const], buildOnly: false, command: [] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyseSharing, type Manifest } from "../src/stages/sharing.js";
+import { analyseSharing, type Manifest } from "../src/analysis/sharing.js";
 
 const file = (path: string, size: number, sha256: string) => ({ path, type: "file" as const, size, mode: 0o644, sha256 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderCoverLetterTable, type TableRow } from "../src/stages/table.js";
+import { renderCoverLetterTable, type TableRow } from "../src/report/table.js";
 
 // The read-all table of the v8 cover letter (published figures), as it was mailed.
 const SEED_READ_ALL = `+-------------------+------------------+-------------+---------------+

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { mountOptions, verifyChecksums } from "../src/stages/measure.js";
-import type { GuestReport } from "../src/stages/samples.js";
-import type { Manifest } from "../src/stages/sharing.js";
+import { mountOptions, verifyChecksums } from "../src/guest/readAll.js";
+import type { GuestReport } from "../src/guest/protocol.js";
+import type { Manifest } from "../src/analysis/sharing.js";
 
 const manifest: Manifest = {
   entries: [

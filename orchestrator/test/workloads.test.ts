@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { containerScript, shQuote } from "../src/stages/jobScript.js";
-import { parseDpkgStatus, versionLabel } from "../src/stages/rootfs.js";
-import { expandParams, listWorkloads, loadWorkload, parseWorkload } from "../src/stages/workloads.js";
+import { containerScript, shQuote } from "../src/guest/jobScript.js";
+import { parseDpkgStatus, versionLabel } from "../src/images/rootfs.js";
+import { expandParams, listWorkloads, loadWorkload, parseWorkload } from "../src/images/workloads.js";
 
 describe("workload definitions", () => {
   it("every shipped workload validates, and the real ones have a runtime", async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBench } from "../../src/bench.js";
+import { runBench } from "../../src/pipeline/run.js";
 import { Progress } from "../../src/util/progress.js";
 
 /**

@@ -1,0 +1,50 @@
+import { expandParams, type RuntimeSpec } from "../images/workloads.js";
+
+/** Single-quotes a string for /bin/sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** File-name-safe version of a step name ("wrk 64k" → "wrk-64k"). */
+export function stepFile(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/**
+ * The first process of each container: setup, start, wait until ready, run
+ * the load steps, write /esb/status, then stay alive (the container's pid
+ * namespace ends with it) so both servers run side by side.
+ */
+export function containerScript(workload: string, rt: RuntimeSpec, quick: boolean): string {
+  const params = { ...rt.params, ...(quick ? rt.quick : {}) };
+  const src = `workloads/${workload}.yaml`;
+  const lines = [
+    "#!/bin/sh",
+    `# ${workload}: generated from ${src}`,
+    "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8",
+    "mkdir -p /esb",
+    // on failure the server's own logs are copied next to ours, so the report can show them
+    `fail() { for f in ${rt.logs.map(shQuote).join(" ")}; do [ -f "$f" ] && tail -c 16384 "$f" > "/esb/server-$(basename "$f").log"; done; ` +
+      `echo "failed: $1" > /esb/status.tmp; mv /esb/status.tmp /esb/status; exec sleep 2147483647; }`,
+  ];
+  if (rt.setup) lines.push(`sh -c ${shQuote(expandParams(rt.setup, params, src))} > /esb/setup.log 2>&1 || fail setup`);
+  lines.push(
+    `sh -c ${shQuote(expandParams(rt.start, params, src))} > /esb/start.log 2>&1 || fail start`,
+    "n=0",
+    `until sh -c ${shQuote(expandParams(rt.ready, params, src))} >/dev/null 2>&1; do`,
+    "  n=$((n + 1))",
+    `  [ $n -ge ${rt.readyTimeoutS * 2} ] && { sh -c ${shQuote(expandParams(rt.ready, params, src))} > /esb/ready.log 2>&1; fail "ready (no answer in ${rt.readyTimeoutS}s)"; }`,
+    "  sleep 0.5",
+    "done",
+  );
+  for (const step of rt.load) {
+    const f = stepFile(step.name);
+    lines.push(
+      `start=$(date +%s.%N)`,
+      `sh -c ${shQuote(expandParams(step.cmd, params, src))} > /esb/load-${f}.out 2>&1 || fail ${shQuote(`load step ${step.name}`)}`,
+      `echo "$start $(date +%s.%N)" > /esb/load-${f}.time`,
+    );
+  }
+  lines.push("echo ok > /esb/status.tmp; mv /esb/status.tmp /esb/status", "exec sleep 2147483647", "");
+  return lines.join("\n");
+}

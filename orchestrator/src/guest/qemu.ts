@@ -1,0 +1,205 @@
+import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import os from "node:os";
+import { cacheRoot } from "../util/paths.js";
+import { vmlinuxBeside } from "../kernel/build.js";
+import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../kernel/oops.js";
+import { BenchError } from "../util/errors.js";
+import { exists, writeJsonAtomic } from "../util/fsx.js";
+import { tailOfFile, runAllowFail } from "../util/exec.js";
+
+export type Accelerator = "kvm" | "tcg";
+
+export interface VmRequest {
+  kernel: string;
+  initramfs: string;
+  /** Attached read-only as virtio disks vda, vdb, ... in this order. */
+  disks: string[];
+  /** Parameters for the guest's init (esb.*), appended to the kernel command line. */
+  guestArgs: Record<string, string>;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accelerator;
+  timeoutMs: number;
+  /** console.log and samples.jsonl are written here. */
+  dir: string;
+}
+
+export interface VmResult {
+  accel: Accelerator;
+  console: string;
+  samples: string;
+  wallMs: number;
+  timedOut: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  /** QEMU's last stderr lines, for messages. */
+  stderr: string;
+  panicked: boolean;
+  /** The first oops on the console, symbolised against the build's vmlinux when it is there. */
+  oops?: Oops;
+  command: string[];
+}
+
+export function qemuArgs(req: VmRequest): string[] {
+  const cmdline = [
+    "console=ttyS0",
+    "panic=-1",
+    "oops=panic",
+    "loglevel=6",
+    ...Object.entries(req.guestArgs).map(([k, v]) => {
+      if (/\s/.test(v) || v === "") throw new BenchError(`guest argument ${k}="${v}" is empty or has spaces`);
+      return `${k}=${v}`;
+    }),
+  ].join(" ");
+  // -cpu max/host under nested KVM aborts on MSR 0x10a, so KVM keeps QEMU's default model
+  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", "tcg", "-cpu", "max"];
+  return [
+    ...accel,
+    "-m", String(req.memoryMiB),
+    "-smp", String(req.cpus),
+    "-nodefaults",
+    "-display", "none",
+    "-no-reboot",
+    "-kernel", req.kernel,
+    "-initrd", req.initramfs,
+    "-append", cmdline,
+    "-serial", `file:${path.join(req.dir, "console.log")}`,
+    "-device", "virtio-serial-pci",
+    "-chardev", `file,id=esb,path=${path.join(req.dir, "samples.jsonl")}`,
+    "-device", "virtserialport,chardev=esb,name=esb.samples",
+    ...req.disks.flatMap((d) => ["-drive", `file=${d},if=virtio,format=raw,readonly=on`]),
+    "-net", "none",
+  ];
+}
+
+const running = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
+
+/** Kills every guest still running (an interrupted run must not leave QEMU behind). */
+export function killRunningGuests(): number {
+  for (const c of running) c.kill("SIGKILL");
+  return running.size;
+}
+
+/** Boots once; a guest that neither powers off nor panics in time is killed. */
+export async function bootGuest(req: VmRequest): Promise<VmResult> {
+  const args = qemuArgs(req);
+  const consoleFile = path.join(req.dir, "console.log");
+  const samplesFile = path.join(req.dir, "samples.jsonl");
+  await mkdir(req.dir, { recursive: true });
+  await writeFile(consoleFile, "");
+  await writeFile(samplesFile, "");
+  const t0 = Date.now();
+  const child = execa("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
+  running.add(child);
+  const res = await child.finally(() => running.delete(child));
+  if ((res as { code?: string }).code === "ENOENT") {
+    throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
+  }
+  const stderr = String(res.stderr ?? "");
+  await writeFile(path.join(req.dir, "qemu.stderr"), stderr);
+  const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
+  const oops = await oopsOf(consoleText, req.kernel, req.dir);
+  return {
+    accel: req.accel,
+    console: consoleFile,
+    samples: samplesFile,
+    wallMs: Date.now() - t0,
+    timedOut: Boolean(res.timedOut),
+    exitCode: typeof res.exitCode === "number" ? res.exitCode : null,
+    signal: res.signal ?? null,
+    stderr: stderr.trim().split("\n").slice(-3).join(" / "),
+    panicked: /Kernel panic - not syncing/.test(consoleText),
+    oops,
+    command: ["qemu-system-x86_64", ...args],
+  };
+}
+
+/**
+ * The oops a boot printed, symbolised with the vmlinux the build keeps beside
+ * bzImage, and written to oops.txt in the boot folder.
+ */
+async function oopsOf(consoleText: string, bzImage: string, dir: string): Promise<Oops | undefined> {
+  const raw = parseOops(consoleText);
+  if (!raw) return undefined;
+  const vmlinux = vmlinuxBeside(bzImage);
+  const table = (await exists(vmlinux)) ? await loadSymbols(vmlinux) : null;
+  const oops = symbolise(raw, table);
+  await writeFile(path.join(dir, "oops.txt"), renderOops(oops) + "\n" + (table ? `(symbols from ${vmlinux})\n` : "(no vmlinux beside the kernel: addresses left as they are)\n"));
+  return oops;
+}
+
+/** A guest that panicked, hung or ended without its result: the boot failed, not the tool. */
+export class GuestFailure extends BenchError {
+  override name = "GuestFailure";
+}
+
+export async function describeBootFailure(r: VmResult, what: string): Promise<GuestFailure> {
+  const tail = await tailOfFile(r.console, 25);
+  const why = r.timedOut
+    ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
+    : r.panicked
+      ? "guest kernel panicked"
+      : `guest ended without a result (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
+  const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
+  const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
+  return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
+}
+
+export interface AcceleratorChoice {
+  accel: Accelerator;
+  reason: string;
+}
+
+/**
+ * KVM if it boots the guest to init quickly, else TCG. /dev/kvm exists on
+ * nested-virtualisation hosts where a KVM guest hangs early, so presence is
+ * not enough: we boot once with a short timeout.
+ */
+export async function chooseAccelerator(opts: {
+  kernel: string;
+  initramfs: string;
+  dir: string;
+  forced?: Accelerator;
+  probeTimeoutMs?: number;
+}): Promise<AcceleratorChoice> {
+  if (opts.forced) return { accel: opts.forced, reason: `forced with --accel ${opts.forced}` };
+  try {
+    await access("/dev/kvm", constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: "tcg", reason: "/dev/kvm is not usable" };
+  }
+  // the verdict depends on the host, not on the guest: remember it for a day
+  const memo = path.join(cacheRoot(), "accel-probe.json");
+  const host = `${os.release()} ${await qemuVersion()}`;
+  try {
+    const old = JSON.parse(await readFile(memo, "utf8")) as { host?: string; at?: number; choice?: AcceleratorChoice };
+    if (old.host === host && old.at && Date.now() - old.at < 24 * 3600_000 && old.choice) {
+      return { accel: old.choice.accel, reason: `${old.choice.reason} (probed ${new Date(old.at).toISOString()})` };
+    }
+  } catch {
+    // no earlier probe
+  }
+  const choice = await probeKvm(opts);
+  await writeJsonAtomic(memo, { host, at: Date.now(), choice });
+  return choice;
+}
+
+async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; probeTimeoutMs?: number }): Promise<AcceleratorChoice> {
+  const r = await bootGuest({
+    kernel: opts.kernel, initramfs: opts.initramfs, disks: [], guestArgs: { "esb.mode": "probe" },
+    memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
+  });
+  const samples = await readFile(r.samples, "utf8").catch(() => "");
+  if (samples.includes('"t":"hello"')) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
+  const why = r.timedOut
+    ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s, QEMU killed)`
+    : `KVM guest failed (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
+  return { accel: "tcg", reason: `${why}; using TCG` };
+}
+
+export async function qemuVersion(): Promise<string> {
+  const r = await runAllowFail("qemu-system-x86_64", ["--version"]);
+  return r.stdout.split("\n")[0] ?? "unknown";
+}

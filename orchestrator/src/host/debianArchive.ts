@@ -1,0 +1,141 @@
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { run, runAllowFail } from "../util/exec.js";
+import { cacheRoot } from "../util/paths.js";
+import type { Progress } from "../util/progress.js";
+import { sortVersionsDesc } from "./debianVersion.js";
+
+/**
+ * The tool's own apt configuration: Debian suites the host does not list
+ * (trixie, trixie-security, trixie-backports, forky, sid), used only for
+ * downloads (`apt-get download`, `apt-get source`), never for installing.
+ */
+export class DebianArchive {
+  readonly dir: string;
+
+  constructor(readonly suites: readonly string[] = DEFAULT_SUITES, dir?: string) {
+    this.dir = dir ?? path.join(cacheRoot(), "apt");
+  }
+
+  options(): string[] {
+    const d = this.dir;
+    return [
+      `-o`, `Dir::Etc::SourceList=${d}/sources.list`,
+      `-o`, `Dir::Etc::SourceParts=${d}/sources.list.d`,
+      `-o`, `Dir::State::Lists=${d}/lists`,
+      `-o`, `Dir::Cache=${d}/cache`,
+      `-o`, `Dir::Etc::Preferences=${d}/preferences`,
+      `-o`, `Dir::Etc::PreferencesParts=${d}/preferences.d`,
+      `-o`, `APT::Sandbox::User=root`,
+    ];
+  }
+
+  sourcesList(): string {
+    const key = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    return this.suites
+      .flatMap((s) => {
+        const uri = s.endsWith("-security") ? "http://deb.debian.org/debian-security" : "http://deb.debian.org/debian";
+        return [`deb [signed-by=${key}] ${uri} ${s} main`, `deb-src [signed-by=${key}] ${uri} ${s} main`];
+      })
+      .join("\n") + "\n";
+  }
+
+  /**
+   * Refreshes package lists when older than 12 hours (or when the suite list
+   * changed): a nightly job started at the same hour each day must see the
+   * lists of that day, which a 24-hour limit would skip every other night.
+   */
+  async update(progress: Progress, maxAgeHours = 12): Promise<void> {
+    const d = this.dir;
+    for (const sub of ["lists/partial", "cache/archives/partial", "sources.list.d", "preferences.d"]) {
+      await mkdir(path.join(d, sub), { recursive: true });
+    }
+    const list = this.sourcesList();
+    const listFile = path.join(d, "sources.list");
+    const stamp = path.join(d, "updated.stamp");
+    let fresh = false;
+    try {
+      const [old, st] = [await readFile(listFile, "utf8"), await stat(stamp)];
+      fresh = old === list && Date.now() - st.mtimeMs < maxAgeHours * 3600_000;
+    } catch {
+      fresh = false;
+    }
+    if (fresh) return;
+    await writeFile(listFile, list);
+    await progress.stage("apt", `updating package lists for ${this.suites.join(", ")}`, async () => {
+      await run("apt-get", [...this.options(), "update", "-q"], {
+        what: `apt-get update (tool's own lists in ${d})`,
+      });
+    });
+    await writeFile(stamp, new Date().toISOString());
+  }
+
+  /** Every (version, suite) apt knows for a binary package, newest first. */
+  async versions(pkg: string): Promise<Array<{ version: string; suite: string }>> {
+    return (await this.versionsOf([pkg])).get(pkg) ?? [];
+  }
+
+  /** The same for several packages with one apt-cache call. */
+  async versionsOf(pkgs: string[]): Promise<Map<string, Array<{ version: string; suite: string }>>> {
+    const out = new Map<string, Array<{ version: string; suite: string }>>();
+    if (!pkgs.length) return out;
+    const r = await runAllowFail("apt-cache", [...this.options(), "madison", ...pkgs]);
+    for (const row of parseMadison(r.stdout)) {
+      if (row.kind !== "Packages" || !pkgs.includes(row.pkg)) continue;
+      out.set(row.pkg, [...(out.get(row.pkg) ?? []), { version: row.version, suite: row.suite }]);
+    }
+    for (const [k, v] of out) out.set(k, sortVersionsDesc(v));
+    return out;
+  }
+
+  async sourceVersions(pkg: string): Promise<Array<{ version: string; suite: string }>> {
+    const r = await runAllowFail("apt-cache", [...this.options(), "madison", pkg]);
+    const rows = parseMadison(r.stdout).filter((x) => x.pkg === pkg && x.kind === "Sources");
+    return sortVersionsDesc(rows.map(({ version, suite }) => ({ version, suite })));
+  }
+
+  async packageNames(prefix: string): Promise<string[]> {
+    const r = await run("apt-cache", [...this.options(), "pkgnames", prefix]);
+    return r.stdout.split("\n").map((s) => s.trim()).filter(Boolean).sort();
+  }
+
+  async download(pkg: string, version: string, destDir: string): Promise<void> {
+    await mkdir(destDir, { recursive: true });
+    await run("apt-get", [...this.options(), "download", `${pkg}=${version}`], {
+      cwd: destDir,
+      what: `apt-get download ${pkg}=${version}`,
+    });
+  }
+
+  async source(pkg: string, version: string, destDir: string): Promise<void> {
+    await mkdir(destDir, { recursive: true });
+    await run("apt-get", [...this.options(), "source", "--download-only", `${pkg}=${version}`], {
+      cwd: destDir,
+      what: `apt-get source ${pkg}=${version}`,
+    });
+  }
+}
+
+export const DEFAULT_SUITES = ["trixie", "trixie-security", "trixie-backports", "forky", "sid"] as const;
+
+export interface MadisonRow {
+  pkg: string;
+  version: string;
+  suite: string;
+  kind: "Packages" | "Sources";
+}
+
+/** `apt-cache madison` lines: "pkg | version | uri suite/main amd64 Packages". */
+export function parseMadison(text: string): MadisonRow[] {
+  const rows: MadisonRow[] = [];
+  for (const line of text.split("\n")) {
+    const parts = line.split("|").map((s) => s.trim());
+    if (parts.length < 3) continue;
+    const [pkg, version, where] = parts as [string, string, string];
+    const words = where.split(/\s+/);
+    const suite = (words[1] ?? "").split("/")[0] ?? "";
+    const kind = words.includes("Sources") ? "Sources" : "Packages";
+    rows.push({ pkg, version, suite, kind });
+  }
+  return rows;
+}

@@ -1,0 +1,91 @@
+import path from "node:path";
+import type { BenchOptions } from "../pipeline/run.js";
+import type { RunFolder, WorkloadRecord } from "../record/runRecord.js";
+import type { ErofsUtils } from "./erofsUtils.js";
+import { buildImage, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "./image.js";
+import { flattenImage, parseImageRef } from "./oci.js";
+import { DebianArchive } from "../host/debianArchive.js";
+import { buildDebianRootfs, type RootfsRecord } from "./rootfs.js";
+import type { SeriesSpec } from "../kernel/series.js";
+import { loadWorkload, type RuntimeSpec } from "./workloads.js";
+import { cached } from "../util/cache.js";
+import { sha256File } from "../util/fsx.js";
+import type { Progress } from "../util/progress.js";
+import { timed } from "../pipeline/timing.js";
+import { z } from "zod";
+import { stat } from "node:fs/promises";
+
+export interface ImagePair {
+  record: Omit<WorkloadRecord, "sharing">;
+  a: BuiltImage;
+  b: BuiltImage;
+  runtime?: RuntimeSpec;
+}
+
+/** A container image reference (docker-archive:, oci:, docker://) flattened into a directory, cached by its digest. */
+async function containerImageSource(ref: string, progress: Progress): Promise<ImageSource> {
+  const parsed = parseImageRef(ref);
+  if (!parsed) return userImageSource(ref);
+  const identity = parsed.kind === "docker" ? { ref: parsed.ref, at: new Date().toISOString().slice(0, 10) } : { ...parsed, digest: await digestOf(parsed.path) };
+  const hit = await cached("oci-rootfs", { identity, v: 1 }, z.object({ rootfs: z.string(), layers: z.number() }), (dir) =>
+    progress.stage("images", `flattening ${ref}`, async () => {
+      const r = await flattenImage(parsed, dir, { logFile: path.join(dir, "flatten.log") });
+      return { rootfs: path.relative(dir, r.rootfs), layers: r.layers.length };
+    }),
+  );
+  const label = parsed.kind === "docker" ? parsed.ref : path.basename(parsed.path).replace(/\.(tar|tar\.gz)$/, "");
+  return { kind: "dir", path: path.join(hit.dir, hit.record.rootfs), label };
+}
+
+async function digestOf(p: string): Promise<string> {
+  const st = await stat(p);
+  // an OCI layout directory is identified by its index; a docker archive by its bytes
+  return st.isDirectory() ? sha256File(path.join(p, "index.json")) : sha256File(p);
+}
+
+/** The image pairs of this run: --images, or each workload's A and B. */
+export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: ErofsUtils, folder: RunFolder, progress: Progress): Promise<ImagePair[]> {
+  const pairs: ImagePair[] = [];
+  const make = async (
+    name: string,
+    image: string,
+    versions: (a: string, b: string) => string,
+    srcA: ImageSource,
+    srcB: ImageSource,
+    extra: { runtime?: RuntimeSpec; rootfs?: { a: RootfsRecord; b: RootfsRecord } } = {},
+  ) => {
+    const a = await timed(folder, `image ${name} A`, () => buildImage({ source: srcA, erofsUtils: erofs, profile: spec.imageProfile, progress }));
+    const b = await timed(folder, `image ${name} B`, () => buildImage({ source: srcB, erofsUtils: erofs, profile: spec.imageProfile, progress }));
+    pairs.push({
+      record: { name, image, versions: versions(a.record.label, b.record.label), imageA: a.record, imageB: b.record, rootfs: extra.rootfs },
+      a,
+      b,
+      runtime: extra.runtime,
+    });
+  };
+  if (opts.images) {
+    const [sa, sb] = [await containerImageSource(opts.images[0], progress), await containerImageSource(opts.images[1], progress)];
+    await make("images", "images", (x, y) => `${x} & ${y}`, sa, sb);
+    return pairs;
+  }
+  const archive = new DebianArchive();
+  for (const name of opts.workloads) {
+    const w = await loadWorkload(name);
+    if (w.kind === "synthetic") {
+      await make(w.name, w.image, () => "A & B", await syntheticSource("a"), await syntheticSource("b"));
+      continue;
+    }
+    const ra = await timed(folder, `rootfs ${name} A`, () => buildDebianRootfs({ workload: w, side: "a", archive, progress }));
+    const rb = await timed(folder, `rootfs ${name} B`, () => buildDebianRootfs({ workload: w, side: "b", archive, progress }));
+    progress.info(`${name}: A has ${w.rootfs.versionPackage} ${ra.record.label}, B has ${rb.record.label}`);
+    await make(
+      w.name,
+      w.image,
+      () => `${ra.record.label} & ${rb.record.label}`,
+      { kind: "tar", path: ra.tar, label: ra.record.label },
+      { kind: "tar", path: rb.tar, label: rb.record.label },
+      { runtime: w.runtime, rootfs: { a: ra.record, b: rb.record } },
+    );
+  }
+  return pairs;
+}

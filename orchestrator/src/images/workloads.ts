@@ -1,0 +1,93 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { workloadsDir } from "../util/paths.js";
+import { BenchError } from "../util/errors.js";
+import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
+
+/** One side of a Debian-built pair: the suites apt sees when the rootfs is made. */
+const DebianSideSchema = z.object({
+  suites: z.array(z.string()).min(1),
+});
+
+const DebianRootfsSchema = z.object({
+  variant: z.enum(["minbase", "essential", "apt", "required"]).default("minbase"),
+  include: z.array(z.string()).min(1),
+  /** The package whose installed version labels the image in the tables. */
+  versionPackage: z.string(),
+  /** Shell run by mmdebstrap with the rootfs path as $1 (static content, config tweaks). */
+  customize: z.array(z.string()).default([]),
+  a: DebianSideSchema,
+  b: DebianSideSchema,
+});
+
+export const LoadStepSchema = z.object({
+  name: z.string(),
+  /** Shell run inside the container; {param} is replaced from params. */
+  cmd: z.string(),
+  parser: z.enum(["redis-benchmark", "pgbench", "wrk", "sysbench", "none"]),
+});
+export type LoadStep = z.infer<typeof LoadStepSchema>;
+
+export const RuntimeSchema = z.object({
+  /** Shell run once inside the container before the server starts. */
+  setup: z.string().default(""),
+  /** Starts the server in the background (it must keep running). */
+  start: z.string(),
+  /** Succeeds once the server answers; retried for up to readyTimeoutS. */
+  ready: z.string(),
+  readyTimeoutS: z.number().int().positive().default(120),
+  /** Server log files shown (their tail) when the cell fails. */
+  logs: z.array(z.string()).default([]),
+  load: z.array(LoadStepSchema).default([]),
+  params: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
+  /** Overrides of params for --quick. */
+  quick: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
+});
+export type RuntimeSpec = z.infer<typeof RuntimeSchema>;
+
+export const WorkloadSpecSchema = z.discriminatedUnion("kind", [
+  z.object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    kind: z.literal("synthetic"),
+    image: z.string(),
+    description: z.string().optional(),
+  }),
+  z.object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    kind: z.literal("debian"),
+    image: z.string(),
+    description: z.string().optional(),
+    rootfs: DebianRootfsSchema,
+    runtime: RuntimeSchema.optional(),
+  }),
+]);
+export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema>;
+export type DebianWorkload = Extract<WorkloadSpec, { kind: "debian" }>;
+
+export async function listWorkloads(dir = workloadsDir): Promise<string[]> {
+  return yamlNames(dir);
+}
+
+export function parseWorkload(text: string, source: string): WorkloadSpec {
+  return parseYamlWith(WorkloadSpecSchema, text, source, "workload");
+}
+
+export async function loadWorkload(name: string, dir = workloadsDir): Promise<WorkloadSpec> {
+  const file = path.join(dir, `${name}.yaml`);
+  const text = await readFile(file, "utf8").catch(async () => {
+    throw new BenchError(`unknown workload "${name}"`, `use one of: ${(await listWorkloads(dir)).join(", ")}`);
+  });
+  const w = parseWorkload(text, file);
+  if (w.name !== name) throw new BenchError(`${file}: name is "${w.name}", expected "${name}"`);
+  return w;
+}
+
+/** {param} substitution; an unknown name is an error naming it. */
+export function expandParams(cmd: string, params: Record<string, string | number>, source: string): string {
+  return cmd.replace(/\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g, (_m, k: string) => {
+    const v = params[k];
+    if (v === undefined) throw new BenchError(`${source}: command uses {${k}} but params has no ${k}`);
+    return String(v);
+  });
+}

@@ -1,0 +1,84 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { kernelDir } from "../util/paths.js";
+import { BenchError } from "../util/errors.js";
+import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
+
+/**
+ * How images must be made for a series' kernel to recognise them.
+ * - xattr-inode-digest: mainline format (COMPAT_ISHARE_XATTRS + prefix id),
+ *   written by mkfs.erofs --xattr-inode-digest.
+ * - ishare-key-long-prefix: v8 format: the same mkfs output with the 0x80
+ *   long-prefix bit set in the superblock byte `ishare_key_start`.
+ * - ishare-key-packed-name: RFC v7 format: the same mkfs output plus a packed
+ *   inode holding the fingerprint xattr's name (INCOMPAT_ISHARE_KEY).
+ */
+export const ImageProfileSchema = z.object({
+  format: z.enum(["xattr-inode-digest", "ishare-key-long-prefix", "ishare-key-packed-name"]),
+  xattrName: z.string().default("trusted.erofs.fingerprint"),
+  mkfsArgs: z.array(z.string()).default([]),
+});
+export type ImageProfile = z.infer<typeof ImageProfileSchema>;
+
+const KernelSourceSpecSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("debian"), package: z.string().optional(), version: z.string().optional() }),
+  z.object({
+    kind: z.literal("git"),
+    ref: z.string(),
+    /** VERSION.PATCHLEVEL the base tree's Makefile must show, e.g. "6.19". */
+    expectVersion: z.string().optional(),
+  }),
+]);
+
+export const SeriesSpecSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
+  title: z.string(),
+  /** Cover letter Message-ID (no angle brackets); absent for mainline. */
+  messageId: z.string().optional(),
+  patches: z.number().int().nonnegative().default(0),
+  /** "vN" as in the subjects ("[PATCH v8 3/9]"); "" for unversioned RFCs. */
+  version: z.string().optional(),
+  base: KernelSourceSpecSchema,
+  symbols: z.record(z.string().regex(/^CONFIG_[A-Z0-9_]+$/), z.string()),
+  /** Mount options for sharing on; "{domain}" is replaced by the domain id. */
+  shareMountOptions: z.string(),
+  /** A string the kernel logs when sharing is active, checked in "on" mode. */
+  shareBanner: z.string().optional(),
+  imageProfile: ImageProfileSchema,
+  fixups: z.array(z.string()).default([]),
+  erofsUtilsPatches: z.array(z.string()).default([]),
+  /** When set the tool refuses the series with this reason. */
+  notRunnable: z.string().optional(),
+});
+export type SeriesSpec = z.infer<typeof SeriesSpecSchema>;
+
+export function seriesDir(): string {
+  return path.join(kernelDir, "series");
+}
+
+export async function listSeries(dir = seriesDir()): Promise<string[]> {
+  return yamlNames(dir);
+}
+
+export function parseSeriesSpec(text: string, source: string): SeriesSpec {
+  return parseYamlWith(SeriesSpecSchema, text, source, "series spec", "see kernel/series/README.md for the fields");
+}
+
+export async function loadSeries(name: string, dir = seriesDir()): Promise<SeriesSpec> {
+  const file = path.join(dir, `${name}.yaml`);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    const known = await listSeries(dir).catch(() => []);
+    throw new BenchError(`unknown series "${name}"`, `use one of: ${known.join(", ")} (or add ${file})`);
+  }
+  const spec = parseSeriesSpec(text, file);
+  if (spec.name !== name) throw new BenchError(`${file}: name is "${spec.name}", expected "${name}"`);
+  return spec;
+}
+
+export function shareOptions(spec: SeriesSpec, domain: string): string {
+  return spec.shareMountOptions.replaceAll("{domain}", domain);
+}

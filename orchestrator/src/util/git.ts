@@ -1,0 +1,31 @@
+import { run, runAllowFail, type RunResult } from "./exec.js";
+
+/** Who commits in trees the tool makes; fixed so the same inputs give the same commit ids. */
+export const BENCH_IDENT = { name: "erofs-share-bench", email: "erofs-share-bench@localhost" };
+
+/** Options that keep a user's git configuration (signing, hooks) out of the tool's commits. */
+export const GIT_SAFE = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=base"];
+
+export function committerEnv(date?: string): Record<string, string> {
+  return {
+    GIT_COMMITTER_NAME: BENCH_IDENT.name,
+    GIT_COMMITTER_EMAIL: BENCH_IDENT.email,
+    ...(date ? { GIT_COMMITTER_DATE: date } : {}),
+  };
+}
+
+/** The identity (author and committer) of a commit the tool makes itself, at a fixed date. */
+export function benchIdentityEnv(date: string): Record<string, string> {
+  return { GIT_AUTHOR_NAME: BENCH_IDENT.name, GIT_AUTHOR_EMAIL: BENCH_IDENT.email, GIT_AUTHOR_DATE: date, ...committerEnv(date) };
+}
+
+/** git in `cwd`, whatever its exit status. */
+export async function git(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
+  return runAllowFail("git", [...GIT_SAFE, ...args], { cwd, env, input });
+}
+
+/** git that must succeed: its trimmed stdout, or a BenchError naming the command. */
+export async function gitOk(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
+  const r = await run("git", [...GIT_SAFE, ...args], { cwd, env, input, what: `git ${args.join(" ")} in ${cwd}` });
+  return r.stdout.trim();
+}
