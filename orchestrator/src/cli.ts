@@ -1,16 +1,13 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { endRunEarly, PHASES, runBench, writeReports, type BenchOptions, type Phase } from "./pipeline/run.js";
-import type { RunFolder } from "./record/runRecord.js";
-import { ACCESS_PATHS, MODES, type AccessPath, type Mode } from "./guest/readAll.js";
-import { buildCells, buildRuntimeCells, compare, failedCells } from "./analysis/cells.js";
-import { compareRuns, DEFAULT_THRESHOLDS, loadRunSummary, renderComparison, type Thresholds } from "./analysis/compareRuns.js";
-import { renderCoverLetter } from "./report/runReports.js";
-import { runNightly } from "./commands/nightly.js";
-import { killRunningGuests } from "./guest/qemu.js";
+import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
+import { benchCommand } from "./commands/bench.js";
+import { compareCommand } from "./commands/compare.js";
+import { EXIT } from "./commands/exitCodes.js";
+import { nightlyCommand } from "./commands/nightly.js";
+import { reportCommand } from "./commands/report.js";
+import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
+import type { BenchOptions } from "./pipeline/options.js";
 import { BenchError, describeError } from "./util/errors.js";
-import { Progress } from "./util/progress.js";
 
 function listOf<T extends string>(allowed: readonly T[], what: string) {
   return (value: string): T[] => {
@@ -111,19 +108,6 @@ function parseThresholds(value: string): Thresholds {
   return t;
 }
 
-const EXIT_REGRESSION = 3;
-/** The run completed, but some boots failed (a guest oops, hang or error): the reports say which. */
-const EXIT_FAILED_BOOTS = 4;
-
-async function compareFolders(spec: string, json: boolean, thresholds?: Thresholds): Promise<number> {
-  const dirs = spec.split(",");
-  if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`--compare takes two run folders, got "${spec}"`, "--compare BASELINE_DIR,CURRENT_DIR");
-  const [b, c] = [path.resolve(dirs[0]), path.resolve(dirs[1])];
-  const cmp = compareRuns(await loadRunSummary(b), await loadRunSummary(c), { baseline: b, current: c }, thresholds);
-  process.stdout.write(json ? JSON.stringify(cmp, null, 2) + "\n" : renderComparison(cmp));
-  return cmp.regressions ? EXIT_REGRESSION : 0;
-}
-
 function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   let images: [string, string] | undefined;
   if (o.images) {
@@ -142,104 +126,24 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   };
 }
 
-function summary(folder: RunFolder): object {
-  const r = folder.record;
-  return {
-    runDir: folder.dir,
-    runJson: folder.runJson,
-    status: r.status,
-    series: r.series.name,
-    kernel: r.kernel?.release,
-    accel: r.accel?.accel,
-    comparisons: r.comparisons.map((c) => ({
-      workload: c.workload, path: c.path,
-      offMiB: c.off?.afterB.median, onMiB: c.on?.afterB.median, splitMiB: c.split?.afterB.median,
-      reductionPct: c.reductionPct, expectedReductionPct: c.expectedReductionPct, efficiencyPct: c.efficiencyPct,
-      splitShared: c.splitShared, noisy: c.noisy,
-    })),
-    runtime: r.runtimeCells.map((c) => ({
-      workload: c.workload, mode: c.mode, memoryMiB: c.memory.median, pageCacheMiB: c.pageCache.median, reductionPct: c.reductionPct,
-      failures: c.failures.length, load: c.load.map((l) => ({ container: l.container, step: l.step, throughput: l.throughput.median, unit: l.unit })),
-    })),
-    runtimeBasis: r.runtimeBasis,
-    warnings: r.warnings,
-  };
-}
-
-function printRun(folder: RunFolder): void {
-  process.stdout.write(`\nresults: ${folder.dir}\n\n`);
-  if (folder.record.cells.length || folder.record.runtimeCells.length) process.stdout.write(renderCoverLetter(folder.record));
-  for (const w of folder.record.warnings) process.stdout.write(`warning: ${w}\n`);
-}
-
 async function main(argv: string[]): Promise<number> {
   const cmd = program();
   cmd.parse(argv);
   const o = cmd.opts<CliOptions>();
-  if (o.compare) return compareFolders(o.compare, Boolean(o.json), o.threshold);
-  if (o.report) {
-    const { RunFolder } = await import("./record/runRecord.js");
-    const dir = path.resolve(o.report);
-    const folder = new RunFolder(dir, JSON.parse(await readFile(path.join(dir, "run.json"), "utf8")));
-    // figures are recomputed from the raw boots, so a newer tool re-renders an older run the same way it would measure it
-    const r = folder.record;
-    const analyses = new Map(r.workloads.map((w) => [w.name, w.sharing]));
-    r.cells = buildCells(r.boots, analyses);
-    r.comparisons = compare(r.cells, analyses);
-    r.runtimeCells = buildRuntimeCells(r.runtime ?? []);
-    await writeReports(folder);
-    process.stdout.write(o.json ? JSON.stringify(summary(folder), null, 2) + "\n" : renderCoverLetter(folder.record));
-    return 0;
-  }
-  const progress = new Progress();
-  let folder: RunFolder | undefined;
-  const interrupt = async (signal: string) => {
-    killRunningGuests();
-    if (folder && folder.record.status === "running") {
-      await endRunEarly(folder, "interrupted", `interrupted by ${signal}`);
-      process.stderr.write(`\ninterrupted: what was measured is in ${folder.dir}\n`);
-    }
-    process.exit(130);
-  };
-  process.on("SIGINT", () => void interrupt("SIGINT"));
-  process.on("SIGTERM", () => void interrupt("SIGTERM"));
+  const json = Boolean(o.json);
+  if (o.compare) return compareCommand(o.compare, json, o.threshold);
+  if (o.report) return reportCommand(o.report, json);
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
-    const night = await runNightly({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, progress);
-    folder = night.folder;
-    if (night.error) process.stderr.write(night.error + "\n");
-    if (o.json) {
-      process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
-    } else {
-      if (folder) printRun(folder);
-      process.stdout.write("\n" + (night.comparison ? renderComparison(night.comparison) : `${night.note ?? ""}\n`));
-    }
-    if (night.error || !folder || folder.record.status !== "complete") return night.comparison?.regressions ? EXIT_REGRESSION : 1;
-    return night.comparison?.regressions ? EXIT_REGRESSION : 0;
+    return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);
   }
-  try {
-    folder = await runBench(toBenchOptions(o, argv.slice(2)), progress, (f) => (folder = f));
-  } catch (e) {
-    process.stderr.write(describeError(e) + "\n");
-    if (folder) {
-      await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
-      process.stderr.write(`what was done is recorded in ${folder.runJson}\n`);
-    }
-    if (o.json) process.stdout.write(JSON.stringify({ ...(folder ? summary(folder) : {}), error: describeError(e) }, null, 2) + "\n");
-    return 1;
-  }
-  if (o.json) {
-    process.stdout.write(JSON.stringify(summary(folder), null, 2) + "\n");
-  } else {
-    printRun(folder);
-  }
-  return failedCells(folder.record).length ? EXIT_FAILED_BOOTS : 0;
+  return benchCommand(toBenchOptions(o, argv.slice(2)), json);
 }
 
 main(process.argv).then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(describeError(e) + "\n");
-    process.exit(1);
+    process.exit(EXIT.error);
   },
 );

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { buildCells, compare, stat } from "../src/analysis/cells.js";
-import type { BootMeasurement, Mode } from "../src/guest/readAll.js";
+import { buildCells, compare } from "../src/analysis/cells.js";
+import { stat } from "../src/analysis/stats.js";
+import type { Mode } from "../src/guest/modes.js";
+import type { BootMeasurement } from "../src/guest/readAll.js";
 import { analyseSharing } from "../src/analysis/sharing.js";
 
 function boot(mode: Mode, rep: number, afterBMiB: number): BootMeasurement {

@@ -3,31 +3,29 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findBaseline } from "../src/commands/nightly.js";
-import { compareRuns, loadRunSummary, renderComparison, RunSummarySchema, type RunSummary } from "../src/analysis/compareRuns.js";
+import { compareRuns } from "../src/analysis/compareRuns.js";
+import { loadRunRecord, type RunRecord } from "../src/record/runRecord.js";
+import { renderComparison } from "../src/report/comparison.js";
+import { cell, comparison, runRecord, runtimeCell } from "./helpers/runRecord.js";
 
-const stat = (median: number) => ({ median, min: median, max: median, n: 3 });
-
-function run(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunSummary["status"]; release?: string; quick?: boolean }): RunSummary {
+function run(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunRecord["status"]; release?: string; quick?: boolean }): RunRecord {
   const eff = over.efficiency ?? 98;
-  return RunSummarySchema.parse({
+  const base = runRecord();
+  return runRecord({
     runId: over.runId,
     status: over.status ?? "complete",
     startedAt: over.startedAt ?? "2026-11-20T02:00:00.000Z",
-    series: { name: "mainline", specSha256: "ab".repeat(32) },
-    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: over.quick ?? false },
-    accel: { accel: "tcg" },
-    kernel: { release: over.release ?? "7.3.4", source: { kind: "debian", package: "linux-source-7.3", version: "7.3.4-1" }, buildKey: "k1" },
-    erofsUtils: { version: "1.9.4" },
-    workloads: [{ name: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: { imageSha256: "aa".repeat(32) }, imageB: { imageSha256: "bb".repeat(32) } }],
+    plan: { ...base.plan, quick: over.quick ?? false },
+    kernel: { ...base.kernel!, release: over.release ?? "7.3.4" },
     comparisons: [
-      {
-        workload: "redis", path: "read", off: { afterB: stat(over.off ?? 272.5) }, on: { afterB: stat(151.4) },
+      comparison({
+        workload: "redis", path: "read", off: cell("redis", "read", "off", over.off ?? 272.5), on: cell("redis", "read", "on", 151.4),
         reductionPct: (45.5 * eff) / 100, expectedReductionPct: 45.5, efficiencyPct: eff, splitShared: over.splitShared ?? false, noisy: false,
-      },
+      }),
     ],
     runtimeCells: [
-      { workload: "redis", mode: "off", memory: stat(53.6), failures: [] },
-      { workload: "redis", mode: "on", memory: stat(34.7), reductionPct: over.runtimeOn ?? 35.3, failures: over.failures ?? [] },
+      runtimeCell("redis", "off", 53.6),
+      runtimeCell("redis", "on", 34.7, { reductionPct: over.runtimeOn ?? 35.3, failures: over.failures ?? [] }),
     ],
   });
 }
@@ -85,12 +83,12 @@ describe("run comparison", () => {
 });
 
 describe("nightly baseline", () => {
-  async function history(runs: Array<{ r: RunSummary; regressions?: number }>): Promise<string> {
+  async function history(runs: Array<{ r: RunRecord; regressions?: number }>): Promise<string> {
     const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
     for (const { r, regressions } of runs) {
       await mkdir(path.join(h, r.runId));
       await writeFile(path.join(h, r.runId, "run.json"), JSON.stringify(r));
-      if (regressions !== undefined) await writeFile(path.join(h, r.runId, "nightly.json"), JSON.stringify({ regressions, baseline: null }));
+      if (regressions !== undefined) await writeFile(path.join(h, r.runId, "nightly.json"), JSON.stringify({ regressions, baseline: null, note: null, comparison: null }));
     }
     await mkdir(path.join(h, "not-a-run"));
     return h;
@@ -110,8 +108,16 @@ describe("nightly baseline", () => {
 
   it("refuses a folder that holds no run record, naming it", async () => {
     const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
-    await expect(loadRunSummary(h)).rejects.toThrow(`cannot read ${path.join(h, "run.json")}`);
-    await writeFile(path.join(h, "run.json"), JSON.stringify({ runId: "x" }));
-    await expect(loadRunSummary(h)).rejects.toThrow(/is not a run record this tool can compare: status/);
+    await expect(loadRunRecord(h)).rejects.toThrow(`cannot read ${path.join(h, "run.json")}`);
+    await writeFile(path.join(h, "run.json"), JSON.stringify({ schema: 2, runId: "x" }));
+    await expect(loadRunRecord(h)).rejects.toThrow(/is not a valid run record: status/);
+  });
+
+  it("says which tool version a run record of another schema came from", async () => {
+    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
+    await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "old" }), schema: 1 }));
+    await expect(loadRunRecord(h)).rejects.toThrow(/has run record schema 1, written by an older erofs-share-bench; this one reads schema 2/);
+    await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "new" }), schema: 9 }));
+    await expect(loadRunRecord(h)).rejects.toThrow(/schema 9, written by a newer erofs-share-bench/);
   });
 });

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/record/runRecord.js";
-import { buildCells, buildRuntimeCells, compare } from "../src/analysis/cells.js";
-import type { BootMeasurement, Mode } from "../src/guest/readAll.js";
-import { renderCoverLetter, renderCsv, renderMarkdown } from "../src/report/runReports.js";
+import { runRecord } from "./helpers/runRecord.js";
+import { buildCells, compare } from "../src/analysis/cells.js";
+import { buildRuntimeCells } from "../src/analysis/runtimeCells.js";
+import type { Mode } from "../src/guest/modes.js";
+import type { BootMeasurement } from "../src/guest/readAll.js";
+import { renderCoverLetter } from "../src/report/coverLetter.js";
+import { renderCsv } from "../src/report/csv.js";
+import { renderMarkdown } from "../src/report/markdown.js";
 import { analyseSharing } from "../src/analysis/sharing.js";
 
 const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
@@ -19,17 +24,14 @@ function run(): RunRecord {
   const rc = (mode: Mode, memoryMiB: number) => ({
     workload: "redis", mode, ok: true, memoryMiB, pageCache: { afterBKiB: 0 }, cgroups: {}, load: [],
   });
-  return {
-    schema: 1, runId: "r1", status: "complete", startedAt: "", command: [], host: { node: "", hostKernel: "", cpus: 2 },
-    accel: { accel: "tcg", reason: "test" },
-    series: { name: "mainline", title: "t", specSha256: "", shareMountOptions: "inode_share,domain_id={domain}" },
-    kernel: { source: {}, build: {}, buildKey: "k", release: "7.3.4" },
-    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 1, phases: ["readall", "runtime"], quick: false },
-    workloads: [{ name: "redis", image: "redis", versions: "7.2.4 & 7.2.5", imageA: {} as never, imageB: {} as never, sharing }],
+  const base = runRecord();
+  return runRecord({
+    plan: { ...base.plan, reps: 1 },
+    workloads: [{ ...base.workloads[0]!, versions: "7.2.4 & 7.2.5", sharing }],
     boots, cells, comparisons: compare(cells, analyses),
-    runtime: [], runtimeCells: buildRuntimeCells([rc("off", 34.9), rc("on", 33.6)]), runtimeBasis: "sum of memory.current",
-    stageTimes: [{ stage: "kernel build", seconds: 360, reused: false }], warnings: [],
-  };
+    runtimeCells: buildRuntimeCells([rc("off", 34.9), rc("on", 33.6)]),
+    stageTimes: [{ stage: "kernel build", seconds: 360, reused: false }],
+  });
 }
 
 describe("reports", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildRuntimeCells, type RuntimeInput } from "../src/analysis/cells.js";
+import { buildRuntimeCells, type RuntimeInput } from "../src/analysis/runtimeCells.js";
 import { loadFigures } from "../src/guest/runtime.js";
 import type { GuestReport } from "../src/guest/protocol.js";
 

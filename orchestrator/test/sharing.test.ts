@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { analyseSharing, type Manifest } from "../src/analysis/sharing.js";
+import { analyseSharing } from "../src/analysis/sharing.js";
+import type { Manifest } from "../src/images/manifest.js";
 
 const file = (path: string, size: number, sha256: string) => ({ path, type: "file" as const, size, mode: 0o644, sha256 });
 

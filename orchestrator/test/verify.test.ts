@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { mountOptions, verifyChecksums } from "../src/guest/readAll.js";
+import { mountOptions } from "../src/guest/modes.js";
+import { verifyChecksums } from "../src/guest/readAll.js";
 import type { GuestReport } from "../src/guest/protocol.js";
-import type { Manifest } from "../src/analysis/sharing.js";
+import type { Manifest } from "../src/images/manifest.js";
 
 const manifest: Manifest = {
   entries: [

@@ -1,119 +1,96 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { z } from "zod";
-import { BenchError } from "../util/errors.js";
-import { failedCells } from "./cells.js";
+import { failedCells, type FailureSource } from "./failures.js";
 
 /**
  * Run-to-run comparison, the way the nightly job judges tonight's run
- * against the last good one. Only what a verdict needs is read from run.json,
- * validated here at the edge, so a run written by an older tool still loads.
+ * against the last good one. It reads the fields of two run records named in
+ * ComparableRun; a parsed run.json is one.
  */
-
-const StatSchema = z.object({ median: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable(), n: z.number() });
-
-const ComparisonSchema = z.object({
-  workload: z.string(),
-  path: z.string(),
-  off: z.object({ afterB: StatSchema }).optional(),
-  on: z.object({ afterB: StatSchema }).optional(),
-  reductionPct: z.number().nullable().optional(),
-  expectedReductionPct: z.number(),
-  efficiencyPct: z.number().nullable().optional(),
-  splitShared: z.boolean(),
-  noisy: z.boolean(),
-});
-
-const RuntimeCellSchema = z.object({
-  workload: z.string(),
-  mode: z.string(),
-  memory: StatSchema,
-  reductionPct: z.number().nullable().optional(),
-  failures: z.array(z.string()),
-});
-
-export const RunSummarySchema = z.object({
-  runId: z.string(),
-  status: z.enum(["running", "complete", "failed", "interrupted"]),
-  error: z.string().optional(),
-  startedAt: z.string(),
-  series: z.object({ name: z.string(), specSha256: z.string() }),
-  plan: z.object({ workloads: z.array(z.string()), modes: z.array(z.string()), paths: z.array(z.string()), reps: z.number(), phases: z.array(z.string()).default(["readall"]), quick: z.boolean().default(false) }),
-  accel: z.object({ accel: z.string() }).optional(),
-  kernel: z.object({ release: z.string().optional(), source: z.unknown(), buildKey: z.string() }).optional(),
-  erofsUtils: z.object({ version: z.string() }).optional(),
-  initramfs: z.object({ initramfsSha256: z.string() }).optional(),
-  host: z.object({ qemu: z.string().optional() }).optional(),
-  workloads: z.array(z.object({ name: z.string(), versions: z.string(), imageA: z.object({ imageSha256: z.string() }), imageB: z.object({ imageSha256: z.string() }) })),
-  comparisons: z.array(ComparisonSchema),
-  failedBoots: z.array(z.object({ workload: z.string(), mode: z.string(), path: z.string(), failure: z.string() })).default([]),
-  runtimeCells: z.array(RuntimeCellSchema).default([]),
-});
-export type RunSummary = z.infer<typeof RunSummarySchema>;
-
-export async function loadRunSummary(dir: string): Promise<RunSummary> {
-  const file = path.join(dir, "run.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, "utf8"));
-  } catch (e) {
-    throw new BenchError(`cannot read ${file}: ${(e as Error).message}`, "pass a run folder (one that holds run.json)");
-  }
-  const parsed = RunSummarySchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new BenchError(`${file} is not a run record this tool can compare: ${first?.path.join(".")}: ${first?.message}`, "compare folders written by erofs-share-bench");
-  }
-  return parsed.data;
+export interface ComparableRun extends FailureSource {
+  runId: string;
+  status: string;
+  error?: string;
+  series: { name: string; specSha256: string };
+  plan: FailureSource["plan"] & { quick: boolean };
+  accel?: { accel: string };
+  kernel?: { release?: string; buildKey: string; source: KernelSourceView };
+  erofsUtils?: { version: string };
+  initramfs?: { initramfsSha256: string };
+  host: { qemu?: string };
+  workloads: Array<{ name: string; versions: string; imageA: { imageSha256: string }; imageB: { imageSha256: string } }>;
+  comparisons: Array<{
+    workload: string;
+    path: string;
+    off?: { afterB: { median: number } };
+    reductionPct?: number;
+    efficiencyPct?: number;
+    splitShared: boolean;
+    noisy: boolean;
+  }>;
+  runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number }>;
 }
 
-export interface Thresholds {
+/** A kernel source as either kind of record describes it. */
+interface KernelSourceView {
+  kind: string;
+  package?: string;
+  packageVersion?: string;
+  commit?: string;
+}
+
+export const ThresholdsSchema = z.object({
   /** Read-all: a drop of the sharing efficiency (measured / expected reduction) by more than this many points. */
-  efficiencyPoints: number;
+  efficiencyPoints: z.number(),
   /** Runtime: a drop of the on-vs-off memory reduction by more than this many points. */
-  runtimePoints: number;
+  runtimePoints: z.number(),
   /** Off-mode page cache moving by more than this share (percent) is reported as a change of the baseline. */
-  offChangePct: number;
-}
+  offChangePct: z.number(),
+});
+export type Thresholds = z.infer<typeof ThresholdsSchema>;
 
 export const DEFAULT_THRESHOLDS: Thresholds = { efficiencyPoints: 3, runtimePoints: 5, offChangePct: 2 };
 
-export type Verdict = "ok" | "regression" | "improvement" | "changed" | "new" | "missing";
+export const VERDICTS = ["ok", "regression", "improvement", "changed", "new", "missing"] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
-export interface MetricRow {
-  workload: string;
+export const MetricRowSchema = z.object({
+  workload: z.string(),
   /** "read-all read", "runtime", ... */
-  where: string;
-  metric: string;
-  unit: "%" | "MiB" | "count" | "";
-  baseline?: number;
-  current?: number;
-  verdict: Verdict;
-  note?: string;
-}
+  where: z.string(),
+  metric: z.string(),
+  unit: z.enum(["%", "MiB", "count", ""]),
+  baseline: z.number().optional(),
+  current: z.number().optional(),
+  verdict: z.enum(VERDICTS),
+  note: z.string().optional(),
+});
+export type MetricRow = z.infer<typeof MetricRowSchema>;
 
-export interface RunComparison {
-  baseline: { runId: string; dir: string; status: string };
-  current: { runId: string; dir: string; status: string };
+const RunRefSchema = z.object({ runId: z.string(), dir: z.string(), status: z.string() });
+
+export const RunComparisonSchema = z.object({
+  baseline: RunRefSchema,
+  current: RunRefSchema,
   /** Inputs that differ between the two runs (what a regression may be blamed on). */
-  inputsChanged: Array<{ input: string; baseline: string; current: string }>;
-  rows: MetricRow[];
-  regressions: number;
-  thresholds: Thresholds;
-}
+  inputsChanged: z.array(z.object({ input: z.string(), baseline: z.string(), current: z.string() })),
+  rows: z.array(MetricRowSchema),
+  regressions: z.number().int(),
+  thresholds: ThresholdsSchema,
+});
+export type RunComparison = z.infer<typeof RunComparisonSchema>;
 
 /** The inputs a reader would blame a change on, flattened to strings. */
-export function inputsOf(r: RunSummary): Record<string, string> {
-  const src = z.object({ kind: z.string(), package: z.string().optional(), version: z.string().optional(), commit: z.string().optional() }).safeParse(r.kernel?.source);
+export function inputsOf(r: ComparableRun): Record<string, string> {
+  const src = r.kernel?.source;
   const out: Record<string, string> = {
     series: `${r.series.name} (spec ${r.series.specSha256.slice(0, 12)})`,
     "kernel release": r.kernel?.release ?? "?",
-    "kernel source": src.success ? [src.data.package, src.data.version, src.data.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.data.kind : "?",
+    "kernel source": src ? [src.package, src.packageVersion, src.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.kind : "?",
     "kernel build": r.kernel?.buildKey ?? "?",
     "mkfs.erofs": r.erofsUtils?.version ?? "?",
     // the guest's probe and init decide how files are read: a new one is a new measuring instrument
     "guest initramfs": r.initramfs?.initramfsSha256.slice(0, 12) ?? "?",
-    qemu: r.host?.qemu ?? "?",
+    qemu: r.host.qemu ?? "?",
     accelerator: r.accel?.accel ?? "?",
     plan: `reps ${r.plan.reps}${r.plan.quick ? ", quick" : ""}`,
   };
@@ -145,8 +122,8 @@ function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: 
 const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
 
 export function compareRuns(
-  base: RunSummary,
-  cur: RunSummary,
+  base: ComparableRun,
+  cur: ComparableRun,
   dirs: { baseline: string; current: string },
   t: Thresholds = DEFAULT_THRESHOLDS,
 ): RunComparison {
@@ -205,44 +182,4 @@ export function compareRuns(
     regressions: rows.filter((r) => r.verdict === "regression").length,
     thresholds: t,
   };
-}
-
-function fmt(v: number | undefined, unit: MetricRow["unit"]): string {
-  if (v === undefined) return "-";
-  return unit === "count" ? String(v) : v.toFixed(1);
-}
-
-function delta(r: MetricRow): string {
-  if (r.baseline === undefined || r.current === undefined) return "";
-  const d = r.current - r.baseline;
-  const sign = d > 0 ? "+" : "";
-  if (r.unit === "%") return `${sign}${d.toFixed(1)} pt`;
-  if (r.unit === "MiB") return `${sign}${d.toFixed(1)} MiB`;
-  return `${sign}${d}`;
-}
-
-/** Side by side, one row per metric, verdict last (the mmtests compare habit). */
-export function renderComparison(cmp: RunComparison): string {
-  const lines: string[] = [];
-  const verdict = cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression";
-  lines.push(`# ${cmp.current.runId} against ${cmp.baseline.runId}: ${verdict}`, "");
-  lines.push(`baseline: ${cmp.baseline.dir} (${cmp.baseline.status})`, `current:  ${cmp.current.dir} (${cmp.current.status})`, "");
-  lines.push(
-    `Thresholds: read-all sharing efficiency -${cmp.thresholds.efficiencyPoints} pt, runtime reduction -${cmp.thresholds.runtimePoints} pt, ` +
-      `off-mode page cache ±${cmp.thresholds.offChangePct}% (reported as changed).`,
-    "",
-  );
-  if (cmp.inputsChanged.length) {
-    lines.push("## Inputs that changed", "", "| input | baseline | current |", "|---|---|---|");
-    for (const i of cmp.inputsChanged) lines.push(`| ${i.input} | ${i.baseline} | ${i.current} |`);
-    lines.push("");
-  } else {
-    lines.push("Inputs: identical (kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan).", "");
-  }
-  lines.push("## Metrics", "", "| workload | where | metric | baseline | current | delta | verdict |", "|---|---|---|---:|---:|---:|---|");
-  for (const r of cmp.rows) {
-    const v = r.verdict === "regression" ? "**REGRESSION**" : r.verdict;
-    lines.push(`| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${v}${r.note ? ` (${r.note})` : ""} |`);
-  }
-  return lines.join("\n") + "\n";
 }

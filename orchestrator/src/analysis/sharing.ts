@@ -1,58 +1,32 @@
 import { z } from "zod";
+import { PAGE_SIZE, pagesOf, regularFiles, type Manifest } from "../images/manifest.js";
 
-export const ManifestEntrySchema = z.object({
-  path: z.string(),
-  type: z.enum(["file", "dir", "symlink", "hardlink", "other"]),
-  size: z.number().int().nonnegative(),
-  mode: z.number().int(),
-  sha256: z.string().optional(),
-  /** For symlinks the target; for hard links the path they link to. */
-  target: z.string().optional(),
-});
-export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
-
-export const ManifestSchema = z.object({
-  entries: z.array(ManifestEntrySchema),
-});
-export type Manifest = z.infer<typeof ManifestSchema>;
-
-export const PAGE_SIZE = 4096;
-
-export function pagesOf(size: number, pageSize = PAGE_SIZE): number {
-  return Math.ceil(size / pageSize);
-}
-
-/** Regular files with their own inode (hard links count once). */
-export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: string }> {
-  return m.entries.filter((e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string");
-}
-
-export interface ImageStats {
-  files: number;
-  bytes: number;
+export const ImageStatsSchema = z.object({
+  files: z.number(),
+  bytes: z.number(),
   /** Page cache pages if every file is read through its own inode. */
-  pages: number;
+  pages: z.number(),
   /** Pages if files with the same content share one copy (sharing within the image). */
-  distinctPages: number;
-}
+  distinctPages: z.number(),
+});
+export type ImageStats = z.infer<typeof ImageStatsSchema>;
 
-export interface SharingAnalysis {
-  pageSize: number;
-  a: ImageStats;
-  b: ImageStats;
+const AfterSchema = z.object({ afterA: z.number(), afterB: z.number() });
+
+export const SharingAnalysisSchema = z.object({
+  pageSize: z.number(),
+  a: ImageStatsSchema,
+  b: ImageStatsSchema,
   /** Files of B whose content also exists in A, and their bytes/pages. */
-  sharedFiles: number;
-  sharedBytes: number;
-  sharedPages: number;
+  sharedFiles: z.number(),
+  sharedBytes: z.number(),
+  sharedPages: z.number(),
   /** Expected page cache in MiB after reading A, then A and B, per mode. */
-  expected: {
-    off: { afterA: number; afterB: number };
-    on: { afterA: number; afterB: number };
-    split: { afterA: number; afterB: number };
-  };
+  expected: z.object({ off: AfterSchema, on: AfterSchema, split: AfterSchema }),
   /** (off - on) / off after both images, in percent. */
-  expectedReductionPct: number;
-}
+  expectedReductionPct: z.number(),
+});
+export type SharingAnalysis = z.infer<typeof SharingAnalysisSchema>;
 
 function statsOf(m: Manifest, pageSize: number): ImageStats & { byDigest: Map<string, number> } {
   const files = regularFiles(m);

@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { BenchError } from "../util/errors.js";
+import { describeBootFailure, GuestFailure, type VmResult } from "./qemu.js";
 
 /** /proc/meminfo as a map of kB values. */
 export function parseMeminfo(text: string): Map<string, number> {
@@ -90,4 +92,23 @@ export function parseMemoryStat(text: string): Map<string, number> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/**
+ * What a boot sent on the sample channel; a guest step that reported an error,
+ * or a guest that never got to its end, is an error naming the boot.
+ */
+export async function readGuestReport(r: VmResult, where: string): Promise<GuestReport> {
+  const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
+  if (report.errors.length) {
+    const e = report.errors[0]!;
+    throw new GuestFailure(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
+  }
+  if (!report.complete) throw await describeBootFailure(r, where);
+  return report;
+}
+
+/** One line for a kernel splat in a boot that still finished. */
+export function splatOf(r: VmResult): string | undefined {
+  return r.oops ? `${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}` : undefined;
 }

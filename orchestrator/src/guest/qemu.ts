@@ -1,15 +1,14 @@
-import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import os from "node:os";
-import { cacheRoot } from "../util/paths.js";
 import { vmlinuxBeside } from "../kernel/build.js";
 import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../kernel/oops.js";
 import { BenchError } from "../util/errors.js";
-import { exists, writeJsonAtomic } from "../util/fsx.js";
+import { exists } from "../util/fsx.js";
 import { tailOfFile, runAllowFail } from "../util/exec.js";
 
-export type Accelerator = "kvm" | "tcg";
+export const ACCELERATORS = ["kvm", "tcg"] as const;
+export type Accelerator = (typeof ACCELERATORS)[number];
 
 export interface VmRequest {
   kernel: string;
@@ -145,58 +144,6 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Gu
   const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
   const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
   return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
-}
-
-export interface AcceleratorChoice {
-  accel: Accelerator;
-  reason: string;
-}
-
-/**
- * KVM if it boots the guest to init quickly, else TCG. /dev/kvm exists on
- * nested-virtualisation hosts where a KVM guest hangs early, so presence is
- * not enough: we boot once with a short timeout.
- */
-export async function chooseAccelerator(opts: {
-  kernel: string;
-  initramfs: string;
-  dir: string;
-  forced?: Accelerator;
-  probeTimeoutMs?: number;
-}): Promise<AcceleratorChoice> {
-  if (opts.forced) return { accel: opts.forced, reason: `forced with --accel ${opts.forced}` };
-  try {
-    await access("/dev/kvm", constants.R_OK | constants.W_OK);
-  } catch {
-    return { accel: "tcg", reason: "/dev/kvm is not usable" };
-  }
-  // the verdict depends on the host, not on the guest: remember it for a day
-  const memo = path.join(cacheRoot(), "accel-probe.json");
-  const host = `${os.release()} ${await qemuVersion()}`;
-  try {
-    const old = JSON.parse(await readFile(memo, "utf8")) as { host?: string; at?: number; choice?: AcceleratorChoice };
-    if (old.host === host && old.at && Date.now() - old.at < 24 * 3600_000 && old.choice) {
-      return { accel: old.choice.accel, reason: `${old.choice.reason} (probed ${new Date(old.at).toISOString()})` };
-    }
-  } catch {
-    // no earlier probe
-  }
-  const choice = await probeKvm(opts);
-  await writeJsonAtomic(memo, { host, at: Date.now(), choice });
-  return choice;
-}
-
-async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; probeTimeoutMs?: number }): Promise<AcceleratorChoice> {
-  const r = await bootGuest({
-    kernel: opts.kernel, initramfs: opts.initramfs, disks: [], guestArgs: { "esb.mode": "probe" },
-    memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
-  });
-  const samples = await readFile(r.samples, "utf8").catch(() => "");
-  if (samples.includes('"t":"hello"')) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
-  const why = r.timedOut
-    ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s, QEMU killed)`
-    : `KVM guest failed (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
-  return { accel: "tcg", reason: `${why}; using TCG` };
 }
 
 export async function qemuVersion(): Promise<string> {

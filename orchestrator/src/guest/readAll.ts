@@ -1,15 +1,12 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
+import { regularFiles, type Manifest } from "../images/manifest.js";
 import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
-import { parseGuestOutput, parseMeminfo, type GuestReport } from "./protocol.js";
-import { regularFiles, type Manifest } from "../analysis/sharing.js";
-import { bootGuest, describeBootFailure, GuestFailure, type Accelerator, type VmResult } from "./qemu.js";
-
-export const MODES = ["off", "on", "split"] as const;
-export type Mode = (typeof MODES)[number];
-export const ACCESS_PATHS = ["read", "mmap", "sendfile"] as const;
-export type AccessPath = (typeof ACCESS_PATHS)[number];
+import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
+import { parseMeminfo, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
+import { ACCELERATORS, bootGuest, type Accelerator } from "./qemu.js";
 
 export interface PairToMeasure {
   workload: string;
@@ -20,66 +17,41 @@ export interface PairToMeasure {
 }
 
 /** One /proc/meminfo reading as samples.jsonl keeps it. */
-export interface RawSample {
-  workload: string;
-  mode: Mode;
-  path: string;
-  rep: number;
-  point: string;
-  pageCacheKiB: number;
-  tries: number;
-  stable: boolean;
-  meminfo: Record<string, number>;
-}
+export const RawSampleSchema = z.object({
+  workload: z.string(),
+  mode: z.enum(MODES),
+  path: z.string(),
+  rep: z.number().int(),
+  point: z.string(),
+  pageCacheKiB: z.number(),
+  tries: z.number(),
+  stable: z.boolean(),
+  meminfo: z.record(z.string(), z.number()),
+});
+export type RawSample = z.infer<typeof RawSampleSchema>;
 
-export interface BootMeasurement {
-  workload: string;
-  mode: Mode;
-  path: AccessPath;
-  rep: number;
-  accel: Accelerator;
-  release: string;
-  bootDir: string;
-  wallMs: number;
+/** What one read-all boot measured. */
+export const BootMeasurementSchema = z.object({
+  workload: z.string(),
+  mode: z.enum(MODES),
+  path: z.enum(ACCESS_PATHS),
+  rep: z.number().int(),
+  accel: z.enum(ACCELERATORS),
+  release: z.string(),
+  bootDir: z.string(),
+  wallMs: z.number(),
   /** Page cache (Cached - Shmem) growth over the baseline, KiB. */
-  afterAKiB: number;
-  afterBKiB: number;
-  baselineKiB: number;
-  stable: boolean;
-  verifiedFiles: number;
-  shareBannerSeen: boolean;
-  readMs: { A: number; B: number };
+  afterAKiB: z.number(),
+  afterBKiB: z.number(),
+  baselineKiB: z.number(),
+  stable: z.boolean(),
+  verifiedFiles: z.number().int(),
+  shareBannerSeen: z.boolean(),
+  readMs: z.object({ A: z.number(), B: z.number() }),
   /** A kernel WARNING (or oops the guest survived) during the boot: "headline at func+off/size". */
-  kernelSplat?: string;
-}
-
-/** Mount options per image in each mode: split puts the images in different domains. */
-export function mountOptions(mode: Mode, shareOptions: (domain: string) => string): { a: string; b: string } {
-  switch (mode) {
-    case "off": return { a: "none", b: "none" };
-    case "on": return { a: shareOptions("esb"), b: shareOptions("esb") };
-    case "split": return { a: shareOptions("esb-a"), b: shareOptions("esb-b") };
-  }
-}
-
-/**
- * What a boot sent on the sample channel; a guest step that reported an error,
- * or a guest that never got to its end, is an error naming the boot.
- */
-export async function readGuestReport(r: VmResult, where: string): Promise<GuestReport> {
-  const report = parseGuestOutput(await readFile(r.samples, "utf8"), r.samples);
-  if (report.errors.length) {
-    const e = report.errors[0]!;
-    throw new GuestFailure(`${where}: guest step ${e.what} failed: ${e.message}`, undefined, [r.console]);
-  }
-  if (!report.complete) throw await describeBootFailure(r, where);
-  return report;
-}
-
-/** One line for a kernel splat in a boot that still finished. */
-export function splatOf(r: VmResult): string | undefined {
-  return r.oops ? `${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}` : undefined;
-}
+  kernelSplat: z.string().optional(),
+});
+export type BootMeasurement = z.infer<typeof BootMeasurementSchema>;
 
 /** Every file in both manifests must have been read back with the same digest. */
 export function verifyChecksums(report: GuestReport, a: Manifest, b: Manifest): { files: number; problems: string[] } {

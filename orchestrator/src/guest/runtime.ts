@@ -1,50 +1,56 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
+import type { LoadStep, RuntimeSpec } from "../images/workloads.js";
+import { figure } from "../util/schema.js";
 import { initramfsWithJob } from "./initramfs.js";
 import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
-import { mountOptions, readGuestReport, splatOf, type Mode } from "./readAll.js";
-import { parseMemoryStat, type GuestReport } from "./protocol.js";
-import { bootGuest, type Accelerator } from "./qemu.js";
-import type { LoadStep, RuntimeSpec } from "../images/workloads.js";
+import { MODES, mountOptions, type Mode } from "./modes.js";
+import { parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
+import { ACCELERATORS, bootGuest, type Accelerator } from "./qemu.js";
 
-export interface CgroupMemory {
-  currentKiB: number;
-  fileKiB: number;
-  anonKiB: number;
-  shmemKiB: number;
-  fileMappedKiB: number;
-}
+export const CgroupMemorySchema = z.object({
+  currentKiB: z.number(),
+  fileKiB: z.number(),
+  anonKiB: z.number(),
+  shmemKiB: z.number(),
+  fileMappedKiB: z.number(),
+});
+export type CgroupMemory = z.infer<typeof CgroupMemorySchema>;
 
-export interface LoadFigure {
-  container: "A" | "B";
-  step: string;
-  tool: string;
-  throughput?: number;
-  throughputUnit?: string;
-  latencyMs?: { avg?: number; p50?: number; p99?: number };
-  error?: string;
-}
+export const LoadFigureSchema = z.object({
+  container: z.enum(["A", "B"]),
+  step: z.string(),
+  tool: z.string(),
+  throughput: z.number().optional(),
+  throughputUnit: z.string().optional(),
+  latencyMs: z.object({ avg: z.number().optional(), p50: z.number().optional(), p99: z.number().optional() }).optional(),
+  error: z.string().optional(),
+});
+export type LoadFigure = z.infer<typeof LoadFigureSchema>;
 
-export interface RuntimeMeasurement {
-  workload: string;
-  mode: Mode;
-  rep: number;
-  accel: Accelerator;
-  bootDir: string;
-  wallMs: number;
-  ok: boolean;
+/** What one runtime boot measured (or why its cell failed). */
+export const RuntimeMeasurementSchema = z.object({
+  workload: z.string(),
+  mode: z.enum(MODES),
+  rep: z.number().int(),
+  accel: z.enum(ACCELERATORS),
+  bootDir: z.string(),
+  wallMs: z.number(),
+  ok: z.boolean(),
   /** Why the cell failed: the container's status and the tail of its log. */
-  failure?: string;
-  /** Page cache growth over the baseline after container A ran, then B. */
-  pageCache: { afterAKiB: number; afterBKiB: number };
-  cgroups: { A?: CgroupMemory; B?: CgroupMemory };
+  failure: z.string().optional(),
+  /** Page cache growth over the baseline after container A ran, then B; NaN when not sampled. */
+  pageCache: z.object({ afterAKiB: figure, afterBKiB: figure }),
+  cgroups: z.object({ A: CgroupMemorySchema.optional(), B: CgroupMemorySchema.optional() }),
   /** The figure the runtime table uses: the two containers' memory.current, summed. */
-  memoryMiB?: number;
-  load: LoadFigure[];
+  memoryMiB: z.number().optional(),
+  load: z.array(LoadFigureSchema),
   /** A kernel WARNING (or oops the guest survived) during the boot. */
-  kernelSplat?: string;
-}
+  kernelSplat: z.string().optional(),
+});
+export type RuntimeMeasurement = z.infer<typeof RuntimeMeasurementSchema>;
 
 export const RUNTIME_BASIS = "sum of both containers' memory.current (cgroup v2), after both workloads ran";
 

@@ -6,7 +6,34 @@ import { createHash } from "node:crypto";
 import { extract } from "tar-stream";
 import { BenchError } from "../util/errors.js";
 import { sha256File } from "../util/fsx.js";
-import type { Manifest, ManifestEntry } from "../analysis/sharing.js";
+import { z } from "zod";
+
+export const ManifestEntrySchema = z.object({
+  path: z.string(),
+  type: z.enum(["file", "dir", "symlink", "hardlink", "other"]),
+  size: z.number().int().nonnegative(),
+  mode: z.number().int(),
+  sha256: z.string().optional(),
+  /** For symlinks the target; for hard links the path they link to. */
+  target: z.string().optional(),
+});
+export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
+
+export const ManifestSchema = z.object({
+  entries: z.array(ManifestEntrySchema),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export const PAGE_SIZE = 4096;
+
+export function pagesOf(size: number, pageSize = PAGE_SIZE): number {
+  return Math.ceil(size / pageSize);
+}
+
+/** Regular files with their own inode (hard links count once). */
+export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: string }> {
+  return m.entries.filter((e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string");
+}
 
 /** Every entry of a directory tree; hard links after the first are marked as such. */
 export async function manifestOfDir(root: string): Promise<Manifest> {

@@ -1,22 +1,33 @@
 import path from "node:path";
-import type { BenchOptions } from "../pipeline/run.js";
-import type { RunFolder, WorkloadRecord } from "../record/runRecord.js";
 import type { ErofsUtils } from "./erofsUtils.js";
-import { buildImage, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "./image.js";
+import { buildImage, ImageRecordSchema, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "./image.js";
 import { flattenImage, parseImageRef } from "./oci.js";
 import { DebianArchive } from "../host/debianArchive.js";
-import { buildDebianRootfs, type RootfsRecord } from "./rootfs.js";
-import type { SeriesSpec } from "../kernel/series.js";
+import { buildDebianRootfs, RootfsRecordSchema, type RootfsRecord } from "./rootfs.js";
+import type { ImageProfile } from "../kernel/series.js";
 import { loadWorkload, type RuntimeSpec } from "./workloads.js";
 import { cached } from "../util/cache.js";
 import { sha256File } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
-import { timed } from "../pipeline/timing.js";
+import type { TimeStage } from "../util/stageClock.js";
 import { z } from "zod";
 import { stat } from "node:fs/promises";
 
+/** One workload's pair as the run record keeps it (the sharing analysis is added beside it). */
+export const PairRecordSchema = z.object({
+  name: z.string(),
+  /** Table label, e.g. "synthetic" and "A & B". */
+  image: z.string(),
+  versions: z.string(),
+  imageA: ImageRecordSchema,
+  imageB: ImageRecordSchema,
+  /** For Debian-built pairs: suites, resolved and installed package versions. */
+  rootfs: z.object({ a: RootfsRecordSchema, b: RootfsRecordSchema }).optional(),
+});
+export type PairRecord = z.infer<typeof PairRecordSchema>;
+
 export interface ImagePair {
-  record: Omit<WorkloadRecord, "sharing">;
+  record: PairRecord;
   a: BuiltImage;
   b: BuiltImage;
   runtime?: RuntimeSpec;
@@ -43,8 +54,19 @@ async function digestOf(p: string): Promise<string> {
   return st.isDirectory() ? sha256File(path.join(p, "index.json")) : sha256File(p);
 }
 
+export interface PairsRequest {
+  /** --images A,B: the user's own pair instead of the workloads. */
+  images?: [string, string];
+  workloads: string[];
+  profile: ImageProfile;
+  erofs: ErofsUtils;
+  progress: Progress;
+  time: TimeStage;
+}
+
 /** The image pairs of this run: --images, or each workload's A and B. */
-export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: ErofsUtils, folder: RunFolder, progress: Progress): Promise<ImagePair[]> {
+export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
+  const { erofs, progress, time } = req;
   const pairs: ImagePair[] = [];
   const make = async (
     name: string,
@@ -54,8 +76,8 @@ export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: Er
     srcB: ImageSource,
     extra: { runtime?: RuntimeSpec; rootfs?: { a: RootfsRecord; b: RootfsRecord } } = {},
   ) => {
-    const a = await timed(folder, `image ${name} A`, () => buildImage({ source: srcA, erofsUtils: erofs, profile: spec.imageProfile, progress }));
-    const b = await timed(folder, `image ${name} B`, () => buildImage({ source: srcB, erofsUtils: erofs, profile: spec.imageProfile, progress }));
+    const a = await time(`image ${name} A`, () => buildImage({ source: srcA, erofsUtils: erofs, profile: req.profile, progress }));
+    const b = await time(`image ${name} B`, () => buildImage({ source: srcB, erofsUtils: erofs, profile: req.profile, progress }));
     pairs.push({
       record: { name, image, versions: versions(a.record.label, b.record.label), imageA: a.record, imageB: b.record, rootfs: extra.rootfs },
       a,
@@ -63,20 +85,20 @@ export async function imagePairs(opts: BenchOptions, spec: SeriesSpec, erofs: Er
       runtime: extra.runtime,
     });
   };
-  if (opts.images) {
-    const [sa, sb] = [await containerImageSource(opts.images[0], progress), await containerImageSource(opts.images[1], progress)];
+  if (req.images) {
+    const [sa, sb] = [await containerImageSource(req.images[0], progress), await containerImageSource(req.images[1], progress)];
     await make("images", "images", (x, y) => `${x} & ${y}`, sa, sb);
     return pairs;
   }
   const archive = new DebianArchive();
-  for (const name of opts.workloads) {
+  for (const name of req.workloads) {
     const w = await loadWorkload(name);
     if (w.kind === "synthetic") {
       await make(w.name, w.image, () => "A & B", await syntheticSource("a"), await syntheticSource("b"));
       continue;
     }
-    const ra = await timed(folder, `rootfs ${name} A`, () => buildDebianRootfs({ workload: w, side: "a", archive, progress }));
-    const rb = await timed(folder, `rootfs ${name} B`, () => buildDebianRootfs({ workload: w, side: "b", archive, progress }));
+    const ra = await time(`rootfs ${name} A`, () => buildDebianRootfs({ workload: w, side: "a", archive, progress }));
+    const rb = await time(`rootfs ${name} B`, () => buildDebianRootfs({ workload: w, side: "b", archive, progress }));
     progress.info(`${name}: A has ${w.rootfs.versionPackage} ${ra.record.label}, B has ${rb.record.label}`);
     await make(
       w.name,

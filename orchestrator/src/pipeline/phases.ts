@@ -1,13 +1,14 @@
 import path from "node:path";
-import type { BenchOptions } from "./run.js";
-import type { RunFolder } from "../record/runRecord.js";
-import { buildCells, buildRuntimeCells, compare } from "../analysis/cells.js";
-import { guestMemoryMiB, measureOnce, type PairToMeasure } from "../guest/readAll.js";
-import { measureRuntime } from "../guest/runtime.js";
+import { buildCells, compare } from "../analysis/cells.js";
+import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import { GuestFailure, type Accelerator } from "../guest/qemu.js";
-import type { Progress } from "../util/progress.js";
+import { guestMemoryMiB, measureOnce, type PairToMeasure } from "../guest/readAll.js";
+import { measureRuntime } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
+import type { Progress } from "../util/progress.js";
+import type { BenchOptions } from "./options.js";
+import type { RunFolder } from "./runFolder.js";
 
 export interface PhaseContext {
   opts: BenchOptions;
@@ -19,8 +20,6 @@ export interface PhaseContext {
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   analyses: Map<string, SharingAnalysis>;
-  /** Rewrites run.json and the reports; called after every boot. */
-  save: () => Promise<void>;
 }
 
 /** A warning said once, however many boots of a cell give it. */
@@ -60,10 +59,10 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
             // a crashed guest is a finding about the kernel: keep it and measure the other cells
             if (!(e instanceof GuestFailure)) throw e;
             progress.info(`  FAILED: ${e.message.split("\n")[0]}`);
-            (record.failedBoots ??= []).push({
+            record.failedBoots.push({
               phase: "read-all", workload: pair.workload, mode, path: accessPath, rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
             });
-            await ctx.save();
+            await folder.save();
             continue;
           }
           const { measurement, samples } = measured;
@@ -79,7 +78,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
           );
           record.cells = buildCells(record.boots, ctx.analyses);
           record.comparisons = compare(record.cells, ctx.analyses);
-          await ctx.save();
+          await folder.save();
         }
       }
     }
@@ -122,7 +121,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
           });
         }
         record.runtimeCells = buildRuntimeCells(record.runtime);
-        await ctx.save();
+        await folder.save();
       }
     }
   }

@@ -1,61 +1,35 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { resultsDir } from "../util/paths.js";
-import { prepareKernel } from "../kernel/prepare.js";
-import { imagePairs } from "../images/pairs.js";
-import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
-import { timed } from "./timing.js";
-import { RunFolder, newRunId, type RunRecord } from "../record/runRecord.js";
-import { compilerVersion } from "../kernel/build.js";
-import { loadFixups } from "../kernel/apply.js";
-import { prepareErofsUtils } from "../images/erofsUtils.js";
+import { failedCells } from "../analysis/failures.js";
+import { analyseSharing, type SharingAnalysis } from "../analysis/sharing.js";
+import { chooseAccelerator } from "../guest/accelerator.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
-import type { AccessPath, Mode } from "../guest/readAll.js";
+import { PHASES } from "../guest/modes.js";
+import { qemuVersion } from "../guest/qemu.js";
+import { RUNTIME_BASIS } from "../guest/runtime.js";
 import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
-import { failedCells } from "../analysis/cells.js";
-import { renderCoverLetter, renderCsv, renderMarkdown } from "../report/runReports.js";
-import { RUNTIME_BASIS } from "../guest/runtime.js";
-import { loadSeries, shareOptions } from "../kernel/series.js";
-import { analyseSharing, type SharingAnalysis } from "../analysis/sharing.js";
-import { chooseAccelerator, qemuVersion, type Accelerator } from "../guest/qemu.js";
+import { prepareErofsUtils } from "../images/erofsUtils.js";
+import { imagePairs } from "../images/pairs.js";
 import { loadWorkload } from "../images/workloads.js";
+import { loadFixups } from "../kernel/apply.js";
+import { buildKernel, compilerVersion } from "../kernel/build.js";
+import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
+import { loadSeries, shareOptions, type SeriesSpec } from "../kernel/series.js";
+import { RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { sha256 } from "../util/fsx.js";
+import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
+import type { BenchOptions } from "./options.js";
+import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
+import { newRunId, RunFolder } from "./runFolder.js";
+import { stageTimer } from "./timing.js";
 
-export const PHASES = ["readall", "runtime"] as const;
-export type Phase = (typeof PHASES)[number];
-
-export interface BenchOptions {
-  series: string;
-  workloads: string[];
-  images?: [string, string];
-  reps: number;
-  modes: Mode[];
-  paths: AccessPath[];
-  phases?: Phase[];
-  quick?: boolean;
-  /** The run folder itself; else <outRoot or results>/<run-id>. */
-  out?: string;
-  outRoot?: string;
-  accel?: Accelerator;
-  kernelDeb?: { package?: string; version?: string };
-  /** A Linux git clone for series based on a git ref. */
-  kernelSrc?: string;
-  baseRef?: string;
-  kernelSrcExclude?: string[];
-  noFixups?: boolean;
-  mbox?: string;
-  buildOnly: boolean;
-  jobs?: number;
-  command: string[];
-}
-
-function newRecord(runId: string, opts: BenchOptions, spec: Awaited<ReturnType<typeof loadSeries>>): RunRecord {
+function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunRecord {
   return {
-    schema: 1,
+    schema: RUN_RECORD_SCHEMA,
     runId,
     status: "running",
     startedAt: new Date().toISOString(),
@@ -83,7 +57,11 @@ function newRecord(runId: string, opts: BenchOptions, spec: Awaited<ReturnType<t
   };
 }
 
-/** The whole pipeline: kernel, tools, images, guest, the measured phases, reports. */
+/**
+ * The whole pipeline: kernel, tools, images, guest, the measured phases,
+ * reports. Every stage returns its artefact and its record; this is the one
+ * place that puts the records into the run record.
+ */
 export async function runBench(opts: BenchOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
   const spec = await loadSeries(opts.series);
   if (spec.notRunnable && !opts.buildOnly) {
@@ -101,6 +79,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   await mkdir(dir, { recursive: true });
   const folder = new RunFolder(dir, newRecord(runId, opts, spec));
   const record = folder.record;
+  const time = stageTimer(folder);
   onFolder?.(folder);
   progress.setLogFile(path.join(dir, "progress.log"));
   progress.info(`run ${runId}: series ${spec.name}, results in ${dir}`);
@@ -112,14 +91,30 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   await ensureHostPackages(parts, progress);
   record.host.qemu = await qemuVersion();
   record.host.compiler = await compilerVersion();
-  const kernel = await prepareKernel(spec, opts, folder, progress);
+
+  const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
+    prepareKernelTree(spec, {
+      kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
+      noFixups: opts.noFixups, logDir: dir, progress,
+    }),
+  );
+  record.kernel = { ...tree.record, buildKey: "" };
+  await folder.save();
+  const kernel = await time("kernel build", async () =>
+    buildKernel({
+      tree: tree.tree, treeIdentity: tree.identity, fragment: await kernelFragment(spec), progress, jobs: opts.jobs, explainError: tree.explainError, runDir: dir,
+    }),
+  );
+  record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
+  progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
+  await folder.save();
   if (opts.buildOnly) return finish(folder);
 
   // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
   const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
-  const erofs = await timed(folder, "erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
+  const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
   record.erofsUtils = erofs.record;
-  const pairs = await imagePairs(opts, spec, erofs, folder, progress);
+  const pairs = await imagePairs({ images: opts.images, workloads: opts.workloads, profile: spec.imageProfile, erofs, progress, time });
   const analyses = new Map<string, SharingAnalysis>();
   for (const p of pairs) {
     const sharing = analyseSharing(p.a.manifest, p.b.manifest);
@@ -130,7 +125,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
         `${(sharing.sharedBytes / 2 ** 20).toFixed(1)} MiB identical: expected read-all reduction ${sharing.expectedReductionPct.toFixed(1)}%`,
     );
   }
-  const initramfs = await timed(folder, "initramfs", () => prepareInitramfs(progress));
+  const initramfs = await time("initramfs", () => prepareInitramfs(progress));
   record.initramfs = initramfs.record;
   const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
     chooseAccelerator({ kernel: kernel.bzImage, initramfs: initramfs.file, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
@@ -141,11 +136,11 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
 
   const ctx: PhaseContext = {
     opts, folder, progress, kernel: kernel.bzImage, initramfs: initramfs.file, accel: accel.accel,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, save: () => writeReports(folder),
+    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses,
   };
   const phases = opts.phases ?? [...PHASES];
-  if (phases.includes("readall")) await timed(folder, "read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
-  if (phases.includes("runtime")) await timed(folder, "runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
+  if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
+  if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
   for (const c of record.comparisons) {
     if (c.splitShared) {
       record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
@@ -163,7 +158,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
 async function finish(folder: RunFolder): Promise<RunFolder> {
   folder.record.status = "complete";
   folder.record.finishedAt = new Date().toISOString();
-  await writeReports(folder);
+  await folder.save();
   return folder;
 }
 
@@ -177,15 +172,5 @@ export async function endRunEarly(folder: RunFolder, status: "failed" | "interru
   folder.record.status = status;
   folder.record.error = error;
   folder.record.finishedAt = new Date().toISOString();
-  await writeReports(folder).catch(() => undefined);
-}
-
-export async function writeReports(folder: RunFolder): Promise<void> {
-  await folder.save();
-  const run = folder.record;
-  if (run.cells.length || run.runtimeCells.length) {
-    await folder.writeText("cover-letter.txt", renderCoverLetter(run));
-    await folder.writeText("results.csv", renderCsv(run));
-  }
-  await folder.writeText("report.md", renderMarkdown(run));
+  await folder.save().catch(() => undefined);
 }

@@ -1,11 +1,13 @@
-import type { RunFolder } from "../record/runRecord.js";
+import type { TimeStage } from "../util/stageClock.js";
+import type { RunFolder } from "./runFolder.js";
 
-/** Runs a stage and records its wall time and whether its output came from the cache. */
-export async function timed<T extends { reused?: boolean }>(folder: RunFolder, stage: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = Date.now();
-  const out = await fn();
-  folder.record.stageTimes.push({ stage, seconds: (Date.now() - t0) / 1000, reused: Boolean(out.reused) });
-  await folder.save();
-  return out;
+/** Times each stage into the run record's stageTimes, saving the record after each. */
+export function stageTimer(folder: RunFolder): TimeStage {
+  return async (stage, fn) => {
+    const t0 = Date.now();
+    const out = await fn();
+    folder.record.stageTimes.push({ stage, seconds: (Date.now() - t0) / 1000, reused: Boolean(out.reused) });
+    await folder.save();
+    return out;
+  };
 }
-

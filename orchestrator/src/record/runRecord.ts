@@ -1,99 +1,124 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Cell, Comparison, RuntimeCell } from "../analysis/cells.js";
-import type { RuntimeMeasurement } from "../guest/runtime.js";
-import type { BootMeasurement } from "../guest/readAll.js";
-import type { SharingAnalysis } from "../analysis/sharing.js";
-import type { ImageRecord } from "../images/image.js";
-import type { RootfsRecord } from "../images/rootfs.js";
-import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { z } from "zod";
+import { CellSchema, ComparisonSchema } from "../analysis/cells.js";
+import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
+import { SharingAnalysisSchema } from "../analysis/sharing.js";
+import { AcceleratorChoiceSchema } from "../guest/accelerator.js";
+import { InitramfsRecordSchema } from "../guest/initramfs.js";
+import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
+import { BootMeasurementSchema } from "../guest/readAll.js";
+import { RuntimeMeasurementSchema } from "../guest/runtime.js";
+import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
+import { PairRecordSchema } from "../images/pairs.js";
+import { KernelBuildRecordSchema } from "../kernel/build.js";
+import { KernelTreeRecordSchema } from "../kernel/prepare.js";
+import { BenchError } from "../util/errors.js";
 
-export interface StageTime {
-  stage: string;
-  seconds: number;
-  reused: boolean;
-}
+/**
+ * run.json: everything a run used and measured, enough to reproduce it and to
+ * re-render its reports. The one schema its writer fills and every reader
+ * (--report, --compare, --nightly, the tests) parses.
+ */
+export const RUN_RECORD_SCHEMA = 2;
 
-export interface WorkloadRecord {
-  name: string;
-  /** Table label, e.g. "synthetic" and "A & B". */
-  image: string;
-  versions: string;
-  imageA: ImageRecord;
-  imageB: ImageRecord;
-  /** For Debian-built pairs: suites, resolved and installed package versions. */
-  rootfs?: { a: RootfsRecord; b: RootfsRecord };
-  sharing: SharingAnalysis;
-}
+export const StageTimeSchema = z.object({ stage: z.string(), seconds: z.number(), reused: z.boolean() });
+
+export const WorkloadRecordSchema = PairRecordSchema.extend({ sharing: SharingAnalysisSchema });
+export type WorkloadRecord = z.infer<typeof WorkloadRecordSchema>;
 
 /** A read-all boot whose guest panicked, hung or gave no result; its cell is measured from the other boots. */
-export interface FailedBoot {
-  phase: "read-all";
-  workload: string;
-  mode: string;
-  path: string;
-  rep: number;
-  failure: string;
-  bootDir: string;
-}
+export const FailedBootSchema = z.object({
+  phase: z.literal("read-all"),
+  workload: z.string(),
+  mode: z.enum(MODES),
+  path: z.enum(ACCESS_PATHS),
+  rep: z.number().int(),
+  failure: z.string(),
+  bootDir: z.string(),
+});
+export type FailedBoot = z.infer<typeof FailedBootSchema>;
 
-/** Everything a run used and measured: enough to reproduce it and to re-render its reports. */
-export interface RunRecord {
-  schema: 1;
-  runId: string;
-  status: "running" | "complete" | "failed" | "interrupted";
-  error?: string;
-  startedAt: string;
-  finishedAt?: string;
-  command: string[];
-  host: { node: string; qemu?: string; compiler?: string; hostKernel: string; cpus: number };
-  accel?: { accel: string; reason: string };
-  series: { name: string; title: string; specSha256: string; shareMountOptions: string };
-  kernel?: {
-    source: unknown;
-    build: unknown;
-    buildKey: string;
-    release?: string;
-    apply?: unknown;
-  };
-  erofsUtils?: unknown;
-  initramfs?: unknown;
-  plan: { workloads: string[]; modes: string[]; paths: string[]; reps: number; phases: string[]; quick: boolean };
-  workloads: WorkloadRecord[];
-  boots: BootMeasurement[];
-  /** Absent in runs written before failed boots were kept. */
-  failedBoots?: FailedBoot[];
-  cells: Cell[];
-  comparisons: Comparison[];
-  runtime: RuntimeMeasurement[];
-  runtimeCells: RuntimeCell[];
+/** The kernel under test: its tree (source, apply report), then its build once done. */
+export const KernelRecordSchema = KernelTreeRecordSchema.extend({
+  build: KernelBuildRecordSchema.optional(),
+  /** The build's cache key; "" until it is built. */
+  buildKey: z.string(),
+  release: z.string().optional(),
+});
+
+export const RUN_STATUSES = ["running", "complete", "failed", "interrupted"] as const;
+
+export const RunRecordSchema = z.object({
+  schema: z.literal(RUN_RECORD_SCHEMA),
+  runId: z.string(),
+  status: z.enum(RUN_STATUSES),
+  error: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  command: z.array(z.string()),
+  host: z.object({ node: z.string(), qemu: z.string().optional(), compiler: z.string().optional(), hostKernel: z.string(), cpus: z.number() }),
+  accel: AcceleratorChoiceSchema.optional(),
+  series: z.object({ name: z.string(), title: z.string(), specSha256: z.string(), shareMountOptions: z.string() }),
+  kernel: KernelRecordSchema.optional(),
+  erofsUtils: ErofsUtilsRecordSchema.optional(),
+  initramfs: InitramfsRecordSchema.optional(),
+  plan: z.object({
+    workloads: z.array(z.string()),
+    modes: z.array(z.enum(MODES)),
+    paths: z.array(z.enum(ACCESS_PATHS)),
+    reps: z.number().int(),
+    phases: z.array(z.enum(PHASES)),
+    quick: z.boolean(),
+  }),
+  workloads: z.array(WorkloadRecordSchema),
+  boots: z.array(BootMeasurementSchema),
+  failedBoots: z.array(FailedBootSchema),
+  cells: z.array(CellSchema),
+  comparisons: z.array(ComparisonSchema),
+  runtime: z.array(RuntimeMeasurementSchema),
+  runtimeCells: z.array(RuntimeCellSchema),
   /** What the runtime table's memory column is. */
-  runtimeBasis: string;
-  stageTimes: StageTime[];
-  warnings: string[];
+  runtimeBasis: z.string(),
+  stageTimes: z.array(StageTimeSchema),
+  warnings: z.array(z.string()),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+export type RunStatus = RunRecord["status"];
+
+/** A run record from parsed JSON; `source` names it in errors. */
+export function parseRunRecord(raw: unknown, source: string): RunRecord {
+  const version = (raw as { schema?: unknown } | null)?.schema;
+  if (version !== RUN_RECORD_SCHEMA) {
+    const which = typeof version === "number" ? (version < RUN_RECORD_SCHEMA ? "an older" : "a newer") : "an unknown";
+    throw new BenchError(
+      `${source} has run record schema ${JSON.stringify(version ?? null)}, written by ${which} erofs-share-bench; this one reads schema ${RUN_RECORD_SCHEMA}`,
+      "use the erofs-share-bench version that wrote it, or measure again with this one",
+    );
+  }
+  const parsed = RunRecordSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
+    throw new BenchError(`${source} is not a valid run record: ${issues}`, "pass a run folder written by erofs-share-bench (one that holds run.json)");
+  }
+  return parsed.data;
 }
 
-export class RunFolder {
-  constructor(readonly dir: string, readonly record: RunRecord) {}
-
-  get runJson(): string {
-    return path.join(this.dir, "run.json");
+/** The run record of a run folder. */
+export async function loadRunRecord(dir: string): Promise<RunRecord> {
+  const file = path.join(dir, "run.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new BenchError(`cannot read ${file}: ${why}`, "pass a run folder (one that holds run.json)");
   }
-
-  async save(): Promise<void> {
-    await writeJsonAtomic(this.runJson, this.record);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new BenchError(`${file} is not JSON: ${(e as Error).message}`, "the file is damaged; measure again");
   }
-
-  async appendSamples(lines: unknown[]): Promise<void> {
-    const { appendFile } = await import("node:fs/promises");
-    await appendFile(path.join(this.dir, "samples.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-  }
-
-  async writeText(name: string, text: string): Promise<void> {
-    await writeFileAtomic(path.join(this.dir, name), text);
-  }
-}
-
-export function newRunId(now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  return `${ts}-${Math.random().toString(36).slice(2, 6)}`;
+  return parseRunRecord(raw, file);
 }

@@ -1,0 +1,29 @@
+import { failedCells } from "../analysis/failures.js";
+import type { BenchOptions } from "../pipeline/options.js";
+import { endRunEarly, runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
+import { describeError } from "../util/errors.js";
+import { Progress } from "../util/progress.js";
+import { EXIT } from "./exitCodes.js";
+import { exitOnInterrupt } from "./interrupt.js";
+import { printRun, runSummary } from "./output.js";
+
+/** One run: the pipeline, then its tables (or --json); exit 4 when boots failed. */
+export async function benchCommand(opts: BenchOptions, json: boolean): Promise<number> {
+  let folder: RunFolder | undefined;
+  exitOnInterrupt(() => folder);
+  try {
+    folder = await runBench(opts, new Progress(), (f) => (folder = f));
+  } catch (e) {
+    process.stderr.write(describeError(e) + "\n");
+    if (folder) {
+      await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
+      process.stderr.write(`what was done is recorded in ${folder.runJson}\n`);
+    }
+    if (json) process.stdout.write(JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), error: describeError(e) }, null, 2) + "\n");
+    return EXIT.error;
+  }
+  if (json) process.stdout.write(JSON.stringify(runSummary(folder.dir, folder.record), null, 2) + "\n");
+  else printRun(folder.dir, folder.record);
+  return failedCells(folder.record).length ? EXIT.failedBoots : EXIT.ok;
+}

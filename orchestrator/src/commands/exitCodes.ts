@@ -1,0 +1,11 @@
+/** Exit statuses of the CLI; --help lists them. */
+export const EXIT = {
+  ok: 0,
+  /** A tool error: the message names the input and what to do. */
+  error: 1,
+  /** --compare or --nightly found a regression. */
+  regression: 3,
+  /** The run completed, but some boots failed (a guest oops, hang or error): the reports say which. */
+  failedBoots: 4,
+  interrupted: 130,
+} as const;

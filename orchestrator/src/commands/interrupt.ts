@@ -1,0 +1,22 @@
+import { killRunningGuests } from "../guest/qemu.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
+import { endRunEarly } from "../pipeline/run.js";
+import { EXIT } from "./exitCodes.js";
+
+/**
+ * Ctrl-C and SIGTERM: the guests are killed, the run is marked interrupted
+ * with what it measured kept, and the process exits 130.
+ */
+export function exitOnInterrupt(current: () => RunFolder | undefined): void {
+  const interrupt = async (signal: string) => {
+    killRunningGuests();
+    const folder = current();
+    if (folder && folder.record.status === "running") {
+      await endRunEarly(folder, "interrupted", `interrupted by ${signal}`);
+      process.stderr.write(`\ninterrupted: what was measured is in ${folder.dir}\n`);
+    }
+    process.exit(EXIT.interrupted);
+  };
+  process.on("SIGINT", () => void interrupt("SIGINT"));
+  process.on("SIGTERM", () => void interrupt("SIGTERM"));
+}

@@ -1,0 +1,28 @@
+import type { Accelerator } from "../guest/qemu.js";
+import type { AccessPath, Mode, Phase } from "../guest/modes.js";
+
+/** What a run is asked to do: the CLI's options, typed. */
+export interface BenchOptions {
+  series: string;
+  workloads: string[];
+  images?: [string, string];
+  reps: number;
+  modes: Mode[];
+  paths: AccessPath[];
+  phases?: Phase[];
+  quick?: boolean;
+  /** The run folder itself; else <outRoot or results>/<run-id>. */
+  out?: string;
+  outRoot?: string;
+  accel?: Accelerator;
+  kernelDeb?: { package?: string; version?: string };
+  /** A Linux git clone or release tarball for series based on a git ref. */
+  kernelSrc?: string;
+  baseRef?: string;
+  kernelSrcExclude?: string[];
+  noFixups?: boolean;
+  mbox?: string;
+  buildOnly: boolean;
+  jobs?: number;
+  command: string[];
+}

@@ -1,0 +1,45 @@
+import { appendFile } from "node:fs/promises";
+import path from "node:path";
+import { RunRecordSchema, type RunRecord } from "../record/runRecord.js";
+import { renderCoverLetter } from "../report/coverLetter.js";
+import { renderCsv } from "../report/csv.js";
+import { renderMarkdown } from "../report/markdown.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+
+/**
+ * A run's folder: run.json and the reports rendered from it, rewritten
+ * atomically together after every step, so a run that dies keeps what it
+ * measured and its reports say the same as its record.
+ */
+export class RunFolder {
+  constructor(readonly dir: string, readonly record: RunRecord) {}
+
+  get runJson(): string {
+    return path.join(this.dir, "run.json");
+  }
+
+  /** run.json (checked against its schema first: a reader must be able to parse what is written) and the reports. */
+  async save(): Promise<void> {
+    RunRecordSchema.parse(this.record);
+    await writeJsonAtomic(this.runJson, this.record);
+    await writeReports(this.dir, this.record);
+  }
+
+  async appendSamples(lines: unknown[]): Promise<void> {
+    await appendFile(path.join(this.dir, "samples.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  }
+}
+
+/** cover-letter.txt, results.csv and report.md of a run record. */
+export async function writeReports(dir: string, run: RunRecord): Promise<void> {
+  if (run.cells.length || run.runtimeCells.length) {
+    await writeFileAtomic(path.join(dir, "cover-letter.txt"), renderCoverLetter(run));
+    await writeFileAtomic(path.join(dir, "results.csv"), renderCsv(run));
+  }
+  await writeFileAtomic(path.join(dir, "report.md"), renderMarkdown(run));
+}
+
+export function newRunId(now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${ts}-${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,41 @@
+import type { MetricRow, RunComparison } from "../analysis/compareRuns.js";
+
+function fmt(v: number | undefined, unit: MetricRow["unit"]): string {
+  if (v === undefined) return "-";
+  return unit === "count" ? String(v) : v.toFixed(1);
+}
+
+function delta(r: MetricRow): string {
+  if (r.baseline === undefined || r.current === undefined) return "";
+  const d = r.current - r.baseline;
+  const sign = d > 0 ? "+" : "";
+  if (r.unit === "%") return `${sign}${d.toFixed(1)} pt`;
+  if (r.unit === "MiB") return `${sign}${d.toFixed(1)} MiB`;
+  return `${sign}${d}`;
+}
+
+/** Side by side, one row per metric, verdict last (the mmtests compare habit). */
+export function renderComparison(cmp: RunComparison): string {
+  const lines: string[] = [];
+  const verdict = cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression";
+  lines.push(`# ${cmp.current.runId} against ${cmp.baseline.runId}: ${verdict}`, "");
+  lines.push(`baseline: ${cmp.baseline.dir} (${cmp.baseline.status})`, `current:  ${cmp.current.dir} (${cmp.current.status})`, "");
+  lines.push(
+    `Thresholds: read-all sharing efficiency -${cmp.thresholds.efficiencyPoints} pt, runtime reduction -${cmp.thresholds.runtimePoints} pt, ` +
+      `off-mode page cache ±${cmp.thresholds.offChangePct}% (reported as changed).`,
+    "",
+  );
+  if (cmp.inputsChanged.length) {
+    lines.push("## Inputs that changed", "", "| input | baseline | current |", "|---|---|---|");
+    for (const i of cmp.inputsChanged) lines.push(`| ${i.input} | ${i.baseline} | ${i.current} |`);
+    lines.push("");
+  } else {
+    lines.push("Inputs: identical (kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan).", "");
+  }
+  lines.push("## Metrics", "", "| workload | where | metric | baseline | current | delta | verdict |", "|---|---|---|---:|---:|---:|---|");
+  for (const r of cmp.rows) {
+    const v = r.verdict === "regression" ? "**REGRESSION**" : r.verdict;
+    lines.push(`| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${v}${r.note ? ` (${r.note})` : ""} |`);
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,65 @@
+import type { Cell, Comparison } from "../../src/analysis/cells.js";
+import type { RuntimeCell } from "../../src/analysis/runtimeCells.js";
+import { analyseSharing } from "../../src/analysis/sharing.js";
+import type { AccessPath, Mode } from "../../src/guest/modes.js";
+import type { ImageRecord } from "../../src/images/image.js";
+import { RUN_RECORD_SCHEMA, RunRecordSchema, type RunRecord } from "../../src/record/runRecord.js";
+
+/** Fixtures for readers of run.json: complete, schema-valid run records built from a few figures. */
+
+export const stat = (median: number, n = 3) => ({ median, min: median, max: median, n });
+
+export function imageRecord(sha: string): ImageRecord {
+  return {
+    label: "x", source: "dir:/x", image: "image.erofs", imageSha256: sha, imageBytes: 4096, manifest: "manifest.json", manifestSha256: "m",
+    mkfsVersion: "1.9.4", mkfsArgs: [], profile: "xattr-inode-digest", superblock: { featureCompat: 0x21, ishareByte: 0 },
+  };
+}
+
+const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
+export const SHARING = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
+
+export function cell(workload: string, path: AccessPath, mode: Mode, afterB: number, reductionPct?: number): Cell {
+  return { workload, phase: "read-all", path, mode, afterA: stat(afterB / 2), afterB: stat(afterB), expectedAfterB: afterB, reductionPct };
+}
+
+export function comparison(c: Partial<Comparison> & { workload: string; path: AccessPath }): Comparison {
+  return { expectedReductionPct: 45.5, splitShared: false, noisy: false, sharingInactive: false, ...c };
+}
+
+export function runtimeCell(workload: string, mode: Mode, memory: number, over: Partial<RuntimeCell> = {}): RuntimeCell {
+  return { workload, mode, memory: stat(memory), pageCache: stat(0), file: stat(0), anon: stat(0), shmem: stat(0), failures: [], load: [], ...over };
+}
+
+/** A complete run of one workload; every field a reader needs, valid against the schema. */
+export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
+  const r: RunRecord = {
+    schema: RUN_RECORD_SCHEMA,
+    runId: "r1",
+    status: "complete",
+    startedAt: "2026-11-20T02:00:00.000Z",
+    command: [],
+    host: { node: "v20", hostKernel: "6.1", cpus: 2, qemu: "QEMU emulator version 7.2.0" },
+    accel: { accel: "tcg", reason: "test" },
+    series: { name: "mainline", title: "t", specSha256: "ab".repeat(32), shareMountOptions: "inode_share,domain_id={domain}" },
+    kernel: {
+      source: { kind: "debian", description: "Debian linux-source-7.3", package: "linux-source-7.3", packageVersion: "7.3.4-1", kernelVersion: "7.3.4", tree: "t" },
+      buildKey: "k1",
+      release: "7.3.4",
+    },
+    erofsUtils: { mkfs: "mkfs.erofs", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "build.log" },
+    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: false },
+    workloads: [{ name: "redis", image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)), sharing: SHARING }],
+    boots: [],
+    failedBoots: [],
+    cells: [],
+    comparisons: [],
+    runtime: [],
+    runtimeCells: [],
+    runtimeBasis: "sum of memory.current",
+    stageTimes: [],
+    warnings: [],
+    ...over,
+  };
+  return RunRecordSchema.parse(r);
+}
