@@ -9,12 +9,9 @@ import {
   hunkResults, statusOf,
   type ApplyMethod, type ApplyReport, type FixupReport, type HunkReport, type PatchReport,
 } from "./applyReport.js";
-import { unquoteMboxrd } from "./patches/mail.js";
 import type { SeriesPatch } from "./patches/select.js";
 import { BENCH_IDENT, committerEnv, git, gitOk } from "../util/git.js";
 
-export * from "./applyReport.js";
-export { gitInitTree, makeWorktree, removeWorktree, type Worktree } from "./worktree.js";
 
 /** A patch that did not apply; `report` says what did, up to the failure. */
 export class ApplyError extends BenchError {
@@ -84,7 +81,7 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
     const base = await gitOk(dir, ["rev-parse", "HEAD"]);
     const series = path.join(tmp, "series.mbox");
     await writeFile(series, opts.patches.map((p) => p.raw.replace(/\n*$/, "\n\n")).join(""));
-    const mails = await Promise.all(opts.patches.map((p, i) => mailinfo(dir, tmp, p, i)));
+    const mails = await Promise.all(opts.patches.map((p, i) => mailParts(tmp, p, i)));
     const attempts: ApplyReport["attempts"] = [];
     const report = async (method: ApplyMethod, patches: PatchReport[], fixups: FixupReport[] = []): Promise<ApplyReport> =>
       ({ base, head: await gitOk(dir, ["rev-parse", "HEAD"]), method, attempts, patches, fixups });
@@ -173,22 +170,17 @@ interface MailParts {
   date: string;
 }
 
-/** Splits one mail into commit message, author and diff, exactly as git am would. */
-async function mailinfo(dir: string, tmp: string, p: SeriesPatch, i: number): Promise<MailParts> {
-  const msgFile = path.join(tmp, `${i}.msg`);
+/** A patch's diff as a file for patch(1), and its commit as git am would make it. */
+async function mailParts(tmp: string, p: SeriesPatch, i: number): Promise<MailParts> {
   const patchFile = path.join(tmp, `${i}.diff`);
-  const mail = unquoteMboxrd(p.raw);
-  const out = await gitOk(dir, ["mailinfo", "-u", msgFile, patchFile], {}, mail);
-  const field = (k: string) => new RegExp(`^${k}: (.*)$`, "m").exec(out)?.[1]?.trim() ?? "";
-  const body = await readFile(msgFile, "utf8");
-  const subject = field("Subject") || p.title;
+  await writeFile(patchFile, p.diff);
   return {
     patchFile,
-    patch: await readFile(patchFile, "utf8"),
-    message: `${subject}\n\n${body}`,
-    author: field("Author") || BENCH_IDENT.name,
-    email: field("Email") || BENCH_IDENT.email,
-    date: field("Date"),
+    patch: p.diff,
+    message: p.commit.message,
+    author: p.commit.author || BENCH_IDENT.name,
+    email: p.commit.email || BENCH_IDENT.email,
+    date: p.commit.date,
   };
 }
 

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { diffSections } from "./patches/select.js";
-
-export { diffSections, type DiffSection } from "./patches/select.js";
+import { diffSections } from "./patches/diff.js";
 
 /**
  * The apply report: per patch, how it went onto the base tree, down to the

@@ -1,29 +1,39 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BenchError } from "../../util/errors.js";
+import { GIT_SAFE } from "../../util/git.js";
+
 /**
- * Reading mail: splitting an mbox into messages, unfolding headers, decoding
- * encoded words and transfer encodings. Series selection lives in mbox.ts.
+ * Reading mail. Splitting an mbox into messages is ours (it must not break a
+ * mail at an unquoted "From " line in a commit message, which git mailsplit
+ * does); decoding each message (encoded words, transfer encodings, charsets,
+ * multipart, where the diff starts) is git's own `git mailinfo`, the parser
+ * `git am` applies the same mails with. Series selection lives in select.ts.
  */
-
-export interface MailHeader {
-  name: string;
-  /** Unfolded, encoded words decoded. */
-  value: string;
-}
-
 export interface MailMessage {
   /** The "From " separator line the message started with. */
   fromLine: string;
-  headers: MailHeader[];
   /** The header block exactly as it was (folded), without the separator line. */
   headerText: string;
+  /** The whole subject, decoded and unfolded, tags and "Re:" kept. */
   subject: string;
   /** Without angle brackets; "" when the mail has none. */
   messageId: string;
   inReplyTo?: string;
+  /** "Name <address>", decoded. */
   from: string;
+  author: string;
+  email: string;
   date: string;
   /** The body as stored (transfer encoding intact), ">From " unquoted. */
   body: string;
-  /** The body with quoted-printable/base64 undone and text parts joined. */
+  /** The commit message below the subject, decoded. */
+  message: string;
+  /** The diff, decoded; "" when the mail has none. */
+  patch: string;
+  /** The readable text: message and diff. */
   text: string;
 }
 
@@ -48,52 +58,78 @@ export function parseMbox(text: string): MailMessage[] {
     if (!line.startsWith("From ") || !FROM_LINE.test(line)) continue;
     if (HEADER_LINE.test(lines[i + 1] ?? "")) starts.push(i);
   }
+  const raw: Array<{ fromLine: string; lines: string[] }> = [];
   // A single mail saved without a separator (an .eml file) is still one message.
-  if (starts.length === 0 && HEADER_LINE.test(lines[0] ?? "")) return [parseMessage("", lines)];
-  const out: MailMessage[] = [];
-  starts.forEach((start, n) => {
-    const end = starts[n + 1] ?? lines.length;
-    out.push(parseMessage(lines[start] ?? "", lines.slice(start + 1, end)));
-  });
-  return out;
+  if (starts.length === 0 && HEADER_LINE.test(lines[0] ?? "")) raw.push({ fromLine: "", lines });
+  starts.forEach((start, n) => raw.push({ fromLine: lines[start] ?? "", lines: lines.slice(start + 1, starts[n + 1] ?? lines.length) }));
+  if (!raw.length) return [];
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "esb-mailinfo-"));
+  try {
+    return raw.map((m) => parseMessage(m.fromLine, m.lines, scratch));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
-function parseMessage(fromLine: string, lines: string[]): MailMessage {
+function parseMessage(fromLine: string, lines: string[], scratch: string): MailMessage {
   let blank = lines.indexOf("");
   if (blank < 0) blank = lines.length;
   const headerLines = lines.slice(0, blank);
-  const headers: MailHeader[] = [];
-  for (const line of headerLines) {
-    const last = headers[headers.length - 1];
-    if (/^[ \t]/.test(line) && last) {
-      last.value += " " + line.trim();
-      continue;
-    }
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    headers.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() });
-  }
-  for (const h of headers) h.value = decodeEncodedWords(h.value);
-
   const mboxrd = /^From mboxrd@/.test(fromLine);
   let bodyLines = lines.slice(blank + 1);
   // The blank line that separates this mail from the next "From " line belongs to the mbox.
   while (bodyLines.length > 0 && bodyLines[bodyLines.length - 1] === "") bodyLines = bodyLines.slice(0, -1);
   const joined = bodyLines.join("\n") + "\n";
   const body = mboxrd ? unquoteMboxrd(joined) : joined.replace(/^>(From )/gm, "$1");
-
-  const get = (name: string) => headerValue(headers, name);
+  const headerText = headerLines.join("\n");
+  const decoded = mailinfo(`${headerText}\n\n${body}`, scratch);
+  const ids = rawHeader(headerLines);
   return {
     fromLine,
-    headers,
-    headerText: headerLines.join("\n"),
-    subject: (get("subject") ?? "").replace(/\s+/g, " ").trim(),
-    messageId: stripAngles(get("message-id") ?? ""),
-    inReplyTo: get("in-reply-to") ? stripAngles(get("in-reply-to") ?? "") : undefined,
-    from: get("from") ?? "",
-    date: get("date") ?? "",
+    headerText,
+    subject: decoded.subject,
+    messageId: stripAngles(ids("message-id") ?? ""),
+    inReplyTo: ids("in-reply-to") ? stripAngles(ids("in-reply-to") ?? "") : undefined,
+    from: decoded.email ? `${decoded.author} <${decoded.email}>` : decoded.author,
+    author: decoded.author,
+    email: decoded.email,
+    date: decoded.date,
     body,
-    text: decodeBody(headers, body),
+    message: decoded.message,
+    patch: decoded.patch,
+    text: decoded.patch ? `${decoded.message}\n${decoded.patch}` : decoded.message,
+  };
+}
+
+/** One mail through `git mailinfo -k -u`: the subject kept whole, everything re-coded to UTF-8. */
+function mailinfo(mail: string, scratch: string): { subject: string; author: string; email: string; date: string; message: string; patch: string } {
+  const msgFile = path.join(scratch, "msg");
+  const patchFile = path.join(scratch, "patch");
+  let out: string;
+  try {
+    out = execFileSync("git", [...GIT_SAFE, "mailinfo", "-k", "-u", msgFile, patchFile], { input: mail, encoding: "utf8", cwd: scratch, env: { ...process.env, LC_ALL: "C" } });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === "ENOENT") throw new BenchError("git: command not found (it reads the series' mails)", "apt-get install git");
+    throw new BenchError(`git mailinfo could not read a mail: ${String(err.stderr ?? err.message).trim()}`);
+  }
+  const field = (k: string) => new RegExp(`^${k}: (.*)$`, "m").exec(out)?.[1]?.trim() ?? "";
+  return {
+    subject: field("Subject").replace(/\s+/g, " "),
+    author: field("Author"),
+    email: field("Email"),
+    date: field("Date"),
+    message: readFileSync(msgFile, "utf8"),
+    patch: readFileSync(patchFile, "utf8"),
+  };
+}
+
+/** An ASCII header (Message-ID, In-Reply-To), unfolded; mailinfo does not report these. */
+function rawHeader(headerLines: string[]): (name: string) => string | undefined {
+  const unfolded = headerLines.join("\n").replace(/\n[ \t]+/g, " ").split("\n");
+  return (name) => {
+    const prefix = `${name.toLowerCase()}:`;
+    return unfolded.find((l) => l.toLowerCase().startsWith(prefix))?.slice(prefix.length).trim();
   };
 }
 
@@ -107,71 +143,7 @@ export function quoteMboxrd(body: string): string {
   return body.replace(/^(>*From )/gm, ">$1");
 }
 
-export function headerValue(headers: MailHeader[], name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return headers.find((h) => h.name.toLowerCase() === lower)?.value;
-}
-
 function stripAngles(v: string): string {
   const m = /<([^>]+)>/.exec(v);
   return (m?.[1] ?? v).trim();
-}
-
-/** RFC 2047 "=?utf-8?q?...?=" words; unknown charsets are left as they are. */
-export function decodeEncodedWords(value: string): string {
-  const word = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
-  const joined = value.replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?)/g, "$1");
-  return joined.replace(word, (all, charset: string, enc: string, data: string) => {
-    const cs = charset.toLowerCase().replace(/\*.*$/, "");
-    const bufEnc = cs === "utf-8" || cs === "utf8" || cs === "us-ascii" ? "utf8" : cs === "iso-8859-1" || cs === "latin1" ? "latin1" : undefined;
-    if (!bufEnc) return all;
-    const bytes = enc.toUpperCase() === "B"
-      ? Buffer.from(data, "base64")
-      : qpBytes(data.replace(/_/g, " "));
-    return bytes.toString(bufEnc);
-  });
-}
-
-function qpBytes(s: string): Buffer {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] ?? "";
-    const hex = s.slice(i + 1, i + 3);
-    if (c === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else {
-      for (const b of Buffer.from(c, "utf8")) bytes.push(b);
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-function decodeTransfer(encoding: string | undefined, body: string): string {
-  const enc = (encoding ?? "").trim().toLowerCase();
-  if (enc === "quoted-printable") return qpBytes(body.replace(/=\n/g, "")).toString("utf8");
-  if (enc === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
-  return body;
-}
-
-/** The readable text of a mail: single part decoded, or the text parts of a multipart mail joined. */
-function decodeBody(headers: MailHeader[], body: string): string {
-  const ctype = headerValue(headers, "content-type") ?? "text/plain";
-  const boundary = /boundary="?([^";]+)"?/i.exec(ctype)?.[1];
-  if (!/^multipart\//i.test(ctype) || !boundary) return decodeTransfer(headerValue(headers, "content-transfer-encoding"), body);
-  const parts = body.split(new RegExp(`^--${escapeRe(boundary)}(?:--)?[ \\t]*$`, "m")).slice(1);
-  const texts: string[] = [];
-  for (const part of parts) {
-    const sep = part.indexOf("\n\n");
-    if (sep < 0) continue;
-    const partHeaders = parseMessage("", part.replace(/^\n/, "").split("\n")).headers;
-    const type = headerValue(partHeaders, "content-type") ?? "text/plain";
-    if (!/^(text\/|application\/(x-)?(patch|diff))/i.test(type)) continue;
-    texts.push(decodeTransfer(headerValue(partHeaders, "content-transfer-encoding"), part.slice(sep + 2)));
-  }
-  return texts.join("\n");
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

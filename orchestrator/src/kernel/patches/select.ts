@@ -1,7 +1,6 @@
 import { BenchError } from "../../util/errors.js";
+import { diffFiles, hasDiff } from "./diff.js";
 import { parseMbox, quoteMboxrd, type MailMessage } from "./mail.js";
-
-export { parseMbox, type MailMessage } from "./mail.js";
 
 /** What a subject's "[PATCH ...]" tag says. */
 export interface PatchTag {
@@ -27,6 +26,10 @@ export interface SeriesPatch {
   files: string[];
   /** The mail as an mboxrd entry (From_ line, headers, quoted body); `git am --patch-format=mboxrd` takes it. */
   raw: string;
+  /** What the commit is made of when patch(1) applies it: git mailinfo's split of the mail. */
+  commit: { message: string; author: string; email: string; date: string };
+  /** The diff alone. */
+  diff: string;
 }
 
 export interface SelectedSeries {
@@ -91,69 +94,6 @@ export function parsePatchTag(subject: string): PatchTag | undefined {
     if (isPatch || rfc) return { version, index, total, rfc, title, reply };
   }
   return undefined;
-}
-
-/** True when the text holds a unified diff. */
-export function hasDiff(text: string): boolean {
-  if (/^diff --git /m.test(text)) return true;
-  return /^--- \S.*\n\+\+\+ \S.*\n@@ -\d/m.test(text);
-}
-
-/** Paths a diff touches, in order, without the a/ b/ prefixes (post-image names; pre-image for deletions). */
-export function diffFiles(text: string): string[] {
-  return [...new Set(diffSections(text).map((s) => s.file))];
-}
-
-/** One file section of a unified diff: the target path and its hunk headers in order. */
-export interface DiffSection {
-  file: string;
-  headers: string[];
-}
-
-/** Splits a patch into file sections, skipping hunk bodies by their line counts. */
-export function diffSections(text: string): DiffSection[] {
-  const lines = text.split("\n");
-  const out: DiffSection[] = [];
-  let cur: DiffSection | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? "";
-    const git = /^diff --git "?a\/.+? "?b\/(.+?)"?$/.exec(line);
-    if (git) {
-      cur = { file: git[1] ?? "", headers: [] };
-      out.push(cur);
-      continue;
-    }
-    const next = lines[i + 1] ?? "";
-    if (line.startsWith("--- ") && next.startsWith("+++ ")) {
-      const name = (s: string) => (s.split("\t")[0] ?? "").trim().replace(/^"|"$/g, "");
-      const oldP = name(line.slice(4));
-      const newP = name(next.slice(4));
-      const file = (newP === "/dev/null" ? oldP : newP).replace(/^[^/]+\//, "");
-      if (!cur || cur.headers.length > 0 || cur.file !== file) {
-        cur = { file, headers: [] };
-        out.push(cur);
-      }
-      i++;
-      continue;
-    }
-    const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (h && cur) {
-      cur.headers.push(line);
-      let oldLeft = h[1] === undefined ? 1 : Number(h[1]);
-      let newLeft = h[2] === undefined ? 1 : Number(h[2]);
-      while ((oldLeft > 0 || newLeft > 0) && i + 1 < lines.length) {
-        const body = lines[++i] ?? "";
-        if (body.startsWith("\\")) continue;
-        if (body.startsWith("-")) oldLeft--;
-        else if (body.startsWith("+")) newLeft--;
-        else {
-          oldLeft--;
-          newLeft--;
-        }
-      }
-    }
-  }
-  return out;
 }
 
 /** A normalised version: an untagged first posting and "v1" are the same. */
@@ -254,6 +194,8 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
       date: msg.date,
       files: diffFiles(msg.text),
       raw: toMboxrdEntry(msg),
+      commit: { message: `${tag.title}\n\n${msg.message}`, author: msg.author, email: msg.email, date: msg.date },
+      diff: msg.patch,
     }));
   return { version, total, coverMessageId: cover?.msg.messageId || undefined, patches, dropped };
 }
