@@ -17,7 +17,7 @@ import { loadFixups } from "../kernel/apply.js";
 import { buildKernel, compilerVersion } from "../kernel/build.js";
 import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
 import { loadSeries, shareOptions, type SeriesSpec } from "../kernel/series.js";
-import { RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
+import { emptyResults, RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { sha256 } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
@@ -44,16 +44,8 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       phases: opts.phases ?? [...PHASES],
       quick: Boolean(opts.quick),
     },
-    workloads: [],
-    boots: [],
-    failedBoots: [],
-    cells: [],
-    comparisons: [],
-    runtime: [],
-    runtimeCells: [],
+    ...emptyResults(),
     runtimeBasis: RUNTIME_BASIS,
-    stageTimes: [],
-    warnings: [],
   };
 }
 

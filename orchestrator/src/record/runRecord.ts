@@ -86,6 +86,11 @@ export const RunRecordSchema = z.object({
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 export type RunStatus = RunRecord["status"];
 
+/** What a run has measured before its first stage: nothing yet. */
+export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "runtime" | "runtimeCells" | "stageTimes" | "warnings"> {
+  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], runtime: [], runtimeCells: [], stageTimes: [], warnings: [] };
+}
+
 /** A run record from parsed JSON; `source` names it in errors. */
 export function parseRunRecord(raw: unknown, source: string): RunRecord {
   const version = (raw as { schema?: unknown } | null)?.schema;

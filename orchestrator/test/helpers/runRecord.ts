@@ -3,7 +3,7 @@ import type { RuntimeCell } from "../../src/analysis/runtimeCells.js";
 import { analyseSharing } from "../../src/analysis/sharing.js";
 import type { AccessPath, Mode } from "../../src/guest/modes.js";
 import type { ImageRecord } from "../../src/images/image.js";
-import { RUN_RECORD_SCHEMA, RunRecordSchema, type RunRecord } from "../../src/record/runRecord.js";
+import { emptyResults, RUN_RECORD_SCHEMA, RunRecordSchema, type RunRecord } from "../../src/record/runRecord.js";
 
 /** Fixtures for readers of run.json: complete, schema-valid run records built from a few figures. */
 
@@ -49,16 +49,9 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
     },
     erofsUtils: { mkfs: "mkfs.erofs", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "build.log" },
     plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: false },
+    ...emptyResults(),
     workloads: [{ name: "redis", image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)), sharing: SHARING }],
-    boots: [],
-    failedBoots: [],
-    cells: [],
-    comparisons: [],
-    runtime: [],
-    runtimeCells: [],
     runtimeBasis: "sum of memory.current",
-    stageTimes: [],
-    warnings: [],
     ...over,
   };
   return RunRecordSchema.parse(r);
