@@ -67,6 +67,7 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
         initSha256: inputs.init,
       };
     }),
+    { say: (m) => progress.info(m) },
   );
   return { file: path.join(hit.dir, hit.record.initramfs), record: hit.record, reused: hit.reused };
 }

@@ -81,6 +81,7 @@ export async function prepareErofsUtils(opts: {
         log: "build.log",
       };
     }),
+    { files: (r) => [r.mkfs], say: (m) => opts.progress.info(m) },
   );
   return { mkfs: path.join(hit.dir, hit.record.mkfs), record: hit.record, reused: hit.reused };
 }

@@ -139,6 +139,7 @@ export async function buildImage(opts: {
         superblock: { featureCompat: after.featureCompat, ishareByte: after.ishareByte, ...fixups },
       };
     }),
+    { say: (m) => opts.progress.info(m) },
   );
   const parsed = ManifestSchema.parse(manifest);
   return { image: path.join(hit.dir, hit.record.image), manifest: parsed, record: hit.record, reused: hit.reused };

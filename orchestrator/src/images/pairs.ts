@@ -43,6 +43,7 @@ async function containerImageSource(ref: string, progress: Progress): Promise<Im
       const r = await flattenImage(parsed, dir, { logFile: path.join(dir, "flatten.log") });
       return { rootfs: path.relative(dir, r.rootfs), layers: r.layers.length };
     }),
+    { say: (m) => progress.info(m) },
   );
   const label = parsed.kind === "docker" ? parsed.ref : path.basename(parsed.path).replace(/\.(tar|tar\.gz)$/, "");
   return { kind: "dir", path: path.join(hit.dir, hit.record.rootfs), label };

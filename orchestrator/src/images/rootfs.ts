@@ -112,6 +112,7 @@ export async function buildDebianRootfs(opts: {
         seconds: (Date.now() - t0) / 1000,
       };
     }),
+    { say: (m) => progress.info(m) },
   );
   return { tar: path.join(hit.dir, hit.record.tar), record: hit.record, reused: hit.reused };
 }

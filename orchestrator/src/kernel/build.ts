@@ -115,7 +115,7 @@ export async function buildKernel(opts: {
       buildSeconds: Math.round((Date.now() - t0) / 1000),
       jobs,
     };
-  });
+  }, { files: () => ["out/vmlinux"], say: (m) => opts.progress.info(m) });
   if (opts.runDir) await copyFile(path.join(hit.dir, hit.record.log), path.join(opts.runDir, "build.log"));
   return { bzImage: path.join(hit.dir, hit.record.bzImage), dir: hit.dir, record: hit.record, reused: hit.reused, key: hit.key };
 }

@@ -97,6 +97,7 @@ export async function prepareDebianKernelSource(
         tree: top,
       };
     }),
+    { files: (r) => [path.join(r.tree, "Makefile")], say: (m) => progress.info(m) },
   );
   return { tree: path.join(hit.dir, hit.record.tree), record: hit.record, reused: hit.reused };
 }
@@ -117,6 +118,7 @@ export async function prepareTarballKernelSource(file: string, progress: Progres
         tree: "tree",
       };
     }),
+    { files: (r) => [path.join(r.tree, "Makefile")], say: (m) => progress.info(m) },
   );
   return { tree: path.join(hit.dir, hit.record.tree), record: hit.record, reused: hit.reused };
 }
