@@ -81,16 +81,61 @@ static void sha_hex(struct sha256 *s, char out[65]) {
 }
 
 /* ---- JSON output ---- */
-static void json_str(const char *s) {
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no encoded surrogates, nothing above U+10FFFF), or 0 when no sequence
+ * starts there: a stray continuation byte, a truncated sequence, 0xf5-0xff.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t left) {
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf; /* range of the second byte */
+  size_t n;
+  if (c < 0x80) return 1;
+  if (c < 0xc2) return 0;
+  if (c < 0xe0) n = 2;
+  else if (c < 0xf0) { n = 3; if (c == 0xe0) lo = 0xa0; if (c == 0xed) hi = 0x9f; }
+  else if (c < 0xf5) { n = 4; if (c == 0xf0) lo = 0x90; if (c == 0xf4) hi = 0x8f; }
+  else return 0;
+  if (left < n || p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++) if ((p[i] & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+/*
+ * s[0..len) as a JSON string. Well-formed UTF-8 goes out as it is (the host
+ * reads the channel as UTF-8), control characters, '"' and '\' escaped; every
+ * byte that is not part of well-formed UTF-8 becomes U+FFFD, so the line is
+ * valid JSON whatever the bytes. Returns 0 when a byte was replaced.
+ */
+static int json_strn(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  int exact = 1;
   putchar('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  while (p < end) {
+    size_t n = utf8_seq(p, end - p);
+    if (n == 0) { fputs("\xef\xbf\xbd", stdout); exact = 0; p++; continue; }
+    if (n > 1) { fwrite(p, 1, n, stdout); p += n; continue; }
+    unsigned char c = *p++;
     if (c == '"' || c == '\\') { putchar('\\'); putchar(c); }
     else if (c == '\n') fputs("\\n", stdout);
     else if (c == '\t') fputs("\\t", stdout);
-    else if (c < 0x20 || c >= 0x7f) printf("\\u%04x", c);
+    else if (c < 0x20 || c == 0x7f) printf("\\u%04x", c);
     else putchar(c);
   }
+  putchar('"');
+  return exact;
+}
+static int json_str(const char *s) { return json_strn(s, strlen(s)); }
+
+/*
+ * ,"path":... for a file name, plus ,"pathHex":... with its raw bytes when the
+ * name is not well-formed UTF-8: U+FFFD is lossy, so the host matches a file
+ * by pathHex when there is one and by path otherwise.
+ */
+static void json_path(const char *rel) {
+  printf(",\"path\":");
+  if (json_str(rel)) return;
+  printf(",\"pathHex\":\"");
+  for (const unsigned char *p = (const unsigned char *)rel; *p; p++) printf("%02x", *p);
   putchar('"');
 }
 
@@ -210,12 +255,12 @@ static int visit(const char *p, const struct stat *st, int type, struct FTW *ftw
   if (err) {
     g_errors++;
     printf("{\"t\":\"file-error\",\"image\":"); json_str(g_image);
-    printf(",\"path\":"); json_str(rel); printf(",\"errno\":%d}\n", errno);
+    json_path(rel); printf(",\"errno\":%d}\n", errno);
   } else if (g_hash) {
     char hex[65];
     sha_hex(&sh, hex);
     printf("{\"t\":\"file\",\"image\":"); json_str(g_image);
-    printf(",\"path\":"); json_str(rel);
+    json_path(rel);
     printf(",\"size\":%lld,\"sha256\":\"%s\"}\n", (long long)st->st_size, hex);
   }
   return 0;
@@ -242,12 +287,15 @@ static int cmd_dmesg(void) {
   char *buf = calloc(1, len + 1);
   int n = klogctl(3, buf, len);
   buf[n > 0 ? n : 0] = 0;
-  printf("{\"t\":\"dmesg\",\"text\":"); json_str(buf); printf("}\n");
+  printf("{\"t\":\"dmesg\",\"text\":"); json_strn(buf, n > 0 ? n : 0); printf("}\n");
   return 0;
 }
 
-/* reads at most max bytes of a file as a string (tail kept when longer) */
-static char *slurp(const char *path, size_t max) {
+/*
+ * reads at most max bytes of a file (tail kept when longer), NUL-terminated;
+ * *len is the byte count, which a log with NUL bytes in it needs
+ */
+static char *slurp(const char *path, size_t max, size_t *len) {
   int fd = open(path, O_RDONLY);
   if (fd < 0) return NULL;
   char *buf = malloc(max + 1);
@@ -262,27 +310,30 @@ static char *slurp(const char *path, size_t max) {
   }
   close(fd);
   buf[n] = 0;
+  *len = n;
   return buf;
 }
 
 static int cmd_cgroup(const char *name, const char *dir) {
   char path[4096];
+  size_t len = 0;
   snprintf(path, sizeof path, "%s/memory.current", dir);
-  char *cur = slurp(path, 64);
+  char *cur = slurp(path, 64, &len);
   snprintf(path, sizeof path, "%s/memory.stat", dir);
-  char *st = slurp(path, 1 << 16);
+  char *st = slurp(path, 1 << 16, &len);
   printf("{\"t\":\"cgroup\",\"name\":"); json_str(name);
   printf(",\"current\":%lld,\"stat\":", cur ? atoll(cur) : -1LL);
-  json_str(st ? st : "");
+  json_strn(st ? st : "", st ? len : 0);
   printf("}\n");
   return 0;
 }
 
 static int cmd_output(const char *container, const char *step, const char *file) {
-  char *text = slurp(file, 1 << 16);
+  size_t len = 0;
+  char *text = slurp(file, 1 << 16, &len);
   printf("{\"t\":\"output\",\"container\":"); json_str(container);
   printf(",\"step\":"); json_str(step);
-  printf(",\"text\":"); json_str(text ? text : "");
+  printf(",\"text\":"); json_strn(text ? text : "", text ? len : 0);
   printf("}\n");
   return 0;
 }
