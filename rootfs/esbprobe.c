@@ -14,9 +14,11 @@
  *   esbprobe error WHAT MESSAGE
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,83 +189,180 @@ static int cmd_settle(const char *point, const char *pathlabel, int drop) {
   return 0;
 }
 
+/* ---- walking a tree ---- */
+/*
+ * Every regular file under a root goes to a visitor, with a descriptor of its
+ * directory and its path relative to the root. A directory or entry that
+ * cannot be walked is a file-error line and the walk goes on with the rest:
+ * nftw stops at a directory it cannot open (unless the error is EACCES) and
+ * ignores a failed readdir, which made a partial walk look like a small image.
+ */
+typedef void (*visitor)(int dfd, const char *name, const char *rel, const struct stat *st);
+static const char *g_image;
+static long g_errors;
+static int g_walk_failed;
+static char g_rel[1 << 16];
+
+static void file_error(const char *rel, const char *op, int err, unsigned long long bytes) {
+  g_errors++;
+  printf("{\"t\":\"file-error\",\"image\":"); json_str(g_image);
+  json_path(rel);
+  printf(",\"op\":\"%s\",\"errno\":%d,\"bytes\":%llu}\n", op, err, bytes);
+}
+static void walk_error(const char *rel, const char *op, int err) {
+  g_walk_failed = 1;
+  file_error(rel, op, err, 0);
+}
+
+static void walk_dir(int fd, size_t rlen, visitor v);
+
+/* one entry of a directory; g_rel holds its relative path, rlen bytes long */
+static void walk_entry(int dfd, const char *name, size_t rlen, visitor v) {
+  struct stat st;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { walk_error(g_rel, "stat", errno); return; }
+  if (S_ISREG(st.st_mode)) { v(dfd, name, g_rel, &st); return; }
+  if (!S_ISDIR(st.st_mode)) return;
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) { walk_error(g_rel, "opendir", errno); return; }
+  walk_dir(fd, rlen, v);
+}
+
+/* the entries of the directory open as fd (closed here), g_rel[0..rlen) its path */
+static void walk_dir(int fd, size_t rlen, visitor v) {
+  DIR *d = fdopendir(fd);
+  if (!d) { int err = errno; close(fd); walk_error(g_rel, "opendir", err); return; }
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(d);
+    if (!de) {
+      if (errno) walk_error(g_rel, "readdir", errno);
+      break;
+    }
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    size_t sep = rlen > 0, n = strlen(de->d_name);
+    if (rlen + sep + n >= sizeof g_rel) { walk_error(g_rel, "readdir", ENAMETOOLONG); continue; }
+    if (sep) g_rel[rlen] = '/';
+    memcpy(g_rel + rlen + sep, de->d_name, n + 1);
+    walk_entry(fd, de->d_name, rlen + sep + n, v);
+    g_rel[rlen] = 0;
+  }
+  closedir(d);
+}
+
+/* 0 when the whole tree was walked, -1 when some part could not be */
+static int walk(const char *root, visitor v) {
+  g_rel[0] = 0;
+  g_walk_failed = 0;
+  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) walk_error("", "opendir", errno);
+  else walk_dir(fd, 0, v);
+  return g_walk_failed ? -1 : 0;
+}
+
 /* ---- read-all ---- */
 enum method { M_READ, M_MMAP, M_SENDFILE };
 static enum method g_method;
 static int g_hash;
-static const char *g_image, *g_root;
-static long g_files, g_errors;
+static long g_files;
 static unsigned long long g_bytes;
 static uint8_t g_buf[1 << 17];
 static int g_pipe[2] = {-1, -1};
 static volatile uint8_t g_sink;
+/* what the access path delivered of the current file; volatile because a
+   SIGBUS leaves the touch loop by siglongjmp */
+static volatile unsigned long long g_fbytes;
+static const char *g_op;
+static sigjmp_buf g_bus;
+static volatile sig_atomic_t g_touching;
 
-/* Reads one file; may close *fd itself (then sets it to -1). */
-static int consume(int *fdp, off_t size, struct sha256 *sh) {
-  int fd = *fdp;
-  if (g_method == M_READ) {
-    ssize_t n;
-    while ((n = read(fd, g_buf, sizeof g_buf)) > 0) { if (sh) sha_update(sh, g_buf, n); g_bytes += n; }
-    return n < 0 ? -1 : 0;
+/* a page of a mapping the kernel cannot supply (EIO) is SIGBUS: it ends the
+   file being touched, not the walk */
+static void on_sigbus(int sig) {
+  if (g_touching) siglongjmp(g_bus, 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* Touches one byte per page of a mapping, or hashes it page by page, so that
+   g_fbytes is what was really touched when a page fails. */
+static int touch(const uint8_t *m, off_t size, struct sha256 *sh) {
+  const off_t pg = sysconf(_SC_PAGESIZE);
+  if (sigsetjmp(g_bus, 1)) { g_touching = 0; return EIO; }
+  g_touching = 1;
+  for (off_t o = 0; o < size; o += pg) {
+    off_t n = size - o < pg ? size - o : pg;
+    if (sh) sha_update(sh, m + o, n);
+    else g_sink += m[o];
+    g_fbytes = o + n;
   }
-  if (g_method == M_MMAP) {
-    if (size == 0) return 0;
-    uint8_t *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) return -1;
-    /* the pages are touched after the descriptor is gone, as the dynamic
-       loader does with every shared library */
-    close(fd);
-    *fdp = -1;
-    if (sh) sha_update(sh, m, size);
-    else for (off_t o = 0; o < size; o += 4096) g_sink += m[o];
-    g_bytes += size;
-    munmap(m, size);
-    return 0;
-  }
-  /* sendfile into a pipe, drained by read(2): the data really moves */
-  off_t off = 0;
-  while (off < size) {
-    ssize_t n = sendfile(g_pipe[1], fd, &off, 65536);
-    if (n < 0) return -1;
-    if (n == 0) break;
-    ssize_t left = n;
-    while (left > 0) {
-      ssize_t r = read(g_pipe[0], g_buf, left < (ssize_t)sizeof g_buf ? left : (ssize_t)sizeof g_buf);
-      if (r <= 0) return -1;
-      if (sh) sha_update(sh, g_buf, r);
-      left -= r;
-    }
-    g_bytes += n;
-  }
+  g_touching = 0;
   return 0;
 }
 
-static int visit(const char *p, const struct stat *st, int type, struct FTW *ftw) {
-  (void)ftw;
-  if (type != FTW_F || !S_ISREG(st->st_mode)) return 0;
-  const char *rel = p + strlen(g_root);
-  while (*rel == '/') rel++;
-  int fd = open(p, O_RDONLY);
-  struct sha256 sh;
-  int err = fd < 0;
-  if (!err) {
-    sha_init(&sh);
-    err = consume(&fd, st->st_size, g_hash ? &sh : NULL) != 0;
-    if (fd >= 0) close(fd);
+/* Reads one file through the access path and closes fd; 0, or the errno of
+   the step named by g_op. */
+static int consume(int fd, off_t size, struct sha256 *sh) {
+  int err = 0;
+  if (g_method == M_READ) {
+    ssize_t n;
+    g_op = "read";
+    while ((n = read(fd, g_buf, sizeof g_buf)) > 0) { if (sh) sha_update(sh, g_buf, n); g_fbytes += n; }
+    if (n < 0) err = errno;
+    close(fd);
+    return err;
   }
+  if (g_method == M_MMAP) {
+    g_op = "mmap";
+    if (size == 0) { close(fd); return 0; }
+    uint8_t *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) err = errno;
+    /* the pages are touched after the descriptor is gone, as the dynamic
+       loader does with every shared library */
+    close(fd);
+    if (err) return err;
+    g_op = "touch";
+    err = touch(m, size, sh);
+    munmap(m, size);
+    return err;
+  }
+  /* sendfile into a pipe, drained by read(2): the data really moves */
+  off_t off = 0;
+  g_op = "sendfile";
+  while (off < size && !err) {
+    ssize_t n = sendfile(g_pipe[1], fd, &off, 65536);
+    if (n <= 0) { err = n < 0 ? errno : 0; break; }
+    while (n > 0) {
+      ssize_t r = read(g_pipe[0], g_buf, n < (ssize_t)sizeof g_buf ? n : (ssize_t)sizeof g_buf);
+      if (r <= 0) { err = r < 0 ? errno : EIO; break; }
+      if (sh) sha_update(sh, g_buf, r);
+      g_fbytes += r;
+      n -= r;
+    }
+  }
+  close(fd);
+  return err;
+}
+
+/* one line per regular file, whatever happened to it */
+static void visit_read(int dfd, const char *name, const char *rel, const struct stat *st) {
+  struct sha256 sh;
   g_files++;
-  if (err) {
-    g_errors++;
-    printf("{\"t\":\"file-error\",\"image\":"); json_str(g_image);
-    json_path(rel); printf(",\"errno\":%d}\n", errno);
-  } else if (g_hash) {
+  g_fbytes = 0;
+  int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { file_error(rel, "open", errno, 0); return; }
+  sha_init(&sh);
+  int err = consume(fd, st->st_size, g_hash ? &sh : NULL);
+  g_bytes += g_fbytes;
+  if (err) { file_error(rel, g_op, err, g_fbytes); return; }
+  printf("{\"t\":\"file\",\"image\":"); json_str(g_image);
+  json_path(rel);
+  printf(",\"size\":%lld,\"bytes\":%llu", (long long)st->st_size, g_fbytes);
+  if (g_hash) {
     char hex[65];
     sha_hex(&sh, hex);
-    printf("{\"t\":\"file\",\"image\":"); json_str(g_image);
-    json_path(rel);
-    printf(",\"size\":%lld,\"sha256\":\"%s\"}\n", (long long)st->st_size, hex);
+    printf(",\"sha256\":\"%s\"", hex);
   }
-  return 0;
+  printf("}\n");
 }
 
 static int cmd_read(const char *method, const char *dir, const char *image, int hash) {
@@ -272,9 +371,13 @@ static int cmd_read(const char *method, const char *dir, const char *image, int 
   else if (!strcmp(method, "sendfile")) g_method = M_SENDFILE;
   else { fprintf(stderr, "unknown method %s\n", method); return 2; }
   if (g_method == M_SENDFILE && pipe(g_pipe) != 0) { perror("pipe"); return 1; }
-  g_hash = hash; g_image = image; g_root = dir;
+  if (g_method == M_MMAP) {
+    struct sigaction sa = {.sa_handler = on_sigbus};
+    sigaction(SIGBUS, &sa, NULL);
+  }
+  g_hash = hash; g_image = image;
   double t0 = now_ms();
-  int rc = nftw(dir, visit, 64, FTW_PHYS);
+  int rc = walk(dir, visit_read);
   printf("{\"t\":\"read\",\"image\":"); json_str(image);
   printf(",\"method\":"); json_str(method);
   printf(",\"files\":%ld,\"bytes\":%llu,\"errors\":%ld,\"ms\":%.0f,\"walk\":%d}\n", g_files, g_bytes, g_errors, now_ms() - t0, rc);
