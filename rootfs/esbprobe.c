@@ -147,6 +147,29 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/*
+ * reads at most max bytes of a file (tail kept when longer), NUL-terminated;
+ * *len is the byte count, which a log with NUL bytes in it needs
+ */
+static char *slurp(const char *path, size_t max, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  char *buf = malloc(max + 1);
+  size_t n = 0;
+  ssize_t r;
+  char tmp[8192];
+  while ((r = read(fd, tmp, sizeof tmp)) > 0) {
+    for (ssize_t i = 0; i < r; i++) {
+      if (n == max) { memmove(buf, buf + max / 2, max - max / 2); n = max - max / 2; }
+      buf[n++] = tmp[i];
+    }
+  }
+  close(fd);
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
 /* ---- meminfo ---- */
 static char meminfo[8192];
 static long meminfo_kib(const char *key) {
@@ -164,6 +187,13 @@ static long read_pagecache_kib(void) {
   return meminfo_kib("Cached") - meminfo_kib("Shmem");
 }
 
+/*
+ * agree = two consecutive readings within 16 pages; the guest is otherwise
+ * idle, but under TCG writeback and reclaim can take seconds to settle
+ */
+#define SETTLE_KIB 64
+#define SETTLE_TRIES 50
+
 static int cmd_settle(const char *point, const char *pathlabel, int drop) {
   sync();
   if (drop) {
@@ -171,21 +201,29 @@ static int cmd_settle(const char *point, const char *pathlabel, int drop) {
     if (fd < 0 || write(fd, "3", 1) != 1) { perror("drop_caches"); return 1; }
     close(fd);
   }
-  long prev = read_pagecache_kib(), cur = prev;
+  long readings[SETTLE_TRIES];
   int tries = 1, stable = 0;
-  /* agree = within 16 pages; the guest is otherwise idle */
-  while (tries < 30) {
+  readings[0] = read_pagecache_kib();
+  while (tries < SETTLE_TRIES) {
     usleep(200 * 1000);
-    cur = read_pagecache_kib();
+    readings[tries] = read_pagecache_kib();
     tries++;
-    if (labs(cur - prev) <= 64) { stable = 1; break; }
-    prev = cur;
+    if (labs(readings[tries - 1] - readings[tries - 2]) <= SETTLE_KIB) { stable = 1; break; }
   }
+  /* right after the last meminfo reading: the host takes per-phase deltas
+     of the reclaim and refault counters */
+  size_t vmlen = 0;
+  char *vmstat = slurp("/proc/vmstat", 1 << 16, &vmlen);
   printf("{\"t\":\"sample\",\"point\":"); json_str(point);
   printf(",\"path\":"); json_str(pathlabel);
-  printf(",\"tries\":%d,\"stable\":%s,\"meminfo\":", tries, stable ? "true" : "false");
+  printf(",\"tries\":%d,\"stable\":%s,\"readings\":[", tries, stable ? "true" : "false");
+  for (int i = 0; i < tries; i++) printf("%s%ld", i ? "," : "", readings[i]);
+  printf("],\"meminfo\":");
   json_str(meminfo);
+  printf(",\"vmstat\":");
+  json_strn(vmstat ? vmstat : "", vmstat ? vmlen : 0);
   printf("}\n");
+  free(vmstat);
   return 0;
 }
 
@@ -392,29 +430,6 @@ static int cmd_dmesg(void) {
   buf[n > 0 ? n : 0] = 0;
   printf("{\"t\":\"dmesg\",\"text\":"); json_strn(buf, n > 0 ? n : 0); printf("}\n");
   return 0;
-}
-
-/*
- * reads at most max bytes of a file (tail kept when longer), NUL-terminated;
- * *len is the byte count, which a log with NUL bytes in it needs
- */
-static char *slurp(const char *path, size_t max, size_t *len) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return NULL;
-  char *buf = malloc(max + 1);
-  size_t n = 0;
-  ssize_t r;
-  char tmp[8192];
-  while ((r = read(fd, tmp, sizeof tmp)) > 0) {
-    for (ssize_t i = 0; i < r; i++) {
-      if (n == max) { memmove(buf, buf + max / 2, max - max / 2); n = max - max / 2; }
-      buf[n++] = tmp[i];
-    }
-  }
-  close(fd);
-  buf[n] = 0;
-  *len = n;
-  return buf;
 }
 
 static int cmd_cgroup(const char *name, const char *dir) {
