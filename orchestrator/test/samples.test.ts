@@ -26,8 +26,8 @@ describe("guest samples", () => {
   it("reads the channel: samples, files, the final dmesg as completion", () => {
     const text = [
       JSON.stringify({ t: "hello", release: "7.2.13", mode: "on", rep: 1 }),
-      JSON.stringify({ t: "sample", point: "baseline", path: "read", tries: 2, stable: true, meminfo: MEMINFO }),
-      JSON.stringify({ t: "file", image: "A", path: "x", size: 3, sha256: "ab" }),
+      JSON.stringify({ t: "sample", point: "baseline", path: "read", tries: 2, stable: true, meminfo: MEMINFO, readings: [5, 5], vmstat: "pgpgin 1\n" }),
+      JSON.stringify({ t: "file", image: "A", path: "x", size: 3, bytes: 3, sha256: "ab" }),
       JSON.stringify({ t: "dmesg", text: "erofs: hello" }),
       "",
     ].join("\n");

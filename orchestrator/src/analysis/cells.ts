@@ -16,6 +16,8 @@ export const CellSchema = z.object({
   expectedAfterB: figure,
   /** (off - this) / off on medians, percent; absent for off itself. */
   reductionPct: z.number().optional(),
+  /** Boots measured but left out of the median, and why (an unsettled sample, reclaim during the read). */
+  excluded: z.array(z.object({ rep: z.number().int(), reason: z.string() })),
 });
 export type Cell = z.infer<typeof CellSchema>;
 
@@ -52,14 +54,17 @@ export function buildCells(ms: BootMeasurement[], analyses: Map<string, SharingA
   for (const g of groups.values()) {
     const first = g[0]!;
     const an = analyses.get(first.workload);
+    // a figure that could be wrong never enters a median; the cell says which boots it left out
+    const used = g.filter((m) => !m.excluded);
     cells.push({
       workload: first.workload,
       phase: "read-all",
       path: first.path,
       mode: first.mode,
-      afterA: stat(g.map((m) => m.afterAKiB / KIB_PER_MIB)),
-      afterB: stat(g.map((m) => m.afterBKiB / KIB_PER_MIB)),
+      afterA: stat(used.map((m) => m.afterAKiB / KIB_PER_MIB)),
+      afterB: stat(used.map((m) => m.afterBKiB / KIB_PER_MIB)),
       expectedAfterB: an ? an.expected[first.mode].afterB : NaN,
+      excluded: g.filter((m) => m.excluded).map((m) => ({ rep: m.rep, reason: m.excluded! })),
     });
   }
   for (const c of cells) {
@@ -70,19 +75,22 @@ export function buildCells(ms: BootMeasurement[], analyses: Map<string, SharingA
   return cells;
 }
 
-/** Split saving more than this share of what sharing across domains would save means the domains leaked. */
-export const SPLIT_LEAK_FRACTION = 0.25;
+/** The band below which split counts as shared across domains: this share of off, or split's own spread if larger. */
+export const SPLIT_BAND_FRACTION = 0.01;
 
 /**
- * Split mode still shares identical files within one image (one domain), so
- * it is judged against its own expectation: page cache well below that is
- * content shared across the two domains.
+ * Split mode still shares identical files within each image (each is its own
+ * domain), so it must sit at off minus that within-image saving, judged
+ * against what off measured. Page cache below that, by more than the band,
+ * is content shared across the two domains: the feature's security
+ * boundary failed. Without an off cell the model's off figure stands in.
  */
-export function splitLeaked(split: Cell, an: SharingAnalysis | undefined): boolean {
-  if (!an) return false;
-  const crossDomain = an.expected.split.afterB - an.expected.on.afterB;
-  const below = an.expected.split.afterB - split.afterB.median;
-  return crossDomain > 0 && below > Math.max(crossDomain * SPLIT_LEAK_FRACTION, an.expected.off.afterB * 0.02);
+export function splitFloor(split: Cell, off: Cell | undefined, an: SharingAnalysis): { floorMiB: number; bandMiB: number; leaked: boolean } {
+  const offMiB = off && off.afterB.n ? off.afterB.median : an.expected.off.afterB;
+  const withinImage = an.expected.off.afterB - an.expected.split.afterB;
+  const floorMiB = offMiB - withinImage;
+  const bandMiB = Math.max(SPLIT_BAND_FRACTION * offMiB, split.afterB.max - split.afterB.min);
+  return { floorMiB, bandMiB, leaked: split.afterB.n > 0 && split.afterB.median < floorMiB - bandMiB };
 }
 
 export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): Comparison[] {
@@ -93,7 +101,8 @@ export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): 
     const off = get("off");
     const on = get("on");
     const split = get("split");
-    const expected = analyses.get(workload)?.expectedReductionPct ?? NaN;
+    const an = analyses.get(workload);
+    const expected = an?.expectedReductionPct ?? NaN;
     const effect = off && on ? Math.abs(off.afterB.median - on.afterB.median) : NaN;
     const spread = Math.max(off ? off.afterB.max - off.afterB.min : 0, on ? on.afterB.max - on.afterB.min : 0);
     const efficiencyPct = on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined;
@@ -107,7 +116,7 @@ export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): 
       expectedReductionPct: expected,
       efficiencyPct,
       splitReductionPct: split?.reductionPct,
-      splitShared: split ? splitLeaked(split, analyses.get(workload)) : false,
+      splitShared: split && an ? splitFloor(split, off, an).leaked : false,
       noisy: Number.isFinite(effect) && spread > effect,
       sharingInactive: expected >= 1 && efficiencyPct !== undefined && efficiencyPct < INACTIVE_EFFICIENCY_PCT,
     };

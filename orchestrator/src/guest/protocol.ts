@@ -24,18 +24,33 @@ export function pageCacheKiB(meminfo: Map<string, number>): number {
 const Hello = z.object({ t: z.literal("hello"), release: z.string(), mode: z.string(), rep: z.number() });
 const Sample = z.object({
   t: z.literal("sample"), point: z.string(), path: z.string(), tries: z.number(), stable: z.boolean(), meminfo: z.string(),
+  /** Every Cached - Shmem reading (KiB) taken while settling, in order. */
+  readings: z.array(z.number()),
+  /** Raw /proc/vmstat right after the meminfo reading; "" when it could not be read. */
+  vmstat: z.string(),
 });
-const FileLine = z.object({ t: z.literal("file"), image: z.string(), path: z.string(), size: z.number(), sha256: z.string() });
-const FileError = z.object({ t: z.literal("file-error"), image: z.string(), path: z.string(), errno: z.number() });
+/** A file as the guest named it: UTF-8, with the raw bytes in pathHex when the name is not UTF-8. */
+const Named = { image: z.string(), path: z.string(), pathHex: z.string().optional() };
+const FileLine = z.object({
+  t: z.literal("file"), ...Named, size: z.number(),
+  /** Bytes the access path delivered (touched, for mmap). */
+  bytes: z.number(),
+  /** Only when the guest was asked to hash. */
+  sha256: z.string().optional(),
+});
+const FileError = z.object({ t: z.literal("file-error"), ...Named, errno: z.number(), op: z.string(), bytes: z.number() });
 const ReadLine = z.object({
-  t: z.literal("read"), image: z.string(), method: z.string(), files: z.number(), bytes: z.number(), errors: z.number(), ms: z.number(), walk: z.number(),
+  t: z.literal("read"), image: z.string(), method: z.string(), files: z.number(), bytes: z.number(), errors: z.number(), ms: z.number(),
+  /** 0 when the whole tree was walked. */
+  walk: z.number(),
 });
+const Resident = z.object({ t: z.literal("resident"), ...Named, size: z.number(), pages: z.number(), resident: z.number() });
 const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string() });
 const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z.string() });
 const CgroupLine = z.object({ t: z.literal("cgroup"), name: z.string(), current: z.number(), stat: z.string() });
 const OutputLine = z.object({ t: z.literal("output"), container: z.string(), step: z.string(), text: z.string() });
 
-export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Dmesg, ErrorLine, CgroupLine, OutputLine]);
+export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, Dmesg, ErrorLine, CgroupLine, OutputLine]);
 export type GuestLine = z.infer<typeof GuestLineSchema>;
 
 export interface GuestReport {
@@ -44,6 +59,7 @@ export interface GuestReport {
   files: Array<z.infer<typeof FileLine>>;
   fileErrors: Array<z.infer<typeof FileError>>;
   reads: Array<z.infer<typeof ReadLine>>;
+  resident: Array<z.infer<typeof Resident>>;
   errors: Array<z.infer<typeof ErrorLine>>;
   cgroups: Array<z.infer<typeof CgroupLine>>;
   outputs: Array<z.infer<typeof OutputLine>>;
@@ -54,7 +70,7 @@ export interface GuestReport {
 
 /** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
 export function parseGuestOutput(text: string, source: string): GuestReport {
-  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
+  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], resident: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
   const lines = text.split("\n");
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
@@ -75,6 +91,7 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
       case "file": r.files.push(o); break;
       case "file-error": r.fileErrors.push(o); break;
       case "read": r.reads.push(o); break;
+      case "resident": r.resident.push(o); break;
       case "error": r.errors.push(o); break;
       case "cgroup": r.cgroups.push(o); break;
       case "output": r.outputs.push(o); break;
@@ -82,6 +99,26 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
     }
   }
   return r;
+}
+
+/** /proc/vmstat as a map of counters. */
+export function parseVmstat(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^(\w+) (\d+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** Reclaim between two samples: pages scanned and stolen from the LRU, by kswapd, direct reclaim or khugepaged. */
+export function reclaimBetween(before: string, after: string): { pgscan: number; pgsteal: number; available: boolean } {
+  const [b, a] = [parseVmstat(before), parseVmstat(after)];
+  const sum = (m: Map<string, number>, prefix: string) =>
+    ["kswapd", "direct", "khugepaged"].reduce((s, k) => s + (m.get(`${prefix}_${k}`) ?? 0), 0);
+  // without VM event counters the kernel has no pgscan lines: then reclaim cannot be seen, and the caller says so
+  const available = a.has("pgscan_kswapd") || a.has("pgscan_direct");
+  return { pgscan: sum(a, "pgscan") - sum(b, "pgscan"), pgsteal: sum(a, "pgsteal") - sum(b, "pgsteal"), available };
 }
 
 /** memory.stat "key value" lines (bytes). */

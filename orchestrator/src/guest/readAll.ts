@@ -5,8 +5,9 @@ import { regularFiles, type Manifest } from "../images/manifest.js";
 import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
-import { parseMeminfo, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootGuest, type Accelerator } from "./qemu.js";
+import { parseMeminfo, parseVmstat, readGuestReport, reclaimBetween, splatOf, type GuestReport } from "./protocol.js";
+import { ACCELERATORS, bootGuest, GuestFailure, type Accelerator } from "./qemu.js";
+import { verifyReads } from "./verify.js";
 
 export interface PairToMeasure {
   workload: string;
@@ -26,7 +27,10 @@ export const RawSampleSchema = z.object({
   pageCacheKiB: z.number(),
   tries: z.number(),
   stable: z.boolean(),
+  /** Every Cached - Shmem reading taken while settling, KiB. */
+  readings: z.array(z.number()),
   meminfo: z.record(z.string(), z.number()),
+  vmstat: z.record(z.string(), z.number()),
 });
 export type RawSample = z.infer<typeof RawSampleSchema>;
 
@@ -44,8 +48,16 @@ export const BootMeasurementSchema = z.object({
   afterAKiB: z.number(),
   afterBKiB: z.number(),
   baselineKiB: z.number(),
+  /** Every sample settled (two readings within 64 KiB). */
   stable: z.boolean(),
+  /** Pages scanned and stolen by reclaim between the baseline and the last sample; null when the kernel cannot tell. */
+  reclaim: z.object({ pgscan: z.number(), pgsteal: z.number() }).nullable(),
+  /** Why this boot is left out of its cell's median (an unsettled sample, reclaim during the read). */
+  excluded: z.string().optional(),
+  /** Files read whole as the manifest says, in both images. */
   verifiedFiles: z.number().int(),
+  /** Of those, files whose sha256 was compared. */
+  hashedFiles: z.number().int(),
   shareBannerSeen: z.boolean(),
   readMs: z.object({ A: z.number(), B: z.number() }),
   /** A kernel WARNING (or oops the guest survived) during the boot: "headline at func+off/size". */
@@ -53,28 +65,23 @@ export const BootMeasurementSchema = z.object({
 });
 export type BootMeasurement = z.infer<typeof BootMeasurementSchema>;
 
-/** Every file in both manifests must have been read back with the same digest. */
-export function verifyChecksums(report: GuestReport, a: Manifest, b: Manifest): { files: number; problems: string[] } {
-  const problems: string[] = [];
-  let files = 0;
-  for (const [label, m] of [["A", a], ["B", b]] as const) {
-    const expected = new Map<string, string>();
-    const bySha = new Map(regularFiles(m).map((f) => [f.path, f.sha256]));
-    for (const e of m.entries) {
-      if (e.type === "file" && e.sha256) expected.set(e.path, e.sha256);
-      if (e.type === "hardlink" && e.target && bySha.has(e.target)) expected.set(e.path, bySha.get(e.target)!);
-    }
-    const seen = new Map(report.files.filter((f) => f.image === label).map((f) => [f.path, f.sha256]));
-    for (const [p, sha] of expected) {
-      const got = seen.get(p);
-      if (got === undefined) problems.push(`image ${label}: ${p} was not read back`);
-      else if (got !== sha) problems.push(`image ${label}: ${p} read back as sha256 ${got.slice(0, 16)}…, manifest says ${sha.slice(0, 16)}…`);
-      else files++;
-    }
-    for (const p of seen.keys()) if (!expected.has(p)) problems.push(`image ${label}: ${p} is in the image but not in the manifest`);
+/** A boot whose files did not read back as the manifest says: the cell fails, the run goes on. */
+export class ReadBackFailure extends GuestFailure {
+  override name = "ReadBackFailure";
+  constructor(message: string, readonly corrupt: boolean, files: string[]) {
+    super(message, undefined, files);
   }
-  for (const e of report.fileErrors) problems.push(`image ${e.image}: ${e.path}: read failed (errno ${e.errno})`);
-  return { files, problems };
+}
+
+/** Why a boot's figure cannot be trusted, if it cannot. */
+export function exclusionOf(samples: GuestReport["samples"], reclaim: BootMeasurement["reclaim"]): string | undefined {
+  const unsettled = samples.filter((s) => !s.stable);
+  if (unsettled.length) {
+    const s = unsettled[0]!;
+    return `page cache did not settle at ${s.point} (${s.tries} readings, last ${s.readings.slice(-3).join(", ")} KiB)`;
+  }
+  if (reclaim && (reclaim.pgscan > 0 || reclaim.pgsteal > 0)) return `reclaim during the read (pgscan +${reclaim.pgscan}, pgsteal +${reclaim.pgsteal} pages)`;
+  return undefined;
 }
 
 export function guestMemoryMiB(pair: PairToMeasure): number {
@@ -101,7 +108,8 @@ export async function measureOnce(opts: {
   const bootDir = path.join(opts.runDir, "boots", `${pair.workload}-${mode}-${opts.path}-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
   const opt = mountOptions(mode, opts.shareOptions);
-  const verify = mode !== "off";
+  // every mode checks that each file was read whole; on and split also compare digests
+  const hash = mode !== "off";
   const memoryMiB = guestMemoryMiB(pair);
   const totalMiB = memoryMiB - 256;
   const r = await bootGuest({
@@ -110,7 +118,7 @@ export async function measureOnce(opts: {
     disks: [pair.imageA, pair.imageB],
     guestArgs: {
       "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
-      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.verify": verify ? "1" : "0",
+      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.verify": hash ? "1" : "0",
     },
     memoryMiB,
     cpus: 2,
@@ -125,22 +133,23 @@ export async function measureOnce(opts: {
   const afterA = point("after-A");
   const afterB = point("after-B");
   if (!base || !afterA || !afterB) throw new BenchError(`${where}: guest sent no complete set of samples`, undefined, [r.samples, r.console]);
-  let verifiedFiles = 0;
-  if (verify) {
-    const v = verifyChecksums(report, pair.manifestA, pair.manifestB);
-    if (v.problems.length) {
-      throw new BenchError(
-        `${where}: ${v.problems.length} file(s) read back wrong with sharing on:\n${v.problems.slice(0, 10).map((p) => "    " + p).join("\n")}`,
-        "this is a data corruption in the kernel under test (or an image/manifest mismatch)",
-        [r.samples],
-      );
-    }
-    verifiedFiles = v.files;
+  const check = verifyReads(report, pair.manifestA, pair.manifestB, { hashed: hash });
+  if (check.problems.length) {
+    const what = check.corrupt ? "read back wrong (DATA CORRUPTION)" : "not read back whole";
+    throw new ReadBackFailure(
+      `${where}: ${check.problems.length} file(s) ${what}:\n${check.problems.slice(0, 10).map((p) => "    " + p).join("\n")}`,
+      check.corrupt,
+      [r.samples, r.console],
+    );
   }
+  const reclaimed = reclaimBetween(base.vmstat, afterB.vmstat);
+  const reclaim = reclaimed.available ? { pgscan: reclaimed.pgscan, pgsteal: reclaimed.pgsteal } : null;
+  const ours = [base, afterA, afterB];
   const readMs = (img: string) => report.reads.find((x) => x.image === img)?.ms ?? 0;
   const samples: RawSample[] = report.samples.map((s) => ({
     workload: pair.workload, mode, path: s.path, rep: opts.rep, point: s.point,
-    pageCacheKiB: s.pageCacheKiB, tries: s.tries, stable: s.stable, meminfo: Object.fromEntries(parseMeminfo(s.meminfo)),
+    pageCacheKiB: s.pageCacheKiB, tries: s.tries, stable: s.stable, readings: s.readings,
+    meminfo: Object.fromEntries(parseMeminfo(s.meminfo)), vmstat: Object.fromEntries(parseVmstat(s.vmstat)),
   }));
   const measurement: BootMeasurement = {
     workload: pair.workload,
@@ -154,8 +163,11 @@ export async function measureOnce(opts: {
     baselineKiB: base.pageCacheKiB,
     afterAKiB: afterA.pageCacheKiB - base.pageCacheKiB,
     afterBKiB: afterB.pageCacheKiB - base.pageCacheKiB,
-    stable: base.stable && afterA.stable && afterB.stable,
-    verifiedFiles,
+    stable: ours.every((x) => x.stable),
+    reclaim,
+    excluded: exclusionOf(ours, reclaim),
+    verifiedFiles: check.files,
+    hashedFiles: check.hashed,
     shareBannerSeen: opts.shareBanner ? report.dmesg.includes(opts.shareBanner) : false,
     readMs: { A: readMs("A"), B: readMs("B") },
     kernelSplat: splatOf(r),

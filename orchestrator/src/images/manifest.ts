@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
-import path from "node:path";
 import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 import { extract } from "tar-stream";
@@ -9,13 +8,16 @@ import { sha256File } from "../util/fsx.js";
 import { z } from "zod";
 
 export const ManifestEntrySchema = z.object({
+  /** The name as UTF-8; a name that is not valid UTF-8 has U+FFFD here and its bytes in pathHex. */
   path: z.string(),
+  pathHex: z.string().optional(),
   type: z.enum(["file", "dir", "symlink", "hardlink", "other"]),
   size: z.number().int().nonnegative(),
   mode: z.number().int(),
   sha256: z.string().optional(),
-  /** For symlinks the target; for hard links the path they link to. */
+  /** For symlinks the target; for hard links the path they link to (its bytes in targetHex when not UTF-8). */
   target: z.string().optional(),
+  targetHex: z.string().optional(),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
 
@@ -35,38 +37,60 @@ export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: strin
   return m.entries.filter((e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string");
 }
 
-/** Every entry of a directory tree; hard links after the first are marked as such. */
+/** A file name's bytes as the manifest keeps them: UTF-8 text, plus the raw bytes when they are not UTF-8. */
+export function nameOf(bytes: Buffer): { path: string; pathHex?: string } {
+  try {
+    return { path: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return { path: bytes.toString("utf8"), pathHex: bytes.toString("hex") };
+  }
+}
+
+/** The exact bytes of an entry's name, as hex: how a file read back in the guest is matched to the manifest. */
+export function pathKey(e: { path: string; pathHex?: string }): string {
+  return e.pathHex ?? Buffer.from(e.path, "utf8").toString("hex");
+}
+
+const bySortedName = (x: Buffer, y: Buffer) => {
+  const [a, b] = [x.toString("utf8"), y.toString("utf8")];
+  return a < b ? -1 : a > b ? 1 : Buffer.compare(x, y);
+};
+
+/** Every entry of a directory tree, names byte-exact; hard links after the first are marked as such. */
 export async function manifestOfDir(root: string): Promise<Manifest> {
   const entries: ManifestEntry[] = [];
-  const seenInodes = new Map<string, string>();
-  async function walk(rel: string): Promise<void> {
-    const abs = path.join(root, rel);
-    const names = (await readdir(abs)).sort();
+  const seenInodes = new Map<string, Buffer>();
+  const rootBytes = Buffer.from(root);
+  const abs = (rel: Buffer) => (rel.length ? Buffer.concat([rootBytes, Buffer.from("/"), rel]) : rootBytes);
+  async function walk(rel: Buffer): Promise<void> {
+    const names = (await readdir(abs(rel), { encoding: "buffer" })).sort(bySortedName);
     for (const name of names) {
-      const r = rel ? `${rel}/${name}` : name;
-      const st = await lstat(path.join(root, r));
+      const r = rel.length ? Buffer.concat([rel, Buffer.from("/"), name]) : name;
+      const st = await lstat(abs(r));
       const mode = st.mode & 0o7777;
+      const id = nameOf(r);
       if (st.isDirectory()) {
-        entries.push({ path: r, type: "dir", size: 0, mode });
+        entries.push({ ...id, type: "dir", size: 0, mode });
         await walk(r);
       } else if (st.isSymbolicLink()) {
-        entries.push({ path: r, type: "symlink", size: 0, mode, target: await readlink(path.join(root, r)) });
+        entries.push({ ...id, type: "symlink", size: 0, mode, target: (await readlink(abs(r), { encoding: "buffer" })).toString("utf8") });
       } else if (st.isFile()) {
         const ino = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? seenInodes.get(ino) : undefined;
         if (first) {
-          entries.push({ path: r, type: "hardlink", size: 0, mode, target: first });
+          const t = nameOf(first);
+          entries.push({ ...id, type: "hardlink", size: 0, mode, target: t.path, ...(t.pathHex ? { targetHex: t.pathHex } : {}) });
         } else {
           if (st.nlink > 1) seenInodes.set(ino, r);
-          entries.push({ path: r, type: "file", size: st.size, mode, sha256: await sha256File(path.join(root, r)) });
+          entries.push({ ...id, type: "file", size: st.size, mode, sha256: await sha256File(abs(r)) });
         }
       } else {
-        entries.push({ path: r, type: "other", size: 0, mode });
+        entries.push({ ...id, type: "other", size: 0, mode });
       }
     }
   }
   try {
-    await walk("");
+    await walk(Buffer.alloc(0));
   } catch (e) {
     throw new BenchError(`cannot read image directory ${root}: ${(e as Error).message}`);
   }
@@ -80,10 +104,15 @@ export function isGzip(file: string): boolean {
 /** Every entry of a (optionally gzipped) tarball, hashed as it streams by. */
 export async function manifestOfTar(file: string): Promise<Manifest> {
   const entries: ManifestEntry[] = [];
-  const ex = extract();
+  // latin1 keeps a ustar/GNU name's bytes as they are; a pax name is UTF-8 by definition
+  const ex = extract({ filenameEncoding: "latin1" } as Parameters<typeof extract>[0]);
+  const bytesOf = (name: string, fromPax: boolean) => Buffer.from(name.replace(/^\.\//, "").replace(/\/$/, ""), fromPax ? "utf8" : "latin1");
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (h, stream, next) => {
-      const p = h.name.replace(/^\.\//, "").replace(/\/$/, "");
+      const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+      const raw = bytesOf(h.name, Boolean(pax.path));
+      const id = nameOf(raw);
+      const p = id.path;
       const mode = (h.mode ?? 0) & 0o7777;
       const hash = createHash("sha256");
       let size = 0;
@@ -94,11 +123,14 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
       });
       stream.on("end", () => {
         if (p) {
-          if (h.type === "file" || h.type === "contiguous-file") entries.push({ path: p, type: "file", size, mode, sha256: hash.digest("hex") });
-          else if (h.type === "directory") entries.push({ path: p, type: "dir", size: 0, mode });
-          else if (h.type === "symlink") entries.push({ path: p, type: "symlink", size: 0, mode, target: h.linkname ?? "" });
-          else if (h.type === "link") entries.push({ path: p, type: "hardlink", size: 0, mode, target: (h.linkname ?? "").replace(/^\.\//, "") });
-          else entries.push({ path: p, type: "other", size: 0, mode });
+          const link = () => nameOf(bytesOf(h.linkname ?? "", Boolean(pax.linkpath)));
+          if (h.type === "file" || h.type === "contiguous-file") entries.push({ ...id, type: "file", size, mode, sha256: hash.digest("hex") });
+          else if (h.type === "directory") entries.push({ ...id, type: "dir", size: 0, mode });
+          else if (h.type === "symlink") entries.push({ ...id, type: "symlink", size: 0, mode, target: link().path });
+          else if (h.type === "link") {
+            const t = link();
+            entries.push({ ...id, type: "hardlink", size: 0, mode, target: t.path, ...(t.pathHex ? { targetHex: t.pathHex } : {}) });
+          } else entries.push({ ...id, type: "other", size: 0, mode });
         }
         next();
       });

@@ -3,7 +3,7 @@ import { buildCells, compare } from "../analysis/cells.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import { GuestFailure, type Accelerator } from "../guest/qemu.js";
-import { guestMemoryMiB, measureOnce, type PairToMeasure } from "../guest/readAll.js";
+import { guestMemoryMiB, measureOnce, ReadBackFailure, type PairToMeasure } from "../guest/readAll.js";
 import { measureRuntime } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
 import type { Progress } from "../util/progress.js";
@@ -59,6 +59,9 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
             // a crashed guest is a finding about the kernel: keep it and measure the other cells
             if (!(e instanceof GuestFailure)) throw e;
             progress.info(`  FAILED: ${e.message.split("\n")[0]}`);
+            if (e instanceof ReadBackFailure && e.corrupt) {
+              warnOnce(record, `DATA CORRUPTION: ${pair.workload} ${mode}/${accessPath}: files read back with other content than the image holds (see report.md, failed boots)`);
+            }
             record.failedBoots.push({
               phase: "read-all", workload: pair.workload, mode, path: accessPath, rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
             });
@@ -70,11 +73,16 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
           if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
             warnOnce(record, `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`);
           }
+          if (measurement.excluded) {
+            progress.info(`  left out of the median: ${measurement.excluded}`);
+            warnOnce(record, `${pair.workload} read-all ${mode}/${accessPath}: boot(s) left out of the median: ${measurement.excluded}`);
+          }
+          if (!measurement.reclaim) warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
           record.boots.push(measurement);
           await folder.appendSamples(samples);
           progress.info(
             `  page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
-              `${measurement.verifiedFiles ? `, ${measurement.verifiedFiles} files verified` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
+              `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? `, ${measurement.hashedFiles} digests compared` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
           );
           record.cells = buildCells(record.boots, ctx.analyses);
           record.comparisons = compare(record.cells, ctx.analyses);

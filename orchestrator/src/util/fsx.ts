@@ -15,7 +15,7 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }
 
-export async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string | Buffer): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest("hex");

@@ -20,7 +20,7 @@ const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 40
 export const SHARING = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
 
 export function cell(workload: string, path: AccessPath, mode: Mode, afterB: number, reductionPct?: number): Cell {
-  return { workload, phase: "read-all", path, mode, afterA: stat(afterB / 2), afterB: stat(afterB), expectedAfterB: afterB, reductionPct };
+  return { workload, phase: "read-all", path, mode, afterA: stat(afterB / 2), afterB: stat(afterB), expectedAfterB: afterB, reductionPct, excluded: [] };
 }
 
 export function comparison(c: Partial<Comparison> & { workload: string; path: AccessPath }): Comparison {
