@@ -70,4 +70,22 @@ describe("reports", () => {
     // a run without failures says nothing about them
     expect(renderCoverLetter(run())).not.toContain("Boots that failed");
   });
+
+  it("marks a figure from fewer boots than planned and says why under the table", () => {
+    const analyses = new Map([["redis", sharing]]);
+    const unsettled = "page cache did not settle at after-B (50 readings, last 9, 170, 330 KiB)";
+    const boots = [
+      boot("off", 241), { ...boot("off", 241), rep: 2 }, { ...boot("off", 241), rep: 3 },
+      boot("on", 163), { ...boot("on", 150), rep: 2, stable: false, excluded: unsettled }, { ...boot("on", 163), rep: 3 },
+    ];
+    const cells = buildCells(boots, analyses);
+    const base = runRecord();
+    const r = runRecord({ plan: { ...base.plan, reps: 3 }, boots, cells, comparisons: compare(cells, analyses) });
+    const text = renderCoverLetter(r);
+    expect(text).toContain("median of 3 boot(s):");
+    expect(text).toContain("|        Yes       |     163*     |");
+    expect(text).toContain(`* redis on: median of 2 of 3 boots (rep 2 left out: ${unsettled})`);
+    expect(text).toContain("|        No        |      241     |");
+    expect(renderMarkdown(r)).toContain(`median of 2 of 3 boots, rep 2 left out: ${unsettled}`);
+  });
 });

@@ -1,5 +1,6 @@
 import type { RunRecord } from "../record/runRecord.js";
-import type { Comparison } from "../analysis/cells.js";
+import type { Cell, Comparison } from "../analysis/cells.js";
+import type { RuntimeCell } from "../analysis/runtimeCells.js";
 import { failedCells } from "../analysis/failures.js";
 import type { AccessPath } from "../guest/modes.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
@@ -19,39 +20,50 @@ function completePairs(run: RunRecord, p: AccessPath): Comparison[] {
   return run.comparisons.filter((c) => c.path === p && c.off && c.on);
 }
 
+/**
+ * A table's figures are medians of the planned repetitions; a figure from
+ * fewer boots (some failed, or were left out as untrustworthy) carries a
+ * mark, and a note under the table says how many boots it is and why.
+ */
+function countedMiB(v: number, n: number, planned: number, decimals: 0 | 1, notes: string[], note: () => string): string {
+  const text = formatMiB(v, decimals);
+  if (n >= planned) return text;
+  notes.push(note());
+  return `${text}${"*".repeat(notes.length)}`;
+}
+
+function withNotes(title: string, table: string, notes: string[]): string[] {
+  return [title, "", table, ...notes.map((n, i) => `${"*".repeat(i + 1)} ${n}`), ...(notes.length ? [""] : [])];
+}
+
 /** The tables to paste into a cover letter: one per access path, read-all phase. */
 export function renderCoverLetter(run: RunRecord): string {
   const parts: string[] = [];
+  const planned = run.plan.reps;
   for (const p of run.plan.paths as AccessPath[]) {
     const comps = completePairs(run, p);
     if (!comps.length) continue;
-    const reps = Math.max(...comps.map((c) => c.on!.afterB.n));
-    parts.push(
-      `Page cache after reading every file of both images (${PATH_TITLES[p]}), median of ${reps} boot(s):`,
-      "",
-      renderCoverLetterTable(
-        comps.map((c) => ({
-          ...labelsOf(run, c.workload),
-          off: formatMiB(c.off!.afterB.median, 0),
-          on: formatMiB(c.on!.afterB.median, 0),
-          reduction: formatReduction(c.reductionPct),
-        })),
-        { unit: "MiB" },
-      ),
-    );
+    const notes: string[] = [];
+    const fig = (cell: Cell) =>
+      countedMiB(cell.afterB.median, cell.afterB.n, planned, 0, notes, () => {
+        const why = cell.excluded.map((x) => `rep ${x.rep} left out: ${x.reason}`);
+        const failed = planned - cell.afterB.n - cell.excluded.length;
+        if (failed > 0) why.push(`${failed} boot(s) failed`);
+        return `${cell.workload} ${cell.mode}: median of ${cell.afterB.n} of ${planned} boots (${why.join("; ")})`;
+      });
+    const rows = comps.map((c) => ({ ...labelsOf(run, c.workload), off: fig(c.off!), on: fig(c.on!), reduction: formatReduction(c.reductionPct) }));
+    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), median of ${planned} boot(s):`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
   }
+  const notes: string[] = [];
+  const runtimeFig = (c: RuntimeCell) =>
+    countedMiB(c.memory.median, c.memory.n, planned, 1, notes, () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${planned} boots (${planned - c.memory.n} failed)`);
   const runtime = run.runtimeCells.map((c) => c.workload).filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
     const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
     const on = run.runtimeCells.find((c) => c.workload === w && c.mode === "on");
-    return off?.memory.n && on?.memory.n ? [{ ...labelsOf(run, w), off: formatMiB(off.memory.median, 1), on: formatMiB(on.memory.median, 1), reduction: formatReduction(on.reductionPct) }] : [];
+    return off?.memory.n && on?.memory.n ? [{ ...labelsOf(run, w), off: runtimeFig(off), on: runtimeFig(on), reduction: formatReduction(on.reductionPct) }] : [];
   });
   if (runtime.length) {
-    const reps = Math.max(...run.runtimeCells.map((c) => c.memory.n));
-    parts.push(
-      `Runtime memory in MiB (${run.runtimeBasis}), median of ${reps} boot(s):`,
-      "",
-      renderCoverLetterTable(runtime, { unit: "MiB" }),
-    );
+    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), median of ${planned} boot(s):`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
   }
   const failed = failedCells(run);
   if (failed.length) {

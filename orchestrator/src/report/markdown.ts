@@ -27,7 +27,9 @@ export function renderMarkdown(run: RunRecord): string {
         const flags: string[] = [];
         if (c.noisy && cell.mode === "on") flags.push("spread > effect");
         if (c.sharingInactive && cell.mode === "on") flags.push("no sharing on this path");
-        if (cell.mode === "split" && c.splitShared) flags.push("**SHARED ACROSS DOMAINS**");
+        if (cell.mode === "split" && c.splitShared) flags.push("**SHARED ACROSS DOMAINS (LEAK)**");
+        if (cell.afterB.n < run.plan.reps) flags.push(`median of ${cell.afterB.n} of ${run.plan.reps} boots`);
+        for (const x of cell.excluded) flags.push(`rep ${x.rep} left out: ${x.reason}`);
         out.push(
           `| ${c.path} | ${cell.mode} | ${f1(cell.afterA.median)} [${f1(cell.afterA.min)}-${f1(cell.afterA.max)}] | ` +
             `${f1(cell.afterB.median)} [${f1(cell.afterB.min)}-${f1(cell.afterB.max)}] | ${f1(cell.expectedAfterB)} | ` +
