@@ -22,6 +22,7 @@ describe("workload definitions", () => {
 
   it("names the field that is wrong", () => {
     expect(() => parseWorkload("name: x\nkind: debian\nimage: x\nrootfs: { include: [] }\n", "x.yaml")).toThrow(/x\.yaml: invalid workload: rootfs/);
+    expect(() => parseWorkload("name: x\nkind: synthetic\nimage: x\nimages: y\n", "x.yaml")).toThrow(/unknown key "images" \(known keys: name, kind, image, description\)/);
   });
 
   it("expands {params} and refuses an unknown one", () => {

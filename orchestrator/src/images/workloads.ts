@@ -1,16 +1,17 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { strictObject } from "../util/schema.js";
 import { workloadsDir } from "../util/paths.js";
 import { BenchError } from "../util/errors.js";
 import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
 
 /** One side of a Debian-built pair: the suites apt sees when the rootfs is made. */
-const DebianSideSchema = z.object({
+const DebianSideSchema = strictObject({
   suites: z.array(z.string()).min(1),
 });
 
-const DebianRootfsSchema = z.object({
+const DebianRootfsSchema = strictObject({
   variant: z.enum(["minbase", "essential", "apt", "required"]).default("minbase"),
   include: z.array(z.string()).min(1),
   /** The package whose installed version labels the image in the tables. */
@@ -21,7 +22,7 @@ const DebianRootfsSchema = z.object({
   b: DebianSideSchema,
 });
 
-export const LoadStepSchema = z.object({
+export const LoadStepSchema = strictObject({
   name: z.string(),
   /** Shell run inside the container; {param} is replaced from params. */
   cmd: z.string(),
@@ -29,7 +30,7 @@ export const LoadStepSchema = z.object({
 });
 export type LoadStep = z.infer<typeof LoadStepSchema>;
 
-export const RuntimeSchema = z.object({
+export const RuntimeSchema = strictObject({
   /** Shell run once inside the container before the server starts. */
   setup: z.string().default(""),
   /** Starts the server in the background (it must keep running). */
@@ -47,13 +48,13 @@ export const RuntimeSchema = z.object({
 export type RuntimeSpec = z.infer<typeof RuntimeSchema>;
 
 export const WorkloadSpecSchema = z.discriminatedUnion("kind", [
-  z.object({
+  strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     kind: z.literal("synthetic"),
     image: z.string(),
     description: z.string().optional(),
   }),
-  z.object({
+  strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     kind: z.literal("debian"),
     image: z.string(),

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { strictObject } from "../util/schema.js";
 import { kernelDir } from "../util/paths.js";
 import { BenchError } from "../util/errors.js";
 import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
@@ -14,7 +15,7 @@ import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
  * - ishare-key-packed-name: RFC v7 format: the same mkfs output plus a packed
  *   inode holding the fingerprint xattr's name (INCOMPAT_ISHARE_KEY).
  */
-export const ImageProfileSchema = z.object({
+export const ImageProfileSchema = strictObject({
   format: z.enum(["xattr-inode-digest", "ishare-key-long-prefix", "ishare-key-packed-name"]),
   xattrName: z.string().default("trusted.erofs.fingerprint"),
   mkfsArgs: z.array(z.string()).default([]),
@@ -22,8 +23,8 @@ export const ImageProfileSchema = z.object({
 export type ImageProfile = z.infer<typeof ImageProfileSchema>;
 
 const KernelSourceSpecSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("debian"), package: z.string().optional(), version: z.string().optional() }),
-  z.object({
+  strictObject({ kind: z.literal("debian"), package: z.string().optional(), version: z.string().optional() }),
+  strictObject({
     kind: z.literal("git"),
     ref: z.string(),
     /** VERSION.PATCHLEVEL the base tree's Makefile must show, e.g. "6.19". */
@@ -31,7 +32,7 @@ const KernelSourceSpecSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
-export const SeriesSpecSchema = z.object({
+export const SeriesSpecSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   title: z.string(),
   /** Cover letter Message-ID (no angle brackets); absent for mainline. */
@@ -65,17 +66,21 @@ export function parseSeriesSpec(text: string, source: string): SeriesSpec {
   return parseYamlWith(SeriesSpecSchema, text, source, "series spec", "see kernel/series/README.md for the fields");
 }
 
+/** A series by name (kernel/series/NAME.yaml), or a spec file of your own (a path ending in .yaml). */
 export async function loadSeries(name: string, dir = seriesDir()): Promise<SeriesSpec> {
-  const file = path.join(dir, `${name}.yaml`);
+  const own = name.endsWith(".yaml");
+  const file = own ? path.resolve(name) : path.join(dir, `${name}.yaml`);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
+    if (own) throw new BenchError(`series spec ${file} cannot be read`, "check the path, or name a series in kernel/series/");
     const known = await listSeries(dir).catch(() => []);
     throw new BenchError(`unknown series "${name}"`, `use one of: ${known.join(", ")} (or add ${file})`);
   }
   const spec = parseSeriesSpec(text, file);
-  if (spec.name !== name) throw new BenchError(`${file}: name is "${spec.name}", expected "${name}"`);
+  const expected = path.basename(file, ".yaml");
+  if (spec.name !== expected) throw new BenchError(`${file}: name is "${spec.name}", expected "${expected}"`, "a spec's name is its file name");
   return spec;
 }
 

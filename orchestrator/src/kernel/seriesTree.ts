@@ -54,18 +54,25 @@ export interface SeriesTree {
 
 const TARBALL = /\.(tar(\.(xz|gz|bz2|zst))?|tgz)$/;
 
+/** What --kernel-src is: a directory (a clone) or a release tarball; anything else is refused, naming it. */
+export async function kernelSrcKind(kernelSrc: string, baseRef?: string): Promise<{ src: string; kind: "dir" | "tarball" }> {
+  const src = path.resolve(kernelSrc);
+  const st = await stat(src).catch(() => null);
+  if (!st) throw new BenchError(`--kernel-src ${src} does not exist`, "pass the path of a Linux git clone or a release tarball (linux-N.M.tar.xz)");
+  if (st.isDirectory()) return { src, kind: "dir" };
+  if (!TARBALL.test(src)) throw new BenchError(`--kernel-src ${src} is neither a directory nor a .tar.{xz,gz,bz2,zst}`, "pass a Linux git clone or a release tarball");
+  if (baseRef) throw new BenchError(`--base-ref ${baseRef} names a commit, but --kernel-src ${src} is a tarball`, "drop --base-ref: the tarball is the base");
+  return { src, kind: "tarball" };
+}
+
 /**
  * Where the series is applied from: the user's clone at the ref, or a
  * release tarball unpacked once (cached by digest) and committed with a
  * fixed identity and date, so the same tarball always gives the same commit.
  */
 async function baseRepository(req: SeriesTreeRequest): Promise<{ repo: string; ref: string; tarball?: { file: string; sha256: string } }> {
-  const src = path.resolve(req.kernelSrc);
-  const st = await stat(src).catch(() => null);
-  if (!st) throw new BenchError(`--kernel-src ${src} does not exist`, "pass the path of a Linux git clone or a release tarball (linux-N.M.tar.xz)");
-  if (st.isDirectory()) return { repo: src, ref: req.baseRef ?? (req.spec.base.kind === "git" ? req.spec.base.ref : "HEAD") };
-  if (!TARBALL.test(src)) throw new BenchError(`--kernel-src ${src} is neither a directory nor a .tar.{xz,gz,bz2,zst}`, "pass a Linux git clone or a release tarball");
-  if (req.baseRef) throw new BenchError(`--base-ref ${req.baseRef} names a commit, but --kernel-src ${src} is a tarball`, "drop --base-ref: the tarball is the base");
+  const { src, kind } = await kernelSrcKind(req.kernelSrc, req.baseRef);
+  if (kind === "dir") return { repo: src, ref: req.baseRef ?? (req.spec.base.kind === "git" ? req.spec.base.ref : "HEAD") };
   const unpacked = await prepareTarballKernelSource(src, req.progress);
   const commit = await req.progress.stage("source", `importing ${path.basename(src)} into git (once)`, () => gitInitTree(unpacked.tree, `import ${path.basename(src)}`));
   return { repo: unpacked.tree, ref: commit, tarball: { file: src, sha256: unpacked.record.tarballSha256 ?? "" } };

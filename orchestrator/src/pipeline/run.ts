@@ -12,13 +12,11 @@ import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
 import { prepareErofsUtils } from "../images/erofsUtils.js";
 import { imagePairs } from "../images/pairs.js";
-import { loadWorkload } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
 import { buildKernel, compilerVersion } from "../kernel/build.js";
 import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
-import { loadSeries, shareOptions, type SeriesSpec } from "../kernel/series.js";
+import { shareOptions, type SeriesSpec } from "../kernel/series.js";
 import { emptyResults, RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
-import { BenchError } from "../util/errors.js";
 import { sha256 } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
@@ -26,6 +24,7 @@ import type { BenchOptions } from "./options.js";
 import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
+import { checkInputs } from "./validate.js";
 
 function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunRecord {
   return {
@@ -55,17 +54,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
  * place that puts the records into the run record.
  */
 export async function runBench(opts: BenchOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
-  const spec = await loadSeries(opts.series);
-  if (spec.notRunnable && !opts.buildOnly) {
-    throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
-  }
-  if (spec.base.kind === "git" && !opts.kernelSrc) {
-    throw new BenchError(
-      `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,
-      `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit), or to the linux-${spec.base.expectVersion ?? "N.M"}.tar.xz release tarball`,
-    );
-  }
-  const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
+  const { spec, workloads } = await checkInputs(opts);
   const runId = newRunId();
   const dir = path.resolve(opts.out ?? path.join(opts.outRoot ?? resultsDir, runId));
   await mkdir(dir, { recursive: true });

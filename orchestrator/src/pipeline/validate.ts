@@ -1,0 +1,90 @@
+import { constants } from "node:fs";
+import { access, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parseImageRef } from "../images/oci.js";
+import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
+import { seriesFromMbox } from "../kernel/patches/select.js";
+import { loadSeries, type SeriesSpec } from "../kernel/series.js";
+import { kernelSrcKind } from "../kernel/seriesTree.js";
+import { BenchError } from "../util/errors.js";
+import { git } from "../util/git.js";
+import type { BenchOptions } from "./options.js";
+
+export interface CheckedInputs {
+  spec: SeriesSpec;
+  workloads: WorkloadSpec[];
+}
+
+async function onPath(cmd: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    if (await access(path.join(dir, cmd), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/** One --images input: a directory, a tarball, or a container image reference whose file or layout exists. */
+async function checkImageInput(input: string): Promise<void> {
+  const ref = parseImageRef(input);
+  const fix = "--images takes two of: a directory, a .tar/.tar.gz, docker-archive:FILE, oci:DIR[:TAG], docker://REF";
+  if (ref?.kind === "docker") {
+    if (!(await onPath("skopeo"))) throw new BenchError(`--images ${input}: pulling from a registry needs skopeo, which is not installed`, "apt-get install skopeo, or pass a docker-archive:FILE");
+    return;
+  }
+  const p = ref ? ref.path : input;
+  const st = await stat(p).catch(() => null);
+  if (!st) throw new BenchError(`--images ${input}: ${p} does not exist`, fix);
+  if (ref?.kind === "docker-archive" && !st.isFile()) throw new BenchError(`--images ${input}: ${p} is not a file`, "pass the tar that docker save -o FILE wrote");
+  if (ref?.kind === "oci" && !(await stat(path.join(p, "index.json")).catch(() => null))) {
+    throw new BenchError(`--images ${input}: ${p} is not an OCI image layout (no index.json)`, "make one with: skopeo copy docker://REF oci:DIR:TAG");
+  }
+  if (!ref && !st.isDirectory() && !/\.(tar|tgz|tar\.gz)$/.test(p)) throw new BenchError(`--images ${input}: neither a directory nor a .tar/.tar.gz`, fix);
+}
+
+/** --kernel-src, --base-ref and --mbox of a series on a git base: each readable and holding what the series needs. */
+async function checkSeriesTree(spec: SeriesSpec, opts: BenchOptions): Promise<void> {
+  if (spec.base.kind !== "git") {
+    for (const [flag, v] of [["--kernel-src", opts.kernelSrc], ["--base-ref", opts.baseRef], ["--mbox", opts.mbox]] as const) {
+      if (v) throw new BenchError(`${flag} does not apply to series ${spec.name}: it is built from a Debian kernel source package`, `drop ${flag}, or pick a series on a git base (--series v8)`);
+    }
+    return;
+  }
+  if (!opts.kernelSrc) {
+    throw new BenchError(
+      `series ${spec.name} applies to ${spec.base.ref} (Linux ${spec.base.expectVersion ?? "?"}), and no kernel tree was given`,
+      `pass --kernel-src PATH to a Linux git clone that has ${spec.base.ref} (or --base-ref COMMIT for the base commit), or to the linux-${spec.base.expectVersion ?? "N.M"}.tar.xz release tarball`,
+    );
+  }
+  const { src, kind } = await kernelSrcKind(opts.kernelSrc, opts.baseRef);
+  // without git (a fresh machine) the clone and its ref are checked once provisioning has installed it
+  if (kind === "dir" && (await onPath("git"))) {
+    if ((await git(src, ["rev-parse", "--git-dir"])).exitCode !== 0) {
+      throw new BenchError(`--kernel-src ${src} is not a git repository`, "pass a Linux git clone, or a release tarball (linux-N.M.tar.xz)");
+    }
+    const ref = opts.baseRef ?? spec.base.ref;
+    if ((await git(src, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).exitCode !== 0) {
+      throw new BenchError(`ref "${ref}" not found in ${src}`, `fetch it (git -C ${src} fetch origin tag ${ref}) or name the base commit with --base-ref`);
+    }
+  }
+  if (opts.mbox) {
+    const text = await readFile(opts.mbox, "utf8").catch((e: Error) => {
+      throw new BenchError(`cannot read --mbox ${opts.mbox}: ${e.message}`, "check the path");
+    });
+    if (await onPath("git")) seriesFromMbox(text, { version: spec.version, expectedCount: spec.patches || undefined, source: opts.mbox });
+  }
+}
+
+/**
+ * Every input checked before anything is installed, downloaded or built: the
+ * series and its runnability, workloads, image inputs, the kernel tree and
+ * its base ref, the mbox. A mistake costs a second, not a kernel build.
+ */
+export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
+  const spec = await loadSeries(opts.series);
+  if (spec.notRunnable && !opts.buildOnly) {
+    throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
+  }
+  await checkSeriesTree(spec, opts);
+  const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
+  for (const input of opts.images ?? []) await checkImageInput(input);
+  return { spec, workloads };
+}

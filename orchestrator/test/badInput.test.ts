@@ -1,0 +1,64 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSeriesRepo, git, tempDir } from "./helpers/gitSeries.js";
+
+/**
+ * Bad input, through the real command line: a clear message naming the
+ * input and the fix, exit status 1, no stack trace, and nothing provisioned,
+ * downloaded or built first.
+ */
+let root: string;
+let repo: string;
+let cache: string;
+let notGit: string;
+
+beforeAll(async () => {
+  root = await tempDir("esb-bad-");
+  ({ repo } = await buildSeriesRepo(root));
+  await git(repo, "tag", "v6.19");
+  cache = path.join(root, "cache");
+  notGit = path.join(root, "plain");
+  await mkdir(notGit);
+  await writeFile(path.join(root, "spec.yaml"), "name: spec\ntitle: t\nbase: { kind: debian }\nsymbols: {}\nshareMountOptions: x\nimageProfile: { format: xattr-inode-digest }\nfixup: [a]\n");
+  await writeFile(path.join(root, "empty.mbox"), "Subject: nothing\n\nno patches here\n");
+  await writeFile(path.join(root, "run.json"), "{ not json");
+}, 60_000);
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const cases: Array<[string, () => string[], RegExp]> = [
+  ["a docker archive that does not exist", () => ["--images", "docker-archive:/missing.tar,docker-archive:/missing2.tar"], /error: --images docker-archive:\/missing\.tar: \/missing\.tar does not exist/],
+  ["one image instead of two", () => ["--images", "/tmp"], /error: --images takes exactly two inputs/],
+  ["a report folder that does not exist", () => ["--report", "/missing"], /error: cannot read \/missing\/run\.json: no such file/],
+  ["a report folder whose run.json is damaged", () => ["--report", root], /is not JSON/],
+  ["a compare with one folder", () => ["--compare", "/tmp"], /error: --compare takes two run folders/],
+  ["an unknown series", () => ["--series", "v99"], /error: unknown series "v99"\n {2}fix: use one of: .*mainline/],
+  ["a series spec with a typo", () => ["--series", path.join(root, "spec.yaml")], /unknown key "fixup" \(known keys: .*fixups/],
+  ["an unknown workload", () => ["--workload", "redis,nope"], /error: unknown workload "nope"/],
+  ["a git series without a tree", () => ["--series", "v8"], /applies to v6\.19 .*no kernel tree was given/],
+  ["a kernel tree that does not exist", () => ["--series", "v8", "--kernel-src", "/missing/linux"], /error: --kernel-src \/missing\/linux does not exist/],
+  ["a kernel tree that is not a clone", () => ["--series", "v8", "--kernel-src", notGit], /is not a git repository/],
+  ["a base ref the clone lacks", () => ["--series", "v8", "--kernel-src", repo, "--base-ref", "v6.99"], /error: ref "v6\.99" not found in /],
+  ["an mbox that cannot be read", () => ["--series", "v8", "--kernel-src", repo, "--mbox", "/missing.mbox"], /error: cannot read --mbox \/missing\.mbox/],
+  ["an mbox without the series", () => ["--series", "v8", "--kernel-src", repo, "--mbox", path.join(root, "empty.mbox")], /empty\.mbox: no patches of version v8/],
+  ["a kernel tree for a Debian-based series", () => ["--kernel-src", repo], /--kernel-src does not apply to series mainline/],
+  ["a bad repetition count", () => ["--reps", "0"], /"0" is not a positive whole number/],
+];
+
+describe("bad input on the command line", () => {
+  it.concurrent.each(cases)("%s", async (_what, args, message) => {
+    const r = await execa("npx", ["tsx", "orchestrator/src/cli.ts", ...args()], {
+      reject: false,
+      env: { ...process.env, ESB_CACHE: cache, ESB_DEBUG: "" },
+      cwd: path.resolve(import.meta.dirname, "..", ".."),
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(out).toMatch(message);
+    expect(r.exitCode).toBe(1);
+    expect(out).not.toMatch(/^\s+at /m);
+    expect(out).not.toMatch(/provision:|apt:|mmdebstrap|make -j/);
+  }, 60_000);
+});
