@@ -1,4 +1,5 @@
 import { killRunningGuests } from "../guest/qemu.js";
+import { stopAllChildren } from "../util/exec.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { endRunEarly } from "../pipeline/run.js";
 import { EXIT } from "./exitCodes.js";
@@ -10,6 +11,7 @@ import { EXIT } from "./exitCodes.js";
 export function exitOnInterrupt(current: () => RunFolder | undefined): void {
   const interrupt = async (signal: string) => {
     killRunningGuests();
+    await stopAllChildren();
     const folder = current();
     if (folder && folder.record.status === "running") {
       await endRunEarly(folder, "interrupted", `interrupted by ${signal}`);

@@ -1,11 +1,10 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { vmlinuxBeside } from "../kernel/build.js";
 import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../kernel/oops.js";
 import { BenchError } from "../util/errors.js";
 import { exists } from "../util/fsx.js";
-import { tailOfFile, runAllowFail } from "../util/exec.js";
+import { runAllowFail, spawnTracked, tailOfFile } from "../util/exec.js";
 
 export const ACCELERATORS = ["kvm", "tcg"] as const;
 export type Accelerator = (typeof ACCELERATORS)[number];
@@ -41,6 +40,11 @@ export interface VmResult {
   command: string[];
 }
 
+/** A path inside a QEMU option list ("file=...,if=virtio"), where a comma must be doubled. */
+export function qemuOptionPath(p: string): string {
+  return p.replaceAll(",", ",,");
+}
+
 export function qemuArgs(req: VmRequest): string[] {
   const cmdline = [
     "console=ttyS0",
@@ -64,11 +68,12 @@ export function qemuArgs(req: VmRequest): string[] {
     "-kernel", req.kernel,
     "-initrd", req.initramfs,
     "-append", cmdline,
-    "-serial", `file:${path.join(req.dir, "console.log")}`,
+    "-chardev", `file,id=console,path=${qemuOptionPath(path.join(req.dir, "console.log"))}`,
+    "-serial", "chardev:console",
     "-device", "virtio-serial-pci",
-    "-chardev", `file,id=esb,path=${path.join(req.dir, "samples.jsonl")}`,
+    "-chardev", `file,id=esb,path=${qemuOptionPath(path.join(req.dir, "samples.jsonl"))}`,
     "-device", "virtserialport,chardev=esb,name=esb.samples",
-    ...req.disks.flatMap((d) => ["-drive", `file=${d},if=virtio,format=raw,readonly=on`]),
+    ...req.disks.flatMap((d) => ["-drive", `file=${qemuOptionPath(d)},if=virtio,format=raw,readonly=on`]),
     "-net", "none",
   ];
 }
@@ -90,7 +95,7 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   await writeFile(consoleFile, "");
   await writeFile(samplesFile, "");
   const t0 = Date.now();
-  const child = execa("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
+  const child = spawnTracked("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
   running.add(child);
   const res = await child.finally(() => running.delete(child));
   if ((res as { code?: string }).code === "ENOENT") {
@@ -134,14 +139,24 @@ export class GuestFailure extends BenchError {
   override name = "GuestFailure";
 }
 
-export async function describeBootFailure(r: VmResult, what: string): Promise<GuestFailure> {
+/**
+ * Why a boot gave no result. A guest that panicked or hung is a finding about
+ * the kernel (GuestFailure); QEMU that exited with an error or was killed by
+ * someone else (a bad drive, the host's OOM killer) is the tool's or the
+ * host's problem, never a kernel finding (BenchError).
+ */
+export async function describeBootFailure(r: VmResult, what: string): Promise<BenchError> {
   const tail = await tailOfFile(r.console, 25);
-  const why = r.timedOut
-    ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
-    : r.panicked
-      ? "guest kernel panicked"
-      : `guest ended without a result (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
   const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
+  if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) {
+    const how = r.signal ? `was killed by ${r.signal}, not by erofs-share-bench` : `exited with status ${r.exitCode}`;
+    return new BenchError(
+      `${what}: QEMU ${how}${r.stderr ? `: ${r.stderr}` : ""}`,
+      r.signal ? "the host killed it (out of memory?) or someone did: check dmesg on the host, then run again" : "this is a problem of the host or of QEMU's arguments, not of the kernel under test: see qemu.stderr in the boot folder",
+      [path.join(path.dirname(r.console), "qemu.stderr"), r.console],
+    );
+  }
+  const why = r.timedOut ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed` : r.panicked ? "guest kernel panicked" : "guest ended without a result";
   const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
   return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
 }

@@ -1,4 +1,7 @@
+import os from "node:os";
+import path from "node:path";
 import { BenchError } from "../util/errors.js";
+import { withLock } from "../util/lock.js";
 import { run, runAllowFail } from "../util/exec.js";
 import type { Progress } from "../util/progress.js";
 
@@ -9,6 +12,8 @@ export const HOST_PACKAGES = {
   erofsUtils: ["dpkg-dev", "autoconf", "automake", "libtool", "pkg-config", "liblz4-dev", "uuid-dev", "zlib1g-dev", "libssl-dev", "libxml2-dev"],
   rootfs: ["mmdebstrap"],
   git: ["git", "patch"],
+  /** Only the tests need it: they look at the HTML reports in a real browser. */
+  browser: ["chromium"],
 } as const;
 
 export type HostPart = keyof typeof HOST_PACKAGES;
@@ -36,13 +41,18 @@ export async function ensureHostPackages(parts: HostPart[], progress: Progress):
   if (process.getuid?.() !== 0) {
     throw new BenchError(`host packages missing: ${missing.join(", ")}`, `run as root: apt-get update && ${cmd}`);
   }
-  await progress.stage("provision", `installing ${missing.join(" ")}`, async () => {
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    if (!aptUpdated) {
-      await run("apt-get", ["update", "-q"], { env, what: "apt-get update" });
-      aptUpdated = true;
-    }
-    await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env, what: cmd });
-  });
+  // two runs (or test files) at once take turns; apt itself waits for a dpkg lock held by anything else
+  await withLock(path.join(os.tmpdir(), "erofs-share-bench-host-packages"), "installing host packages", () =>
+    progress.stage("provision", `installing ${missing.join(" ")}`, async () => {
+      const still = await missingPackages(missing);
+      if (!still.length) return;
+      const env = { DEBIAN_FRONTEND: "noninteractive" };
+      const wait = ["-o", "DPkg::Lock::Timeout=600"];
+      if (!aptUpdated) {
+        await run("apt-get", [...wait, "update", "-q"], { env, what: "apt-get update" });
+        aptUpdated = true;
+      }
+      await run("apt-get", [...wait, "install", "-y", "-q", "--no-install-recommends", ...still], { env, what: cmd });
+    }), (m) => progress.info(m));
   return missing;
 }

@@ -121,7 +121,9 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
             progress.info(`  FAILED: ${m.failure?.split("\n")[0]}`);
           }
         } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
+          // a guest that crashed is this cell's finding; a host or tool problem stops the run
+          if (!(e instanceof GuestFailure)) throw e;
+          const msg = e.message;
           progress.info(`  FAILED: ${msg.split("\n")[0]}`);
           record.runtime.push({
             workload: p.record.name, mode, rep, accel: ctx.accel, bootDir: "", wallMs: 0, ok: false, failure: msg,

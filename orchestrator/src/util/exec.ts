@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
+import { execa, type Options, type ResultPromise } from "execa";
 import { BenchError } from "./errors.js";
 
 export interface RunOptions {
@@ -36,6 +36,42 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   return r;
 }
 
+/** Children still running, each the leader of its own process group (make's compilers, mmdebstrap's apt, QEMU). */
+const children = new Set<number>();
+
+/**
+ * Starts a command in a process group of its own and remembers it, so an
+ * interrupted run can stop it with everything it started (make -j2 leaves
+ * compilers behind if only make is killed).
+ */
+export function spawnTracked(cmd: string, args: string[], options: Options): ResultPromise {
+  const child = execa(cmd, args, { ...options, detached: true, cleanup: true });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    children.add(pid);
+    void child.finally(() => children.delete(pid)).catch(() => undefined);
+  }
+  return child;
+}
+
+/** Stops every tracked child's process group: SIGTERM, then SIGKILL for what is still there after `graceMs`. */
+export async function stopAllChildren(graceMs = 3_000): Promise<void> {
+  const groups = [...children];
+  const signal = (s: NodeJS.Signals) => {
+    for (const pid of groups) {
+      try {
+        process.kill(-pid, s);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  signal("SIGTERM");
+  const until = Date.now() + graceMs;
+  while (groups.some((pid) => children.has(pid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  signal("SIGKILL");
+}
+
 export async function runAllowFail(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = { ...process.env, LC_ALL: "C", ...opts.env };
   if (opts.logFile) {
@@ -43,7 +79,7 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     const log = createWriteStream(opts.logFile, { flags: "a" });
     log.write(`$ ${cmd} ${args.join(" ")}\n`);
     try {
-      const child = execa(cmd, args, {
+      const child = spawnTracked(cmd, args, {
         cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
         stdout: "pipe", stderr: "pipe", buffer: false,
       });
@@ -56,7 +92,7 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
       await new Promise<void>((resolve) => log.end(resolve));
     }
   }
-  const res = await execa(cmd, args, {
+  const res = await spawnTracked(cmd, args, {
     cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
   });
   if (isMissing(res)) throw missingTool(cmd);
