@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needHost } from "./helpers/host.js";
 
 const SRC = process.env.ESBPROBE_SRC ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../rootfs/esbprobe.c");
 
@@ -87,6 +88,7 @@ function checkNames(got: Map<string, Rec>): void {
 }
 
 beforeAll(async () => {
+  await needHost("vm");
   tmp = await mkdtemp(path.join(os.tmpdir(), "esbprobe-"));
   await chmod(tmp, 0o755); // the unprivileged run needs to reach the binary and the trees
   bin = path.join(tmp, "esbprobe");
@@ -107,7 +109,7 @@ beforeAll(async () => {
   await add(Buffer.from(`${SUBDIR}/inner-ü.txt`), Buffer.from("inner\n"));
   // pathHex is the whole relative path, directory included
   await add(Buffer.concat([Buffer.from(`${SUBDIR}/`), Buffer.from([0xff]), Buffer.from("-inner.bin")]), Buffer.from("x"), `${SUBDIR}/${FFFD}-inner.bin`);
-}, 60_000);
+}, 600_000);
 
 afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });

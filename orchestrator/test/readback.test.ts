@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needHost } from "./helpers/host.js";
 import { parseGuestOutput } from "../src/guest/protocol.js";
 import { verifyReads } from "../src/guest/verify.js";
 import { manifestOfDir, manifestOfTar } from "../src/images/manifest.js";
@@ -29,6 +30,7 @@ const NAMES = [
 ];
 
 beforeAll(async () => {
+  await needHost("vm");
   tmp = await mkdtemp(path.join(os.tmpdir(), "esb-readback-"));
   bin = path.join(tmp, "esbprobe");
   execFileSync("gcc", ["-O2", "-o", bin, SRC]);
@@ -37,7 +39,7 @@ beforeAll(async () => {
   for (const [i, n] of NAMES.entries()) await writeFile(Buffer.concat([Buffer.from(tree + "/"), n]), Buffer.alloc(1000 + i * 4096, i + 1));
   await mkdir(path.join(tree, "dir-ü"));
   await writeFile(path.join(tree, "dir-ü", "inner"), "x");
-}, 60_000);
+}, 600_000);
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });

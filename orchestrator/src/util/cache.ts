@@ -1,7 +1,7 @@
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { exists, hashOf, removeQuietly, writeJsonAtomic } from "./fsx.js";
+import { diskError, exists, hashOf, removeQuietly, writeJsonAtomic } from "./fsx.js";
 import { withLock } from "./lock.js";
 import { cacheRoot } from "./paths.js";
 
@@ -57,7 +57,7 @@ export async function cached<R>(
     } catch (e) {
       // nothing half-made stays behind to be taken for a good entry later
       await removeQuietly(scratch);
-      throw e;
+      throw diskError(e, scratch);
     }
     await removeQuietly(dir);
     await rename(scratch, dir);

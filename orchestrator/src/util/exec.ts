@@ -27,9 +27,10 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   if (r.exitCode !== 0) {
     const what = opts.what ?? `${cmd} ${args.join(" ")}`;
     const tail = opts.logFile ? await tailOfFile(opts.logFile, 20) : lastLines(r.stderr || r.stdout, 20);
+    const full = /No space left on device|Disk quota exceeded/.test(tail);
     throw new BenchError(
       `${what} failed (exit ${r.exitCode})${tail ? `:\n${indent(tail)}` : ""}`,
-      undefined,
+      full ? "the disk is full: free space (or move the cache with ESB_CACHE, the results with --out) and run again" : undefined,
       opts.logFile ? [opts.logFile] : [],
     );
   }

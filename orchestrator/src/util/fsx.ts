@@ -2,13 +2,30 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { BenchError } from "./errors.js";
 
-/** Write via a temporary file and rename, so a reader never sees half a file. */
+/**
+ * Write via a temporary file and rename, so a reader never sees half a file;
+ * a write that fails (a full disk) leaves the old file as it was and no
+ * temporary file behind.
+ */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw diskError(e, file);
+  }
+}
+
+/** A full disk named by the file being written, with what to do; other errors as they are. */
+export function diskError(e: unknown, file: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== "ENOSPC" && code !== "EDQUOT") return e;
+  return new BenchError(`no space left on the disk writing ${file}`, "free space there (or move the cache with ESB_CACHE, the results with --out) and run again");
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
