@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { run, runAllowFail } from "../util/exec.js";
+import { withLock } from "../util/lock.js";
 import { cacheRoot } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { sortVersionsDesc } from "./debianVersion.js";
@@ -50,24 +51,27 @@ export class DebianArchive {
     for (const sub of ["lists/partial", "cache/archives/partial", "sources.list.d", "preferences.d"]) {
       await mkdir(path.join(d, sub), { recursive: true });
     }
-    const list = this.sourcesList();
-    const listFile = path.join(d, "sources.list");
-    const stamp = path.join(d, "updated.stamp");
-    let fresh = false;
-    try {
-      const [old, st] = [await readFile(listFile, "utf8"), await stat(stamp)];
-      fresh = old === list && Date.now() - st.mtimeMs < maxAgeHours * 3600_000;
-    } catch {
-      fresh = false;
-    }
-    if (fresh) return;
-    await writeFile(listFile, list);
-    await progress.stage("apt", `updating package lists for ${this.suites.join(", ")}`, async () => {
-      await run("apt-get", [...this.options(), "update", "-q"], {
-        what: `apt-get update (tool's own lists in ${d})`,
+    // two runs at once: one refreshes, the other waits and then finds the lists fresh
+    await withLock(path.join(d, "update"), "refreshing the package lists", async () => {
+      const list = this.sourcesList();
+      const listFile = path.join(d, "sources.list");
+      const stamp = path.join(d, "updated.stamp");
+      let fresh = false;
+      try {
+        const [old, st] = [await readFile(listFile, "utf8"), await stat(stamp)];
+        fresh = old === list && Date.now() - st.mtimeMs < maxAgeHours * 3600_000;
+      } catch {
+        fresh = false;
+      }
+      if (fresh) return;
+      await writeFile(listFile, list);
+      await progress.stage("apt", `updating package lists for ${this.suites.join(", ")}`, async () => {
+        await run("apt-get", [...this.options(), "update", "-q"], {
+          what: `apt-get update (tool's own lists in ${d})`,
+        });
       });
-    });
-    await writeFile(stamp, new Date().toISOString());
+      await writeFile(stamp, new Date().toISOString());
+    }, (m) => progress.info(m));
   }
 
   /** Every (version, suite) apt knows for a binary package, newest first. */

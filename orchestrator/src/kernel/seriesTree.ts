@@ -3,6 +3,7 @@ import path from "node:path";
 import { cacheRoot } from "../util/paths.js";
 import { BenchError } from "../util/errors.js";
 import { exists, hashOf, writeJsonAtomic } from "../util/fsx.js";
+import { withLock } from "../util/lock.js";
 import type { Progress } from "../util/progress.js";
 import { ApplyError, applySeries, loadFixups } from "./apply.js";
 import { ApplyReportSchema, renderApplyReport, type ApplyReport } from "./applyReport.js";
@@ -105,32 +106,35 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
     const all = [...touching, ...fix];
     return all.length ? `${err.file} was touched by: ${all.join("; ")}` : `${err.file} is not touched by the series`;
   };
-  if ((await exists(recordFile)) && (await exists(path.join(dest, "Makefile")))) {
-    const parsed = TreeRecordSchema.safeParse(JSON.parse(await readFile(recordFile, "utf8")));
-    if (parsed.success) {
-      progress.info(`apply (cached):\n${renderApplyReport(parsed.data.apply)}`);
-      return { tree: dest, record: parsed.data, reused: true, acquired, explain };
+  // two runs of one series at once: one applies, the other waits and reuses the tree
+  return withLock(dest, `applying ${spec.name} onto ${baseCommit.slice(0, 12)}`, async () => {
+    if ((await exists(recordFile)) && (await exists(path.join(dest, "Makefile")))) {
+      const parsed = await readFile(recordFile, "utf8").then((t) => TreeRecordSchema.safeParse(JSON.parse(t))).catch(() => null);
+      if (parsed?.success) {
+        progress.info(`apply (cached):\n${renderApplyReport(parsed.data.apply)}`);
+        return { tree: dest, record: parsed.data, reused: true, acquired, explain };
+      }
     }
-  }
-  const wt = await progress.stage("worktree", `checking out ${ref} (${baseCommit.slice(0, 12)}) of ${repo}`, () =>
-    makeWorktree({ kernelSrc: repo, ref: baseCommit, expectVersion: spec.base.kind === "git" ? spec.base.expectVersion : undefined, dest, exclude: req.exclude }),
-  );
-  let report: ApplyReport;
-  try {
-    report = await progress.stage("apply", `applying ${acquired.series.patches.length} patches and ${fixups.length} fixup(s)`, () =>
-      applySeries({ worktree: wt.dir, patches: acquired.series.patches, total: acquired.series.total, fixups, logFile: path.join(req.logDir, "apply.log") }),
+    const wt = await progress.stage("worktree", `checking out ${ref} (${baseCommit.slice(0, 12)}) of ${repo}`, () =>
+      makeWorktree({ kernelSrc: repo, ref: baseCommit, expectVersion: spec.base.kind === "git" ? spec.base.expectVersion : undefined, dest, exclude: req.exclude }),
     );
-  } catch (e) {
-    if (e instanceof ApplyError) {
-      progress.info(`apply:\n${renderApplyReport(e.report)}`);
-      await removeWorktree(repo, dest);
+    let report: ApplyReport;
+    try {
+      report = await progress.stage("apply", `applying ${acquired.series.patches.length} patches and ${fixups.length} fixup(s)`, () =>
+        applySeries({ worktree: wt.dir, patches: acquired.series.patches, total: acquired.series.total, fixups, logFile: path.join(req.logDir, "apply.log") }),
+      );
+    } catch (e) {
+      if (e instanceof ApplyError) {
+        progress.info(`apply:\n${renderApplyReport(e.report)}`);
+        await removeWorktree(repo, dest);
+      }
+      throw e;
     }
-    throw e;
-  }
-  progress.info(`apply:\n${renderApplyReport(report)}`);
-  const record: SeriesTreeRecord = {
-    repo, ref, baseCommit, version: wt.version, patchesSha256: acquired.sha256, patchSource: acquired.source, tarball: base.tarball, exclude: req.exclude, apply: report,
-  };
-  await writeJsonAtomic(recordFile, record);
-  return { tree: dest, record, reused: false, acquired, explain };
+    progress.info(`apply:\n${renderApplyReport(report)}`);
+    const record: SeriesTreeRecord = {
+      repo, ref, baseCommit, version: wt.version, patchesSha256: acquired.sha256, patchSource: acquired.source, tarball: base.tarball, exclude: req.exclude, apply: report,
+    };
+    await writeJsonAtomic(recordFile, record);
+    return { tree: dest, record, reused: false, acquired, explain };
+  }, (m) => progress.info(m));
 }
