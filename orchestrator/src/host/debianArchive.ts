@@ -1,5 +1,7 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
 import { withLock } from "../util/lock.js";
 import { cacheRoot } from "../util/paths.js";
@@ -32,11 +34,15 @@ export class DebianArchive {
   }
 
   sourcesList(): string {
+    return this.sourcesListFor(this.suites, true);
+  }
+
+  private sourcesListFor(suites: readonly string[], withSources = false): string {
     const key = "/usr/share/keyrings/debian-archive-keyring.gpg";
-    return this.suites
+    return suites
       .flatMap((s) => {
         const uri = s.endsWith("-security") ? "http://deb.debian.org/debian-security" : "http://deb.debian.org/debian";
-        return [`deb [signed-by=${key}] ${uri} ${s} main`, `deb-src [signed-by=${key}] ${uri} ${s} main`];
+        return [`deb [signed-by=${key}] ${uri} ${s} main`, ...(withSources ? [`deb-src [signed-by=${key}] ${uri} ${s} main`] : [])];
       })
       .join("\n") + "\n";
   }
@@ -103,6 +109,35 @@ export class DebianArchive {
     return r.stdout.split("\n").map((s) => s.trim()).filter(Boolean).sort();
   }
 
+  /** The lists of these suites as they stand: their InRelease files' digest (it changes when the archive does). */
+  async listsDigest(suites: readonly string[]): Promise<string> {
+    const files = (await readdir(path.join(this.dir, "lists"))).filter((f) => suites.some((s) => f.endsWith(`_dists_${s}_InRelease`)));
+    const h = createHash("sha256");
+    for (const f of files.sort()) h.update(f).update(await readFile(path.join(this.dir, "lists", f)));
+    return h.digest("hex");
+  }
+
+  /**
+   * Every package apt would install into an empty root from these suites
+   * alone, for these packages or patterns (`?essential`, `?priority(required)`),
+   * without recommends: what mmdebstrap installs for a variant, with versions.
+   */
+  async simulateInstall(suites: readonly string[], wants: string[]): Promise<Map<string, string>> {
+    const missing = suites.filter((s) => !this.suites.includes(s));
+    if (missing.length) throw new BenchError(`suite ${missing.join(", ")} is not one the tool follows (${this.suites.join(", ")})`, "use those suites in the workload");
+    const list = path.join(this.dir, "sides", `${suites.join("+")}.list`);
+    await mkdir(path.dirname(list), { recursive: true });
+    await writeFile(list, this.sourcesListFor(suites));
+    const r = await run("apt-get", [
+      ...this.options(), "-s", "-q",
+      "-o", `Dir::Etc::SourceList=${list}`, "-o", "Dir::Etc::SourceParts=/nonexistent",
+      "-o", "Dir::State::status=/dev/null", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
+      "-o", "APT::Install-Recommends=false", "-o", "Debug::NoLocking=1",
+      "install", ...wants,
+    ], { what: `apt-get -s install ${wants.join(" ")} (from ${suites.join(", ")})` });
+    return parseSimulatedInstall(r.stdout);
+  }
+
   async download(pkg: string, version: string, destDir: string): Promise<void> {
     await mkdir(destDir, { recursive: true });
     await run("apt-get", [...this.options(), "download", `${pkg}=${version}`], {
@@ -142,4 +177,11 @@ export function parseMadison(text: string): MadisonRow[] {
     rows.push({ pkg, version, suite, kind });
   }
   return rows;
+}
+
+/** "Inst pkg (version suite [arch])" lines of `apt-get -s install`: package → version. */
+export function parseSimulatedInstall(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) /gm)) out.set(m[1]!, m[2]!);
+  return out;
 }

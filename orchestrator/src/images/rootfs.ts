@@ -1,10 +1,10 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
-import { sha256File } from "../util/fsx.js";
+import { hashOf, sha256File, writeJsonAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
 import type { DebianWorkload } from "./workloads.js";
@@ -16,6 +16,8 @@ export const RootfsRecordSchema = z.object({
   suites: z.array(z.string()),
   /** Installed versions of the recipe's packages, read from the rootfs' dpkg status. */
   installed: z.record(z.string(), z.string()),
+  /** Every package the rootfs holds, with its version (dpkg status). */
+  packages: z.record(z.string(), z.string()),
   label: z.string(),
   mmdebstrap: z.string(),
   seconds: z.number(),
@@ -50,21 +52,36 @@ export function versionLabel(v: string): string {
   return v.replace(/^\d+:/, "");
 }
 
+/** What a variant installs besides the recipe's packages, as apt patterns (mmdebstrap's definition of each). */
+const VARIANT_BASE: Record<DebianWorkload["rootfs"]["variant"], string[]> = {
+  essential: ["?essential"],
+  apt: ["?essential", "apt"],
+  minbase: ["?essential", "?priority(required)", "apt"],
+  required: ["?essential", "?priority(required)", "apt"],
+};
+
 /**
- * Which versions of the recipe's packages a side would get today: the
- * newest over its suites. Part of the cache key, so a new security update
- * makes a new rootfs and nothing else does.
+ * Every package (and version) a side's rootfs would hold if built today: the
+ * whole set apt resolves, not only the recipe's packages, so a security
+ * update to libc or libssl makes a new image. Remembered per state of the
+ * package lists, so a run with unchanged lists does not ask apt again.
  */
-export async function resolveVersions(archive: DebianArchive, packages: string[], suites: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const all = await archive.versionsOf(packages);
-  for (const p of packages) {
-    // versionsOf lists newest first
-    const vs = (all.get(p) ?? []).filter((v) => suites.includes(v.suite));
-    if (!vs[0]) throw new BenchError(`package ${p} is in none of the suites ${suites.join(", ")}`, "fix the workload's rootfs.include or suites");
-    out[p] = vs[0].version;
+export async function resolvePackageSet(archive: DebianArchive, rootfs: DebianWorkload["rootfs"], suites: string[]): Promise<Record<string, string>> {
+  const wants = [...VARIANT_BASE[rootfs.variant], ...rootfs.include];
+  const memo = path.join(archive.dir, "resolved", `${hashOf({ wants, suites, lists: await archive.listsDigest(suites) }).slice(0, 24)}.json`);
+  const known = await readFile(memo, "utf8").then((t) => z.record(z.string(), z.string()).parse(JSON.parse(t))).catch(() => null);
+  if (known) return known;
+  const set = Object.fromEntries([...(await archive.simulateInstall(suites, wants))].sort(([a], [b]) => (a < b ? -1 : 1)));
+  for (const p of rootfs.include) {
+    if (!set[p]) throw new BenchError(`package ${p} is in none of the suites ${suites.join(", ")}`, "fix the workload's rootfs.include or suites");
   }
-  return out;
+  await writeJsonAtomic(memo, set);
+  return set;
+}
+
+/** What a rootfs is made of, as its cache key: the recipe and every package version it resolves to. */
+export function rootfsInputs(r: DebianWorkload["rootfs"], suites: string[], packages: Record<string, string>): object {
+  return { variant: r.variant, include: r.include, customize: r.customize, suites, packages, v: 2 };
 }
 
 export async function buildDebianRootfs(opts: {
@@ -77,9 +94,9 @@ export async function buildDebianRootfs(opts: {
   const r = workload.rootfs;
   const suites = r[side].suites;
   await archive.update(progress);
-  const resolved = await resolveVersions(archive, r.include, suites);
+  const packages = await resolvePackageSet(archive, r, suites);
   const mm = (await runAllowFail("mmdebstrap", ["--version"])).stdout.trim() || "mmdebstrap (unknown)";
-  const inputs = { variant: r.variant, include: r.include, customize: r.customize, suites, resolved, v: 1 };
+  const inputs = rootfsInputs(r, suites, packages);
   const hit = await cached("rootfs", inputs, RootfsRecordSchema, (dir) =>
     progress.stage("rootfs", `mmdebstrap ${workload.name} ${side.toUpperCase()} (${suites.join(" + ")}: ${r.include.join(", ")})`, async () => {
       const t0 = Date.now();
@@ -107,6 +124,7 @@ export async function buildDebianRootfs(opts: {
         tarBytes: (await stat(tar)).size,
         suites,
         installed,
+        packages: Object.fromEntries([...installedAll].sort(([a], [b]) => (a < b ? -1 : 1))),
         label: versionLabel(installed[r.versionPackage] ?? "?"),
         mmdebstrap: mm,
         seconds: (Date.now() - t0) / 1000,
