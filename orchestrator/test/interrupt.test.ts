@@ -1,0 +1,31 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+
+/** Processes whose argument list is exactly `argv`, by pid. */
+async function processesRunning(...argv: string[]): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmd = await readFile(path.join("/proc", name, "cmdline"), "utf8").catch(() => "");
+    if (cmd === argv.join("\0") + "\0") pids.push(Number(name));
+  }
+  return pids;
+}
+
+describe("interrupting the tool", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)("stops every command it started, grandchildren included, on %s", async (signal) => {
+    const child = execa("node", ["--import", "tsx", path.resolve(import.meta.dirname, "fixtures/longChild.ts")], { reject: false });
+    await new Promise<void>((resolve) => child.stdout?.on("data", () => resolve()));
+    for (let i = 0; i < 50 && (await processesRunning("sleep", "301")).length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await processesRunning("sleep", "300")).length).toBe(1);
+    expect((await processesRunning("sleep", "301")).length).toBe(1);
+    child.kill(signal);
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    // sh and both sleeps are gone, not left to run on without the tool
+    expect(await processesRunning("sleep", "300")).toEqual([]);
+    expect(await processesRunning("sleep", "301")).toEqual([]);
+  }, 30_000);
+});
