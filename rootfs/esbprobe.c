@@ -6,7 +6,7 @@
  *   esbprobe hello MODE REP
  *   esbprobe settle POINT PATHLABEL [drop]   sync, optionally drop caches, sample
  *                                            /proc/meminfo until two readings agree
- *   esbprobe read METHOD DIR IMAGE [hash]    read every regular file under DIR by
+ *   esbprobe read METHOD DIR IMAGE [sha256|xxh64]  read every regular file under DIR by
  *                                            read(2) | mmap | sendfile
  *   esbprobe resident DIR IMAGE              how many pages of each regular file under
  *                                            DIR are in the page cache (mincore, no reads)
@@ -82,6 +82,78 @@ static void sha_hex(struct sha256 *s, char out[65]) {
   for (int i = 0; i < 8; i++) lenbuf[i] = (uint8_t)(bits >> (56 - 8 * i));
   sha_update(s, lenbuf, 8);
   for (int i = 0; i < 8; i++) sprintf(out + 8 * i, "%08x", s->h[i]);
+}
+
+/* ---- XXH64 (Yann Collet's published algorithm, seed 0): cheap enough to check every file on every boot ---- */
+#define XP1 0x9E3779B185EBCA87ULL
+#define XP2 0xC2B2AE3D27D4EB4FULL
+#define XP3 0x165667B19E3779F9ULL
+#define XP4 0x85EBCA77C2B2AE63ULL
+#define XP5 0x27D4EB2F165667C5ULL
+struct xxh64 { uint64_t v[4]; uint64_t len; uint8_t buf[32]; size_t n; };
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+/* the guest is x86-64, little-endian like the digest: a plain load is the value */
+static uint64_t le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t xx_round(uint64_t acc, uint64_t in) { acc += in * XP2; acc = rotl64(acc, 31); return acc * XP1; }
+static uint64_t xx_merge(uint64_t h, uint64_t v) { h ^= xx_round(0, v); return h * XP1 + XP4; }
+static void xx_init(struct xxh64 *x) {
+  x->v[0] = XP1 + XP2; x->v[1] = XP2; x->v[2] = 0; x->v[3] = (uint64_t)0 - XP1;
+  x->len = 0; x->n = 0;
+}
+static void xx_stripe(struct xxh64 *x, const uint8_t *p) {
+  for (int i = 0; i < 4; i++) x->v[i] = xx_round(x->v[i], le64(p + 8 * i));
+}
+static void xx_update(struct xxh64 *x, const uint8_t *p, size_t len) {
+  x->len += len;
+  if (x->n) {
+    while (len && x->n < 32) { x->buf[x->n++] = *p++; len--; }
+    if (x->n == 32) { xx_stripe(x, x->buf); x->n = 0; }
+  }
+  while (len >= 32) { xx_stripe(x, p); p += 32; len -= 32; }
+  while (len) { x->buf[x->n++] = *p++; len--; }
+}
+static void xx_hex(struct xxh64 *x, char out[17]) {
+  uint64_t h;
+  if (x->len >= 32) {
+    h = rotl64(x->v[0], 1) + rotl64(x->v[1], 7) + rotl64(x->v[2], 12) + rotl64(x->v[3], 18);
+    for (int i = 0; i < 4; i++) h = xx_merge(h, x->v[i]);
+  } else {
+    h = XP5;
+  }
+  h += x->len;
+  const uint8_t *p = x->buf;
+  size_t n = x->n;
+  for (; n >= 8; p += 8, n -= 8) h = rotl64(h ^ xx_round(0, le64(p)), 27) * XP1 + XP4;
+  if (n >= 4) { h = rotl64(h ^ (uint64_t)le32(p) * XP1, 23) * XP2 + XP3; p += 4; n -= 4; }
+  for (; n; p++, n--) h = rotl64(h ^ *p * XP5, 11) * XP1;
+  h ^= h >> 33; h *= XP2; h ^= h >> 29; h *= XP3; h ^= h >> 32;
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* ---- the digest a read is checked with: sha256 or xxh64 ---- */
+enum digest_kind { D_NONE, D_SHA256, D_XXH64 };
+struct digest { enum digest_kind kind; struct sha256 s; struct xxh64 x; };
+static const char *digest_name(enum digest_kind k) { return k == D_SHA256 ? "sha256" : "xxh64"; }
+static void digest_init(struct digest *d, enum digest_kind k) {
+  d->kind = k;
+  if (k == D_SHA256) sha_init(&d->s);
+  if (k == D_XXH64) xx_init(&d->x);
+}
+static void digest_update(struct digest *d, const uint8_t *p, size_t len) {
+  if (d->kind == D_SHA256) sha_update(&d->s, p, len);
+  else if (d->kind == D_XXH64) xx_update(&d->x, p, len);
+}
+static void digest_hex(struct digest *d, char out[65]) {
+  if (d->kind == D_SHA256) sha_hex(&d->s, out);
+  else xx_hex(&d->x, out);
+}
+
+/* milliseconds since the guest booted: every step says when it ended, so the host can tell where a boot's time went */
+static double up_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- JSON output ---- */
@@ -197,6 +269,7 @@ static long read_pagecache_kib(void) {
 #define SETTLE_TRIES 50
 
 static int cmd_settle(const char *point, const char *pathlabel, int drop) {
+  double t0 = now_ms();
   sync();
   if (drop) {
     int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
@@ -224,7 +297,7 @@ static int cmd_settle(const char *point, const char *pathlabel, int drop) {
   json_str(meminfo);
   printf(",\"vmstat\":");
   json_strn(vmstat ? vmstat : "", vmstat ? vmlen : 0);
-  printf("}\n");
+  printf(",\"ms\":%.0f,\"up\":%.0f}\n", now_ms() - t0, up_ms());
   free(vmstat);
   return 0;
 }
@@ -302,7 +375,7 @@ static int walk(const char *root, visitor v) {
 /* ---- read-all ---- */
 enum method { M_READ, M_MMAP, M_SENDFILE };
 static enum method g_method;
-static int g_hash;
+static enum digest_kind g_digest;
 static long g_files;
 static unsigned long long g_bytes;
 static uint8_t g_buf[1 << 17];
@@ -325,13 +398,13 @@ static void on_sigbus(int sig) {
 
 /* Touches one byte per page of a mapping, or hashes it page by page, so that
    g_fbytes is what was really touched when a page fails. */
-static int touch(const uint8_t *m, off_t size, struct sha256 *sh) {
+static int touch(const uint8_t *m, off_t size, struct digest *sh) {
   const off_t pg = sysconf(_SC_PAGESIZE);
   if (sigsetjmp(g_bus, 1)) { g_touching = 0; return EIO; }
   g_touching = 1;
   for (off_t o = 0; o < size; o += pg) {
     off_t n = size - o < pg ? size - o : pg;
-    if (sh) sha_update(sh, m + o, n);
+    if (sh) digest_update(sh, m + o, n);
     else g_sink += m[o];
     g_fbytes = o + n;
   }
@@ -341,12 +414,12 @@ static int touch(const uint8_t *m, off_t size, struct sha256 *sh) {
 
 /* Reads one file through the access path and closes fd; 0, or the errno of
    the step named by g_op. */
-static int consume(int fd, off_t size, struct sha256 *sh) {
+static int consume(int fd, off_t size, struct digest *sh) {
   int err = 0;
   if (g_method == M_READ) {
     ssize_t n;
     g_op = "read";
-    while ((n = read(fd, g_buf, sizeof g_buf)) > 0) { if (sh) sha_update(sh, g_buf, n); g_fbytes += n; }
+    while ((n = read(fd, g_buf, sizeof g_buf)) > 0) { if (sh) digest_update(sh, g_buf, n); g_fbytes += n; }
     if (n < 0) err = errno;
     close(fd);
     return err;
@@ -374,7 +447,7 @@ static int consume(int fd, off_t size, struct sha256 *sh) {
     while (n > 0) {
       ssize_t r = read(g_pipe[0], g_buf, n < (ssize_t)sizeof g_buf ? n : (ssize_t)sizeof g_buf);
       if (r <= 0) { err = r < 0 ? errno : EIO; break; }
-      if (sh) sha_update(sh, g_buf, r);
+      if (sh) digest_update(sh, g_buf, r);
       g_fbytes += r;
       n -= r;
     }
@@ -385,27 +458,27 @@ static int consume(int fd, off_t size, struct sha256 *sh) {
 
 /* one line per regular file, whatever happened to it */
 static void visit_read(int dfd, const char *name, const char *rel, const struct stat *st) {
-  struct sha256 sh;
+  struct digest sh;
   g_files++;
   g_fbytes = 0;
   int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) { file_error(rel, "open", errno, 0); return; }
-  sha_init(&sh);
-  int err = consume(fd, st->st_size, g_hash ? &sh : NULL);
+  digest_init(&sh, g_digest);
+  int err = consume(fd, st->st_size, g_digest ? &sh : NULL);
   g_bytes += g_fbytes;
   if (err) { file_error(rel, g_op, err, g_fbytes); return; }
   printf("{\"t\":\"file\",\"image\":"); json_str(g_image);
   json_path(rel);
   printf(",\"size\":%lld,\"bytes\":%llu", (long long)st->st_size, g_fbytes);
-  if (g_hash) {
+  if (g_digest) {
     char hex[65];
-    sha_hex(&sh, hex);
-    printf(",\"sha256\":\"%s\"", hex);
+    digest_hex(&sh, hex);
+    printf(",\"%s\":\"%s\"", digest_name(g_digest), hex);
   }
   printf("}\n");
 }
 
-static int cmd_read(const char *method, const char *dir, const char *image, int hash) {
+static int cmd_read(const char *method, const char *dir, const char *image, enum digest_kind digest) {
   if (!strcmp(method, "read")) g_method = M_READ;
   else if (!strcmp(method, "mmap")) g_method = M_MMAP;
   else if (!strcmp(method, "sendfile")) g_method = M_SENDFILE;
@@ -415,12 +488,12 @@ static int cmd_read(const char *method, const char *dir, const char *image, int 
     struct sigaction sa = {.sa_handler = on_sigbus};
     sigaction(SIGBUS, &sa, NULL);
   }
-  g_hash = hash; g_image = image;
+  g_digest = digest; g_image = image;
   double t0 = now_ms();
   int rc = walk(dir, visit_read);
   printf("{\"t\":\"read\",\"image\":"); json_str(image);
   printf(",\"method\":"); json_str(method);
-  printf(",\"files\":%ld,\"bytes\":%llu,\"errors\":%ld,\"ms\":%.0f,\"walk\":%d}\n", g_files, g_bytes, g_errors, now_ms() - t0, rc);
+  printf(",\"files\":%ld,\"bytes\":%llu,\"errors\":%ld,\"ms\":%.0f,\"walk\":%d,\"up\":%.0f}\n", g_files, g_bytes, g_errors, now_ms() - t0, rc, up_ms());
   return 0;
 }
 
@@ -457,8 +530,11 @@ static void visit_resident(int dfd, const char *name, const char *rel, const str
 }
 
 static int cmd_resident(const char *dir, const char *image) {
+  double t0 = now_ms();
   g_image = image;
   walk(dir, visit_resident);
+  printf("{\"t\":\"resident-done\",\"image\":"); json_str(image);
+  printf(",\"ms\":%.0f,\"up\":%.0f}\n", now_ms() - t0, up_ms());
   return 0;
 }
 
@@ -468,7 +544,7 @@ static int cmd_dmesg(void) {
   char *buf = calloc(1, len + 1);
   int n = klogctl(3, buf, len);
   buf[n > 0 ? n : 0] = 0;
-  printf("{\"t\":\"dmesg\",\"text\":"); json_strn(buf, n > 0 ? n : 0); printf("}\n");
+  printf("{\"t\":\"dmesg\",\"text\":"); json_strn(buf, n > 0 ? n : 0); printf(",\"up\":%.0f}\n", up_ms());
   return 0;
 }
 
@@ -503,11 +579,16 @@ int main(int argc, char **argv) {
     uname(&u);
     printf("{\"t\":\"hello\",\"release\":"); json_str(u.release);
     printf(",\"mode\":"); json_str(argv[2]);
-    printf(",\"rep\":%d}\n", atoi(argv[3]));
+    printf(",\"rep\":%d,\"up\":%.0f}\n", atoi(argv[3]), up_ms());
     return 0;
   }
   if (argc >= 4 && !strcmp(argv[1], "settle")) return cmd_settle(argv[2], argv[3], argc >= 5 && !strcmp(argv[4], "drop"));
-  if (argc >= 5 && !strcmp(argv[1], "read")) return cmd_read(argv[2], argv[3], argv[4], argc >= 6 && !strcmp(argv[5], "hash"));
+  if (argc >= 5 && !strcmp(argv[1], "read")) {
+    /* "hash" is the older spelling of sha256 */
+    const char *d = argc >= 6 ? argv[5] : "";
+    enum digest_kind k = !strcmp(d, "xxh64") ? D_XXH64 : (!strcmp(d, "sha256") || !strcmp(d, "hash")) ? D_SHA256 : D_NONE;
+    return cmd_read(argv[2], argv[3], argv[4], k);
+  }
   if (argc >= 4 && !strcmp(argv[1], "resident")) return cmd_resident(argv[2], argv[3]);
   if (argc >= 2 && !strcmp(argv[1], "dmesg")) return cmd_dmesg();
   if (argc >= 4 && !strcmp(argv[1], "cgroup")) return cmd_cgroup(argv[2], argv[3]);

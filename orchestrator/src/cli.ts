@@ -7,6 +7,7 @@ import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
+import { DIGESTS, type Digest } from "./guest/verify.js";
 import { BenchError, describeError } from "./util/errors.js";
 
 function listOf<T extends string>(allowed: readonly T[], what: string) {
@@ -42,6 +43,7 @@ function program(): Command {
     .option("--modes <list>", `modes to measure (${MODES.join(",")})`, listOf(MODES, "mode"), [...MODES])
     .option("--paths <list>", `access paths for the read-all phase (${ACCESS_PATHS.join(",")})`, listOf(ACCESS_PATHS, "path"), [...ACCESS_PATHS])
     .option("--out <dir>", "results folder (default results/<run-id>)")
+    .addOption(new Option("--digest <name>", "what every file a guest reads is checked with: xxh64 (cheap) or sha256").choices([...DIGESTS]).default("xxh64"))
     .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
@@ -88,6 +90,7 @@ interface CliOptions {
   buildOnly?: boolean;
   jobs?: number;
   report?: string;
+  digest: Digest;
   compare?: string;
   nightly?: string;
   threshold?: Thresholds;
@@ -122,7 +125,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
   };
 }
 

@@ -9,7 +9,7 @@ function boot(mode: Mode, rep: number, afterBMiB: number, excluded?: string): Bo
   return {
     workload: "w", mode, path: "read", rep, accel: "tcg", release: "7.2", bootDir: "", wallMs: 1,
     afterAKiB: afterBMiB * 512, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: !excluded, reclaim: { pgscan: 0, pgsteal: 0 }, excluded,
-    verifiedFiles: 0, hashedFiles: 0, shareBannerSeen: false, readMs: { A: 0, B: 0 },
+    verifiedFiles: 0, hashedFiles: 0, digest: "xxh64", shareBannerSeen: false, readMs: { A: 0, B: 0 },
   };
 }
 

@@ -44,10 +44,10 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function probeReport(method: string, hash: boolean) {
+async function probeReport(method: string, hash: boolean | "xxh64") {
   const lines: string[] = [];
   for (const image of ["A", "B"]) {
-    const r = await execa(bin, ["read", method, tree, image, ...(hash ? ["hash"] : [])], { encoding: "buffer", stripFinalNewline: false });
+    const r = await execa(bin, ["read", method, tree, image, ...(hash === "xxh64" ? ["xxh64"] : hash ? ["hash"] : [])], { encoding: "buffer", stripFinalNewline: false });
     lines.push(Buffer.from(r.stdout).toString("utf8"));
   }
   lines.push(JSON.stringify({ t: "dmesg", text: "" }) + "\n");
@@ -59,7 +59,7 @@ describe("read-back of odd file names", () => {
     const m = await manifestOfDir(tree);
     expect(m.entries.filter((e) => e.pathHex).map((e) => e.pathHex)).toHaveLength(2);
     for (const hash of [true, false]) {
-      const check = verifyReads(await probeReport(method, hash), m, m, { hashed: hash });
+      const check = verifyReads(await probeReport(method, hash), m, m, { digest: hash ? "sha256" : null });
       expect(check.problems).toEqual([]);
       expect(check.files).toBe(2 * (NAMES.length + 1));
     }
@@ -69,6 +69,7 @@ describe("read-back of odd file names", () => {
     const tar = path.join(tmp, "tree.tar");
     execFileSync("tar", ["-cf", tar, "-C", tree, "."]);
     const m = await manifestOfTar(tar);
-    expect(verifyReads(await probeReport("read", true), m, m, { hashed: true }).problems).toEqual([]);
+    expect(verifyReads(await probeReport("read", true), m, m, { digest: "sha256" }).problems).toEqual([]);
+    expect(verifyReads(await probeReport("read", "xxh64"), m, m, { digest: "xxh64" }).problems).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 40
 const sharing = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
 const boot = (mode: Mode, afterBMiB: number): BootMeasurement => ({
   workload: "redis", mode, path: "read", rep: 1, accel: "tcg", release: "7.3.4", bootDir: "", wallMs: 1,
-  afterAKiB: 80, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 1, hashedFiles: 1, shareBannerSeen: true, readMs: { A: 1, B: 1 },
+  afterAKiB: 80, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 1, hashedFiles: 1, digest: "xxh64", shareBannerSeen: true, readMs: { A: 1, B: 1 },
 });
 
 function run(): RunRecord {

@@ -18,7 +18,7 @@ describe("--report", () => {
     dirs.push(dir);
     const boot = (mode: "off" | "on", mib: number) => ({
       workload: "redis", mode, path: "read" as const, rep: 1, accel: "tcg" as const, release: "7.3.4", bootDir: "", wallMs: 1,
-      afterAKiB: 1, afterBKiB: mib * 1024, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 2, hashedFiles: 1, shareBannerSeen: true, readMs: { A: 1, B: 1 },
+      afterAKiB: 1, afterBKiB: mib * 1024, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 2, hashedFiles: 1, digest: "xxh64" as const, shareBannerSeen: true, readMs: { A: 1, B: 1 },
     });
     const boots = [boot("off", 200), boot("on", 100)];
     const analyses = new Map([["redis", SHARING]]);

@@ -29,7 +29,7 @@ describe("runtime cells", () => {
 describe("load figures from the guest", () => {
   it("parses each container's load step output and reports a step that never ran", () => {
     const report = {
-      samples: [], files: [], fileErrors: [], reads: [], resident: [], errors: [], cgroups: [], dmesg: "", complete: true,
+      samples: [], files: [], fileErrors: [], reads: [], resident: [], residentDone: [], errors: [], cgroups: [], dmesg: "", complete: true,
       outputs: [{ t: "output" as const, container: "A", step: "load-pgbench.out", text: "tps = 512.5 (without initial connection time)\nlatency average = 7.8 ms\n" }],
     } satisfies GuestReport;
     const rt = { setup: "", start: "", ready: "", readyTimeoutS: 1, logs: [], params: {}, quick: {}, load: [{ name: "pgbench", cmd: "", parser: "pgbench" as const }] };

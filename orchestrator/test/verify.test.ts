@@ -17,13 +17,13 @@ type Line = [image: string, path: string, sha256: string | undefined, bytes?: nu
 
 function report(files: Line[], errors: GuestReport["fileErrors"] = [], walk = 0): GuestReport {
   return {
-    samples: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: true, fileErrors: errors, resident: [],
+    samples: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: true, fileErrors: errors, resident: [], residentDone: [],
     reads: ["A", "B"].map((image) => ({ t: "read" as const, image, method: "read", files: 2, bytes: 6, errors: errors.length, ms: 1, walk })),
     files: files.map(([image, path, sha256, bytes, pathHex]) => ({ t: "file" as const, image, path, size: 3, bytes: bytes ?? 3, sha256, pathHex })),
   };
 }
 const verifyChecksums = (r: GuestReport, a: Manifest, b: Manifest) => {
-  const { files, problems } = verifyReads(r, a, b, { hashed: true });
+  const { files, problems } = verifyReads(r, a, b, { digest: "sha256" });
   return { files, problems };
 };
 
@@ -50,15 +50,15 @@ describe("read-back verification", () => {
 describe("reads checked in every mode", () => {
   it("fails a boot without digests (sharing off) when a file came back short or not at all", () => {
     const all: Line[] = [["A", "bin/x", undefined], ["A", "bin/y", undefined], ["B", "bin/x", undefined], ["B", "bin/y", undefined]];
-    expect(verifyReads(report(all), manifest, manifest, { hashed: false })).toEqual({ files: 4, hashed: 0, problems: [], corrupt: false });
-    const short = verifyReads(report([["A", "bin/x", undefined, 2], ...all.slice(1, 3)]), manifest, manifest, { hashed: false });
+    expect(verifyReads(report(all), manifest, manifest, { digest: null })).toEqual({ files: 4, hashed: 0, problems: [], corrupt: false });
+    const short = verifyReads(report([["A", "bin/x", undefined, 2], ...all.slice(1, 3)]), manifest, manifest, { digest: null });
     expect(short.problems).toEqual(["image A: bin/x: 2 of 3 bytes read", "image B: bin/y was not read back"]);
   });
 
   it("fails a boot whose walk stopped early or that never read an image", () => {
-    const walked = verifyReads(report([["A", "bin/x", "aa"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]], [], -1), manifest, manifest, { hashed: true });
+    const walked = verifyReads(report([["A", "bin/x", "aa"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]], [], -1), manifest, manifest, { digest: "sha256" });
     expect(walked.problems).toContain("image A: the read walk did not cover the whole tree");
-    const none = verifyReads({ ...report([]), reads: [] }, manifest, manifest, { hashed: false });
+    const none = verifyReads({ ...report([]), reads: [] }, manifest, manifest, { digest: null });
     expect(none.problems.slice(0, 1)).toEqual(["image A was not read"]);
   });
 
@@ -71,21 +71,21 @@ describe("reads checked in every mode", () => {
     };
     const badHex = odd.entries[1]!.pathHex!;
     const good: Line[] = [["A", "café", "aa"], ["A", "bad\ufffd.bin", "bb", 3, badHex], ["B", "café", "aa"], ["B", "bad\ufffd.bin", "bb", 3, badHex]];
-    expect(verifyReads(report(good), odd, odd, { hashed: true }).problems).toEqual([]);
+    expect(verifyReads(report(good), odd, odd, { digest: "sha256" }).problems).toEqual([]);
     // the same text with other bytes behind it is another file
     const wrongBytes: Line[] = [["A", "café", "aa"], ["A", "bad\ufffd.bin", "bb", 3, "626164fe2e62696e"], ["B", "café", "aa"], ["B", "bad\ufffd.bin", "bb", 3, badHex]];
-    expect(verifyReads(report(wrongBytes), odd, odd, { hashed: true }).problems).toEqual([
+    expect(verifyReads(report(wrongBytes), odd, odd, { digest: "sha256" }).problems).toEqual([
       `image A: bad\ufffd.bin (bytes ${badHex}) was not read back`,
       "image A: bad\ufffd.bin (bytes 626164fe2e62696e) is in the image but not in the manifest",
     ]);
     // a name the guest mangled (Latin-1 bytes of UTF-8) no longer matches
-    expect(verifyReads(report([["A", "cafÃ©", "aa"], ...good.slice(1)]), odd, odd, { hashed: true }).problems).toContain("image A: café was not read back");
+    expect(verifyReads(report([["A", "cafÃ©", "aa"], ...good.slice(1)]), odd, odd, { digest: "sha256" }).problems).toContain("image A: café was not read back");
   });
 
   it("marks a wrong digest as corruption, a short read as not", () => {
-    const wrong = verifyReads(report([["A", "bin/x", "bb"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { hashed: true });
+    const wrong = verifyReads(report([["A", "bin/x", "bb"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { digest: "sha256" });
     expect(wrong.corrupt).toBe(true);
-    const short = verifyReads(report([["A", "bin/x", "aa", 1], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { hashed: true });
+    const short = verifyReads(report([["A", "bin/x", "aa", 1], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { digest: "sha256" });
     expect(short.corrupt).toBe(false);
   });
 });

@@ -21,13 +21,16 @@ export function pageCacheKiB(meminfo: Map<string, number>): number {
   return cached - shmem;
 }
 
-const Hello = z.object({ t: z.literal("hello"), release: z.string(), mode: z.string(), rep: z.number() });
+const Hello = z.object({ t: z.literal("hello"), release: z.string(), mode: z.string(), rep: z.number(), up: z.number().optional() });
 const Sample = z.object({
   t: z.literal("sample"), point: z.string(), path: z.string(), tries: z.number(), stable: z.boolean(), meminfo: z.string(),
   /** Every Cached - Shmem reading (KiB) taken while settling, in order. */
   readings: z.array(z.number()),
   /** Raw /proc/vmstat right after the meminfo reading; "" when it could not be read. */
   vmstat: z.string(),
+  /** How long settling took, and when it ended (ms since boot). */
+  ms: z.number().optional(),
+  up: z.number().optional(),
 });
 /** A file as the guest named it: UTF-8, with the raw bytes in pathHex when the name is not UTF-8. */
 const Named = { image: z.string(), path: z.string(), pathHex: z.string().optional() };
@@ -35,22 +38,26 @@ const FileLine = z.object({
   t: z.literal("file"), ...Named, size: z.number(),
   /** Bytes the access path delivered (touched, for mmap). */
   bytes: z.number(),
-  /** Only when the guest was asked to hash. */
+  /** The digest the guest was asked for, if any. */
   sha256: z.string().optional(),
+  xxh64: z.string().optional(),
 });
 const FileError = z.object({ t: z.literal("file-error"), ...Named, errno: z.number(), op: z.string(), bytes: z.number() });
 const ReadLine = z.object({
   t: z.literal("read"), image: z.string(), method: z.string(), files: z.number(), bytes: z.number(), errors: z.number(), ms: z.number(),
   /** 0 when the whole tree was walked. */
   walk: z.number(),
+  /** When the step ended, ms since the guest booted. */
+  up: z.number().optional(),
 });
 const Resident = z.object({ t: z.literal("resident"), ...Named, size: z.number(), pages: z.number(), resident: z.number() });
-const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string() });
+const ResidentDone = z.object({ t: z.literal("resident-done"), image: z.string(), ms: z.number(), up: z.number() });
+const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string(), up: z.number().optional() });
 const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z.string() });
 const CgroupLine = z.object({ t: z.literal("cgroup"), name: z.string(), current: z.number(), stat: z.string() });
 const OutputLine = z.object({ t: z.literal("output"), container: z.string(), step: z.string(), text: z.string() });
 
-export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, Dmesg, ErrorLine, CgroupLine, OutputLine]);
+export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, ResidentDone, Dmesg, ErrorLine, CgroupLine, OutputLine]);
 export type GuestLine = z.infer<typeof GuestLineSchema>;
 
 export interface GuestReport {
@@ -60,17 +67,20 @@ export interface GuestReport {
   fileErrors: Array<z.infer<typeof FileError>>;
   reads: Array<z.infer<typeof ReadLine>>;
   resident: Array<z.infer<typeof Resident>>;
+  residentDone: Array<z.infer<typeof ResidentDone>>;
   errors: Array<z.infer<typeof ErrorLine>>;
   cgroups: Array<z.infer<typeof CgroupLine>>;
   outputs: Array<z.infer<typeof OutputLine>>;
   dmesg: string;
   /** The guest got to its last step (it sends the kernel log at the very end). */
   complete: boolean;
+  /** When the guest sent its last line, ms since it booted. */
+  endUp?: number;
 }
 
 /** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
 export function parseGuestOutput(text: string, source: string): GuestReport {
-  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], resident: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
+  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], resident: [], residentDone: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
   const lines = text.split("\n");
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
@@ -92,10 +102,11 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
       case "file-error": r.fileErrors.push(o); break;
       case "read": r.reads.push(o); break;
       case "resident": r.resident.push(o); break;
+      case "resident-done": r.residentDone.push(o); break;
       case "error": r.errors.push(o); break;
       case "cgroup": r.cgroups.push(o); break;
       case "output": r.outputs.push(o); break;
-      case "dmesg": r.dmesg = o.text; r.complete = true; break;
+      case "dmesg": r.dmesg = o.text; r.complete = true; r.endUp = o.up; break;
     }
   }
   return r;

@@ -7,7 +7,7 @@ import type { Progress } from "../util/progress.js";
 import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
 import { parseMeminfo, parseVmstat, readGuestReport, reclaimBetween, splatOf, type GuestReport } from "./protocol.js";
 import { ACCELERATORS, bootGuest, GuestFailure, type Accelerator } from "./qemu.js";
-import { verifyReads } from "./verify.js";
+import { DIGESTS, verifyReads, type Digest } from "./verify.js";
 
 export interface PairToMeasure {
   workload: string;
@@ -34,6 +34,34 @@ export const RawSampleSchema = z.object({
 });
 export type RawSample = z.infer<typeof RawSampleSchema>;
 
+/**
+ * Where one boot's time went: the kernel booting to init, settling page
+ * cache, reading A and B, the residency walk, everything else the guest did
+ * (mounts), checking the reads on the host, and what QEMU spent outside the
+ * guest's clock (firmware before the kernel, power-off, exit).
+ */
+export const BootTimingSchema = z.object({
+  bootMs: z.number(),
+  settleMs: z.number(),
+  readAMs: z.number(),
+  readBMs: z.number(),
+  residentMs: z.number(),
+  guestOtherMs: z.number(),
+  verifyMs: z.number(),
+  qemuOutsideMs: z.number(),
+});
+export type BootTiming = z.infer<typeof BootTimingSchema>;
+
+/** Where the time of a boot went, from the guest's clock (ms since it booted) and the host's wall time. */
+export function bootTiming(report: GuestReport, wallMs: number, verifyMs: number, readMs: { A: number; B: number }): BootTiming | undefined {
+  const bootMs = report.hello?.up;
+  if (bootMs === undefined || report.endUp === undefined) return undefined;
+  const settleMs = report.samples.reduce((s, x) => s + (x.ms ?? 0), 0);
+  const residentMs = report.residentDone.reduce((s, x) => s + x.ms, 0);
+  const guestOtherMs = Math.max(0, report.endUp - bootMs - settleMs - readMs.A - readMs.B - residentMs);
+  return { bootMs, settleMs, readAMs: readMs.A, readBMs: readMs.B, residentMs, guestOtherMs, verifyMs, qemuOutsideMs: Math.max(0, wallMs - report.endUp) };
+}
+
 /** What one read-all boot measured. */
 export const BootMeasurementSchema = z.object({
   workload: z.string(),
@@ -56,8 +84,11 @@ export const BootMeasurementSchema = z.object({
   excluded: z.string().optional(),
   /** Files read whole as the manifest says, in both images. */
   verifiedFiles: z.number().int(),
-  /** Of those, files whose sha256 was compared. */
+  /** Of those, files whose digest was compared, and which digest. */
   hashedFiles: z.number().int(),
+  digest: z.enum(DIGESTS).nullable(),
+  /** Where the boot's wall time went, ms (see BootTimingSchema). */
+  timing: BootTimingSchema.optional(),
   shareBannerSeen: z.boolean(),
   readMs: z.object({ A: z.number(), B: z.number() }),
   /** A kernel WARNING (or oops the guest survived) during the boot: "headline at func+off/size". */
@@ -101,6 +132,8 @@ export async function measureOnce(opts: {
   accel: Accelerator;
   shareOptions: (domain: string) => string;
   shareBanner?: string;
+  /** What each file read is checked with. */
+  digest: Digest;
   runDir: string;
   progress: Progress;
 }): Promise<{ measurement: BootMeasurement; samples: RawSample[] }> {
@@ -108,8 +141,7 @@ export async function measureOnce(opts: {
   const bootDir = path.join(opts.runDir, "boots", `${pair.workload}-${mode}-${opts.path}-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
   const opt = mountOptions(mode, opts.shareOptions);
-  // every mode checks that each file was read whole; on and split also compare digests
-  const hash = mode !== "off";
+  // every boot checks that each file was read whole and, by its digest, right
   const memoryMiB = guestMemoryMiB(pair);
   const totalMiB = memoryMiB - 256;
   const r = await bootGuest({
@@ -118,7 +150,7 @@ export async function measureOnce(opts: {
     disks: [pair.imageA, pair.imageB],
     guestArgs: {
       "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
-      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.verify": hash ? "1" : "0",
+      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest,
     },
     memoryMiB,
     cpus: 2,
@@ -133,7 +165,9 @@ export async function measureOnce(opts: {
   const afterA = point("after-A");
   const afterB = point("after-B");
   if (!base || !afterA || !afterB) throw new BenchError(`${where}: guest sent no complete set of samples`, undefined, [r.samples, r.console]);
-  const check = verifyReads(report, pair.manifestA, pair.manifestB, { hashed: hash });
+  const v0 = Date.now();
+  const check = verifyReads(report, pair.manifestA, pair.manifestB, { digest: opts.digest });
+  const verifyMs = Date.now() - v0;
   if (check.problems.length) {
     const what = check.corrupt ? "read back wrong (DATA CORRUPTION)" : "not read back whole";
     throw new ReadBackFailure(
@@ -168,8 +202,10 @@ export async function measureOnce(opts: {
     excluded: exclusionOf(ours, reclaim),
     verifiedFiles: check.files,
     hashedFiles: check.hashed,
+    digest: opts.digest,
     shareBannerSeen: opts.shareBanner ? report.dmesg.includes(opts.shareBanner) : false,
     readMs: { A: readMs("A"), B: readMs("B") },
+    timing: bootTiming(report, r.wallMs, verifyMs, { A: readMs("A"), B: readMs("B") }),
     kernelSplat: splatOf(r),
   };
   return { measurement, samples };

@@ -1,11 +1,15 @@
 import { pathKey, type Manifest } from "../images/manifest.js";
 import type { GuestReport } from "./protocol.js";
 
-/** What one boot's reads proved: every file of the manifest read whole (and with its digest, when hashed). */
+/** The digests a guest can check each file with: XXH64 (cheap, every boot) or sha256. */
+export const DIGESTS = ["xxh64", "sha256"] as const;
+export type Digest = (typeof DIGESTS)[number];
+
+/** What one boot's reads proved: every file of the manifest read whole (and with its digest, when one was asked for). */
 export interface ReadCheck {
   /** Files read whole, matching the manifest. */
   files: number;
-  /** Of those, files whose sha256 was compared. */
+  /** Of those, files whose digest was compared. */
   hashed: number;
   problems: string[];
   /** A file read back with different content: with sharing on, a corruption in the kernel under test. */
@@ -17,6 +21,7 @@ interface Expected {
   pathHex?: string;
   size: number;
   sha256: string;
+  xxh64?: string;
 }
 
 /** Regular files and hard links of one image, by the exact bytes of their names. */
@@ -25,7 +30,7 @@ function expectedFiles(m: Manifest): Map<string, Expected> {
   const byKey = new Map<string, Expected>();
   for (const e of m.entries) {
     if (e.type === "file" && e.sha256) {
-      const x = { path: e.path, pathHex: e.pathHex, size: e.size, sha256: e.sha256 };
+      const x = { path: e.path, pathHex: e.pathHex, size: e.size, sha256: e.sha256, xxh64: e.xxh64 };
       byKey.set(pathKey(e), x);
       out.set(pathKey(e), x);
     }
@@ -43,11 +48,11 @@ const shown = (f: { path: string; pathHex?: string }) => (f.pathHex ? `${f.path}
 /**
  * Checks one boot's reads against both manifests: every file read exactly
  * once, its full size delivered by the access path, its digest when the
- * guest hashed, nothing in the image that the manifest lacks, no read or
+ * guest computed one, nothing in the image that the manifest lacks, no read or
  * walk error. Any problem fails the boot: a short read would shrink the
  * page cache figure as surely as a wrong page would corrupt it.
  */
-export function verifyReads(report: GuestReport, a: Manifest, b: Manifest, opts: { hashed: boolean }): ReadCheck {
+export function verifyReads(report: GuestReport, a: Manifest, b: Manifest, opts: { digest: Digest | null }): ReadCheck {
   const problems: string[] = [];
   let files = 0;
   let hashed = 0;
@@ -72,14 +77,16 @@ export function verifyReads(report: GuestReport, a: Manifest, b: Manifest, opts:
         problems.push(`image ${label}: ${shown(got)}: ${got.bytes} of ${want.size} bytes read`);
         continue;
       }
-      if (opts.hashed) {
-        if (got.sha256 === undefined) {
-          problems.push(`image ${label}: ${shown(got)} has no digest`);
+      if (opts.digest) {
+        const d = opts.digest;
+        const [got1, want1] = [got[d], want[d]];
+        if (got1 === undefined || want1 === undefined) {
+          problems.push(`image ${label}: ${shown(got)} has no ${d} ${got1 === undefined ? "from the guest" : "in the manifest"}`);
           continue;
         }
-        if (got.sha256 !== want.sha256) {
+        if (got1 !== want1) {
           corrupt = true;
-          problems.push(`image ${label}: ${shown(got)} read back as sha256 ${got.sha256.slice(0, 16)}…, manifest says ${want.sha256.slice(0, 16)}…`);
+          problems.push(`image ${label}: ${shown(got)} read back as ${d} ${got1.slice(0, 16)}…, manifest says ${want1.slice(0, 16)}…`);
           continue;
         }
         hashed++;

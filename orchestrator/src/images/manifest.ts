@@ -1,10 +1,9 @@
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
-import { createHash } from "node:crypto";
 import { extract } from "tar-stream";
 import { BenchError } from "../util/errors.js";
-import { sha256File } from "../util/fsx.js";
+import { digester, fileDigests } from "../util/fsx.js";
 import { z } from "zod";
 
 export const ManifestEntrySchema = z.object({
@@ -15,6 +14,8 @@ export const ManifestEntrySchema = z.object({
   size: z.number().int().nonnegative(),
   mode: z.number().int(),
   sha256: z.string().optional(),
+  /** XXH64 of the content, hex: what the guest checks every file it reads against. */
+  xxh64: z.string().optional(),
   /** For symlinks the target; for hard links the path they link to (its bytes in targetHex when not UTF-8). */
   target: z.string().optional(),
   targetHex: z.string().optional(),
@@ -82,7 +83,7 @@ export async function manifestOfDir(root: string): Promise<Manifest> {
           entries.push({ ...id, type: "hardlink", size: 0, mode, target: t.path, ...(t.pathHex ? { targetHex: t.pathHex } : {}) });
         } else {
           if (st.nlink > 1) seenInodes.set(ino, r);
-          entries.push({ ...id, type: "file", size: st.size, mode, sha256: await sha256File(abs(r)) });
+          entries.push({ ...id, type: "file", size: st.size, mode, ...(await fileDigests(abs(r))) });
         }
       } else {
         entries.push({ ...id, type: "other", size: 0, mode });
@@ -104,6 +105,7 @@ export function isGzip(file: string): boolean {
 /** Every entry of a (optionally gzipped) tarball, hashed as it streams by. */
 export async function manifestOfTar(file: string): Promise<Manifest> {
   const entries: ManifestEntry[] = [];
+  const newDigest = await digester();
   // latin1 keeps a ustar/GNU name's bytes as they are; a pax name is UTF-8 by definition
   const ex = extract({ filenameEncoding: "latin1" } as Parameters<typeof extract>[0]);
   const bytesOf = (name: string, fromPax: boolean) => Buffer.from(name.replace(/^\.\//, "").replace(/\/$/, ""), fromPax ? "utf8" : "latin1");
@@ -114,7 +116,7 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
       const id = nameOf(raw);
       const p = id.path;
       const mode = (h.mode ?? 0) & 0o7777;
-      const hash = createHash("sha256");
+      const hash = newDigest();
       let size = 0;
       stream.on("data", (c: unknown) => {
         const chunk = c as Buffer;
@@ -124,7 +126,7 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
       stream.on("end", () => {
         if (p) {
           const link = () => nameOf(bytesOf(h.linkname ?? "", Boolean(pax.linkpath)));
-          if (h.type === "file" || h.type === "contiguous-file") entries.push({ ...id, type: "file", size, mode, sha256: hash.digest("hex") });
+          if (h.type === "file" || h.type === "contiguous-file") entries.push({ ...id, type: "file", size, mode, ...hash.digests() });
           else if (h.type === "directory") entries.push({ ...id, type: "dir", size: 0, mode });
           else if (h.type === "symlink") entries.push({ ...id, type: "symlink", size: 0, mode, target: link().path });
           else if (h.type === "link") {

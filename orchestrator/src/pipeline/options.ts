@@ -1,5 +1,6 @@
 import type { Accelerator } from "../guest/qemu.js";
 import type { AccessPath, Mode, Phase } from "../guest/modes.js";
+import type { Digest } from "../guest/verify.js";
 
 /** What a run is asked to do: the CLI's options, typed. */
 export interface BenchOptions {
@@ -23,6 +24,8 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** What each file a guest reads is checked with (default xxh64). */
+  digest?: Digest;
   jobs?: number;
   command: string[];
 }

@@ -53,7 +53,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
           try {
             measured = await measureOnce({
               pair, mode, path: accessPath, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
-              shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, runDir: folder.dir, progress,
+              shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
             });
           } catch (e) {
             // a crashed guest is a finding about the kernel: keep it and measure the other cells

@@ -42,6 +42,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       reps: opts.reps,
       phases: opts.phases ?? [...PHASES],
       quick: Boolean(opts.quick),
+      digest: opts.digest ?? "xxh64",
     },
     ...emptyResults(),
     runtimeBasis: RUNTIME_BASIS,

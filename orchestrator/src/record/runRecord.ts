@@ -9,6 +9,7 @@ import { InitramfsRecordSchema } from "../guest/initramfs.js";
 import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
 import { BootMeasurementSchema } from "../guest/readAll.js";
 import { RuntimeMeasurementSchema } from "../guest/runtime.js";
+import { DIGESTS } from "../guest/verify.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
@@ -70,6 +71,8 @@ export const RunRecordSchema = z.object({
     reps: z.number().int(),
     phases: z.array(z.enum(PHASES)),
     quick: z.boolean(),
+    /** What every file read was checked with. */
+    digest: z.enum(DIGESTS),
   }),
   workloads: z.array(WorkloadRecordSchema),
   boots: z.array(BootMeasurementSchema),

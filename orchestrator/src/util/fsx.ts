@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import xxhash from "xxhash-wasm";
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -30,6 +31,35 @@ export function diskError(e: unknown, file: string): unknown {
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
+}
+
+let xxhasher: Promise<Awaited<ReturnType<typeof xxhash>>> | undefined;
+
+/** A file's sha256 and XXH64 (seed 0), in one pass: what the guest checks each file it reads against. */
+export async function fileDigests(file: string | Buffer): Promise<{ sha256: string; xxh64: string }> {
+  const sha = createHash("sha256");
+  const xx = (await (xxhasher ??= xxhash())).create64(0n);
+  for await (const chunk of createReadStream(file)) {
+    sha.update(chunk as Buffer);
+    xx.update(chunk as Buffer);
+  }
+  return { sha256: sha.digest("hex"), xxh64: xx.digest().toString(16).padStart(16, "0") };
+}
+
+/** A maker of streaming digests (sha256 and XXH64) for data that arrives in chunks, such as tar entries. */
+export async function digester(): Promise<() => { update: (b: Buffer) => void; digests: () => { sha256: string; xxh64: string } }> {
+  const xxh = await (xxhasher ??= xxhash());
+  return () => {
+    const sha = createHash("sha256");
+    const xx = xxh.create64(0n);
+    return {
+      update: (b) => {
+        sha.update(b);
+        xx.update(b);
+      },
+      digests: () => ({ sha256: sha.digest("hex"), xxh64: xx.digest().toString(16).padStart(16, "0") }),
+    };
+  };
 }
 
 export async function sha256File(file: string | Buffer): Promise<string> {

@@ -48,7 +48,7 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
       release: "7.3.4",
     },
     erofsUtils: { mkfs: "mkfs.erofs", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "build.log" },
-    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: false },
+    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: false, digest: "xxh64" },
     ...emptyResults(),
     workloads: [{ name: "redis", image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)), sharing: SHARING }],
     runtimeBasis: "sum of memory.current",
