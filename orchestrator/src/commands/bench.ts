@@ -5,7 +5,7 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt } from "./interrupt.js";
+import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
 
 /** One run: the pipeline, then its tables (or --json); exit 4 when boots failed. */
@@ -15,6 +15,8 @@ export async function benchCommand(opts: BenchOptions, json: boolean): Promise<n
   try {
     folder = await runBench(opts, new Progress(), (f) => (folder = f));
   } catch (e) {
+    // the interrupt handler ends the run and the process
+    if (interrupted()) return new Promise<number>(() => undefined);
     process.stderr.write(describeError(e) + "\n");
     if (folder) {
       await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));

@@ -8,8 +8,21 @@ import { EXIT } from "./exitCodes.js";
  * Ctrl-C and SIGTERM: the guests are killed, the run is marked interrupted
  * with what it measured kept, and the process exits 130.
  */
+let interrupting = false;
+
+/**
+ * Whether an interrupt is being handled: then whatever failed because its
+ * guest or command was stopped is the interrupt's doing, and the handler
+ * ends the process, not the error path.
+ */
+export function interrupted(): boolean {
+  return interrupting;
+}
+
 export function exitOnInterrupt(current: () => RunFolder | undefined): void {
   const interrupt = async (signal: string) => {
+    if (interrupting) return;
+    interrupting = true;
     killRunningGuests();
     await stopAllChildren();
     const folder = current();

@@ -11,7 +11,7 @@ import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt } from "./interrupt.js";
+import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
 
 /** nightly.json: the verdict each nightly run leaves in its folder beside run.json. */
@@ -93,7 +93,7 @@ export async function runNightly(
     });
   } catch (e) {
     error = describeError(e);
-    if (folder) await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
+    if (folder && !interrupted()) await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
   }
   if (!folder) return { comparison: null, error: error ?? "the run did not start" };
 
@@ -124,6 +124,7 @@ export async function nightlyCommand(opts: BenchOptions & { history: string; thr
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const night = await runNightly(opts, new Progress(), (f) => (folder = f));
+  if (interrupted()) return new Promise<number>(() => undefined);
   folder = night.folder;
   if (night.error) process.stderr.write(night.error + "\n");
   if (json) {
