@@ -54,6 +54,8 @@ function program(): Command {
     .option("--no-fixups", "apply the series without the spec's fixups (kernel/fixups/)")
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
+    .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
+    .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
@@ -89,6 +91,8 @@ interface CliOptions {
   fixups: boolean;
   buildOnly?: boolean;
   jobs?: number;
+  parallel?: number;
+  runtimeShared?: boolean;
   report?: string;
   digest: Digest;
   compare?: string;
@@ -125,7 +129,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 
