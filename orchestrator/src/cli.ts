@@ -3,6 +3,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
 import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
+import { measureParallelCommand } from "./commands/measureParallel.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
@@ -55,6 +56,7 @@ function program(): Command {
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
     .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
+    .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
@@ -92,6 +94,7 @@ interface CliOptions {
   buildOnly?: boolean;
   jobs?: number;
   parallel?: number;
+  measureParallel?: number[];
   runtimeShared?: boolean;
   report?: string;
   digest: Digest;
@@ -144,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
     return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);
   }
+  if (o.measureParallel) return measureParallelCommand(toBenchOptions(o, argv.slice(2)), o.measureParallel);
   return benchCommand(toBenchOptions(o, argv.slice(2)), json);
 }
 
