@@ -4,10 +4,13 @@ import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
+import { mergeCommand } from "./commands/merge.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
+import { parseShard } from "./pipeline/shard.js";
+import type { Shard } from "./record/runRecord.js";
 import { DIGESTS, type Digest } from "./guest/verify.js";
 import { BenchError, describeError } from "./util/errors.js";
 
@@ -56,6 +59,8 @@ function program(): Command {
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
     .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
+    .option("--shard <K/N>", "measure only the K-th of N parts of the job's boots (--merge joins the parts)", parseShard)
+    .option("--merge <dirs>", "join the run folders of one job's --shard K/N runs into one (--out names it) and exit")
     .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
@@ -95,6 +100,8 @@ interface CliOptions {
   jobs?: number;
   parallel?: number;
   measureParallel?: number[];
+  merge?: string;
+  shard?: Shard;
   runtimeShared?: boolean;
   report?: string;
   digest: Digest;
@@ -132,7 +139,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 
@@ -143,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
   const json = Boolean(o.json);
   if (o.compare) return compareCommand(o.compare, json, o.threshold);
   if (o.report) return reportCommand(o.report, json);
+  if (o.merge) return mergeCommand(o.merge, o.out, json);
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
     return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);

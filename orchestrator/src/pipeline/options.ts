@@ -1,6 +1,7 @@
 import type { Accelerator } from "../guest/qemu.js";
 import type { AccessPath, Mode, Phase } from "../guest/modes.js";
 import type { Digest } from "../guest/verify.js";
+import type { Shard } from "../record/runRecord.js";
 
 /** What a run is asked to do: the CLI's options, typed. */
 export interface BenchOptions {
@@ -24,6 +25,8 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** Measure only this part of the job's boots (the rest run elsewhere and are merged). */
+  shard?: Shard;
   /** Guests at once for read-all boots; default: what the host's cores and memory allow. */
   parallel?: number;
   /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */

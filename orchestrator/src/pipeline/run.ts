@@ -1,7 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { failedCells } from "../analysis/failures.js";
 import { analyseSharing, type SharingAnalysis } from "../analysis/sharing.js";
 import { chooseAccelerator } from "../guest/accelerator.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
@@ -27,6 +26,7 @@ import { defaultParallel } from "./scheduler.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
+import { conclusions } from "./conclusions.js";
 
 function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunRecord {
   return {
@@ -47,6 +47,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       digest: opts.digest ?? "xxh64",
     },
     ...emptyResults(),
+    ...(opts.shard ? { shard: opts.shard } : {}),
     runtimeBasis: RUNTIME_BASIS,
   };
 }
@@ -130,17 +131,8 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
-  for (const c of record.comparisons) {
-    if (c.splitShared) {
-      record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
-    }
-    if (c.sharingInactive) {
-      record.warnings.push(
-        `${c.workload}/${c.path}: sharing on saved ${c.reductionPct?.toFixed(1)}% of page cache where ${c.expectedReductionPct.toFixed(1)}% is expected: this access path does not share`,
-      );
-    }
-  }
-  for (const f of failedCells(record)) record.warnings.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
+  // conclusions are about the whole job: a shard's part cannot draw them, its merge does
+  if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);
 }
 
