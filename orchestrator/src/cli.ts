@@ -60,6 +60,8 @@ function program(): Command {
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
     .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
     .option("--shard <K/N>", "measure only the K-th of N parts of the job's boots (--merge joins the parts)", parseShard)
+    .option("--export <dir>", "build the job's kernel, initramfs and images, write them to <dir> (digests listed) and measure nothing")
+    .option("--artifacts <dir>", "measure the kernel, initramfs and images --export wrote (checked by digest) instead of building")
     .option("--merge <dirs>", "join the run folders of one job's --shard K/N runs into one (--out names it) and exit")
     .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
@@ -101,6 +103,8 @@ interface CliOptions {
   parallel?: number;
   measureParallel?: number[];
   merge?: string;
+  export?: string;
+  artifacts?: string;
   shard?: Shard;
   runtimeShared?: boolean;
   report?: string;
@@ -139,7 +143,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 

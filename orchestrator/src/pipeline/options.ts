@@ -25,6 +25,10 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** Build the kernel, tools, images and initramfs, write them here for other machines, and measure nothing. */
+  export?: string;
+  /** Measure what --export wrote, checked by digest, instead of building anything. */
+  artifacts?: string;
   /** Measure only this part of the job's boots (the rest run elsewhere and are merged). */
   shard?: Shard;
   /** Guests at once for read-all boots; default: what the host's cores and memory allow. */

@@ -39,7 +39,7 @@ function noteSplat(record: RunFolder["record"], where: string, splat: string | u
   if (splat) warnOnce(record, `kernel splat in ${where}: ${splat} (see oops.txt in the boot folder)`);
 }
 
-function toPair(p: ImagePair): PairToMeasure {
+export function toPair(p: ImagePair): PairToMeasure {
   return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
 }
 
