@@ -52,6 +52,7 @@ function program(): Command {
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
     .option("--kernel-src <path>", "Linux git clone (never modified) or release tarball for a series based on a git ref (v8: v6.19, rfc-v7: v6.18)")
+    .option("--profile <series>", "bench your own tree as it is (--kernel-src at --base-ref, no mails), with this series' feature symbol, image profile and mount options")
     .option("--base-ref <ref>", "base commit or tag in --kernel-src, instead of the series spec's ref")
     .option("--kernel-src-exclude <paths>", "comma-separated paths to leave out of the checkout (for clones that lack some blobs)", (v) => v.split(",").filter(Boolean))
     .option("--mbox <file>", "the series as an mbox file (else: cache, b4, lore)")
@@ -82,6 +83,7 @@ function program(): Command {
 
 interface CliOptions {
   series: string;
+  profile?: string;
   workload: string[];
   images?: string;
   phases: Phase[];
@@ -142,7 +144,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
     accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }

@@ -6,6 +6,8 @@ import type { Shard } from "../record/runRecord.js";
 /** What a run is asked to do: the CLI's options, typed. */
 export interface BenchOptions {
   series: string;
+  /** Bench --kernel-src at --base-ref as it is, with this series' feature symbol, image profile and mount options. */
+  profile?: string;
   workloads: string[];
   images?: [string, string];
   reps: number;
