@@ -28,6 +28,8 @@ const Sample = z.object({
   readings: z.array(z.number()),
   /** Raw /proc/vmstat right after the meminfo reading; "" when it could not be read. */
   vmstat: z.string(),
+  /** Raw /proc/diskstats: reads that reached the disks. */
+  diskstats: z.string().optional(),
   /** How long settling took, and when it ended (ms since boot). */
   ms: z.number().optional(),
   up: z.number().optional(),
