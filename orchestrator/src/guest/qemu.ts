@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
 import { vmlinuxBeside } from "../kernel/build.js";
 import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../kernel/oops.js";
 import { BenchError } from "../util/errors.js";
@@ -20,6 +21,12 @@ export interface VmRequest {
   cpus: number;
   accel: Accelerator;
   timeoutMs: number;
+  /**
+   * A guest whose init has not said hello by then is killed and marked
+   * `noInit` (QEMU under load can stall a kernel in early boot, long before
+   * anything of EROFS runs).
+   */
+  initDeadlineMs?: number;
   /** console.log and samples.jsonl are written here. */
   dir: string;
 }
@@ -35,6 +42,8 @@ export interface VmResult {
   /** QEMU's last stderr lines, for messages. */
   stderr: string;
   panicked: boolean;
+  /** Killed because init did not start by `initDeadlineMs`. */
+  noInit: boolean;
   /** The first oops on the console, symbolised against the build's vmlinux when it is there. */
   oops?: Oops;
   command: string[];
@@ -94,10 +103,25 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   await mkdir(req.dir, { recursive: true });
   await writeFile(consoleFile, "");
   await writeFile(samplesFile, "");
+  await writeFile(path.join(req.dir, "qemu.command"), shellQuote(["qemu-system-x86_64", ...args]) + "\n");
   const t0 = Date.now();
   const child = spawnTracked("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
   running.add(child);
-  const res = await child.finally(() => running.delete(child));
+  let noInit = false;
+  const watch = req.initDeadlineMs === undefined ? undefined : setInterval(() => {
+    void readFile(samplesFile, "utf8").then((t) => {
+      if (t.includes('"t":"hello"')) clearInterval(watch);
+      else if (Date.now() - t0 > req.initDeadlineMs!) {
+        clearInterval(watch);
+        noInit = true;
+        child.kill("SIGKILL");
+      }
+    }, () => undefined);
+  }, 500);
+  const res = await child.finally(() => {
+    running.delete(child);
+    clearInterval(watch);
+  });
   if ((res as { code?: string }).code === "ENOENT") {
     throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
   }
@@ -111,6 +135,7 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
     samples: samplesFile,
     wallMs: Date.now() - t0,
     timedOut: Boolean(res.timedOut),
+    noInit,
     exitCode: typeof res.exitCode === "number" ? res.exitCode : null,
     signal: res.signal ?? null,
     stderr: stderr.trim().split("\n").slice(-3).join(" / "),
@@ -159,6 +184,51 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
   const why = r.timedOut ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed` : r.panicked ? "guest kernel panicked" : "guest ended without a result";
   const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
   return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
+}
+
+/** The command as one line a shell runs as it is (qemu.command in the boot folder). */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(" ");
+}
+
+/** A boot that stalled before the guest's init started, and was booted again. */
+export const EarlyHangSchema = z.object({
+  wallMs: z.number(),
+  /** The console's last line: where the kernel stopped. */
+  lastLine: z.string(),
+});
+export type EarlyHang = z.infer<typeof EarlyHangSchema>;
+
+/** Boots in all before a guest that never reaches init counts as failed. */
+export const EARLY_BOOT_ATTEMPTS = 3;
+
+/** Time for a guest to reach init before the boot is started again. */
+export function initDeadlineMs(accel: Accelerator): number {
+  return accel === "kvm" ? 30_000 : 90_000;
+}
+
+/**
+ * Boots until the guest's init starts, at most EARLY_BOOT_ATTEMPTS times. A
+ * stall before init is put down to the host (a loaded host stalls TCG guests
+ * in early boot, in ACPI or PCI set-up) and recorded, never hidden: the boot
+ * record and the report list it. A guest that stalls every time fails.
+ */
+export async function bootPastInit(req: VmRequest, what: string): Promise<{ result: VmResult; earlyHangs: EarlyHang[] }> {
+  const earlyHangs: EarlyHang[] = [];
+  for (;;) {
+    const result = await bootGuest({ ...req, initDeadlineMs: req.initDeadlineMs ?? initDeadlineMs(req.accel) });
+    if (!result.noInit) return { result, earlyHangs };
+    const lastLine = (await tailOfFile(result.console, 1)).trim();
+    earlyHangs.push({ wallMs: result.wallMs, lastLine });
+    await rename(result.console, path.join(req.dir, `console.stalled-${earlyHangs.length}.log`)).catch(() => undefined);
+    if (earlyHangs.length >= EARLY_BOOT_ATTEMPTS) {
+      throw new GuestFailure(
+        `${what}: guest never reached init in ${EARLY_BOOT_ATTEMPTS} boots (${Math.round(earlyHangs[0]!.wallMs / 1000)}s each); the kernel stopped at: ${lastLine || "(nothing on the console)"}`,
+        "a kernel that stalls in early boot every time is a finding; on a loaded host, run again with fewer guests (--parallel 1)",
+        [path.join(req.dir, "console.stalled-1.log")],
+      );
+    }
+  }
 }
 
 export async function qemuVersion(): Promise<string> {

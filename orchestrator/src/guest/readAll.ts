@@ -6,7 +6,7 @@ import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
 import { parseMeminfo, parseVmstat, readGuestReport, reclaimBetween, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootGuest, GuestFailure, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootPastInit, EarlyHangSchema, GuestFailure, type Accelerator } from "./qemu.js";
 import { DIGESTS, verifyReads, type Digest } from "./verify.js";
 
 export interface PairToMeasure {
@@ -76,6 +76,8 @@ export const BootMeasurementSchema = z.object({
   afterAKiB: z.number(),
   afterBKiB: z.number(),
   baselineKiB: z.number(),
+  /** Boots of this cell that stalled before init and were started again. */
+  earlyHangs: z.array(EarlyHangSchema).optional(),
   /** Every sample settled (two readings within 64 KiB). */
   stable: z.boolean(),
   /** Pages scanned and stolen by reclaim between the baseline and the last sample; null when the kernel cannot tell. */
@@ -146,7 +148,8 @@ export async function measureOnce(opts: {
   // every boot checks that each file was read whole and, by its digest, right
   const memoryMiB = guestMemoryMiB(pair);
   const totalMiB = memoryMiB - 256;
-  const r = await bootGuest({
+  const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
+  const { result: r, earlyHangs } = await bootPastInit({
     kernel: opts.kernel,
     initramfs: opts.initramfs,
     disks: [pair.imageA, pair.imageB],
@@ -159,8 +162,7 @@ export async function measureOnce(opts: {
     accel: opts.accel,
     timeoutMs: (120 + totalMiB * 2) * 1000,
     dir: bootDir,
-  });
-  const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
+  }, where);
   const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === opts.path);
   const base = point("baseline");
@@ -209,6 +211,7 @@ export async function measureOnce(opts: {
     readMs: { A: readMs("A"), B: readMs("B") },
     timing: bootTiming(report, r.wallMs, verifyMs, { A: readMs("A"), B: readMs("B") }),
     kernelSplat: splatOf(r),
+    ...(earlyHangs.length ? { earlyHangs } : {}),
   };
   return { measurement, samples, resident: report.resident };
 }

@@ -8,7 +8,7 @@ import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
 import { MODES, mountOptions, type Mode } from "./modes.js";
 import { ioBetween, parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootGuest, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootPastInit, EarlyHangSchema, type Accelerator } from "./qemu.js";
 
 export const CgroupMemorySchema = z.object({
   currentKiB: z.number(),
@@ -53,6 +53,8 @@ export const RuntimeMeasurementSchema = z.object({
   io: IoSchema.optional(),
   /** A kernel WARNING (or oops the guest survived) during the boot. */
   kernelSplat: z.string().optional(),
+  /** Boots that stalled before init and were started again. */
+  earlyHangs: z.array(EarlyHangSchema).optional(),
 });
 export type RuntimeMeasurement = z.infer<typeof RuntimeMeasurementSchema>;
 
@@ -128,7 +130,8 @@ export async function measureRuntime(opts: {
   const initrd = await initramfsWithJob(opts.initramfs, { containerScript: containerScript(opts.workload, opts.runtime, opts.quick) }, bootDir);
   const opt = mountOptions(opts.mode, opts.shareOptions);
   const stepTimeoutS = opts.runtime.readyTimeoutS + 600;
-  const r = await bootGuest({
+  const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
+  const { result: r, earlyHangs } = await bootPastInit({
     kernel: opts.kernel,
     initramfs: initrd,
     disks: [opts.imageA, opts.imageB],
@@ -141,8 +144,7 @@ export async function measureRuntime(opts: {
     accel: opts.accel,
     timeoutMs: (2 * stepTimeoutS + 180) * 1000,
     dir: bootDir,
-  });
-  const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
+  }, where);
   const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === "runtime");
   const base = point("baseline");
@@ -169,5 +171,6 @@ export async function measureRuntime(opts: {
     memoryMiB,
     load: loadFigures(report, opts.runtime),
     kernelSplat: splatOf(r),
+    ...(earlyHangs.length ? { earlyHangs } : {}),
   };
 }

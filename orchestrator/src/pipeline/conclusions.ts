@@ -1,3 +1,4 @@
+import path from "node:path";
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
 
@@ -15,5 +16,13 @@ export function conclusions(record: RunRecord): string[] {
     }
   }
   for (const f of failedCells(record)) out.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
+  const stalled = [...record.boots, ...record.runtime].filter((b) => b.earlyHangs?.length);
+  if (stalled.length) {
+    const first = stalled[0]!.earlyHangs![0]!;
+    const names = stalled.map((b) => path.basename(b.bootDir)).join(", ");
+    out.push(
+      `${stalled.length} boot(s) stalled before init and were started again (${names}); first stopped at: ${first.lastLine || "(nothing on the console)"}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`,
+    );
+  }
   return out;
 }
