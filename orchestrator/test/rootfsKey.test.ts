@@ -57,5 +57,10 @@ describe("a rootfs follows its whole package set", () => {
       expect(asked).toBe(2);
       await expect(resolvePackageSet(archive, { ...recipe, include: ["nope"] }, ["trixie"])).rejects.toThrow("package nope is in none of the suites trixie");
     });
+
+    it("refuses a suite the tool keeps no package lists for, before asking apt", async () => {
+      const archive = new DebianArchive(["trixie"], dir);
+      await expect(archive.simulateInstall(["trixie", "bookworm"], ["redis-server"])).rejects.toThrow(/suite bookworm is not one the tool follows/);
+    });
   });
 });

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { containerScript, shQuote } from "../src/guest/jobScript.js";
+import { DEFAULT_SUITES } from "../src/host/debianArchive.js";
 import { parseDpkgStatus, versionLabel } from "../src/images/rootfs.js";
 import { expandParams, listWorkloads, loadWorkload, parseWorkload } from "../src/images/workloads.js";
 
@@ -16,6 +17,8 @@ describe("workload definitions", () => {
       if (w.kind === "debian") {
         expect(w.runtime?.load.length).toBeGreaterThan(0);
         expect(w.rootfs.include).toContain(w.rootfs.versionPackage);
+        // the tool keeps package lists for every suite a workload names
+        for (const s of [...w.rootfs.a.suites, ...w.rootfs.b.suites]) expect(DEFAULT_SUITES).toContain(s);
       }
     }
   });
