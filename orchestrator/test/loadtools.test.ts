@@ -106,6 +106,46 @@ Threads fairness:
     execution time (avg/stddev):   29.9914/0.00
 `;
 
+/** sysbench oltp_read_write against MariaDB 10.11.18 over 127.0.0.1 (workloads/mysql.yaml, captured in its container). */
+const SYSBENCH_MARIADB = `sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)
+
+Running the test with following options:
+Number of threads: 4
+Initializing random number generator from current time
+
+
+Initializing worker threads...
+
+Threads started!
+
+SQL statistics:
+    queries performed:
+        read:                            175070
+        write:                           50020
+        other:                           25010
+        total:                           250100
+    transactions:                        12505  (625.09 per sec.)
+    queries:                             250100 (12501.82 per sec.)
+    ignored errors:                      0      (0.00 per sec.)
+    reconnects:                          0      (0.00 per sec.)
+
+General statistics:
+    total time:                          20.0036s
+    total number of events:              12505
+
+Latency (ms):
+         min:                                    1.02
+         avg:                                    6.39
+         max:                                  186.70
+         95th percentile:                       11.87
+         sum:                                79955.20
+
+Threads fairness:
+    events (avg/stddev):           3126.2500/313.35
+    execution time (avg/stddev):   19.9888/0.00
+
+`;
+
 describe("redis-benchmark", () => {
   it("averages rps and latencies over the tests of the redis 7 CSV", () => {
     const r = parseRedisBenchmark(REDIS_CSV);
@@ -192,6 +232,16 @@ describe("sysbench", () => {
       throughputUnit: "transactions/s",
       latencyMs: { avg: 19.5 },
       raw: { transactions: 12306, queriesPerSec: 8200.68, errorsPerSec: 0, events: 12306, minLatencyMs: 5.12, maxLatencyMs: 110.38, p95LatencyMs: 30.81 },
+    });
+  });
+
+  it("reads a captured run against MariaDB", () => {
+    expect(parseSysbench(SYSBENCH_MARIADB)).toEqual({
+      tool: "sysbench",
+      throughput: 625.09,
+      throughputUnit: "transactions/s",
+      latencyMs: { avg: 6.39 },
+      raw: { transactions: 12505, queriesPerSec: 12501.82, errorsPerSec: 0, events: 12505, minLatencyMs: 1.02, maxLatencyMs: 186.7, p95LatencyMs: 11.87 },
     });
   });
 
