@@ -11,7 +11,7 @@ import { expandParams, listWorkloads, loadWorkload, parseWorkload } from "../src
 describe("workload definitions", () => {
   it("every shipped workload validates, and the real ones have a runtime", async () => {
     const names = await listWorkloads();
-    expect(names).toEqual(expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql"]));
+    expect(names).toEqual(expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql", "tomcat"]));
     for (const n of names) {
       const w = await loadWorkload(n);
       if (w.kind === "debian") {
