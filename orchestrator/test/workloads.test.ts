@@ -13,7 +13,7 @@ import { expandParams, listWorkloads, loadWorkload, parseWorkload, pipName, pipP
 describe("workload definitions", () => {
   it("every shipped workload validates, and the real ones have a runtime", async () => {
     const names = await listWorkloads();
-    expect(names).toEqual(expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql", "tomcat"]));
+    expect(names).toEqual(expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql", "tomcat", "tensorflow"]));
     for (const n of names) {
       const w = await loadWorkload(n);
       if (w.kind === "debian") {
@@ -23,6 +23,15 @@ describe("workload definitions", () => {
         for (const s of [...w.rootfs.a.suites, ...w.rootfs.b.suites]) expect(DEFAULT_SUITES).toContain(s);
       }
     }
+  });
+
+  it("the tensorflow sides pin the same packages and differ only in versionPackage", async () => {
+    const w = await loadWorkload("tensorflow");
+    if (w.kind !== "debian") throw new Error("tensorflow is a debian workload");
+    const [a, b] = [pipPins(w.rootfs.a.pip ?? []), pipPins(w.rootfs.b.pip ?? [])];
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    const differing = [...a.keys()].filter((k) => a.get(k) !== b.get(k));
+    expect(differing).toEqual([w.rootfs.versionPackage]);
   });
 
   it("names the field that is wrong", () => {
