@@ -40,7 +40,7 @@ function program(): Command {
         "split across domains, and write cover-letter tables of the page cache each used.",
     )
     .option("--series <name>", "series spec in kernel/series/ (mainline, v8, rfc-v7, rfc-2023)", "mainline")
-    .option("--workload <names>", "comma-separated workloads from workloads/ (synthetic, redis, postgres, nginx)", (v) => v.split(",").filter(Boolean), [
+    .option("--workload <names>", "comma-separated workloads from workloads/: synthetic, redis, postgres, nginx (the default), mysql, tomcat, tensorflow", (v) => v.split(",").filter(Boolean), [
       "synthetic", "redis", "postgres", "nginx",
     ])
     .option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF")

@@ -106,6 +106,86 @@ Threads fairness:
     execution time (avg/stddev):   29.9914/0.00
 `;
 
+/** sysbench oltp_read_write against MariaDB 10.11.18 over 127.0.0.1 (workloads/mysql.yaml, captured in its container). */
+const SYSBENCH_MARIADB = `sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)
+
+Running the test with following options:
+Number of threads: 4
+Initializing random number generator from current time
+
+
+Initializing worker threads...
+
+Threads started!
+
+SQL statistics:
+    queries performed:
+        read:                            175070
+        write:                           50020
+        other:                           25010
+        total:                           250100
+    transactions:                        12505  (625.09 per sec.)
+    queries:                             250100 (12501.82 per sec.)
+    ignored errors:                      0      (0.00 per sec.)
+    reconnects:                          0      (0.00 per sec.)
+
+General statistics:
+    total time:                          20.0036s
+    total number of events:              12505
+
+Latency (ms):
+         min:                                    1.02
+         avg:                                    6.39
+         max:                                  186.70
+         95th percentile:                       11.87
+         sum:                                79955.20
+
+Threads fairness:
+    events (avg/stddev):           3126.2500/313.35
+    execution time (avg/stddev):   19.9888/0.00
+
+`;
+
+/** sysbench oltp_read_write against PostgreSQL 17.11 over 127.0.0.1 (workloads/postgres.yaml, captured in its container). */
+const SYSBENCH_PGSQL = `sysbench 1.0.20 (using system LuaJIT 2.1.1700206165)
+
+Running the test with following options:
+Number of threads: 4
+Initializing random number generator from current time
+
+
+Initializing worker threads...
+
+Threads started!
+
+SQL statistics:
+    queries performed:
+        read:                            197834
+        write:                           56481
+        other:                           28279
+        total:                           282594
+    transactions:                        14118  (705.30 per sec.)
+    queries:                             282594 (14117.64 per sec.)
+    ignored errors:                      13     (0.65 per sec.)
+    reconnects:                          0      (0.00 per sec.)
+
+General statistics:
+    total time:                          20.0155s
+    total number of events:              14118
+
+Latency (ms):
+         min:                                    0.70
+         avg:                                    5.66
+         max:                                   46.12
+         95th percentile:                       11.65
+         sum:                                79962.87
+
+Threads fairness:
+    events (avg/stddev):           3529.5000/238.65
+    execution time (avg/stddev):   19.9907/0.01
+
+`;
+
 describe("redis-benchmark", () => {
   it("averages rps and latencies over the tests of the redis 7 CSV", () => {
     const r = parseRedisBenchmark(REDIS_CSV);
@@ -192,6 +272,26 @@ describe("sysbench", () => {
       throughputUnit: "transactions/s",
       latencyMs: { avg: 19.5 },
       raw: { transactions: 12306, queriesPerSec: 8200.68, errorsPerSec: 0, events: 12306, minLatencyMs: 5.12, maxLatencyMs: 110.38, p95LatencyMs: 30.81 },
+    });
+  });
+
+  it("reads a captured run against MariaDB", () => {
+    expect(parseSysbench(SYSBENCH_MARIADB)).toEqual({
+      tool: "sysbench",
+      throughput: 625.09,
+      throughputUnit: "transactions/s",
+      latencyMs: { avg: 6.39 },
+      raw: { transactions: 12505, queriesPerSec: 12501.82, errorsPerSec: 0, events: 12505, minLatencyMs: 1.02, maxLatencyMs: 186.7, p95LatencyMs: 11.87 },
+    });
+  });
+
+  it("reads a captured run against PostgreSQL, whose ignored errors (deadlocks) it keeps", () => {
+    expect(parseSysbench(SYSBENCH_PGSQL)).toEqual({
+      tool: "sysbench",
+      throughput: 705.3,
+      throughputUnit: "transactions/s",
+      latencyMs: { avg: 5.66 },
+      raw: { transactions: 14118, queriesPerSec: 14117.64, errorsPerSec: 0.65, events: 14118, minLatencyMs: 0.7, maxLatencyMs: 46.12, p95LatencyMs: 11.65 },
     });
   });
 

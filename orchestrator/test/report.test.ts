@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/record/runRecord.js";
-import { runRecord } from "./helpers/runRecord.js";
+import { cell, comparison, imageRecord, runRecord, runtimeCell, SHARING } from "./helpers/runRecord.js";
 import { buildCells, compare } from "../src/analysis/cells.js";
 import { buildRuntimeCells } from "../src/analysis/runtimeCells.js";
 import type { Mode } from "../src/guest/modes.js";
@@ -98,5 +98,47 @@ describe("reports", () => {
     expect(md).toContain("2 guest(s) at once (2 host core(s)); runtime boots ran alone");
     expect(md).toContain("| redis | 3 | 4.5 | 6.0 | 9.0 | 10.5 | 1.5 | 2.1 | 0.3 | 2.4 | 36.3 |");
     expect(md).toContain("| **all** | 3 |");
+  });
+});
+
+describe("cover letter row order", () => {
+  // the order the run measured them in, scrambled on purpose
+  const measured = ["custom", "synthetic", "tomcat", "nginx", "mysql", "tensorflow", "postgres", "redis", "another"];
+  const seedOrder = ["redis", "postgres", "tensorflow", "mysql", "nginx", "tomcat", "synthetic", "custom", "another"];
+
+  function runOf(): RunRecord {
+    const base = runRecord();
+    return runRecord({
+      plan: { ...base.plan, reps: 3, workloads: measured },
+      workloads: measured.map((name) => ({ name, image: `img-${name}`, versions: "A & B", imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)), sharing: SHARING })),
+      cells: measured.flatMap((w) => [cell(w, "read", "off", 200), cell(w, "read", "on", 100, 50)]),
+      comparisons: measured.map((w) => comparison({ workload: w, path: "read", off: cell(w, "read", "off", 200), on: cell(w, "read", "on", 100, 50), reductionPct: 50 })),
+      runtimeCells: measured.flatMap((w) => [runtimeCell(w, "off", 40), runtimeCell(w, "on", 30, { reductionPct: 25 })]),
+    });
+  }
+
+  /** Image names in the order a table shows them. */
+  function rowsOf(table: string): string[] {
+    return [...table.matchAll(/img-([a-z]+)/g)].map((m) => m[1]!);
+  }
+
+  it("lists workloads in the seed's order, synthetic after them and any other after that, in both tables", () => {
+    const text = renderCoverLetter(runOf());
+    const [readAll, runtime] = text.split("Runtime memory in MiB") as [string, string];
+    expect(rowsOf(readAll)).toEqual(seedOrder);
+    expect(rowsOf(runtime)).toEqual(seedOrder);
+  });
+});
+
+describe("report.md load table", () => {
+  it("shows every measured load step of a workload: postgres's pgbench and sysbench", () => {
+    const load = [
+      { container: "A", step: "pgbench", throughput: 410, throughputUnit: "tps", latencyMs: { avg: 9.7 } },
+      { container: "A", step: "sysbench oltp_read_write", throughput: 120, throughputUnit: "transactions/s", latencyMs: { avg: 33 } },
+    ];
+    const rc = (mode: Mode, memoryMiB: number) => ({ workload: "postgres", mode, ok: true, memoryMiB, pageCache: { afterBKiB: 0 }, cgroups: {}, load });
+    const md = renderMarkdown(runRecord({ runtimeCells: buildRuntimeCells([rc("off", 300), rc("on", 250)]) }));
+    expect(md).toContain("| postgres | on | A | pgbench | 410.0 tps [410.0-410.0] | 9.7 |");
+    expect(md).toContain("| postgres | on | A | sysbench oltp_read_write | 120.0 transactions/s [120.0-120.0] | 33.0 |");
   });
 });

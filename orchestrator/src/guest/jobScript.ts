@@ -1,9 +1,5 @@
 import { expandParams, type RuntimeSpec } from "../images/workloads.js";
-
-/** Single-quotes a string for /bin/sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shQuote } from "../util/shell.js";
 
 /** File-name-safe version of a step name ("wrk 64k" → "wrk-64k"). */
 export function stepFile(name: string): string {

@@ -10,8 +10,9 @@ import { sortVersionsDesc } from "./debianVersion.js";
 
 /**
  * The tool's own apt configuration: Debian suites the host does not list
- * (trixie, trixie-security, trixie-backports, forky, sid), used only for
- * downloads (`apt-get download`, `apt-get source`), never for installing.
+ * (trixie, trixie-security, trixie-backports, forky, sid, bookworm,
+ * bookworm-security), used only for downloads (`apt-get download`,
+ * `apt-get source`) and look-ups, never for installing.
  */
 export class DebianArchive {
   readonly dir: string;
@@ -155,7 +156,8 @@ export class DebianArchive {
   }
 }
 
-export const DEFAULT_SUITES = ["trixie", "trixie-security", "trixie-backports", "forky", "sid"] as const;
+/** bookworm and bookworm-security for the pairs only bookworm has: MariaDB 10.11's two patch releases, Python 3.11. */
+export const DEFAULT_SUITES = ["trixie", "trixie-security", "trixie-backports", "forky", "sid", "bookworm", "bookworm-security"] as const;
 
 export interface MadisonRow {
   pkg: string;

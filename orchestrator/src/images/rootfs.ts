@@ -7,7 +7,8 @@ import { run, runAllowFail } from "../util/exec.js";
 import { hashOf, sha256File, writeJsonAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
-import type { DebianWorkload } from "./workloads.js";
+import { pipHook, pipInputs, pipRecord, PipRecordSchema, type PipInputs } from "./pip.js";
+import { pipName, versionFromPip, type DebianWorkload } from "./workloads.js";
 
 export const RootfsRecordSchema = z.object({
   tar: z.string(),
@@ -18,6 +19,8 @@ export const RootfsRecordSchema = z.object({
   installed: z.record(z.string(), z.string()),
   /** Every package the rootfs holds, with its version (dpkg status). */
   packages: z.record(z.string(), z.string()),
+  /** The side's pip packages, when it has some. */
+  pip: PipRecordSchema.optional(),
   label: z.string(),
   mmdebstrap: z.string(),
   seconds: z.number(),
@@ -79,9 +82,10 @@ export async function resolvePackageSet(archive: DebianArchive, rootfs: DebianWo
   return set;
 }
 
-/** What a rootfs is made of, as its cache key: the recipe and every package version it resolves to. */
-export function rootfsInputs(r: DebianWorkload["rootfs"], suites: string[], packages: Record<string, string>): object {
-  return { variant: r.variant, include: r.include, customize: r.customize, suites, packages, v: 2 };
+/** What a rootfs is made of, as its cache key: the recipe, every package version it resolves to, and the side's pip pins. */
+export function rootfsInputs(r: DebianWorkload["rootfs"], suites: string[], packages: Record<string, string>, pip?: PipInputs): object {
+  // only a side with pip packages has the key, so every other rootfs keeps its cache entry
+  return { variant: r.variant, include: r.include, customize: r.customize, suites, packages, ...(pip ? { pip } : {}), v: 2 };
 }
 
 export async function buildDebianRootfs(opts: {
@@ -96,15 +100,18 @@ export async function buildDebianRootfs(opts: {
   await archive.update(progress);
   const packages = await resolvePackageSet(archive, r, suites);
   const mm = (await runAllowFail("mmdebstrap", ["--version"])).stdout.trim() || "mmdebstrap (unknown)";
-  const inputs = rootfsInputs(r, suites, packages);
+  const pip = await pipInputs(r, side);
+  const inputs = rootfsInputs(r, suites, packages, pip);
   const hit = await cached("rootfs", inputs, RootfsRecordSchema, (dir) =>
     progress.stage("rootfs", `mmdebstrap ${workload.name} ${side.toUpperCase()} (${suites.join(" + ")}: ${r.include.join(", ")})`, async () => {
       const t0 = Date.now();
       const tar = path.join(dir, "rootfs.tar");
+      // the venv first: the workload's own hooks may use it
+      const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize];
       const args = [
         `--variant=${r.variant}`,
         `--include=${r.include.join(",")}`,
-        ...r.customize.map((c) => `--customize-hook=${c}`),
+        ...hooks.map((c) => `--customize-hook=${c}`),
         suites[0]!,
         tar,
         ...suites.map(mirrorLine),
@@ -118,14 +125,16 @@ export async function buildDebianRootfs(opts: {
         if (!v) throw new BenchError(`${workload.name} ${side.toUpperCase()}: ${p} is not installed in the rootfs mmdebstrap made`);
         installed[p] = v;
       }
-      return {
+      const pipFound = pip ? await pipRecord(tar, pip, `${workload.name} ${side.toUpperCase()}`) : undefined;
+      const labelVersion = versionFromPip(r) ? pipFound?.installed[pipName(r.versionPackage)] : installed[r.versionPackage];      return {
         tar: "rootfs.tar",
         tarSha256: await sha256File(tar),
         tarBytes: (await stat(tar)).size,
         suites,
         installed,
         packages: Object.fromEntries([...installedAll].sort(([a], [b]) => (a < b ? -1 : 1))),
-        label: versionLabel(installed[r.versionPackage] ?? "?"),
+        ...(pipFound ? { pip: pipFound } : {}),
+        label: versionLabel(labelVersion ?? "?"),
         mmdebstrap: mm,
         seconds: (Date.now() - t0) / 1000,
       };

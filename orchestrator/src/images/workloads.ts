@@ -6,21 +6,67 @@ import { workloadsDir } from "../util/paths.js";
 import { BenchError } from "../util/errors.js";
 import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
 
-/** One side of a Debian-built pair: the suites apt sees when the rootfs is made. */
+/**
+ * One pinned, hashed pip requirement: `name==version --hash=sha256:<hex>`
+ * (one --hash per acceptable file). Nothing else is accepted, so a rootfs
+ * with pip packages is as reproducible as its Debian part.
+ */
+export const PipRequirementSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?==[A-Za-z0-9.+!_-]+(?: --hash=sha256:[0-9a-f]{64})+$/,
+    "expected `name==version --hash=sha256:<64 hex digits>`",
+  );
+
+/** pip's normal form of a distribution name (PEP 503): "Tensorflow_CPU" → "tensorflow-cpu". */
+export function pipName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+/** name → version of pinned requirements. */
+export function pipPins(reqs: string[]): Map<string, string> {
+  return new Map(
+    reqs.map((r) => {
+      const [name, rest] = r.split("==") as [string, string];
+      return [pipName(name), rest.split(" ")[0]!];
+    }),
+  );
+}
+
+/** One side of a Debian-built pair: the suites apt sees when the rootfs is made, and pip packages on top. */
 const DebianSideSchema = strictObject({
   suites: z.array(z.string()).min(1),
+  /**
+   * pip packages installed at build time into rootfs.venv: every package
+   * pinned and hashed, dependencies included (installed with --no-deps).
+   */
+  pip: z.array(PipRequirementSchema).min(1).optional(),
 });
 
 const DebianRootfsSchema = strictObject({
   variant: z.enum(["minbase", "essential", "apt", "required"]).default("minbase"),
   include: z.array(z.string()).min(1),
-  /** The package whose installed version labels the image in the tables. */
+  /** The package whose installed version labels the image in the tables: a Debian package of include, or a pip package of both sides. */
   versionPackage: z.string(),
   /** Shell run by mmdebstrap with the rootfs path as $1 (static content, config tweaks). */
   customize: z.array(z.string()).default([]),
+  /** The virtual environment (made with the rootfs' python3 -m venv) that a side's pip packages go into. */
+  venv: z.string().regex(/^\/[A-Za-z0-9._/-]+$/).default("/opt/venv"),
   a: DebianSideSchema,
   b: DebianSideSchema,
+}).superRefine((r, ctx) => {
+  if ((r.a.pip || r.b.pip) && !r.include.includes("python3-venv")) {
+    ctx.addIssue({ code: "custom", path: ["include"], message: "pip packages need python3-venv in include (the venv is made inside the rootfs)" });
+  }
+  if (!r.include.includes(r.versionPackage) && !versionFromPip(r)) {
+    ctx.addIssue({ code: "custom", path: ["versionPackage"], message: `"${r.versionPackage}" is neither in include nor a pip package of both sides` });
+  }
 });
+
+/** True when versionPackage is a pip package pinned on both sides (the label then comes from pip). */
+export function versionFromPip(r: { versionPackage: string; a: { pip?: string[] }; b: { pip?: string[] } }): boolean {
+  return [r.a.pip, r.b.pip].every((p) => p !== undefined && pipPins(p).has(pipName(r.versionPackage)));
+}
 
 export const LoadStepSchema = strictObject({
   name: z.string(),

@@ -11,6 +11,15 @@ export const PATH_TITLES: Record<AccessPath, string> = {
   sendfile: "sendfile(2) into a pipe",
 };
 
+/** The seed cover letter's row order; synthetic comes after it, then any other workload in run order. */
+export const COVER_LETTER_ORDER = ["redis", "postgres", "tensorflow", "mysql", "nginx", "tomcat", "synthetic"];
+
+/** Sorts rows by COVER_LETTER_ORDER, keeping run order among workloads it does not name. */
+export function inCoverLetterOrder<T extends { workload: string }>(rows: T[]): T[] {
+  const rank = (w: string) => (COVER_LETTER_ORDER.includes(w) ? COVER_LETTER_ORDER.indexOf(w) : COVER_LETTER_ORDER.length);
+  return [...rows].sort((x, y) => rank(x.workload) - rank(y.workload));
+}
+
 function labelsOf(run: RunRecord, workload: string): { image: string; versions: string } {
   const w = run.workloads.find((x) => x.name === workload);
   return { image: w?.image ?? workload, versions: w?.versions ?? "" };
@@ -41,7 +50,7 @@ export function renderCoverLetter(run: RunRecord): string {
   const parts: string[] = [];
   const planned = run.plan.reps;
   for (const p of run.plan.paths as AccessPath[]) {
-    const comps = completePairs(run, p);
+    const comps = inCoverLetterOrder(completePairs(run, p));
     if (!comps.length) continue;
     const notes: string[] = [];
     const fig = (cell: Cell) =>
@@ -57,7 +66,8 @@ export function renderCoverLetter(run: RunRecord): string {
   const notes: string[] = [];
   const runtimeFig = (c: RuntimeCell) =>
     countedMiB(c.memory.median, c.memory.n, planned, 1, notes, () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${planned} boots (${planned - c.memory.n} failed)`);
-  const runtime = run.runtimeCells.map((c) => c.workload).filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
+  const workloads = inCoverLetterOrder(run.runtimeCells.map((c) => ({ workload: c.workload }))).map((c) => c.workload);
+  const runtime = workloads.filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
     const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
     const on = run.runtimeCells.find((c) => c.workload === w && c.mode === "on");
     return off?.memory.n && on?.memory.n ? [{ ...labelsOf(run, w), off: runtimeFig(off), on: runtimeFig(on), reduction: formatReduction(on.reductionPct) }] : [];

@@ -1,0 +1,4 @@
+/** Single-quotes a string for /bin/sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
