@@ -6,6 +6,7 @@ import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../ker
 import { BenchError } from "../util/errors.js";
 import { exists } from "../util/fsx.js";
 import { runAllowFail, spawnTracked, tailOfFile } from "../util/exec.js";
+import { shQuote } from "../util/shell.js";
 
 export const ACCELERATORS = ["kvm", "tcg"] as const;
 export type Accelerator = (typeof ACCELERATORS)[number];
@@ -188,7 +189,7 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
 
 /** The command as one line a shell runs as it is (qemu.command in the boot folder). */
 export function shellQuote(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(" ");
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shQuote(a))).join(" ");
 }
 
 /** A boot that stalled before the guest's init started, and was booted again. */
