@@ -1,11 +1,11 @@
-import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
-import { compareRuns, RunComparisonSchema, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
+import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
 import type { BenchOptions } from "../pipeline/options.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
-import { loadRunRecord, RUN_STATUSES, type RunRecord } from "../record/runRecord.js";
+import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
+import type { RunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
@@ -13,25 +13,6 @@ import { Progress } from "../util/progress.js";
 import { EXIT } from "./exitCodes.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
-
-/** nightly.json: the verdict each nightly run leaves in its folder beside run.json. */
-export const NightlyVerdictSchema = z.object({
-  regressions: z.number().int(),
-  baseline: z.string().nullable(),
-  note: z.string().nullable(),
-  comparison: RunComparisonSchema.nullable(),
-});
-export type NightlyVerdict = z.infer<typeof NightlyVerdictSchema>;
-
-/** One line of <history>/nightly.jsonl per night. */
-export const NightLineSchema = z.object({
-  runId: z.string(),
-  startedAt: z.string(),
-  status: z.enum(RUN_STATUSES),
-  kernel: z.string().nullable(),
-  baseline: z.string().nullable(),
-  regressions: z.number().int(),
-});
 
 function samePlan(a: RunRecord, b: RunRecord): boolean {
   const p = (r: RunRecord) => JSON.stringify([r.series.name, [...r.plan.workloads].sort(), [...r.plan.modes].sort(), [...r.plan.paths].sort(), [...r.plan.phases].sort(), r.plan.quick]);
@@ -45,22 +26,15 @@ function samePlan(a: RunRecord, b: RunRecord): boolean {
  * cannot read (another schema, damaged) are passed over.
  */
 export async function findBaseline(historyDir: string, current: RunRecord): Promise<{ dir: string; run: RunRecord } | null> {
-  const entries = await readdir(historyDir, { withFileTypes: true }).catch(() => []);
-  const candidates: Array<{ dir: string; run: RunRecord }> = [];
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    const dir = path.join(historyDir, e.name);
-    const run = await loadRunRecord(dir).catch(() => null);
-    if (!run || run.runId === current.runId || run.status !== "complete" || !samePlan(run, current)) continue;
-    if (run.startedAt >= current.startedAt) continue;
-    const verdict = await readFile(path.join(dir, "nightly.json"), "utf8")
-      .then((t) => NightlyVerdictSchema.safeParse(JSON.parse(t)))
-      .catch(() => null);
-    if (verdict?.success && verdict.data.regressions > 0) continue;
-    candidates.push({ dir, run });
-  }
-  candidates.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
-  return candidates[0] ?? null;
+  const { nights } = await loadHistory(historyDir);
+  const good = nights.filter((n) => {
+    const r = n.run;
+    const regressed = (n.verdict?.regressions ?? 0) > 0;
+    return r.runId !== current.runId && r.status === "complete" && !regressed && samePlan(r, current) && r.startedAt < current.startedAt;
+  });
+  // oldest first: the last is the newest
+  const last = good[good.length - 1];
+  return last ? { dir: last.dir, run: last.run } : null;
 }
 
 export interface NightlyResult {
