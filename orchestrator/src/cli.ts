@@ -3,6 +3,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
 import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
+import { measureParallelCommand } from "./commands/measureParallel.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
@@ -54,6 +55,9 @@ function program(): Command {
     .option("--no-fixups", "apply the series without the spec's fixups (kernel/fixups/)")
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
+    .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
+    .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
+    .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
@@ -89,6 +93,9 @@ interface CliOptions {
   fixups: boolean;
   buildOnly?: boolean;
   jobs?: number;
+  parallel?: number;
+  measureParallel?: number[];
+  runtimeShared?: boolean;
   report?: string;
   digest: Digest;
   compare?: string;
@@ -125,7 +132,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, command: argv,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 
@@ -140,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
     return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);
   }
+  if (o.measureParallel) return measureParallelCommand(toBenchOptions(o, argv.slice(2)), o.measureParallel);
   return benchCommand(toBenchOptions(o, argv.slice(2)), json);
 }
 

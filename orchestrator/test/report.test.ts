@@ -88,4 +88,15 @@ describe("reports", () => {
     expect(text).toContain("|        No        |      241     |");
     expect(renderMarkdown(r)).toContain(`median of 2 of 3 boots, rep 2 left out: ${unsettled}`);
   });
+
+  it("says where the read-all boots' time went, per workload and in all", () => {
+    const timing = { bootMs: 1500, settleMs: 2000, readAMs: 3000, readBMs: 3500, residentMs: 500, guestOtherMs: 700, verifyMs: 100, qemuOutsideMs: 800 };
+    const r = { ...run(), scheduling: { parallel: 2, why: "2 host core(s)", runtimeAlone: true } };
+    r.boots = r.boots.map((b) => ({ ...b, wallMs: 12_100, timing }));
+    const md = renderMarkdown(r);
+    expect(md).toContain("## Where the time went");
+    expect(md).toContain("2 guest(s) at once (2 host core(s)); runtime boots ran alone");
+    expect(md).toContain("| redis | 3 | 4.5 | 6.0 | 9.0 | 10.5 | 1.5 | 2.1 | 0.3 | 2.4 | 36.3 |");
+    expect(md).toContain("| **all** | 3 |");
+  });
 });

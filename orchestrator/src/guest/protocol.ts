@@ -112,7 +112,7 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
   return r;
 }
 
-/** /proc/vmstat as a map of counters. */
+/** /proc/vmstat (and memory.stat: "key value" lines) as a map of counters. */
 export function parseVmstat(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
@@ -132,15 +132,8 @@ export function reclaimBetween(before: string, after: string): { pgscan: number;
   return { pgscan: sum(a, "pgscan") - sum(b, "pgscan"), pgsteal: sum(a, "pgsteal") - sum(b, "pgsteal"), available };
 }
 
-/** memory.stat "key value" lines (bytes). */
-export function parseMemoryStat(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const m = /^(\w+) (\d+)$/.exec(line.trim());
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
+/** A cgroup's memory.stat ("key value" lines, bytes): the same form as /proc/vmstat. */
+export const parseMemoryStat = parseVmstat;
 
 /**
  * What a boot sent on the sample channel; a guest step that reported an error,

@@ -24,6 +24,10 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** Guests at once for read-all boots; default: what the host's cores and memory allow. */
+  parallel?: number;
+  /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */
+  runtimeShared?: boolean;
   /** What each file a guest reads is checked with (default xxh64). */
   digest?: Digest;
   jobs?: number;

@@ -2,13 +2,15 @@ import path from "node:path";
 import { buildCells, compare } from "../analysis/cells.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
+import type { AccessPath, Mode } from "../guest/modes.js";
 import { GuestFailure, type Accelerator } from "../guest/qemu.js";
 import { guestMemoryMiB, measureOnce, ReadBackFailure, type PairToMeasure } from "../guest/readAll.js";
-import { measureRuntime } from "../guest/runtime.js";
+import { measureRuntime, type RuntimeMeasurement } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
-import type { Progress } from "../util/progress.js";
+import { fmtElapsed, type Progress } from "../util/progress.js";
 import type { BenchOptions } from "./options.js";
 import type { RunFolder } from "./runFolder.js";
+import { schedule, type Finished, type Job } from "./scheduler.js";
 
 export interface PhaseContext {
   opts: BenchOptions;
@@ -20,6 +22,10 @@ export interface PhaseContext {
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   analyses: Map<string, SharingAnalysis>;
+  /** Guests at once for read-all boots. */
+  parallel: number;
+  /** Runtime boots share the host with other guests (their throughput is then disturbed). */
+  runtimeShared: boolean;
 }
 
 /** A warning said once, however many boots of a cell give it. */
@@ -36,103 +42,144 @@ function toPair(p: ImagePair): PairToMeasure {
   return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
 }
 
-/** read-all: every (rep, mode, access path) a fresh boot; modes interleaved so drift spreads evenly. */
+/** "7/36 done, ~12m40s left": the estimate is the phase's time so far per finished boot, times what is left. */
+export function progressOf(done: number, total: number, elapsedMs: number): string {
+  const left = done ? (elapsedMs / done) * (total - done) : NaN;
+  return `${done}/${total} done${Number.isFinite(left) && done < total ? `, ~${fmtElapsed(left)} left` : ""}`;
+}
+
+/** A job's result, or a guest failure to keep as a finding; anything else (a host or tool error) stops the phase. */
+function outcome<T>(f: Finished<T>): { ok: true; value: T } | { ok: false; failure: GuestFailure } {
+  if (f.result.ok) return f.result;
+  if (f.result.error instanceof GuestFailure) return { ok: false, failure: f.result.error };
+  throw f.result.error;
+}
+
+interface ReadAllCell {
+  pair: PairToMeasure;
+  mode: Mode;
+  path: AccessPath;
+  rep: number;
+}
+
+/**
+ * read-all: every (rep, mode, access path) a fresh boot, up to `parallel`
+ * side by side (each guest measures its own page cache); modes interleaved
+ * in the order started so drift spreads evenly.
+ */
 export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const total = pairs.length * opts.reps * opts.modes.length * opts.paths.length;
-  let n = 0;
+  const cells: ReadAllCell[] = [];
   for (const p of pairs) {
-    const pair = toPair(p);
     for (let rep = 1; rep <= opts.reps; rep++) {
-      for (const mode of opts.modes) {
-        for (const accessPath of opts.paths) {
-          n++;
-          progress.info(`read-all ${n}/${total}: ${pair.workload} mode=${mode} path=${accessPath} rep=${rep}`);
-          let measured: Awaited<ReturnType<typeof measureOnce>>;
-          try {
-            measured = await measureOnce({
-              pair, mode, path: accessPath, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
-              shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
-            });
-          } catch (e) {
-            // a crashed guest is a finding about the kernel: keep it and measure the other cells
-            if (!(e instanceof GuestFailure)) throw e;
-            progress.info(`  FAILED: ${e.message.split("\n")[0]}`);
-            if (e instanceof ReadBackFailure && e.corrupt) {
-              warnOnce(record, `DATA CORRUPTION: ${pair.workload} ${mode}/${accessPath}: files read back with other content than the image holds (see report.md, failed boots)`);
-            }
-            record.failedBoots.push({
-              phase: "read-all", workload: pair.workload, mode, path: accessPath, rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
-            });
-            await folder.save();
-            continue;
-          }
-          const { measurement, samples } = measured;
-          noteSplat(record, `${pair.workload} read-all ${mode}/${accessPath}`, measurement.kernelSplat);
-          if (mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
-            warnOnce(record, `${pair.workload} ${mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`);
-          }
-          if (measurement.excluded) {
-            progress.info(`  left out of the median: ${measurement.excluded}`);
-            warnOnce(record, `${pair.workload} read-all ${mode}/${accessPath}: boot(s) left out of the median: ${measurement.excluded}`);
-          }
-          if (!measurement.reclaim) warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
-          record.boots.push(measurement);
-          await folder.appendSamples(samples);
-          progress.info(
-            `  page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
-              `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? `, ${measurement.hashedFiles} digests compared` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
-          );
-          record.cells = buildCells(record.boots, ctx.analyses);
-          record.comparisons = compare(record.cells, ctx.analyses);
-          await folder.save();
-        }
-      }
+      for (const mode of opts.modes) for (const accessPath of opts.paths) cells.push({ pair: toPair(p), mode, path: accessPath, rep });
     }
   }
+  const name = (c: ReadAllCell) => `${c.pair.workload} ${c.mode}/${c.path} rep ${c.rep}`;
+  const jobs: Array<Job<Awaited<ReturnType<typeof measureOnce>>> & { cell: ReadAllCell }> = cells.map((cell) => ({
+    cell,
+    id: name(cell),
+    exclusive: false,
+    run: () =>
+      measureOnce({
+        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
+      }),
+  }));
+  const t0 = Date.now();
+  await schedule(jobs, {
+    parallel: ctx.parallel,
+    onStart: (job, running) => progress.info(`read-all: ${job.id} started${running > 1 ? ` (${running} guests running)` : ""}`),
+    onFinished: async (f) => {
+      const { cell } = f.job as (typeof jobs)[number];
+      const state = `read-all ${progressOf(f.done, f.total, Date.now() - t0)}`;
+      const r = outcome(f);
+      if (!r.ok) {
+        // a crashed guest is a finding about the kernel: keep it and measure the other cells
+        const e = r.failure;
+        progress.info(`${state}: ${f.job.id} FAILED: ${e.message.split("\n")[0]}`);
+        if (e instanceof ReadBackFailure && e.corrupt) {
+          warnOnce(record, `DATA CORRUPTION: ${cell.pair.workload} ${cell.mode}/${cell.path}: files read back with other content than the image holds (see report.md, failed boots)`);
+        }
+        record.failedBoots.push({
+          phase: "read-all", workload: cell.pair.workload, mode: cell.mode, path: cell.path, rep: cell.rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
+        });
+        await folder.save();
+        return;
+      }
+      const { measurement, samples } = r.value;
+      noteSplat(record, `${cell.pair.workload} read-all ${cell.mode}/${cell.path}`, measurement.kernelSplat);
+      if (cell.mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
+        warnOnce(record, `${cell.pair.workload} ${cell.mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`);
+      }
+      if (measurement.excluded) {
+        progress.info(`  ${f.job.id}: left out of the median: ${measurement.excluded}`);
+        warnOnce(record, `${cell.pair.workload} read-all ${cell.mode}/${cell.path}: boot(s) left out of the median: ${measurement.excluded}`);
+      }
+      if (!measurement.reclaim) warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
+      record.boots.push(measurement);
+      await folder.appendSamples(samples);
+      progress.info(
+        `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
+          `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? ` and checked (${measurement.digest})` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
+      );
+      record.cells = buildCells(record.boots, ctx.analyses);
+      record.comparisons = compare(record.cells, ctx.analyses);
+      await folder.save();
+    },
+  });
 }
 
-/** runtime: both images as containers running the workload; a failing cell is recorded and the rest go on. */
+/**
+ * runtime: both images as containers running the workload. A runtime boot
+ * measures throughput too, so it has the host to itself unless asked
+ * otherwise; a failing cell is recorded and the rest go on.
+ */
 export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const withRuntime = pairs.filter((p) => p.runtime);
-  const total = withRuntime.length * opts.reps * opts.modes.length;
-  let n = 0;
-  for (const p of withRuntime) {
-    const memoryMiB = Math.max(1024, guestMemoryMiB(toPair(p)) + 512);
-    for (let rep = 1; rep <= opts.reps; rep++) {
-      for (const mode of opts.modes) {
-        n++;
-        progress.info(`runtime ${n}/${total}: ${p.record.name} mode=${mode} rep=${rep} (containers A then B)`);
-        try {
-          const m = await measureRuntime({
-            workload: p.record.name, runtime: p.runtime!, quick: Boolean(opts.quick), imageA: p.a.image, imageB: p.b.image,
-            mode, rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, memoryMiB, shareOptions: ctx.shareOptions,
-            runDir: folder.dir,
-          });
-          record.runtime.push(m);
-          noteSplat(record, `${p.record.name} runtime ${mode}`, m.kernelSplat);
-          if (m.ok) {
-            const load = m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
-            progress.info(`  containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`);
-          } else {
-            progress.info(`  FAILED: ${m.failure?.split("\n")[0]}`);
-          }
-        } catch (e) {
-          // a guest that crashed is this cell's finding; a host or tool problem stops the run
-          if (!(e instanceof GuestFailure)) throw e;
-          const msg = e.message;
-          progress.info(`  FAILED: ${msg.split("\n")[0]}`);
-          record.runtime.push({
-            workload: p.record.name, mode, rep, accel: ctx.accel, bootDir: "", wallMs: 0, ok: false, failure: msg,
-            pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [],
-          });
+  const cells = pairs
+    .filter((p) => p.runtime)
+    .flatMap((p) => Array.from({ length: opts.reps }, (_, i) => opts.modes.map((mode) => ({ p, mode, rep: i + 1 }))).flat());
+  const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = cells.map((cell) => ({
+    cell,
+    id: `${cell.p.record.name} runtime ${cell.mode} rep ${cell.rep}`,
+    exclusive: !ctx.runtimeShared,
+    run: () =>
+      measureRuntime({
+        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: Boolean(opts.quick), imageA: cell.p.a.image, imageB: cell.p.b.image,
+        mode: cell.mode, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+        memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p)) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
+      }),
+  }));
+  const t0 = Date.now();
+  await schedule(jobs, {
+    parallel: ctx.runtimeShared ? ctx.parallel : 1,
+    onStart: (job) => progress.info(`runtime: ${job.id} started (containers A then B)`),
+    onFinished: async (f) => {
+      const { cell } = f.job as (typeof jobs)[number];
+      const state = `runtime ${progressOf(f.done, f.total, Date.now() - t0)}`;
+      const r = outcome(f);
+      if (!r.ok) {
+        progress.info(`${state}: ${f.job.id} FAILED: ${r.failure.message.split("\n")[0]}`);
+        record.runtime.push({
+          workload: cell.p.record.name, mode: cell.mode, rep: cell.rep, accel: ctx.accel, bootDir: "", wallMs: f.ms, ok: false, failure: r.failure.message,
+          pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [],
+        });
+      } else {
+        const m = r.value;
+        record.runtime.push(m);
+        noteSplat(record, `${cell.p.record.name} runtime ${cell.mode}`, m.kernelSplat);
+        if (m.ok) {
+          const load = m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
+          progress.info(`${state}: ${f.job.id}: containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`);
+        } else {
+          progress.info(`${state}: ${f.job.id} FAILED: ${m.failure?.split("\n")[0]}`);
         }
-        record.runtimeCells = buildRuntimeCells(record.runtime);
-        await folder.save();
       }
-    }
-  }
+      record.runtimeCells = buildRuntimeCells(record.runtime);
+      await folder.save();
+    },
+  });
 }

@@ -7,6 +7,7 @@ import { chooseAccelerator } from "../guest/accelerator.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
 import { PHASES } from "../guest/modes.js";
 import { qemuVersion } from "../guest/qemu.js";
+import { guestMemoryMiB } from "../guest/readAll.js";
 import { RUNTIME_BASIS } from "../guest/runtime.js";
 import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
@@ -22,6 +23,7 @@ import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import type { BenchOptions } from "./options.js";
 import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
+import { defaultParallel } from "./scheduler.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
@@ -116,9 +118,14 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   progress.info(`accelerator: ${accel.accel} (${accel.reason})`);
   await folder.save();
 
+  const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB({ workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest })));
+  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: accel.accel, cpus: 2, memoryMiB: guestMiB });
+  const parallel = opts.parallel ?? auto.parallel;
+  record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
+  progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
     opts, folder, progress, kernel: kernel.bzImage, initramfs: initramfs.file, accel: accel.accel,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses,
+    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared),
   };
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));

@@ -74,6 +74,8 @@ export const RunRecordSchema = z.object({
     /** What every file read was checked with. */
     digest: z.enum(DIGESTS),
   }),
+  /** How boots were run: guests at once for read-all and why; whether runtime boots had the host to themselves. */
+  scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean() }).optional(),
   workloads: z.array(WorkloadRecordSchema),
   boots: z.array(BootMeasurementSchema),
   failedBoots: z.array(FailedBootSchema),
