@@ -60,6 +60,7 @@ function program(): Command {
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
+    .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
     .option(
       "--threshold <name=points,...>",
@@ -99,6 +100,7 @@ interface CliOptions {
   report?: string;
   digest: Digest;
   compare?: string;
+  html?: string;
   nightly?: string;
   threshold?: Thresholds;
 }
@@ -141,7 +143,8 @@ async function main(argv: string[]): Promise<number> {
   cmd.parse(argv);
   const o = cmd.opts<CliOptions>();
   const json = Boolean(o.json);
-  if (o.compare) return compareCommand(o.compare, json, o.threshold);
+  if (o.html && !o.compare) throw new BenchError("--html goes with --compare", "--compare BASELINE_DIR,CURRENT_DIR --html FILE (runs and --nightly write their pages into their folders)");
+  if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
