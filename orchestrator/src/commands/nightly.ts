@@ -7,9 +7,12 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
+import { loadNightEntries } from "../report/html/nightEntries.js";
+import { renderNightlyHtml } from "../report/html/nightlyPage.js";
 import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
+import { writeComparisonHtml } from "./compare.js";
 import { EXIT } from "./exitCodes.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
@@ -45,11 +48,20 @@ export interface NightlyResult {
   error?: string;
 }
 
+/** <history>/nightly.html, rewritten from every night the folder holds (a night that failed to write it is caught up by the next). */
+export async function writeNightlyHtml(history: string): Promise<{ file: string; notes: string[] }> {
+  const { nights, notes } = await loadNightEntries(history);
+  const file = path.join(history, "nightly.html");
+  await writeFileAtomic(file, renderNightlyHtml(nights, { notes }));
+  return { file, notes };
+}
+
 /**
  * One night: the benchmark into `<history>/<run-id>`, then the comparison
- * with the last good night, written as nightly.md / nightly.json in the run
- * folder and one line in `<history>/nightly.jsonl`. A run that fails is
- * itself a regression; what it measured is still compared.
+ * with the last good night, written as nightly.md / comparison.html /
+ * nightly.json in the run folder, one line in `<history>/nightly.jsonl`,
+ * and `<history>/nightly.html` rewritten. A run that fails is itself a
+ * regression; what it measured is still compared.
  */
 export async function runNightly(
   opts: BenchOptions & { history: string; thresholds?: Thresholds },
@@ -78,6 +90,7 @@ export async function runNightly(
   if (baseline) {
     comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: folder.dir }, opts.thresholds);
     await writeFileAtomic(path.join(folder.dir, "nightly.md"), renderComparison(comparison));
+    await writeComparisonHtml(path.join(folder.dir, "comparison.html"), comparison);
     progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
   } else {
     note = `no earlier complete run of series ${current.series.name} with the same plan in ${history}: this run is the first baseline`;
@@ -90,6 +103,9 @@ export async function runNightly(
     runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
   });
   await appendFile(path.join(history, "nightly.jsonl"), JSON.stringify(line) + "\n");
+  const page = await writeNightlyHtml(history);
+  const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
+  progress.info(`nightly: ${page.file}${passedOver}`);
   return { folder, comparison, note, error };
 }
 
