@@ -4,10 +4,13 @@ import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
+import { mergeCommand } from "./commands/merge.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
+import { parseShard } from "./pipeline/shard.js";
+import type { Shard } from "./record/runRecord.js";
 import { DIGESTS, type Digest } from "./guest/verify.js";
 import { BenchError, describeError } from "./util/errors.js";
 
@@ -49,6 +52,7 @@ function program(): Command {
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
     .option("--kernel-src <path>", "Linux git clone (never modified) or release tarball for a series based on a git ref (v8: v6.19, rfc-v7: v6.18)")
+    .option("--profile <series>", "bench your own tree as it is (--kernel-src at --base-ref, no mails), with this series' feature symbol, image profile and mount options")
     .option("--base-ref <ref>", "base commit or tag in --kernel-src, instead of the series spec's ref")
     .option("--kernel-src-exclude <paths>", "comma-separated paths to leave out of the checkout (for clones that lack some blobs)", (v) => v.split(",").filter(Boolean))
     .option("--mbox <file>", "the series as an mbox file (else: cache, b4, lore)")
@@ -56,6 +60,10 @@ function program(): Command {
     .option("--build-only", "stop after the kernel is built")
     .option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)", positiveInt)
     .option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)", positiveInt)
+    .option("--shard <K/N>", "measure only the K-th of N parts of the job's boots (--merge joins the parts)", parseShard)
+    .option("--export <dir>", "build the job's kernel, initramfs and images, write them to <dir> (digests listed) and measure nothing")
+    .option("--artifacts <dir>", "measure the kernel, initramfs and images --export wrote (checked by digest) instead of building")
+    .option("--merge <dirs>", "join the run folders of one job's --shard K/N runs into one (--out names it) and exit")
     .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
@@ -76,6 +84,7 @@ function program(): Command {
 
 interface CliOptions {
   series: string;
+  profile?: string;
   workload: string[];
   images?: string;
   phases: Phase[];
@@ -96,6 +105,10 @@ interface CliOptions {
   jobs?: number;
   parallel?: number;
   measureParallel?: number[];
+  merge?: string;
+  export?: string;
+  artifacts?: string;
+  shard?: Shard;
   runtimeShared?: boolean;
   report?: string;
   digest: Digest;
@@ -133,8 +146,8 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
+    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 
@@ -146,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.html && !o.compare) throw new BenchError("--html goes with --compare", "--compare BASELINE_DIR,CURRENT_DIR --html FILE (runs and --nightly write their pages into their folders)");
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
+  if (o.merge) return mergeCommand(o.merge, o.out, json);
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
     return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);

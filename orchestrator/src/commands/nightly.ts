@@ -58,9 +58,7 @@ export async function writeNightlyHtml(history: string): Promise<{ file: string;
 
 /**
  * One night: the benchmark into `<history>/<run-id>`, then the comparison
- * with the last good night, written as nightly.md / comparison.html /
- * nightly.json in the run folder, one line in `<history>/nightly.jsonl`,
- * and `<history>/nightly.html` rewritten. A run that fails is itself a
+ * with the last good night (judgeRun). A run that fails is itself a
  * regression; what it measured is still compared.
  */
 export async function runNightly(
@@ -83,14 +81,31 @@ export async function runNightly(
   }
   if (!folder) return { comparison: null, error: error ?? "the run did not start" };
 
-  const current = folder.record;
+  const judged = await judgeRun(folder.dir, folder.record, history, opts.thresholds, progress);
+  return { folder, comparison: judged.comparison, note: judged.note, error };
+}
+
+/**
+ * A finished run, judged against the last good one in `history`: the
+ * comparison in nightly.md / comparison.html / nightly.json beside its
+ * run.json, one line in `<history>/nightly.jsonl`, and
+ * `<history>/nightly.html` rewritten. A run that did not complete counts as
+ * a regression.
+ */
+export async function judgeRun(
+  dir: string,
+  current: RunRecord,
+  history: string,
+  thresholds: Thresholds | undefined,
+  progress: Progress,
+): Promise<{ comparison: RunComparison | null; note?: string; regressions: number }> {
   const baseline = await findBaseline(history, current);
   let comparison: RunComparison | null = null;
   let note: string | undefined;
   if (baseline) {
-    comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: folder.dir }, opts.thresholds);
-    await writeFileAtomic(path.join(folder.dir, "nightly.md"), renderComparison(comparison));
-    await writeComparisonHtml(path.join(folder.dir, "comparison.html"), comparison);
+    comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
+    await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison));
+    await writeComparisonHtml(path.join(dir, "comparison.html"), comparison);
     progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
   } else {
     note = `no earlier complete run of series ${current.series.name} with the same plan in ${history}: this run is the first baseline`;
@@ -98,7 +113,7 @@ export async function runNightly(
   }
   const regressions = comparison?.regressions ?? (current.status === "complete" ? 0 : 1);
   const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison };
-  await writeJsonAtomic(path.join(folder.dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
+  await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
   const line = NightLineSchema.parse({
     runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
   });
@@ -106,7 +121,7 @@ export async function runNightly(
   const page = await writeNightlyHtml(history);
   const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
   progress.info(`nightly: ${page.file}${passedOver}`);
-  return { folder, comparison, note, error };
+  return { comparison, note, regressions };
 }
 
 /** --nightly HISTORY: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */

@@ -19,7 +19,7 @@ export const HunkReportSchema = z.object({
 });
 export type HunkReport = z.infer<typeof HunkReportSchema>;
 
-export const ApplyMethodSchema = z.enum(["git-am", "git-am-3way", "patch"]);
+export const ApplyMethodSchema = z.enum(["git-am", "git-am-3way", "patch", "none"]);
 export type ApplyMethod = z.infer<typeof ApplyMethodSchema>;
 
 export const PatchStatusSchema = z.enum(["clean", "offset", "fuzz", "3way", "failed", "skipped"]);
@@ -168,6 +168,7 @@ const METHOD_TEXT: Record<ApplyMethod, string> = {
   "git-am": "git am",
   "git-am-3way": "git am --3way",
   patch: "patch -p1 --fuzz=2",
+  none: "nothing (the tree as it is)",
 };
 
 /** The report for a terminal: one line per patch and per fixup. */

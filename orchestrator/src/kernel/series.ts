@@ -84,6 +84,26 @@ export async function loadSeries(name: string, dir = seriesDir()): Promise<Serie
   return spec;
 }
 
+/**
+ * A developer's own tree, benched as it is: the kernel at `ref` of their
+ * clone, no mails applied, with the feature symbol, image profile and mount
+ * options of the series named by --profile (a v9 in progress measured before
+ * it is posted, or a maintainer's dev branch followed every night).
+ */
+export function treeSpec(profile: SeriesSpec, ref: string): SeriesSpec {
+  return {
+    ...profile,
+    name: `${profile.name}-tree`,
+    title: `a tree at ${ref}, benched with the ${profile.name} profile`,
+    messageId: undefined,
+    patches: 0,
+    version: undefined,
+    base: { kind: "git", ref },
+    fixups: [],
+    notRunnable: undefined,
+  };
+}
+
 export function shareOptions(spec: SeriesSpec, domain: string): string {
   return spec.shareMountOptions.replaceAll("{domain}", domain);
 }

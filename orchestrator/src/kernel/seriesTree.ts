@@ -9,7 +9,7 @@ import { ApplyError, applySeries, loadFixups } from "./apply.js";
 import { ApplyReportSchema, renderApplyReport, type ApplyReport } from "./applyReport.js";
 import { makeWorktree, removeWorktree } from "./worktree.js";
 import type { CompilerError } from "./build.js";
-import { acquirePatches, type AcquiredPatches } from "./patches/acquire.js";
+import { acquirePatches, NO_PATCHES, type AcquiredPatches } from "./patches/acquire.js";
 import type { SeriesSpec } from "./series.js";
 import { prepareTarballKernelSource } from "./source.js";
 import { gitOk } from "../util/git.js";
@@ -88,7 +88,7 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
   const { spec, progress } = req;
   if (spec.base.kind !== "git") throw new BenchError(`series ${spec.name} is not based on a git ref`);
   const acquired = await progress.stage("series", `getting ${spec.patches} patches of ${spec.name}`, () =>
-    acquirePatches({ spec, mboxFile: req.mbox, progress }),
+    spec.messageId ? acquirePatches({ spec, mboxFile: req.mbox, progress }) : Promise.resolve(NO_PATCHES),
   );
   progress.info(`series: ${acquired.series.patches.length} patches from ${acquired.source} (${acquired.origin})`);
   const fixups = req.noFixups ? [] : await loadFixups(spec.fixups);
@@ -120,9 +120,11 @@ export async function prepareSeriesTree(req: SeriesTreeRequest): Promise<SeriesT
     );
     let report: ApplyReport;
     try {
-      report = await progress.stage("apply", `applying ${acquired.series.patches.length} patches and ${fixups.length} fixup(s)`, () =>
-        applySeries({ worktree: wt.dir, patches: acquired.series.patches, total: acquired.series.total, fixups, logFile: path.join(req.logDir, "apply.log") }),
-      );
+      report = acquired.series.patches.length || fixups.length
+        ? await progress.stage("apply", `applying ${acquired.series.patches.length} patches and ${fixups.length} fixup(s)`, () =>
+          applySeries({ worktree: wt.dir, patches: acquired.series.patches, total: acquired.series.total, fixups, logFile: path.join(req.logDir, "apply.log") }),
+        )
+        : { base: wt.commit, head: wt.commit, method: "none", attempts: [], patches: [], fixups: [] };
     } catch (e) {
       if (e instanceof ApplyError) {
         progress.info(`apply:\n${renderApplyReport(e.report)}`);

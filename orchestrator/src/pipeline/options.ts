@@ -1,10 +1,13 @@
 import type { Accelerator } from "../guest/qemu.js";
 import type { AccessPath, Mode, Phase } from "../guest/modes.js";
 import type { Digest } from "../guest/verify.js";
+import type { Shard } from "../record/runRecord.js";
 
 /** What a run is asked to do: the CLI's options, typed. */
 export interface BenchOptions {
   series: string;
+  /** Bench --kernel-src at --base-ref as it is, with this series' feature symbol, image profile and mount options. */
+  profile?: string;
   workloads: string[];
   images?: [string, string];
   reps: number;
@@ -24,6 +27,12 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** Build the kernel, tools, images and initramfs, write them here for other machines, and measure nothing. */
+  export?: string;
+  /** Measure what --export wrote, checked by digest, instead of building anything. */
+  artifacts?: string;
+  /** Measure only this part of the job's boots (the rest run elsewhere and are merged). */
+  shard?: Shard;
   /** Guests at once for read-all boots; default: what the host's cores and memory allow. */
   parallel?: number;
   /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */

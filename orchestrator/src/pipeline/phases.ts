@@ -11,6 +11,7 @@ import { fmtElapsed, type Progress } from "../util/progress.js";
 import type { BenchOptions } from "./options.js";
 import type { RunFolder } from "./runFolder.js";
 import { schedule, type Finished, type Job } from "./scheduler.js";
+import { inShard, type BootGroup } from "./shard.js";
 
 export interface PhaseContext {
   opts: BenchOptions;
@@ -38,7 +39,7 @@ function noteSplat(record: RunFolder["record"], where: string, splat: string | u
   if (splat) warnOnce(record, `kernel splat in ${where}: ${splat} (see oops.txt in the boot folder)`);
 }
 
-function toPair(p: ImagePair): PairToMeasure {
+export function toPair(p: ImagePair): PairToMeasure {
   return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
 }
 
@@ -62,6 +63,21 @@ interface ReadAllCell {
   rep: number;
 }
 
+const MIB = 2 ** 20;
+/** A boot's fixed cost (booting, settling) in the same unit as a MiB read. */
+const BOOT_COST = 50;
+
+/** Every mode of one (workload, path, rep) goes to one shard; its cost grows with what the guests read. */
+export function readAllGroup(c: { pair: PairToMeasure; path: string; rep: number }): BootGroup {
+  const bytes = [c.pair.manifestA, c.pair.manifestB].flatMap((m) => m.entries).reduce((s, e) => s + (e.type === "file" ? e.size : 0), 0);
+  return { key: `${c.pair.workload}|${c.path}|${c.rep}`, cost: bytes / MIB + BOOT_COST };
+}
+
+/** Every mode of one (workload, rep) of the runtime phase goes to one shard. */
+function runtimeGroup(c: { p: ImagePair; rep: number }): BootGroup {
+  return { key: `${c.p.record.name}|runtime|${c.rep}`, cost: 20 * BOOT_COST };
+}
+
 /**
  * read-all: every (rep, mode, access path) a fresh boot, up to `parallel`
  * side by side (each guest measures its own page cache); modes interleaved
@@ -77,7 +93,8 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
     }
   }
   const name = (c: ReadAllCell) => `${c.pair.workload} ${c.mode}/${c.path} rep ${c.rep}`;
-  const jobs: Array<Job<Awaited<ReturnType<typeof measureOnce>>> & { cell: ReadAllCell }> = cells.map((cell) => ({
+  const mine = inShard(cells, readAllGroup, opts.shard);
+  const jobs: Array<Job<Awaited<ReturnType<typeof measureOnce>>> & { cell: ReadAllCell }> = mine.map((cell) => ({
     cell,
     id: name(cell),
     exclusive: false,
@@ -142,7 +159,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
   const cells = pairs
     .filter((p) => p.runtime)
     .flatMap((p) => Array.from({ length: opts.reps }, (_, i) => opts.modes.map((mode) => ({ p, mode, rep: i + 1 }))).flat());
-  const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = cells.map((cell) => ({
+  const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = inShard(cells, runtimeGroup, opts.shard).map((cell) => ({
     cell,
     id: `${cell.p.record.name} runtime ${cell.mode} rep ${cell.rep}`,
     exclusive: !ctx.runtimeShared,

@@ -1,32 +1,27 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { failedCells } from "../analysis/failures.js";
-import { analyseSharing, type SharingAnalysis } from "../analysis/sharing.js";
 import { chooseAccelerator } from "../guest/accelerator.js";
-import { prepareInitramfs } from "../guest/initramfs.js";
 import { PHASES } from "../guest/modes.js";
 import { qemuVersion } from "../guest/qemu.js";
 import { guestMemoryMiB } from "../guest/readAll.js";
 import { RUNTIME_BASIS } from "../guest/runtime.js";
-import { DebianArchive } from "../host/debianArchive.js";
-import { ensureHostPackages, type HostPart } from "../host/provision.js";
-import { prepareErofsUtils } from "../images/erofsUtils.js";
-import { imagePairs } from "../images/pairs.js";
-import { loadFixups } from "../kernel/apply.js";
-import { buildKernel, compilerVersion } from "../kernel/build.js";
-import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
+import { ensureHostPackages } from "../host/provision.js";
 import { shareOptions, type SeriesSpec } from "../kernel/series.js";
 import { emptyResults, RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
+import { BenchError } from "../util/errors.js";
 import { sha256 } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
+import { exportArtifacts, importArtifacts } from "./artifacts.js";
+import { buildArtefacts, type Artefacts } from "./build.js";
 import type { BenchOptions } from "./options.js";
-import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
+import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
 import { defaultParallel } from "./scheduler.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
+import { conclusions } from "./conclusions.js";
 
 function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunRecord {
   return {
@@ -47,6 +42,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       digest: opts.digest ?? "xxh64",
     },
     ...emptyResults(),
+    ...(opts.shard ? { shard: opts.shard } : {}),
     runtimeBasis: RUNTIME_BASIS,
   };
 }
@@ -69,78 +65,53 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   progress.info(`run ${runId}: series ${spec.name}, results in ${dir}`);
   await folder.save();
 
-  const parts: HostPart[] = ["vm", "kernel", "erofsUtils"];
-  if (spec.base.kind === "git") parts.push("git");
-  if (workloads.some((w) => w.kind === "debian")) parts.push("rootfs");
-  await ensureHostPackages(parts, progress);
-  record.host.qemu = await qemuVersion();
-  record.host.compiler = await compilerVersion();
-
-  const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
-    prepareKernelTree(spec, {
-      kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
-      noFixups: opts.noFixups, logDir: dir, progress,
-    }),
-  );
-  record.kernel = { ...tree.record, buildKey: "" };
-  await folder.save();
-  const kernel = await time("kernel build", async () =>
-    buildKernel({
-      tree: tree.tree, treeIdentity: tree.identity, fragment: await kernelFragment(spec), progress, jobs: opts.jobs, explainError: tree.explainError, runDir: dir,
-    }),
-  );
-  record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
-  progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
-  await folder.save();
-  if (opts.buildOnly) return finish(folder);
-
-  // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
-  const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
-  const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
-  record.erofsUtils = erofs.record;
-  const pairs = await imagePairs({ images: opts.images, workloads: opts.workloads, profile: spec.imageProfile, erofs, progress, time });
-  const analyses = new Map<string, SharingAnalysis>();
-  for (const p of pairs) {
-    const sharing = analyseSharing(p.a.manifest, p.b.manifest);
-    analyses.set(p.record.name, sharing);
-    record.workloads.push({ ...p.record, sharing });
-    progress.info(
-      `${p.record.name} (${p.record.versions}): ${(sharing.a.bytes / 2 ** 20).toFixed(1)} + ${(sharing.b.bytes / 2 ** 20).toFixed(1)} MiB, ` +
-        `${(sharing.sharedBytes / 2 ** 20).toFixed(1)} MiB identical: expected read-all reduction ${sharing.expectedReductionPct.toFixed(1)}%`,
-    );
+  let art: Artefacts | undefined;
+  if (opts.artifacts) {
+    // built elsewhere: measured here exactly as exported, nothing rebuilt
+    const imported = await importArtifacts(opts.artifacts, progress);
+    if (imported.manifest.specSha256 !== record.series.specSha256) {
+      throw new BenchError(`--artifacts ${opts.artifacts} were built for another version of series ${spec.name}`, "export and measure from the same checkout");
+    }
+    await ensureHostPackages(["vm"], progress);
+    record.host.qemu = await qemuVersion();
+    record.kernel = imported.manifest.kernel;
+    record.erofsUtils = imported.manifest.erofsUtils;
+    record.initramfs = imported.manifest.initramfs;
+    record.workloads = imported.manifest.workloads.map(({ runtime: _runtime, ...w }) => w);
+    record.plan.workloads = record.workloads.map((w) => w.name);
+    art = imported.artefacts;
+  } else {
+    art = await buildArtefacts(spec, workloads, opts, { folder, progress, time, kernelOnly: opts.buildOnly && !opts.export });
   }
-  const initramfs = await time("initramfs", () => prepareInitramfs(progress));
-  record.initramfs = initramfs.record;
+  if (!art) return finish(folder);
+  if (opts.export) {
+    await exportArtifacts(path.resolve(opts.export), art, spec, record, progress);
+    progress.info(`artefacts exported to ${path.resolve(opts.export)}`);
+    return finish(folder);
+  }
+  const { pairs } = art;
+  const analyses = new Map(record.workloads.map((w) => [w.name, w.sharing]));
   const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
-    chooseAccelerator({ kernel: kernel.bzImage, initramfs: initramfs.file, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
+    chooseAccelerator({ kernel: art.kernel.bzImage, initramfs: art.initramfs, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
   );
   record.accel = accel;
   progress.info(`accelerator: ${accel.accel} (${accel.reason})`);
   await folder.save();
 
-  const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB({ workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest })));
+  const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB(toPair(p))));
   const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: accel.accel, cpus: 2, memoryMiB: guestMiB });
   const parallel = opts.parallel ?? auto.parallel;
   record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
   progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
-    opts, folder, progress, kernel: kernel.bzImage, initramfs: initramfs.file, accel: accel.accel,
+    opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel,
     shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared),
   };
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
-  for (const c of record.comparisons) {
-    if (c.splitShared) {
-      record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
-    }
-    if (c.sharingInactive) {
-      record.warnings.push(
-        `${c.workload}/${c.path}: sharing on saved ${c.reductionPct?.toFixed(1)}% of page cache where ${c.expectedReductionPct.toFixed(1)}% is expected: this access path does not share`,
-      );
-    }
-  }
-  for (const f of failedCells(record)) record.warnings.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
+  // conclusions are about the whole job: a shard's part cannot draw them, its merge does
+  if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseImageRef } from "../images/oci.js";
 import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
 import { seriesFromMbox } from "../kernel/patches/select.js";
-import { loadSeries, type SeriesSpec } from "../kernel/series.js";
+import { loadSeries, treeSpec, type SeriesSpec } from "../kernel/series.js";
 import { kernelSrcKind } from "../kernel/seriesTree.js";
 import { BenchError } from "../util/errors.js";
 import { git } from "../util/git.js";
@@ -79,7 +79,8 @@ async function checkSeriesTree(spec: SeriesSpec, opts: BenchOptions): Promise<vo
  * its base ref, the mbox. A mistake costs a second, not a kernel build.
  */
 export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
-  const spec = await loadSeries(opts.series);
+  const spec = opts.profile ? treeSpec(await loadSeries(opts.profile), opts.baseRef ?? "HEAD") : await loadSeries(opts.series);
+  if (opts.profile && !opts.kernelSrc) throw new BenchError("--profile benches your own tree: it needs --kernel-src", "--kernel-src ~/linux --base-ref my-branch --profile mainline");
   if (spec.notRunnable && !opts.buildOnly) {
     throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
   }

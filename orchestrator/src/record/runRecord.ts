@@ -50,6 +50,10 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
 
 export const RUN_STATUSES = ["running", "complete", "failed", "interrupted"] as const;
 
+/** `--shard K/N`: a run that measured the K-th of N parts of its plan's boots (1-based). */
+export const ShardSchema = z.object({ index: z.number().int().positive(), count: z.number().int().positive() });
+export type Shard = z.infer<typeof ShardSchema>;
+
 export const RunRecordSchema = z.object({
   schema: z.literal(RUN_RECORD_SCHEMA),
   runId: z.string(),
@@ -74,6 +78,10 @@ export const RunRecordSchema = z.object({
     /** What every file read was checked with. */
     digest: z.enum(DIGESTS),
   }),
+  /** Set when this run measured one part of its plan; --merge joins the parts. */
+  shard: ShardSchema.optional(),
+  /** Shard folders this run was merged from. */
+  mergedFrom: z.array(z.string()).optional(),
   /** How boots were run: guests at once for read-all and why; whether runtime boots had the host to themselves. */
   scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean() }).optional(),
   workloads: z.array(WorkloadRecordSchema),

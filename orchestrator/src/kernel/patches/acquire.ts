@@ -11,7 +11,7 @@ import type { Progress } from "../../util/progress.js";
 import { seriesFromMbox, type SelectedSeries } from "./select.js";
 import type { SeriesSpec } from "../series.js";
 
-export type PatchSource = "mbox" | "cache" | "b4" | "lore";
+export type PatchSource = "mbox" | "cache" | "b4" | "lore" | "none";
 
 export interface AcquiredPatches {
   source: PatchSource;
@@ -38,6 +38,11 @@ export interface AcquireOptions {
   /** Base URL of the archive; default https://lore.kernel.org/all. */
   loreBase?: string;
 }
+
+/** What a tree benched as it is has to apply: nothing. */
+export const NO_PATCHES: AcquiredPatches = {
+  source: "none", mboxPath: "", sha256: "", origin: "the tree as it is", series: { version: "", total: 0, patches: [], dropped: [] }, skipped: [],
+};
 
 export function seriesCachePath(messageId: string): string {
   return path.join(cacheRoot(), "series", `${messageId.replace(/[/\\]/g, "_")}.mbox`);

@@ -1,0 +1,19 @@
+import { failedCells } from "../analysis/failures.js";
+import type { RunRecord } from "../record/runRecord.js";
+
+/** What a finished job's figures say that a reader must not miss: a leak across domains, a path that does not share, failed boots. */
+export function conclusions(record: RunRecord): string[] {
+  const out: string[] = [];
+  for (const c of record.comparisons) {
+    if (c.splitShared) {
+      out.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
+    }
+    if (c.sharingInactive) {
+      out.push(
+        `${c.workload}/${c.path}: sharing on saved ${c.reductionPct?.toFixed(1)}% of page cache where ${c.expectedReductionPct.toFixed(1)}% is expected: this access path does not share`,
+      );
+    }
+  }
+  for (const f of failedCells(record)) out.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
+  return out;
+}

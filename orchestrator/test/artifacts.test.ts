@@ -1,0 +1,68 @@
+import { appendFile, mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportArtifacts, importArtifacts } from "../src/pipeline/artifacts.js";
+import type { Artefacts } from "../src/pipeline/build.js";
+import { loadSeries } from "../src/kernel/series.js";
+import { Progress } from "../src/util/progress.js";
+import { tempDir } from "./helpers/gitSeries.js";
+import { imageRecord, runRecord } from "./helpers/runRecord.js";
+
+let dir: string;
+let art: Artefacts;
+const quiet = new Progress(true);
+
+beforeAll(async () => {
+  dir = await tempDir("esb-art-");
+  const src = path.join(dir, "src");
+  await mkdir(path.join(src, "out"), { recursive: true });
+  await writeFile(path.join(src, "bzImage"), "kernel bytes");
+  await writeFile(path.join(src, "out", "vmlinux"), "symbols");
+  await writeFile(path.join(src, "initramfs.cpio.gz"), "cpio");
+  await writeFile(path.join(src, "a.erofs"), Buffer.alloc(8192, 1));
+  await writeFile(path.join(src, "b.erofs"), Buffer.alloc(8192, 2));
+  const manifest = { entries: [{ path: "f", type: "file" as const, size: 3, mode: 0o644, sha256: "x", xxh64: "y" }] };
+  const rec = runRecord().workloads[0]!;
+  art = {
+    kernel: { bzImage: path.join(src, "bzImage"), vmlinux: path.join(src, "out", "vmlinux") },
+    initramfs: path.join(src, "initramfs.cpio.gz"),
+    pairs: [{
+      record: { name: rec.name, image: rec.image, versions: rec.versions, imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)) },
+      a: { image: path.join(src, "a.erofs"), manifest, record: imageRecord("aa".repeat(32)), reused: true },
+      b: { image: path.join(src, "b.erofs"), manifest, record: imageRecord("bb".repeat(32)), reused: true },
+      runtime: { setup: "", start: "redis-server", ready: "true", readyTimeoutS: 5, logs: [], load: [], params: {}, quick: {} },
+    }],
+  };
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const record = () =>
+  runRecord({
+    erofsUtils: { mkfs: "m", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "l" },
+    initramfs: { initramfs: "initramfs.cpio.gz", initramfsSha256: "i", busybox: "/bin/busybox", busyboxSha256: "b", probeSha256: "p", initSha256: "n" },
+  });
+
+describe("built once, measured many times", () => {
+  it("exports the kernel, initramfs, images and records, and imports them checked", async () => {
+    const out = path.join(dir, "export1");
+    await exportArtifacts(out, art, await loadSeries("mainline"), record(), quiet);
+    const { manifest, artefacts } = await importArtifacts(out, quiet);
+    expect(manifest.files.map((f) => f.path)).toEqual(["kernel/bzImage", "kernel/out/vmlinux", "initramfs.cpio.gz", "images/redis/A.erofs", "images/redis/A.manifest.json", "images/redis/B.erofs", "images/redis/B.manifest.json"]);
+    expect(artefacts.kernel.bzImage).toBe(path.join(out, "kernel/bzImage"));
+    expect(artefacts.pairs[0]!.a.manifest).toEqual(art.pairs[0]!.a.manifest);
+    expect(artefacts.pairs[0]!.runtime?.start).toBe("redis-server");
+    expect(manifest.kernel.buildKey).toBe("k1");
+  });
+
+  it("refuses a file whose digest does not match, and a missing one, naming it", async () => {
+    const out = path.join(dir, "export2");
+    await exportArtifacts(out, art, await loadSeries("mainline"), record(), quiet);
+    await appendFile(path.join(out, "images/redis/B.erofs"), "x");
+    await expect(importArtifacts(out, quiet)).rejects.toThrow(/images\/redis\/B\.erofs has sha256 [0-9a-f]{16}…, the export says [0-9a-f]{16}…/);
+    await rm(path.join(out, "kernel/bzImage"));
+    await expect(importArtifacts(out, quiet)).rejects.toThrow("kernel/bzImage is missing");
+    await expect(importArtifacts(path.join(dir, "nothing"), quiet)).rejects.toThrow("holds no artifacts.json");
+  });
+});
