@@ -66,6 +66,15 @@ describe("report.html", () => {
     }
   });
 
+  it("says how the boots were run, and which part of the plan a shard or a merge is", () => {
+    const merged = renderRunHtml(fixtureRun({ scheduling: { parallel: 2, why: "2 cores, 7.6 GiB", runtimeAlone: true }, mergedFrom: ["/r/s1", "/r/s2"] }));
+    at(merged, "read-all: 2 guest(s) at once (2 cores, 7.6 GiB); runtime boots alone on the host");
+    at(merged, "<dt>merged from</dt><dd><code>/r/s1</code><br><code>/r/s2</code></dd>");
+    const shard = renderRunHtml(fixtureRun({ shard: { index: 2, count: 3 } }));
+    at(shard, "3 rep(s), shard 2 of 3; started");
+    at(shard, "<dt>shard</dt><dd>2 of 3</dd>");
+  });
+
   it("escapes a workload named <script> and every other string from the record", () => {
     const run = fixtureRun();
     const rename = <T extends { workload: string }>(x: T): T => (x.workload === "redis" ? { ...x, workload: EVIL } : x);

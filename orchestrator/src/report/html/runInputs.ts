@@ -17,6 +17,16 @@ function code(v: unknown): string {
   return v === undefined || v === null || v === "" ? `<span class="meta">?</span>` : `<code>${esc(v)}</code>`;
 }
 
+/** How the boots were run, and for a shard or a merge, which part of the plan this is. */
+function scheduling(run: RunRecord): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const s = run.scheduling;
+  if (s) out.push(["boots", esc(`read-all: ${s.parallel} guest(s) at once (${s.why}); runtime boots ${s.runtimeAlone ? "alone on the host" : "beside other guests"}`)]);
+  if (run.shard) out.push(["shard", esc(`${run.shard.index} of ${run.shard.count}`)]);
+  if (run.mergedFrom?.length) out.push(["merged from", run.mergedFrom.map(code).join("<br>")]);
+  return out;
+}
+
 function runPart(run: RunRecord): string {
   const p = run.plan;
   const plan = `workloads ${p.workloads.join(", ")}; modes ${p.modes.join(", ")}; paths ${p.paths.join(", ")}; phases ${p.phases.join(", ")}; ${p.reps} rep(s)${p.quick ? ", quick" : ""}; reads checked with ${p.digest}`;
@@ -29,6 +39,7 @@ function runPart(run: RunRecord): string {
       ["finished", esc(run.finishedAt ?? "–")],
       ["command", code(run.command.join(" "))],
       ["plan", esc(plan)],
+      ...scheduling(run),
     ]) +
     `<h3>Series</h3>` +
     kv([

@@ -62,7 +62,7 @@ function header(run: RunRecord, names: string[], checks: RunChecks): string {
   return (
     `<header><h1>erofs-share-bench run <span class="mono">${esc(run.runId)}</span></h1>` +
     `<p class="meta">${statusBadge(run.status)} series <strong>${esc(run.series.name)}</strong> (${esc(run.series.title)}) on ${esc(kernel)}, ` +
-    `QEMU ${esc(run.accel?.accel.toUpperCase() ?? "?")}, ${esc(run.plan.reps)} rep(s); started ${esc(run.startedAt)}${run.finishedAt ? `, finished ${esc(run.finishedAt)}` : ""}</p>` +
+    `QEMU ${esc(run.accel?.accel.toUpperCase() ?? "?")}, ${esc(run.plan.reps)} rep(s)${run.shard ? `, shard ${run.shard.index} of ${run.shard.count}` : ""}; started ${esc(run.startedAt)}${run.finishedAt ? `, finished ${esc(run.finishedAt)}` : ""}</p>` +
     `<nav class="toc" aria-label="Contents">${toc.map(([h, t]) => `<a href="${esc(h)}">${esc(t)}</a>`).join(" ")}</nav></header>`
   );
 }
