@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { barChart, type BarChartSpec } from "../src/report/html/barChart.js";
-import { esc, urlPath } from "../src/report/html/escape.js";
+import { esc, fixed, urlPath } from "../src/report/html/escape.js";
+import { signed, when } from "../src/report/html/figures.js";
 import { lineChart } from "../src/report/html/lineChart.js";
 import { niceScale, TONES } from "../src/report/html/svg.js";
 
@@ -188,5 +189,19 @@ describe("esc", () => {
     expect(esc(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     expect(esc(undefined)).toBe("");
     expect(esc(3)).toBe("3");
+  });
+});
+
+describe("numbers and times on the pages", () => {
+  it("never prints -0.0, and signs only what is not zero", () => {
+    expect(fixed(-0.04, 1)).toBe("0.0");
+    expect(fixed(-0.05, 1)).toBe("-0.1");
+    expect(fixed(-0.4, 0)).toBe("0");
+    expect([signed(0.04), signed(-0.04), signed(1.25), signed(-3), signed(NaN)]).toEqual(["0.0", "0.0", "+1.3", "-3.0", "n/a"]);
+  });
+
+  it("writes an ISO time as date, time and UTC", () => {
+    expect(when("2026-11-23T04:23:41.685Z")).toBe("2026-11-23 04:23:41 UTC");
+    expect(when("yesterday")).toBe("yesterday");
   });
 });

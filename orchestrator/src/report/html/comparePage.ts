@@ -52,8 +52,9 @@ function percentChart(cmp: RunComparison): string {
       ],
     }));
   if (!groups.length) return "";
+  const runtime = groups.some((g) => g.label.endsWith("memory reduction"));
   return figure(
-    "Efficiency and runtime reduction, baseline and current (%)",
+    `${runtime ? "Efficiency and runtime reduction" : "Sharing efficiency"}, baseline and current (%)`,
     barChart({
       id: "cmp-pct",
       title: "Sharing efficiency and runtime memory reduction, baseline against current",
@@ -122,7 +123,8 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
         { head: "current", cell: (r: MetricRow) => `${value(r.current, r.unit)}`, num: true },
         { head: "delta", cell: (r: MetricRow) => esc(delta(r)), num: true },
         { head: "verdict", cell: (r: MetricRow) => badge(r.verdict === "regression" ? "REGRESSION" : r.verdict, VERDICT_TONE[r.verdict] ?? "muted") },
-        { head: "note", cell: (r: MetricRow) => esc(r.note ?? ""), wrap: true },
+        // an empty column only widens the table
+        ...(cmp.rows.some((r) => r.note) ? [{ head: "note", cell: (r: MetricRow) => esc(r.note ?? ""), wrap: true }] : []),
       ], cmp.rows, (r) => (r.verdict === "regression" ? "regression" : r.verdict === "improvement" ? "improvement" : undefined)) +
       `</section>`,
   );

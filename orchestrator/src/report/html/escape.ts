@@ -24,7 +24,13 @@ export function isNum(v: unknown): v is number {
   return typeof v === "number" && Number.isFinite(v);
 }
 
+/** Fixed decimals; what rounds to zero is "0.0", never "-0.0". */
+export function fixed(v: number, decimals: number): string {
+  const s = v.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
 /** Fixed decimals, or "n/a" for a missing value. */
 export function fmtNum(v: unknown, decimals = 1): string {
-  return isNum(v) ? v.toFixed(decimals) : "n/a";
+  return isNum(v) ? fixed(v, decimals) : "n/a";
 }

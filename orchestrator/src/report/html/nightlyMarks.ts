@@ -118,6 +118,6 @@ export function runLink(n: NightEntry): string {
 
 export function regressionBadge(n: NightEntry): string {
   if (n.regressions === null) return n.status === "complete" ? badge("not judged", "muted") : badge("no verdict", "bad");
-  const b = n.regressions > 0 ? badge(`${n.regressions} regression${n.regressions > 1 ? "s" : ""}`, "bad") : badge("none", "ok");
+  const b = n.regressions > 0 ? badge(`${n.regressions} regression${n.regressions > 1 ? "s" : ""}`, "bad") : badge("no regression", "ok");
   return n.comparison ? `<a href="${esc(n.comparison)}">${b}</a>` : b;
 }

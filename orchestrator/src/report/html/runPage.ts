@@ -1,6 +1,7 @@
 import { failedCells } from "../../analysis/failures.js";
 import type { RunRecord } from "../../record/runRecord.js";
 import { esc } from "./escape.js";
+import { when } from "./figures.js";
 import { page, statusBadge } from "./page.js";
 import { correctnessSection, failedChecks, gapSection, type RunChecks } from "./runChecks.js";
 import { inputsSection } from "./runInputs.js";
@@ -62,7 +63,7 @@ function header(run: RunRecord, names: string[], checks: RunChecks): string {
   return (
     `<header><h1>erofs-share-bench run <span class="mono">${esc(run.runId)}</span></h1>` +
     `<p class="meta">${statusBadge(run.status)} series <strong>${esc(run.series.name)}</strong> (${esc(run.series.title)}) on ${esc(kernel)}, ` +
-    `QEMU ${esc(run.accel?.accel.toUpperCase() ?? "?")}, ${esc(run.plan.reps)} rep(s)${run.shard ? `, shard ${run.shard.index} of ${run.shard.count}` : ""}; started ${esc(run.startedAt)}${run.finishedAt ? `, finished ${esc(run.finishedAt)}` : ""}</p>` +
+    `QEMU ${esc(run.accel?.accel.toUpperCase() ?? "?")}, ${esc(run.plan.reps)} rep(s)${run.shard ? `, shard ${run.shard.index} of ${run.shard.count}` : ""}; started ${esc(when(run.startedAt))}${run.finishedAt ? `, finished ${esc(when(run.finishedAt))}` : ""}</p>` +
     `<nav class="toc" aria-label="Contents">${toc.map(([h, t]) => `<a href="${esc(h)}">${esc(t)}</a>`).join(" ")}</nav></header>`
   );
 }
