@@ -37,9 +37,9 @@ describe("HTML files of --compare and --nightly", () => {
     const html = await readFile(path.join(dir, "nightly.html"), "utf8");
     selfContained(html);
     for (const id of ids) at(html, `<a href="${id}/report.html" class="mono">${id}</a>`);
-    await writeHistory(path.join(dir, "later"), [{ day: 3 }]);
-    await writeNightlyHtml(dir);
-    // a folder of nights is not a night: passed over, and said so
-    at(await readFile(path.join(dir, "nightly.html"), "utf8"), "later: skipped: cannot read");
+    // a night that lost its folder is named at the top
+    await rm(path.join(dir, ids[0]!), { recursive: true });
+    expect((await writeNightlyHtml(dir)).notes).toEqual([`nightly.jsonl lists ${ids[0]}, which has no readable folder`]);
+    at(await readFile(path.join(dir, "nightly.html"), "utf8"), `nightly.jsonl lists ${ids[0]}, which has no readable folder`);
   });
 });

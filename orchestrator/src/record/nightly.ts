@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { RunComparisonSchema } from "../analysis/compareRuns.js";
@@ -59,10 +59,12 @@ async function readVerdict(dir: string): Promise<{ verdict: NightlyVerdict | nul
 }
 
 /**
- * Every night in a history folder, oldest first. A folder whose run.json is
- * missing or not a run record of this version is passed over with a note,
- * and so is a nightly.json that does not parse (the night stays, unjudged);
- * nightly.jsonl lines without a readable folder are noted too.
+ * Every night in a history folder, oldest first. A folder without run.json
+ * is not a night (screenshots, notes kept beside the nights). A run.json
+ * that is not a run record of this version is passed over with a note, and
+ * so is a nightly.json that does not parse (the night stays, unjudged);
+ * nightly.jsonl lines without a readable folder are noted too, which names a
+ * night whose run.json went missing.
  */
 export async function loadHistory(historyDir: string): Promise<{ nights: Night[]; notes: string[] }> {
   const notes: string[] = [];
@@ -73,6 +75,7 @@ export async function loadHistory(historyDir: string): Promise<{ nights: Night[]
   });
   for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = path.join(historyDir, e.name);
+    if (!(await stat(path.join(dir, "run.json")).then(() => true, () => false))) continue;
     let run: RunRecord;
     try {
       run = await loadRunRecord(dir);
