@@ -87,7 +87,7 @@ function workloadSection(nights: NightEntry[], x: string[], w: string, wi: numbe
     );
   }
   const cols: Array<Column<NightEntry>> = [
-    { head: "night", cell: (n) => esc(x[nights.indexOf(n)]) },
+    { head: "night", cell: (n) => esc(x[nights.indexOf(n)]), nowrap: true },
     { head: "run", cell: runLink, nowrap: true },
     ...paths.flatMap((p): Array<Column<NightEntry>> => {
       const cell = (n: NightEntry) => n.cells.find((c) => c.workload === w && c.path === p);
@@ -122,7 +122,7 @@ function changesSection(nights: NightEntry[], x: string[], groups: ChangeGroup[]
 
 function nightsSection(nights: NightEntry[], x: string[]): string {
   const cols: Array<Column<NightEntry>> = [
-    { head: "night", cell: (n) => esc(x[nights.indexOf(n)]) },
+    { head: "night", cell: (n) => esc(x[nights.indexOf(n)]), nowrap: true },
     { head: "run", cell: runLink, nowrap: true },
     { head: "status", cell: (n) => statusBadge(n.status) },
     { head: "regressions", cell: regressionBadge },
