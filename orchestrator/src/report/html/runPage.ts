@@ -24,7 +24,8 @@ const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join(
 function problems(run: RunRecord, checks: RunChecks): string {
   const parts: string[] = [];
   if (run.status !== "complete") {
-    const why = run.error ? `<pre>${esc(run.error)}</pre>` : `<p>The run did not finish; the figures below are what it measured until then.</p>`;
+    const unfinished = run.status === "running" ? "The run is still going (this page is rewritten after every boot)" : "The run did not finish";
+    const why = run.error ? `<pre>${esc(run.error)}</pre>` : `<p>${unfinished}; the figures below are what it measured until then.</p>`;
     parts.push(box(run.status === "running" ? "warn" : "bad", `Run ${run.status}`, why));
   }
   const failed = failedCells(run);
