@@ -1,6 +1,6 @@
 import type { RunRecord, WorkloadRecord } from "../../record/runRecord.js";
 import { esc, fmtNum } from "./escape.js";
-import { mib } from "./figures.js";
+import { mib, when } from "./figures.js";
 import { kv, statusBadge, table } from "./page.js";
 
 /**
@@ -35,8 +35,8 @@ function runPart(run: RunRecord): string {
     kv([
       ["run id", code(run.runId)],
       ["status", statusBadge(run.status)],
-      ["started", esc(run.startedAt)],
-      ["finished", esc(run.finishedAt ?? "–")],
+      ["started", esc(when(run.startedAt))],
+      ["finished", esc(run.finishedAt ? when(run.finishedAt) : "–")],
       ["command", code(run.command.join(" "))],
       ["plan", esc(plan)],
       ...scheduling(run),

@@ -41,7 +41,7 @@ function change(r: LoadRow, m: Mode): number | undefined {
   return isNum(base) && isNum(v) && base > 0 ? (v / base) * 100 - 100 : undefined;
 }
 
-function throughputChart(loads: LoadRow[], modes: Mode[]): string {
+function throughputChart(loads: LoadRow[], modes: Mode[], reps: number): string {
   const groups = loads
     .map((r) => ({
       label: `${r.workload} · ${r.container} · ${r.step}`,
@@ -57,7 +57,8 @@ function throughputChart(loads: LoadRow[], modes: Mode[]): string {
     groups,
     legend: MODE_LEGEND.filter((l) => l.label !== "off"),
   });
-  return figure("Throughput change vs sharing off (%)", chart, "0 is the throughput with sharing off; below 0 is slower.");
+  const noise = reps < 2 ? " One boot per mode: nothing here tells noise from effect." : "";
+  return figure("Throughput change vs sharing off (%)", chart, `0 is the throughput with sharing off; below 0 is slower.${noise}`);
 }
 
 /** Throughput median [min–max], and the average latency under it (one column per mode keeps the table narrow). */
@@ -100,8 +101,8 @@ export function runtimeSection(run: RunRecord): string {
   const loadCols: Array<Column<LoadRow>> = [
     { head: "workload", cell: (r) => esc(r.workload) },
     { head: "container", cell: (r) => esc(r.container) },
-    { head: "step", cell: (r) => esc(r.step) },
-    { head: "unit", cell: (r) => esc(r.unit) },
+    // the unit under the step: one column less keeps the table inside a laptop's width
+    { head: "step", cell: (r) => `${esc(r.step)}<span class="rng">${esc(r.unit)}</span>` },
     ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => signed(change(r, m)), num: true })),
     ...modes.map((m): Column<LoadRow> => ({ head: `${m} throughput`, cell: (r) => loadFigures(r.byMode.get(m)), num: true })),
   ];
@@ -109,7 +110,7 @@ export function runtimeSection(run: RunRecord): string {
   return (
     `<section id="runtime"><h2>Runtime phase</h2>` +
     `<p class="note">Memory: ${esc(run.runtimeBasis)}. “vs split” compares on with split: the saving from sharing across images alone, with the sharing code path in both.</p>` +
-    `<div class="charts">${figure("Runtime memory (MiB)", memChart)}${throughputChart(loads, modes)}</div>` +
+    `<div class="charts">${figure("Runtime memory (MiB)", memChart)}${throughputChart(loads, modes, run.plan.reps)}</div>` +
     table("Runtime memory per workload and mode", memCols, byWorkload) +
     (loads.length ? table("Load per container and step: throughput median [min–max], average latency", loadCols, loads) : "") +
     `</section>`
