@@ -287,8 +287,10 @@ static int cmd_settle(const char *point, const char *pathlabel, int drop) {
   }
   /* right after the last meminfo reading: the host takes per-phase deltas
      of the reclaim and refault counters */
-  size_t vmlen = 0;
+  size_t vmlen = 0, dslen = 0;
   char *vmstat = slurp("/proc/vmstat", 1 << 16, &vmlen);
+  /* reads that reached the disks: how much a mode's page faults and readahead cost in I/O */
+  char *diskstats = slurp("/proc/diskstats", 1 << 14, &dslen);
   printf("{\"t\":\"sample\",\"point\":"); json_str(point);
   printf(",\"path\":"); json_str(pathlabel);
   printf(",\"tries\":%d,\"stable\":%s,\"readings\":[", tries, stable ? "true" : "false");
@@ -297,8 +299,11 @@ static int cmd_settle(const char *point, const char *pathlabel, int drop) {
   json_str(meminfo);
   printf(",\"vmstat\":");
   json_strn(vmstat ? vmstat : "", vmstat ? vmlen : 0);
+  printf(",\"diskstats\":");
+  json_strn(diskstats ? diskstats : "", diskstats ? dslen : 0);
   printf(",\"ms\":%.0f,\"up\":%.0f}\n", now_ms() - t0, up_ms());
   free(vmstat);
+  free(diskstats);
   return 0;
 }
 

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
 import { benchCommand } from "./commands/bench.js";
@@ -5,6 +6,8 @@ import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
 import { mergeCommand } from "./commands/merge.js";
+import { jobOptions } from "./commands/matrix.js";
+import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightMatrix.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
@@ -69,6 +72,10 @@ function program(): Command {
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
+    .option("--matrix <file>", "the nightly matrix (nightly.yaml): with --nightly, run every job of it; with --job, run one job's options")
+    .option("--job <name>", "one job of --matrix (its series, tree, workloads, phases and reps)")
+    .option("--list-jobs", "print the jobs of --matrix and whether each can run here, and exit")
+    .option("--judge <run-dir>", "judge a finished run (a merge of shards) against the last good one in --nightly <history-dir>, and exit")
     .option("--nightly <history-dir>", "run into <history-dir>/<run-id>, then compare with the last good run there (exit 3 on a regression)")
     .option(
       "--threshold <name=points,...>",
@@ -106,6 +113,10 @@ interface CliOptions {
   parallel?: number;
   measureParallel?: number[];
   merge?: string;
+  matrix?: string;
+  job?: string;
+  listJobs?: boolean;
+  judge?: string;
   export?: string;
   artifacts?: string;
   shard?: Shard;
@@ -160,9 +171,33 @@ async function main(argv: string[]): Promise<number> {
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
+  if (o.listJobs) {
+    if (!o.matrix) throw new BenchError("--list-jobs lists the jobs of a matrix", "--matrix nightly.yaml --list-jobs");
+    const jobs = (await plannedJobs(o.matrix, o.job)).map((p) => ({ name: p.job.name, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));
+    process.stdout.write(json ? JSON.stringify(jobs) + "\n" : jobs.map((j) => `${j.name}: ${j.skipped ? `skipped (${j.skipped})` : `series ${j.series}`}`).join("\n") + "\n");
+    return EXIT.ok;
+  }
+  if (o.judge) {
+    if (!o.nightly) throw new BenchError("--judge needs the history to judge against", "--judge RUN_DIR --nightly HISTORY_DIR");
+    return judgeCommand(o.judge, o.nightly, o.threshold, json);
+  }
+  // options given on the command line win over a matrix job's (npm run nightly -- --reps 1)
+  const overrides = Object.fromEntries(
+    (["reps", "workload", "phases", "quick", "modes", "paths"] as const)
+      .filter((k) => cmd.getOptionValueSource(k) === "cli")
+      .map((k) => [k === "workload" ? "workloads" : k, o[k]]),
+  ) as Partial<BenchOptions>;
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
+    if (o.matrix) return matrixNightCommand(toBenchOptions(o, argv.slice(2)), { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, json }, overrides);
     return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);
+  }
+  if (o.job) {
+    if (!o.matrix) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
+    const [planned] = await plannedJobs(o.matrix, o.job);
+    if (planned!.skipped) throw new BenchError(`job ${o.job} cannot run here: ${planned!.skipped}`, "set the variable the matrix names");
+    const opts = { ...jobOptions(planned!.job, toBenchOptions(o, argv.slice(2)), path.dirname(path.resolve(o.matrix))), ...overrides };
+    return o.measureParallel ? measureParallelCommand(opts, o.measureParallel) : benchCommand(opts, json);
   }
   if (o.measureParallel) return measureParallelCommand(toBenchOptions(o, argv.slice(2)), o.measureParallel);
   return benchCommand(toBenchOptions(o, argv.slice(2)), json);

@@ -187,6 +187,15 @@ describe("gitInitTree", () => {
     expect((await git(dir, "ls-files")).split("\n")).toEqual([".gitignore", "Makefile", "prebuilt.o", "src/a.c", "src/b.c"]);
     expect(await gitInitTree(dir)).toBe(commit);
   });
+
+  it("does an import that was cut short again, and takes a finished one as it is", async () => {
+    const dir = await plainTree(path.join(root, "plain2"), {});
+    const commit = await gitInitTree(dir);
+    await rm(path.join(dir, ".git", "esb-imported"));
+    // the marker is written last: without it the import counts as unfinished and is redone, to the same commit
+    expect(await gitInitTree(dir)).toBe(commit);
+    expect(await readFile(path.join(dir, ".git", "esb-imported"), "utf8")).toBe(commit + "\n");
+  });
 });
 
 describe("patch output parsing", () => {

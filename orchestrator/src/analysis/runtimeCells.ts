@@ -18,6 +18,8 @@ export const RuntimeCellSchema = z.object({
   /** on vs split: the saving from sharing across images alone, with the sharing code path in both. */
   reductionVsSplitPct: z.number().optional(),
   failures: z.array(z.string()),
+  /** What reading cost per boot: major faults, disk reads and MiB read from the image disks (medians). */
+  io: z.object({ majorFaults: StatSchema, diskReads: StatSchema, diskReadMiB: StatSchema }).optional(),
   /** Median throughput per (container, step). */
   load: z.array(z.object({ container: z.string(), step: z.string(), unit: z.string(), throughput: StatSchema, latencyAvgMs: StatSchema.optional() })),
 });
@@ -32,6 +34,7 @@ export interface RuntimeInput {
   pageCache: { afterBKiB: number };
   cgroups: { A?: { fileKiB: number; anonKiB: number; shmemKiB: number }; B?: { fileKiB: number; anonKiB: number; shmemKiB: number } };
   load: Array<{ container: string; step: string; throughput?: number; throughputUnit?: string; latencyMs?: { avg?: number } }>;
+  io?: { majorFaults: number; diskReads: number; diskReadKiB: number };
 }
 
 export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
@@ -52,6 +55,13 @@ export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
       anon: sum((c) => c.anonKiB),
       shmem: sum((c) => c.shmemKiB),
       failures: all.filter((m) => !m.ok).map((m) => m.failure ?? "failed"),
+      io: ok.some((m) => m.io)
+        ? {
+          majorFaults: stat(ok.flatMap((m) => (m.io ? [m.io.majorFaults] : []))),
+          diskReads: stat(ok.flatMap((m) => (m.io ? [m.io.diskReads] : []))),
+          diskReadMiB: stat(ok.flatMap((m) => (m.io ? [m.io.diskReadKiB / KIB_PER_MIB] : []))),
+        }
+        : undefined,
       load: steps.map((s) => {
         const [container, step] = s.split("\0") as [string, string];
         const figs = ok.flatMap((m) => m.load.filter((l) => l.container === container && l.step === step && l.throughput !== undefined));

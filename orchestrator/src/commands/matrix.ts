@@ -39,17 +39,26 @@ export const MatrixSchema = strictObject({ jobs: z.array(MatrixJobSchema).min(1)
 /** A job ready to run, or the reason it cannot run here. */
 export type PlannedJob = { job: MatrixJob; skipped?: string };
 
-/** ${NAME} from the environment in every string of a job; the names that are not set. */
+/**
+ * ${NAME} from the environment in every string of a job (the names that are
+ * not set are returned); ${NAME:-default} falls back instead. A string that
+ * ends up empty is as if the key were not there.
+ */
 function expand(job: MatrixJob, env: NodeJS.ProcessEnv): { job: MatrixJob; unset: string[] } {
   const unset: string[] = [];
   const fill = (s: string) =>
-    s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
-      if (v === undefined || v === "") unset.push(name);
-      return v ?? "";
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      unset.push(name);
+      return "";
     });
-  const out = JSON.parse(JSON.stringify(job), (_k, v: unknown) => (typeof v === "string" ? fill(v) : v)) as MatrixJob;
-  return { job: out, unset: [...new Set(unset)] };
+  const out = JSON.parse(JSON.stringify(job), (_k, v: unknown) => {
+    if (typeof v === "string") return fill(v) || undefined;
+    return Array.isArray(v) ? v.filter((x) => x !== undefined && x !== null) : v;
+  }) as MatrixJob;
+  return { job: { ...out, name: job.name, series: fill(job.series) }, unset: [...new Set(unset)] };
 }
 
 export async function loadMatrix(file: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedJob[]> {

@@ -28,6 +28,8 @@ const Sample = z.object({
   readings: z.array(z.number()),
   /** Raw /proc/vmstat right after the meminfo reading; "" when it could not be read. */
   vmstat: z.string(),
+  /** Raw /proc/diskstats: reads that reached the disks. */
+  diskstats: z.string().optional(),
   /** How long settling took, and when it ended (ms since boot). */
   ms: z.number().optional(),
   up: z.number().optional(),
@@ -130,6 +132,36 @@ export function reclaimBetween(before: string, after: string): { pgscan: number;
   // without VM event counters the kernel has no pgscan lines: then reclaim cannot be seen, and the caller says so
   const available = a.has("pgscan_kswapd") || a.has("pgscan_direct");
   return { pgscan: sum(a, "pgscan") - sum(b, "pgscan"), pgsteal: sum(a, "pgsteal") - sum(b, "pgsteal"), available };
+}
+
+/** Reads completed and KiB read from the image disks (vda, vdb), from /proc/diskstats. */
+export function diskReads(diskstats: string): { ios: number; kib: number } {
+  let ios = 0;
+  let kib = 0;
+  for (const line of diskstats.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f[2] !== "vda" && f[2] !== "vdb") continue;
+    ios += Number(f[3] ?? 0);
+    kib += Number(f[5] ?? 0) / 2;
+  }
+  return { ios, kib };
+}
+
+/**
+ * What reading cost between two samples: major page faults, pages the kernel
+ * read in (pgpgin, KiB) and the reads that reached the image disks. Beside
+ * memory, it tells whether a mode saves pages by sharing them or by reading
+ * fewer ahead (and paying for it in faults and I/O requests).
+ */
+export function ioBetween(before: { vmstat: string; diskstats?: string }, after: { vmstat: string; diskstats?: string }): { majorFaults: number; pgpginKiB: number; diskReads: number; diskReadKiB: number } {
+  const [vb, va] = [parseVmstat(before.vmstat), parseVmstat(after.vmstat)];
+  const [db, da] = [diskReads(before.diskstats ?? ""), diskReads(after.diskstats ?? "")];
+  return {
+    majorFaults: (va.get("pgmajfault") ?? 0) - (vb.get("pgmajfault") ?? 0),
+    pgpginKiB: (va.get("pgpgin") ?? 0) - (vb.get("pgpgin") ?? 0),
+    diskReads: da.ios - db.ios,
+    diskReadKiB: da.kib - db.kib,
+  };
 }
 
 /** A cgroup's memory.stat ("key value" lines, bytes): the same form as /proc/vmstat. */

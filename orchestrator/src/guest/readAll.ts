@@ -134,9 +134,11 @@ export async function measureOnce(opts: {
   shareBanner?: string;
   /** What each file read is checked with. */
   digest: Digest;
+  /** Walk B's files for their resident pages after A is read and before B is (which of B's files share A's copy). */
+  residentBeforeB?: boolean;
   runDir: string;
   progress: Progress;
-}): Promise<{ measurement: BootMeasurement; samples: RawSample[] }> {
+}): Promise<{ measurement: BootMeasurement; samples: RawSample[]; resident: GuestReport["resident"] }> {
   const { pair, mode } = opts;
   const bootDir = path.join(opts.runDir, "boots", `${pair.workload}-${mode}-${opts.path}-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
@@ -150,7 +152,7 @@ export async function measureOnce(opts: {
     disks: [pair.imageA, pair.imageB],
     guestArgs: {
       "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
-      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest,
+      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest, "esb.resident": opts.residentBeforeB ? "1" : "0",
     },
     memoryMiB,
     cpus: 2,
@@ -208,5 +210,5 @@ export async function measureOnce(opts: {
     timing: bootTiming(report, r.wallMs, verifyMs, { A: readMs("A"), B: readMs("B") }),
     kernelSplat: splatOf(r),
   };
-  return { measurement, samples };
+  return { measurement, samples, resident: report.resident };
 }

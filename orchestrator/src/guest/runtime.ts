@@ -7,7 +7,7 @@ import { initramfsWithJob } from "./initramfs.js";
 import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
 import { MODES, mountOptions, type Mode } from "./modes.js";
-import { parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
+import { ioBetween, parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
 import { ACCELERATORS, bootGuest, type Accelerator } from "./qemu.js";
 
 export const CgroupMemorySchema = z.object({
@@ -30,6 +30,8 @@ export const LoadFigureSchema = z.object({
 });
 export type LoadFigure = z.infer<typeof LoadFigureSchema>;
 
+export const IoSchema = z.object({ majorFaults: z.number(), pgpginKiB: z.number(), diskReads: z.number(), diskReadKiB: z.number() });
+
 /** What one runtime boot measured (or why its cell failed). */
 export const RuntimeMeasurementSchema = z.object({
   workload: z.string(),
@@ -47,6 +49,8 @@ export const RuntimeMeasurementSchema = z.object({
   /** The figure the runtime table uses: the two containers' memory.current, summed. */
   memoryMiB: z.number().optional(),
   load: z.array(LoadFigureSchema),
+  /** What reading cost from the baseline to the end (major faults, pages read in, disk reads). */
+  io: IoSchema.optional(),
   /** A kernel WARNING (or oops the guest survived) during the boot. */
   kernelSplat: z.string().optional(),
 });
@@ -156,6 +160,7 @@ export async function measureRuntime(opts: {
     wallMs: r.wallMs,
     ok: !failure && memoryMiB !== undefined,
     failure,
+    io: base && b ? ioBetween(base, b) : undefined,
     pageCache: {
       afterAKiB: base && a ? a.pageCacheKiB - base.pageCacheKiB : NaN,
       afterBKiB: base && b ? b.pageCacheKiB - base.pageCacheKiB : NaN,

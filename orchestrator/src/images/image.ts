@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
@@ -74,6 +74,23 @@ export async function userImageSource(p: string): Promise<ImageSource> {
   throw new BenchError(`image input ${p} is neither a directory nor a .tar/.tar.gz`, "pass a directory or a tarball");
 }
 
+/**
+ * A tarball's manifest, made once: a tarball is never changed in place (a
+ * new rootfs is a new file), so its manifest is kept by the file's identity
+ * (device, inode, size, modification time) and a warm run does not hash a
+ * gigabyte of rootfs again.
+ */
+async function tarManifest(tar: string, label: string, progress: Progress): Promise<Manifest> {
+  const st = await stat(tar);
+  const id = { path: path.resolve(tar), dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtimeMs, v: 2 };
+  const hit = await cached("tar-manifest", id, z.object({ manifest: z.string() }), async (dir) => {
+    const m = await progress.stage("images", `hashing every file of ${label}`, () => manifestOfTar(tar));
+    await writeJsonAtomic(path.join(dir, "manifest.json"), m);
+    return { manifest: "manifest.json" };
+  }, { say: (msg) => progress.info(msg) });
+  return ManifestSchema.parse(JSON.parse(await readFile(path.join(hit.dir, hit.record.manifest), "utf8")));
+}
+
 export function mkfsArguments(profile: ImageProfile): string[] {
   // fixed timestamp and UUID: the same tree gives the same image
   return ["-T0", "-U", "00000000-0000-0000-0000-000000000000", "--all-root", `--xattr-inode-digest=${profile.xattrName}`, ...profile.mkfsArgs];
@@ -106,9 +123,9 @@ export async function buildImage(opts: {
 }): Promise<BuiltImage> {
   const { source, profile } = opts;
   const label = source.label ?? path.basename(source.path);
-  const manifest = await opts.progress.stage("images", `hashing every file of ${label}`, () =>
-    source.kind === "dir" ? manifestOfDir(source.path) : manifestOfTar(source.path),
-  );
+  const manifest = source.kind === "dir"
+    ? await opts.progress.stage("images", `hashing every file of ${label}`, () => manifestOfDir(source.path))
+    : await tarManifest(source.path, label, opts.progress);
   const manifestSha256 = hashOf(manifest);
   const args = mkfsArguments(profile);
   const inputs = { manifestSha256, mkfs: opts.erofsUtils.record, args, format: profile.format, kind: source.kind };

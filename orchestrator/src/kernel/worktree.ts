@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BenchError } from "../util/errors.js";
 import { benchIdentityEnv, git, gitOk } from "../util/git.js";
@@ -119,20 +119,25 @@ async function clearDest(repo: string, dest: string): Promise<void> {
 }
 
 /**
- * Makes a plain source tree (an unpacked tarball) a git repository with one
- * commit holding every file, so `git am` can apply to it. Returns the commit.
- * A tree that already is a clean repository is taken as it is.
+ * Makes a plain source tree (an unpacked tarball in the cache) a git
+ * repository with one commit holding every file, so `git am` can apply to
+ * it. Returns the commit. A finished import leaves its commit in
+ * .git/esb-imported and is taken as it is next time, without a `git status`
+ * over the whole kernel tree; an import that was cut short is done again.
  */
 export async function gitInitTree(dir: string, message = "base tree"): Promise<string> {
+  const marker = path.join(dir, ".git", "esb-imported");
   if (await exists(path.join(dir, ".git"))) {
-    const dirty = await gitOk(dir, ["status", "--porcelain", "--untracked-files=no"]);
-    if (dirty) throw new BenchError(`${dir} is already a git repository with uncommitted changes`, `commit or discard them, or unpack the tree afresh`);
-    return gitOk(dir, ["rev-parse", "HEAD"]);
+    const recorded = (await readFile(marker, "utf8").catch(() => "")).trim();
+    if (recorded && recorded === (await git(dir, ["rev-parse", "HEAD"])).stdout.trim()) return recorded;
+    await removeQuietly(path.join(dir, ".git"));
   }
   await gitOk(dir, ["init", "-q"]);
   // -f: files a .gitignore matches are part of the source too (patches may touch them).
   await gitOk(dir, ["add", "-A", "-f"]);
   const date = "1970-01-01T00:00:01Z";
   await gitOk(dir, ["commit", "-q", "--no-verify", "--allow-empty", "-m", message], benchIdentityEnv(date));
-  return gitOk(dir, ["rev-parse", "HEAD"]);
+  const commit = await gitOk(dir, ["rev-parse", "HEAD"]);
+  await writeFile(marker, commit + "\n");
+  return commit;
 }

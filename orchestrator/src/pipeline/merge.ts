@@ -98,6 +98,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     boots: all.flatMap((r) => r.boots),
     failedBoots: all.flatMap((r) => r.failedBoots),
     runtime: all.flatMap((r) => r.runtime),
+    gapEvidence: all.flatMap((r) => r.gapEvidence),
     stageTimes: all.flatMap((r) => r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` }))),
     warnings: [...new Set(all.flatMap((r) => r.warnings))],
   };

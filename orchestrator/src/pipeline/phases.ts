@@ -1,5 +1,6 @@
 import path from "node:path";
 import { buildCells, compare } from "../analysis/cells.js";
+import { gapEvidence } from "../analysis/gap.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import type { AccessPath, Mode } from "../guest/modes.js";
@@ -102,6 +103,8 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
       measureOnce({
         pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
         shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
+        // one walk per (workload, path) explains the gap to the expected saving; more would only cost time
+        residentBeforeB: cell.mode === "on" && cell.rep === 1,
       }),
   }));
   const t0 = Date.now();
@@ -137,6 +140,9 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
       if (!measurement.reclaim) warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
       record.boots.push(measurement);
       await folder.appendSamples(samples);
+      if (r.value.resident.length) {
+        record.gapEvidence.push(gapEvidence({ workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident }));
+      }
       progress.info(
         `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
           `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? ` and checked (${measurement.digest})` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,

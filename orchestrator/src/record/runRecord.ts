@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { CellSchema, ComparisonSchema } from "../analysis/cells.js";
+import { GapEvidenceSchema } from "../analysis/gap.js";
 import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
 import { SharingAnalysisSchema } from "../analysis/sharing.js";
 import { AcceleratorChoiceSchema } from "../guest/accelerator.js";
@@ -89,6 +90,8 @@ export const RunRecordSchema = z.object({
   failedBoots: z.array(FailedBootSchema),
   cells: z.array(CellSchema),
   comparisons: z.array(ComparisonSchema),
+  /** Which identical files of B shared A's pages, by cause when they did not (from the residency walk of on-mode boots). */
+  gapEvidence: z.array(GapEvidenceSchema).default([]),
   runtime: z.array(RuntimeMeasurementSchema),
   runtimeCells: z.array(RuntimeCellSchema),
   /** What the runtime table's memory column is. */
@@ -100,8 +103,8 @@ export type RunRecord = z.infer<typeof RunRecordSchema>;
 export type RunStatus = RunRecord["status"];
 
 /** What a run has measured before its first stage: nothing yet. */
-export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "runtime" | "runtimeCells" | "stageTimes" | "warnings"> {
-  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], runtime: [], runtimeCells: [], stageTimes: [], warnings: [] };
+export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "stageTimes" | "warnings"> {
+  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], stageTimes: [], warnings: [] };
 }
 
 /** A run record from parsed JSON; `source` names it in errors. */

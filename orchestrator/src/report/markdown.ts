@@ -1,5 +1,7 @@
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
+import { renderGap } from "./gap.js";
+import { renderRuntimeSaving } from "./runtimeSaving.js";
 import { renderTimeSpent } from "./timeSpent.js";
 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));
@@ -74,6 +76,8 @@ export function renderMarkdown(run: RunRecord): string {
     for (const f of failed) out.push(`### ${f.workload} ${f.where}: ${f.count} of ${f.of} failed`, "", "```", f.detail, "```", "");
   }
   if (run.warnings.length) out.push("## Warnings", "", ...run.warnings.map((w) => `- ${w}`), "");
+  out.push(...renderGap(run));
+  out.push(...renderRuntimeSaving(run));
   out.push(...renderTimeSpent(run));
   out.push("## Stage times", "", "| stage | seconds | cached |", "|---|---|---|");
   for (const t of run.stageTimes) out.push(`| ${t.stage} | ${t.seconds.toFixed(1)} | ${t.reused ? "yes" : "no"} |`);

@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { BenchError } from "./errors.js";
 import { run, runAllowFail, type RunResult } from "./exec.js";
 
 /** Who commits in trees the tool makes; fixed so the same inputs give the same commit ids. */
@@ -17,6 +19,20 @@ export function committerEnv(date?: string): Record<string, string> {
 /** The identity (author and committer) of a commit the tool makes itself, at a fixed date. */
 export function benchIdentityEnv(date: string): Record<string, string> {
   return { GIT_AUTHOR_NAME: BENCH_IDENT.name, GIT_AUTHOR_EMAIL: BENCH_IDENT.email, GIT_AUTHOR_DATE: date, ...committerEnv(date) };
+}
+
+/**
+ * git that must succeed, run synchronously (reading mails is a pure
+ * function of their text); its stdout, or a BenchError naming what failed.
+ */
+export function gitOkSync(cwd: string, args: string[], input: string, what: string): string {
+  try {
+    return execFileSync("git", [...GIT_SAFE, ...args], { input, encoding: "utf8", cwd, env: { ...process.env, LC_ALL: "C" } });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === "ENOENT") throw new BenchError(`git: command not found (${what})`, "apt-get install git");
+    throw new BenchError(`git ${args[0]} failed (${what}): ${String(err.stderr ?? err.message).trim()}`);
+  }
 }
 
 /** git in `cwd`, whatever its exit status. */

@@ -1,9 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BenchError } from "../../util/errors.js";
-import { GIT_SAFE } from "../../util/git.js";
+import { gitOkSync } from "../../util/git.js";
 
 /**
  * Reading mail. Splitting an mbox into messages is ours (it must not break a
@@ -105,14 +103,7 @@ function parseMessage(fromLine: string, lines: string[], scratch: string): MailM
 function mailinfo(mail: string, scratch: string): { subject: string; author: string; email: string; date: string; message: string; patch: string } {
   const msgFile = path.join(scratch, "msg");
   const patchFile = path.join(scratch, "patch");
-  let out: string;
-  try {
-    out = execFileSync("git", [...GIT_SAFE, "mailinfo", "-k", "-u", msgFile, patchFile], { input: mail, encoding: "utf8", cwd: scratch, env: { ...process.env, LC_ALL: "C" } });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === "ENOENT") throw new BenchError("git: command not found (it reads the series' mails)", "apt-get install git");
-    throw new BenchError(`git mailinfo could not read a mail: ${String(err.stderr ?? err.message).trim()}`);
-  }
+  const out = gitOkSync(scratch, ["mailinfo", "-k", "-u", msgFile, patchFile], mail, "reading the series' mails");
   const field = (k: string) => new RegExp(`^${k}: (.*)$`, "m").exec(out)?.[1]?.trim() ?? "";
   return {
     subject: field("Subject").replace(/\s+/g, " "),

@@ -1,0 +1,144 @@
+import { appendFile, cp } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { failedCells } from "../analysis/failures.js";
+import type { Thresholds } from "../analysis/compareRuns.js";
+import type { BenchOptions } from "../pipeline/options.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import { loadRunRecord } from "../record/runRecord.js";
+import { renderComparison } from "../report/comparison.js";
+import { BenchError } from "../util/errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { Progress } from "../util/progress.js";
+import { EXIT } from "./exitCodes.js";
+import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { jobOptions, loadMatrix, type PlannedJob } from "./matrix.js";
+import { judgeRun, runNightly } from "./nightly.js";
+
+/** What one job of the night did. */
+const NightJobSchema = z.object({
+  job: z.string(),
+  status: z.enum(["complete", "failed", "interrupted", "running", "skipped", "error"]),
+  reason: z.string().optional(),
+  runDir: z.string().optional(),
+  regressions: z.number().int(),
+  failedBoots: z.number().int(),
+  baseline: z.string().nullable(),
+});
+
+/** <history>/nights/<night>.json: the night's summary over every job of the matrix. */
+export const NightSummarySchema = z.object({
+  night: z.string(),
+  matrix: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  jobs: z.array(NightJobSchema),
+  regressions: z.number().int(),
+  exitStatus: z.number().int(),
+});
+export type NightSummary = z.infer<typeof NightSummarySchema>;
+
+/** One status for the night: a regression anywhere is 3, else failed boots 4, else a job that could not run 1. */
+export function nightExitStatus(jobs: Array<z.infer<typeof NightJobSchema>>): number {
+  if (jobs.some((j) => j.regressions > 0)) return EXIT.regression;
+  if (jobs.some((j) => j.failedBoots > 0)) return EXIT.failedBoots;
+  if (jobs.some((j) => j.status === "error" || j.status === "failed")) return EXIT.error;
+  return EXIT.ok;
+}
+
+export function renderNight(s: NightSummary): string {
+  const verdict = s.regressions ? `REGRESSION (${s.regressions})` : "no regression";
+  const lines = [`# Night ${s.night}: ${verdict}`, "", `Matrix ${s.matrix}, ${s.startedAt} to ${s.finishedAt}; exit status ${s.exitStatus}.`, ""];
+  lines.push("| job | status | regressions | failed boots | run | baseline |", "|---|---|---:|---:|---|---|");
+  for (const j of s.jobs) {
+    lines.push(`| ${j.job} | ${j.status}${j.reason ? ` (${j.reason})` : ""} | ${j.regressions} | ${j.failedBoots} | ${j.runDir ?? "-"} | ${j.baseline ?? "-"} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+export interface MatrixNightOptions {
+  matrix: string;
+  history: string;
+  /** Only this job of the matrix. */
+  only?: string;
+  thresholds?: Thresholds;
+  json: boolean;
+}
+
+/** The jobs a night runs (or the one --job names), with the reason of each that cannot run here. */
+export async function plannedJobs(matrix: string, only?: string): Promise<PlannedJob[]> {
+  const planned = await loadMatrix(matrix);
+  if (!only) return planned;
+  const one = planned.filter((p) => p.job.name === only);
+  if (!one.length) throw new BenchError(`no job "${only}" in ${matrix}`, `use one of: ${planned.map((p) => p.job.name).join(", ")}`);
+  return one;
+}
+
+/**
+ * `npm run nightly`: every job of the matrix, one after another, each judged
+ * against its own last good night in <history>/<job>; then one summary of
+ * the night (markdown and JSON) and one exit status.
+ */
+export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOptions, overrides: Partial<BenchOptions>): Promise<number> {
+  let folder: RunFolder | undefined;
+  exitOnInterrupt(() => folder);
+  const matrix = path.resolve(opts.matrix);
+  const planned = await plannedJobs(matrix, opts.only);
+  const history = path.resolve(opts.history);
+  const night = newRunId();
+  const startedAt = new Date().toISOString();
+  const progress = new Progress();
+  const jobs: Array<z.infer<typeof NightJobSchema>> = [];
+  for (const { job, skipped } of planned) {
+    if (skipped) {
+      progress.info(`nightly: job ${job.name} skipped: ${skipped}`);
+      jobs.push({ job: job.name, status: "skipped", reason: skipped, regressions: 0, failedBoots: 0, baseline: null });
+      continue;
+    }
+    progress.info(`nightly: job ${job.name}`);
+    const result = await runNightly({ ...jobOptions(job, base, path.dirname(matrix)), ...overrides, history: path.join(history, job.name), thresholds: opts.thresholds }, progress, (f) => (folder = f));
+    if (interrupted()) return new Promise<number>(() => undefined);
+    const rec = result.folder?.record;
+    jobs.push({
+      job: job.name,
+      status: rec?.status ?? "error",
+      reason: result.error?.split("\n")[0],
+      runDir: result.folder?.dir,
+      regressions: result.comparison?.regressions ?? (rec && rec.status !== "complete" ? 1 : 0),
+      failedBoots: rec ? failedCells(rec).reduce((s, f) => s + f.count, 0) : 0,
+      baseline: result.comparison?.baseline.runId ?? null,
+    });
+  }
+  const summary: NightSummary = {
+    night, matrix, startedAt, finishedAt: new Date().toISOString(), jobs,
+    regressions: jobs.reduce((s, j) => s + j.regressions, 0), exitStatus: nightExitStatus(jobs),
+  };
+  await writeNight(history, summary);
+  process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + "\n" : renderNight(summary));
+  return summary.exitStatus;
+}
+
+async function writeNight(history: string, summary: NightSummary): Promise<void> {
+  const dir = path.join(history, "nights");
+  await writeJsonAtomic(path.join(dir, `${summary.night}.json`), NightSummarySchema.parse(summary));
+  await writeFileAtomic(path.join(dir, `${summary.night}.md`), renderNight(summary));
+  await appendFile(path.join(history, "nights.jsonl"), JSON.stringify({ night: summary.night, regressions: summary.regressions, exitStatus: summary.exitStatus }) + "\n");
+}
+
+/**
+ * --judge DIR --nightly HISTORY: a run measured elsewhere (the merge of a
+ * job's shards) judged against the last good one, the way a night judges
+ * its own run; the folder is copied into the history first, so it can be
+ * tomorrow's baseline.
+ */
+export async function judgeCommand(runDir: string, history: string, thresholds: Thresholds | undefined, json: boolean): Promise<number> {
+  const src = path.resolve(runDir);
+  const record = await loadRunRecord(src);
+  const hist = path.resolve(history);
+  const dest = path.dirname(src) === hist ? src : path.join(hist, record.runId);
+  if (dest !== src) await cp(src, dest, { recursive: true, errorOnExist: true, force: false });
+  const judged = await judgeRun(dest, record, hist, thresholds, new Progress());
+  process.stdout.write(json ? JSON.stringify({ runDir: dest, ...judged }, null, 2) + "\n" : judged.comparison ? renderComparison(judged.comparison) : `${judged.note ?? ""}\n`);
+  if (judged.regressions) return EXIT.regression;
+  return failedCells(record).length ? EXIT.failedBoots : EXIT.ok;
+}
