@@ -66,8 +66,8 @@ describe("HTML reports in headless Chromium", () => {
     await writeFile(file, renderRunHtml(fixtureRun()));
     for (const width of [1200, 400]) {
       const shot = await shoot(file, width, `report-${width}.png`);
-      // one chart for the efficiencies, one per workload, memory and throughput of the runtime phase
-      expect(shot.layout.charts).toBe(5);
+      // one chart for the efficiencies, one per workload, redis' gap to 100%, memory and throughput of the runtime phase
+      expect(shot.layout.charts).toBe(6);
       expectReadable(shot, width, [TONES.off, TONES.on, TONES.split]);
     }
   }, 120_000);

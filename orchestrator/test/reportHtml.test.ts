@@ -38,9 +38,9 @@ describe("report.html", () => {
     const html = renderRunHtml(fixtureRun());
     at(html, '<title id="w0-readall-title">synthetic: page cache after reading A and B, per access path</title>');
     at(html, '<title id="w1-readall-title">redis: page cache after reading A and B, per access path</title>');
-    // efficiency, one per workload, runtime memory and throughput
-    expect(html.match(/<svg [^>]*role="img"/g)).toHaveLength(5);
-    expect(html.match(/<desc id=/g)).toHaveLength(5);
+    // efficiency, one per workload, redis' gap to 100%, runtime memory and throughput
+    expect(html.match(/<svg [^>]*role="img"/g)).toHaveLength(6);
+    expect(html.match(/<desc id=/g)).toHaveLength(6);
     for (const p of ["read(2)", "mmap, every page touched", "sendfile(2) into a pipe"]) expect(html.split(`>${p}</text>`)).toHaveLength(3);
     // every mode of every path of both workloads has its expectation beside it
     expect(html.match(/<title>expected: /g)).toHaveLength(18);
@@ -89,10 +89,8 @@ describe("report.html", () => {
       failedBoots: run.failedBoots.map((f) => ({ ...rename(f), failure: EVIL })),
       stageTimes: [{ stage: EVIL, seconds: 1, reused: false }],
     };
-    const html = renderRunHtml(evil, {
-      correctness: [{ check: EVIL, series: EVIL, result: "fail", reason: EVIL, proves: EVIL }],
-      gap: [{ workload: EVIL, identicalNotSharedMiB: 3, causes: [{ cause: EVIL, MiB: 1 }] }],
-    });
+    evil.gapEvidence = run.gapEvidence.map((e) => ({ ...rename(e), notShared: e.notShared.map((x) => ({ ...x, example: EVIL })) }));
+    const html = renderRunHtml(evil, { correctness: [{ check: EVIL, series: EVIL, result: "fail", reason: EVIL, proves: EVIL }] });
     selfContained(html);
     expect(html).toContain(EVIL_ESCAPED);
     expect(html).not.toContain("<script");
@@ -100,12 +98,12 @@ describe("report.html", () => {
   });
 
   it("renders a record read back from run.json, with a cell whose boots all failed, and a run that stopped early", () => {
-    const bare = renderRunHtml(readBack(fixtureRun({ failedBoots: [], warnings: [], runtimeCells: [], runtime: [] })));
+    const bare = renderRunHtml(readBack(fixtureRun({ failedBoots: [], warnings: [], runtimeCells: [], runtime: [], gapEvidence: [] })));
     selfContained(bare);
     expect(bare).not.toContain("Failed boots");
     expect(bare).not.toContain(`id="runtime"`);
     expect(bare).not.toContain(`id="correctness"`);
-    expect(bare).not.toContain("Gap to 100%");
+    expect(bare).not.toContain("The gap to 100%");
     const run = fixtureRun({ kernel: undefined, accel: undefined });
     const c = run.comparisons.find((x) => x.workload === "redis" && x.path === "mmap")!;
     c.on!.afterB = { median: NaN, min: NaN, max: NaN, n: 0 };
@@ -118,14 +116,24 @@ describe("report.html", () => {
     expect(at(interrupted, "<h3>Run interrupted</h3>")).toBeLessThan(at(interrupted, "<h3>Failed boots</h3>"));
   });
 
-  it("renders the correctness checks and the gap to 100% when they are given", () => {
+  it("splits the gap to 100% by what explains it, in the workload's section", () => {
+    const html = renderRunHtml(fixtureRun());
+    const redis = html.slice(at(html, `<section id="w1">`), at(html, `<section id="runtime">`));
+    at(redis, "<h3>The gap to 100%</h3>");
+    at(redis, '<title id="w1-gap-title">redis: the gap to 100%, by what explains it</title>');
+    // /usr/lib/7.so half resident: 0.8 MiB of 1.5; /usr/lib/9.so not at all: 1.5 MiB
+    expect(redis).toMatch(/0\.8 MiB in 1 \(partly shared, e\.g\. <code>\/usr\/lib\/7\.so<\/code>\)<br>1\.5 MiB in 1 \(unexplained, e\.g\. <code>\/usr\/lib\/9\.so<\/code>\)/);
+    expect(redis.match(/<tr><td>(read|mmap)<\/td><td class="num">/g)).toHaveLength(2);
+    expect(html.slice(0, at(html, `<section id="w1">`))).not.toContain("The gap to 100%");
+  });
+
+  it("renders the correctness checks when they are given", () => {
     const html = renderRunHtml(fixtureRun(), {
       correctness: [
         { check: "split isolates domains", series: "mainline", result: "pass", reason: "split within 1% of expected", proves: "no sharing across domains" },
         { check: "content read back", result: "oops", reason: "oops in erofs_read_begin", proves: "sharing returns the right bytes" },
         { check: "packed key", result: "na", reason: "no packed key", proves: "-" },
       ],
-      gap: [{ workload: "redis", identicalNotSharedMiB: 12.7, causes: [{ cause: "tail packing", MiB: 4.1 }, { cause: "different compression", MiB: 6.3 }] }],
     });
     selfContained(html);
     at(html, `<section id="correctness"><h2>Correctness</h2><p>1 pass, 1 oops, 1 na.</p>`);
@@ -133,10 +141,6 @@ describe("report.html", () => {
     at(html, `<span class="badge muted">n/a</span>`);
     // a failed check is named at the top as well
     expect(at(html, "1 check(s) failed: content read back")).toBeLessThan(at(html, `<section id="efficiency">`));
-    const gap = html.slice(at(html, "<h3>Gap to 100%</h3>"));
-    expect(gap).toContain("<strong>12.7 MiB</strong>");
-    expect(gap).toMatch(/<td class="wrap">not attributed<\/td><td class="num">2\.3<\/td>/);
-    expect(gap.indexOf("<h3>Gap to 100%</h3>")).toBeLessThan(gap.indexOf(`<section id="runtime">`));
   });
 });
 

@@ -3,7 +3,8 @@ import type { RunRecord } from "../../record/runRecord.js";
 import { esc } from "./escape.js";
 import { when } from "./figures.js";
 import { page, statusBadge } from "./page.js";
-import { correctnessSection, failedChecks, gapSection, type RunChecks } from "./runChecks.js";
+import { correctnessSection, failedChecks, type CorrectnessCheck } from "./runCorrectness.js";
+import { gapSection } from "./runGap.js";
 import { inputsSection } from "./runInputs.js";
 import { efficiencySection, workloadNames, workloadSection } from "./runReadAll.js";
 import { runtimeSection } from "./runRuntime.js";
@@ -12,7 +13,8 @@ import { runtimeSection } from "./runRuntime.js";
  * report.html: one run on one self-contained page. What went wrong comes
  * first (run error, failed boots, flags, boots left out of medians, failed
  * checks, warnings), then the sharing efficiency of every cell, a section
- * per workload, the runtime phase, the correctness checks and every input.
+ * per workload (with its gap to 100%), the runtime phase, the correctness
+ * checks and every input.
  */
 
 function box(tone: "bad" | "warn", title: string, inner: string): string {
@@ -21,7 +23,7 @@ function box(tone: "bad" | "warn", title: string, inner: string): string {
 
 const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;
 
-function problems(run: RunRecord, checks: RunChecks): string {
+function problems(run: RunRecord, correctness: CorrectnessCheck[]): string {
   const parts: string[] = [];
   if (run.status !== "complete") {
     const unfinished = run.status === "running" ? "The run is still going (this page is rewritten after every boot)" : "The run did not finish";
@@ -44,7 +46,7 @@ function problems(run: RunRecord, checks: RunChecks): string {
   }
   const excluded = run.cells.flatMap((c) => c.excluded.map((x) => `${esc(c.workload)} ${esc(c.mode)}/${esc(c.path)} rep ${esc(x.rep)}: ${esc(x.reason)}`));
   if (excluded.length) parts.push(box("warn", "Boots left out of the medians", list(excluded)));
-  const bad = failedChecks(checks);
+  const bad = failedChecks(correctness);
   if (bad.length) {
     parts.push(box("bad", "Correctness", `<p>${bad.length} check(s) failed: ${bad.map((c) => esc(c.check)).join(", ")}. See <a href="#correctness">the correctness table</a>.</p>`));
   }
@@ -53,13 +55,13 @@ function problems(run: RunRecord, checks: RunChecks): string {
   return `<section id="problems" aria-label="Problems">${parts.join("\n")}</section>`;
 }
 
-function header(run: RunRecord, names: string[], checks: RunChecks): string {
+function header(run: RunRecord, names: string[], correctness: CorrectnessCheck[]): string {
   const kernel = run.kernel?.release ? `Linux ${run.kernel.release}` : "kernel ?";
   const toc: Array<[string, string]> = [["#problems", "Problems"]];
   if (run.comparisons.length) toc.push(["#efficiency", "Efficiency"]);
   names.forEach((w, i) => toc.push([`#w${i}`, w]));
   if (run.runtimeCells.length) toc.push(["#runtime", "Runtime"]);
-  if (checks.correctness?.length) toc.push(["#correctness", "Correctness"]);
+  if (correctness.length) toc.push(["#correctness", "Correctness"]);
   toc.push(["#inputs", "Inputs"]);
   return (
     `<header><h1>erofs-share-bench run <span class="mono">${esc(run.runId)}</span></h1>` +
@@ -69,19 +71,17 @@ function header(run: RunRecord, names: string[], checks: RunChecks): string {
   );
 }
 
-export function renderRunHtml(run: RunRecord, checks: RunChecks = {}): string {
+/** The page of a run; correctness checks, which the record does not hold yet, come beside it. */
+export function renderRunHtml(run: RunRecord, extra: { correctness?: CorrectnessCheck[] } = {}): string {
   const names = workloadNames(run);
-  const gapOf = (w: string, i: number) => {
-    const gap = checks.gap?.find((g) => g.workload === w);
-    return gap ? gapSection(gap, i) : "";
-  };
+  const correctness = extra.correctness ?? [];
   const body = [
-    header(run, names, checks),
-    problems(run, checks),
+    header(run, names, correctness),
+    problems(run, correctness),
     efficiencySection(run),
-    ...names.map((w, i) => workloadSection(run, w, i, gapOf(w, i))),
+    ...names.map((w, i) => workloadSection(run, w, i, gapSection(run, w, i))),
     runtimeSection(run),
-    correctnessSection(checks),
+    correctnessSection(correctness),
     inputsSection(run),
   ].filter(Boolean);
   return page({ title: `erofs-share-bench ${run.runId} (${run.series.name}, ${run.status})`, body: body.join("\n") });
