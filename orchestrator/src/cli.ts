@@ -71,6 +71,7 @@ function program(): Command {
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
+    .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
     .option("--matrix <file>", "the nightly matrix (nightly.yaml): with --nightly, run every job of it; with --job, run one job's options")
     .option("--job <name>", "one job of --matrix (its series, tree, workloads, phases and reps)")
     .option("--list-jobs", "print the jobs of --matrix and whether each can run here, and exit")
@@ -123,6 +124,7 @@ interface CliOptions {
   report?: string;
   digest: Digest;
   compare?: string;
+  html?: string;
   nightly?: string;
   threshold?: Thresholds;
 }
@@ -165,7 +167,8 @@ async function main(argv: string[]): Promise<number> {
   cmd.parse(argv);
   const o = cmd.opts<CliOptions>();
   const json = Boolean(o.json);
-  if (o.compare) return compareCommand(o.compare, json, o.threshold);
+  if (o.html && !o.compare) throw new BenchError("--html goes with --compare", "--compare BASELINE_DIR,CURRENT_DIR --html FILE (runs and --nightly write their pages into their folders)");
+  if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
   if (o.listJobs) {

@@ -35,6 +35,7 @@ const cases: Array<[string, () => string[], RegExp]> = [
   ["a report folder that does not exist", () => ["--report", "/missing"], /error: cannot read \/missing\/run\.json: no such file/],
   ["a report folder whose run.json is damaged", () => ["--report", root], /is not JSON/],
   ["a compare with one folder", () => ["--compare", "/tmp"], /error: --compare takes two run folders/],
+  ["an HTML page without a comparison", () => ["--html", "/tmp/page.html"], /error: --html goes with --compare/],
   ["an unknown series", () => ["--series", "v99"], /error: unknown series "v99"\n {2}fix: use one of: .*mainline/],
   ["a series spec with a typo", () => ["--series", path.join(root, "spec.yaml")], /unknown key "fixup" \(known keys: .*fixups/],
   ["an unknown workload", () => ["--workload", "redis,nope"], /error: unknown workload "nope"/],

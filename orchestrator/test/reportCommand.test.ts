@@ -32,6 +32,9 @@ describe("--report", () => {
     expect((await stat(path.join(dir, "run.json"))).mtimeMs).toBe(mtime);
     const letter = await readFile(path.join(dir, "cover-letter.txt"), "utf8");
     expect(letter).toContain("|      200     |");
+    // report.html from the same cells: efficiency, reduction and expected reduction of redis read(2)
+    const html = await readFile(path.join(dir, "report.html"), "utf8");
+    expect(html).toMatch(/<td>redis<\/td><td>read<\/td><td class="num"><strong>100\.0<\/strong><\/td><td class="num">50\.0<\/td><td class="num">50\.0<\/td>/);
     expect(compare(buildCells(boots, analyses), analyses)[0]?.reductionPct).toBe(50);
   });
 });

@@ -1,37 +1,21 @@
-import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
-import { compareRuns, RunComparisonSchema, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
+import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
 import type { BenchOptions } from "../pipeline/options.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
-import { loadRunRecord, RUN_STATUSES, type RunRecord } from "../record/runRecord.js";
+import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
+import type { RunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
+import { loadNightEntries } from "../report/html/nightEntries.js";
+import { renderNightlyHtml } from "../report/html/nightlyPage.js";
 import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
+import { writeComparisonHtml } from "./compare.js";
 import { EXIT } from "./exitCodes.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
-
-/** nightly.json: the verdict each nightly run leaves in its folder beside run.json. */
-export const NightlyVerdictSchema = z.object({
-  regressions: z.number().int(),
-  baseline: z.string().nullable(),
-  note: z.string().nullable(),
-  comparison: RunComparisonSchema.nullable(),
-});
-export type NightlyVerdict = z.infer<typeof NightlyVerdictSchema>;
-
-/** One line of <history>/nightly.jsonl per night. */
-export const NightLineSchema = z.object({
-  runId: z.string(),
-  startedAt: z.string(),
-  status: z.enum(RUN_STATUSES),
-  kernel: z.string().nullable(),
-  baseline: z.string().nullable(),
-  regressions: z.number().int(),
-});
 
 function samePlan(a: RunRecord, b: RunRecord): boolean {
   const p = (r: RunRecord) => JSON.stringify([r.series.name, [...r.plan.workloads].sort(), [...r.plan.modes].sort(), [...r.plan.paths].sort(), [...r.plan.phases].sort(), r.plan.quick]);
@@ -45,22 +29,15 @@ function samePlan(a: RunRecord, b: RunRecord): boolean {
  * cannot read (another schema, damaged) are passed over.
  */
 export async function findBaseline(historyDir: string, current: RunRecord): Promise<{ dir: string; run: RunRecord } | null> {
-  const entries = await readdir(historyDir, { withFileTypes: true }).catch(() => []);
-  const candidates: Array<{ dir: string; run: RunRecord }> = [];
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    const dir = path.join(historyDir, e.name);
-    const run = await loadRunRecord(dir).catch(() => null);
-    if (!run || run.runId === current.runId || run.status !== "complete" || !samePlan(run, current)) continue;
-    if (run.startedAt >= current.startedAt) continue;
-    const verdict = await readFile(path.join(dir, "nightly.json"), "utf8")
-      .then((t) => NightlyVerdictSchema.safeParse(JSON.parse(t)))
-      .catch(() => null);
-    if (verdict?.success && verdict.data.regressions > 0) continue;
-    candidates.push({ dir, run });
-  }
-  candidates.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
-  return candidates[0] ?? null;
+  const { nights } = await loadHistory(historyDir);
+  const good = nights.filter((n) => {
+    const r = n.run;
+    const regressed = (n.verdict?.regressions ?? 0) > 0;
+    return r.runId !== current.runId && r.status === "complete" && !regressed && samePlan(r, current) && r.startedAt < current.startedAt;
+  });
+  // oldest first: the last is the newest
+  const last = good[good.length - 1];
+  return last ? { dir: last.dir, run: last.run } : null;
 }
 
 export interface NightlyResult {
@@ -71,11 +48,18 @@ export interface NightlyResult {
   error?: string;
 }
 
+/** <history>/nightly.html, rewritten from every night the folder holds (a night that failed to write it is caught up by the next). */
+export async function writeNightlyHtml(history: string): Promise<{ file: string; notes: string[] }> {
+  const { nights, notes } = await loadNightEntries(history);
+  const file = path.join(history, "nightly.html");
+  await writeFileAtomic(file, renderNightlyHtml(nights, { notes }));
+  return { file, notes };
+}
+
 /**
  * One night: the benchmark into `<history>/<run-id>`, then the comparison
- * with the last good night, written as nightly.md / nightly.json in the run
- * folder and one line in `<history>/nightly.jsonl`. A run that fails is
- * itself a regression; what it measured is still compared.
+ * with the last good night (judgeRun). A run that fails is itself a
+ * regression; what it measured is still compared.
  */
 export async function runNightly(
   opts: BenchOptions & { history: string; thresholds?: Thresholds },
@@ -103,9 +87,10 @@ export async function runNightly(
 
 /**
  * A finished run, judged against the last good one in `history`: the
- * comparison in nightly.md / nightly.json beside its run.json and one line
- * in `<history>/nightly.jsonl`. A run that did not complete counts as a
- * regression.
+ * comparison in nightly.md / comparison.html / nightly.json beside its
+ * run.json, one line in `<history>/nightly.jsonl`, and
+ * `<history>/nightly.html` rewritten. A run that did not complete counts as
+ * a regression.
  */
 export async function judgeRun(
   dir: string,
@@ -120,6 +105,7 @@ export async function judgeRun(
   if (baseline) {
     comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
     await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison));
+    await writeComparisonHtml(path.join(dir, "comparison.html"), comparison);
     progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
   } else {
     note = `no earlier complete run of series ${current.series.name} with the same plan in ${history}: this run is the first baseline`;
@@ -132,6 +118,9 @@ export async function judgeRun(
     runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
   });
   await appendFile(path.join(history, "nightly.jsonl"), JSON.stringify(line) + "\n");
+  const page = await writeNightlyHtml(history);
+  const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
+  progress.info(`nightly: ${page.file}${passedOver}`);
   return { comparison, note, regressions };
 }
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { RunRecordSchema, type RunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
 import { renderCsv } from "../report/csv.js";
+import { renderRunHtml } from "../report/html/runPage.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 
@@ -30,13 +31,14 @@ export class RunFolder {
   }
 }
 
-/** cover-letter.txt, results.csv and report.md of a run record. */
+/** cover-letter.txt, results.csv, report.md and report.html of a run record. */
 export async function writeReports(dir: string, run: RunRecord): Promise<void> {
   if (run.cells.length || run.runtimeCells.length) {
     await writeFileAtomic(path.join(dir, "cover-letter.txt"), renderCoverLetter(run));
     await writeFileAtomic(path.join(dir, "results.csv"), renderCsv(run));
   }
   await writeFileAtomic(path.join(dir, "report.md"), renderMarkdown(run));
+  await writeFileAtomic(path.join(dir, "report.html"), renderRunHtml(run));
 }
 
 export function newRunId(now = new Date()): string {

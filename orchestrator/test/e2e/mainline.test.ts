@@ -48,6 +48,7 @@ describe("end to end: mainline, synthetic pair", () => {
       expect(run.boots).toHaveLength(9);
       const letter = await readFile(path.join(out, "cover-letter.txt"), "utf8");
       expect(letter).toContain("|     synthetic     +");
+      expect(await readFile(path.join(out, "report.html"), "utf8")).toContain(`<section id="efficiency">`);
       const saved = JSON.parse(await readFile(path.join(out, "run.json"), "utf8"));
       expect(saved.status).toBe("complete");
     },
