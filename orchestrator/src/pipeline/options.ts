@@ -24,6 +24,8 @@ export interface BenchOptions {
   noFixups?: boolean;
   mbox?: string;
   buildOnly: boolean;
+  /** The correctness checks to run (all of them when absent). */
+  checks?: string[];
   /** What each file a guest reads is checked with (default xxh64). */
   digest?: Digest;
   jobs?: number;

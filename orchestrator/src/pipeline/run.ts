@@ -21,6 +21,7 @@ import { sha256 } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import type { BenchOptions } from "./options.js";
+import { runCorrectness } from "./correctnessPhase.js";
 import { runReadAll, runRuntime, type PhaseContext } from "./phases.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
@@ -43,6 +44,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       phases: opts.phases ?? [...PHASES],
       quick: Boolean(opts.quick),
       digest: opts.digest ?? "xxh64",
+      checks: opts.checks,
     },
     ...emptyResults(),
     runtimeBasis: RUNTIME_BASIS,
@@ -123,6 +125,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
+  if (phases.includes("correctness")) await time("correctness phase (all boots)", async () => (await runCorrectness(pairs, { ...ctx, series: spec }), {}));
   for (const c of record.comparisons) {
     if (c.splitShared) {
       record.warnings.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
