@@ -1,5 +1,6 @@
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
+import { renderCorrectnessMarkdown } from "./correctness.js";
 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));
 
@@ -67,6 +68,7 @@ export function renderMarkdown(run: RunRecord): string {
     }
     out.push("");
   }
+  out.push(...renderCorrectnessMarkdown(run.correctness));
   const failed = failedCells(run);
   if (failed.length) {
     out.push("## Failed boots", "");
