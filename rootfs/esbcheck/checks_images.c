@@ -199,6 +199,7 @@ void check_corrupt(void) {
   free(out.s);
   det_int("refused", refused);
   det_int("mounted", mounted);
+  summary("%d corrupted images refused, %d mounted within what each corruption allows; the clean image read right throughout", refused, mounted);
   teardown();
 }
 

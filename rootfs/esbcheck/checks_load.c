@@ -81,6 +81,7 @@ void check_reclaim(void) {
   if (died) fail("%d reader(s) died (status in the steps; OOM kills: %ld)", died, stat_key(ev, "oom_kill"));
   if (!k->failures && !died && steal <= 0 && refault <= 0) not_applicable("no reclaim happened in the group (pgsteal 0): nothing was proven");
   rmdir(g);
+  summary("%ld MiB read back right under a %lld KiB limit (%ld refaults, pgsteal %ld)", k->bytes >> 20, limit >> 10, refault, steal);
   munmap(k, sizeof *k);
   teardown();
 }
@@ -133,6 +134,7 @@ void check_concurrency(void) {
   if (died) fail("%d worker(s) died", died);
   for (int i = 0; i < 2; i++) for (int m = 0; m < M_COUNT; m++)
     if (!k->ops[i][m]) fail("no %s through %s happened in %.0f s", METHOD[m], i ? "B" : "A", secs);
+  summary("%ld MiB read right by %d concurrent readers in %.0f s, %ld cache drops, %ld fadvises", k->bytes >> 20, nw, secs, k->drops, k->fadvises);
   munmap(k, sizeof *k);
   teardown();
 }
@@ -231,6 +233,7 @@ void check_mount_cycles(void) {
   if (ds > 1024) fail("slab grew %ld KiB over %ld cycles (band 1024 KiB)", ds, i);
   if (du > 512) fail("unreclaimable slab grew %ld KiB over %ld cycles (band 512 KiB)", du, i);
   if (di > 32) fail("%ld more inodes after %ld cycles than before (band 32)", di, i);
+  summary("%ld mount cycles: page cache %+ld KiB, slab %+ld KiB, %+ld inodes", i, dc, ds, di);
   teardown();
 }
 

@@ -65,6 +65,7 @@ void check_private_write(void) {
     step("file-done", "\"path\":\"%s\",\"size\":%lld", esc(r->path), r->size);
   }
   det_int("verified", VERIFIED);
+  summary("%ld reads and mappings of %d shared file(s) verified while private copies lived", VERIFIED, files[1] == files[0] ? 1 : 2);
   teardown();
 }
 
@@ -146,6 +147,7 @@ void check_umount_shared(void) {
   if (labs(dc) > 256) fail("page cache %+ld KiB over the baseline after everything was unmounted (band 256 KiB; the shared file is %lld KiB)", dc, r->size >> 10);
   if (di > 8) fail("%ld inodes more than at the baseline after everything was unmounted (band 8)", di);
   det_int("verified", VERIFIED);
+  summary("the survivor read right after normal, lazy and mapped unmounts; after all: page cache %+ld KiB, %+ld inodes", dc, di);
   teardown();
 }
 
@@ -191,6 +193,7 @@ void check_fadvise(void) {
   det_int("rereadKiB", s4.cache - s3.cache);
   verify("A", MA, r, M_SENDFILE);
   verify("B", MB, r, M_READ);
+  summary("DONTNEED through A dropped %ld of the file's %ld KiB, %ld pages left through B; read back right", drop, fkib, after);
   teardown();
 }
 
@@ -292,6 +295,7 @@ void check_copy_up(void) {
   det_int("verified", VERIFIED);
   umount_quiet("/mnt/oa"); umount_quiet("/mnt/ob");
   umount_quiet("/tmp/up-a"); umount_quiet("/tmp/up-b");
+  summary("both overlays' writers saw their bytes; the other overlay, both EROFS mounts and an earlier mapping kept the original (%ld reads)", VERIFIED);
   teardown();
 }
 

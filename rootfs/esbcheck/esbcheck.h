@@ -67,6 +67,7 @@ struct check_state {
   const char *name, *proves;
   struct jb det;        /* "key":value,... without braces */
   char reason[1536];
+  char summary[512];    /* what a pass verified, in one line */
   int failures, na, finding;
   double t0;
   int kmsg;
@@ -78,6 +79,8 @@ void det_str(const char *k, const char *v);
 void det_raw(const char *k, const char *json);
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void not_applicable(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the reason a passing check gives: what it verified, in one line */
+void summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fmt: extra JSON members without the leading comma, or NULL */
 void step(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kmsg_collect(void);

@@ -37,6 +37,11 @@ void not_applicable(const char *fmt, ...) {
   C.na = 1;
 }
 
+void summary(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt); vsnprintf(C.summary, sizeof C.summary, fmt, ap); va_end(ap);
+}
+
 void step(const char *what, const char *fmt, ...) {
   struct jb b = {0};
   jb_printf(&b, "{\"t\":\"check-step\",\"check\":");
@@ -126,6 +131,7 @@ void check_result(const char *name, const char *proves, const char *result, cons
 int check_end(void) {
   kmsg_collect();
   const char *result = C.failures ? "fail" : C.na ? "na" : C.finding ? "finding" : "pass";
-  check_result(C.name, C.proves, result, C.reason[0] ? C.reason : (C.failures ? "failed" : "all verified"));
+  const char *pass = C.summary[0] ? C.summary : "all verified";
+  check_result(C.name, C.proves, result, C.reason[0] ? C.reason : (C.failures ? "failed" : pass));
   return C.failures ? 1 : 0;
 }
