@@ -45,6 +45,18 @@ static const char *classify(const char *root, const char *rel, enum method m, co
   return "other";
 }
 
+/* what a classified read served, in words; `other` names the image whose bytes "donor" means */
+static const char *served_as(const char *what, const char *other) {
+  static char bufs[4][64];
+  static int k;
+  char *o = bufs[k++ & 3];
+  if (!strcmp(what, "own")) return "own bytes";
+  if (!strcmp(what, "donor")) { snprintf(o, sizeof bufs[0], "%s bytes", other); return o; }
+  if (!strcmp(what, "other")) return "neither's bytes";
+  if (!strcmp(what, "error")) return "read error";
+  return "not mounted";
+}
+
 #define PROVES_TRUST_SAME "What the kernel serves when an image in the same domain claims another file's fingerprint: the fingerprint is trusted within a domain by design."
 #define PROVES_TRUST_CROSS "A forged fingerprint in another domain shares nothing: each image keeps serving its own bytes, whichever is read first."
 void check_trust(void) {
@@ -108,16 +120,17 @@ void check_trust(void) {
   kmsg_collect();
   int splat = C.failures > 0;
   char reason[2048];
-  /* same domain: a documented finding, described from what was served */
-  snprintf(reason, sizeof reason,
-           "same domain: read A first -> A served %s bytes, forged image served %s bytes; read forged first -> forged served %s, A served %s "
-           "(own = its own content, donor = the other image's file whose fingerprint it claims)",
-           served[0][0], served[0][1], served[1][1], served[1][0]);
-  C.finding = 1;
-  check_result("trust-same-domain", PROVES_TRUST_SAME, splat ? "fail" : "finding", splat ? C.reason : reason);
+  /* same domain: described from what was served; a finding when an image served the other's bytes */
+  snprintf(reason, sizeof reason, "same domain: A read first -> A %s, forged %s; forged read first -> forged %s, A %s",
+           served_as(served[0][0], "forged's"), served_as(served[0][1], "A's"), served_as(served[1][1], "A's"), served_as(served[1][0], "forged's"));
+  int trusted = strcmp(served[0][0], "own") || strcmp(served[0][1], "own") || strcmp(served[1][0], "own") || strcmp(served[1][1], "own");
+  if (!trusted) strcat(reason, " (the forged fingerprint was not trusted)");
+  C.finding = trusted;
+  check_result("trust-same-domain", PROVES_TRUST_SAME, splat ? "fail" : trusted ? "finding" : "pass", splat ? C.reason : reason);
   if (cross_bad || splat) {
-    snprintf(reason, sizeof reason, "%.1500s%sdifferent domains: A first -> A %s, forged %s; forged first -> forged %s, A %s",
-             splat ? C.reason : "", splat ? "; " : "", served[2][0], served[2][1], served[3][1], served[3][0]);
+    snprintf(reason, sizeof reason, "%.1500s%sdifferent domains: A read first -> A %s, forged %s; forged read first -> forged %s, A %s",
+             splat ? C.reason : "", splat ? "; " : "", served_as(served[2][0], "forged's"), served_as(served[2][1], "A's"),
+             served_as(served[3][1], "A's"), served_as(served[3][0], "forged's"));
     check_result("trust-cross-domain", PROVES_TRUST_CROSS, "fail", reason);
   } else {
     check_result("trust-cross-domain", PROVES_TRUST_CROSS, "pass", "in different domains each image served its own bytes in both orders");

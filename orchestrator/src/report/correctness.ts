@@ -20,7 +20,7 @@ function subject(results: CorrectnessResult[]): string {
 export function renderCorrectnessText(results: CorrectnessResult[]): string[] {
   if (!results.length) return [];
   const w = Math.max(...results.map((r) => r.name.length));
-  const rows = results.map((r) => `  ${r.name.padEnd(w)}  ${r.result.toUpperCase().padEnd(7)}  ${oneLine(r.reason, 110)}`);
+  const rows = results.map((r) => `  ${r.name.padEnd(w)}  ${r.result.toUpperCase().padEnd(7)}  ${oneLine(r.reason, 120)}`);
   const failed = results.filter((r) => r.result === "fail" || r.result === "oops").length;
   return [
     `Correctness of page cache sharing (${subject(results)}), one boot per check${failed ? `: ${failed} FAILED` : ""}:`,
