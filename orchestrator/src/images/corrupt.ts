@@ -6,8 +6,8 @@ import { readLayout, SB_MORE } from "./erofsLayout.js";
 import { fingerprintEntry, fingerprintKey, type ImageFormat } from "./fingerprintKey.js";
 import { plainPath, type ManifestFile } from "./forged.js";
 import { applyEdits, EditSet, sealEdits, writeEdited, type Edit } from "./imageEdits.js";
-import { INCOMPAT_ISHARE_KEY, packedKeyRecord } from "./packedKey.js";
-import { COMPAT_ISHARE_XATTRS, LONG_PREFIX_BIT, SB_FIELD, SB_OFFSET } from "./superblock.js";
+import { ishareKeyCorruption, packedKeyCorruption } from "./corruptKey.js";
+import { SB_FIELD, SB_OFFSET } from "./superblock.js";
 
 /**
  * The corrupted images of the correctness phase: a fixed, seeded set of
@@ -16,7 +16,7 @@ import { COMPAT_ISHARE_XATTRS, LONG_PREFIX_BIT, SB_FIELD, SB_OFFSET } from "./su
  * the fingerprint's name). Each is a pure function of the image's bytes,
  * its format and the seed, so the same inputs always give the same bytes.
  * Where the series read the fingerprint's key differently, the same name
- * hits each series' own field (see corruptionNames).
+ * hits each series' own field (corruptKey.ts).
  *
  * What the guest may accept from each (its `expect`):
  * - all-correct: the mount is refused, or every file reads its exact bytes
@@ -119,56 +119,6 @@ export function seededNumbers(seed: string, name: string): () => number {
 const hex2 = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
 
 type Made = Pick<Corruption, "what"> & Partial<Pick<Corruption, "place" | "expect" | "hitPath">> & { stale?: boolean };
-
-/** The superblock's reference to the fingerprint key, each series' own. */
-function ishareKeyCorruption(image: Uint8Array, ed: EditSet, name: "sb-ishare-key-oob" | "sb-ishare-off", format: ImageFormat): Made {
-  const layout = readLayout(image);
-  const sb = (o: number) => SB_OFFSET + o;
-  const count = layout.xattrPrefixCount;
-  switch (format) {
-    case "xattr-inode-digest":
-      if (name === "sb-ishare-key-oob") {
-        ed.set(sb(SB_FIELD.ishareByte), [count]);
-        return { what: `ishare_xattr_prefix_id ${layout.ishareByte} -> ${count} (one past the ${count} long prefixes)` };
-      }
-      ed.u32(sb(SB_FIELD.featureCompat), layout.featureCompat & ~COMPAT_ISHARE_XATTRS);
-      return { what: "clear feature_compat ISHARE_XATTRS (0x20): the image no longer offers fingerprints" };
-    case "ishare-key-long-prefix":
-      if (name === "sb-ishare-key-oob") {
-        ed.set(sb(SB_FIELD.ishareByte), [LONG_PREFIX_BIT | count]);
-        return { what: `ishare_key_start ${hex2(layout.ishareByte)} -> ${hex2(LONG_PREFIX_BIT | count)} (long prefix ${count}, one past the ${count} there are)` };
-      }
-      ed.set(sb(SB_FIELD.ishareByte), [layout.ishareByte & ~LONG_PREFIX_BIT]);
-      return { what: `ishare_key_start ${hex2(layout.ishareByte)} -> ${hex2(layout.ishareByte & ~LONG_PREFIX_BIT)}: without the long-prefix bit the image names no fingerprint` };
-    case "ishare-key-packed-name": {
-      if (name === "sb-ishare-off") {
-        ed.u32(sb(SB_FIELD.featureIncompat), layout.featureIncompat & ~INCOMPAT_ISHARE_KEY);
-        return { what: "clear feature_incompat ISHARE_KEY (0x200): the image no longer names its fingerprint" };
-      }
-      const rec = packedKeyRecord(image);
-      if (!rec) throw new BenchError("sb-ishare-key-oob: the image has no packed fingerprint name");
-      const to = Math.ceil(rec.inodeSize / 4) + 1024;
-      ed.u32(sb(SB_FIELD.ishareKeyStart), to);
-      return { what: `ishare_key_start ${layout.ishareKeyStart} -> ${to}: the name is read ${to * 4 - rec.inodeSize} bytes past the end of the packed inode's ${rec.inodeSize}` };
-    }
-  }
-}
-
-/** The RFC v7 name record in the packed inode. */
-function packedKeyCorruption(image: Uint8Array, ed: EditSet, name: (typeof PACKED_KEY)[number]): Made {
-  const rec = packedKeyRecord(image);
-  if (!rec) throw new BenchError(`${name}: the image has no packed fingerprint name`);
-  if (name === "packed-key-len-huge") {
-    ed.u16(rec.offset, 0xffff);
-    return { what: `fingerprint name length ${rec.length} -> 65535: read past the packed inode's ${rec.inodeSize} bytes`, place: "packed-inode", expect: "no-harm" };
-  }
-  const last = rec.offset + 2 + rec.length - 1;
-  const from = ed.byte(last);
-  const to = from ^ 0x20;
-  ed.set(last, [to]);
-  const other = rec.name.slice(0, -1) + String.fromCharCode(to);
-  return { what: `fingerprint name ${rec.name} -> ${other}: a name no file carries, so nothing is shared`, place: "packed-inode" };
-}
 
 /** One named corruption of `image` as edits (the image itself is not changed). */
 export function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptOptions, format: ImageFormat): Corruption {
