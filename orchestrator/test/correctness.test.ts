@@ -6,7 +6,9 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { failedChecks, judgeCorrectness, mergeCorruptRuns, refsAgainstManifests } from "../src/analysis/correctness.js";
 import { CHECKS, CHECK_NAMES, casesAfter, corruptRerun, diskName, planCorrectnessBoots, renderCaseList, resolveChecks } from "../src/guest/checks.js";
+import type { CheckBootResult } from "../src/guest/correctness.js";
 import { parseCheckStream } from "../src/guest/correctnessProtocol.js";
+import { runCorrupt } from "../src/pipeline/correctnessPhase.js";
 import type { Manifest } from "../src/images/manifest.js";
 import { needHost } from "./helpers/host.js";
 
@@ -73,6 +75,27 @@ describe("correctness verdicts", () => {
     const merged = mergeCorruptRuns([{ ...v[0]!, ms: 50 }, rest]);
     expect(merged).toMatchObject({ result: "oops", reason: v[0]!.reason, ms: 150 });
     expect(merged.details).toMatchObject({ boots: 2, oopsCases: ["fp-len-long"], cases: [{ case: "fp-len-huge" }] });
+  });
+
+  it("boots the corrupt check again for the cases after each one that oopsed, and merges the boots", async () => {
+    const names = ["c1", "c2", "c3", "c4"];
+    const disks = { a: "a", b: "b", corrupt: names.map((name) => ({ file: `${name}.erofs`, name, hitPath: null, expect: "no-harm" })) };
+    const first = planCorrectnessBoots(["corrupt"], disks, { shareOptions: "x" })[0]!;
+    const oopsIn: Record<string, string> = { all: "c2", "c3,c4": "c3" };
+    const asked: string[] = [];
+    const run = async (boot: typeof first): Promise<CheckBootResult> => {
+      const cases = boot.guestArgs["esb.cases"] ?? "all";
+      asked.push(cases);
+      const at = oopsIn[cases];
+      const lines = [begin("corrupt"), ...(at ? [j({ t: "check-step", check: "corrupt", step: "case-begin", case: at })] : [result("corrupt", "pass"), dmesg])];
+      return { boot, stream: parseCheckStream(lines.join("\n")), end: at ? oopsBoot : cleanBoot, bootDir: "" };
+    };
+    const { verdict, boots } = await runCorrupt(first, names, run, (r) => judgeCorrectness(["corrupt"], r.stream, r.end)[0]!);
+    expect(asked).toEqual(["all", "c3,c4", "c4"]);
+    expect(boots).toHaveLength(3);
+    expect(verdict.result).toBe("oops");
+    expect(verdict.details).toMatchObject({ boots: 3, oopsCases: ["c2", "c3"] });
+    expect(verdict.reason).toMatch(/^in case c2: BUG: .*; in case c3: BUG: /);
   });
 
   it("fails a check that never reported: a hang, or a guest that ended without an oops", () => {

@@ -54,7 +54,7 @@ async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessCon
  * The corrupt check over as many boots as it takes: after an oops in one
  * case the cases after it run in a fresh boot, so one oops hides nothing.
  */
-async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b: CorrectnessBoot, k: number) => Promise<CheckBootResult>, judge: (r: CheckBootResult) => CheckVerdict): Promise<{ verdict: CheckVerdict; boots: CheckBootResult[] }> {
+export async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b: CorrectnessBoot, k: number) => Promise<CheckBootResult>, judge: (r: CheckBootResult) => CheckVerdict): Promise<{ verdict: CheckVerdict; boots: CheckBootResult[] }> {
   const boots: CheckBootResult[] = [];
   const verdicts: CheckVerdict[] = [];
   let boot = first;
