@@ -10,6 +10,7 @@ import { jobOptions } from "./commands/matrix.js";
 import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightMatrix.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
+import { CHECK_NAMES } from "./guest/checks.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
 import { parseShard } from "./pipeline/shard.js";
@@ -45,6 +46,7 @@ function program(): Command {
     ])
     .option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF")
     .option("--phases <list>", `phases to run (${PHASES.join(",")}); runtime needs a workload with a runtime section`, listOf(PHASES, "phase"), [...PHASES])
+    .option("--checks <list>", `correctness checks to run (${CHECK_NAMES.join(",")}); default all`, listOf(CHECK_NAMES, "check"))
     .option("--quick", "shorter workload parameters (the workload's quick: values)")
     .option("--reps <n>", "fresh boots per (mode, access path)", positiveInt, 3)
     .option("--modes <list>", `modes to measure (${MODES.join(",")})`, listOf(MODES, "mode"), [...MODES])
@@ -85,7 +87,7 @@ function program(): Command {
     )
     .addHelpText(
       "after",
-      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots failed (oops, hang, guest error: see the warnings and report.md), 130 interrupted (what was\nmeasured is kept).",
+      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots or correctness checks failed (oops, hang, guest error: see the warnings and report.md),\n130 interrupted (what was measured is kept).",
     );
 }
 
@@ -95,6 +97,7 @@ interface CliOptions {
   workload: string[];
   images?: string;
   phases: Phase[];
+  checks?: string[];
   quick?: boolean;
   reps: number;
   modes: Mode[];
@@ -157,7 +160,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
     accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }

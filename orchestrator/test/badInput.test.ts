@@ -47,6 +47,8 @@ const cases: Array<[string, () => string[], RegExp]> = [
   ["an mbox without the series", () => ["--series", "v8", "--kernel-src", repo, "--mbox", path.join(root, "empty.mbox")], /empty\.mbox: no patches of version v8/],
   ["a kernel tree for a Debian-based series", () => ["--kernel-src", repo], /--kernel-src does not apply to series mainline/],
   ["a bad repetition count", () => ["--reps", "0"], /"0" is not a positive whole number/],
+  ["an unknown correctness check", () => ["--checks", "fadvise,nope"], /unknown check "nope" \(choose from private-write,/],
+  ["checks without the correctness phase", () => ["--phases", "readall", "--checks", "fadvise"], /--checks fadvise chooses correctness checks, and --phases readall leaves the correctness phase out/],
 ];
 
 describe("bad input on the command line", () => {

@@ -39,7 +39,7 @@ describe("the nightly matrix", () => {
     const m = await matrix("jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n");
     const [dev] = await loadMatrix(m, { TREE: "/home/me" });
     const opts = jobOptions(dev!.job, base, dir);
-    expect(opts).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime"] });
+    expect(opts).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime", "correctness"] });
     await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(/unknown key "rep" \(known keys: name, series, profile/);
     await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n  - name: a\n    series: mainline\n"))).rejects.toThrow("job a is listed twice");
   });

@@ -6,7 +6,7 @@ import { findBaseline } from "../src/commands/nightly.js";
 import { compareRuns } from "../src/analysis/compareRuns.js";
 import { loadRunRecord, type RunRecord } from "../src/record/runRecord.js";
 import { renderComparison } from "../src/report/comparison.js";
-import { cell, comparison, runRecord, runtimeCell } from "./helpers/runRecord.js";
+import { cell, comparison, correctnessResult, runRecord, runtimeCell } from "./helpers/runRecord.js";
 
 function run(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunRecord["status"]; release?: string; quick?: boolean }): RunRecord {
   const eff = over.efficiency ?? 98;
@@ -74,6 +74,25 @@ describe("run comparison", () => {
       { workload: "redis", where: "read-all on/mmap", metric: "failed boots", unit: "count", baseline: 0, current: 1, verdict: "regression", note: "redis on/mmap rep 1: guest kernel panicked; BUG: x" },
     ]);
     expect(compareRuns(failing, failing, dirs).regressions).toBe(0);
+  });
+
+  it("flags a correctness check that passed and now fails or oopses, and reports other changes without flagging them", () => {
+    const checks = (fadvise: string, corrupt: string, reclaim: string) => [
+      correctnessResult("fadvise", fadvise as "pass", fadvise === "pass" ? "all verified" : "DONTNEED through A dropped 0 KiB of page cache"),
+      correctnessResult("corrupt", corrupt as "pass", corrupt === "oops" ? "in case fp-len-huge: BUG: kernel NULL pointer dereference" : "all verified"),
+      correctnessResult("reclaim", reclaim as "pass", reclaim === "na" ? "no reclaim happened in the group" : "all verified"),
+    ];
+    const before = { ...run({ runId: "b" }), correctness: checks("pass", "pass", "pass") };
+    const now = { ...run({ runId: "c" }), correctness: checks("fail", "oops", "na") };
+    const cmp = compareRuns(before, now, dirs);
+    const rows = cmp.rows.filter((r) => r.where.startsWith("correctness"));
+    expect(rows.map((r) => [r.where, r.verdict])).toEqual([["correctness fadvise", "regression"], ["correctness corrupt", "regression"], ["correctness reclaim", "changed"]]);
+    expect(rows[1]!.note).toBe("pass -> oops: in case fp-len-huge: BUG: kernel NULL pointer dereference");
+    expect(cmp.regressions).toBe(2);
+    expect(renderComparison(cmp)).toMatch(/correctness fadvise \| check result \| - \| - \|  \| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/);
+    // the other way round is an improvement; a run from before the phase compares without rows
+    expect(compareRuns(now, before, dirs).rows.filter((r) => r.verdict === "improvement")).toHaveLength(2);
+    expect(compareRuns(run({ runId: "b" }), run({ runId: "c" }), dirs).rows.some((r) => r.where.startsWith("correctness"))).toBe(false);
   });
 
   it("names the inputs that changed", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/record/runRecord.js";
-import { cell, comparison, imageRecord, runRecord, runtimeCell, SHARING } from "./helpers/runRecord.js";
+import { cell, comparison, correctnessResult, imageRecord, runRecord, runtimeCell, SHARING } from "./helpers/runRecord.js";
 import { buildCells, compare } from "../src/analysis/cells.js";
 import { buildRuntimeCells } from "../src/analysis/runtimeCells.js";
 import type { Mode } from "../src/guest/modes.js";
@@ -35,6 +35,29 @@ function run(): RunRecord {
 }
 
 describe("reports", () => {
+  it("puts the correctness checks after the memory tables, one line each, and what each proves in report.md", () => {
+    const results = [
+      correctnessResult("private-write", "pass"),
+      correctnessResult("trust-same-domain", "finding", "same domain: read A first -> A served own bytes\nsecond line"),
+      correctnessResult("corrupt", "oops", "in case fp-len-huge: BUG: kernel NULL pointer dereference at erofs_xattr_iter+0x12/0x80"),
+      correctnessResult("reclaim", "na", "no reclaim happened in the group (pgsteal 0): nothing was proven", { ms: undefined }),
+    ];
+    const r = { ...run(), correctness: results };
+    const text = renderCoverLetter(r);
+    const at = text.indexOf("Correctness of page cache sharing (synthetic, series mainline), one boot per check: 1 FAILED:");
+    expect(at).toBeGreaterThan(text.indexOf("Runtime memory"));
+    expect(text).toContain("  private-write      PASS     all verified\n");
+    expect(text).toContain("  trust-same-domain  FINDING  same domain: read A first -> A served own bytes\n");
+    expect(text).toContain("  corrupt            OOPS     in case fp-len-huge: BUG: kernel NULL pointer dereference at erofs_xattr_iter+0x12/0x80\n");
+    const md = renderMarkdown(r);
+    expect(md).toContain("## Correctness");
+    expect(md).toContain("| corrupt | **OOPS** | what corrupt proves | in case fp-len-huge: BUG: kernel NULL pointer dereference at erofs_xattr_iter+0x12/0x80 | 7.5 s / 40.0 s |");
+    expect(md).toContain("| reclaim | na | what reclaim proves | no reclaim happened in the group (pgsteal 0): nothing was proven | - / 40.0 s |");
+    // a run of the correctness phase alone still has a cover letter to paste
+    const only = renderCoverLetter(runRecord({ correctness: results }));
+    expect(only).toMatch(/^Correctness of page cache sharing/);
+  });
+
   it("puts a read-all and a runtime table in the cover letter, with the seed layout", () => {
     const text = renderCoverLetter(run());
     expect(text).toContain("|                   |        No        |      241     |       -       |");

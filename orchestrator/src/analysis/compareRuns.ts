@@ -28,6 +28,8 @@ export interface ComparableRun extends FailureSource {
     noisy: boolean;
   }>;
   runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number }>;
+  /** Absent in runs made before the correctness phase. */
+  correctness?: Array<{ workload: string; name: string; result: string; reason: string }>;
 }
 
 /** A kernel source as either kind of record describes it. */
@@ -121,6 +123,33 @@ function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: 
 
 const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
 
+const FAILED = new Set(["fail", "oops"]);
+
+/**
+ * Correctness checks side by side: a check that passed and now fails or
+ * oopses is a regression, the other way an improvement; any other change of
+ * result (pass to not applicable, say) is reported as a change.
+ */
+function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
+  const rows: MetricRow[] = [];
+  for (const { b, c, workload, part: name } of matched(base.correctness ?? [], cur.correctness ?? [], (x) => x.name)) {
+    const where = `correctness ${name}`;
+    if (!c) {
+      rows.push({ workload, where, metric: "check result", unit: "", verdict: "missing", note: `${b!.result} in the baseline, not run now` });
+      continue;
+    }
+    if (!b) {
+      rows.push({ workload, where, metric: "check result", unit: "", verdict: "new", note: c.result });
+      continue;
+    }
+    const verdict: Verdict =
+      b.result === c.result ? "ok" : b.result === "pass" && FAILED.has(c.result) ? "regression" : FAILED.has(b.result) && c.result === "pass" ? "improvement" : "changed";
+    const note = b.result === c.result ? c.result : `${b.result} -> ${c.result}${FAILED.has(c.result) || c.result === "na" ? `: ${c.reason.split("\n")[0]}` : ""}`;
+    rows.push({ workload, where, metric: "check result", unit: "", verdict, note });
+  }
+  return rows;
+}
+
 export function compareRuns(
   base: ComparableRun,
   cur: ComparableRun,
@@ -159,6 +188,8 @@ export function compareRuns(
       });
     }
   }
+
+  rows.push(...correctnessRows(base, cur));
 
   // read-all and runtime alike: a cell with more failed boots than before
   const failedBefore = new Map(failedCells(base).map((f) => [`${f.workload}\0${f.where}`, f.count]));

@@ -1,3 +1,4 @@
+import { failedChecks } from "../analysis/correctness.js";
 import { failedCells } from "../analysis/failures.js";
 import type { BenchOptions } from "../pipeline/options.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
@@ -8,7 +9,7 @@ import { EXIT } from "./exitCodes.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
 
-/** One run: the pipeline, then its tables (or --json); exit 4 when boots failed. */
+/** One run: the pipeline, then its tables (or --json); exit 4 when boots or correctness checks failed. */
 export async function benchCommand(opts: BenchOptions, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
@@ -27,5 +28,5 @@ export async function benchCommand(opts: BenchOptions, json: boolean): Promise<n
   }
   if (json) process.stdout.write(JSON.stringify(runSummary(folder.dir, folder.record), null, 2) + "\n");
   else printRun(folder.dir, folder.record);
-  return failedCells(folder.record).length ? EXIT.failedBoots : EXIT.ok;
+  return failedCells(folder.record).length || failedChecks(folder.record).length ? EXIT.failedBoots : EXIT.ok;
 }

@@ -5,7 +5,7 @@ export const EXIT = {
   error: 1,
   /** --compare or --nightly found a regression. */
   regression: 3,
-  /** The run completed, but some boots failed (a guest oops, hang or error): the reports say which. */
+  /** The run completed, but some boots or correctness checks failed (a guest oops, hang or error): the reports say which. */
   failedBoots: 4,
   interrupted: 130,
 } as const;

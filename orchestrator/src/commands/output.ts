@@ -1,3 +1,4 @@
+import { failedChecks } from "../analysis/correctness.js";
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
@@ -22,6 +23,8 @@ export function runSummary(dir: string, r: RunRecord): object {
       failures: c.failures.length, load: c.load.map((l) => ({ container: l.container, step: l.step, throughput: l.throughput.median, unit: l.unit })),
     })),
     runtimeBasis: r.runtimeBasis,
+    correctness: r.correctness.map((c) => ({ workload: c.workload, name: c.name, result: c.result, reason: c.reason, ms: c.ms, wallMs: c.wallMs })),
+    failedChecks: failedChecks(r).length,
     failedCells: failedCells(r).map((f) => ({ workload: f.workload, where: f.where, count: f.count, of: f.of, first: f.first })),
     warnings: r.warnings,
   };
@@ -30,6 +33,6 @@ export function runSummary(dir: string, r: RunRecord): object {
 /** The run's folder, its tables and its warnings, for a terminal. */
 export function printRun(dir: string, r: RunRecord): void {
   process.stdout.write(`\nresults: ${dir}\n\n`);
-  if (r.cells.length || r.runtimeCells.length) process.stdout.write(renderCoverLetter(r));
+  if (r.cells.length || r.runtimeCells.length || r.correctness.length) process.stdout.write(renderCoverLetter(r));
   for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
 }

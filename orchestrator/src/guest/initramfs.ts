@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
@@ -15,6 +15,8 @@ export const InitramfsRecordSchema = z.object({
   busybox: z.string(),
   busyboxSha256: z.string(),
   probeSha256: z.string(),
+  /** esbcheck, the correctness checks (absent in runs made before the correctness phase). */
+  checkSha256: z.string().optional(),
   initSha256: z.string(),
 });
 export type InitramfsRecord = z.infer<typeof InitramfsRecordSchema>;
@@ -32,11 +34,27 @@ async function packCpio(root: string, out: string, what: string): Promise<void> 
   await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${out}"`], { what });
 }
 
-/** busybox (static) + rootfs/init + rootfs/esbprobe.c compiled static, as a gzipped newc cpio. */
+/** The guest scripts /init sources, copied to /bin. */
+const SCRIPTS = ["esb-runtime.sh", "esb-correctness.sh"];
+const CHECK_DIR = path.join(rootfsDir, "esbcheck");
+
+/** rootfs/esbcheck/: its C sources and header, in a stable order. */
+async function checkSources(): Promise<string[]> {
+  return (await readdir(CHECK_DIR)).filter((n) => /\.[ch]$/.test(n)).sort();
+}
+
+/**
+ * busybox (static) + rootfs/init and the scripts it sources + rootfs/esbprobe.c
+ * and rootfs/esbcheck/ compiled static, as a gzipped newc cpio.
+ */
 export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   const initText = await readFile(path.join(rootfsDir, "init"), "utf8");
-  const runtimeText = await readFile(path.join(rootfsDir, "esb-runtime.sh"), "utf8");
+  const scripts: Record<string, string> = {};
+  for (const s of SCRIPTS) scripts[s] = sha256(await readFile(path.join(rootfsDir, s), "utf8"));
   const probeSrc = await readFile(path.join(rootfsDir, "esbprobe.c"), "utf8");
+  const checkFiles = await checkSources();
+  const check: Record<string, string> = {};
+  for (const f of checkFiles) check[f] = sha256(await readFile(path.join(CHECK_DIR, f), "utf8"));
   const bb = await sha256File(BUSYBOX).catch(() => {
     throw new BenchError(`${BUSYBOX} is missing`, "apt-get install busybox-static");
   });
@@ -44,17 +62,21 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   if (ldd.exitCode === 0 && !/not a dynamic executable|statically linked/.test(ldd.stdout + ldd.stderr)) {
     throw new BenchError(`${BUSYBOX} is dynamically linked; the guest has no libc`, "apt-get install busybox-static");
   }
-  const inputs = { init: sha256(initText), runtime: sha256(runtimeText), probe: sha256(probeSrc), busybox: bb, cc: await compilerVersion() };
+  const inputs = { init: sha256(initText), scripts, probe: sha256(probeSrc), check, busybox: bb, cc: await compilerVersion() };
   const hit = await cached("initramfs", inputs, InitramfsRecordSchema, (dir) =>
-    progress.stage("guest", "building the initramfs (busybox, init, esbprobe)", async () => {
+    progress.stage("guest", "building the initramfs (busybox, init, esbprobe, esbcheck)", async () => {
       const root = path.join(dir, "root");
       for (const d of ["bin", "dev", "proc", "sys", "tmp", "mnt", "sys/fs/cgroup"]) await mkdir(path.join(root, d), { recursive: true });
       await copyFile(BUSYBOX, path.join(root, "bin/busybox"));
       await copyFile(path.join(rootfsDir, "init"), path.join(root, "init"));
       await chmod(path.join(root, "init"), 0o755);
-      await copyFile(path.join(rootfsDir, "esb-runtime.sh"), path.join(root, "bin/esb-runtime.sh"));
+      for (const s of SCRIPTS) await copyFile(path.join(rootfsDir, s), path.join(root, "bin", s));
       await run("gcc", ["-O2", "-Wall", "-static", "-o", path.join(root, "bin/esbprobe"), path.join(rootfsDir, "esbprobe.c")], {
         what: "compiling rootfs/esbprobe.c (static)",
+      });
+      const checkC = checkFiles.filter((f) => f.endsWith(".c")).map((f) => path.join(CHECK_DIR, f));
+      await run("gcc", ["-O2", "-Wall", "-static", "-o", path.join(root, "bin/esbcheck"), ...checkC], {
+        what: "compiling rootfs/esbcheck/ (static)",
       });
       const out = path.join(dir, "initramfs.cpio.gz");
       await packCpio(root, out, "packing the initramfs");
@@ -64,6 +86,7 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
         busybox: BUSYBOX,
         busyboxSha256: bb,
         probeSha256: await sha256File(path.join(root, "bin/esbprobe")),
+        checkSha256: await sha256File(path.join(root, "bin/esbcheck")),
         initSha256: inputs.init,
       };
     }),
@@ -73,16 +96,28 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
 }
 
 /**
- * The base initramfs with a workload's job appended as a second cpio archive
- * (the kernel unpacks concatenated archives in order): /job/container.sh.
+ * The base initramfs with `files` appended as a second cpio archive (the
+ * kernel unpacks concatenated archives in order), written to `dir/<name>`.
  */
-export async function initramfsWithJob(base: string, job: { containerScript: string }, dir: string): Promise<string> {
-  const root = path.join(dir, "job-root");
-  await mkdir(path.join(root, "job"), { recursive: true });
-  await writeFile(path.join(root, "job", "container.sh"), job.containerScript, { mode: 0o755 });
-  const jobCpio = path.join(dir, "job.cpio.gz");
-  await packCpio(root, jobCpio, "packing the job archive");
-  const out = path.join(dir, "initramfs-with-job.cpio.gz");
-  await writeFile(out, Buffer.concat([await readFile(base), await readFile(jobCpio)]));
+async function initramfsWith(base: string, files: Record<string, { text: string; mode: number }>, dir: string, name: string): Promise<string> {
+  const root = path.join(dir, `${name}-root`);
+  for (const [rel, f] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), f.text, { mode: f.mode });
+  }
+  const extra = path.join(dir, `${name}.cpio.gz`);
+  await packCpio(root, extra, `packing the ${name} archive`);
+  const out = path.join(dir, `initramfs-with-${name}.cpio.gz`);
+  await writeFile(out, Buffer.concat([await readFile(base), await readFile(extra)]));
   return out;
+}
+
+/** The base initramfs with a workload's job appended: /job/container.sh. */
+export async function initramfsWithJob(base: string, job: { containerScript: string }, dir: string): Promise<string> {
+  return initramfsWith(base, { "job/container.sh": { text: job.containerScript, mode: 0o755 } }, dir, "job");
+}
+
+/** The base initramfs with a correctness boot's case list appended: /check/cases (see rootfs/README.md). */
+export async function initramfsWithCases(base: string, caseList: string, dir: string): Promise<string> {
+  return initramfsWith(base, { "check/cases": { text: caseList, mode: 0o644 } }, dir, "cases");
 }

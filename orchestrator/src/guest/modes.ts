@@ -1,5 +1,8 @@
-/** The measured phases: every file read (read-all), and the images run as containers (runtime). */
-export const PHASES = ["readall", "runtime"] as const;
+/**
+ * The phases: every file read (read-all), the images run as containers
+ * (runtime), and the correctness checks of sharing (correctness).
+ */
+export const PHASES = ["readall", "runtime", "correctness"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The sharing configurations a boot can measure, and how each mounts the two images. */

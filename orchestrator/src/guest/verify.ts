@@ -16,7 +16,7 @@ export interface ReadCheck {
   corrupt: boolean;
 }
 
-interface Expected {
+export interface Expected {
   path: string;
   pathHex?: string;
   size: number;
@@ -25,7 +25,7 @@ interface Expected {
 }
 
 /** Regular files and hard links of one image, by the exact bytes of their names. */
-function expectedFiles(m: Manifest): Map<string, Expected> {
+export function expectedFiles(m: Manifest): Map<string, Expected> {
   const out = new Map<string, Expected>();
   const byKey = new Map<string, Expected>();
   for (const e of m.entries) {

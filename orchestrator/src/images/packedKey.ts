@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { BenchError } from "../util/errors.js";
-import { editSuperblock, readSuperblock, SB_FIELD, SB_OFFSET } from "./superblock.js";
+import { editSuperblock, parseSuperblock, readSuperblock, SB_FIELD, SB_OFFSET } from "./superblock.js";
 
 /**
  * RFC v7 image format: the kernel reads the fingerprint xattr's full name
@@ -132,4 +132,32 @@ export async function readPackedIshareKey(image: string): Promise<string | null>
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The key record as the RFC v7 kernel reads it from an image held in memory
+ * (superblock, packed inode, record): where it lies and the name; null when
+ * the image has none.
+ */
+export function packedKeyRecord(img: Uint8Array): { inodeOffset: number; inodeSize: number; offset: number; length: number; name: string } | null {
+  const sb = parseSuperblock(img.subarray(0, Math.min(img.byteLength, 4096 + SB_OFFSET)));
+  const needed = INCOMPAT_FRAGMENTS | INCOMPAT_ISHARE_KEY;
+  if ((sb.featureIncompat & needed) !== needed || sb.packedNid === 0n) return null;
+  const blockSize = 1 << sb.blockSizeBits;
+  const inodeOffset = sb.metaBlkaddr * blockSize + Number(sb.packedNid) * COMPACT_INODE_BYTES;
+  if (inodeOffset + COMPACT_INODE_BYTES > img.byteLength) throw new BenchError(`packed inode at ${inodeOffset} lies beyond the image`);
+  const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
+  const format = dv.getUint16(inodeOffset, true);
+  if (format !== 0) throw new BenchError(`packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`);
+  const inodeSize = dv.getUint32(inodeOffset + 8, true);
+  const offset = dv.getUint32(inodeOffset + 16, true) * blockSize + sb.ishareKeyStart * 4;
+  if (sb.ishareKeyStart * 4 + 2 > inodeSize || offset + 2 > img.byteLength) throw new BenchError(`ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`);
+  const length = dv.getUint16(offset, true);
+  const name = new TextDecoder().decode(img.subarray(offset + 2, offset + 2 + length));
+  return { inodeOffset, inodeSize, offset, length, name };
+}
+
+/** The fingerprint xattr's name an RFC v7 kernel reads from the image, or null. */
+export function packedIshareKeyOf(img: Uint8Array): string | null {
+  return packedKeyRecord(img)?.name ?? null;
 }

@@ -99,6 +99,8 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     failedBoots: all.flatMap((r) => r.failedBoots),
     runtime: all.flatMap((r) => r.runtime),
     gapEvidence: all.flatMap((r) => r.gapEvidence),
+    correctness: all.flatMap((r) => r.correctness),
+    ...(all.find((r) => r.correctnessImages) ? { correctnessImages: all.find((r) => r.correctnessImages)!.correctnessImages } : {}),
     stageTimes: all.flatMap((r) => r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` }))),
     warnings: [...new Set(all.flatMap((r) => r.warnings))],
   };

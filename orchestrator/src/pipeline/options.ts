@@ -37,6 +37,8 @@ export interface BenchOptions {
   parallel?: number;
   /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */
   runtimeShared?: boolean;
+  /** The correctness checks to run (all of them when absent). */
+  checks?: string[];
   /** What each file a guest reads is checked with (default xxh64). */
   digest?: Digest;
   jobs?: number;

@@ -18,6 +18,7 @@ import { buildArtefacts, type Artefacts } from "./build.js";
 import type { BenchOptions } from "./options.js";
 import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
 import { defaultParallel } from "./scheduler.js";
+import { runCorrectness } from "./correctnessPhase.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
@@ -40,6 +41,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       phases: opts.phases ?? [...PHASES],
       quick: Boolean(opts.quick),
       digest: opts.digest ?? "xxh64",
+      checks: opts.checks,
     },
     ...emptyResults(),
     ...(opts.shard ? { shard: opts.shard } : {}),
@@ -110,6 +112,9 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
+  // the checks are one unit of work: the first shard runs them, the merge carries them over
+  const checksHere = !opts.shard || opts.shard.index === 1;
+  if (phases.includes("correctness") && checksHere) await time("correctness phase (all boots)", async () => (await runCorrectness(pairs, { ...ctx, series: spec }), {}));
   // conclusions are about the whole job: a shard's part cannot draw them, its merge does
   if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);

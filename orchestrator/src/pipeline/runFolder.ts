@@ -33,7 +33,7 @@ export class RunFolder {
 
 /** cover-letter.txt, results.csv, report.md and report.html of a run record. */
 export async function writeReports(dir: string, run: RunRecord): Promise<void> {
-  if (run.cells.length || run.runtimeCells.length) {
+  if (run.cells.length || run.runtimeCells.length || run.correctness.length) {
     await writeFileAtomic(path.join(dir, "cover-letter.txt"), renderCoverLetter(run));
     await writeFileAtomic(path.join(dir, "results.csv"), renderCsv(run));
   }

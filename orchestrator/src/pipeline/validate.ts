@@ -85,6 +85,9 @@ export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
     throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
   }
   await checkSeriesTree(spec, opts);
+  if (opts.checks && opts.phases && !opts.phases.includes("correctness")) {
+    throw new BenchError(`--checks ${opts.checks.join(",")} chooses correctness checks, and --phases ${opts.phases.join(",")} leaves the correctness phase out`, "add correctness to --phases, or drop --checks");
+  }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   for (const input of opts.images ?? []) await checkImageInput(input);
   return { spec, workloads };

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { CellSchema, ComparisonSchema } from "../analysis/cells.js";
 import { GapEvidenceSchema } from "../analysis/gap.js";
+import { CorrectnessResultSchema } from "../analysis/correctness.js";
 import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
 import { SharingAnalysisSchema } from "../analysis/sharing.js";
 import { AcceleratorChoiceSchema } from "../guest/accelerator.js";
@@ -11,6 +12,7 @@ import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
 import { BootMeasurementSchema } from "../guest/readAll.js";
 import { RuntimeMeasurementSchema } from "../guest/runtime.js";
 import { DIGESTS } from "../guest/verify.js";
+import { CorrectnessImagesRecordSchema } from "../images/correctnessImages.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
@@ -78,6 +80,8 @@ export const RunRecordSchema = z.object({
     quick: z.boolean(),
     /** What every file read was checked with. */
     digest: z.enum(DIGESTS),
+    /** The correctness checks asked for (all of them when absent). */
+    checks: z.array(z.string()).optional(),
   }),
   /** Set when this run measured one part of its plan; --merge joins the parts. */
   shard: ShardSchema.optional(),
@@ -94,6 +98,10 @@ export const RunRecordSchema = z.object({
   gapEvidence: z.array(GapEvidenceSchema).default([]),
   runtime: z.array(RuntimeMeasurementSchema),
   runtimeCells: z.array(RuntimeCellSchema),
+  /** The correctness phase: one result per check (two for trust); absent in runs made before it existed. */
+  correctness: z.array(CorrectnessResultSchema).default([]),
+  /** The forged and corrupted images the checks used: which file, which bytes, what each change means. */
+  correctnessImages: CorrectnessImagesRecordSchema.extend({ workload: z.string(), dir: z.string() }).optional(),
   /** What the runtime table's memory column is. */
   runtimeBasis: z.string(),
   stageTimes: z.array(StageTimeSchema),
@@ -103,8 +111,8 @@ export type RunRecord = z.infer<typeof RunRecordSchema>;
 export type RunStatus = RunRecord["status"];
 
 /** What a run has measured before its first stage: nothing yet. */
-export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "stageTimes" | "warnings"> {
-  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], stageTimes: [], warnings: [] };
+export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "correctness" | "stageTimes" | "warnings"> {
+  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], correctness: [], stageTimes: [], warnings: [] };
 }
 
 /** A run record from parsed JSON; `source` names it in errors. */

@@ -3,6 +3,7 @@ import type { Cell, Comparison } from "../analysis/cells.js";
 import type { RuntimeCell } from "../analysis/runtimeCells.js";
 import { failedCells } from "../analysis/failures.js";
 import type { AccessPath } from "../guest/modes.js";
+import { renderCorrectnessText } from "./correctness.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
 
 export const PATH_TITLES: Record<AccessPath, string> = {
@@ -45,7 +46,7 @@ function withNotes(title: string, table: string, notes: string[]): string[] {
   return [title, "", table, ...notes.map((n, i) => `${"*".repeat(i + 1)} ${n}`), ...(notes.length ? [""] : [])];
 }
 
-/** The tables to paste into a cover letter: one per access path, read-all phase. */
+/** The tables to paste into a cover letter: one per access path (read-all), runtime, then the correctness checks. */
 export function renderCoverLetter(run: RunRecord): string {
   const parts: string[] = [];
   const planned = run.plan.reps;
@@ -75,6 +76,7 @@ export function renderCoverLetter(run: RunRecord): string {
   if (runtime.length) {
     parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), median of ${planned} boot(s):`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
   }
+  parts.push(...renderCorrectnessText(run.correctness));
   const failed = failedCells(run);
   if (failed.length) {
     parts.push("Boots that failed (their cells are left out or measured from the other boots):");

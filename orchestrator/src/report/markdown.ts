@@ -1,5 +1,6 @@
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
+import { renderCorrectnessMarkdown } from "./correctness.js";
 import { renderGap } from "./gap.js";
 import { renderRuntimeSaving } from "./runtimeSaving.js";
 import { renderTimeSpent } from "./timeSpent.js";
@@ -70,6 +71,7 @@ export function renderMarkdown(run: RunRecord): string {
     }
     out.push("");
   }
+  out.push(...renderCorrectnessMarkdown(run.correctness));
   const failed = failedCells(run);
   if (failed.length) {
     out.push("## Failed boots", "");

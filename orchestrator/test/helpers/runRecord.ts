@@ -1,4 +1,5 @@
 import type { Cell, Comparison } from "../../src/analysis/cells.js";
+import type { CorrectnessResult } from "../../src/analysis/correctness.js";
 import type { RuntimeCell } from "../../src/analysis/runtimeCells.js";
 import { analyseSharing } from "../../src/analysis/sharing.js";
 import type { AccessPath, Mode } from "../../src/guest/modes.js";
@@ -55,4 +56,9 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
     ...over,
   };
   return RunRecordSchema.parse(r);
+}
+
+/** One correctness result, as the phase records it. */
+export function correctnessResult(name: string, result: CorrectnessResult["result"], reason = "all verified", over: Partial<CorrectnessResult> = {}): CorrectnessResult {
+  return { workload: "synthetic", check: name.startsWith("trust") ? "trust" : name, name, series: "mainline", result, reason, proves: `what ${name} proves`, ms: 7500, wallMs: 40_000, details: {}, bootDir: `/r/boots/correctness-synthetic-${name}`, ...over };
 }

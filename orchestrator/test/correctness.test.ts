@@ -1,0 +1,184 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { failedChecks, judgeCorrectness, mergeCorruptRuns, refsAgainstManifests } from "../src/analysis/correctness.js";
+import { CHECKS, CHECK_NAMES, casesAfter, corruptRerun, diskName, planCorrectnessBoots, renderCaseList, resolveChecks } from "../src/guest/checks.js";
+import type { CheckBootResult } from "../src/guest/correctness.js";
+import { parseCheckStream } from "../src/guest/correctnessProtocol.js";
+import { runCorrupt } from "../src/pipeline/correctnessPhase.js";
+import type { Manifest } from "../src/images/manifest.js";
+import { needHost } from "./helpers/host.js";
+
+const j = (o: unknown) => JSON.stringify(o);
+const hello = j({ t: "hello", release: "7.3.4", mode: "on", rep: 0, up: 1800 });
+const begin = (name: string) => j({ t: "check-begin", name, proves: "p", up: 2000 });
+const result = (name: string, r: string, reason = "ok", ms = 1200) => j({ t: "check", name, result: r, reason, proves: `proves ${name}`, ms, up: 5000, details: { n: 1 } });
+const ref = (image: string, p: string, xxh64: string, size = 1) => j({ t: "ref", image, path: p, size, xxh64 });
+const refsDone = (image: string) => j({ t: "refs", image, files: 1, bytes: 1, errors: 0, walk: 0, ms: 30, up: 1900 });
+const dmesg = j({ t: "dmesg", text: "", up: 6000 });
+const cleanBoot = { panicked: false, timedOut: false, wallMs: 20_000 };
+const oopsBoot = { panicked: true, timedOut: false, wallMs: 9_000, oops: { headline: "BUG: kernel NULL pointer dereference, address: 0000000000000060", rip: "erofs_read_begin+0x12/0x80" } };
+const manifest = (files: Array<[string, string, number?]>): Manifest => ({
+  entries: files.map(([p, x, size = 1]) => ({ path: p, type: "file" as const, size, mode: 0o644, sha256: `sha-${x}`, xxh64: x })),
+});
+
+describe("correctness stream", () => {
+  it("reads the guest's lines; a torn last line ends it", () => {
+    const text = [hello, ref("A", "x", "aa"), refsDone("A"), begin("fadvise"), j({ t: "check-step", check: "fadvise", step: "x", extra: 1 }), result("fadvise", "pass"), dmesg, '{"t":"chec'].join("\n");
+    const s = parseCheckStream(text);
+    expect(s.release).toBe("7.3.4");
+    expect(s.bootUp).toBe(1800);
+    expect(s.begun).toEqual([{ name: "fadvise", up: 2000 }]);
+    expect(s.results.map((r) => [r.name, r.result, r.ms])).toEqual([["fadvise", "pass", 1200]]);
+    expect(s.steps).toEqual([{ t: "check-step", check: "fadvise", step: "x", extra: 1 }]);
+    expect(s.refs).toEqual([{ t: "ref", image: "A", path: "x", size: 1, xxh64: "aa" }]);
+    expect(s.complete).toBe(true);
+    expect(s.endUp).toBe(6000);
+  });
+
+  it("rejects a garbled line in the middle, an unknown result and another phase's record", () => {
+    expect(() => parseCheckStream(["garbage", begin("x"), ""].join("\n"))).toThrow(/not JSON/);
+    expect(() => parseCheckStream([result("x", "maybe"), ""].join("\n"))).toThrow(/unexpected check record: result/);
+    expect(() => parseCheckStream([j({ t: "read", image: "A", method: "read", files: 1, bytes: 1, errors: 0, ms: 1, walk: 0 }), ""].join("\n"))).toThrow(/a read record in a correctness boot/);
+  });
+});
+
+describe("correctness verdicts", () => {
+  it("takes the guest's results as they are", () => {
+    const s = parseCheckStream([begin("fadvise"), result("fadvise", "pass"), begin("reclaim"), result("reclaim", "na", "no memory controller"), dmesg].join("\n"));
+    const v = judgeCorrectness(["fadvise", "reclaim"], s, cleanBoot);
+    expect(v.map((x) => [x.name, x.result, x.reason])).toEqual([["fadvise", "pass", "ok"], ["reclaim", "na", "no memory controller"]]);
+    expect(v[0]!.ms).toBe(1200);
+  });
+
+  it("turns the check running at an oops into an oops with the headline, and the rest into never ran", () => {
+    const s = parseCheckStream([begin("private-write"), result("private-write", "pass"), begin("umount-shared")].join("\n"));
+    const v = judgeCorrectness(["private-write", "umount-shared", "fadvise"], s, oopsBoot);
+    expect(v.map((x) => x.result)).toEqual(["pass", "oops", "fail"]);
+    expect(v[1]!.reason).toBe("BUG: kernel NULL pointer dereference, address: 0000000000000060 at erofs_read_begin+0x12/0x80");
+    expect(v[2]!.reason).toMatch(/never ran: the guest died during umount-shared/);
+  });
+
+  it("names the corrupt case an oops happened in, and runs the cases after it again", () => {
+    const s = parseCheckStream([begin("corrupt"), j({ t: "check-step", check: "corrupt", step: "case-begin", case: "sb-checksum" }), j({ t: "check-step", check: "corrupt", step: "case-begin", case: "fp-len-long" })].join("\n"));
+    const v = judgeCorrectness(["corrupt"], s, oopsBoot);
+    expect(v[0]!.result).toBe("oops");
+    expect(v[0]!.reason).toMatch(/^in case fp-len-long: BUG: kernel NULL/);
+    expect(v[0]!.details).toEqual({ oopsCase: "fp-len-long" });
+    expect(casesAfter(["sb-checksum", "fp-len-long", "fp-len-huge"], "fp-len-long")).toEqual(["fp-len-huge"]);
+    const boot = planCorrectnessBoots(["corrupt"], { a: "a", b: "b", corrupt: [{ file: "c", name: "fp-len-huge", hitPath: null, expect: "no-harm" }] }, { shareOptions: "x" })[0]!;
+    expect(corruptRerun(boot, ["fp-len-huge"]).guestArgs["esb.cases"]).toBe("fp-len-huge");
+    const rest = { check: "corrupt", name: "corrupt", proves: "p", result: "pass" as const, reason: "all verified", ms: 100, details: { cases: [{ case: "fp-len-huge" }] } };
+    const merged = mergeCorruptRuns([{ ...v[0]!, ms: 50 }, rest]);
+    expect(merged).toMatchObject({ result: "oops", reason: v[0]!.reason, ms: 150 });
+    expect(merged.details).toMatchObject({ boots: 2, oopsCases: ["fp-len-long"], cases: [{ case: "fp-len-huge" }] });
+  });
+
+  it("boots the corrupt check again for the cases after each one that oopsed, and merges the boots", async () => {
+    const names = ["c1", "c2", "c3", "c4"];
+    const disks = { a: "a", b: "b", corrupt: names.map((name) => ({ file: `${name}.erofs`, name, hitPath: null, expect: "no-harm" })) };
+    const first = planCorrectnessBoots(["corrupt"], disks, { shareOptions: "x" })[0]!;
+    const oopsIn: Record<string, string> = { all: "c2", "c3,c4": "c3" };
+    const asked: string[] = [];
+    const run = async (boot: typeof first): Promise<CheckBootResult> => {
+      const cases = boot.guestArgs["esb.cases"] ?? "all";
+      asked.push(cases);
+      const at = oopsIn[cases];
+      const lines = [begin("corrupt"), ...(at ? [j({ t: "check-step", check: "corrupt", step: "case-begin", case: at })] : [result("corrupt", "pass"), dmesg])];
+      return { boot, stream: parseCheckStream(lines.join("\n")), end: at ? oopsBoot : cleanBoot, bootDir: "" };
+    };
+    const { verdict, boots } = await runCorrupt(first, names, run, (r) => judgeCorrectness(["corrupt"], r.stream, r.end)[0]!);
+    expect(asked).toEqual(["all", "c3,c4", "c4"]);
+    expect(boots).toHaveLength(3);
+    expect(verdict.result).toBe("oops");
+    expect(verdict.details).toMatchObject({ boots: 3, oopsCases: ["c2", "c3"] });
+    expect(verdict.reason).toMatch(/^in case c2: BUG: .*; in case c3: BUG: /);
+  });
+
+  it("fails a check that never reported: a hang, or a guest that ended without an oops", () => {
+    const s = parseCheckStream(begin("reclaim"));
+    expect(judgeCorrectness(["reclaim"], s, { ...cleanBoot, timedOut: true, wallMs: 181_000 })[0]).toMatchObject({ result: "fail", reason: "never reported: the guest hung (QEMU killed after 181 s)" });
+    expect(judgeCorrectness(["reclaim"], s, cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest ended during the check" });
+    expect(judgeCorrectness(["fadvise"], parseCheckStream(""), cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest never began it" });
+  });
+
+  it("gives trust two verdicts, both failed or oopsed when the check died", () => {
+    const s = parseCheckStream(begin("trust"));
+    expect(judgeCorrectness(["trust"], s, oopsBoot).map((x) => [x.name, x.result])).toEqual([["trust-same-domain", "oops"], ["trust-cross-domain", "fail"]]);
+    const ok = parseCheckStream([begin("trust"), result("trust-same-domain", "finding", "served donor bytes"), result("trust-cross-domain", "pass")].join("\n"));
+    expect(judgeCorrectness(["trust"], ok, cleanBoot).map((x) => x.result)).toEqual(["finding", "pass"]);
+  });
+
+  it("does not let a non-fatal splat in a finished guest override the guest's verdicts", () => {
+    const s = parseCheckStream([begin("fadvise"), result("fadvise", "fail", "kernel log: WARNING: at x"), dmesg].join("\n"));
+    expect(judgeCorrectness(["fadvise"], s, { ...cleanBoot, oops: { headline: "WARNING: at x" } })[0]).toMatchObject({ result: "fail", reason: "kernel log: WARNING: at x" });
+  });
+
+  it("fails everything when the reference read failed or disagrees with the manifests", () => {
+    const broken = parseCheckStream([j({ t: "error", what: "refs", message: "the reference read of A and B with sharing off failed" }), begin("fadvise"), result("fadvise", "pass")].join("\n"));
+    expect(judgeCorrectness(["fadvise"], broken, cleanBoot)[0]).toMatchObject({ result: "fail", reason: "reference read failed: the reference read of A and B with sharing off failed" });
+    const s = parseCheckStream([ref("A", "x", "aa"), refsDone("A"), ref("B", "x", "aa"), refsDone("B"), begin("fadvise"), result("fadvise", "pass")].join("\n"));
+    const ok = { A: manifest([["x", "aa"]]), B: manifest([["x", "aa"]]) };
+    expect(judgeCorrectness(["fadvise"], s, cleanBoot, ok)[0]!.result).toBe("pass");
+    expect(judgeCorrectness(["fadvise"], s, cleanBoot, { ...ok, A: manifest([["x", "bb"]]) })[0]!.reason).toMatch(/disagrees with the manifest in 1 file\(s\): A x: xxh64 aa vs bb/);
+    expect(refsAgainstManifests(s, { ...ok, B: manifest([["x", "aa"], ["y", "cc"]]) })).toEqual(["B y: in the manifest, never read"]);
+  });
+
+  it("counts failed and oopsed results, not findings or not applicable", () => {
+    expect(failedChecks({ correctness: ["pass", "fail", "oops", "na", "finding"].map((result) => ({ result })) })).toEqual([{ result: "fail" }, { result: "oops" }]);
+  });
+});
+
+describe("correctness plan", () => {
+  it("resolves check lists and refuses unknown names", () => {
+    expect(resolveChecks("all")).toEqual(CHECK_NAMES);
+    expect(resolveChecks("fadvise,reclaim,fadvise")).toEqual(["fadvise", "reclaim"]);
+    expect(() => resolveChecks("fadvise,nope")).toThrow(/no correctness check named nope/);
+  });
+
+  it("names disks as the kernel does", () => {
+    expect([0, 1, 2, 25, 26, 27].map(diskName)).toEqual(["vda", "vdb", "vdc", "vdz", "vdaa", "vdab"]);
+  });
+
+  it("plans one boot per check with the extra disks and the case list", () => {
+    const disks = {
+      a: "/i/a.erofs", b: "/i/b.erofs",
+      forged: { file: "/i/forged.erofs", path: "opt/app/app-000.bin" },
+      corrupt: [{ file: "/i/c1.erofs", name: "sb-checksum", hitPath: null, expect: "all-correct" }, { file: "/i/c2.erofs", name: "inode-size", hitPath: "usr/x.bin", expect: "others-correct" }],
+    };
+    const boots = planCorrectnessBoots(["fadvise", "trust", "corrupt"], disks, { shareOptions: "inode_share,domain_id={domain}" });
+    expect(boots.map((b) => b.disks)).toEqual([["/i/a.erofs", "/i/b.erofs"], ["/i/a.erofs", "/i/b.erofs", "/i/forged.erofs"], ["/i/a.erofs", "/i/b.erofs", "/i/c1.erofs", "/i/c2.erofs"]]);
+    expect(boots[0]!.caseList).toBeNull();
+    expect(boots[1]!.caseList).toContain("trust vdc opt/app/app-000.bin\n");
+    expect(boots[2]!.caseList).toContain("corrupt vdc sb-checksum - all-correct\ncorrupt vdd inode-size usr/x.bin others-correct\n");
+    expect(boots[0]!.guestArgs).toEqual({ "esb.mode": "on", "esb.phase": "correctness", "esb.check": "fadvise", "esb.share": "inode_share,domain_id={domain}", "esb.seconds": "30", "esb.digest": "xxh64" });
+    const longer = planCorrectnessBoots(["reclaim"], disks, { shareOptions: "x", seconds: 60 })[0]!;
+    expect(longer.timeoutMs).toBeGreaterThan(planCorrectnessBoots(["reclaim"], disks, { shareOptions: "x" })[0]!.timeoutMs);
+    expect(planCorrectnessBoots(["fadvise"], disks, { shareOptions: "x", imagesMiB: 100 })[0]!.timeoutMs).toBe((120 + 200) * 1000);
+    expect(() => planCorrectnessBoots(["trust"], { a: "a", b: "b" }, { shareOptions: "x" })).toThrow(/needs a forged image/);
+    expect(() => renderCaseList({ trust: { dev: "vdc", path: "has space" } })).toThrow(/white space/);
+  });
+
+  it("keeps the host's proves lines and check list in step with the guest's", () => {
+    const dir = path.join(import.meta.dirname, "../../rootfs/esbcheck");
+    const src = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => readFileSync(path.join(dir, f), "utf8")).join("\n");
+    for (const c of CHECKS) for (const r of c.results) expect(src, r.name).toContain(`"${r.proves}"`);
+    const script = readFileSync(path.join(import.meta.dirname, "../../rootfs/esb-correctness.sh"), "utf8");
+    expect(script).toContain(`CHECKS=${CHECK_NAMES.join(",")}`);
+  });
+});
+
+describe("esbcheck", () => {
+  it("compiles without a warning (the initramfs builds it static with -Wall)", async () => {
+    await needHost("vm");
+    const dir = path.join(import.meta.dirname, "../../rootfs/esbcheck");
+    const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => path.join(dir, f));
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), "esb-check-")), "esbcheck");
+    const r = await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", out, ...sources], { reject: false });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+  }, 120_000);
+});

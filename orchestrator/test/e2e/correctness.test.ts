@@ -1,0 +1,44 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runBench } from "../../src/pipeline/run.js";
+import { loadRunRecord } from "../../src/record/runRecord.js";
+import { Progress } from "../../src/util/progress.js";
+
+/**
+ * The correctness phase for real on the mainline kernel (the same build the
+ * other end-to-end tests use, shared through the cache lock): three checks
+ * on the synthetic pair, each in its own boot.
+ */
+describe("end to end: correctness checks on mainline", () => {
+  it(
+    "passes private-write, umount-shared and fadvise",
+    async () => {
+      const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-correctness-"));
+      const checks = ["private-write", "umount-shared", "fadvise"];
+      const folder = await runBench(
+        {
+          series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off", "on", "split"], paths: ["read"],
+          phases: ["correctness"], checks, out, buildOnly: false, command: ["e2e", "correctness"],
+        },
+        new Progress(),
+      );
+      const run = await loadRunRecord(out);
+      expect(run.status).toBe("complete");
+      expect(run.boots).toEqual([]);
+      expect(run.correctness.map((c) => [c.name, c.result, c.reason])).toEqual(checks.map((c) => [c, "pass", expect.any(String)]));
+      for (const c of run.correctness) {
+        expect(c).toMatchObject({ workload: "synthetic", series: "mainline" });
+        // each check first proved that sharing is in effect: B found A's pages resident
+        expect(c.details.probeResidentThroughB).toBe(c.details.probePages);
+        expect(c.timing?.refsMs).toBeGreaterThan(0);
+      }
+      expect(folder.record.plan.checks).toEqual(checks);
+      const letter = await readFile(path.join(out, "cover-letter.txt"), "utf8");
+      expect(letter).toMatch(/^Correctness of page cache sharing \(synthetic, series mainline\), one boot per check:\n\n {2}private-write {2}PASS/);
+      expect(await readFile(path.join(out, "report.md"), "utf8")).toContain("| fadvise | pass |");
+    },
+    85 * 60_000,
+  );
+});

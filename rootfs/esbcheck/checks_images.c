@@ -1,0 +1,218 @@
+/* Checks with extra images: a forged fingerprint (trust) and corrupted copies of A (corrupt). */
+#include "esbcheck.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the case list (/check/cases) for trust and corrupt ---- */
+struct kase { char kind[16], dev[32], name[64], path[1024], expect[32]; };
+static int load_cases(const char *kind, struct kase *out, int max) {
+  const char *file = getenv("ESB_CASES");
+  FILE *f = fopen(file && *file ? file : "/check/cases", "r");
+  int n = 0;
+  if (!f) return 0;
+  char line[2048];
+  while (n < max && fgets(line, sizeof line, f)) {
+    struct kase k = {0};
+    if (line[0] == '#') continue;
+    if (!strncmp(line, "trust ", 6)) {
+      if (sscanf(line, "%15s %31s %1023s", k.kind, k.dev, k.path) != 3) continue;
+      strcpy(k.name, "forged");
+    } else if (sscanf(line, "%15s %31s %63s %1023s %31s", k.kind, k.dev, k.name, k.path, k.expect) != 5) continue;
+    if (strcmp(k.kind, kind)) continue;
+    out[n++] = k;
+  }
+  fclose(f);
+  return n;
+}
+
+/* whose bytes a read served: "own", "A" (the donor's) or "other"/error */
+static const char *classify(const char *root, const char *rel, enum method m, const struct ref *own, const struct ref *donor, char *hex) {
+  char path[4096];
+  long long size;
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  int e = hash_path(path, m, hex, &size);
+  if (e) return "error";
+  if (own && !strcmp(hex, own->digest)) return "own";
+  if (donor && !strcmp(hex, donor->digest)) return "donor";
+  return "other";
+}
+
+/* what a classified read served, in words; `other` names the image whose bytes "donor" means */
+static const char *served_as(const char *what, const char *other) {
+  static char bufs[4][64];
+  static int k;
+  char *o = bufs[k++ & 3];
+  if (!strcmp(what, "own")) return "own bytes";
+  if (!strcmp(what, "donor")) { snprintf(o, sizeof bufs[0], "%s bytes", other); return o; }
+  if (!strcmp(what, "other")) return "neither's bytes";
+  if (!strcmp(what, "error")) return "read error";
+  return "not mounted";
+}
+
+#define PROVES_TRUST_SAME "What the kernel serves when an image in the same domain claims another file's fingerprint: the fingerprint is trusted within a domain by design."
+#define PROVES_TRUST_CROSS "A forged fingerprint in another domain shares nothing: each image keeps serving its own bytes, whichever is read first."
+void check_trust(void) {
+  struct kase ks[4];
+  int n = load_cases("trust", ks, 4);
+  check_begin("trust", "Forged fingerprints within one domain and across domains.");
+  if (setup(0, 0)) {
+    kmsg_collect();
+    check_result("trust-same-domain", PROVES_TRUST_SAME, C.na ? "na" : "fail", C.reason);
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, C.na ? "na" : "fail", C.reason);
+    return;
+  }
+  if (!n) {
+    check_result("trust-same-domain", PROVES_TRUST_SAME, "na", "no forged image attached (no trust line in the case list)");
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "na", "no forged image attached (no trust line in the case list)");
+    return;
+  }
+  char dev[64];
+  snprintf(dev, sizeof dev, "/dev/%s", ks[0].dev);
+  const char *rel = ks[0].path;
+  struct ref *ra = ref_find(&REF_A, rel), *rb = ref_find(&REF_B, rel);
+  det_str("forgedImage", dev);
+  det_str("path", rel);
+  if (!ra || !rb || !strcmp(ra->digest, rb->digest)) {
+    const char *why = "the forged path is not a file that differs between A and B";
+    check_result("trust-same-domain", PROVES_TRUST_SAME, "na", why);
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "na", why);
+    return;
+  }
+  /* four runs: same domain A first / forged first, different domains A first / forged first */
+  const char *served[4][2] = {{"not-mounted", "not-mounted"}, {"not-mounted", "not-mounted"}, {"not-mounted", "not-mounted"}, {"not-mounted", "not-mounted"}};
+  int cross_bad = 0;
+  struct jb cases = {0};
+  jb_put(&cases, "[", 1);
+  for (int run = 0; run < 4; run++) {
+    int same = run < 2, forged_first = run & 1;
+    char o[512];
+    int ea = mount_erofs(DEV_A, MA, share_opts(same ? "esb" : "esb-a", o, sizeof o));
+    int eb = mount_erofs(dev, MB, share_opts(same ? "esb" : "esb-b", o, sizeof o));
+    if (ea || eb) { fail("mount for run %d: %s", run, strerror(ea ? ea : eb)); teardown(); continue; }
+    char h1[DIGEST_HEX] = "", h2[DIGEST_HEX] = "";
+    const char *sa, *sf;
+    if (forged_first) {
+      sf = classify(MB, rel, M_READ, rb, ra, h2);
+      sa = classify(MA, rel, M_MMAP, ra, rb, h1);
+    } else {
+      sa = classify(MA, rel, M_READ, ra, rb, h1);
+      sf = classify(MB, rel, M_MMAP, rb, ra, h2);
+    }
+    served[run][0] = sa; served[run][1] = sf;
+    jb_printf(&cases, "%s{\"domains\":\"%s\",\"first\":\"%s\",\"A\":\"%s\",\"forged\":\"%s\"}", run ? "," : "",
+              same ? "same" : "different", forged_first ? "forged" : "A", sa, sf);
+    step("trust-run", "\"domains\":\"%s\",\"first\":\"%s\",\"A\":\"%s\",\"forged\":\"%s\"", same ? "same" : "different", forged_first ? "forged" : "A", sa, sf);
+    if (!same && (strcmp(sa, "own") || strcmp(sf, "own"))) cross_bad = 1;
+    teardown();
+    drop_caches("3");
+  }
+  jb_put(&cases, "]", 1);
+  det_raw("runs", cases.s);
+  free(cases.s);
+  kmsg_collect();
+  int splat = C.failures > 0;
+  char reason[2048];
+  /* same domain: described from what was served; a finding when an image served the other's bytes */
+  snprintf(reason, sizeof reason, "same domain: A read first -> A %s, forged %s; forged read first -> forged %s, A %s",
+           served_as(served[0][0], "forged's"), served_as(served[0][1], "A's"), served_as(served[1][1], "A's"), served_as(served[1][0], "forged's"));
+  int trusted = strcmp(served[0][0], "own") || strcmp(served[0][1], "own") || strcmp(served[1][0], "own") || strcmp(served[1][1], "own");
+  if (!trusted) strcat(reason, " (the forged fingerprint was not trusted)");
+  C.finding = trusted;
+  check_result("trust-same-domain", PROVES_TRUST_SAME, splat ? "fail" : trusted ? "finding" : "pass", splat ? C.reason : reason);
+  if (cross_bad || splat) {
+    snprintf(reason, sizeof reason, "%.1500s%sdifferent domains: A read first -> A %s, forged %s; forged read first -> forged %s, A %s",
+             splat ? C.reason : "", splat ? "; " : "", served_as(served[2][0], "forged's"), served_as(served[2][1], "A's"),
+             served_as(served[3][1], "A's"), served_as(served[3][0], "forged's"));
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "fail", reason);
+  } else {
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "pass", "in different domains each image served its own bytes in both orders");
+  }
+}
+
+#define PROVES_CORRUPT "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on next to a clean image, are refused or served correctly, never oops, and never change what the clean image serves."
+void check_corrupt(void) {
+  struct kase ks[64];
+  int n = load_cases("corrupt", ks, 64);
+  check_begin("corrupt", PROVES_CORRUPT);
+  if (setup(1, 0)) return;
+  if (!n) { not_applicable("no corrupted images attached (no corrupt lines in the case list)"); return; }
+  const char *only = getenv("ESB_ONLY"); /* comma list of case names, for a re-run after an oops */
+  if (mount_shared(DEV_B, MB, "esb")) return;
+  struct jb out = {0};
+  jb_put(&out, "[", 1);
+  int refused = 0, mounted = 0;
+  for (int c = 0; c < n; c++) {
+    struct kase *k = &ks[c];
+    if (only && *only) {
+      char pat[80];
+      snprintf(pat, sizeof pat, ",%s,", k->name);
+      char all[2048];
+      snprintf(all, sizeof all, ",%s,", only);
+      if (!strstr(all, pat)) continue;
+    }
+    char dev[64], o[512];
+    snprintf(dev, sizeof dev, "/dev/%s", k->dev);
+    step("case-begin", "\"case\":\"%s\",\"dev\":\"%s\"", esc(k->name), esc(k->dev));
+    int e = mount_erofs(dev, "/mnt/cx", share_opts("esb", o, sizeof o));
+    long ok = 0, wrong = 0, errors = 0, hit_state = 0, other_bad = 0;
+    const char *hit = strcmp(k->path, "-") ? k->path : NULL;
+    char first_bad[512] = "";
+    if (!e) {
+      mounted++;
+      /* the corrupted image first, so whatever it puts in the shared cache is what B would get */
+      for (int i = 0; i < REF_A.n; i++) {
+        struct ref *r = &REF_A.v[i];
+        char path[4096], hex[DIGEST_HEX] = "";
+        long long size = -1;
+        snprintf(path, sizeof path, "/mnt/cx/%s", r->path);
+        int is_hit = hit && !strcmp(hit, r->path);
+        for (int m = 0; m < (is_hit ? M_COUNT : 1); m++) {
+          int err = hash_path(path, (enum method)m, hex, &size);
+          int good = !err && size == r->size && !strcmp(hex, r->digest);
+          if (good) ok++; else if (err) errors++; else wrong++;
+          if (is_hit) hit_state |= good ? 1 : err ? 2 : 4;
+          else if (!good) {
+            other_bad++;
+            if (!first_bad[0]) snprintf(first_bad, sizeof first_bad, "%s: %s", r->path, err ? strerror(err) : "wrong bytes");
+          }
+        }
+      }
+    }
+    /* the clean image, while the corrupted one is still mounted with its inodes cached:
+       whatever the corrupted image put in the shared cache, B must read its own bytes */
+    long bbad = 0;
+    for (int i = 0; i < NSHARED; i++) if (verify("B", MB, SHARED[i], (enum method)(i % M_COUNT))) bbad++;
+    if (!e) {
+      int eu = do_umount("/mnt/cx", 0);
+      if (eu) { fail("%s: umount of the corrupted image: %s", k->name, strerror(eu)); umount_quiet("/mnt/cx"); }
+    } else refused++;
+    int strict_all = !strcmp(k->expect, "all-correct"), strict_others = strict_all || !strcmp(k->expect, "others-correct");
+    const char *verdict = "ok";
+    if (bbad) { verdict = "clean-image-wrong"; fail("%s: the clean image B read %ld shared file(s) wrong", k->name, bbad); }
+    else if (!e && strict_others && other_bad) { verdict = "served-wrong"; fail("%s: mounted, and %s", k->name, first_bad); }
+    else if (!e && strict_all && hit && (hit_state & ~1)) { verdict = "served-wrong"; fail("%s: mounted, and the hit file %s read wrong or failed", k->name, hit); }
+    const char *outcome = e ? "refused" : "mounted";
+    step("case", "\"case\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hit\":%ld,\"expect\":\"%s\",\"verdict\":\"%s\"",
+         k->name, outcome, e, ok, wrong, errors, hit_state, k->expect, verdict);
+    jb_printf(&out, "%s{\"case\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hitFile\":\"%s\",\"verdict\":\"%s\"}",
+              out.n > 1 ? "," : "", k->name, outcome, e, ok, wrong, errors,
+              !hit ? "-" : hit_state == 1 ? "correct" : hit_state & 4 ? "wrong" : hit_state & 2 ? (hit_state & 1 ? "mixed" : "error") : "-", verdict);
+    drop_caches("3");
+  }
+  jb_put(&out, "]", 1);
+  det_raw("cases", out.s);
+  free(out.s);
+  det_int("refused", refused);
+  det_int("mounted", mounted);
+  summary("%d corrupted images refused, %d mounted within what each corruption allows; the clean image read right throughout", refused, mounted);
+  teardown();
+}
+

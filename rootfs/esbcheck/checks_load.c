@@ -1,0 +1,239 @@
+/* Checks under load: reclaim in a memory-limited cgroup, concurrent readers, mount cycles. */
+#include "esbcheck.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROVES_RECLAIM "Shared pages reclaimed under a cgroup memory limit and read back many times always come back with the right bytes, through either image."
+void check_reclaim(void) {
+  check_begin("reclaim", PROVES_RECLAIM);
+  if (setup(1, 1)) return;
+  long long ws = 0;
+  for (int i = 0; i < NSHARED; i++) ws += SHARED[i]->size;
+  long long limit = ws / 3;
+  if (limit < (6LL << 20)) limit = 6LL << 20;
+  if (limit < SHARED[0]->size + (2LL << 20)) limit = SHARED[0]->size + (2LL << 20);
+  det_int("workingSetKiB", ws >> 10);
+  det_int("memoryMaxKiB", limit >> 10);
+  if (ws <= limit) { not_applicable("the shared set (%lld KiB) is not larger than the smallest safe limit (%lld KiB)", ws >> 10, limit >> 10); teardown(); return; }
+  mkdir("/sys/fs/cgroup", 0755);
+  mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL); /* EBUSY when already there */
+  if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory")) { not_applicable("no cgroup v2 memory controller"); teardown(); return; }
+  const char *g = "/sys/fs/cgroup/esb-reclaim";
+  mkdir(g, 0755);
+  char v[64], path[256];
+  snprintf(v, sizeof v, "%lld", limit);
+  snprintf(path, sizeof path, "%s/memory.max", g);
+  if (write_file(path, v)) { fail("cannot set %s", path); teardown(); return; }
+  snprintf(path, sizeof path, "%s/memory.swap.max", g);
+  write_file(path, "0");
+  drop_caches("3");
+  struct counters *k = shm_counters();
+  double secs = budget_s(40), deadline = now_ms() + secs * 1000;
+  det_num("seconds", secs);
+  pid_t kids[2];
+  for (int w = 0; w < 2; w++) {
+    kids[w] = fork();
+    if (kids[w] == 0) {
+      char me[32];
+      snprintf(me, sizeof me, "%d", getpid());
+      snprintf(path, sizeof path, "%s/cgroup.procs", g);
+      if (write_file(path, me)) _exit(3);
+      /* A reads forwards, B backwards: each evicts what the other is about to need */
+      for (long pass = 0; now_ms() < deadline; pass++) {
+        for (int j = 0; j < NSHARED && now_ms() < deadline; j++) {
+          int i = w == 0 ? j : NSHARED - 1 - j;
+          /* no shuffled pread here: its whole-file buffer is anonymous memory the group cannot reclaim */
+          worker_verify(k, w, w ? MB : MA, SHARED[i], (enum method)((pass + j + w) % M_PREAD_SHUFFLED));
+        }
+      }
+      _exit(0);
+    }
+  }
+  int died = 0;
+  for (int w = 0; w < 2; w++) {
+    int st = 0;
+    waitpid(kids[w], &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) { died++; step("worker", "\"image\":\"%s\",\"status\":%d", w ? "B" : "A", st); }
+  }
+  char stat[16384], ev[1024];
+  snprintf(path, sizeof path, "%s/memory.stat", g);
+  read_text(path, stat, sizeof stat);
+  snprintf(path, sizeof path, "%s/memory.events", g);
+  read_text(path, ev, sizeof ev);
+  long refault = stat_key(stat, "workingset_refault_file"), steal = stat_key(stat, "pgsteal");
+  det_int("workingsetRefaultFile", refault);
+  det_int("pgscan", stat_key(stat, "pgscan"));
+  det_int("pgsteal", steal);
+  det_int("eventsMax", stat_key(ev, "max"));
+  det_int("oomKill", stat_key(ev, "oom_kill"));
+  snprintf(path, sizeof path, "%s/memory.peak", g);
+  { char pk[64]; if (read_text(path, pk, sizeof pk)) det_int("peakKiB", atoll(pk) >> 10); }
+  det_counters(k);
+  if (k->failures) fail("%ld reads came back wrong under reclaim; first: %s", k->failures, k->first);
+  if (died) fail("%d reader(s) died (status in the steps; OOM kills: %ld)", died, stat_key(ev, "oom_kill"));
+  if (!k->failures && !died && steal <= 0 && refault <= 0) not_applicable("no reclaim happened in the group (pgsteal 0): nothing was proven");
+  rmdir(g);
+  summary("%ld MiB read back right under a %lld KiB limit (%ld refaults, pgsteal %ld)", k->bytes >> 20, limit >> 10, refault, steal);
+  munmap(k, sizeof *k);
+  teardown();
+}
+
+#define PROVES_CONCURRENCY "Concurrent read, mmap, sendfile and shuffled pread of the same shared files through both images, with caches dropped and fadvised away underneath, always return the right bytes."
+void check_concurrency(void) {
+  check_begin("concurrency", PROVES_CONCURRENCY);
+  if (setup(1, 1)) return;
+  struct counters *k = shm_counters();
+  double secs = budget_s(30), deadline = now_ms() + secs * 1000;
+  int nw = 4;
+  det_num("seconds", secs);
+  det_int("workers", nw);
+  pid_t kids[8];
+  for (int w = 0; w <= nw; w++) {
+    kids[w] = fork();
+    if (kids[w] != 0) continue;
+    uint64_t seed = 0xE5B0 + w;
+    if (w == nw) {
+      /* the disruptor: drop caches and fadvise shared files away while the others read */
+      while (now_ms() < deadline) {
+        usleep(150 * 1000);
+        uint64_t x = rng_next(&seed);
+        if (x % 4 == 0) { write_file("/proc/sys/vm/drop_caches", "1"); __sync_fetch_and_add(&k->drops, 1); }
+        else {
+          char path[4096];
+          snprintf(path, sizeof path, "%s/%s", (x >> 8) & 1 ? MB : MA, SHARED[(x >> 16) % NSHARED]->path);
+          int fd = open(path, O_RDONLY);
+          if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); close(fd); __sync_fetch_and_add(&k->fadvises, 1); }
+        }
+      }
+      _exit(0);
+    }
+    /* readers: the first NSHARED/2 largest files are hot for everyone, so they collide */
+    int hot = NSHARED < 4 ? NSHARED : 4;
+    while (now_ms() < deadline) {
+      uint64_t x = rng_next(&seed);
+      int img = (x & 1) ^ (w & 1);
+      int i = (x >> 4) % 3 ? (int)((x >> 8) % hot) : (int)((x >> 8) % NSHARED);
+      worker_verify(k, img, img ? MB : MA, SHARED[i], (enum method)((x >> 32) % M_COUNT));
+    }
+    _exit(0);
+  }
+  int died = 0;
+  for (int w = 0; w <= nw; w++) { int st = 0; waitpid(kids[w], &st, 0); if (!WIFEXITED(st) || WEXITSTATUS(st)) died++; }
+  det_counters(k);
+  det_int("dropCaches", k->drops);
+  det_int("fadvises", k->fadvises);
+  if (k->failures) fail("%ld concurrent reads came back wrong; first: %s", k->failures, k->first);
+  if (died) fail("%d worker(s) died", died);
+  for (int i = 0; i < 2; i++) for (int m = 0; m < M_COUNT; m++)
+    if (!k->ops[i][m]) fail("no %s through %s happened in %.0f s", METHOD[m], i ? "B" : "A", secs);
+  summary("%ld MiB read right by %d concurrent readers in %.0f s, %ld cache drops, %ld fadvises", k->bytes >> 20, nw, secs, k->drops, k->fadvises);
+  munmap(k, sizeof *k);
+  teardown();
+}
+
+static struct ref *DIFFERING; /* a small file whose content differs between A and B, if any */
+static void find_differing(void) {
+  for (int j = 0; j < REF_A.n && !DIFFERING; j++) {
+    struct ref *b = ref_find(&REF_B, REF_A.v[j].path);
+    if (b && REF_A.v[j].size < (1 << 20) && strcmp(b->digest, REF_A.v[j].digest)) DIFFERING = &REF_A.v[j];
+  }
+}
+/* one mount-verify-umount cycle of A (and B unless b_stays); 0 when it all worked */
+static int cycle_once(long i, int b_stays) {
+  char o[512];
+  int e;
+  struct ref *r = SHARED[i % NSHARED];
+  if ((e = mount_erofs(DEV_A, MA, share_opts("esb", o, sizeof o)))) { fail("cycle %ld: mount A: %s", i, strerror(e)); return -1; }
+  if (!b_stays && (e = mount_erofs(DEV_B, MB, o))) { fail("cycle %ld: mount B: %s", i, strerror(e)); umount_quiet(MA); return -1; }
+  int bad = verify("A", MA, r, (enum method)(i % 3));
+  if (!b_stays) bad |= verify("B", MB, r, (enum method)((i + 1) % 3));
+  if (DIFFERING) bad |= verify("A", MA, DIFFERING, M_READ); /* a file that differs between A and B */
+  const char *first = i & 1 ? MA : MB, *second = i & 1 ? MB : MA;
+  if (b_stays) first = MA, second = NULL;
+  int flags = i % 5 == 4 ? MNT_DETACH : 0;
+  if ((e = do_umount(first, flags))) { fail("cycle %ld: umount %s: %s", i, first, strerror(e)); umount_quiet(first); bad = -1; }
+  if (second && (e = do_umount(second, flags))) { fail("cycle %ld: umount %s: %s", i, second, strerror(e)); umount_quiet(second); bad = -1; }
+  return bad;
+}
+
+#define PROVES_CYCLES "Mounting and unmounting the images of one domain many times while reading (both images, then one while the other stays mounted and busy) leaks neither page cache, slab nor inodes."
+void check_mount_cycles(void) {
+  check_begin("mount-cycles", PROVES_CYCLES);
+  if (setup(1, 0)) return;
+  find_differing();
+  double secs = budget_s(60), t_start = now_ms();
+  long max_cycles = 200, i = 0, bad = 0;
+  det_num("seconds", secs);
+  for (int w = 0; w < 3; w++) cycle_once(w, 0); /* warm the slab caches */
+  struct mem base = settle("3");
+  det_mem("baseline", base);
+  struct jb series = {0};
+  jb_put(&series, "[", 1);
+  /* phase 1: both images cycle */
+  for (; i < max_cycles / 2 && now_ms() - t_start < secs * 500; i++) {
+    if (cycle_once(i, 0)) bad++;
+    if (i % 25 == 24) {
+      struct mem m = settle("3");
+      jb_printf(&series, "%s{\"cycle\":%ld,\"pageCacheKiB\":%ld,\"slabKiB\":%ld,\"sunreclaimKiB\":%ld,\"inodes\":%ld}", series.n > 1 ? "," : "", i + 1, m.cache, m.slab, m.sunreclaim, m.inodes);
+    }
+  }
+  long phase1 = i;
+  /* phase 2: B stays mounted and busy (read, then fadvise away), A cycles */
+  char o[512];
+  if (mount_erofs(DEV_B, MB, share_opts("esb", o, sizeof o)) == 0) {
+    struct counters *k = shm_counters();
+    pid_t kid = fork();
+    if (kid == 0) {
+      uint64_t seed = 77;
+      while (!k->stop) {
+        struct ref *r = SHARED[rng_next(&seed) % NSHARED];
+        worker_verify(k, 1, MB, r, (enum method)(rng_next(&seed) % M_COUNT));
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", MB, r->path);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); close(fd); }
+      }
+      _exit(0);
+    }
+    for (; i < max_cycles && now_ms() - t_start < secs * 1000; i++) if (cycle_once(i, 1)) bad++;
+    k->stop = 1;
+    int st = 0;
+    waitpid(kid, &st, 0);
+    if (k->failures) fail("the reader of B saw %ld wrong reads while A cycled; first: %s", k->failures, k->first);
+    det_int("busyReaderOps", k->ops[1][0] + k->ops[1][1] + k->ops[1][2] + k->ops[1][3]);
+    munmap(k, sizeof *k);
+    int e = do_umount(MB, 0);
+    if (e) fail("umount B after phase 2: %s", strerror(e));
+  } else fail("mount B for phase 2 failed");
+  struct mem end = settle("3");
+  jb_put(&series, "]", 1);
+  det_raw("series", series.s);
+  free(series.s);
+  det_mem("final", end);
+  det_int("cycles", i);
+  det_int("cyclesBoth", phase1);
+  det_int("cyclesAOnly", i - phase1);
+  det_int("badCycles", bad);
+  long dc = end.cache - base.cache, ds = end.slab - base.slab, du = end.sunreclaim - base.sunreclaim, di = end.inodes - base.inodes;
+  det_int("pageCacheDeltaKiB", dc);
+  det_int("slabDeltaKiB", ds);
+  det_int("sunreclaimDeltaKiB", du);
+  det_int("inodeDelta", di);
+  det_raw("bands", "{\"pageCacheKiB\":256,\"slabKiB\":1024,\"sunreclaimKiB\":512,\"inodes\":32}");
+  if (i < 20) fail("only %ld cycles in %.0f s", i, secs);
+  if (dc > 256) fail("page cache grew %ld KiB over %ld cycles (band 256 KiB)", dc, i);
+  if (ds > 1024) fail("slab grew %ld KiB over %ld cycles (band 1024 KiB)", ds, i);
+  if (du > 512) fail("unreclaimable slab grew %ld KiB over %ld cycles (band 512 KiB)", du, i);
+  if (di > 32) fail("%ld more inodes after %ld cycles than before (band 32)", di, i);
+  summary("%ld mount cycles: page cache %+ld KiB, slab %+ld KiB, %+ld inodes", i, dc, ds, di);
+  teardown();
+}
+

@@ -1,0 +1,150 @@
+/*
+ * esbcheck: the correctness checks of erofs-share-bench (guest side).
+ *
+ * Each check stresses page cache sharing where it can break and ends in one
+ * JSON line on stdout (sent down the esb.samples port by the init script):
+ *
+ *   {"t":"check","name":N,"result":"pass|fail|na|finding","reason":R,
+ *    "proves":P,"ms":T,"up":U,"details":{...}}
+ *
+ * preceded by {"t":"check-begin","name":N,...} and interleaved with raw
+ * {"t":"check-step","check":N,...} lines. A kernel oops panics the guest
+ * (oops=panic): the host then sees a check that began and never ended.
+ *
+ *   esbcheck refs                 mount vda (A) and vdb (B) with sharing off and
+ *                                 digest every regular file: the expected bytes
+ *   esbcheck <check>              one of: private-write umount-shared reclaim
+ *                                 concurrency fadvise mount-cycles trust corrupt
+ *                                 copy-up
+ *
+ * Environment: ESB_SHARE   mount options with sharing on, "{domain}" standing
+ *                          for the domain ("inode_share,domain_id={domain}")
+ *              ESB_SECONDS time budget of each time-bounded check (default 30)
+ *              ESB_DIGEST  what every read is checked with: xxh64 (default) or sha256
+ *              ESB_CASES   the case list for trust/corrupt (/check/cases):
+ *                          "trust DEV PATH" and "corrupt DEV NAME HITPATH EXPECT"
+ *              ESB_ONLY    corrupt: only these cases (comma list)
+ *
+ * Every check starts and ends with nothing of its own mounted. The program is
+ * split by concern: digest.c, json.c, report.c (the running check and its
+ * lines), system.c (mounts, caches, memory), files.c (expected bytes and
+ * verified reads), and the checks in checks_*.c.
+ */
+#ifndef ESBCHECK_H
+#define ESBCHECK_H
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- digests (digest.c) ---- */
+#define DIGEST_HEX 65
+enum digest_kind { D_SHA256, D_XXH64 };
+extern enum digest_kind DIGEST;      /* chosen by ESB_DIGEST */
+const char *digest_name(void);
+struct digest_state;
+struct digest_state *digest_new(void);
+void digest_update(struct digest_state *d, const uint8_t *p, size_t len);
+void digest_finish(struct digest_state *d, char hex[DIGEST_HEX]); /* frees d */
+void digest_of(const uint8_t *p, size_t n, char hex[DIGEST_HEX]);
+
+/* ---- JSON lines (json.c): each written with one write(2), so forked workers never interleave ---- */
+struct jb { char *s; size_t n, cap; };
+void jb_put(struct jb *b, const char *p, size_t n);
+void jb_printf(struct jb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a JSON string; returns 0 when a byte that is not well-formed UTF-8 became U+FFFD */
+int jb_str(struct jb *b, const char *s);
+/* ,"path":... plus ,"pathHex":... with the raw bytes when the name is not UTF-8 */
+void jb_path(struct jb *b, const char *rel);
+void jb_emit(struct jb *b);
+/* a string escaped for the inside of a JSON string (four rotating buffers) */
+const char *esc(const char *s);
+double now_ms(void);
+double up_ms(void);
+
+/* ---- the running check (report.c) ---- */
+struct check_state {
+  const char *name, *proves;
+  struct jb det;        /* "key":value,... without braces */
+  char reason[1536];
+  char summary[512];    /* what a pass verified, in one line */
+  int failures, na, finding;
+  double t0;
+  int kmsg;
+};
+extern struct check_state C;
+void det_int(const char *k, long long v);
+void det_num(const char *k, double v);
+void det_str(const char *k, const char *v);
+void det_raw(const char *k, const char *json);
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void not_applicable(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the reason a passing check gives: what it verified, in one line */
+void summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fmt: extra JSON members without the leading comma, or NULL */
+void step(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kmsg_collect(void);
+void check_begin(const char *name, const char *proves);
+void check_result(const char *name, const char *proves, const char *result, const char *reason);
+int check_end(void);
+
+/* ---- the system (system.c) ---- */
+int write_file(const char *path, const char *text);
+char *read_text(const char *path, char *buf, size_t cap);
+void drop_caches(const char *level);
+long stat_key(const char *text, const char *key);
+struct mem { long cache, slab, sunreclaim, inodes, dentries; int stable; };
+struct mem mem_now(void);
+struct mem settle(const char *drop);
+void det_mem(const char *k, struct mem m);
+extern const char *share_tmpl;
+int sharing_configured(void);
+const char *share_opts(const char *domain, char *buf, size_t cap);
+int mount_erofs(const char *dev, const char *dir, const char *opts);
+int mount_shared(const char *dev, const char *dir, const char *domain);
+int do_umount(const char *dir, int flags);
+void umount_quiet(const char *dir);
+double budget_s(double dflt);
+#define MA "/mnt/ca"
+#define MB "/mnt/cb"
+#define DEV_A "/dev/vda"
+#define DEV_B "/dev/vdb"
+void teardown(void);
+
+/* ---- expected bytes and verified reads (files.c) ---- */
+struct ref { char *path; long long size; char digest[DIGEST_HEX]; };
+struct refs { struct ref *v; int n; };
+extern struct refs REF_A, REF_B;
+extern struct ref **SHARED; /* paths identical in A and B, size > 0, largest first */
+extern int NSHARED;
+struct ref *ref_find(struct refs *r, const char *path);
+struct ref *shared_odd(void);
+int write_refs(void);
+enum method { M_READ, M_MMAP, M_SENDFILE, M_PREAD_SHUFFLED, M_COUNT };
+extern const char *METHOD[];
+uint64_t rng_next(uint64_t *s);
+int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *size_out);
+extern long VERIFIED, VERIFY_BYTES;
+int verify(const char *image, const char *root, const struct ref *r, enum method m);
+int verify_map(const char *what, const uint8_t *p, const struct ref *r);
+uint8_t *map_file(const char *root, const struct ref *r, int flags, int prot, int keep_fd, int *fd_out);
+void touch(const uint8_t *p, long long from, long long to);
+long resident_pages(const char *root, const struct ref *r);
+/* counters shared with forked workers */
+struct counters { volatile long ops[2][M_COUNT], failures, bytes, drops, fadvises; volatile int stop; char first[512]; };
+struct counters *shm_counters(void);
+int worker_verify(struct counters *k, int img, const char *root, const struct ref *r, enum method m);
+void det_counters(struct counters *k);
+int setup(int need_shared, int mount_both);
+
+/* ---- the checks ---- */
+void check_private_write(void);
+void check_umount_shared(void);
+void check_fadvise(void);
+void check_copy_up(void);
+void check_reclaim(void);
+void check_concurrency(void);
+void check_mount_cycles(void);
+void check_trust(void);
+void check_corrupt(void);
+#endif

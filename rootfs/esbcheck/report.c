@@ -1,0 +1,137 @@
+/* The running check: its details, its reason, its kernel log window, and the lines it sends. */
+#include "esbcheck.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct check_state C;
+
+static void det_sep(void) { if (C.det.n) jb_put(&C.det, ",", 1); }
+void det_int(const char *k, long long v) { det_sep(); jb_str(&C.det, k); jb_printf(&C.det, ":%lld", v); }
+void det_num(const char *k, double v) { det_sep(); jb_str(&C.det, k); jb_printf(&C.det, ":%.1f", v); }
+void det_str(const char *k, const char *v) { det_sep(); jb_str(&C.det, k); jb_put(&C.det, ":", 1); jb_str(&C.det, v); }
+void det_raw(const char *k, const char *json) { det_sep(); jb_str(&C.det, k); jb_put(&C.det, ":", 1); jb_put(&C.det, json, strlen(json)); }
+
+static void add_reason(const char *fmt, va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(C.reason);
+  if (n + strlen(msg) + 3 < sizeof C.reason) snprintf(C.reason + n, sizeof C.reason - n, "%s%s", n ? "; " : "", msg);
+}
+
+/* A failure: the first few are the reason, all are counted. */
+void fail(const char *fmt, ...) {
+  va_list ap;
+  if (C.failures < 4) { va_start(ap, fmt); add_reason(fmt, ap); va_end(ap); }
+  else if (C.failures == 4) { size_t n = strlen(C.reason); if (n + 8 < sizeof C.reason) strcat(C.reason, "; ..."); }
+  C.failures++;
+}
+
+void not_applicable(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt); add_reason(fmt, ap); va_end(ap);
+  C.na = 1;
+}
+
+void summary(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt); vsnprintf(C.summary, sizeof C.summary, fmt, ap); va_end(ap);
+}
+
+void step(const char *what, const char *fmt, ...) {
+  struct jb b = {0};
+  jb_printf(&b, "{\"t\":\"check-step\",\"check\":");
+  jb_str(&b, C.name);
+  jb_printf(&b, ",\"step\":");
+  jb_str(&b, what);
+  jb_printf(&b, ",\"ms\":%.0f", now_ms() - C.t0);
+  if (fmt) {
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt); vsnprintf(tmp, sizeof tmp, fmt, ap); va_end(ap);
+    jb_put(&b, ",", 1); jb_put(&b, tmp, strlen(tmp));
+  }
+  jb_put(&b, "}", 1);
+  jb_emit(&b);
+}
+
+/* /dev/kmsg from the check's start: kernel splats fail the check, erofs lines are kept. */
+static void kmsg_open(void) {
+  C.kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+  if (C.kmsg >= 0) lseek(C.kmsg, 0, SEEK_END);
+}
+
+void kmsg_collect(void) {
+  struct jb lines = {0};
+  int n = 0, splat = 0;
+  char rec[8192], first[256] = "";
+  if (C.kmsg < 0) { det_str("kmsg", "unavailable"); return; }
+  for (;;) {
+    ssize_t r = read(C.kmsg, rec, sizeof rec - 1);
+    if (r < 0 && errno == EPIPE) continue; /* records overwritten: go on */
+    if (r <= 0) break;
+    rec[r] = 0;
+    char *msg = strchr(rec, ';');
+    msg = msg ? msg + 1 : rec;
+    char *nl = strchr(msg, '\n');
+    if (nl) *nl = 0;
+    int bad = !!(strstr(msg, "WARNING:") || strstr(msg, "BUG:") || strstr(msg, "Oops") || strstr(msg, "general protection")
+                 || strstr(msg, "kernel BUG") || strstr(msg, "Busy inodes") || strstr(msg, "Call Trace"));
+    if (bad && !splat) { splat = 1; snprintf(first, sizeof first, "%.200s", msg); }
+    /* every mount logs these: they would crowd out the lines worth reading */
+    int routine = strstr(msg, "mounted with root inode") || strstr(msg, "EXPERIMENTAL EROFS page cache share");
+    if ((bad || (!routine && (strstr(msg, "erofs") || strstr(msg, "overlay"))) || strstr(msg, "oom") || strstr(msg, "Killed")) && n < 40) {
+      if (n++) jb_put(&lines, ",", 1);
+      jb_str(&lines, msg);
+    }
+  }
+  close(C.kmsg);
+  C.kmsg = -1;
+  det_sep();
+  jb_str(&C.det, "kmsg");
+  jb_put(&C.det, ":[", 2);
+  if (lines.n) jb_put(&C.det, lines.s, lines.n);
+  jb_put(&C.det, "]", 1);
+  free(lines.s);
+  if (splat) fail("kernel log: %s", first);
+}
+
+void check_begin(const char *name, const char *proves) {
+  memset(&C, 0, sizeof C);
+  C.name = name; C.proves = proves; C.t0 = now_ms();
+  kmsg_open();
+  struct jb b = {0};
+  jb_printf(&b, "{\"t\":\"check-begin\",\"name\":");
+  jb_str(&b, name);
+  jb_printf(&b, ",\"proves\":");
+  jb_str(&b, proves);
+  jb_printf(&b, ",\"up\":%.0f}", up_ms());
+  jb_emit(&b);
+}
+
+/* One result line. */
+void check_result(const char *name, const char *proves, const char *result, const char *reason) {
+  struct jb b = {0};
+  jb_printf(&b, "{\"t\":\"check\",\"name\":");
+  jb_str(&b, name);
+  jb_printf(&b, ",\"result\":\"%s\",\"reason\":", result);
+  jb_str(&b, reason);
+  jb_printf(&b, ",\"proves\":");
+  jb_str(&b, proves);
+  jb_printf(&b, ",\"ms\":%.0f,\"up\":%.0f,\"details\":{", now_ms() - C.t0, up_ms());
+  if (C.det.n) jb_put(&b, C.det.s, C.det.n);
+  jb_put(&b, "}}", 2);
+  jb_emit(&b);
+}
+
+int check_end(void) {
+  kmsg_collect();
+  const char *result = C.failures ? "fail" : C.na ? "na" : C.finding ? "finding" : "pass";
+  const char *pass = C.summary[0] ? C.summary : "all verified";
+  check_result(C.name, C.proves, result, C.reason[0] ? C.reason : (C.failures ? "failed" : pass));
+  return C.failures ? 1 : 0;
+}
