@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FileLayout } from "../images/fileLayout.js";
 import { pagesOf, pathKey, regularFiles, type Manifest } from "../images/manifest.js";
 
 /**
@@ -22,12 +23,6 @@ export const GapEvidenceSchema = z.object({
   notShared: z.array(z.object({ cause: z.enum(GAP_CAUSES), MiB: z.number(), files: z.number().int(), example: z.string() })),
 });
 export type GapEvidence = z.infer<typeof GapEvidenceSchema>;
-
-/** What the image says about one of B's files, when the tool can read it: data inline in the inode, a fingerprint xattr. */
-export interface FileLayout {
-  inline: boolean;
-  fingerprint: boolean;
-}
 
 const PAGE = 4096;
 const MIB = 2 ** 20;
@@ -55,7 +50,7 @@ export function gapEvidence(opts: {
     const got = Math.min(pages, r?.resident ?? 0);
     sharedPages += got;
     if (got === pages) continue;
-    const layout = opts.layoutB?.(pathKey(f));
+    const layout = opts.layoutB?.(f.path);
     const cause: GapCause = layout?.inline
       ? "inline or tail-packed data"
       : layout && !layout.fingerprint

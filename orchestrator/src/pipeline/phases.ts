@@ -1,6 +1,8 @@
 import path from "node:path";
 import { buildCells, compare } from "../analysis/cells.js";
 import { gapEvidence } from "../analysis/gap.js";
+import { imageFileLayouts } from "../images/fileLayout.js";
+import type { ImageFormat } from "../images/fingerprintKey.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import type { AccessPath, Mode } from "../guest/modes.js";
@@ -28,6 +30,16 @@ export interface PhaseContext {
   parallel: number;
   /** Runtime boots share the host with other guests (their throughput is then disturbed). */
   runtimeShared: boolean;
+  /** How the series' images carry fingerprints (to tell why a file did not share). */
+  imageFormat?: ImageFormat;
+}
+
+const layouts = new Map<string, ReturnType<typeof imageFileLayouts>>();
+/** Each image is read for its files' layout once per process. */
+function layoutsOf(image: string, format: ImageFormat | undefined): ReturnType<typeof imageFileLayouts> {
+  const key = `${image}\0${format}`;
+  if (!layouts.has(key)) layouts.set(key, imageFileLayouts(image, format).catch(() => () => undefined));
+  return layouts.get(key)!;
 }
 
 /** A warning said once, however many boots of a cell give it. */
@@ -141,7 +153,8 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
       record.boots.push(measurement);
       await folder.appendSamples(samples);
       if (r.value.resident.length) {
-        record.gapEvidence.push(gapEvidence({ workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident }));
+        const layoutB = await layoutsOf(cell.pair.imageB, ctx.imageFormat);
+        record.gapEvidence.push(gapEvidence({ workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident, layoutB }));
       }
       progress.info(
         `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +

@@ -107,7 +107,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
     opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared),
+    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared), imageFormat: spec.imageProfile.format,
   };
   const phases = opts.phases ?? [...PHASES];
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
