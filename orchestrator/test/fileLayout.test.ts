@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { gapEvidence } from "../src/analysis/gap.js";
 import { inlineXattrs, lookup } from "../src/images/erofsLayout.js";
 import { imageFileLayouts } from "../src/images/fileLayout.js";
-import type { Manifest } from "../src/images/manifest.js";
+import { pathKey, type Manifest } from "../src/images/manifest.js";
 import { tempDir } from "./helpers/gitSeries.js";
 import { tinyErofs } from "./helpers/tinyErofs.js";
 
@@ -26,10 +26,11 @@ async function imageB(): Promise<string> {
 describe("why an identical file of B did not share", () => {
   it("reads inline data and a missing fingerprint off the image", async () => {
     const layout = await imageFileLayouts(await imageB(), "xattr-inode-digest");
-    expect(layout("lib/plain.so")).toEqual({ inline: false, fingerprint: true });
-    expect(layout("lib/inline.so")).toEqual({ inline: true, fingerprint: true });
-    expect(layout("lib/nofp.so")).toEqual({ inline: false, fingerprint: false });
-    expect(layout("lib/missing.so")).toBeUndefined();
+    const of = (p: string) => layout(pathKey({ path: p }));
+    expect(of("lib/plain.so")).toEqual({ inline: false, fingerprint: true });
+    expect(of("lib/inline.so")).toEqual({ inline: true, fingerprint: true });
+    expect(of("lib/nofp.so")).toEqual({ inline: false, fingerprint: false });
+    expect(of("lib/missing.so")).toBeUndefined();
   });
 
   it("puts the unshared pages down to those causes, and the rest to unexplained", async () => {

@@ -50,7 +50,7 @@ export function gapEvidence(opts: {
     const got = Math.min(pages, r?.resident ?? 0);
     sharedPages += got;
     if (got === pages) continue;
-    const layout = opts.layoutB?.(f.path);
+    const layout = opts.layoutB?.(pathKey(f));
     const cause: GapCause = layout?.inline
       ? "inline or tail-packed data"
       : layout && !layout.fingerprint

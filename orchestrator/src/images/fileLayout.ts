@@ -16,9 +16,10 @@ const MAX_IMAGE_BYTES = 1536 * 2 ** 20;
  * can share: data inline in the inode (FLAT_INLINE: the tail lives in the
  * metadata block, not in a page of its own) and an inline fingerprint xattr
  * under the series' key. Undefined for a file the reader cannot find, or for
- * every file when the image is too large or of no known format.
+ * every file when the image is too large or of no known format. Files are
+ * named by their manifest key (pathKey: the name's bytes in hex).
  */
-export async function imageFileLayouts(image: string, format: ImageFormat | undefined): Promise<(path: string) => FileLayout | undefined> {
+export async function imageFileLayouts(image: string, format: ImageFormat | undefined): Promise<(key: string) => FileLayout | undefined> {
   if (!format || (await stat(image)).size > MAX_IMAGE_BYTES) return () => undefined;
   const img = new Uint8Array(await readFile(image));
   const layout = readLayout(img);
@@ -28,9 +29,9 @@ export async function imageFileLayouts(image: string, format: ImageFormat | unde
   } catch {
     // an image without fingerprints: every file lacks one
   }
-  return (p) => {
+  return (key) => {
     try {
-      const inode = lookup(img, p, layout);
+      const inode = lookup(img, Buffer.from(key, "hex").toString("utf8"), layout);
       const fingerprint = prefixId !== undefined && inlineXattrs(img, inode).entries.some((e) => e.nameIndex === (XATTR_LONG_PREFIX | prefixId) && e.nameLen === 0);
       return { inline: inode.datalayout === DATALAYOUT.flatInline, fingerprint };
     } catch {
