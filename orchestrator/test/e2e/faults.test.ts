@@ -35,7 +35,7 @@ async function qemuOf(runDir: string, timeoutMs: number): Promise<number> {
   throw new Error(`no QEMU of ${runDir} within ${timeoutMs / 1000}s`);
 }
 
-const small = ["--workload", "synthetic", "--reps", "1", "--paths", "read"];
+const small = ["--workload", "synthetic", "--reps", "1", "--paths", "read", "--phases", "readall"];
 
 describe("faults in real runs", () => {
   it("completes two runs started at once on one cache, with the same figures", async () => {
