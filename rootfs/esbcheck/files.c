@@ -6,6 +6,8 @@
  */
 #include "esbcheck.h"
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +122,36 @@ static int read_sendfile(int fd, off_t size, struct digest_state *d) {
   return err;
 }
 
+/* A page of a mapping the kernel cannot supply (a read error, a corrupt
+   image) is SIGBUS: while a mapping is hashed, it ends the hashing with EIO,
+   as read(2) reports the same error, instead of killing the check. */
+static sigjmp_buf BUS_JMP;
+static volatile sig_atomic_t BUS_ARMED;
+
+static void on_bus(int sig) {
+  if (BUS_ARMED) siglongjmp(BUS_JMP, 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static int digest_mapping(struct digest_state *d, const uint8_t *p, off_t size) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_bus;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, &old);
+  int err = 0;
+  if (sigsetjmp(BUS_JMP, 1) == 0) {
+    BUS_ARMED = 1;
+    digest_update(d, p, size);
+  } else {
+    err = EIO;
+  }
+  BUS_ARMED = 0;
+  sigaction(SIGBUS, &old, NULL);
+  return err;
+}
+
 /* digest of a whole file; returns 0 or an errno. mmap touches the pages after
    the descriptor is closed (as the dynamic loader does). */
 int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *size_out) {
@@ -141,7 +173,7 @@ int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *
       if (p == MAP_FAILED) err = errno;
       close(fd);
       fd = -1;
-      if (!err) { digest_update(d, p, size); munmap(p, size); }
+      if (!err) { err = digest_mapping(d, p, size); munmap(p, size); }
     }
   } else if (m == M_SENDFILE) {
     err = read_sendfile(fd, size, d);
