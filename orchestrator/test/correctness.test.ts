@@ -103,6 +103,10 @@ describe("correctness verdicts", () => {
     expect(judgeCorrectness(["reclaim"], s, { ...cleanBoot, timedOut: true, wallMs: 181_000 })[0]).toMatchObject({ result: "fail", reason: "never reported: the guest hung (QEMU killed after 181 s)" });
     expect(judgeCorrectness(["reclaim"], s, cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest ended during the check" });
     expect(judgeCorrectness(["fadvise"], parseCheckStream(""), cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest never began it" });
+    const killed = parseCheckStream([begin("corrupt"), j({ t: "error", what: "check corrupt", message: "esbcheck corrupt was killed by signal 7" })].join("\n"));
+    expect(judgeCorrectness(["corrupt"], killed, cleanBoot)[0]).toMatchObject({
+      result: "fail", reason: "never reported: esbcheck corrupt was killed by signal 7 (a fault of the check program, not a verdict on the kernel)",
+    });
   });
 
   it("gives trust two verdicts, both failed or oopsed when the check died", () => {

@@ -93,7 +93,8 @@ export function judgeCorrectness(requested: string[], stream: CheckStream, boot:
         } else if (boot.timedOut) {
           out.push({ ...base, result: "fail", reason: `never reported: the guest hung (QEMU killed after ${Math.round(boot.wallMs / 1000)} s)` });
         } else {
-          out.push({ ...base, result: "fail", reason: `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}` });
+          const killed = stream.errors.find((e) => e.what === `check ${name}`);
+          out.push({ ...base, result: "fail", reason: killed ? `never reported: ${killed.message} (a fault of the check program, not a verdict on the kernel)` : `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}` });
         }
         continue;
       }
