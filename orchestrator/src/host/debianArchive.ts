@@ -4,6 +4,7 @@ import path from "node:path";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
 import { withLock } from "../util/lock.js";
+import { writeFileAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { sortVersionsDesc } from "./debianVersion.js";
@@ -90,8 +91,7 @@ export class DebianArchive {
   async versionsOf(pkgs: string[]): Promise<Map<string, Array<{ version: string; suite: string }>>> {
     const out = new Map<string, Array<{ version: string; suite: string }>>();
     if (!pkgs.length) return out;
-    const r = await runAllowFail("apt-cache", [...this.options(), "madison", ...pkgs]);
-    for (const row of parseMadison(r.stdout)) {
+    for (const row of parseMadison(await this.aptCache(["madison", ...pkgs]))) {
       if (row.kind !== "Packages" || !pkgs.includes(row.pkg)) continue;
       out.set(row.pkg, [...(out.get(row.pkg) ?? []), { version: row.version, suite: row.suite }]);
     }
@@ -100,14 +100,27 @@ export class DebianArchive {
   }
 
   async sourceVersions(pkg: string): Promise<Array<{ version: string; suite: string }>> {
-    const r = await runAllowFail("apt-cache", [...this.options(), "madison", pkg]);
-    const rows = parseMadison(r.stdout).filter((x) => x.pkg === pkg && x.kind === "Sources");
+    const rows = parseMadison(await this.aptCache(["madison", pkg])).filter((x) => x.pkg === pkg && x.kind === "Sources");
     return sortVersionsDesc(rows.map(({ version, suite }) => ({ version, suite })));
   }
 
   async packageNames(prefix: string): Promise<string[]> {
-    const r = await run("apt-cache", [...this.options(), "pkgnames", prefix]);
-    return r.stdout.split("\n").map((s) => s.trim()).filter(Boolean).sort();
+    return (await this.aptCache(["pkgnames", prefix], true)).split("\n").map((s) => s.trim()).filter(Boolean).sort();
+  }
+
+  /**
+   * What apt-cache prints for these arguments, remembered per state of the
+   * lists: each query loads every suite's lists (seconds), and a warm run asks
+   * the same ones again.
+   */
+  private async aptCache(args: string[], mustSucceed = false): Promise<string> {
+    const key = createHash("sha256").update(JSON.stringify({ args, lists: await this.listsDigest(this.suites) })).digest("hex").slice(0, 24);
+    const memo = path.join(this.dir, "apt-cache", `${key}.txt`);
+    const known = await readFile(memo, "utf8").catch(() => null);
+    if (known !== null) return known;
+    const r = mustSucceed ? await run("apt-cache", [...this.options(), ...args]) : await runAllowFail("apt-cache", [...this.options(), ...args]);
+    if (r.exitCode === 0) await writeFileAtomic(memo, r.stdout);
+    return r.stdout;
   }
 
   /** The lists of these suites as they stand: their InRelease files' digest (it changes when the archive does). */
