@@ -88,7 +88,7 @@ describe("correctness verdicts", () => {
       asked.push(cases);
       const at = oopsIn[cases];
       const lines = [begin("corrupt"), ...(at ? [j({ t: "check-step", check: "corrupt", step: "case-begin", case: at })] : [result("corrupt", "pass"), dmesg])];
-      return { boot, stream: parseCheckStream(lines.join("\n")), end: at ? oopsBoot : cleanBoot, bootDir: "" };
+      return { boot, stream: parseCheckStream(lines.join("\n")), end: at ? oopsBoot : cleanBoot, bootDir: "", earlyHangs: [] };
     };
     const { verdict, boots } = await runCorrupt(first, names, run, (r) => judgeCorrectness(["corrupt"], r.stream, r.end)[0]!);
     expect(asked).toEqual(["all", "c3,c4", "c4"]);

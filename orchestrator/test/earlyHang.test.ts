@@ -20,6 +20,7 @@ beforeAll(async () => {
 n=$(($(cat "$COUNT" 2>/dev/null || echo 0) + 1)); echo $n > "$COUNT"
 for a in "$@"; do case "$a" in *id=console,path=*) con="\${a#*path=}";; *id=esb,path=*) smp="\${a#*path=}";; esac; done
 echo "acpi PNP0A03:00: attempt $n" >> "$con"
+if [ "$n" = "$PANIC_ON" ]; then echo "Kernel panic - not syncing: IO-APIC + timer doesn't work!" >> "$con"; echo "Kernel Offset: disabled" >> "$con"; exit 0; fi
 if [ "$n" = "$HELLO_ON" ]; then echo '{"t":"hello","up":1200}' >> "$smp"; echo '{"t":"end","up":1300}' >> "$smp"; exit 0; fi
 exec sleep 60
 `,
@@ -27,11 +28,11 @@ exec sleep 60
   await chmod(path.join(bin, "qemu-system-x86_64"), 0o755);
 });
 
-async function boot(helloOn: number): Promise<{ out: Awaited<ReturnType<typeof bootPastInit>> | unknown; dir: string; attempts: number }> {
+async function boot(helloOn: number, panicOn = 0): Promise<{ out: Awaited<ReturnType<typeof bootPastInit>> | unknown; dir: string; attempts: number }> {
   const dir = await tempDir("esb-stall-");
   const count = path.join(dir, "count");
-  const env = { PATH: process.env.PATH, COUNT: process.env.COUNT, HELLO_ON: process.env.HELLO_ON };
-  Object.assign(process.env, { PATH: `${bin}:${env.PATH}`, COUNT: count, HELLO_ON: String(helloOn) });
+  const env = { PATH: process.env.PATH, COUNT: process.env.COUNT, HELLO_ON: process.env.HELLO_ON, PANIC_ON: process.env.PANIC_ON };
+  Object.assign(process.env, { PATH: `${bin}:${env.PATH}`, COUNT: count, HELLO_ON: String(helloOn), PANIC_ON: String(panicOn) });
   const req: VmRequest = {
     kernel: "/k", initramfs: "/i", disks: [], guestArgs: { "esb.mode": "off" }, memoryMiB: 128, cpus: 1, accel: "tcg",
     timeoutMs: 30_000, initDeadlineMs: 1_500, dir: path.join(dir, "boot"),
@@ -57,11 +58,18 @@ describe("a guest that stalls before init", () => {
     expect(await readFile(path.join(dir, "qemu.command"), "utf8")).toMatch(/^qemu-system-x86_64 -accel tcg/);
   }, 30_000);
 
+  it("boots again a kernel that panicked before init, keeping the panic line", async () => {
+    const { out, attempts } = await boot(2, 1);
+    expect(attempts).toBe(2);
+    const { earlyHangs } = out as Awaited<ReturnType<typeof bootPastInit>>;
+    expect(earlyHangs.map((h) => h.lastLine)).toEqual(["Kernel panic - not syncing: IO-APIC + timer doesn't work!"]);
+  }, 30_000);
+
   it(`fails the boot as a guest failure after ${EARLY_BOOT_ATTEMPTS} stalls, naming where it stopped`, async () => {
     const { out, dir, attempts } = await boot(0);
     expect(attempts).toBe(EARLY_BOOT_ATTEMPTS);
     expect(out).toBeInstanceOf(GuestFailure);
-    expect((out as Error).message).toMatch(/^synthetic off\/read rep 1: guest never reached init in 3 boots .*stopped at: acpi PNP0A03:00: attempt 3$/);
+    expect((out as Error).message).toMatch(/^synthetic off\/read rep 1: guest never reached init in 3 boots; the kernel stopped at: acpi PNP0A03:00: attempt 3$/);
     expect((await readdir(dir)).filter((f) => f.startsWith("console.stalled-"))).toHaveLength(3);
   }, 30_000);
 });

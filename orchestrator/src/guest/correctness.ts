@@ -1,10 +1,9 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
 import { z } from "zod";
 import type { CorrectnessBoot } from "./checks.js";
 import { parseCheckStream, type CheckStream } from "./correctnessProtocol.js";
 import { initramfsWithCases } from "./initramfs.js";
-import { bootGuest, describeBootFailure, type Accelerator } from "./qemu.js";
+import { bootPastInit, describeBootFailure, type Accelerator, type EarlyHang } from "./qemu.js";
 
 /**
  * One correctness boot: the guest runs the reference pass and one check,
@@ -37,6 +36,8 @@ export interface CheckBootResult {
   end: BootEnd;
   bootDir: string;
   timing?: CheckTiming;
+  /** Boots that stalled or died before init and were started again. */
+  earlyHangs: EarlyHang[];
 }
 
 function timingOf(s: CheckStream, wallMs: number): CheckTiming | undefined {
@@ -50,12 +51,12 @@ export async function runCheckBoot(opts: { boot: CorrectnessBoot; kernel: string
   const { boot, bootDir } = opts;
   await mkdir(bootDir, { recursive: true });
   const initramfs = boot.caseList ? await initramfsWithCases(opts.initramfs, boot.caseList, bootDir) : opts.initramfs;
-  const r = await bootGuest({
-    kernel: opts.kernel, initramfs, disks: boot.disks, guestArgs: boot.guestArgs, memoryMiB: boot.memoryMiB, cpus: 2, accel: opts.accel, timeoutMs: boot.timeoutMs, dir: bootDir,
-  });
-  await writeFile(path.join(bootDir, "command.txt"), r.command.map((a) => (/[\s{}]/.test(a) ? `'${a}'` : a)).join(" ") + "\n");
+  const { result: r, earlyHangs } = await bootPastInit(
+    { kernel: opts.kernel, initramfs, disks: boot.disks, guestArgs: boot.guestArgs, memoryMiB: boot.memoryMiB, cpus: 2, accel: opts.accel, timeoutMs: boot.timeoutMs, dir: bootDir },
+    `correctness ${boot.check}`,
+  );
   if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) throw await describeBootFailure(r, `correctness ${boot.check}`);
   const stream = parseCheckStream(await readFile(r.samples, "utf8"), r.samples);
   const end: BootEnd = { oops: r.oops ? { headline: r.oops.headline, rip: r.oops.rip } : undefined, panicked: r.panicked, timedOut: r.timedOut, wallMs: r.wallMs };
-  return { boot, stream, end, bootDir, timing: timingOf(stream, r.wallMs) };
+  return { boot, stream, end, bootDir, timing: timingOf(stream, r.wallMs), earlyHangs };
 }

@@ -21,7 +21,7 @@ export function conclusions(record: RunRecord): string[] {
     const first = stalled[0]!.earlyHangs![0]!;
     const names = stalled.map((b) => path.basename(b.bootDir)).join(", ");
     out.push(
-      `${stalled.length} boot(s) stalled before init and were started again (${names}); first stopped at: ${first.lastLine || "(nothing on the console)"}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`,
+      `${stalled.length} boot(s) stalled or died before init and were started again (${names}); first stopped at: ${first.lastLine || "(nothing on the console)"}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`,
     );
   }
   return out;

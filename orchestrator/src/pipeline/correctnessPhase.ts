@@ -93,6 +93,11 @@ export async function runCorrectness(pairs: ImagePair[], ctx: CorrectnessContext
     runCheckBoot({ boot, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, bootDir: path.join(folder.dir, "boots", `correctness-${workload}-${boot.check}${k ? `-${k + 1}` : ""}`) });
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
   const save = async (verdicts: CheckVerdict[], done: CheckBootResult[]) => {
+    for (const b of done.filter((x) => x.earlyHangs.length)) {
+      record.warnings.push(
+        `correctness ${workload} ${b.boot.check}: ${b.earlyHangs.length} boot(s) stalled or died before init and were started again; first stopped at: ${b.earlyHangs[0]!.lastLine || "(nothing on the console)"}`,
+      );
+    }
     for (const v of verdicts) {
       const result: CorrectnessResult = {
         workload, check: v.check, name: v.name, series: ctx.series.name, result: v.result, reason: v.reason, proves: v.proves, ms: v.ms,
