@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
-import { ACCELERATORS, bootGuest, qemuVersion, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootGuest, qemuVersion, saidHello, type Accelerator } from "./qemu.js";
 
 export const AcceleratorChoiceSchema = z.object({ accel: z.enum(ACCELERATORS), reason: z.string() });
 export type AcceleratorChoice = z.infer<typeof AcceleratorChoiceSchema>;
@@ -50,7 +50,7 @@ async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; 
     memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
   });
   const samples = await readFile(r.samples, "utf8").catch(() => "");
-  if (samples.includes('"t":"hello"')) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
+  if (saidHello(samples)) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
   const why = r.timedOut
     ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s, QEMU killed)`
     : `KVM guest failed (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;

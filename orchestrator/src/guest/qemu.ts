@@ -88,6 +88,11 @@ export function qemuArgs(req: VmRequest): string[] {
   ];
 }
 
+/** Whether the guest's init said hello on the samples port (what it writes first, once it runs). */
+export function saidHello(samples: string): boolean {
+  return samples.includes('"t":"hello"');
+}
+
 const running = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
 
 /** Kills every guest still running (an interrupted run must not leave QEMU behind). */
@@ -111,7 +116,7 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   let noInit = false;
   const watch = req.initDeadlineMs === undefined ? undefined : setInterval(() => {
     void readFile(samplesFile, "utf8").then((t) => {
-      if (t.includes('"t":"hello"')) clearInterval(watch);
+      if (saidHello(t)) clearInterval(watch);
       else if (Date.now() - t0 > req.initDeadlineMs!) {
         clearInterval(watch);
         noInit = true;
@@ -222,7 +227,7 @@ export async function bootPastInit(req: VmRequest, what: string): Promise<{ resu
   for (;;) {
     const result = await bootGuest({ ...req, initDeadlineMs: req.initDeadlineMs ?? initDeadlineMs(req.accel) });
     // a kernel that ended on its own before init (a panic such as "IO-APIC + timer doesn't work" on a loaded host) is started again too
-    const endedEarly = !result.noInit && !result.timedOut && result.exitCode === 0 && !(await readFile(result.samples, "utf8").catch(() => "")).includes('"t":"hello"');
+    const endedEarly = !result.noInit && !result.timedOut && result.exitCode === 0 && !saidHello(await readFile(result.samples, "utf8").catch(() => ""));
     if (!result.noInit && !endedEarly) return { result, earlyHangs };
     const tail = (await tailOfFile(result.console, 8)).split("\n").map((l) => l.trim()).filter(Boolean);
     const lastLine = tail.find((l) => /Kernel panic/.test(l)) ?? tail[tail.length - 1] ?? "";
