@@ -34,14 +34,6 @@ export interface PhaseContext {
   imageFormat?: ImageFormat;
 }
 
-const layouts = new Map<string, ReturnType<typeof imageFileLayouts>>();
-/** Each image is read for its files' layout once per process. */
-function layoutsOf(image: string, format: ImageFormat | undefined): ReturnType<typeof imageFileLayouts> {
-  const key = `${image}\0${format}`;
-  if (!layouts.has(key)) layouts.set(key, imageFileLayouts(image, format).catch(() => () => undefined));
-  return layouts.get(key)!;
-}
-
 /** A warning said once, however many boots of a cell give it. */
 function warnOnce(record: RunFolder["record"], w: string): void {
   if (!record.warnings.includes(w)) record.warnings.push(w);
@@ -153,8 +145,11 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
       record.boots.push(measurement);
       await folder.appendSamples(samples);
       if (r.value.resident.length) {
-        const layoutB = await layoutsOf(cell.pair.imageB, ctx.imageFormat);
-        record.gapEvidence.push(gapEvidence({ workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident, layoutB }));
+        const walk = { workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident };
+        const evidence = gapEvidence(walk);
+        // image B is read for its files' layout only when some identical file did not share
+        const layoutB = evidence.notShared.length ? await imageFileLayouts(cell.pair.imageB, ctx.imageFormat).catch(() => undefined) : undefined;
+        record.gapEvidence.push(layoutB ? gapEvidence({ ...walk, layoutB }) : evidence);
       }
       progress.info(
         `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
