@@ -1,6 +1,12 @@
 import path from "node:path";
 import { failedCells } from "../analysis/failures.js";
+import type { EarlyHang } from "../guest/qemu.js";
 import type { RunRecord } from "../record/runRecord.js";
+
+/** Boots that stalled or died before init and were started again, and where the kernel stopped first. */
+export function stallNote(count: number, boots: string, first: EarlyHang): string {
+  return `${count} boot(s) stalled or died before init and were started again (${boots}); first stopped at: ${first.lastLine || "(nothing on the console)"}`;
+}
 
 /** What a finished job's figures say that a reader must not miss: a leak across domains, a path that does not share, failed boots. */
 export function conclusions(record: RunRecord): string[] {
@@ -20,9 +26,7 @@ export function conclusions(record: RunRecord): string[] {
   if (stalled.length) {
     const first = stalled[0]!.earlyHangs![0]!;
     const names = stalled.map((b) => path.basename(b.bootDir)).join(", ");
-    out.push(
-      `${stalled.length} boot(s) stalled or died before init and were started again (${names}); first stopped at: ${first.lastLine || "(nothing on the console)"}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`,
-    );
+    out.push(`${stallNote(stalled.length, names, first)}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`);
   }
   return out;
 }

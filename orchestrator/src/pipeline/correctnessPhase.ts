@@ -8,6 +8,7 @@ import { regularFiles } from "../images/manifest.js";
 import type { ImagePair } from "../images/pairs.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
+import { stallNote } from "./conclusions.js";
 import type { BenchOptions } from "./options.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -94,9 +95,7 @@ export async function runCorrectness(pairs: ImagePair[], ctx: CorrectnessContext
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
   const save = async (verdicts: CheckVerdict[], done: CheckBootResult[]) => {
     for (const b of done.filter((x) => x.earlyHangs.length)) {
-      record.warnings.push(
-        `correctness ${workload} ${b.boot.check}: ${b.earlyHangs.length} boot(s) stalled or died before init and were started again; first stopped at: ${b.earlyHangs[0]!.lastLine || "(nothing on the console)"}`,
-      );
+      record.warnings.push(`correctness ${workload} ${b.boot.check}: ${stallNote(b.earlyHangs.length, path.basename(b.bootDir), b.earlyHangs[0]!)}`);
     }
     for (const v of verdicts) {
       const result: CorrectnessResult = {
