@@ -110,6 +110,18 @@ describe("container job script", () => {
     expect(read("load-step-one.out")).toBe("load 1\n");
   });
 
+  it("gives up on the ready command by the clock, however slow each try is", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
+    // each try takes 1 s: counting tries (readyTimeoutS * 2 of them) would run it 5 times
+    const slowReady = { ...rt, ready: "echo try >> /esb/tries; sleep 1; false" };
+    const script = containerScript("t", slowReady, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
+    writeFileSync(path.join(dir, "job.sh"), script);
+    execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
+    expect(execFileSync("cat", [path.join(dir, "esb", "status")]).toString()).toMatch(/^failed: ready \(no answer in 2s\)/);
+    const tries = execFileSync("cat", [path.join(dir, "esb", "tries")]).toString().split("\n").filter(Boolean).length;
+    expect(tries).toBeLessThanOrEqual(3);
+  });
+
   it("records the failing step in status", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
     const script = containerScript("t", { ...rt, ready: "false" }, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
