@@ -56,6 +56,30 @@ describe("built once, measured many times", () => {
     expect(manifest.kernel.buildKey).toBe("k1");
   });
 
+  it("carries the pair the checks boot, also when it is not a measured workload", async () => {
+    const src = path.join(dir, "src");
+    const manifest = { entries: [{ path: "g", type: "file" as const, size: 1, mode: 0o644, sha256: "s", xxh64: "z" }] };
+    const checks = {
+      record: { name: "synthetic", image: "synthetic", versions: "A & B", imageA: imageRecord("cc".repeat(32)), imageB: imageRecord("dd".repeat(32)) },
+      a: { image: path.join(src, "b.erofs"), manifest, record: imageRecord("cc".repeat(32)), reused: true },
+      b: { image: path.join(src, "a.erofs"), manifest, record: imageRecord("dd".repeat(32)), reused: true },
+    };
+    const out = path.join(dir, "export-checks");
+    await exportArtifacts(out, { ...art, checks }, await loadSeries("mainline"), record(), quiet);
+    const { manifest: m, artefacts } = await importArtifacts(out, quiet);
+    expect(m.files.map((f) => f.path)).toContain("images/synthetic/A.erofs");
+    expect(artefacts.pairs.map((p) => p.record.name)).toEqual(["redis"]);
+    expect(artefacts.checks?.record.name).toBe("synthetic");
+    expect(artefacts.checks?.a.manifest).toEqual(manifest);
+    // the measured pair doubles as the checks' pair (--images): exported once, found again
+    const out2 = path.join(dir, "export-checks2");
+    await exportArtifacts(out2, { ...art, checks: art.pairs[0] }, await loadSeries("mainline"), record(), quiet);
+    const again = await importArtifacts(out2, quiet);
+    expect(again.artefacts.checks).toBe(again.artefacts.pairs[0]);
+    // exported without the checks: none to run
+    expect((await importArtifacts(path.join(dir, "export1"), quiet)).artefacts.checks).toBeUndefined();
+  });
+
   it("refuses a file whose digest does not match, and a missing one, naming it", async () => {
     const out = path.join(dir, "export2");
     await exportArtifacts(out, art, await loadSeries("mainline"), record(), quiet);

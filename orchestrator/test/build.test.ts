@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { firstCompilerError } from "../src/kernel/build.js";
+import { pairPlan } from "../src/pipeline/build.js";
 
 describe("compile error parsing", () => {
   it("finds the first error with file:line:col and relative path, skipping warnings", () => {
@@ -31,5 +32,21 @@ describe("compile error parsing", () => {
 
   it("returns null for a clean log", () => {
     expect(firstCompilerError("  CC      init/main.o\n  LD      vmlinux\n")).toBeNull();
+  });
+});
+
+describe("which pairs a run builds", () => {
+  it("builds the synthetic pair for the checks when the run measures only other workloads, and keeps it out of the tables", () => {
+    expect(pairPlan({ workloads: ["mysql", "tomcat"] })).toEqual({ measured: ["mysql", "tomcat"], checks: "extra" });
+    expect(pairPlan({ workloads: ["redis", "synthetic"] })).toEqual({ measured: ["redis", "synthetic"], checks: "measured" });
+  });
+
+  it("checks the user's pair as given, and builds only the checks' pair for a run of the checks alone", () => {
+    expect(pairPlan({ workloads: ["synthetic"], images: ["a", "b"] })).toEqual({ measured: ["synthetic"], checks: "images" });
+    expect(pairPlan({ workloads: ["postgres", "redis"], phases: ["correctness"] })).toEqual({ measured: ["synthetic"], checks: "measured" });
+  });
+
+  it("builds nothing for the checks when they do not run", () => {
+    expect(pairPlan({ workloads: ["mysql"], phases: ["readall", "runtime"] })).toEqual({ measured: ["mysql"], checks: "none" });
   });
 });

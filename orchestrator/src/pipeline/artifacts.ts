@@ -4,7 +4,7 @@ import { z } from "zod";
 import { InitramfsRecordSchema } from "../guest/initramfs.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { ManifestSchema } from "../images/manifest.js";
-import type { ImagePair } from "../images/pairs.js";
+import { PairRecordSchema, type ImagePair, type PairRecord } from "../images/pairs.js";
 import { RuntimeSchema } from "../images/workloads.js";
 import { SeriesSpecSchema, type SeriesSpec } from "../kernel/series.js";
 import { KernelRecordSchema, WorkloadRecordSchema, type RunRecord } from "../record/runRecord.js";
@@ -28,6 +28,8 @@ export const ArtifactsSchema = z.object({
   erofsUtils: ErofsUtilsRecordSchema,
   initramfs: InitramfsRecordSchema,
   workloads: z.array(WorkloadRecordSchema.extend({ runtime: RuntimeSchema.optional() })),
+  /** The pair the correctness checks boot (its images are exported with the workloads' when it is not one of them). */
+  checksPair: PairRecordSchema.optional(),
   files: z.array(z.object({ path: z.string(), sha256: z.string(), size: z.number() })),
 });
 export type ArtifactsManifest = z.infer<typeof ArtifactsSchema>;
@@ -54,7 +56,8 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
     await put(KERNEL, art.kernel.bzImage);
     await put(VMLINUX, art.kernel.vmlinux);
     await put(INITRAMFS, art.initramfs);
-    for (const p of art.pairs) {
+    const extra = art.checks && !art.pairs.includes(art.checks) ? [art.checks] : [];
+    for (const p of [...art.pairs, ...extra]) {
       for (const [side, img] of [["A", p.a], ["B", p.b]] as const) {
         await put(imageFile(p.record.name, side), img.image);
         await put(manifestFile(p.record.name, side), undefined, JSON.stringify(img.manifest));
@@ -64,6 +67,7 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
   const manifest: ArtifactsManifest = {
     schema: 1, spec, specSha256: record.series.specSha256, kernel: record.kernel, erofsUtils: record.erofsUtils, initramfs: record.initramfs,
     workloads: record.workloads.map((w) => ({ ...w, runtime: art.pairs.find((p) => p.record.name === w.name)?.runtime })),
+    checksPair: art.checks?.record,
     files,
   };
   await writeJsonAtomic(path.join(dir, "artifacts.json"), ArtifactsSchema.parse(manifest));
@@ -86,19 +90,21 @@ export async function importArtifacts(dir: string, progress: Progress): Promise<
       if (digest !== f.sha256) throw new BenchError(`--artifacts ${dir}: ${f.path} has sha256 ${digest.slice(0, 16)}…, the export says ${f.sha256.slice(0, 16)}…`, "the copy is damaged or was changed: copy the exported folder again");
     }
   });
+  const built = async (name: string, side: "A" | "B", rec: PairRecord["imageA"]) => ({
+    image: path.join(dir, imageFile(name, side)),
+    manifest: ManifestSchema.parse(JSON.parse(await readFile(path.join(dir, manifestFile(name, side)), "utf8"))),
+    record: rec,
+    reused: true,
+  });
+  const pairOf = async (record: PairRecord, runtime?: ImagePair["runtime"]): Promise<ImagePair> =>
+    ({ record, a: await built(record.name, "A", record.imageA), b: await built(record.name, "B", record.imageB), runtime });
   const pairs: ImagePair[] = [];
-  for (const w of manifest.workloads) {
-    const built = async (side: "A" | "B", rec: typeof w.imageA) => ({
-      image: path.join(dir, imageFile(w.name, side)),
-      manifest: ManifestSchema.parse(JSON.parse(await readFile(path.join(dir, manifestFile(w.name, side)), "utf8"))),
-      record: rec,
-      reused: true,
-    });
-    const { sharing: _sharing, runtime, ...record } = w;
-    pairs.push({ record, a: await built("A", w.imageA), b: await built("B", w.imageB), runtime });
-  }
+  for (const { sharing: _sharing, runtime, ...record } of manifest.workloads) pairs.push(await pairOf(record, runtime));
+  // exported by a run without the checks: there is no pair for them
+  const wanted = manifest.checksPair;
+  const checks = wanted ? pairs.find((p) => p.record.name === wanted.name) ?? (await pairOf(wanted)) : undefined;
   return {
     manifest,
-    artefacts: { kernel: { bzImage: path.join(dir, KERNEL), vmlinux: path.join(dir, VMLINUX) }, initramfs: path.join(dir, INITRAMFS), pairs },
+    artefacts: { kernel: { bzImage: path.join(dir, KERNEL), vmlinux: path.join(dir, VMLINUX) }, initramfs: path.join(dir, INITRAMFS), pairs, checks },
   };
 }

@@ -1,5 +1,6 @@
 import { analyseSharing } from "../analysis/sharing.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
+import { PHASES } from "../guest/modes.js";
 import { qemuVersion } from "../guest/qemu.js";
 import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
@@ -19,7 +20,30 @@ import type { RunFolder } from "./runFolder.js";
 export interface Artefacts {
   kernel: { bzImage: string; vmlinux: string };
   initramfs: string;
+  /** The pairs the read-all and runtime tables measure. */
   pairs: ImagePair[];
+  /** The pair the correctness checks boot (one of `pairs`, or built for them alone); absent when they do not run. */
+  checks?: ImagePair;
+}
+
+/**
+ * The checks need a small pair with shared, changed and unique files: the
+ * synthetic one, built for them when the run measures other workloads; a
+ * user's own pair (--images) is checked as given.
+ */
+export const CHECKS_WORKLOAD = "synthetic";
+
+/**
+ * Which pairs a run builds: the workloads it measures (none but the checks'
+ * pair when it runs the checks alone) and where the checks' pair comes from:
+ * the user's --images, one of the measured workloads, or built for them.
+ */
+export function pairPlan(opts: Pick<BenchOptions, "phases" | "images" | "workloads">): { measured: string[]; checks: "none" | "images" | "measured" | "extra" } {
+  const phases = opts.phases ?? [...PHASES];
+  if (!phases.includes("correctness")) return { measured: opts.workloads, checks: "none" };
+  if (phases.every((p) => p === "correctness")) return { measured: [CHECKS_WORKLOAD], checks: opts.images ? "images" : "measured" };
+  if (opts.images) return { measured: opts.workloads, checks: "images" };
+  return { measured: opts.workloads, checks: opts.workloads.includes(CHECKS_WORKLOAD) ? "measured" : "extra" };
 }
 
 /**
@@ -65,9 +89,17 @@ export async function buildArtefacts(
   const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
   const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
   record.erofsUtils = erofs.record;
-  // the checks use the first pair only: a run of nothing else builds no other image
-  const checksOnly = opts.phases !== undefined && opts.phases.every((p) => p === "correctness");
-  const pairs = await imagePairs({ images: opts.images, workloads: checksOnly ? opts.workloads.slice(0, 1) : opts.workloads, profile: spec.imageProfile, erofs, progress, time });
+  const plan = pairPlan(opts);
+  const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time });
+  const pairs = await pairOf(plan.measured);
+  let checks: ImagePair | undefined;
+  if (plan.checks === "extra") {
+    progress.info(`correctness: the checks run on the ${CHECKS_WORKLOAD} pair, built for them (not measured in the tables)`);
+    checks = (await pairOf([CHECKS_WORKLOAD]))[0];
+    record.checksPair = checks?.record;
+  } else if (plan.checks !== "none") {
+    checks = plan.checks === "images" ? pairs[0] : pairs.find((p) => p.record.name === CHECKS_WORKLOAD);
+  }
   for (const p of pairs) {
     const sharing = analyseSharing(p.a.manifest, p.b.manifest);
     record.workloads.push({ ...p.record, sharing });
@@ -79,5 +111,5 @@ export async function buildArtefacts(
   const initramfs = await time("initramfs", () => prepareInitramfs(progress));
   record.initramfs = initramfs.record;
   await folder.save();
-  return { kernel: { bzImage: kernel.bzImage, vmlinux: vmlinuxBeside(kernel.bzImage) }, initramfs: initramfs.file, pairs };
+  return { kernel: { bzImage: kernel.bzImage, vmlinux: vmlinuxBeside(kernel.bzImage) }, initramfs: initramfs.file, pairs, checks };
 }

@@ -13,8 +13,8 @@ import type { BenchOptions } from "./options.js";
 import type { RunFolder } from "./runFolder.js";
 
 /**
- * The correctness phase: the checks of rootfs/esbcheck/ on the run's first
- * image pair (the synthetic pair in the default job), one fresh boot per
+ * The correctness phase: the checks of rootfs/esbcheck/ on the synthetic
+ * pair (or the user's --images pair; see CHECKS_WORKLOAD), one fresh boot per
  * check, sharing on with the series' mount options. A check that fails or
  * oopses is a finding: it is recorded and the other checks still run.
  */
@@ -74,10 +74,9 @@ export async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b:
   return { verdict: mergeCorruptRuns(verdicts), boots };
 }
 
-export async function runCorrectness(pairs: ImagePair[], ctx: CorrectnessContext): Promise<void> {
+export async function runCorrectness(pair: ImagePair | undefined, ctx: CorrectnessContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const pair = pairs[0];
   if (!pair) {
     record.warnings.push("correctness: no image pair to check");
     return;

@@ -114,7 +114,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
   // the checks are one unit of work: the first shard runs them, the merge carries them over
   const checksHere = !opts.shard || opts.shard.index === 1;
-  if (phases.includes("correctness") && checksHere) await time("correctness phase (all boots)", async () => (await runCorrectness(pairs, { ...ctx, series: spec }), {}));
+  if (phases.includes("correctness") && checksHere) await time("correctness phase (all boots)", async () => (await runCorrectness(art.checks, { ...ctx, series: spec }), {}));
   // conclusions are about the whole job: a shard's part cannot draw them, its merge does
   if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);

@@ -100,6 +100,8 @@ export const RunRecordSchema = z.object({
   runtimeCells: z.array(RuntimeCellSchema),
   /** The correctness phase: one result per check (two for trust); absent in runs made before it existed. */
   correctness: z.array(CorrectnessResultSchema).default([]),
+  /** The pair the checks booted when it is not one of the measured workloads (built for the checks alone). */
+  checksPair: PairRecordSchema.optional(),
   /** The forged and corrupted images the checks used: which file, which bytes, what each change means. */
   correctnessImages: CorrectnessImagesRecordSchema.extend({ workload: z.string(), dir: z.string() }).optional(),
   /** What the runtime table's memory column is. */
