@@ -58,6 +58,12 @@ describe("merging shards", () => {
     expect(merged.shard).toBeUndefined();
   });
 
+  it("keeps the pair the first shard's checks booted", () => {
+    const checksPair = { ...runRecord().workloads[0]!, name: "synthetic" };
+    const merged = mergeRecords([shardRec(2, all.filter((b) => b.rep === 2)), shardRec(1, all.filter((b) => b.rep === 1), { checksPair })], "m");
+    expect(merged.checksPair?.name).toBe("synthetic");
+  });
+
   it("refuses shards whose inputs differ, naming the input and the shard", () => {
     const other = runRecord().workloads.map((w) => ({ ...w, imageB: imageRecord("cc".repeat(32)) }));
     expect(() => mergeRecords([shardRec(1, all.slice(0, 3)), shardRec(2, all.slice(3), { workloads: other })], "m")).toThrow(/^shard 2\/2 \(\/runs\/s2\) differs from shard 1\/2 \(\/runs\/s1\) in images: redis aaaaaaaaaaaa cccccccccccc vs redis aaaaaaaaaaaa bbbbbbbbbbbb$/);

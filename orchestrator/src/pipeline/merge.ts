@@ -101,6 +101,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     gapEvidence: all.flatMap((r) => r.gapEvidence),
     correctness: all.flatMap((r) => r.correctness),
     ...(all.find((r) => r.correctnessImages) ? { correctnessImages: all.find((r) => r.correctnessImages)!.correctnessImages } : {}),
+    ...(all.find((r) => r.checksPair) ? { checksPair: all.find((r) => r.checksPair)!.checksPair } : {}),
     stageTimes: all.flatMap((r) => r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` }))),
     warnings: [...new Set(all.flatMap((r) => r.warnings))],
   };
