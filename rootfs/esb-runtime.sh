@@ -27,7 +27,13 @@ for side in a b; do
     >/upper/$side/console.log 2>&1 &
   waited=0
   while [ ! -s /c/$side/esb/status ] && [ $waited -lt "$STEP_TIMEOUT" ]; do sleep 1; waited=$((waited + 1)); done
-  [ -s /c/$side/esb/status ] || echo "timeout after ${waited}s" > /c/$side/esb/status
+  if [ ! -s /c/$side/esb/status ]; then
+    echo "timeout after ${waited}s" > /c/$side/esb/status
+    # the container never got to copy its server's logs: take their tails from outside
+    for log in $(cat /c/$side/esb/server-logs 2>/dev/null); do
+      [ -f "/c/$side$log" ] && tail -c 16384 "/c/$side$log" > "/c/$side/esb/server-$(basename "$log").log"
+    done
+  fi
   emit output $SIDE status /c/$side/esb/status
   for f in /c/$side/esb/*.log /c/$side/esb/*.out; do
     [ -f "$f" ] && emit output $SIDE "$(basename "$f")" "$f"

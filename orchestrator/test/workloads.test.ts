@@ -108,6 +108,8 @@ describe("container job script", () => {
     const read = (f: string) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
     expect(read("status")).toBe("ok\n");
     expect(read("load-step-one.out")).toBe("load 1\n");
+    // what the guest's runtime driver copies out if the script hangs before its fail()
+    expect(read("server-logs")).toBe("/nonexistent/server.log\n");
   });
 
   it("gives up on the ready command by the clock, however slow each try is", () => {

@@ -23,6 +23,8 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
     `fail() { for f in ${rt.logs.map(shQuote).join(" ")}; do [ -f "$f" ] && tail -c 16384 "$f" > "/esb/server-$(basename "$f").log"; done; ` +
       `echo "failed: $1" > /esb/status.tmp; mv /esb/status.tmp /esb/status; exec sleep 2147483647; }`,
   ];
+  // the host side copies these itself when this script never reaches fail (a step that hangs)
+  lines.push(`printf '%s\\n' ${rt.logs.map(shQuote).join(" ")} > /esb/server-logs`);
   if (rt.setup) lines.push(`sh -c ${shQuote(expandParams(rt.setup, params, src))} > /esb/setup.log 2>&1 || fail setup`);
   lines.push(
     `sh -c ${shQuote(expandParams(rt.start, params, src))} > /esb/start.log 2>&1 || fail start`,
