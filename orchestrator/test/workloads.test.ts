@@ -124,6 +124,20 @@ describe("container job script", () => {
     expect(tries).toBeLessThanOrEqual(3);
   });
 
+  it("fails the container when its server no longer answers after a load step", () => {
+    // no "/esb" in this path: the script's own /esb is rewritten below
+    const dir = mkdtempSync(path.join(os.tmpdir(), "job-"));
+    // the load step stops the server, as a crash under load would
+    const dying = { ...rt, load: [{ name: "crash", cmd: "rm /esb/started", parser: "none" as const }], logs: [path.join(dir, "server.log")] };
+    writeFileSync(path.join(dir, "server.log"), "server died\n");
+    const script = containerScript("t", dying, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
+    writeFileSync(path.join(dir, "job.sh"), script);
+    execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
+    const read = (f: string) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
+    expect(read("status")).toBe("failed: server no longer answers after load step crash\n");
+    expect(read("server-server.log.log")).toBe("server died\n");
+  });
+
   it("records the failing step in status", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
     const script = containerScript("t", { ...rt, ready: "false" }, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");

@@ -8,7 +8,8 @@ export function stepFile(name: string): string {
 
 /**
  * The first process of each container: setup, start, wait until ready, run
- * the load steps, write /esb/status, then stay alive (the container's pid
+ * the load steps (each followed by the ready command once more: the server
+ * must still answer), write /esb/status, then stay alive (the container's pid
  * namespace ends with it) so both servers run side by side.
  */
 export function containerScript(workload: string, rt: RuntimeSpec, quick: boolean): string {
@@ -42,6 +43,8 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
       `start=$(date +%s.%N)`,
       `sh -c ${shQuote(expandParams(step.cmd, params, src))} > /esb/load-${f}.out 2>&1 || fail ${shQuote(`load step ${step.name}`)}`,
       `echo "$start $(date +%s.%N)" > /esb/load-${f}.time`,
+      // a server that died under load would leave a container's memory figure without it
+      `sh -c ${shQuote(expandParams(rt.ready, params, src))} > /esb/after-${f}.log 2>&1 || fail ${shQuote(`server no longer answers after load step ${step.name}`)}`,
     );
   }
   lines.push("echo ok > /esb/status.tmp; mv /esb/status.tmp /esb/status", "exec sleep 2147483647", "");
