@@ -20,7 +20,9 @@ describe("interrupting the tool", () => {
     const [a, b] = [String(300_000 + Math.floor(Math.random() * 99_999)), String(400_000 + Math.floor(Math.random() * 99_999))];
     const child = execa("node", ["--import", "tsx", path.resolve(import.meta.dirname, "fixtures/longChild.ts"), a, b], { reject: false });
     await new Promise<void>((resolve) => child.stdout?.on("data", () => resolve()));
-    for (let i = 0; i < 50 && (await processesRunning("sleep", b)).length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    // both start soon after the first output, later on a loaded host: wait for each, up to 20 s
+    const started = async () => (await processesRunning("sleep", a)).length === 1 && (await processesRunning("sleep", b)).length === 1;
+    for (let i = 0; i < 200 && !(await started()); i++) await new Promise((r) => setTimeout(r, 100));
     expect((await processesRunning("sleep", a)).length).toBe(1);
     expect((await processesRunning("sleep", b)).length).toBe(1);
     child.kill(signal);
