@@ -99,13 +99,19 @@ describe("container job script", () => {
     expect(shQuote("it's")).toBe(`'it'\\''s'`);
   });
 
-  it("runs setup, start, ready and load, and writes status ok (run with /bin/sh in a scratch root)", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
-    // the script writes to /esb; point it at the scratch dir instead
-    const script = containerScript("t", rt, true).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
+  /** A scratch dir whose path holds no "/esb": the script's own /esb is rewritten into it. */
+  const scratch = () => mkdtempSync(path.join(os.tmpdir(), "job-"));
+
+  /** Runs the container script with /bin/sh in `dir`, and reads what it left in its /esb. */
+  function runJob(spec: typeof rt, quick: boolean, dir = scratch()): (file: string) => string {
+    const script = containerScript("t", spec, quick).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
     writeFileSync(path.join(dir, "job.sh"), script);
     execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
-    const read = (f: string) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
+    return (f) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
+  }
+
+  it("runs setup, start, ready and load, and writes status ok (run with /bin/sh in a scratch root)", () => {
+    const read = runJob(rt, true);
     expect(read("status")).toBe("ok\n");
     expect(read("load-step-one.out")).toBe("load 1\n");
     // what the guest's runtime driver copies out if the script hangs before its fail()
@@ -113,37 +119,27 @@ describe("container job script", () => {
   });
 
   it("gives up on the ready command by the clock, however slow each try is", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
     // each try takes 1 s: counting tries (readyTimeoutS * 2 of them) would run it 5 times
-    const slowReady = { ...rt, ready: "echo try >> /esb/tries; sleep 1; false" };
-    const script = containerScript("t", slowReady, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
-    writeFileSync(path.join(dir, "job.sh"), script);
-    execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
-    expect(execFileSync("cat", [path.join(dir, "esb", "status")]).toString()).toMatch(/^failed: ready \(no answer in 2s\)/);
-    const tries = execFileSync("cat", [path.join(dir, "esb", "tries")]).toString().split("\n").filter(Boolean).length;
+    const read = runJob({ ...rt, ready: "echo try >> /esb/tries; sleep 1; false" }, false);
+    expect(read("status")).toMatch(/^failed: ready \(no answer in 2s\)/);
+    const tries = read("tries").split("\n").filter(Boolean).length;
     expect(tries).toBeLessThanOrEqual(3);
   });
 
   it("fails the container when its server no longer answers after a load step", () => {
-    // no "/esb" in this path: the script's own /esb is rewritten below
-    const dir = mkdtempSync(path.join(os.tmpdir(), "job-"));
+    const dir = scratch();
     // the load step stops the server, as a crash under load would
     const dying = { ...rt, load: [{ name: "crash", cmd: "rm /esb/started", parser: "none" as const }], logs: [path.join(dir, "server.log")] };
     writeFileSync(path.join(dir, "server.log"), "server died\n");
-    const script = containerScript("t", dying, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
-    writeFileSync(path.join(dir, "job.sh"), script);
-    execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
-    const read = (f: string) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
+    const read = runJob(dying, false, dir);
     expect(read("status")).toBe("failed: server no longer answers after load step crash\n");
     expect(read("server-server.log.log")).toBe("server died\n");
   });
 
   it("records the failing step in status", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "esb-job-"));
-    const script = containerScript("t", { ...rt, ready: "false" }, false).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
-    writeFileSync(path.join(dir, "job.sh"), script);
-    execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
-    expect(execFileSync("cat", [path.join(dir, "esb", "status")]).toString()).toMatch(/^failed: ready \(no answer in 2s\)/);
+    const dir = scratch();
+    const read = runJob({ ...rt, ready: "false" }, false, dir);
+    expect(read("status")).toMatch(/^failed: ready \(no answer in 2s\)/);
     // the ready command's own output is kept for the report
     expect(execFileSync("ls", [path.join(dir, "esb")]).toString()).toContain("ready.log");
   });

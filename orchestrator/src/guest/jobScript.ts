@@ -15,6 +15,7 @@ export function stepFile(name: string): string {
 export function containerScript(workload: string, rt: RuntimeSpec, quick: boolean): string {
   const params = { ...rt.params, ...(quick ? rt.quick : {}) };
   const src = `workloads/${workload}.yaml`;
+  const ready = `sh -c ${shQuote(expandParams(rt.ready, params, src))}`;
   const lines = [
     "#!/bin/sh",
     `# ${workload}: generated from ${src}`,
@@ -32,8 +33,8 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
     // a deadline on the clock, not a count of tries: under emulation one try
     // of the ready command (a curl, a client start) can take seconds itself
     `ready_by=$(($(date +%s) + ${rt.readyTimeoutS}))`,
-    `until sh -c ${shQuote(expandParams(rt.ready, params, src))} >/dev/null 2>&1; do`,
-    `  [ "$(date +%s)" -ge "$ready_by" ] && { sh -c ${shQuote(expandParams(rt.ready, params, src))} > /esb/ready.log 2>&1; fail "ready (no answer in ${rt.readyTimeoutS}s)"; }`,
+    `until ${ready} >/dev/null 2>&1; do`,
+    `  [ "$(date +%s)" -ge "$ready_by" ] && { ${ready} > /esb/ready.log 2>&1; fail "ready (no answer in ${rt.readyTimeoutS}s)"; }`,
     "  sleep 0.5",
     "done",
   );
@@ -44,7 +45,7 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
       `sh -c ${shQuote(expandParams(step.cmd, params, src))} > /esb/load-${f}.out 2>&1 || fail ${shQuote(`load step ${step.name}`)}`,
       `echo "$start $(date +%s.%N)" > /esb/load-${f}.time`,
       // a server that died under load would leave a container's memory figure without it
-      `sh -c ${shQuote(expandParams(rt.ready, params, src))} > /esb/after-${f}.log 2>&1 || fail ${shQuote(`server no longer answers after load step ${step.name}`)}`,
+      `${ready} > /esb/after-${f}.log 2>&1 || fail ${shQuote(`server no longer answers after load step ${step.name}`)}`,
     );
   }
   lines.push("echo ok > /esb/status.tmp; mv /esb/status.tmp /esb/status", "exec sleep 2147483647", "");

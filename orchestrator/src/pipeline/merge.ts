@@ -82,6 +82,8 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   const sorted = [...shards].sort((a, b) => a.record.shard!.index - b.record.shard!.index);
   const base = sorted[0]!.record;
   const all = sorted.map((s) => s.record);
+  const correctnessImages = all.find((r) => r.correctnessImages)?.correctnessImages;
+  const checksPair = all.find((r) => r.checksPair)?.checksPair;
   const analyses = new Map(base.workloads.map((w) => [w.name, w.sharing]));
   const notComplete = sorted.filter((s) => s.record.status !== "complete");
   const accels = [...new Set(all.map((r) => r.accel?.accel).filter(Boolean))];
@@ -100,8 +102,9 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     runtime: all.flatMap((r) => r.runtime),
     gapEvidence: all.flatMap((r) => r.gapEvidence),
     correctness: all.flatMap((r) => r.correctness),
-    ...(all.find((r) => r.correctnessImages) ? { correctnessImages: all.find((r) => r.correctnessImages)!.correctnessImages } : {}),
-    ...(all.find((r) => r.checksPair) ? { checksPair: all.find((r) => r.checksPair)!.checksPair } : {}),
+    // the checks ran in one shard: its records of what they booted come along
+    ...(correctnessImages ? { correctnessImages } : {}),
+    ...(checksPair ? { checksPair } : {}),
     stageTimes: all.flatMap((r) => r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` }))),
     warnings: [...new Set(all.flatMap((r) => r.warnings))],
   };
