@@ -11,6 +11,7 @@ import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightM
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { CHECK_NAMES } from "./guest/checks.js";
+import { TCG_THREADS, type TcgThread } from "./guest/qemu.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
 import { parseShard } from "./pipeline/shard.js";
@@ -55,6 +56,7 @@ function program(): Command {
     .addOption(new Option("--digest <name>", "what every file a guest reads is checked with: xxh64 (cheap) or sha256").choices([...DIGESTS]).default("xxh64"))
     .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
+    .addOption(new Option("--tcg-thread <mode>", "under TCG, all vCPUs on one host thread (single, the default: JIT-heavy servers crashed with multi) or one thread per vCPU (multi, faster)").choices([...TCG_THREADS]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
     .option("--kernel-src <path>", "Linux git clone (never modified) or release tarball for a series based on a git ref (v8: v6.19, rfc-v7: v6.18)")
     .option("--profile <series>", "bench your own tree as it is (--kernel-src at --base-ref, no mails), with this series' feature symbol, image profile and mount options")
@@ -105,6 +107,7 @@ interface CliOptions {
   out?: string;
   json?: boolean;
   accel?: "kvm" | "tcg";
+  tcgThread?: TcgThread;
   kernelDeb?: string;
   kernelSrc?: string;
   baseRef?: string;
@@ -161,7 +164,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   }
   return {
     series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
+    accel: o.accel, tcgThread: o.tcgThread, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
 

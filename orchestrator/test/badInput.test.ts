@@ -49,6 +49,7 @@ const cases: Array<[string, () => string[], RegExp]> = [
   ["a bad repetition count", () => ["--reps", "0"], /"0" is not a positive whole number/],
   ["an unknown correctness check", () => ["--checks", "fadvise,nope"], /unknown check "nope" \(choose from private-write,/],
   ["checks without the correctness phase", () => ["--phases", "readall", "--checks", "fadvise"], /--checks fadvise chooses correctness checks, and --phases readall leaves the correctness phase out/],
+  ["a TCG thread mode under KVM", () => ["--accel", "kvm", "--tcg-thread", "multi"], /--tcg-thread multi is for TCG, and --accel kvm runs the guests under KVM\n {2}fix: drop --tcg-thread/],
 ];
 
 describe("bad input on the command line", () => {

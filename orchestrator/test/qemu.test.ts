@@ -38,6 +38,12 @@ describe("QEMU failures on the host side", () => {
     expect(args).toContain("file,id=console,path=/r,,un/console.log");
   });
 
+  it("runs TCG vCPUs on one host thread unless multi is asked for; KVM takes no thread mode", () => {
+    expect(qemuArgs(req).slice(0, 2)).toEqual(["-accel", "tcg,thread=single"]);
+    expect(qemuArgs({ ...req, tcgThread: "multi" }).slice(0, 2)).toEqual(["-accel", "tcg,thread=multi"]);
+    expect(qemuArgs({ ...req, accel: "kvm", tcgThread: "single" }).join(" ")).not.toMatch(/thread=/);
+  });
+
   it("passes a drive path with a comma to QEMU whole (QEMU gets as far as the kernel)", async () => {
     const r = await bootGuest(req);
     expect(r.exitCode).toBe(1);

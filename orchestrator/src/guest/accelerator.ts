@@ -4,9 +4,14 @@ import path from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
-import { ACCELERATORS, bootGuest, qemuVersion, saidHello, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootGuest, qemuVersion, saidHello, TCG_THREADS, type Accelerator } from "./qemu.js";
 
-export const AcceleratorChoiceSchema = z.object({ accel: z.enum(ACCELERATORS), reason: z.string() });
+export const AcceleratorChoiceSchema = z.object({
+  accel: z.enum(ACCELERATORS),
+  reason: z.string(),
+  /** Under TCG: how the vCPUs ran (absent in runs from before it was a choice, which ran multi). */
+  tcgThread: z.enum(TCG_THREADS).optional(),
+});
 export type AcceleratorChoice = z.infer<typeof AcceleratorChoiceSchema>;
 
 /** The probe's verdict as remembered in the cache: for this host and QEMU, at this time. */
@@ -55,4 +60,10 @@ async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; 
     ? `KVM guest hung (no init within ${Math.round(r.wallMs / 1000)}s, QEMU killed)`
     : `KVM guest failed (QEMU ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}${r.stderr ? `: ${r.stderr}` : ""})`;
   return { accel: "tcg", reason: `${why}; using TCG` };
+}
+
+/** "tcg, all vCPUs on one host thread (why TCG)": what a report says of how guests ran. */
+export function describeAccelerator(a: AcceleratorChoice): string {
+  const threads = a.accel === "tcg" && a.tcgThread ? (a.tcgThread === "single" ? ", all vCPUs on one host thread" : ", a host thread per vCPU") : "";
+  return `${a.accel}${threads} (${a.reason})`;
 }

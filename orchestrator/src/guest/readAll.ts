@@ -6,7 +6,7 @@ import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
 import { parseMeminfo, parseVmstat, readGuestReport, reclaimBetween, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootPastInit, EarlyHangSchema, GuestFailure, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootPastInit, EarlyHangSchema, GuestFailure, type Accelerator, type TcgThread } from "./qemu.js";
 import { DIGESTS, verifyReads, type Digest } from "./verify.js";
 
 export interface PairToMeasure {
@@ -132,6 +132,7 @@ export async function measureOnce(opts: {
   kernel: string;
   initramfs: string;
   accel: Accelerator;
+  tcgThread?: TcgThread;
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   /** What each file read is checked with. */
@@ -160,6 +161,7 @@ export async function measureOnce(opts: {
     memoryMiB,
     cpus: 2,
     accel: opts.accel,
+    tcgThread: opts.tcgThread,
     timeoutMs: (120 + totalMiB * 2) * 1000,
     dir: bootDir,
   }, where);

@@ -8,7 +8,7 @@ import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
 import { MODES, mountOptions, type Mode } from "./modes.js";
 import { ioBetween, parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootPastInit, EarlyHangSchema, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, bootPastInit, EarlyHangSchema, type Accelerator, type TcgThread } from "./qemu.js";
 
 export const CgroupMemorySchema = z.object({
   currentKiB: z.number(),
@@ -121,6 +121,7 @@ export async function measureRuntime(opts: {
   kernel: string;
   initramfs: string;
   accel: Accelerator;
+  tcgThread?: TcgThread;
   memoryMiB: number;
   shareOptions: (domain: string) => string;
   runDir: string;
@@ -142,6 +143,7 @@ export async function measureRuntime(opts: {
     memoryMiB: opts.memoryMiB,
     cpus: 2,
     accel: opts.accel,
+    tcgThread: opts.tcgThread,
     timeoutMs: (2 * stepTimeoutS + 180) * 1000,
     dir: bootDir,
   }, where);

@@ -2,7 +2,7 @@ import path from "node:path";
 import { judgeCorrectness, mergeCorruptRuns, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
 import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
 import { runCheckBoot, type CheckBootResult } from "../guest/correctness.js";
-import type { Accelerator } from "../guest/qemu.js";
+import type { Accelerator, TcgThread } from "../guest/qemu.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
 import { regularFiles } from "../images/manifest.js";
 import type { ImagePair } from "../images/pairs.js";
@@ -25,6 +25,7 @@ export interface CorrectnessContext {
   kernel: string;
   initramfs: string;
   accel: Accelerator;
+  tcgThread?: TcgThread;
   series: SeriesSpec;
 }
 
@@ -90,7 +91,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   });
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
   const run = (boot: CorrectnessBoot, k: number) =>
-    runCheckBoot({ boot, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, bootDir: path.join(folder.dir, "boots", `correctness-${workload}-${boot.check}${k ? `-${k + 1}` : ""}`) });
+    runCheckBoot({ boot, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread, bootDir: path.join(folder.dir, "boots", `correctness-${workload}-${boot.check}${k ? `-${k + 1}` : ""}`) });
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
   const save = async (verdicts: CheckVerdict[], done: CheckBootResult[]) => {
     for (const b of done.filter((x) => x.earlyHangs.length)) {

@@ -1,4 +1,4 @@
-import type { Accelerator } from "../guest/qemu.js";
+import type { Accelerator, TcgThread } from "../guest/qemu.js";
 import type { AccessPath, Mode, Phase } from "../guest/modes.js";
 import type { Digest } from "../guest/verify.js";
 import type { Shard } from "../record/runRecord.js";
@@ -19,6 +19,8 @@ export interface BenchOptions {
   out?: string;
   outRoot?: string;
   accel?: Accelerator;
+  /** How TCG runs the guest's vCPUs (qemuArgs says why single is the default). */
+  tcgThread?: TcgThread;
   kernelDeb?: { package?: string; version?: string };
   /** A Linux git clone or release tarball for series based on a git ref. */
   kernelSrc?: string;

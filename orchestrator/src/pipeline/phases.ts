@@ -6,7 +6,7 @@ import type { ImageFormat } from "../images/fingerprintKey.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import type { AccessPath, Mode } from "../guest/modes.js";
-import { GuestFailure, type Accelerator } from "../guest/qemu.js";
+import { GuestFailure, type Accelerator, type TcgThread } from "../guest/qemu.js";
 import { guestMemoryMiB, measureOnce, ReadBackFailure, type PairToMeasure } from "../guest/readAll.js";
 import { measureRuntime, type RuntimeMeasurement } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
@@ -23,6 +23,7 @@ export interface PhaseContext {
   kernel: string;
   initramfs: string;
   accel: Accelerator;
+  tcgThread?: TcgThread;
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   analyses: Map<string, SharingAnalysis>;
@@ -105,7 +106,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
     exclusive: false,
     run: () =>
       measureOnce({
-        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread,
         shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
         // one walk per (workload, path) explains the gap to the expected saving; more would only cost time
         residentBeforeB: cell.mode === "on" && cell.rep === 1,
@@ -180,7 +181,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
     run: () =>
       measureRuntime({
         workload: cell.p.record.name, runtime: cell.p.runtime!, quick: Boolean(opts.quick), imageA: cell.p.a.image, imageB: cell.p.b.image,
-        mode: cell.mode, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel,
+        mode: cell.mode, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread,
         memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p)) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
       }),
   }));

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chooseAccelerator } from "../guest/accelerator.js";
+import { chooseAccelerator, describeAccelerator } from "../guest/accelerator.js";
 import { PHASES } from "../guest/modes.js";
 import { qemuVersion } from "../guest/qemu.js";
 import { guestMemoryMiB } from "../guest/readAll.js";
@@ -96,8 +96,9 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
     chooseAccelerator({ kernel: art.kernel.bzImage, initramfs: art.initramfs, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
   );
+  if (accel.accel === "tcg") accel.tcgThread = opts.tcgThread ?? "single";
   record.accel = accel;
-  progress.info(`accelerator: ${accel.accel} (${accel.reason})`);
+  progress.info(`accelerator: ${describeAccelerator(accel)}`);
   await folder.save();
 
   const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB(toPair(p))));
@@ -106,7 +107,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
   progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
-    opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel,
+    opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel, tcgThread: accel.tcgThread,
     shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared), imageFormat: spec.imageProfile.format,
   };
   const phases = opts.phases ?? [...PHASES];

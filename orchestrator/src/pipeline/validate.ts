@@ -88,6 +88,9 @@ export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
   if (opts.checks && opts.phases && !opts.phases.includes("correctness")) {
     throw new BenchError(`--checks ${opts.checks.join(",")} chooses correctness checks, and --phases ${opts.phases.join(",")} leaves the correctness phase out`, "add correctness to --phases, or drop --checks");
   }
+  if (opts.tcgThread && opts.accel === "kvm") {
+    throw new BenchError(`--tcg-thread ${opts.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");
+  }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   for (const input of opts.images ?? []) await checkImageInput(input);
   return { spec, workloads };

@@ -1,4 +1,5 @@
 import { failedCells } from "../analysis/failures.js";
+import { describeAccelerator } from "../guest/accelerator.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderCorrectnessMarkdown } from "./correctness.js";
 import { renderGap } from "./gap.js";
@@ -12,7 +13,7 @@ export function renderMarkdown(run: RunRecord): string {
   out.push(`Status: **${run.status}**${run.error ? ` (${run.error.split("\n")[0]})` : ""}`, "");
   out.push(`- series: ${run.series.name} (${run.series.title}); share on = \`${run.series.shareMountOptions}\``);
   if (run.kernel) out.push(`- kernel: ${run.kernel.release ?? "?"}, build ${run.kernel.buildKey}`);
-  out.push(`- accelerator: ${run.accel?.accel ?? "?"} (${run.accel?.reason ?? ""})`);
+  out.push(`- accelerator: ${run.accel ? describeAccelerator(run.accel) : "?"}`);
   out.push(`- plan: modes ${run.plan.modes.join(", ")}; paths ${run.plan.paths.join(", ")}; ${run.plan.reps} rep(s)`, "");
   for (const w of run.workloads) {
     const s = w.sharing;
