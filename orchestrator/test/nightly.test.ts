@@ -99,6 +99,12 @@ describe("run comparison", () => {
     const cmp = compareRuns(run({ runId: "b" }), run({ runId: "c", release: "7.3.5" }), dirs);
     expect(cmp.inputsChanged).toEqual([{ input: "kernel release", baseline: "7.3.4", current: "7.3.5" }]);
   });
+
+  it("names a change of how TCG ran the vCPUs as a changed accelerator", () => {
+    const tcg = (tcgThread?: "single" | "multi") => ({ ...run({ runId: tcgThread ?? "old" }), accel: { accel: "tcg" as const, reason: "forced", tcgThread } });
+    expect(compareRuns(tcg("single"), tcg("single"), dirs).inputsChanged).toEqual([]);
+    expect(compareRuns(tcg(), tcg("single"), dirs).inputsChanged).toEqual([{ input: "accelerator", baseline: "tcg", current: "tcg (single-threaded)" }]);
+  });
 });
 
 describe("nightly baseline", () => {

@@ -12,7 +12,7 @@ export interface ComparableRun extends FailureSource {
   error?: string;
   series: { name: string; specSha256: string };
   plan: FailureSource["plan"] & { quick: boolean };
-  accel?: { accel: string };
+  accel?: { accel: string; tcgThread?: string };
   kernel?: { release?: string; buildKey: string; source: KernelSourceView };
   erofsUtils?: { version: string };
   initramfs?: { initramfsSha256: string };
@@ -93,7 +93,7 @@ export function inputsOf(r: ComparableRun): Record<string, string> {
     // the guest's probe and init decide how files are read: a new one is a new measuring instrument
     "guest initramfs": r.initramfs?.initramfsSha256.slice(0, 12) ?? "?",
     qemu: r.host.qemu ?? "?",
-    accelerator: r.accel?.accel ?? "?",
+    accelerator: r.accel ? `${r.accel.accel}${r.accel.tcgThread ? ` (${r.accel.tcgThread}-threaded)` : ""}` : "?",
     plan: `reps ${r.plan.reps}${r.plan.quick ? ", quick" : ""}`,
   };
   for (const w of r.workloads) {

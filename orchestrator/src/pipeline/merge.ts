@@ -86,7 +86,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   const checksPair = all.find((r) => r.checksPair)?.checksPair;
   const analyses = new Map(base.workloads.map((w) => [w.name, w.sharing]));
   const notComplete = sorted.filter((s) => s.record.status !== "complete");
-  const accels = [...new Set(all.map((r) => r.accel?.accel).filter(Boolean))];
+  const accels = [...new Set(all.map((r) => r.accel && `${r.accel.accel}${r.accel.tcgThread ? ` ${r.accel.tcgThread}-threaded` : ""}`).filter(Boolean))];
   const merged: RunRecord = {
     ...base,
     runId,
