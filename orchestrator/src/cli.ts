@@ -56,7 +56,7 @@ function program(): Command {
     .addOption(new Option("--digest <name>", "what every file a guest reads is checked with: xxh64 (cheap) or sha256").choices([...DIGESTS]).default("xxh64"))
     .option("--json", "print a JSON summary on stdout (progress stays on stderr)")
     .addOption(new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices(["kvm", "tcg"]))
-    .addOption(new Option("--tcg-thread <mode>", "under TCG, all vCPUs on one host thread (single, the default: JIT-heavy servers crashed with multi) or one thread per vCPU (multi, faster)").choices([...TCG_THREADS]))
+    .addOption(new Option("--tcg-thread <mode>", "under TCG, all of a guest's vCPUs on one host thread (single, the default: the JVM crashed under multi with QEMU 7.2) or a host thread per vCPU (multi)").choices([...TCG_THREADS]))
     .option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)")
     .option("--kernel-src <path>", "Linux git clone (never modified) or release tarball for a series based on a git ref (v8: v6.19, rfc-v7: v6.18)")
     .option("--profile <series>", "bench your own tree as it is (--kernel-src at --base-ref, no mails), with this series' feature symbol, image profile and mount options")
