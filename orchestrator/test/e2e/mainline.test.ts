@@ -33,6 +33,11 @@ describe("end to end: mainline, synthetic pair", () => {
       const run = folder.record;
       expect(run.status).toBe("complete");
       expect(run.accel?.accel).toMatch(/^(kvm|tcg)$/);
+      // under TCG every guest runs its vCPUs on one host thread, and the record says so
+      if (run.accel?.accel === "tcg") {
+        expect(run.accel.tcgThread).toBe("single");
+        for (const b of run.boots) expect(await readFile(path.join(b.bootDir, "qemu.command"), "utf8")).toContain("-accel tcg,thread=single ");
+      }
       const read = run.comparisons.find((c) => c.workload === "synthetic" && c.path === "read");
       expect(read).toBeDefined();
       const expected = read!.expectedReductionPct;
