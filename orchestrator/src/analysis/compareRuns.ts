@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { acceleratorLabel } from "../guest/accelerator.js";
 import { failedCells, type FailureSource } from "./failures.js";
 
 /**
@@ -93,7 +94,7 @@ export function inputsOf(r: ComparableRun): Record<string, string> {
     // the guest's probe and init decide how files are read: a new one is a new measuring instrument
     "guest initramfs": r.initramfs?.initramfsSha256.slice(0, 12) ?? "?",
     qemu: r.host.qemu ?? "?",
-    accelerator: r.accel ? `${r.accel.accel}${r.accel.tcgThread ? ` (${r.accel.tcgThread}-threaded)` : ""}` : "?",
+    accelerator: r.accel ? acceleratorLabel(r.accel) : "?",
     plan: `reps ${r.plan.reps}${r.plan.quick ? ", quick" : ""}`,
   };
   for (const w of r.workloads) {

@@ -62,6 +62,11 @@ async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; 
   return { accel: "tcg", reason: `${why}; using TCG` };
 }
 
+/** "tcg (single-threaded)": the accelerator as an input that compares and merges tell apart. */
+export function acceleratorLabel(a: { accel: string; tcgThread?: string }): string {
+  return `${a.accel}${a.tcgThread ? ` (${a.tcgThread}-threaded)` : ""}`;
+}
+
 /** "tcg, all vCPUs on one host thread (why TCG)": what a report says of how guests ran. */
 export function describeAccelerator(a: AcceleratorChoice): string {
   const threads = a.accel === "tcg" && a.tcgThread ? (a.tcgThread === "single" ? ", all vCPUs on one host thread" : ", a host thread per vCPU") : "";

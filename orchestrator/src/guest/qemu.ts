@@ -13,6 +13,8 @@ export type Accelerator = (typeof ACCELERATORS)[number];
 /** How TCG maps the guest's vCPUs onto host threads: one thread for all, or one per vCPU. */
 export const TCG_THREADS = ["single", "multi"] as const;
 export type TcgThread = (typeof TCG_THREADS)[number];
+/** qemuArgs says why. */
+export const DEFAULT_TCG_THREAD: TcgThread = "single";
 
 export interface VmRequest {
   kernel: string;
@@ -75,7 +77,7 @@ export function qemuArgs(req: VmRequest): string[] {
   // TCG runs every vCPU on one host thread unless asked: with a thread per vCPU
   // (QEMU 7.2) the JVM died in freshly compiled code in 3 of 43 runs, with
   // sharing off too; a user-space crash the kernel did not cause is not a result.
-  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${req.tcgThread ?? "single"}`, "-cpu", "max"];
+  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${req.tcgThread ?? DEFAULT_TCG_THREAD}`, "-cpu", "max"];
   return [
     ...accel,
     "-m", String(req.memoryMiB),

@@ -1,5 +1,6 @@
 import { buildCells, compare } from "../analysis/cells.js";
 import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { acceleratorLabel } from "../guest/accelerator.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { hashOf } from "../util/fsx.js";
@@ -86,7 +87,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   const checksPair = all.find((r) => r.checksPair)?.checksPair;
   const analyses = new Map(base.workloads.map((w) => [w.name, w.sharing]));
   const notComplete = sorted.filter((s) => s.record.status !== "complete");
-  const accels = [...new Set(all.map((r) => r.accel && `${r.accel.accel}${r.accel.tcgThread ? ` ${r.accel.tcgThread}-threaded` : ""}`).filter(Boolean))];
+  const accels = [...new Set(all.flatMap((r) => (r.accel ? [acceleratorLabel(r.accel)] : [])))];
   const merged: RunRecord = {
     ...base,
     runId,

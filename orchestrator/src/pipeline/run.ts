@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { chooseAccelerator, describeAccelerator } from "../guest/accelerator.js";
 import { PHASES } from "../guest/modes.js";
-import { qemuVersion } from "../guest/qemu.js";
+import { DEFAULT_TCG_THREAD, qemuVersion } from "../guest/qemu.js";
 import { guestMemoryMiB } from "../guest/readAll.js";
 import { RUNTIME_BASIS } from "../guest/runtime.js";
 import { ensureHostPackages } from "../host/provision.js";
@@ -96,7 +96,7 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
     chooseAccelerator({ kernel: art.kernel.bzImage, initramfs: art.initramfs, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
   );
-  if (accel.accel === "tcg") accel.tcgThread = opts.tcgThread ?? "single";
+  if (accel.accel === "tcg") accel.tcgThread = opts.tcgThread ?? DEFAULT_TCG_THREAD;
   record.accel = accel;
   progress.info(`accelerator: ${describeAccelerator(accel)}`);
   await folder.save();

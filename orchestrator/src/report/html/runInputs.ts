@@ -1,3 +1,4 @@
+import { acceleratorLabel } from "../../guest/accelerator.js";
 import type { RunRecord, WorkloadRecord } from "../../record/runRecord.js";
 import { esc, fmtNum } from "./escape.js";
 import { mib, when } from "./figures.js";
@@ -70,7 +71,7 @@ function hostPart(run: RunRecord): string {
   return (
     `<h3>Accelerator and host</h3>` +
     kv([
-      ["accelerator", run.accel ? `${esc(run.accel.accel)}${run.accel.tcgThread ? `, ${esc(run.accel.tcgThread)}-threaded` : ""} <span class="meta">(${esc(run.accel.reason)})</span>` : `<span class="meta">?</span>`],
+      ["accelerator", run.accel ? `${esc(acceleratorLabel(run.accel))} <span class="meta">(${esc(run.accel.reason)})</span>` : `<span class="meta">?</span>`],
       ["qemu", esc(run.host.qemu ?? "?")],
       ["compiler", esc(run.host.compiler ?? "?")],
       ["host kernel", esc(run.host.hostKernel)],
