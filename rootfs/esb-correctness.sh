@@ -7,7 +7,7 @@
 # one, corrupted ones) are listed in /check/cases, appended to the
 # initramfs by the host. Every line goes to the esb.samples port.
 CHECKS=$(arg esb.check); [ -n "$CHECKS" ] || CHECKS=all
-[ "$CHECKS" = all ] && CHECKS=private-write,umount-shared,reclaim,concurrency,fadvise,mount-cycles,trust,corrupt,copy-up
+[ "$CHECKS" = all ] && CHECKS=private-write,umount-shared,reclaim,concurrency,fadvise,mount-cycles,trust,corrupt,corrupt-same-domain,copy-up
 # esb.digest is what every read is checked with, as in the read-all phase (xxh64 unless sha256)
 export ESB_SHARE="$(arg esb.share)" ESB_SECONDS="$(arg esb.seconds)" ESB_ONLY="$(arg esb.cases)" ESB_CASES=/check/cases ESB_DIGEST="$DIGEST"
 mkdir -p /mnt/ref /mnt/ca /mnt/cb /mnt/cx /sys/fs/cgroup
@@ -20,7 +20,7 @@ else
     echo "esb: check $c"
     esbcheck "$c" >>"$OUT"; rc=$?
     echo "esb: check $c ended (exit $rc)"
-    # a check program killed by a signal is the tool's fault, not a verdict on the kernel
+    # the host judges the signal: SIGBUS is a page the kernel could not supply, anything else the program's fault
     [ $rc -gt 128 ] && emit error "check $c" "esbcheck $c was killed by signal $((rc - 128))"
   done
 fi

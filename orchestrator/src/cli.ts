@@ -10,6 +10,7 @@ import { jobOptions } from "./commands/matrix.js";
 import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightMatrix.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
+import { validateCommand } from "./commands/validate.js";
 import { CHECK_NAMES } from "./guest/checks.js";
 import { TCG_THREADS, type TcgThread } from "./guest/qemu.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
@@ -35,6 +36,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number of 0 or more`);
+  return n;
+}
+
 function program(): Command {
   return new Command("erofs-share-bench")
     .description(
@@ -48,6 +55,8 @@ function program(): Command {
     .option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF")
     .option("--phases <list>", `phases to run (${PHASES.join(",")}); runtime needs a workload with a runtime section`, listOf(PHASES, "phase"), [...PHASES])
     .option("--checks <list>", `correctness checks to run (${CHECK_NAMES.join(",")}); default all`, listOf(CHECK_NAMES, "check"))
+    .option("--check-reps <n>", "boots per correctness check (more to hunt a race: the verdict gives how many failed)", positiveInt)
+    .option("--check-reruns <n>", "boots a correctness check gets again after it failed or oopsed, so its verdict carries a rate (default 3; 0 for none)", nonNegativeInt)
     .option("--quick", "shorter workload parameters (the workload's quick: values)")
     .option("--reps <n>", "fresh boots per (mode, access path)", positiveInt, 3)
     .option("--modes <list>", `modes to measure (${MODES.join(",")})`, listOf(MODES, "mode"), [...MODES])
@@ -74,6 +83,9 @@ function program(): Command {
     .option("--measure-parallel <counts>", "benchmark: run the job once per guest count (e.g. 1,2) and print wall time against the boots' own work", (v) => v.split(",").map(positiveInt))
     .option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)")
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
+    .option("--validate [dir]", "known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, judged as a matrix (exit 5 on a mutant not caught)")
+    .option("--mutant <name>", "measure a kernel mutant of the series (kernel/mutants/): its patch built on the series' kernel")
+    .option("--mutants <names>", "with --validate: only these mutants", (v) => v.split(",").filter(Boolean))
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
     .option("--matrix <file>", "the nightly matrix (nightly.yaml): with --nightly, run every job of it; with --job, run one job's options")
@@ -89,7 +101,7 @@ function program(): Command {
     )
     .addHelpText(
       "after",
-      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots or correctness checks failed (oops, hang, guest error: see the warnings and report.md),\n130 interrupted (what was measured is kept).",
+      "\nExit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (--compare, --nightly),\n4 done but some guest boots or correctness checks failed (oops, hang, guest error: see the warnings and report.md),\n5 the known-answer run (--validate) found a mutant not caught or mainline failing, 130 interrupted (what was measured is kept).",
     );
 }
 
@@ -100,6 +112,8 @@ interface CliOptions {
   images?: string;
   phases: Phase[];
   checks?: string[];
+  checkReps?: number;
+  checkReruns?: number;
   quick?: boolean;
   reps: number;
   modes: Mode[];
@@ -128,6 +142,9 @@ interface CliOptions {
   shard?: Shard;
   runtimeShared?: boolean;
   report?: string;
+  validate?: string | boolean;
+  mutant?: string;
+  mutants?: string[];
   digest: Digest;
   compare?: string;
   html?: string;
@@ -163,7 +180,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, checkReps: o.checkReps, checkReruns: o.checkReruns, mutant: o.mutant, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
     accel: o.accel, tcgThread: o.tcgThread, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
@@ -177,6 +194,10 @@ async function main(argv: string[]): Promise<number> {
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
+  if (o.validate) {
+    const out = typeof o.validate === "string" ? o.validate : path.join("results", `known-answer-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`);
+    return validateCommand(toBenchOptions(o, argv.slice(2)), out, o.mutants, json);
+  }
   if (o.listJobs) {
     if (!o.matrix) throw new BenchError("--list-jobs lists the jobs of a matrix", "--matrix nightly.yaml --list-jobs");
     const jobs = (await plannedJobs(o.matrix, o.job)).map((p) => ({ name: p.job.name, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));

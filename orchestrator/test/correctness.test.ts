@@ -4,11 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { failedChecks, judgeCorrectness, mergeCorruptRuns, refsAgainstManifests } from "../src/analysis/correctness.js";
+import { failedChecks, judgeCorrectness, mergeCorruptRuns, overRuns, refsAgainstManifests, resultWithRate, type CheckVerdict } from "../src/analysis/correctness.js";
 import { CHECKS, CHECK_NAMES, casesAfter, corruptRerun, diskName, planCorrectnessBoots, renderCaseList, resolveChecks } from "../src/guest/checks.js";
 import type { CheckBootResult } from "../src/guest/correctness.js";
 import { parseCheckStream } from "../src/guest/correctnessProtocol.js";
-import { runCorrupt } from "../src/pipeline/correctnessPhase.js";
+import { runCorrupt, runRated } from "../src/pipeline/correctnessPhase.js";
 import type { Manifest } from "../src/images/manifest.js";
 import { needHost } from "./helpers/host.js";
 
@@ -103,10 +103,46 @@ describe("correctness verdicts", () => {
     expect(judgeCorrectness(["reclaim"], s, { ...cleanBoot, timedOut: true, wallMs: 181_000 })[0]).toMatchObject({ result: "fail", reason: "never reported: the guest hung (QEMU killed after 181 s)" });
     expect(judgeCorrectness(["reclaim"], s, cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest ended during the check" });
     expect(judgeCorrectness(["fadvise"], parseCheckStream(""), cleanBoot)[0]).toMatchObject({ result: "fail", reason: "never reported: the guest never began it" });
-    const killed = parseCheckStream([begin("corrupt"), j({ t: "error", what: "check corrupt", message: "esbcheck corrupt was killed by signal 7" })].join("\n"));
-    expect(judgeCorrectness(["corrupt"], killed, cleanBoot)[0]).toMatchObject({
-      result: "fail", reason: "never reported: esbcheck corrupt was killed by signal 7 (a fault of the check program, not a verdict on the kernel)",
+  });
+
+  it("blames a check program killed by SIGBUS on the kernel, and one killed by anything else on itself", () => {
+    const killedBy = (sig: number) => parseCheckStream([begin("corrupt"), j({ t: "error", what: "check corrupt", message: `esbcheck corrupt was killed by signal ${sig}` })].join("\n"));
+    expect(judgeCorrectness(["corrupt"], killedBy(7), cleanBoot)[0]).toMatchObject({
+      result: "fail", reason: "never reported: esbcheck corrupt was killed by signal 7 (SIGBUS: the kernel could not supply a page of a mapped file of a clean image)",
     });
+    expect(judgeCorrectness(["corrupt"], killedBy(11), cleanBoot)[0]).toMatchObject({
+      result: "error", reason: "never reported: esbcheck corrupt was killed by signal 11 (a fault of the check program, not a verdict on the kernel)",
+    });
+  });
+
+  it("carries how often a check failed over its runs, and calls a failure in some of them intermittent", () => {
+    const v = (name: string, result: CheckVerdict["result"], reason: string = result): CheckVerdict => ({ check: name, name, result, reason, proves: "p" });
+    const runs = (...results: Array<CheckVerdict["result"]>) => results.map((r, i) => ({ verdicts: [v("mount-cycles", r, `${r} in boot ${i + 1}`)], bootDir: `/r/b${i + 1}` }));
+    const [once] = overRuns(runs("fail", "pass", "pass", "pass"));
+    expect(once).toMatchObject({ result: "fail", boots: { of: 4, failed: 1 }, reason: "intermittent: fail in 1 of 4 boots; first: fail in boot 1", failures: [{ bootDir: "/r/b1", result: "fail" }] });
+    expect(resultWithRate(once!)).toBe("fail 1/4 boots");
+    expect(overRuns(runs("pass", "oops", "fail"))[0]).toMatchObject({ result: "oops", boots: { of: 3, failed: 2 }, reason: "intermittent: oops in 2 of 3 boots; first: oops in boot 2" });
+    expect(overRuns(runs("fail", "fail"))[0]!.reason).toBe("fail in 2 of 2 boots; first: fail in boot 1");
+    expect(overRuns(runs("fail"))[0]).toMatchObject({ result: "fail", reason: "fail in boot 1" });
+    // a run that could not judge decides nothing while another judged
+    expect(overRuns(runs("error", "pass"))[0]).toMatchObject({ result: "pass", boots: { of: 2, failed: 0, results: ["error", "pass"] } });
+    expect(overRuns(runs("pass", "finding"))[0]!.result).toBe("finding");
+    expect(overRuns(runs("error", "error"))[0]!.result).toBe("error");
+    expect(resultWithRate({ result: "pass", boots: { of: 3, failed: 0 } })).toBe("pass (3 boots)");
+  });
+
+  it("boots a check again only when it failed, as many times as asked", async () => {
+    const seen: number[] = [];
+    const outcome = (failOn: number[]) => async (rep: number) => {
+      seen.push(rep);
+      return { verdicts: [{ check: "c", name: "c", result: failOn.includes(rep) ? ("fail" as const) : ("pass" as const), reason: "", proves: "" }], bootDir: `b${rep}` };
+    };
+    expect(await runRated(outcome([]), 1, 3)).toHaveLength(1);
+    seen.length = 0;
+    expect((await runRated(outcome([0]), 1, 3)).map((r) => r.bootDir)).toEqual(["b0", "b1", "b2", "b3"]);
+    expect(seen).toEqual([0, 1, 2, 3]);
+    expect(await runRated(outcome([1]), 2, 2)).toHaveLength(4);
+    expect(await runRated(outcome([0]), 1, 0)).toHaveLength(1);
   });
 
   it("gives trust two verdicts, both failed or oopsed when the check died", () => {
@@ -132,7 +168,7 @@ describe("correctness verdicts", () => {
   });
 
   it("counts failed and oopsed results, not findings or not applicable", () => {
-    expect(failedChecks({ correctness: ["pass", "fail", "oops", "na", "finding"].map((result) => ({ result })) })).toEqual([{ result: "fail" }, { result: "oops" }]);
+    expect(failedChecks({ correctness: ["pass", "fail", "oops", "na", "finding", "error"].map((result) => ({ result })) })).toEqual([{ result: "fail" }, { result: "oops" }]);
   });
 });
 

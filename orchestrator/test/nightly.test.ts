@@ -95,6 +95,21 @@ describe("run comparison", () => {
     expect(compareRuns(run({ runId: "b" }), run({ runId: "c" }), dirs).rows.some((r) => r.where.startsWith("correctness"))).toBe(false);
   });
 
+  it("calls a check that went from 0/N to k/N failing boots a regression, and does not flap on a known intermittent failure", () => {
+    const mc = (result: "pass" | "fail", failed: number, of: number) => [
+      correctnessResult("mount-cycles", result, result === "fail" ? "kernel log: VFS: Busy inodes after unmount of vda (erofs)" : "all verified", {
+        boots: { of, failed, results: [...Array(failed).fill("fail"), ...Array(of - failed).fill("pass")] },
+      }),
+    ];
+    const night = (result: "pass" | "fail", failed: number, of: number) => ({ ...run({ runId: `${result}${failed}${of}` }), correctness: mc(result, failed, of) });
+    const verdict = (a: ReturnType<typeof night>, b: ReturnType<typeof night>) => compareRuns(a, b, dirs).rows.find((r) => r.where === "correctness mount-cycles")!;
+    expect(verdict(night("pass", 0, 1), night("fail", 1, 4))).toMatchObject({ verdict: "regression", note: "pass -> fail 1/4 boots: kernel log: VFS: Busy inodes after unmount of vda (erofs)" });
+    expect(verdict(night("fail", 1, 4), night("fail", 2, 4))).toMatchObject({ verdict: "ok", note: "known intermittent: fail 1/4 boots -> fail 2/4 boots" });
+    expect(verdict(night("fail", 1, 4), night("pass", 0, 1))).toMatchObject({ verdict: "ok", note: "known intermittent (fail 1/4 boots in the baseline), not seen now" });
+    expect(verdict(night("fail", 4, 4), night("pass", 0, 1)).verdict).toBe("improvement");
+    expect(verdict(night("fail", 4, 4), night("fail", 4, 4))).toMatchObject({ verdict: "ok", note: "fail 4/4 boots" });
+  });
+
   it("names the inputs that changed", () => {
     const cmp = compareRuns(run({ runId: "b" }), run({ runId: "c", release: "7.3.5" }), dirs);
     expect(cmp.inputsChanged).toEqual([{ input: "kernel release", baseline: "7.3.4", current: "7.3.5" }]);

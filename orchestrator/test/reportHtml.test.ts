@@ -3,6 +3,7 @@ import { compareRuns } from "../src/analysis/compareRuns.js";
 import { parseRunRecord, type RunRecord } from "../src/record/runRecord.js";
 import { renderComparisonHtml } from "../src/report/html/comparePage.js";
 import { renderRunHtml } from "../src/report/html/runPage.js";
+import { correctnessResult } from "./helpers/runRecord.js";
 import { at, EVIL, EVIL_ESCAPED, selfContained } from "./helpers/html.js";
 import { fixtureRun } from "./helpers/runFixture.js";
 
@@ -90,7 +91,8 @@ describe("report.html", () => {
       stageTimes: [{ stage: EVIL, seconds: 1, reused: false }],
     };
     evil.gapEvidence = run.gapEvidence.map((e) => ({ ...rename(e), notShared: e.notShared.map((x) => ({ ...x, example: EVIL })) }));
-    const html = renderRunHtml(evil, { correctness: [{ check: EVIL, series: EVIL, result: "fail", reason: EVIL, proves: EVIL }] });
+    evil.correctness = [correctnessResult(EVIL, "fail", EVIL, { series: EVIL, proves: EVIL })];
+    const html = renderRunHtml(evil);
     selfContained(html);
     expect(html).toContain(EVIL_ESCAPED);
     expect(html).not.toContain("<script");
@@ -127,20 +129,24 @@ describe("report.html", () => {
     expect(html.slice(0, at(html, `<section id="w1">`))).not.toContain("The gap to 100%");
   });
 
-  it("renders the correctness checks when they are given", () => {
-    const html = renderRunHtml(fixtureRun(), {
-      correctness: [
-        { check: "split isolates domains", series: "mainline", result: "pass", reason: "split within 1% of expected", proves: "no sharing across domains" },
-        { check: "content read back", result: "oops", reason: "oops in erofs_read_begin", proves: "sharing returns the right bytes" },
-        { check: "packed key", result: "na", reason: "no packed key", proves: "-" },
-      ],
-    });
+  it("renders the run's correctness checks, with how often a failing one failed", () => {
+    const html = renderRunHtml(
+      fixtureRun({
+        correctness: [
+          correctnessResult("umount-shared", "pass", "split within 1% of expected"),
+          correctnessResult("mount-cycles", "oops", "oops in erofs_read_begin", { boots: { of: 4, failed: 1, results: ["oops", "pass", "pass", "pass"] } }),
+          correctnessResult("corrupt", "na", "no packed key"),
+          correctnessResult("reclaim", "error", "OOM-killed under the check's own limit"),
+        ],
+      }),
+    );
     selfContained(html);
-    at(html, `<section id="correctness"><h2>Correctness</h2><p>1 pass, 1 oops, 1 na.</p>`);
-    at(html, `<span class="badge bad">oops</span>`);
+    at(html, `<section id="correctness"><h2>Correctness</h2><p>1 pass, 1 oops, 1 na, 1 error.</p>`);
+    at(html, `<span class="badge bad">oops 1/4 boots</span>`);
     at(html, `<span class="badge muted">n/a</span>`);
+    at(html, `<span class="badge muted">error</span>`);
     // a failed check is named at the top as well
-    expect(at(html, "1 check(s) failed: content read back")).toBeLessThan(at(html, `<section id="efficiency">`));
+    expect(at(html, "1 check(s) failed: mount-cycles")).toBeLessThan(at(html, `<section id="efficiency">`));
   });
 });
 

@@ -65,8 +65,9 @@ void check_trust(void) {
   check_begin("trust", "Forged fingerprints within one domain and across domains.");
   if (setup(0, 0)) {
     kmsg_collect();
-    check_result("trust-same-domain", PROVES_TRUST_SAME, C.na ? "na" : "fail", C.reason);
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, C.na ? "na" : "fail", C.reason);
+    const char *v = verdict_of(C.failures, C.tool_errors, C.na, 0);
+    check_result("trust-same-domain", PROVES_TRUST_SAME, v, C.reason);
+    check_result("trust-cross-domain", PROVES_TRUST_CROSS, v, C.reason);
     return;
   }
   if (!n) {
@@ -137,18 +138,30 @@ void check_trust(void) {
   }
 }
 
-#define PROVES_CORRUPT "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on next to a clean image, are refused or served correctly, never oops, and never change what the clean image serves."
-void check_corrupt(void) {
+#define PROVES_CORRUPT "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on in another domain than a clean image, are refused or served correctly, never oops, and never change what the clean image serves."
+#define PROVES_CORRUPT_SAME "What a clean image serves when corrupted copies that lie about a file (another size, another file's fingerprint) are mounted in its own domain, where fingerprints are trusted by design; an oops or a kernel warning still fails."
+/*
+ * corrupt: each corrupted copy of A beside the clean image B, read corrupted
+ * first so that whatever it puts in a shared cache is what B would get.
+ * Across domains (the fail criterion) nothing may reach B and each copy is
+ * refused or served within what its corruption allows (its EXPECT). In B's
+ * own domain (corrupt-same-domain) a lie that reaches B is the trust model
+ * at work: a finding, named per case; the kernel must still not oops or warn.
+ */
+void check_corrupt(int same_domain) {
   struct kase ks[64];
   int n = load_cases("corrupt", ks, 64);
-  check_begin("corrupt", PROVES_CORRUPT);
+  const char *name = same_domain ? "corrupt-same-domain" : "corrupt";
+  check_begin(name, same_domain ? PROVES_CORRUPT_SAME : PROVES_CORRUPT);
   if (setup(1, 0)) return;
   if (!n) { not_applicable("no corrupted images attached (no corrupt lines in the case list)"); return; }
   const char *only = getenv("ESB_ONLY"); /* comma list of case names, for a re-run after an oops */
+  const char *domain = same_domain ? "esb" : "esb-corrupt";
+  det_str("corruptDomain", domain);
   if (mount_shared(DEV_B, MB, "esb")) return;
-  struct jb out = {0};
+  struct jb out = {0}, lied = {0};
   jb_put(&out, "[", 1);
-  int refused = 0, mounted = 0;
+  int refused = 0, mounted = 0, reached_b = 0;
   for (int c = 0; c < n; c++) {
     struct kase *k = &ks[c];
     if (only && *only) {
@@ -160,14 +173,13 @@ void check_corrupt(void) {
     }
     char dev[64], o[512];
     snprintf(dev, sizeof dev, "/dev/%s", k->dev);
-    step("case-begin", "\"case\":\"%s\",\"dev\":\"%s\"", esc(k->name), esc(k->dev));
-    int e = mount_erofs(dev, "/mnt/cx", share_opts("esb", o, sizeof o));
+    step("case-begin", "\"case\":\"%s\",\"dev\":\"%s\",\"domain\":\"%s\"", esc(k->name), esc(k->dev), domain);
+    int e = mount_erofs(dev, "/mnt/cx", share_opts(domain, o, sizeof o));
     long ok = 0, wrong = 0, errors = 0, hit_state = 0, other_bad = 0;
     const char *hit = strcmp(k->path, "-") ? k->path : NULL;
     char first_bad[512] = "";
     if (!e) {
       mounted++;
-      /* the corrupted image first, so whatever it puts in the shared cache is what B would get */
       for (int i = 0; i < REF_A.n; i++) {
         struct ref *r = &REF_A.v[i];
         char path[4096], hex[DIGEST_HEX] = "";
@@ -186,25 +198,40 @@ void check_corrupt(void) {
         }
       }
     }
-    /* the clean image, while the corrupted one is still mounted with its inodes cached:
-       whatever the corrupted image put in the shared cache, B must read its own bytes */
+    /* the clean image, while the corrupted one is still mounted with its inodes cached */
     long bbad = 0;
-    for (int i = 0; i < NSHARED; i++) if (verify("B", MB, SHARED[i], (enum method)(i % M_COUNT))) bbad++;
+    for (int i = 0; i < NSHARED; i++) {
+      enum method m = (enum method)(i % M_COUNT);
+      if (!same_domain) { if (verify("B", MB, SHARED[i], m)) bbad++; continue; }
+      /* in B's own domain a wrong read is what the trust model allows: counted and named, not failed */
+      char path[4096], hex[DIGEST_HEX] = "";
+      long long size = -1;
+      snprintf(path, sizeof path, "%s/%s", MB, SHARED[i]->path);
+      int err = hash_path(path, m, hex, &size);
+      if (err || size != SHARED[i]->size || strcmp(hex, SHARED[i]->digest)) {
+        bbad++;
+        step("verify", "\"image\":\"B\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"errno\":%d,\"size\":%lld,\"%s\":\"%s\",\"trusted\":true", esc(SHARED[i]->path), METHOD[m], err, size, digest_name(), hex);
+      }
+    }
     if (!e) {
       int eu = do_umount("/mnt/cx", 0);
       if (eu) { fail("%s: umount of the corrupted image: %s", k->name, strerror(eu)); umount_quiet("/mnt/cx"); }
     } else refused++;
     int strict_all = !strcmp(k->expect, "all-correct"), strict_others = strict_all || !strcmp(k->expect, "others-correct");
     const char *verdict = "ok";
-    if (bbad) { verdict = "clean-image-wrong"; fail("%s: the clean image B read %ld shared file(s) wrong", k->name, bbad); }
-    else if (!e && strict_others && other_bad) { verdict = "served-wrong"; fail("%s: mounted, and %s", k->name, first_bad); }
-    else if (!e && strict_all && hit && (hit_state & ~1)) { verdict = "served-wrong"; fail("%s: mounted, and the hit file %s read wrong or failed", k->name, hit); }
+    if (bbad && same_domain) {
+      verdict = "trusted-lie";
+      reached_b++;
+      jb_printf(&lied, "%s%s (%ld file(s))", lied.n ? ", " : "", k->name, bbad);
+    } else if (bbad) { verdict = "clean-image-wrong"; fail("%s: the clean image B, in another domain, read %ld shared file(s) wrong", k->name, bbad); }
+    else if (!same_domain && !e && strict_others && other_bad) { verdict = "served-wrong"; fail("%s: mounted, and %s", k->name, first_bad); }
+    else if (!same_domain && !e && strict_all && hit && (hit_state & ~1)) { verdict = "served-wrong"; fail("%s: mounted, and the hit file %s read wrong or failed", k->name, hit); }
     const char *outcome = e ? "refused" : "mounted";
-    step("case", "\"case\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hit\":%ld,\"expect\":\"%s\",\"verdict\":\"%s\"",
-         k->name, outcome, e, ok, wrong, errors, hit_state, k->expect, verdict);
-    jb_printf(&out, "%s{\"case\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hitFile\":\"%s\",\"verdict\":\"%s\"}",
-              out.n > 1 ? "," : "", k->name, outcome, e, ok, wrong, errors,
-              !hit ? "-" : hit_state == 1 ? "correct" : hit_state & 4 ? "wrong" : hit_state & 2 ? (hit_state & 1 ? "mixed" : "error") : "-", verdict);
+    const char *hit_word = !hit ? "-" : hit_state == 1 ? "correct" : hit_state & 4 ? "wrong" : hit_state & 2 ? (hit_state & 1 ? "mixed" : "error") : "-";
+    step("case", "\"case\":\"%s\",\"domain\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hit\":%ld,\"bWrong\":%ld,\"expect\":\"%s\",\"verdict\":\"%s\"",
+         k->name, domain, outcome, e, ok, wrong, errors, hit_state, bbad, k->expect, verdict);
+    jb_printf(&out, "%s{\"case\":\"%s\",\"outcome\":\"%s\",\"errno\":%d,\"ok\":%ld,\"wrong\":%ld,\"errors\":%ld,\"hitFile\":\"%s\",\"bWrong\":%ld,\"verdict\":\"%s\"}",
+              out.n > 1 ? "," : "", k->name, outcome, e, ok, wrong, errors, hit_word, bbad, verdict);
     drop_caches("3");
   }
   jb_put(&out, "]", 1);
@@ -212,7 +239,12 @@ void check_corrupt(void) {
   free(out.s);
   det_int("refused", refused);
   det_int("mounted", mounted);
-  summary("%d corrupted images refused, %d mounted within what each corruption allows; the clean image read right throughout", refused, mounted);
+  det_int("casesReachingB", reached_b);
+  if (reached_b)
+    finding("in the clean image's own domain, %d corrupted cop%s reached what B reads: %s (a fingerprint is trusted within its domain by design)",
+            reached_b, reached_b == 1 ? "y" : "ies", lied.s);
+  free(lied.s);
+  if (same_domain) summary("%d corrupted images refused, %d mounted in the clean image's domain; the clean image read right throughout", refused, mounted);
+  else summary("%d corrupted images refused, %d mounted in another domain within what each corruption allows; the clean image read right throughout", refused, mounted);
   teardown();
 }
-

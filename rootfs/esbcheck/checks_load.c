@@ -77,8 +77,11 @@ void check_reclaim(void) {
   snprintf(path, sizeof path, "%s/memory.peak", g);
   { char pk[64]; if (read_text(path, pk, sizeof pk)) det_int("peakKiB", atoll(pk) >> 10); }
   det_counters(k);
+  long ooms = stat_key(ev, "oom_kill");
   if (k->failures) fail("%ld reads came back wrong under reclaim; first: %s", k->failures, k->first);
-  if (died) fail("%d reader(s) died (status in the steps; OOM kills: %ld)", died, stat_key(ev, "oom_kill"));
+  /* the limit is this check's own choice: a reader it OOM-killed says the limit was too tight, not that the kernel is wrong */
+  if (died && ooms > 0) tool_error("%d reader(s) OOM-killed under the check's own limit of %lld KiB (oom_kill %ld, peak in details): the limit is too tight for this pair", died, limit >> 10, ooms);
+  else if (died) fail("%d reader(s) died (status in the steps)", died);
   if (!k->failures && !died && steal <= 0 && refault <= 0) not_applicable("no reclaim happened in the group (pgsteal 0): nothing was proven");
   rmdir(g);
   summary("%ld MiB read back right under a %lld KiB limit (%ld refaults, pgsteal %ld)", k->bytes >> 20, limit >> 10, refault, steal);
@@ -132,8 +135,9 @@ void check_concurrency(void) {
   det_int("fadvises", k->fadvises);
   if (k->failures) fail("%ld concurrent reads came back wrong; first: %s", k->failures, k->first);
   if (died) fail("%d worker(s) died", died);
+  /* a slow host, not the kernel: the check could not do what it promises */
   for (int i = 0; i < 2; i++) for (int m = 0; m < M_COUNT; m++)
-    if (!k->ops[i][m]) fail("no %s through %s happened in %.0f s", METHOD[m], i ? "B" : "A", secs);
+    if (!k->ops[i][m]) tool_error("no %s through %s happened in %.0f s", METHOD[m], i ? "B" : "A", secs);
   summary("%ld MiB read right by %d concurrent readers in %.0f s, %ld cache drops, %ld fadvises", k->bytes >> 20, nw, secs, k->drops, k->fadvises);
   munmap(k, sizeof *k);
   teardown();
@@ -213,27 +217,18 @@ void check_mount_cycles(void) {
     int e = do_umount(MB, 0);
     if (e) fail("umount B after phase 2: %s", strerror(e));
   } else fail("mount B for phase 2 failed");
-  struct mem end = settle("3");
   jb_put(&series, "]", 1);
   det_raw("series", series.s);
   free(series.s);
-  det_mem("final", end);
   det_int("cycles", i);
   det_int("cyclesBoth", phase1);
   det_int("cyclesAOnly", i - phase1);
   det_int("badCycles", bad);
-  long dc = end.cache - base.cache, ds = end.slab - base.slab, du = end.sunreclaim - base.sunreclaim, di = end.inodes - base.inodes;
-  det_int("pageCacheDeltaKiB", dc);
-  det_int("slabDeltaKiB", ds);
-  det_int("sunreclaimDeltaKiB", du);
-  det_int("inodeDelta", di);
-  det_raw("bands", "{\"pageCacheKiB\":256,\"slabKiB\":1024,\"sunreclaimKiB\":512,\"inodes\":32}");
-  if (i < 20) fail("only %ld cycles in %.0f s", i, secs);
-  if (dc > 256) fail("page cache grew %ld KiB over %ld cycles (band 256 KiB)", dc, i);
-  if (ds > 1024) fail("slab grew %ld KiB over %ld cycles (band 1024 KiB)", ds, i);
-  if (du > 512) fail("unreclaimable slab grew %ld KiB over %ld cycles (band 512 KiB)", du, i);
-  if (di > 32) fail("%ld more inodes after %ld cycles than before (band 32)", di, i);
-  summary("%ld mount cycles: page cache %+ld KiB, slab %+ld KiB, %+ld inodes", i, dc, ds, di);
+  /* phase 1 unmounts A and B each cycle, phase 2 A only, and B once at its end */
+  long unmounts = 2 * phase1 + (i - phase1) + 1;
+  if (i < 8) tool_error("only %ld cycles in %.0f s: too few to see a leak of one inode per cycle (the host is too slow for this budget)", i, secs);
+  judge_leftovers(base, unmounts, SHARED[0]->size >> 10);
+  summary("%ld mount cycles; %s", i, LEFTOVER_SUMMARY);
   teardown();
 }
 

@@ -68,7 +68,7 @@ struct check_state {
   struct jb det;        /* "key":value,... without braces */
   char reason[1536];
   char summary[512];    /* what a pass verified, in one line */
-  int failures, na, finding;
+  int failures, na, finding, tool_errors;
   double t0;
   int kmsg;
 };
@@ -79,6 +79,12 @@ void det_str(const char *k, const char *v);
 void det_raw(const char *k, const char *json);
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void not_applicable(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the check could not judge the kernel: the host, the check program or its own limits (result "error") */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* a documented behaviour, or hardening mainline has and this kernel lacks (result "finding") */
+void finding(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the result a check ends with: fail > error > na > finding > pass */
+const char *verdict_of(int failures, int tool_errors, int na, int finding);
 /* the reason a passing check gives: what it verified, in one line */
 void summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fmt: extra JSON members without the leading comma, or NULL */
@@ -87,6 +93,8 @@ void kmsg_collect(void);
 void check_begin(const char *name, const char *proves);
 void check_result(const char *name, const char *proves, const char *result, const char *reason);
 int check_end(void);
+/* a SIGBUS outside guarded() ends the check as the kernel's failure (set by check_begin) */
+void arm_fatal_sigbus(void);
 
 /* ---- the system (system.c) ---- */
 int write_file(const char *path, const char *text);
@@ -96,7 +104,12 @@ long stat_key(const char *text, const char *key);
 struct mem { long cache, slab, sunreclaim, inodes, dentries; int stable; };
 struct mem mem_now(void);
 struct mem settle(const char *drop);
+/* settled memory after the block devices' cache is flushed and only dentries and inodes are dropped */
+struct mem leftover(void);
 void det_mem(const char *k, struct mem m);
+/* the leak judgement after everything is unmounted, against a baseline taken with nothing mounted */
+void judge_leftovers(struct mem base, long unmounts, long file_kib);
+extern char LEFTOVER_SUMMARY[512];
 extern const char *share_tmpl;
 int sharing_configured(void);
 const char *share_opts(const char *domain, char *buf, size_t cap);
@@ -128,7 +141,9 @@ extern long VERIFIED, VERIFY_BYTES;
 int verify(const char *image, const char *root, const struct ref *r, enum method m);
 int verify_map(const char *what, const uint8_t *p, const struct ref *r);
 uint8_t *map_file(const char *root, const struct ref *r, int flags, int prot, int keep_fd, int *fd_out);
-void touch(const uint8_t *p, long long from, long long to);
+int touch(const uint8_t *p, long long from, long long to);
+/* runs fn(arg); a SIGBUS inside it (a page of a mapping the kernel could not supply) returns EIO instead of killing */
+int guarded(void (*fn)(void *), void *arg);
 long resident_pages(const char *root, const struct ref *r);
 /* counters shared with forked workers */
 struct counters { volatile long ops[2][M_COUNT], failures, bytes, drops, fadvises; volatile int stop; char first[512]; };
@@ -146,5 +161,5 @@ void check_reclaim(void);
 void check_concurrency(void);
 void check_mount_cycles(void);
 void check_trust(void);
-void check_corrupt(void);
+void check_corrupt(int same_domain);
 #endif

@@ -123,8 +123,9 @@ static int read_sendfile(int fd, off_t size, struct digest_state *d) {
 }
 
 /* A page of a mapping the kernel cannot supply (a read error, a corrupt
-   image) is SIGBUS: while a mapping is hashed, it ends the hashing with EIO,
-   as read(2) reports the same error, instead of killing the check. */
+   image) is SIGBUS: inside guarded() it ends the access with EIO, as read(2)
+   reports the same error, so the caller judges it like a failed read. A
+   SIGBUS anywhere else ends the check through the fatal handler (report.c). */
 static sigjmp_buf BUS_JMP;
 static volatile sig_atomic_t BUS_ARMED;
 
@@ -134,7 +135,7 @@ static void on_bus(int sig) {
   raise(sig);
 }
 
-static int digest_mapping(struct digest_state *d, const uint8_t *p, off_t size) {
+int guarded(void (*fn)(void *), void *arg) {
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_bus;
@@ -143,13 +144,20 @@ static int digest_mapping(struct digest_state *d, const uint8_t *p, off_t size) 
   int err = 0;
   if (sigsetjmp(BUS_JMP, 1) == 0) {
     BUS_ARMED = 1;
-    digest_update(d, p, size);
+    fn(arg);
   } else {
     err = EIO;
   }
   BUS_ARMED = 0;
   sigaction(SIGBUS, &old, NULL);
   return err;
+}
+
+struct digest_job { struct digest_state *d; const uint8_t *p; off_t size; };
+static void digest_job(void *arg) { struct digest_job *j = arg; digest_update(j->d, j->p, j->size); }
+static int digest_mapping(struct digest_state *d, const uint8_t *p, off_t size) {
+  struct digest_job j = {d, p, size};
+  return guarded(digest_job, &j);
 }
 
 /* digest of a whole file; returns 0 or an errno. mmap touches the pages after
@@ -208,10 +216,17 @@ int verify(const char *image, const char *root, const struct ref *r, enum method
   return 0;
 }
 
-/* the whole of a mapping against the reference */
+/* the whole of a mapping against the reference; a page the kernel cannot supply (SIGBUS) fails it */
 int verify_map(const char *what, const uint8_t *p, const struct ref *r) {
   char hex[DIGEST_HEX];
-  digest_of(p, r->size, hex);
+  struct digest_state *d = digest_new();
+  int err = digest_mapping(d, p, r->size);
+  digest_finish(d, hex);
+  if (err) {
+    fail("%s: mapping of %s: SIGBUS, the kernel could not supply a page of a clean image's file", what, r->path);
+    step("verify", "\"what\":\"%s\",\"path\":\"%s\",\"method\":\"mapping\",\"ok\":false,\"sigbus\":true", what, esc(r->path));
+    return -1;
+  }
   if (strcmp(hex, r->digest)) {
     fail("%s: mapping of %s reads %s %.16s, expected %.16s", what, r->path, digest_name(), hex, r->digest);
     step("verify", "\"what\":\"%s\",\"path\":\"%s\",\"method\":\"mapping\",\"ok\":false,\"%s\":\"%s\",\"expected\":\"%s\"", what, esc(r->path), digest_name(), hex, r->digest);
@@ -234,7 +249,15 @@ uint8_t *map_file(const char *root, const struct ref *r, int flags, int prot, in
 }
 
 static volatile uint8_t SINK;
-void touch(const uint8_t *p, long long from, long long to) { for (long long o = from; o < to; o += 4096) SINK += p[o]; }
+struct touch_job { const uint8_t *p; long long from, to; };
+static void touch_job(void *arg) { struct touch_job *j = arg; for (long long o = j->from; o < j->to; o += 4096) SINK += j->p[o]; }
+/* faults in every page of [from, to); a page the kernel cannot supply fails the check */
+int touch(const uint8_t *p, long long from, long long to) {
+  struct touch_job j = {p, from, to};
+  int err = guarded(touch_job, &j);
+  if (err) fail("faulting in a mapping of a clean image's file: SIGBUS, the kernel could not supply a page");
+  return err;
+}
 
 /* pages of a file in the page cache, seen through `root` (mincore: nothing is read) */
 long resident_pages(const char *root, const struct ref *r) {
@@ -289,7 +312,7 @@ void det_counters(struct counters *k) {
  * Leaves A and B mounted in one domain when mount_both.
  */
 int setup(int need_shared, int mount_both) {
-  if (load_all_refs() != 0) { fail("no reference digests (/tmp/ref-*.txt): esbcheck refs did not run"); return -1; }
+  if (load_all_refs() != 0) { tool_error("no reference digests (/tmp/ref-*.txt): esbcheck refs did not run"); return -1; }
   if (need_shared && NSHARED == 0) { not_applicable("images A and B have no identical file"); return -1; }
   if (!sharing_configured()) { not_applicable("sharing is off (no esb.share mount options for this kernel)"); return -1; }
   det_int("sharedFiles", NSHARED);

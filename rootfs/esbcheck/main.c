@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   const char *dg = getenv("ESB_DIGEST");
   DIGEST = dg && !strcmp(dg, "sha256") ? D_SHA256 : D_XXH64;
   signal(SIGPIPE, SIG_IGN);
-  if (argc < 2) { fprintf(stderr, "usage: esbcheck refs|private-write|umount-shared|reclaim|concurrency|fadvise|mount-cycles|trust|corrupt|copy-up\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: esbcheck refs|private-write|umount-shared|reclaim|concurrency|fadvise|mount-cycles|trust|corrupt|corrupt-same-domain|copy-up\n"); return 2; }
   const char *c = argv[1];
   if (!strcmp(c, "refs")) return cmd_refs();
   if (!strcmp(c, "private-write")) check_private_write();
@@ -84,7 +84,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(c, "fadvise")) check_fadvise();
   else if (!strcmp(c, "mount-cycles")) check_mount_cycles();
   else if (!strcmp(c, "trust")) { check_trust(); return 0; }
-  else if (!strcmp(c, "corrupt")) check_corrupt();
+  else if (!strcmp(c, "corrupt")) check_corrupt(0);
+  else if (!strcmp(c, "corrupt-same-domain")) check_corrupt(1);
   else if (!strcmp(c, "copy-up")) check_copy_up();
   else {
     check_begin(c, "(unknown check)");

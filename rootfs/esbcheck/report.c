@@ -2,6 +2,7 @@
 #include "esbcheck.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,25 @@ void not_applicable(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt); add_reason(fmt, ap); va_end(ap);
   C.na = 1;
+}
+
+void tool_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt); add_reason(fmt, ap); va_end(ap);
+  C.tool_errors++;
+}
+
+void finding(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt); add_reason(fmt, ap); va_end(ap);
+  C.finding = 1;
+}
+
+/* A broken guarantee outweighs everything; a check that could not judge
+   says so before it says "not applicable", and a finding is only a finding
+   when nothing failed. */
+const char *verdict_of(int failures, int tool_errors, int na, int finding) {
+  return failures ? "fail" : tool_errors ? "error" : na ? "na" : finding ? "finding" : "pass";
 }
 
 void summary(const char *fmt, ...) {
@@ -104,6 +124,7 @@ void check_begin(const char *name, const char *proves) {
   memset(&C, 0, sizeof C);
   C.name = name; C.proves = proves; C.t0 = now_ms();
   kmsg_open();
+  arm_fatal_sigbus();
   struct jb b = {0};
   jb_printf(&b, "{\"t\":\"check-begin\",\"name\":");
   jb_str(&b, name);
@@ -130,8 +151,42 @@ void check_result(const char *name, const char *proves, const char *result, cons
 
 int check_end(void) {
   kmsg_collect();
-  const char *result = C.failures ? "fail" : C.na ? "na" : C.finding ? "finding" : "pass";
+  const char *result = verdict_of(C.failures, C.tool_errors, C.na, C.finding);
   const char *pass = C.summary[0] ? C.summary : "all verified";
   check_result(C.name, C.proves, result, C.reason[0] ? C.reason : (C.failures ? "failed" : pass));
   return C.failures ? 1 : 0;
+}
+
+/*
+ * A SIGBUS outside a guarded access (see guarded() in files.c) is a page of a
+ * mapped file of a clean image the kernel could not supply: the kernel's
+ * fault, not the program's. The check ends here with that verdict, written
+ * with one write(2) from a buffer made before any mapping was touched.
+ */
+static char SIGBUS_LINE[2048];
+static size_t SIGBUS_LEN;
+
+static void on_fatal_bus(int sig, siginfo_t *si, void *ctx) {
+  (void)sig; (void)ctx; (void)si;
+  ssize_t w = write(1, SIGBUS_LINE, SIGBUS_LEN);
+  (void)w;
+  _exit(1);
+}
+
+void arm_fatal_sigbus(void) {
+  struct jb b = {0};
+  jb_printf(&b, "{\"t\":\"check\",\"name\":");
+  jb_str(&b, C.name);
+  jb_printf(&b, ",\"result\":\"fail\",\"reason\":\"SIGBUS: the kernel could not supply a page of a mapped file of a clean image (outside any verified read)\",\"proves\":");
+  jb_str(&b, C.proves);
+  jb_printf(&b, ",\"ms\":0,\"details\":{\"sigbus\":true}}\n");
+  SIGBUS_LEN = b.n < sizeof SIGBUS_LINE ? b.n : sizeof SIGBUS_LINE;
+  memcpy(SIGBUS_LINE, b.s, SIGBUS_LEN);
+  free(b.s);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fatal_bus;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
 }

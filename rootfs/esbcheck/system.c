@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +67,66 @@ struct mem settle(const char *drop) {
     prev = cur;
   }
   return cur;
+}
+
+/*
+ * What stays in memory once every image is unmounted: the block devices'
+ * own page cache (metadata read through them) is flushed and only dentries
+ * and inodes are dropped (drop_caches=2), so page cache that remains belongs
+ * to inodes something still holds: a reference leaked at unmount keeps its
+ * file's pages, where a full drop (3) would have hidden it.
+ */
+struct mem leftover(void) {
+  char dev[32];
+  for (char c = 'a'; c <= 'z'; c++) {
+    snprintf(dev, sizeof dev, "/dev/vd%c", c);
+    int fd = open(dev, O_RDONLY);
+    if (fd < 0) break;
+    ioctl(fd, BLKFLSBUF, 0);
+    close(fd);
+  }
+  return settle("2");
+}
+
+/*
+ * The leak judgement of umount-shared and mount-cycles, on totals over
+ * `unmounts` unmounts against `base` (taken with nothing mounted, caches
+ * dropped). Bands sit just above the noise seen on a clean kernel and are
+ * tied to the count: the inode band is below the unmount count, so one
+ * leaked inode per unmount always exceeds it. What the run could see is
+ * recorded: the smallest leak per unmount that would have failed it.
+ */
+#define LEFT_PAGE_BAND_KIB 128 /* twice the settle tolerance */
+#define SLAB_BAND_KIB 1024
+#define SUNRECLAIM_BAND_KIB 512
+char LEFTOVER_SUMMARY[512];
+void judge_leftovers(struct mem base, long unmounts, long file_kib) {
+  struct mem left = leftover();
+  struct mem end = settle("3");
+  det_mem("leftover", left);
+  det_mem("final", end);
+  long inode_band = (unmounts - 1) / 2 < 4 ? (unmounts - 1) / 2 : 4;
+  long dl = left.cache - base.cache, di = end.inodes - base.inodes;
+  long ds = end.slab - base.slab, du = end.sunreclaim - base.sunreclaim;
+  char bands[256];
+  snprintf(bands, sizeof bands, "{\"leftoverPageCacheKiB\":%d,\"inodes\":%ld,\"slabKiB\":%d,\"sunreclaimKiB\":%d}", LEFT_PAGE_BAND_KIB, inode_band, SLAB_BAND_KIB, SUNRECLAIM_BAND_KIB);
+  det_raw("bands", bands);
+  det_int("unmounts", unmounts);
+  det_int("leftoverPageCacheDeltaKiB", dl);
+  det_int("inodeDelta", di);
+  det_int("slabDeltaKiB", ds);
+  det_int("sunreclaimDeltaKiB", du);
+  det_int("fileKiB", file_kib);
+  det_num("leastInodesPerUnmountSeen", (double)(inode_band + 1) / unmounts);
+  det_num("leastPageCacheKiBPerUnmountSeen", (double)(LEFT_PAGE_BAND_KIB + 1) / unmounts);
+  if (!left.stable || !end.stable) tool_error("memory did not settle after everything was unmounted: no leak can be judged");
+  if (dl > LEFT_PAGE_BAND_KIB)
+    fail("%+ld KiB of page cache still held after %ld unmounts with nothing mounted (band %d KiB; the largest shared file is %ld KiB): something kept a reference to a file",
+         dl, unmounts, LEFT_PAGE_BAND_KIB, file_kib);
+  if (di > inode_band) fail("%+ld inodes after %ld unmounts (band %ld: one leaked per unmount exceeds it)", di, unmounts, inode_band);
+  if (ds > SLAB_BAND_KIB) fail("slab grew %ld KiB over %ld unmounts (band %d KiB)", ds, unmounts, SLAB_BAND_KIB);
+  if (du > SUNRECLAIM_BAND_KIB) fail("unreclaimable slab grew %ld KiB over %ld unmounts (band %d KiB)", du, unmounts, SUNRECLAIM_BAND_KIB);
+  snprintf(LEFTOVER_SUMMARY, sizeof LEFTOVER_SUMMARY, "after %ld unmounts: page cache held %+ld KiB, %+ld inodes, slab %+ld KiB", unmounts, dl, di, ds);
 }
 
 void det_mem(const char *k, struct mem m) {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { acceleratorLabel } from "../guest/accelerator.js";
+import { isFailed } from "../guest/checks.js";
+import { failureRate, resultWithRate } from "./correctness.js";
 import { failedCells, type FailureSource } from "./failures.js";
 
 /**
@@ -30,7 +32,7 @@ export interface ComparableRun extends FailureSource {
   }>;
   runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number }>;
   /** Absent in runs made before the correctness phase. */
-  correctness?: Array<{ workload: string; name: string; result: string; reason: string }>;
+  correctness?: Array<{ workload: string; name: string; result: string; reason: string; boots?: { of: number; failed: number } }>;
 }
 
 /** A kernel source as either kind of record describes it. */
@@ -124,12 +126,12 @@ function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: 
 
 const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
 
-const FAILED = new Set(["fail", "oops"]);
-
 /**
- * Correctness checks side by side: a check that passed and now fails or
- * oopses is a regression, the other way an improvement; any other change of
- * result (pass to not applicable, say) is reported as a change.
+ * Correctness checks side by side, by how often each failed: a check that
+ * never failed and now fails in any boot is a regression, one that always
+ * failed and now passes an improvement. A known intermittent failure (it
+ * failed in some boots of the baseline) that shows again, or not tonight,
+ * is no news: the nightly does not flap on a race it already knows.
  */
 function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
   const rows: MetricRow[] = [];
@@ -140,12 +142,20 @@ function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
       continue;
     }
     if (!b) {
-      rows.push({ workload, where, metric: "check result", unit: "", verdict: "new", note: c.result });
+      rows.push({ workload, where, metric: "check result", unit: "", verdict: "new", note: resultWithRate(c) });
       continue;
     }
-    const verdict: Verdict =
-      b.result === c.result ? "ok" : b.result === "pass" && FAILED.has(c.result) ? "regression" : FAILED.has(b.result) && c.result === "pass" ? "improvement" : "changed";
-    const note = b.result === c.result ? c.result : `${b.result} -> ${c.result}${FAILED.has(c.result) || c.result === "na" ? `: ${c.reason.split("\n")[0]}` : ""}`;
+    const rb = failureRate(b);
+    const rc = failureRate(c);
+    const intermittent = (rb.failed > 0 && rb.failed < rb.of) || (rc.failed > 0 && rc.failed < rc.of);
+    const change = `${resultWithRate(b)} -> ${resultWithRate(c)}`;
+    const why = isFailed(c.result) || c.result === "na" || c.result === "error" ? `: ${c.reason.split("\n")[0]}` : "";
+    let verdict: Verdict;
+    let note: string;
+    if (rb.failed === 0 && rc.failed > 0) [verdict, note] = ["regression", `${change}${why}`];
+    else if (rb.failed > 0 && rc.failed === 0) [verdict, note] = intermittent ? ["ok", `known intermittent (${resultWithRate(b)} in the baseline), not seen now`] : ["improvement", change];
+    else if (rb.failed > 0) [verdict, note] = ["ok", intermittent ? `known intermittent: ${change}` : resultWithRate(c)];
+    else [verdict, note] = b.result === c.result ? ["ok", c.result] : ["changed", `${change}${why}`];
     rows.push({ workload, where, metric: "check result", unit: "", verdict, note });
   }
   return rows;

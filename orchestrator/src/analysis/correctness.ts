@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CHECK_RESULTS, checkSpec, type CheckResult } from "../guest/checks.js";
+import { CHECK_RESULTS, checkSpec, isFailed, type CheckResult } from "../guest/checks.js";
 import { CheckTimingSchema, type BootEnd } from "../guest/correctness.js";
 import type { CheckStream } from "../guest/correctnessProtocol.js";
 import type { Manifest } from "../images/manifest.js";
@@ -30,8 +30,27 @@ export const CorrectnessResultSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   bootDir: z.string(),
   timing: CheckTimingSchema.optional(),
+  /**
+   * How often it failed: runs of the check (one boot each, or for corrupt the
+   * boots one run took) and how many of them failed or oopsed, with each
+   * run's result. Absent in runs made before checks were run again.
+   */
+  boots: z.object({ of: z.number().int(), failed: z.number().int(), results: z.array(z.enum(CHECK_RESULTS)) }).optional(),
+  /** Every run that failed or oopsed: its boot folder and reason (the trace is in its console.log and oops.txt). */
+  failures: z.array(z.object({ bootDir: z.string(), result: z.enum(CHECK_RESULTS), reason: z.string() })).optional(),
 });
 export type CorrectnessResult = z.infer<typeof CorrectnessResultSchema>;
+
+/** A result's failure rate, for runs that predate `boots`: one run, failed or not. */
+export function failureRate(r: { result: string; boots?: { of: number; failed: number } }): { failed: number; of: number } {
+  return r.boots ? { failed: r.boots.failed, of: r.boots.of } : { failed: isFailed(r.result) ? 1 : 0, of: 1 };
+}
+
+/** "fail 1/4 boots" when a check ran more than once, else the bare result. */
+export function resultWithRate(r: { result: string; boots?: { of: number; failed: number } }): string {
+  if (!r.boots || r.boots.of <= 1) return r.result;
+  return isFailed(r.result) ? `${r.result} ${r.boots.failed}/${r.boots.of} boots` : `${r.result} (${r.boots.of} boots)`;
+}
 
 export interface CheckVerdict {
   check: string;
@@ -42,6 +61,8 @@ export interface CheckVerdict {
   ms?: number;
   details?: Record<string, unknown>;
 }
+
+const SIGBUS = 7;
 
 function oopsLine(o: { headline: string; rip?: string }): string {
   return `${o.headline}${o.rip ? ` at ${o.rip}` : ""}`;
@@ -88,13 +109,21 @@ export function judgeCorrectness(requested: string[], stream: CheckStream, boot:
       if (began && !died) {
         died = name;
         if (boot.oops && (boot.panicked || !stream.complete)) {
-          const c = name === "corrupt" ? lastCase(stream, name) : undefined;
+          const c = spec.needs === "corrupt" ? lastCase(stream, name) : undefined;
           out.push({ ...base, result: "oops", reason: `${c ? `in case ${c}: ` : ""}${oopsLine(boot.oops)}`, details: c ? { oopsCase: c } : undefined });
         } else if (boot.timedOut) {
           out.push({ ...base, result: "fail", reason: `never reported: the guest hung (QEMU killed after ${Math.round(boot.wallMs / 1000)} s)` });
         } else {
           const killed = stream.errors.find((e) => e.what === `check ${name}`);
-          out.push({ ...base, result: "fail", reason: killed ? `never reported: ${killed.message} (a fault of the check program, not a verdict on the kernel)` : `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}` });
+          const signal = killed ? Number(/killed by signal (\d+)/.exec(killed.message)?.[1]) : NaN;
+          if (signal === SIGBUS) {
+            // every file the checks map belongs to a clean image: a page the kernel could not supply is the kernel's fault
+            out.push({ ...base, result: "fail", reason: `never reported: ${killed!.message} (SIGBUS: the kernel could not supply a page of a mapped file of a clean image)` });
+          } else if (killed) {
+            out.push({ ...base, result: "error", reason: `never reported: ${killed.message} (a fault of the check program, not a verdict on the kernel)` });
+          } else {
+            out.push({ ...base, result: "fail", reason: `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}` });
+          }
         }
         continue;
       }
@@ -144,14 +173,52 @@ export function mergeCorruptRuns(runs: CheckVerdict[]): CheckVerdict {
   if (runs.length === 1) return runs[0]!;
   const oopses = runs.filter((r) => r.result === "oops");
   const failed = runs.filter((r) => r.result === "fail");
-  const result: CheckResult = oopses.length ? "oops" : failed.length ? "fail" : runs[runs.length - 1]!.result;
-  const reason = [...oopses, ...failed].map((r) => r.reason).join("; ") || runs[runs.length - 1]!.reason;
+  const result: CheckResult = oopses.length ? "oops" : failed.length ? "fail" : worstOf(runs.map((r) => r.result));
+  const reason = [...oopses, ...failed].map((r) => r.reason).join("; ") || runs.filter((r) => r.result === result).map((r) => r.reason).join("; ");
   const cases = runs.flatMap((r) => (Array.isArray(r.details?.cases) ? (r.details!.cases as unknown[]) : []));
   const oopsCases = oopses.map((r) => r.details?.oopsCase).filter((c) => c !== undefined);
   return { ...runs[0]!, result, reason, ms: runs.reduce((t, r) => t + (r.ms ?? 0), 0), details: { boots: runs.length, oopsCases, cases, runs: runs.map((r) => r.details ?? {}) } };
 }
 
+/** Over the parts of one run: a finding outweighs a pass, a pass outweighs na, na outweighs a tool error. */
+function worstOf(results: CheckResult[]): CheckResult {
+  for (const r of ["oops", "fail", "finding", "pass", "na", "error"] as const) if (results.includes(r)) return r;
+  return "error";
+}
+
+/** One run of a check (one boot, or the boots one corrupt run took) with its verdicts. */
+export interface CheckRun {
+  verdicts: CheckVerdict[];
+  bootDir: string;
+}
+
+/**
+ * A result over every run of its check. Any run that failed or oopsed makes
+ * it a failure carrying its rate (a race seen once in four boots says so),
+ * with the first failing run's reason; otherwise a finding in any run is
+ * the finding, then a pass. A run that could not judge (error) only decides
+ * when no run could.
+ */
+export function overRuns(runs: CheckRun[]): Array<CheckVerdict & { boots: { of: number; failed: number; results: CheckResult[] }; failures: Array<{ bootDir: string; result: CheckResult; reason: string }> }> {
+  const names = [...new Set(runs.flatMap((r) => r.verdicts.map((v) => v.name)))];
+  return names.map((name) => {
+    const each = runs.map((r) => ({ v: r.verdicts.find((x) => x.name === name)!, bootDir: r.bootDir })).filter((x) => x.v);
+    const failing = each.filter((x) => isFailed(x.v.result));
+    const boots = { of: each.length, failed: failing.length, results: each.map((x) => x.v.result) };
+    const failures = failing.map((x) => ({ bootDir: x.bootDir, result: x.v.result, reason: x.v.reason }));
+    if (failing.length) {
+      const first = failing[0]!.v;
+      const result: CheckResult = failing.some((x) => x.v.result === "oops") ? "oops" : "fail";
+      const rate = each.length > 1 ? `${failing.length < each.length ? "intermittent: " : ""}${result} in ${failing.length} of ${each.length} boots; first: ` : "";
+      return { ...first, result, reason: `${rate}${first.reason}`, boots, failures };
+    }
+    const result = worstOf(each.map((x) => x.v.result));
+    const chosen = each.find((x) => x.v.result === result)!.v;
+    return { ...chosen, boots, failures };
+  });
+}
+
 /** Results that count like a failed boot: the check failed, or the kernel oopsed while it ran. */
 export function failedChecks<T extends { result: string }>(run: { correctness?: T[] }): T[] {
-  return (run.correctness ?? []).filter((c) => c.result === "fail" || c.result === "oops");
+  return (run.correctness ?? []).filter((c) => isFailed(c.result));
 }

@@ -7,5 +7,7 @@ export const EXIT = {
   regression: 3,
   /** The run completed, but some boots or correctness checks failed (a guest oops, hang or error): the reports say which. */
   failedBoots: 4,
+  /** The known-answer run (--validate) found a mutant not caught, or mainline failing: a defect of this tool. */
+  knownAnswerMissed: 5,
   interrupted: 130,
 } as const;

@@ -7,9 +7,25 @@ import { BenchError } from "../util/errors.js";
  * correctness.ts judges it with how the boot ended.
  */
 
-/** pass, fail, not applicable (na), a documented finding, or an oops of the kernel while it ran. */
-export const CHECK_RESULTS = ["pass", "fail", "na", "finding", "oops"] as const;
+/**
+ * What a check's result means, the one definition every report uses:
+ * - pass: the guarantee held, and the check showed it could have seen it break
+ *   (sharing was in effect);
+ * - fail: the kernel broke a guarantee the feature documents for any mount
+ *   setup: wrong bytes across domains, a leak, a lost fadvise, a kernel warning;
+ * - oops: a fail in which the kernel oopsed or panicked;
+ * - finding: behaviour inside the documented trust model (a fingerprint is
+ *   trusted within its domain), or hardening that mainline has and the kernel
+ *   under test lacks, named with what mainline does;
+ * - na: not applicable, with why (no identical file, sharing not in effect);
+ * - error: the check could not judge the kernel: the host, the check program
+ *   or its own limits (an OOM under its own memory limit); never blamed on the kernel.
+ */
+export const CHECK_RESULTS = ["pass", "fail", "oops", "finding", "na", "error"] as const;
 export type CheckResult = (typeof CHECK_RESULTS)[number];
+/** The results that mean the kernel broke a guarantee. */
+export const FAILED_RESULTS: readonly CheckResult[] = ["fail", "oops"];
+export const isFailed = (r: string): boolean => (FAILED_RESULTS as readonly string[]).includes(r);
 
 export interface CheckSpec {
   /** The name given in esb.check=. */
@@ -64,7 +80,12 @@ export const CHECKS: readonly CheckSpec[] = [
   },
   {
     name: "corrupt",
-    results: [{ name: "corrupt", proves: "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on next to a clean image, are refused or served correctly, never oops, and never change what the clean image serves." }],
+    results: [{ name: "corrupt", proves: "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on in another domain than a clean image, are refused or served correctly, never oops, and never change what the clean image serves." }],
+    needs: "corrupt", typicalSeconds: 40, timeoutSeconds: 300,
+  },
+  {
+    name: "corrupt-same-domain",
+    results: [{ name: "corrupt-same-domain", proves: "What a clean image serves when corrupted copies that lie about a file (another size, another file's fingerprint) are mounted in its own domain, where fingerprints are trusted by design; an oops or a kernel warning still fails." }],
     needs: "corrupt", typicalSeconds: 40, timeoutSeconds: 300,
   },
   {
@@ -75,6 +96,8 @@ export const CHECKS: readonly CheckSpec[] = [
 ];
 
 export const CHECK_NAMES = CHECKS.map((c) => c.name);
+/** The results the checks end with (trust has two): what reports and the known-answer matrix name. */
+export const RESULT_NAMES = CHECKS.flatMap((c) => c.results.map((r) => r.name));
 
 export function checkSpec(name: string): CheckSpec {
   const c = CHECKS.find((x) => x.name === name);
@@ -188,7 +211,7 @@ export function planCorrectnessBoots(checks: string[], disks: CheckDisks, opts: 
 
 /** The corrupt boot again with only `cases` (esb.cases): what was left to run when a case oopsed. */
 export function corruptRerun(boot: CorrectnessBoot, cases: string[]): CorrectnessBoot {
-  if (boot.check !== "corrupt") throw new BenchError(`only corrupt boots run again by case, not ${boot.check}`);
+  if (checkSpec(boot.check).needs !== "corrupt") throw new BenchError(`only corrupt boots run again by case, not ${boot.check}`);
   return { ...boot, guestArgs: { ...boot.guestArgs, "esb.cases": cases.map((c) => safeWord(c, "case")).join(",") } };
 }
 

@@ -23,7 +23,7 @@ const RefsLine = z.object({
 const CheckBegin = z.object({ t: z.literal("check-begin"), name: z.string(), proves: z.string(), up: z.number().optional() });
 /** A raw step: which fields it has depends on the step (see esbcheck). */
 const CheckStep = z.looseObject({ t: z.literal("check-step"), check: z.string(), step: z.string(), ms: z.number().optional() });
-export const GUEST_RESULTS = ["pass", "fail", "na", "finding"] as const;
+export const GUEST_RESULTS = ["pass", "fail", "na", "finding", "error"] as const;
 const CheckLine = z.object({
   t: z.literal("check"), name: z.string(), result: z.enum(GUEST_RESULTS), reason: z.string(), proves: z.string(),
   ms: z.number(), up: z.number().optional(), details: z.record(z.string(), z.unknown()),

@@ -10,6 +10,9 @@ import type { WorkloadSpec } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
 import { buildKernel, compilerVersion, vmlinuxBeside } from "../kernel/build.js";
 import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
+import { loadMutant } from "../kernel/mutants.js";
+import { buildMutantKernel } from "../kernel/mutantBuild.js";
+import { RESULT_NAMES } from "../guest/checks.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";
@@ -83,6 +86,20 @@ export async function buildArtefacts(
   record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
   progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
   await folder.save();
+  let bzImage = kernel.bzImage;
+  let vmlinux = vmlinuxBeside(kernel.bzImage);
+  if (opts.mutant) {
+    // broken on purpose: the run measures the mutant, and every record says so
+    const m = await loadMutant(opts.mutant, RESULT_NAMES);
+    const mutant = await time("mutant build", async () =>
+      buildMutantKernel({ base: kernel, tree: tree.tree, mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 }, progress, jobs: opts.jobs }),
+    );
+    record.kernel = { ...record.kernel, mutant: mutant.record, buildKey: mutant.key, release: mutant.record.kernelRelease };
+    progress.info(`mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`);
+    await folder.save();
+    bzImage = mutant.bzImage;
+    vmlinux = mutant.vmlinux;
+  }
   if (ctx.kernelOnly) return undefined;
 
   // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
@@ -111,5 +128,5 @@ export async function buildArtefacts(
   const initramfs = await time("initramfs", () => prepareInitramfs(progress));
   record.initramfs = initramfs.record;
   await folder.save();
-  return { kernel: { bzImage: kernel.bzImage, vmlinux: vmlinuxBeside(kernel.bzImage) }, initramfs: initramfs.file, pairs, checks };
+  return { kernel: { bzImage, vmlinux }, initramfs: initramfs.file, pairs, checks };
 }

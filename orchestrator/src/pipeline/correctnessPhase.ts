@@ -1,6 +1,6 @@
 import path from "node:path";
-import { judgeCorrectness, mergeCorruptRuns, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
-import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
+import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
+import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, isFailed, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
 import { runCheckBoot, type CheckBootResult } from "../guest/correctness.js";
 import type { Accelerator, TcgThread } from "../guest/qemu.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
@@ -36,7 +36,7 @@ const TCG_SLOWDOWN = 1.5;
 async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessContext): Promise<{ disks: CheckDisks; notApplicable: Map<string, string> }> {
   const disks: CheckDisks = { a: pair.a.image, b: pair.b.image };
   const notApplicable = new Map<string, string>();
-  const want = { forged: checks.includes("trust"), corrupt: checks.includes("corrupt") };
+  const want = { forged: checks.includes("trust"), corrupt: checks.some((c) => checkSpec(c).needs === "corrupt") };
   if (!want.forged && !want.corrupt) return { disks, notApplicable };
   const made = await prepareCorrectnessImages(pair, ctx.series.imageProfile, want, ctx.progress);
   ctx.folder.record.correctnessImages = { ...made.record, workload: pair.record.name, dir: made.dir };
@@ -47,7 +47,7 @@ async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessCon
   }
   if (want.corrupt) {
     if ("images" in corrupt) disks.corrupt = corrupt.images.map((c) => ({ file: path.join(made.dir, c.file), name: c.name, hitPath: c.hitPath, expect: c.expect }));
-    else notApplicable.set("corrupt", corrupt.notApplicable);
+    else for (const c of checks.filter((x) => checkSpec(x).needs === "corrupt")) notApplicable.set(c, corrupt.notApplicable);
   }
   return { disks, notApplicable };
 }
@@ -75,6 +75,24 @@ export async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b:
   return { verdict: mergeCorruptRuns(verdicts), boots };
 }
 
+/**
+ * `reps` runs of a check, and `reruns` more when any of them failed or
+ * oopsed: a failure seen once says nothing of its rate, so the verdict
+ * carries how often it failed.
+ */
+export async function runRated<T extends CheckRun>(once: (rep: number) => Promise<T>, reps: number, reruns: number, onRerun?: () => void): Promise<T[]> {
+  const runs: T[] = [];
+  for (let rep = 0; rep < reps; rep++) runs.push(await once(rep));
+  if (reruns && runs.some((r) => r.verdicts.some((v) => isFailed(v.result)))) {
+    onRerun?.();
+    for (let rep = reps; rep < reps + reruns; rep++) runs.push(await once(rep));
+  }
+  return runs;
+}
+
+/** Boots per check, and how many more a check gets when it failed or oopsed (to tell a race from a steady failure). */
+export const DEFAULT_CHECK_RERUNS = 3;
+
 export async function runCorrectness(pair: ImagePair | undefined, ctx: CorrectnessContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
@@ -84,45 +102,57 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   }
   const workload = pair.record.name;
   const checks = opts.checks ?? [...CHECK_NAMES];
+  const reps = opts.checkReps ?? 1;
+  const reruns = opts.checkReruns ?? DEFAULT_CHECK_RERUNS;
   const { disks, notApplicable } = await extraDisks(pair, checks, ctx);
   const bytes = [pair.a.manifest, pair.b.manifest].flatMap((m) => regularFiles(m)).reduce((s, f) => s + f.size, 0);
   const boots = planCorrectnessBoots(checks.filter((c) => !notApplicable.has(c)), disks, {
     shareOptions: ctx.series.shareMountOptions, digest: opts.digest ?? "xxh64", imagesMiB: bytes / 2 ** 20, slowdown: ctx.accel === "tcg" ? TCG_SLOWDOWN : 1,
   });
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
-  const run = (boot: CorrectnessBoot, k: number) =>
-    runCheckBoot({ boot, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread, bootDir: path.join(folder.dir, "boots", `correctness-${workload}-${boot.check}${k ? `-${k + 1}` : ""}`) });
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
-  const save = async (verdicts: CheckVerdict[], done: CheckBootResult[]) => {
+  const save = async (check: string, runs: Array<CheckRun & { done: CheckBootResult[] }>) => {
+    const done = runs.flatMap((r) => r.done);
     for (const b of done.filter((x) => x.earlyHangs.length)) {
       record.warnings.push(`correctness ${workload} ${b.boot.check}: ${stallNote(b.earlyHangs.length, path.basename(b.bootDir), b.earlyHangs[0]!)}`);
     }
-    for (const v of verdicts) {
+    for (const v of overRuns(runs)) {
       const result: CorrectnessResult = {
         workload, check: v.check, name: v.name, series: ctx.series.name, result: v.result, reason: v.reason, proves: v.proves, ms: v.ms,
-        wallMs: done.reduce((t, b) => t + b.end.wallMs, 0), details: v.details ?? {}, bootDir: done[0]?.bootDir ?? "", timing: done.length === 1 ? done[0]!.timing : undefined,
+        wallMs: done.reduce((t, b) => t + b.end.wallMs, 0), details: v.details ?? {}, bootDir: runs[0]?.bootDir ?? "",
+        timing: done.length === 1 ? done[0]!.timing : undefined, boots: v.boots, failures: v.failures,
       };
       record.correctness.push(result);
       const time = result.ms !== undefined ? `${(result.ms / 1000).toFixed(1)} s in the guest, ` : "";
-      progress.info(`  ${v.name}: ${v.result.toUpperCase()} (${time}${(result.wallMs / 1000).toFixed(0)} s boot): ${v.reason.split("\n")[0]}`);
-      if (v.result === "fail" || v.result === "oops") record.warnings.push(`correctness ${workload} ${v.name}: ${v.result.toUpperCase()}: ${v.reason.split("\n")[0]}`);
+      progress.info(`  ${v.name}: ${resultWithRate(result).toUpperCase()} (${time}${(result.wallMs / 1000).toFixed(0)} s of boots): ${v.reason.split("\n")[0]}`);
+      if (isFailed(v.result)) record.warnings.push(`correctness ${workload} ${v.name}: ${resultWithRate(result).toUpperCase()}: ${v.reason.split("\n")[0]}`);
+    }
+    if (!runs.length) {
+      for (const r of checkSpec(check).results) {
+        record.correctness.push({ workload, check, name: r.name, series: ctx.series.name, result: "na", reason: notApplicable.get(check) ?? "", proves: r.proves, wallMs: 0, details: {}, bootDir: "" });
+      }
     }
     await folder.save();
   };
   for (const [i, check] of checks.entries()) {
     progress.info(`correctness ${i + 1}/${checks.length}: ${check} on ${workload} (series ${ctx.series.name})`);
-    const why = notApplicable.get(check);
-    if (why !== undefined) {
-      await save(checkSpec(check).results.map((r) => ({ check, name: r.name, proves: r.proves, result: "na" as const, reason: why })), []);
+    if (notApplicable.has(check)) {
+      await save(check, []);
       continue;
     }
     const boot = boots.find((b) => b.check === check)!;
-    if (check === "corrupt") {
-      const { verdict, boots: done } = await runCorrupt(boot, disks.corrupt!.map((c) => c.name), run, (r) => judge(r)[0]!);
-      await save([verdict], done);
-    } else {
+    const once = async (rep: number): Promise<CheckRun & { done: CheckBootResult[] }> => {
+      const dirOf = (k: number) => path.join(folder.dir, "boots", `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`);
+      const run = (b: CorrectnessBoot, k: number) =>
+        runCheckBoot({ boot: b, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread, bootDir: dirOf(k) });
+      if (checkSpec(check).needs === "corrupt") {
+        const { verdict, boots: done } = await runCorrupt(boot, disks.corrupt!.map((c) => c.name), run, (r) => judge(r)[0]!);
+        return { verdicts: [verdict], done, bootDir: done[0]?.bootDir ?? dirOf(0) };
+      }
       const r = await run(boot, 0);
-      await save(judge(r), [r]);
-    }
+      return { verdicts: judge(r), done: [r], bootDir: r.bootDir };
+    };
+    const runs = await runRated(once, reps, reruns, () => progress.info(`  ${check} failed: ${reruns} more boot(s) to see how often`));
+    await save(check, runs);
   }
 }

@@ -39,8 +39,14 @@ export interface BenchOptions {
   parallel?: number;
   /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */
   runtimeShared?: boolean;
+  /** A kernel mutant (kernel/mutants/) built on the series' kernel and measured instead of it. */
+  mutant?: string;
   /** The correctness checks to run (all of them when absent). */
   checks?: string[];
+  /** Boots per correctness check (1 unless hunting a race). */
+  checkReps?: number;
+  /** Boots a check gets after one failed or oopsed, so its verdict carries a rate (default 3). */
+  checkReruns?: number;
   /** What each file a guest reads is checked with (default xxh64). */
   digest?: Digest;
   jobs?: number;

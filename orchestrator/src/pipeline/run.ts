@@ -18,7 +18,7 @@ import { buildArtefacts, type Artefacts } from "./build.js";
 import type { BenchOptions } from "./options.js";
 import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
 import { defaultParallel } from "./scheduler.js";
-import { runCorrectness } from "./correctnessPhase.js";
+import { DEFAULT_CHECK_RERUNS, runCorrectness } from "./correctnessPhase.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
@@ -42,6 +42,8 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       quick: Boolean(opts.quick),
       digest: opts.digest ?? "xxh64",
       checks: opts.checks,
+      checkReps: opts.checkReps ?? 1,
+      checkReruns: opts.checkReruns ?? DEFAULT_CHECK_RERUNS,
     },
     ...emptyResults(),
     ...(opts.shard ? { shard: opts.shard } : {}),

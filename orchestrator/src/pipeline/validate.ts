@@ -5,6 +5,8 @@ import { parseImageRef } from "../images/oci.js";
 import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
 import { seriesFromMbox } from "../kernel/patches/select.js";
 import { loadSeries, treeSpec, type SeriesSpec } from "../kernel/series.js";
+import { loadMutant, loadMutants } from "../kernel/mutants.js";
+import { RESULT_NAMES } from "../guest/checks.js";
 import { kernelSrcKind } from "../kernel/seriesTree.js";
 import { BenchError } from "../util/errors.js";
 import { git } from "../util/git.js";
@@ -90,6 +92,11 @@ export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
   }
   if (opts.tcgThread && opts.accel === "kvm") {
     throw new BenchError(`--tcg-thread ${opts.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");
+  }
+  if (opts.mutant) {
+    await loadMutant(opts.mutant, RESULT_NAMES);
+    const { base } = await loadMutants(RESULT_NAMES);
+    if (opts.profile || spec.name !== base) throw new BenchError(`--mutant ${opts.mutant} is a patch of series ${base}'s code, and this run builds ${spec.name}`, `drop --mutant, or run --series ${base}`);
   }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   for (const input of opts.images ?? []) await checkImageInput(input);

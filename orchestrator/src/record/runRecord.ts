@@ -17,6 +17,7 @@ import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
 import { KernelTreeRecordSchema } from "../kernel/prepare.js";
+import { MutantBuildRecordSchema } from "../kernel/mutantBuild.js";
 import { BenchError } from "../util/errors.js";
 
 /**
@@ -46,8 +47,10 @@ export type FailedBoot = z.infer<typeof FailedBootSchema>;
 /** The kernel under test: its tree (source, apply report), then its build once done. */
 export const KernelRecordSchema = KernelTreeRecordSchema.extend({
   build: KernelBuildRecordSchema.optional(),
-  /** The build's cache key; "" until it is built. */
+  /** The build's cache key (the mutant's, for a mutant); "" until it is built. */
   buildKey: z.string(),
+  /** A kernel broken on purpose (kernel/mutants/), built on `build`: the run measured it, not the series. */
+  mutant: MutantBuildRecordSchema.optional(),
   release: z.string().optional(),
 });
 
@@ -82,6 +85,9 @@ export const RunRecordSchema = z.object({
     digest: z.enum(DIGESTS),
     /** The correctness checks asked for (all of them when absent). */
     checks: z.array(z.string()).optional(),
+    /** Boots per check, and boots again after a check failed (absent in runs made before checks were booted again). */
+    checkReps: z.number().int().optional(),
+    checkReruns: z.number().int().optional(),
   }),
   /** Set when this run measured one part of its plan; --merge joins the parts. */
   shard: ShardSchema.optional(),

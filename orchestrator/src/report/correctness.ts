@@ -1,4 +1,5 @@
-import type { CorrectnessResult } from "../analysis/correctness.js";
+import { resultWithRate, type CorrectnessResult } from "../analysis/correctness.js";
+import { isFailed } from "../guest/checks.js";
 
 /** The correctness results in the reports: a plain table for the cover letter, a fuller one for report.md. */
 
@@ -20,12 +21,18 @@ function subject(results: CorrectnessResult[]): string {
 export function renderCorrectnessText(results: CorrectnessResult[]): string[] {
   if (!results.length) return [];
   const w = Math.max(...results.map((r) => r.name.length));
-  const rows = results.map((r) => `  ${r.name.padEnd(w)}  ${r.result.toUpperCase().padEnd(7)}  ${oneLine(r.reason, 120)}`);
-  const failed = results.filter((r) => r.result === "fail" || r.result === "oops").length;
+  const labels = results.map((r) => resultWithRate(r).toUpperCase());
+  const lw = Math.max(7, ...labels.map((l) => l.length));
+  const rows = results.map((r, i) => `  ${r.name.padEnd(w)}  ${labels[i]!.padEnd(lw)}  ${oneLine(r.reason, 120)}`);
+  const failed = results.filter((r) => isFailed(r.result)).length;
+  const again = results.some((r) => (r.boots?.of ?? 1) > 1);
   return [
-    `Correctness of page cache sharing (${subject(results)}), one boot per check${failed ? `: ${failed} FAILED` : ""}:`,
+    `Correctness of page cache sharing (${subject(results)}), one boot per check${again ? " (a failing check booted again to measure how often it fails)" : ""}${failed ? `: ${failed} FAILED` : ""}:`,
     "",
     ...rows,
+    "",
+    "FAIL: a guarantee the feature documents for any mount setup was broken. FINDING: behaviour inside the documented trust model,",
+    "or hardening mainline has that this kernel lacks. NA: nothing could be proven here (why is given). ERROR: the check could not judge the kernel.",
     "",
   ];
 }
@@ -45,9 +52,23 @@ export function renderCorrectnessMarkdown(results: CorrectnessResult[]): string[
     "|---|---|---|---|---|",
   ];
   for (const r of results) {
-    const result = r.result === "fail" || r.result === "oops" ? `**${r.result.toUpperCase()}**` : r.result;
+    const result = isFailed(r.result) ? `**${resultWithRate(r).toUpperCase()}**` : resultWithRate(r);
     out.push(`| ${r.name} | ${result} | ${cell(r.proves)} | ${cell(r.reason)} | ${seconds(r.ms)} / ${seconds(r.wallMs)} |`);
   }
-  out.push("", "Each check's details (counts, kernel log lines, corrupted cases) are in run.json under `correctness`, its boot in `bootDir`.", "");
+  const failing = results.filter((r) => r.failures?.length);
+  if (failing.length) {
+    out.push("", "Every failing boot (its console.log and, after an oops, oops.txt hold the trace):", "");
+    for (const r of failing) for (const f of r.failures!) out.push(`- ${r.name}: ${f.result} in \`${f.bootDir}\`: ${cell(oneLine(f.reason, 300))}`);
+  }
+  out.push(
+    "",
+    "Results: **fail** (or **oops**) = the kernel broke a guarantee the feature documents for any mount setup; **finding** = behaviour inside the " +
+      "documented trust model (a fingerprint is trusted within its domain), or hardening mainline has and this kernel lacks; **na** = nothing could " +
+      "be proven here; **error** = the check could not judge the kernel (the host, the check program or its own limits). A check that fails is booted " +
+      "again, and its result says in how many boots it failed.",
+    "",
+    "Each check's details (counts, kernel log lines, corrupted cases) are in run.json under `correctness`, its boot in `bootDir`.",
+    "",
+  );
   return out;
 }

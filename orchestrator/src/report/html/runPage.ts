@@ -71,10 +71,10 @@ function header(run: RunRecord, names: string[], correctness: CorrectnessCheck[]
   );
 }
 
-/** The page of a run; correctness checks, which the record does not hold yet, come beside it. */
-export function renderRunHtml(run: RunRecord, extra: { correctness?: CorrectnessCheck[] } = {}): string {
+/** The page of a run. */
+export function renderRunHtml(run: RunRecord): string {
   const names = workloadNames(run);
-  const correctness = extra.correctness ?? [];
+  const correctness: CorrectnessCheck[] = run.correctness.map((c) => ({ check: c.name, series: c.series, result: c.result, boots: c.boots, reason: c.reason, proves: c.proves }));
   const body = [
     header(run, names, correctness),
     problems(run, correctness),

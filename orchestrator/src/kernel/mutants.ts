@@ -1,0 +1,80 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { BenchError } from "../util/errors.js";
+import { sha256 } from "../util/fsx.js";
+import { kernelDir } from "../util/paths.js";
+import { strictObject } from "../util/schema.js";
+import { parseYamlWith } from "../util/yamlFile.js";
+
+/**
+ * Kernel mutants (kernel/mutants/mutants.yaml): small diffs that break one
+ * guarantee of mainline's page cache sharing each, with what must catch
+ * them. The known-answer run builds each on the mainline build and expects
+ * exactly its signals.
+ */
+
+/** The read-all phase's verdicts a mutant can be caught by, beside the correctness results' names. */
+export const READALL_SIGNALS = ["readall-corruption", "readall-leak", "readall-boot"] as const;
+
+/** "NAME" (must fail or oops) or "NAME=finding" (must become a finding where mainline passes). */
+const SignalSchema = z.string().regex(/^[a-z][a-z-]*(=finding)?$/, "a check or read-all signal name, optionally =finding");
+
+export const MutantSchema = strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  patch: z.string(),
+  breaks: z.string(),
+  caughtBy: z.array(SignalSchema).min(1),
+  mayAlsoFail: z.array(SignalSchema).default([]),
+});
+export type Mutant = z.infer<typeof MutantSchema>;
+
+export const MutantSetSchema = strictObject({
+  base: z.string(),
+  mutants: z.array(MutantSchema),
+  notBrokenAlone: z.record(z.string(), z.string()).default({}),
+});
+export type MutantSet = z.infer<typeof MutantSetSchema>;
+
+export function mutantsDir(): string {
+  return path.join(kernelDir, "mutants");
+}
+
+/** The mutant set, every name checked against the signals that exist. */
+export async function loadMutants(checkNames: readonly string[], dir = mutantsDir()): Promise<MutantSet> {
+  const file = path.join(dir, "mutants.yaml");
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new BenchError(`${file} cannot be read`, "the mutant set lives in kernel/mutants/ of the checkout");
+  });
+  const set = parseYamlWith(MutantSetSchema, text, file, "mutant set", "see the comment at the top of the file");
+  const known = new Set<string>([...READALL_SIGNALS, ...checkNames]);
+  const names = new Set<string>();
+  for (const m of set.mutants) {
+    if (names.has(m.name)) throw new BenchError(`${file}: mutant ${m.name} is listed twice`);
+    names.add(m.name);
+    for (const s of [...m.caughtBy, ...m.mayAlsoFail]) {
+      const name = s.replace(/=finding$/, "");
+      if (!known.has(name)) throw new BenchError(`${file}: mutant ${m.name} names "${name}", which is no check result or read-all signal`, `use one of: ${[...known].join(", ")}`);
+    }
+  }
+  return set;
+}
+
+/** One mutant by name with its patch text. */
+export async function loadMutant(name: string, checkNames: readonly string[], dir = mutantsDir()): Promise<{ mutant: Mutant; patch: string; patchSha256: string; file: string }> {
+  const set = await loadMutants(checkNames, dir);
+  const mutant = set.mutants.find((m) => m.name === name);
+  if (!mutant) throw new BenchError(`no kernel mutant named ${name}`, `choose from: ${set.mutants.map((m) => m.name).join(", ")} (kernel/mutants/mutants.yaml)`);
+  const file = path.join(dir, mutant.patch);
+  const patch = await readFile(file, "utf8").catch(() => {
+    throw new BenchError(`mutant ${name}: ${file} cannot be read`, `add the patch or fix "patch:" in ${path.join(dir, "mutants.yaml")}`);
+  });
+  return { mutant, patch, patchSha256: sha256(patch), file };
+}
+
+/** The files a unified diff changes (its +++ lines, a/ b/ prefixes dropped). */
+export function patchedFiles(patch: string): string[] {
+  const files = [...patch.matchAll(/^\+\+\+ (\S+)/gm)].map((m) => m[1]!.replace(/^b\//, ""));
+  if (!files.length) throw new BenchError("the mutant's patch changes no file (no +++ line)");
+  return [...new Set(files)];
+}

@@ -1,0 +1,120 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { judgeTargets, signalsOf, type Expectation, type Observed } from "../analysis/knownAnswer.js";
+import { RESULT_NAMES } from "../guest/checks.js";
+import { ACCESS_PATHS, MODES } from "../guest/modes.js";
+import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
+import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
+import { knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswer.js";
+import { BenchError, describeError } from "../util/errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { fmtElapsed, Progress } from "../util/progress.js";
+import { CHECKS_WORKLOAD } from "./build.js";
+import type { BenchOptions } from "./options.js";
+import { runBench } from "./run.js";
+import type { RunFolder } from "./runFolder.js";
+
+/**
+ * The known-answer run: the mutant set's base series (mainline) and each of
+ * its kernel mutants measured the same way (the checks' pair: read-all on
+ * every access path and mode, one boot each, and every correctness check),
+ * each in a run folder of its own under `out`, then judged as a matrix.
+ */
+
+/** Every signal the matrix has a column for: the read-all verdicts, then each correctness result. */
+export const SIGNALS: readonly string[] = [...READALL_SIGNALS, ...RESULT_NAMES];
+
+/** A failing check gets one more boot here: enough to tell a steady failure from a race, at the least cost. */
+export const KNOWN_ANSWER_RERUNS = 1;
+
+export interface KnownAnswerOptions {
+  /** Options every target's run shares (accelerator, parallel, kernel package, digest, jobs, command). */
+  bench: BenchOptions;
+  out: string;
+  /** Only these mutants (all of them when absent). */
+  mutants?: string[];
+}
+
+export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<KnownAnswerRecord> {
+  const set = await loadMutants(RESULT_NAMES);
+  for (const m of opts.mutants ?? []) {
+    if (!set.mutants.some((x) => x.name === m)) throw new BenchError(`no kernel mutant named ${m}`, `choose from: ${set.mutants.map((x) => x.name).join(", ")}`);
+  }
+  const chosen = set.mutants.filter((m) => !opts.mutants || opts.mutants.includes(m.name));
+  const targets: Array<{ target: string; breaks?: string; expect: Expectation | null }> = [
+    { target: set.base, expect: null },
+    ...chosen.map((m) => ({ target: m.name, breaks: m.breaks, expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail } })),
+  ];
+  const dir = path.resolve(opts.out);
+  await mkdir(dir, { recursive: true });
+  progress.setLogFile(path.join(dir, "progress.log"));
+  const record: KnownAnswerRecord = {
+    schema: KNOWN_ANSWER_SCHEMA, status: "running", startedAt: new Date().toISOString(), command: opts.bench.command, series: set.base,
+    workload: CHECKS_WORKLOAD, signals: [...SIGNALS], targets: [], costs: [], problems: [],
+  };
+  const measured: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }> = [];
+  const save = async () => {
+    record.targets = judgeTargets(measured, SIGNALS);
+    record.problems = knownAnswerProblems(record.targets, SIGNALS);
+    KnownAnswerRecordSchema.parse(record);
+    await writeJsonAtomic(path.join(dir, "known-answer.json"), record);
+    await writeFileAtomic(path.join(dir, "known-answer.md"), renderKnownAnswerDoc(record));
+  };
+  const t0 = Date.now();
+  for (const [i, t] of targets.entries()) {
+    const left = i ? ` (~${fmtElapsed(((Date.now() - t0) / i) * (targets.length - i))} left)` : "";
+    progress.info(`known answer ${i + 1}/${targets.length}: ${t.expect ? `mutant ${t.target}` : `${t.target} as it is`}${left}`);
+    const runDir = path.join(dir, t.target);
+    const started = Date.now();
+    let folder: RunFolder | undefined;
+    try {
+      folder = await runBench(
+        {
+          ...opts.bench, series: set.base, profile: undefined, workloads: [CHECKS_WORKLOAD], images: undefined, reps: 1, modes: [...MODES], paths: [...ACCESS_PATHS],
+          phases: ["readall", "correctness"], checks: undefined, checkReps: 1, checkReruns: opts.bench.checkReruns ?? KNOWN_ANSWER_RERUNS,
+          mutant: t.expect ? t.target : undefined, out: runDir, buildOnly: false, shard: undefined, export: undefined, artifacts: undefined,
+        },
+        new Progress(),
+        onFolder,
+      );
+      measured.push({ ...t, runDir, signals: signalsOf(folder.record, RESULT_NAMES) });
+      record.kernelRelease ??= folder.record.kernel?.build?.kernelRelease;
+    } catch (e) {
+      progress.info(`  ${t.target}: not measured: ${describeError(e).split("\n")[0]}`);
+      measured.push({ ...t, runDir, error: describeError(e).split("\n")[0]! });
+    }
+    const builds = folder?.record.stageTimes.filter((s) => s.stage === "kernel build" || s.stage === "mutant build") ?? [];
+    record.costs.push({
+      target: t.target, wallSeconds: Math.round((Date.now() - started) / 1000),
+      buildSeconds: Math.round(builds.filter((s) => !s.reused).reduce((n, s) => n + s.seconds, 0)), reusedBuild: builds.every((s) => s.reused),
+    });
+    await save();
+    const row = record.targets[record.targets.length - 1]!;
+    progress.info(`  ${t.target}: ${SIGNALS.filter((s) => row.verdicts[s] !== "ok").map((s) => `${s} ${row.verdicts[s]}`).join(", ") || "as expected, nothing failed"}`);
+  }
+  record.status = "complete";
+  record.finishedAt = new Date().toISOString();
+  await save();
+  return record;
+}
+
+/** known-answer.md: the matrix, what each mutant breaks, what was not as expected, and the cost. */
+export function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
+  const total = r.costs.reduce((n, c) => n + c.wallSeconds, 0);
+  const build = r.costs.reduce((n, c) => n + c.buildSeconds, 0);
+  return [
+    `# Known-answer run: ${r.series}${r.kernelRelease ? ` ${r.kernelRelease}` : ""} and ${r.targets.length - 1} kernel mutant(s)`,
+    "",
+    `Status: ${r.status}. Pair: ${r.workload}; each target: read-all on every access path and mode (one boot each) and every correctness check, ` +
+      `a failing check booted again. ${r.problems.length ? `**${r.problems.length} cell(s) not as expected.**` : "Every mutant caught, mainline clean."}`,
+    "",
+    renderKnownAnswerMarkdown(r.targets, r.signals),
+    "| target | wall | kernel build | run folder |",
+    "|---|---|---|---|",
+    ...r.costs.map((c) => `| ${c.target} | ${fmtElapsed(c.wallSeconds * 1000)} | ${c.reusedBuild ? "cached" : fmtElapsed(c.buildSeconds * 1000)} | ${r.targets.find((t) => t.target === c.target)?.runDir ?? ""} |`),
+    `| all | ${fmtElapsed(total * 1000)} | ${fmtElapsed(build * 1000)} | |`,
+    "",
+  ].join("\n");
+}
+
+export { renderKnownAnswerText };

@@ -1,0 +1,41 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { TargetResultSchema } from "../analysis/knownAnswer.js";
+import { BenchError } from "../util/errors.js";
+
+/**
+ * known-answer.json: a known-answer run (mainline and its kernel mutants, each
+ * a run folder of its own beside it), the matrix judged from them, and what
+ * it cost. Rewritten after every target, so a run that dies keeps what it judged.
+ */
+export const KNOWN_ANSWER_SCHEMA = 1;
+
+export const KnownAnswerRecordSchema = z.object({
+  schema: z.literal(KNOWN_ANSWER_SCHEMA),
+  status: z.enum(["running", "complete", "failed", "interrupted"]),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  command: z.array(z.string()),
+  /** The series the mutants patch, and the kernel it built. */
+  series: z.string(),
+  kernelRelease: z.string().optional(),
+  workload: z.string(),
+  signals: z.array(z.string()),
+  targets: z.array(TargetResultSchema),
+  /** Where the time went, per target: its whole run, and its kernel builds (the base's, then the mutant's). */
+  costs: z.array(z.object({ target: z.string(), wallSeconds: z.number(), buildSeconds: z.number(), reusedBuild: z.boolean() })),
+  /** Defects of this tool the matrix shows (missed, unexpected, inconclusive cells), as lines. */
+  problems: z.array(z.string()),
+});
+export type KnownAnswerRecord = z.infer<typeof KnownAnswerRecordSchema>;
+
+export async function loadKnownAnswerRecord(dir: string): Promise<KnownAnswerRecord> {
+  const file = path.join(dir, "known-answer.json");
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new BenchError(`cannot read ${file}`, "pass the folder a known-answer run (npm run validate) wrote");
+  });
+  const parsed = KnownAnswerRecordSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new BenchError(`${file} is not a known-answer record: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,75 @@
+import { BAD_VERDICTS, type KnownVerdict, type TargetResult } from "../analysis/knownAnswer.js";
+
+/** The known-answer matrix: one row per target (mainline, then each mutant), one column per signal. */
+
+const CELL: Record<KnownVerdict, string> = {
+  ok: ".",
+  caught: "CAUGHT",
+  missed: "MISSED",
+  unexpected: "UNEXP",
+  implied: "impl",
+  finding: "find",
+  intermittent: "int",
+  inconclusive: "??",
+};
+
+/** Short column heads, in the order the signals are given. */
+function heads(signals: readonly string[]): string[] {
+  const short: Record<string, string> = {
+    "readall-corruption": "ra-corr", "readall-leak": "ra-leak", "readall-boot": "ra-boot", "private-write": "priv-w", "umount-shared": "umount",
+    reclaim: "reclaim", concurrency: "concur", fadvise: "fadv", "mount-cycles": "cycles", "trust-same-domain": "trust-sd", "trust-cross-domain": "trust-cd",
+    corrupt: "corrupt", "corrupt-same-domain": "corr-sd", "copy-up": "copy-up",
+  };
+  return signals.map((s) => short[s] ?? s.slice(0, 8));
+}
+
+export function knownAnswerLegend(signals: readonly string[]): string[] {
+  const h = heads(signals);
+  return [
+    `columns: ${signals.map((s, i) => (h[i] === s ? s : `${h[i]}=${s}`)).join(", ")}`,
+    "cells: CAUGHT = failed as the mutant's entry says it must; MISSED = did not (a defect of this tool); UNEXP = failed where nothing implies it;",
+    "impl = failed, as the mutant implies; find = a finding (by design on mainline); int = failed in some boots only (its rate in the details);",
+    "?? = could not judge (error, not applicable, not run) where a verdict was needed; . = as on mainline",
+  ];
+}
+
+/** The matrix as plain text. */
+export function renderKnownAnswerText(results: TargetResult[], signals: readonly string[]): string {
+  const h = heads(signals);
+  const w = Math.max(8, ...h.map((x) => x.length)) + 1;
+  const tw = Math.max(8, ...results.map((r) => r.target.length)) + 2;
+  const lines = [`${"".padEnd(tw)}${h.map((x) => x.padEnd(w)).join("")}`];
+  for (const r of results) lines.push(`${r.target.padEnd(tw)}${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"].padEnd(w)).join("")}`.trimEnd());
+  return lines.join("\n") + "\n";
+}
+
+/** Every cell that is not as expected, with what the run showed: what to look at first. */
+export function knownAnswerProblems(results: TargetResult[], signals: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    if (r.error) out.push(`${r.target}: not measured: ${r.error}`);
+    for (const s of signals) {
+      const v = r.verdicts[s];
+      if (v && (BAD_VERDICTS.includes(v) || v === "intermittent")) out.push(`${r.target} ${s}: ${v.toUpperCase()}: ${r.signals[s]?.detail ?? ""}`);
+    }
+  }
+  return out;
+}
+
+/** The matrix as a markdown table, with what each mutant breaks. */
+export function renderKnownAnswerMarkdown(results: TargetResult[], signals: readonly string[]): string {
+  const h = heads(signals);
+  const out = [
+    `| target | ${h.join(" | ")} |`,
+    `|---|${signals.map(() => "---").join("|")}|`,
+    ...results.map((r) => `| ${r.target} | ${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"]).join(" | ")} |`),
+    "",
+    ...knownAnswerLegend(signals).map((l) => `${l}  `),
+    "",
+  ];
+  const broken = results.filter((r) => r.breaks);
+  if (broken.length) out.push("| mutant | breaks |", "|---|---|", ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} |`), "");
+  const problems = knownAnswerProblems(results, signals);
+  if (problems.length) out.push("Not as expected:", "", ...problems.map((p) => `- ${p}`), "");
+  return out.join("\n");
+}
