@@ -19,6 +19,8 @@ import { parseShard } from "./pipeline/shard.js";
 import type { Shard } from "./record/runRecord.js";
 import { DIGESTS, type Digest } from "./guest/verify.js";
 import { BenchError, describeError } from "./util/errors.js";
+import { resultsDir } from "./util/paths.js";
+import { newRunId } from "./pipeline/runFolder.js";
 
 function listOf<T extends string>(allowed: readonly T[], what: string) {
   return (value: string): T[] => {
@@ -185,6 +187,10 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
   };
 }
 
+function defaultKnownAnswerDir(): string {
+  return path.join(resultsDir, `known-answer-${newRunId()}`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const cmd = program();
   cmd.parse(argv);
@@ -194,14 +200,11 @@ async function main(argv: string[]): Promise<number> {
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
-  if (o.validate) {
-    const out = typeof o.validate === "string" ? o.validate : path.join("results", `known-answer-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`);
-    return validateCommand(toBenchOptions(o, argv.slice(2)), out, o.mutants, json);
-  }
+  if (o.validate) return validateCommand(toBenchOptions(o, argv.slice(2)), typeof o.validate === "string" ? o.validate : defaultKnownAnswerDir(), o.mutants, json);
   if (o.listJobs) {
     if (!o.matrix) throw new BenchError("--list-jobs lists the jobs of a matrix", "--matrix nightly.yaml --list-jobs");
-    const jobs = (await plannedJobs(o.matrix, o.job)).map((p) => ({ name: p.job.name, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));
-    process.stdout.write(json ? JSON.stringify(jobs) + "\n" : jobs.map((j) => `${j.name}: ${j.skipped ? `skipped (${j.skipped})` : `series ${j.series}`}`).join("\n") + "\n");
+    const jobs = (await plannedJobs(o.matrix, o.job)).map((p) => ({ name: p.job.name, kind: p.job.kind, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));
+    process.stdout.write(json ? JSON.stringify(jobs) + "\n" : jobs.map((j) => `${j.name}: ${j.skipped ? `skipped (${j.skipped})` : `${j.kind === "bench" ? "" : `${j.kind}, `}series ${j.series}`}`).join("\n") + "\n");
     return EXIT.ok;
   }
   if (o.judge) {
@@ -224,6 +227,10 @@ async function main(argv: string[]): Promise<number> {
     const [planned] = await plannedJobs(o.matrix, o.job);
     if (planned!.skipped) throw new BenchError(`job ${o.job} cannot run here: ${planned!.skipped}`, "set the variable the matrix names");
     const opts = { ...jobOptions(planned!.job, toBenchOptions(o, argv.slice(2)), path.dirname(path.resolve(o.matrix))), ...overrides };
+    if (planned!.job.kind === "known-answer") {
+      if (o.export || o.artifacts || o.shard || o.measureParallel) throw new BenchError(`job ${o.job} is a known-answer run: it builds and measures its mutants in one go`, "drop --export, --artifacts, --shard and --measure-parallel for it");
+      return validateCommand(opts, o.out ?? defaultKnownAnswerDir(), planned!.job.mutants, json);
+    }
     return o.measureParallel ? measureParallelCommand(opts, o.measureParallel) : benchCommand(opts, json);
   }
   if (o.measureParallel) return measureParallelCommand(toBenchOptions(o, argv.slice(2)), o.measureParallel);

@@ -27,7 +27,7 @@ describe("the nightly matrix", () => {
   it("ships a matrix with mainline, and v8 where a v6.19 tree is named", async () => {
     const shipped = path.resolve(import.meta.dirname, "../../nightly.yaml");
     expect((await loadMatrix(shipped, {})).map((p) => [p.job.name, p.skipped ?? "runs"])).toEqual([
-      ["mainline", "runs"], ["v8", "ESB_LINUX_V6_19 not set (a Linux v6.19 tree)"],
+      ["mainline", "runs"], ["v8", "ESB_LINUX_V6_19 not set (a Linux v6.19 tree)"], ["known-answer", "runs"],
     ]);
     const [, v8] = await loadMatrix(shipped, { ESB_LINUX_V6_19: "/src/linux" });
     expect(v8!.skipped).toBeUndefined();
@@ -40,7 +40,7 @@ describe("the nightly matrix", () => {
     const [dev] = await loadMatrix(m, { TREE: "/home/me" });
     const opts = jobOptions(dev!.job, base, dir);
     expect(opts).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime", "correctness"] });
-    await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(/unknown key "rep" \(known keys: name, series, profile/);
+    await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(/unknown key "rep" \(known keys: name, kind, mutants, series, profile/);
     await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n  - name: a\n    series: mainline\n"))).rejects.toThrow("job a is listed twice");
   });
 

@@ -32,7 +32,8 @@ describe("the nightly workflow", () => {
   });
 
   it("builds each job once, measures it in shards, merges and judges it, in that order", () => {
-    expect(Object.keys(workflow.jobs)).toEqual(["plan", "build", "measure", "merge", "verdict"]);
+    expect(Object.keys(workflow.jobs)).toEqual(["plan", "known-answer", "build", "measure", "merge", "verdict"]);
+    expect(runs("known-answer")).toMatch(/--matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}" --nightly known-answer/);
     expect(runs("plan")).toContain("--matrix nightly.yaml --list-jobs --json");
     expect(runs("build")).toMatch(/--matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}" --export/);
     expect(runs("measure")).toMatch(/--artifacts artifacts --shard "\$\{\{ matrix\.shard \}\}\/\$SHARDS"/);

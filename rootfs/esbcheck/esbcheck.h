@@ -131,6 +131,8 @@ extern struct refs REF_A, REF_B;
 extern struct ref **SHARED; /* paths identical in A and B, size > 0, largest first */
 extern int NSHARED;
 struct ref *ref_find(struct refs *r, const char *path);
+/* a reference list as `esbcheck refs` writes it: lines "DIGEST SIZE HEXPATH"; -1 when it cannot be read */
+int load_refs(const char *file, struct refs *r);
 struct ref *shared_odd(void);
 int write_refs(void);
 enum method { M_READ, M_MMAP, M_SENDFILE, M_PREAD_SHUFFLED, M_COUNT };
@@ -162,4 +164,6 @@ void check_concurrency(void);
 void check_mount_cycles(void);
 void check_trust(void);
 void check_corrupt(int same_domain);
+/* verify-tree: every file of a reference list read under a directory by every path, as the checks read (runs on any host) */
+void check_verify_tree(const char *root, const char *refs);
 #endif

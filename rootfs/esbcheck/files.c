@@ -30,7 +30,7 @@ struct ref *ref_find(struct refs *r, const char *path) {
 }
 
 /* lines "DIGEST SIZE HEXPATH": the name in hex, so any byte (a newline) survives */
-static int load_refs(const char *file, struct refs *r) {
+int load_refs(const char *file, struct refs *r) {
   FILE *f = fopen(file, "r");
   if (!f) return -1;
   char line[16384], hexpath[16384], dg[DIGEST_HEX];

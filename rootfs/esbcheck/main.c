@@ -74,9 +74,12 @@ int main(int argc, char **argv) {
   const char *dg = getenv("ESB_DIGEST");
   DIGEST = dg && !strcmp(dg, "sha256") ? D_SHA256 : D_XXH64;
   signal(SIGPIPE, SIG_IGN);
-  if (argc < 2) { fprintf(stderr, "usage: esbcheck refs|private-write|umount-shared|reclaim|concurrency|fadvise|mount-cycles|trust|corrupt|corrupt-same-domain|copy-up\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: esbcheck verify-tree ROOT REFS | verdict FAILURES ERRORS NA FINDING | refs|private-write|umount-shared|reclaim|concurrency|fadvise|mount-cycles|trust|corrupt|corrupt-same-domain|copy-up\n"); return 2; }
   const char *c = argv[1];
   if (!strcmp(c, "refs")) return cmd_refs();
+  /* the verdict logic on its own, so that the host's tests reach every branch without a kernel */
+  if (!strcmp(c, "verdict") && argc == 6) { printf("%s\n", verdict_of(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]))); return 0; }
+  if (!strcmp(c, "verify-tree") && argc == 4) { check_verify_tree(argv[2], argv[3]); return check_end(); }
   if (!strcmp(c, "private-write")) check_private_write();
   else if (!strcmp(c, "umount-shared")) check_umount_shared();
   else if (!strcmp(c, "reclaim")) check_reclaim();

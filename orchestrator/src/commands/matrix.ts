@@ -16,6 +16,10 @@ import { parseYamlWith } from "../util/yamlFile.js";
  */
 const MatrixJobSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
+  /** bench: a run judged against the job's last good night; known-answer: mainline and its kernel mutants judged as a matrix (npm run validate). */
+  kind: z.enum(["bench", "known-answer"]).default("bench"),
+  /** known-answer: only these mutants (all of them when absent). */
+  mutants: z.array(z.string()).optional(),
   series: z.string(),
   /** A developer's own tree: the series spec whose feature symbol, image profile and mount options apply. */
   profile: z.string().optional(),

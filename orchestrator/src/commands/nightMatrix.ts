@@ -7,7 +7,9 @@ import type { BenchOptions } from "../pipeline/options.js";
 import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
-import { BenchError } from "../util/errors.js";
+import { BenchError, describeError } from "../util/errors.js";
+import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
+import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "./exitCodes.js";
@@ -96,6 +98,11 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
       continue;
     }
     progress.info(`nightly: job ${job.name}`);
+    if (job.kind === "known-answer") {
+      jobs.push(await knownAnswerNight(job.name, { ...jobOptions(job, base, path.dirname(matrix)), ...overrides }, path.join(history, job.name, night), job.mutants, progress, (f) => (folder = f)));
+      if (interrupted()) return new Promise<number>(() => undefined);
+      continue;
+    }
     const result = await runNightly({ ...jobOptions(job, base, path.dirname(matrix)), ...overrides, history: path.join(history, job.name), thresholds: opts.thresholds }, progress, (f) => (folder = f));
     if (interrupted()) return new Promise<number>(() => undefined);
     const rec = result.folder?.record;
@@ -116,6 +123,21 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
   await writeNight(history, summary);
   process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + "\n" : renderNight(summary));
   return summary.exitStatus;
+}
+
+/**
+ * A known-answer job of the night: every cell not as expected (a mutant not
+ * caught, mainline failing, a check that could not judge) counts as a
+ * regression of the tool itself, so the night says so.
+ */
+async function knownAnswerNight(name: string, bench: BenchOptions, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<z.infer<typeof NightJobSchema>> {
+  try {
+    const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
+    const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);
+    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, ...(bad ? { reason: record.problems[0] } : {}) };
+  } catch (e) {
+    return { job: name, status: "error", reason: describeError(e).split("\n")[0], runDir: out, regressions: 0, failedBoots: 0, baseline: null };
+  }
 }
 
 async function writeNight(history: string, summary: NightSummary): Promise<void> {
