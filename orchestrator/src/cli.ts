@@ -11,6 +11,8 @@ import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightM
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { validateCommand } from "./commands/validate.js";
+import { perPatchCommand } from "./commands/perPatch.js";
+import { bisectCommand } from "./commands/bisect.js";
 import { CHECK_NAMES } from "./guest/checks.js";
 import { TCG_THREADS, type TcgThread } from "./guest/qemu.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
@@ -87,6 +89,12 @@ function program(): Command {
     .option("--report <run-dir>", "re-render the reports of an existing run from its run.json and exit")
     .option("--validate [dir]", "known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, judged as a matrix (exit 5 on a mutant not caught)")
     .option("--mutant <name>", "measure a kernel mutant of the series (kernel/mutants/): its patch built on the series' kernel")
+    .option("--per-patch [dir]", "measure the series prefix by prefix (its first k patches, k = 1..N, each built on the whole series' build) on the synthetic pair, and write the per-patch table")
+    .option("--bisect <good..bad>", "find the first commit of --kernel-src between GOOD and BAD that changed --bisect-row (with --profile; each step built on BAD's build)")
+    .option("--bisect-row <row>", "what --bisect judges: check:NAME (a correctness result) or efficiency:WORKLOAD/PATH (read-all sharing efficiency)")
+    .option("--bisect-cap <n>", "with --bisect: the most measurements an unsure step gets (the most boots a check step gets) before it is skipped (default 4)", positiveInt)
+    .option("--prefix <k>", "measure the series with its first k patches only (built on the whole series' build)", positiveInt)
+    .option("--commit <rev>", "measure this commit of --kernel-src, built on the build of --base-ref (only what differs recompiles)")
     .option("--mutants <names>", "with --validate: only these mutants", (v) => v.split(",").filter(Boolean))
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
@@ -147,6 +155,12 @@ interface CliOptions {
   validate?: string | boolean;
   mutant?: string;
   mutants?: string[];
+  prefix?: number;
+  commit?: string;
+  perPatch?: string | boolean;
+  bisect?: string;
+  bisectRow?: string;
+  bisectCap?: number;
   digest: Digest;
   compare?: string;
   html?: string;
@@ -182,7 +196,7 @@ function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
     kernelDeb = { package: pkg, version };
   }
   return {
-    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, checkReps: o.checkReps, checkReruns: o.checkReruns, mutant: o.mutant, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
+    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, checkReps: o.checkReps, checkReruns: o.checkReruns, mutant: o.mutant, prefix: o.prefix, commit: o.commit, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
     accel: o.accel, tcgThread: o.tcgThread, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
   };
 }
@@ -200,6 +214,8 @@ async function main(argv: string[]): Promise<number> {
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
+  if (o.bisect) return bisectCommand(toBenchOptions(o, argv.slice(2)), o.bisect, o.bisectRow, o.out ?? path.join(resultsDir, `bisect-${newRunId()}`), o.bisectCap, json);
+  if (o.perPatch) return perPatchCommand(toBenchOptions(o, argv.slice(2)), typeof o.perPatch === "string" ? o.perPatch : path.join(resultsDir, `per-patch-${o.series}-${newRunId()}`), json);
   if (o.validate) return validateCommand(toBenchOptions(o, argv.slice(2)), typeof o.validate === "string" ? o.validate : defaultKnownAnswerDir(), o.mutants, json);
   if (o.listJobs) {
     if (!o.matrix) throw new BenchError("--list-jobs lists the jobs of a matrix", "--matrix nightly.yaml --list-jobs");

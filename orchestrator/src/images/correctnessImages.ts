@@ -64,7 +64,7 @@ export async function prepareCorrectnessImages(
   progress: Progress,
 ): Promise<CorrectnessImages> {
   const files = (side: "a" | "b") => regularFiles(pair[side].manifest).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-  const inputs = { a: pair.a.record.imageSha256, b: pair.b.record.imageSha256, format: profile.format, seed: CORRUPT_SEED, want, v: 1 };
+  const inputs = { a: pair.a.record.imageSha256, b: pair.b.record.imageSha256, format: profile.format, seed: CORRUPT_SEED, want, v: 2 };
   const hit = await cached("correctness-images", inputs, CorrectnessImagesRecordSchema, (dir) =>
     progress.stage("images", `forged and corrupted images of ${pair.record.name} (${profile.format})`, async () => {
       const [fa, fb] = [files("a"), files("b")];

@@ -23,10 +23,14 @@ import { SB_FIELD, SB_OFFSET } from "./superblock.js";
  *   (the corruption touches nothing a read depends on);
  * - others-correct: refused, or every file but the hit one reads right;
  * - no-harm: anything through the corrupted image, as long as nothing oopses
- *   and the clean image mounted beside it in the same domain still reads right.
+ *   and the clean image mounted beside it still reads right;
+ * - trusted-lie: one of its files claims another of its own files'
+ *   fingerprint (with another size): the copy may serve either's bytes for
+ *   both, since a fingerprint is trusted within the copy's own domain (a
+ *   finding, named); the clean image must still read right.
  */
 
-export type Expect = "all-correct" | "others-correct" | "no-harm";
+export type Expect = "all-correct" | "others-correct" | "no-harm" | "trusted-lie";
 
 export interface Corruption {
   name: string;
@@ -226,7 +230,7 @@ export function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: C
       if (donor.inode.size === inode.size) throw new BenchError(`fp-value-other: ${opts.donorPath} has the hit file's size; pick a donor of another size`);
       if (donor.entry.valueSize !== entry.valueSize) throw new BenchError(`fp-value-other: fingerprints of ${opts.donorPath} and ${opts.hitPath} differ in length`);
       ed.set(entry.valueOffset, Array.from(donor.entry.value));
-      made = { what: `fingerprint := that of ${opts.donorPath} (${donor.inode.size} bytes, not ${inode.size}): same fingerprint, different size`, ...onHit("xattr") };
+      made = { what: `fingerprint := that of ${opts.donorPath} (${donor.inode.size} bytes, not ${inode.size}): same fingerprint, different size`, ...onHit("xattr", "trusted-lie") };
       break;
     }
     case "packed-key-len-huge":

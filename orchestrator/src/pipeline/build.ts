@@ -8,8 +8,10 @@ import { prepareErofsUtils } from "../images/erofsUtils.js";
 import { imagePairs, type ImagePair } from "../images/pairs.js";
 import type { WorkloadSpec } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
-import { buildKernel, compilerVersion, vmlinuxBeside } from "../kernel/build.js";
-import { kernelFragment, prepareKernelTree } from "../kernel/prepare.js";
+import { buildKernel, compilerVersion, vmlinuxBeside, type KernelBuild } from "../kernel/build.js";
+import { kernelFragment, prepareKernelTree, type KernelTree } from "../kernel/prepare.js";
+import { buildCommitKernel, missingSymbols, type CommitBuildRecord } from "../kernel/commitBuild.js";
+import { BenchError } from "../util/errors.js";
 import { loadMutant } from "../kernel/mutants.js";
 import { buildMutantKernel } from "../kernel/mutantBuild.js";
 import { RESULT_NAMES } from "../guest/checks.js";
@@ -47,6 +49,34 @@ export function pairPlan(opts: Pick<BenchOptions, "phases" | "images" | "workloa
   if (phases.every((p) => p === "correctness")) return { measured: [CHECKS_WORKLOAD], checks: opts.images ? "images" : "measured" };
   if (opts.images) return { measured: opts.workloads, checks: "images" };
   return { measured: opts.workloads, checks: opts.workloads.includes(CHECKS_WORKLOAD) ? "measured" : "extra" };
+}
+
+/** A commit the run measures instead of the built head: nothing to measure when it does not build or lacks the feature. */
+export class UnusableCommit extends BenchError {
+  constructor(readonly record: CommitBuildRecord, readonly reason: "does not build" | "lacks the feature", detail: string) {
+    super(`${record.label} (${record.commit.slice(0, 12)}) ${reason}: ${detail}`);
+  }
+}
+
+function unusable(r: CommitBuildRecord, spec: SeriesSpec): void {
+  if (!r.built) throw new UnusableCommit(r, "does not build", r.error ?? "the build failed");
+  const missing = missingSymbols(r, spec.symbols);
+  if (missing.length) throw new UnusableCommit(r, "lacks the feature", `its configuration has ${missing.join(", ")}`);
+}
+
+/** --prefix K (the series' first K patches, with its fixups where they fit) or --commit REV (a commit of the tree's history). */
+async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBuild, opts: BenchOptions, progress: Progress) {
+  let commit = opts.commit;
+  let label = `commit ${opts.commit}`;
+  if (opts.prefix !== undefined) {
+    const patches = tree.record.apply?.patches ?? [];
+    const p = patches[opts.prefix - 1];
+    if (!p?.commit) throw new BenchError(`--prefix ${opts.prefix}: series ${spec.name} has ${patches.length} applied patch(es)`, `choose 1 to ${patches.length}`);
+    commit = p.commit;
+    label = `patch ${p.index}/${p.total}: ${p.subject}`;
+  }
+  const fixups = opts.prefix !== undefined && !opts.noFixups ? await loadFixups(spec.fixups) : [];
+  return buildCommitKernel({ base, tree: tree.tree, commit: commit!, label, fixups, symbols: spec.symbols, progress, jobs: opts.jobs });
 }
 
 /**
@@ -99,6 +129,14 @@ export async function buildArtefacts(
     await folder.save();
     bzImage = mutant.bzImage;
     vmlinux = mutant.vmlinux;
+  }
+  if (opts.prefix !== undefined || opts.commit !== undefined) {
+    const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
+    record.kernel = { ...record.kernel, variant: variant.record, buildKey: variant.key, release: variant.record.kernelRelease };
+    await folder.save();
+    unusable(variant.record, spec);
+    bzImage = variant.bzImage;
+    vmlinux = variant.vmlinux;
   }
   if (ctx.kernelOnly) return undefined;
 

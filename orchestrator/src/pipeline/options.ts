@@ -39,6 +39,10 @@ export interface BenchOptions {
   parallel?: number;
   /** Let runtime boots share the host with other guests (their throughput figures are then disturbed). */
   runtimeShared?: boolean;
+  /** Measure the series with its first K patches only (its fixups where they fit), built on the whole series' build. */
+  prefix?: number;
+  /** Measure this commit of the tree's history, built on the build of --base-ref (a bisection step). */
+  commit?: string;
   /** A kernel mutant (kernel/mutants/) built on the series' kernel and measured instead of it. */
   mutant?: string;
   /** The correctness checks to run (all of them when absent). */

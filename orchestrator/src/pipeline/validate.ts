@@ -93,6 +93,13 @@ export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
   if (opts.tcgThread && opts.accel === "kvm") {
     throw new BenchError(`--tcg-thread ${opts.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");
   }
+  const variants = [opts.mutant && "--mutant", opts.prefix !== undefined && "--prefix", opts.commit && "--commit"].filter(Boolean);
+  if (variants.length > 1) throw new BenchError(`${variants.join(" and ")} each choose the kernel to measure: give one`);
+  if (opts.prefix !== undefined) {
+    if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`--prefix ${opts.prefix}: series ${spec.name} has no patches to take a prefix of`, "--prefix goes with a mailed series (--series v8)");
+    if (opts.prefix < 1 || opts.prefix > spec.patches) throw new BenchError(`--prefix ${opts.prefix}: series ${spec.name} has ${spec.patches} patches`, `choose 1 to ${spec.patches}`);
+  }
+  if (opts.commit && spec.base.kind !== "git") throw new BenchError(`--commit ${opts.commit} names a commit of a git tree, and series ${spec.name} is built from a Debian package`, "--kernel-src ~/linux --base-ref BASE --profile mainline --commit REV");
   if (opts.mutant) {
     await loadMutant(opts.mutant, RESULT_NAMES);
     const { base } = await loadMutants(RESULT_NAMES);

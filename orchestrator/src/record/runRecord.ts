@@ -18,6 +18,7 @@ import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
 import { KernelTreeRecordSchema } from "../kernel/prepare.js";
 import { MutantBuildRecordSchema } from "../kernel/mutantBuild.js";
+import { CommitBuildRecordSchema } from "../kernel/commitBuild.js";
 import { BenchError } from "../util/errors.js";
 
 /**
@@ -49,6 +50,8 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
   build: KernelBuildRecordSchema.optional(),
   /** The build's cache key (the mutant's, for a mutant); "" until it is built. */
   buildKey: z.string(),
+  /** Another commit of the tree (a prefix of the series, a bisection step), built on `build`: the run measured it. */
+  variant: CommitBuildRecordSchema.optional(),
   /** A kernel broken on purpose (kernel/mutants/), built on `build`: the run measured it, not the series. */
   mutant: MutantBuildRecordSchema.optional(),
   release: z.string().optional(),

@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { BenchError } from "./errors.js";
 import { run, runAllowFail, type RunResult } from "./exec.js";
 
@@ -44,4 +45,14 @@ export async function git(cwd: string, args: string[], env: Record<string, strin
 export async function gitOk(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
   const r = await run("git", [...GIT_SAFE, ...args], { cwd, env, input, what: `git ${args.join(" ")} in ${cwd}` });
   return r.stdout.trim();
+}
+
+/** A file's bytes at a commit (`git cat-file blob REV:PATH`), whatever they are. */
+export async function gitBlob(cwd: string, rev: string, file: string): Promise<Buffer> {
+  try {
+    const { stdout } = await promisify(execFile)("git", [...GIT_SAFE, "cat-file", "blob", `${rev}:${file}`], { cwd, encoding: "buffer", maxBuffer: 1 << 30 });
+    return stdout;
+  } catch (e) {
+    throw new BenchError(`git cat-file blob ${rev}:${file} failed in ${cwd}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`);
+  }
 }

@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { INACTIVE_EFFICIENCY_PCT } from "./cells.js";
+import { resultWithRate } from "./correctness.js";
+
+/**
+ * The per-patch table of a series: one row per prefix (its first k patches),
+ * what it measured, and for each column the first patch where it changed.
+ */
+
+/** How a path shares on a prefix: fully (at least FULL_EFFICIENCY_PCT of what identical files allow), partly, not at all, or across domains. */
+export const SHARING_STATES = ["full", "partial", "none", "LEAK", "-"] as const;
+export type SharingState = (typeof SHARING_STATES)[number];
+export const FULL_EFFICIENCY_PCT = 90;
+
+export const PerPatchRowSchema = z.object({
+  index: z.number().int(),
+  total: z.number().int(),
+  subject: z.string(),
+  commit: z.string().optional(),
+  /** "measured", or why not: it does not build, or lacks the feature, or the run failed. */
+  status: z.enum(["measured", "does not build", "lacks the feature", "failed"]),
+  reason: z.string().optional(),
+  runDir: z.string(),
+  /** Per access path: the sharing state and its efficiency (measured / expected reduction). */
+  paths: z.record(z.string(), z.object({ state: z.enum(SHARING_STATES), efficiencyPct: z.number().optional() })),
+  /** Per correctness result: "pass", "fail 2/2 boots", ... */
+  checks: z.record(z.string(), z.string()),
+  /** The objects the prefix's build compiled on the whole series' build, and its seconds. */
+  compiled: z.number().int().optional(),
+  buildSeconds: z.number().optional(),
+});
+export type PerPatchRow = z.infer<typeof PerPatchRowSchema>;
+
+/** The parts of a run record a row is read from. */
+export interface PrefixRun {
+  comparisons: Array<{ workload: string; path: string; efficiencyPct?: number; splitShared: boolean; sharingInactive: boolean }>;
+  correctness: Array<{ name: string; result: string; boots?: { of: number; failed: number } }>;
+}
+
+export function sharingState(c: PrefixRun["comparisons"][number] | undefined): { state: SharingState; efficiencyPct?: number } {
+  if (!c || c.efficiencyPct === undefined) return { state: "-" };
+  const e = c.efficiencyPct;
+  if (c.splitShared) return { state: "LEAK", efficiencyPct: e };
+  if (c.sharingInactive || e < INACTIVE_EFFICIENCY_PCT) return { state: "none", efficiencyPct: e };
+  return { state: e >= FULL_EFFICIENCY_PCT ? "full" : "partial", efficiencyPct: e };
+}
+
+/** What a measured prefix shows, per path and per check. */
+export function rowFigures(run: PrefixRun, workload: string, paths: readonly string[]): Pick<PerPatchRow, "paths" | "checks"> {
+  return {
+    paths: Object.fromEntries(paths.map((p) => [p, sharingState(run.comparisons.find((c) => c.workload === workload && c.path === p))])),
+    checks: Object.fromEntries(run.correctness.map((c) => [c.name, resultWithRate(c)])),
+  };
+}
+
+/** A column's value on a row, as the table prints it: what a prefix that was not measured shows is its status. */
+export function cellOf(row: PerPatchRow, column: string): string {
+  if (row.status !== "measured") return "-";
+  if (column in row.paths) return row.paths[column]!.state;
+  return row.checks[column] ?? "-";
+}
+
+/**
+ * For each column, the first patch where it changed from the prefix before
+ * (before patch 1 the tree has no feature: every column is "-"), and to what.
+ * A change back and forth is reported at its first patch; `changes` counts them all.
+ */
+export function firstChanges(rows: PerPatchRow[], columns: readonly string[]): Array<{ column: string; index?: number; from?: string; to?: string; changes: number }> {
+  return columns.map((column) => {
+    let prev = "-";
+    let first: { index: number; from: string; to: string } | undefined;
+    let changes = 0;
+    for (const r of rows) {
+      const v = cellOf(r, column);
+      if (r.status !== "measured") continue;
+      if (v !== prev) {
+        changes++;
+        first ??= { index: r.index, from: prev, to: v };
+      }
+      prev = v;
+    }
+    return { column, ...first, changes };
+  });
+}

@@ -1,0 +1,78 @@
+import { cellOf, firstChanges, type PerPatchRow } from "../analysis/perPatch.js";
+import type { PerPatchRecord } from "../record/perPatchRecord.js";
+import { esc } from "./html/escape.js";
+import { page, table } from "./html/page.js";
+
+/** The per-patch table: as text for a cover letter's appendix, as markdown, and as a page. */
+
+function columns(r: PerPatchRecord): string[] {
+  return [...r.paths, ...r.checks];
+}
+
+const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** "read: from patch 4 (- -> full)", one line per column. */
+function changeLines(r: PerPatchRecord): string[] {
+  return firstChanges(r.rows, columns(r)).map((c) =>
+    c.index === undefined ? `${c.column}: never measured` : `${c.column}: from patch ${c.index}/${r.rows[0]?.total ?? "?"} (${c.from} -> ${c.to})${c.changes > 1 ? `, ${c.changes} changes in all` : ""}`,
+  );
+}
+
+export function renderPerPatchText(r: PerPatchRecord): string {
+  const cols = columns(r);
+  const w = cols.map((c) => Math.max(c.length, ...r.rows.map((row) => cellOf(row, c).length)));
+  const head = `${"patch".padEnd(7)}${cols.map((c, i) => c.padEnd(w[i]! + 2)).join("")}`;
+  const rows = r.rows.map((row) => `${`${row.index}/${row.total}`.padEnd(7)}${cols.map((c, i) => cellOf(row, c).padEnd(w[i]! + 2)).join("")}`.trimEnd());
+  const subjects = r.rows.map((row) => `  ${row.index}/${row.total} ${short(row.subject, 70)}${row.status === "measured" ? "" : `: ${row.status}${row.reason ? ` (${short(row.reason, 90)})` : ""}`}`);
+  return [
+    `Per patch: ${r.title}, each prefix on the ${r.workload} pair (read-all, one boot per path and mode; every correctness check).`,
+    "Sharing: full = at least 90% of what identical files allow, partial, none, LEAK = split shared across domains.",
+    "",
+    head.trimEnd(),
+    ...rows,
+    "",
+    ...subjects,
+    "",
+    "First patch where each column changed:",
+    ...changeLines(r).map((l) => `  ${l}`),
+    "",
+  ].join("\n");
+}
+
+export function renderPerPatchMarkdown(r: PerPatchRecord): string {
+  const cols = columns(r);
+  const cell = (s: string) => s.replaceAll("|", "\\|");
+  const build = (row: PerPatchRow) => (row.buildSeconds === undefined ? "-" : `${row.buildSeconds} s, ${row.compiled ?? "?"} objects`);
+  return [
+    `# Per patch: ${r.title}`,
+    "",
+    `Status: ${r.status}; ${r.rows.length} prefix(es) on the ${r.workload} pair; ${Math.round(r.wallSeconds / 60)} min in all` +
+      `${r.baseBuildSeconds !== undefined ? `, the whole series' build ${r.baseBuildSeconds} s (each prefix is built on it: only what differs recompiles)` : ""}.`,
+    "",
+    `| patch | subject | ${cols.join(" | ")} | prefix build |`,
+    `|---|---|${cols.map(() => "---").join("|")}|---|`,
+    ...r.rows.map((row) => `| ${row.index}/${row.total} | ${cell(short(row.subject, 60))}${row.status === "measured" ? "" : ` (**${row.status}**)`} | ${cols.map((c) => cell(cellOf(row, c))).join(" | ")} | ${build(row)} |`),
+    "",
+    "Sharing per path: full = at least 90% of the saving identical files allow, partial, none, LEAK = split shared across domains.",
+    "",
+    "First patch where each column changed:",
+    "",
+    ...changeLines(r).map((l) => `- ${l}`),
+    "",
+    ...r.rows.filter((row) => row.reason).map((row) => `- ${row.index}/${row.total}: ${cell(row.reason!)}`),
+    "",
+  ].join("\n");
+}
+
+export function renderPerPatchHtml(r: PerPatchRecord): string {
+  const cols = columns(r);
+  const body =
+    `<header><h1>Per patch: ${esc(r.title)}</h1><p>${esc(`${r.status}; ${r.rows.length} prefixes on the ${r.workload} pair`)}</p></header>` +
+    table("Per patch", [
+      { head: "patch", cell: (row: PerPatchRow) => esc(`${row.index}/${row.total}`) },
+      { head: "subject", cell: (row: PerPatchRow) => esc(row.status === "measured" ? row.subject : `${row.subject} (${row.status})`), wrap: true },
+      ...cols.map((c) => ({ head: c, cell: (row: PerPatchRow) => esc(cellOf(row, c)) })),
+    ], r.rows, (row) => (row.status === "measured" ? undefined : "regression")) +
+    `<section><h2>First patch where each column changed</h2><ul>${changeLines(r).map((l) => `<li>${esc(l)}</li>`).join("")}</ul></section>`;
+  return page({ title: `erofs-share-bench per patch: ${r.series}`, body });
+}
