@@ -76,7 +76,7 @@ export function checkoutOf(run: RunRecord, place: RunPlace): KcidbCheckout {
     ...(hash !== undefined ? { patchset_hash: hash } : {}),
     ...(patchFiles.length ? { patchset_files: patchFiles } : {}),
     ...(messageId ? { message_id: messageId } : {}),
-    comment: `${run.series.title} (series ${run.series.name}) on ${description}`,
+    comment: `series ${run.series.name} (${run.series.title}) on ${description}`,
     start_time: run.startedAt,
     ...(log.log_url ? { log_url: log.log_url } : {}),
     ...(failed.length ? { log_excerpt: excerpt(failed.map((p) => `patch ${p.index}/${p.total} ${p.subject}: failed`).join("\n")) } : {}),
