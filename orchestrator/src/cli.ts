@@ -4,6 +4,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
 import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
 import { EXIT } from "./commands/exitCodes.js";
+import { kcidbCommand } from "./commands/kcidb.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
 import { mergeCommand } from "./commands/merge.js";
 import { jobOptions } from "./commands/matrix.js";
@@ -98,6 +99,9 @@ function program(): Command {
     .option("--mutants <names>", "with --validate: only these mutants", (v) => v.split(",").filter(Boolean))
     .option("--compare <baseline,current>", "compare two run folders side by side and exit (exit 3 on a regression)")
     .option("--html <file>", "with --compare: also write the comparison to <file> as a self-contained HTML page linking both runs' reports")
+    .option("--kcidb <file>", "write the runs --from names as one KernelCI KCIDB submission (schema v5.3) to <file> for kcidb-submit, and exit")
+    .option("--from <sources>", "with --kcidb: comma-separated run folders (a merged shard set is one) or nights' summaries (results/nightly/nights/<night>.json)", (v) => v.split(",").filter(Boolean))
+    .option("--kcidb-url <url>", "with --kcidb: the URL under which the run folders are published (<url>/<run folder>/), so that logs are named by URL too")
     .option("--matrix <file>", "the nightly matrix (nightly.yaml): with --nightly, run every job of it; with --job, run one job's options")
     .option("--job <name>", "one job of --matrix (its series, tree, workloads, phases and reps)")
     .option("--list-jobs", "print the jobs of --matrix and whether each can run here, and exit")
@@ -164,6 +168,9 @@ interface CliOptions {
   digest: Digest;
   compare?: string;
   html?: string;
+  kcidb?: string;
+  from?: string[];
+  kcidbUrl?: string;
   nightly?: string;
   threshold?: Thresholds;
 }
@@ -211,6 +218,8 @@ async function main(argv: string[]): Promise<number> {
   const o = cmd.opts<CliOptions>();
   const json = Boolean(o.json);
   if (o.html && !o.compare) throw new BenchError("--html goes with --compare", "--compare BASELINE_DIR,CURRENT_DIR --html FILE (runs and --nightly write their pages into their folders)");
+  if ((o.from || o.kcidbUrl) && !o.kcidb) throw new BenchError("--from and --kcidb-url go with --kcidb", "--kcidb FILE --from RUN_DIR[,RUN_DIR...]");
+  if (o.kcidb) return kcidbCommand(o.from ?? [], o.kcidb, { baseUrl: o.kcidbUrl, json });
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);

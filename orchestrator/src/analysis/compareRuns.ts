@@ -3,6 +3,7 @@ import { acceleratorLabel } from "../guest/accelerator.js";
 import { isFailed } from "../guest/checks.js";
 import { failureRate, resultWithRate } from "./correctness.js";
 import { failedCells, type FailureSource } from "./failures.js";
+import { PAGE_CACHE_RESOLUTION_MIB, reductionRange, scaled, separation, SignificanceSchema, widened, type BootRange, type Significance } from "./significance.js";
 
 /**
  * Run-to-run comparison, the way the nightly job judges tonight's run
@@ -24,13 +25,15 @@ export interface ComparableRun extends FailureSource {
   comparisons: Array<{
     workload: string;
     path: string;
-    off?: { afterB: { median: number } };
+    off?: { afterB: BootRange & { median: number } };
+    on?: { afterB: BootRange & { median: number } };
+    expectedReductionPct: number;
     reductionPct?: number;
     efficiencyPct?: number;
     splitShared: boolean;
     noisy: boolean;
   }>;
-  runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number }>;
+  runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number; memory: BootRange }>;
   /** Absent in runs made before the correctness phase. */
   correctness?: Array<{ workload: string; name: string; result: string; reason: string; boots?: { of: number; failed: number } }>;
 }
@@ -67,6 +70,8 @@ export const MetricRowSchema = z.object({
   baseline: z.number().optional(),
   current: z.number().optional(),
   verdict: z.enum(VERDICTS),
+  /** Whether baseline and current differ beyond noise (analysis/significance.ts); absent for rows without a figure. */
+  significance: SignificanceSchema.optional(),
   note: z.string().optional(),
 });
 export type MetricRow = z.infer<typeof MetricRowSchema>;
@@ -126,6 +131,33 @@ function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: 
 
 const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
 
+type Side = ComparableRun["comparisons"][number] | undefined;
+
+/** A read-all cell's boots, widened by what a page cache reading can resolve. */
+function pageCache(cell: { afterB: BootRange } | undefined): BootRange | undefined {
+  return cell ? widened(cell.afterB, PAGE_CACHE_RESOLUTION_MIB) : undefined;
+}
+
+/** The range of a read-all reduction (or, divided by the expected reduction, its efficiency) its boots allow. */
+function readAllRange(c: Side, figure: "reduction" | "efficiency"): BootRange | undefined {
+  const off = pageCache(c?.off);
+  const on = pageCache(c?.on);
+  if (!c || !off || !on) return undefined;
+  const r = reductionRange(off, on);
+  return figure === "reduction" ? r : scaled(r, 100 / c.expectedReductionPct);
+}
+
+function significanceOf(b: BootRange | undefined, c: BootRange | undefined): Significance | undefined {
+  return b && c ? separation(b, c) : undefined;
+}
+
+/** Runtime memory reduction of `mode` against off: the range both cells' boots allow (memory.current is read once, at its own precision). */
+function runtimeRange(run: ComparableRun, workload: string, mode: string): BootRange | undefined {
+  const off = run.runtimeCells.find((x) => x.workload === workload && x.mode === "off");
+  const cur = run.runtimeCells.find((x) => x.workload === workload && x.mode === mode);
+  return off && cur ? reductionRange(off.memory, cur.memory) : undefined;
+}
+
 /**
  * Correctness checks side by side, by how often each failed: a check that
  * never failed and now fails in any boot is a regression, one that always
@@ -179,13 +211,20 @@ export function compareRuns(
     rows.push({
       workload, where, metric: "sharing efficiency (measured / expected reduction)", unit: "%",
       baseline: num(b?.efficiencyPct), current: num(c?.efficiencyPct), verdict: eff,
+      significance: significanceOf(readAllRange(b, "efficiency"), readAllRange(c, "efficiency")),
       note: noisy && (eff === "regression" || eff === "improvement") ? "spread of a cell is larger than its effect" : undefined,
     });
-    rows.push({ workload, where, metric: "reduction on vs off", unit: "%", baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: "ok" });
+    rows.push({
+      workload, where, metric: "reduction on vs off", unit: "%", baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: "ok",
+      significance: significanceOf(readAllRange(b, "reduction"), readAllRange(c, "reduction")),
+    });
     const offB = num(b?.off?.afterB.median);
     const offC = num(c?.off?.afterB.median);
     const offMoved = offB !== undefined && offC !== undefined && Math.abs(offC - offB) > (offB * t.offChangePct) / 100;
-    rows.push({ workload, where, metric: "page cache, sharing off", unit: "MiB", baseline: offB, current: offC, verdict: offMoved ? "changed" : "ok" });
+    rows.push({
+      workload, where, metric: "page cache, sharing off", unit: "MiB", baseline: offB, current: offC, verdict: offMoved ? "changed" : "ok",
+      significance: significanceOf(pageCache(b?.off), pageCache(c?.off)),
+    });
     if (c?.splitShared && !b?.splitShared) {
       rows.push({ workload, where, metric: "domains isolated (split)", unit: "", verdict: "regression", note: "images in different domains now share page cache" });
     }
@@ -196,6 +235,7 @@ export function compareRuns(
       rows.push({
         workload, where: `runtime ${mode}`, metric: "memory reduction vs off (memory.current)", unit: "%",
         baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: pointsVerdict(num(b?.reductionPct), num(c?.reductionPct), t.runtimePoints),
+        significance: significanceOf(runtimeRange(base, workload, mode), runtimeRange(cur, workload, mode)),
       });
     }
   }

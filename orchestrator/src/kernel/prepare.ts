@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { DebianArchive } from "../host/debianArchive.js";
 import { BenchError } from "../util/errors.js";
+import { sha256 } from "../util/fsx.js";
 import { kernelDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { ApplyReportSchema } from "./applyReport.js";
@@ -24,7 +25,13 @@ export const SeriesBaseRecordSchema = z.object({
 });
 
 /** The apply report, with where the mails came from. */
-export const ApplyRecordSchema = ApplyReportSchema.extend({ patchSource: z.string(), mbox: z.string(), mboxSha256: z.string() });
+export const ApplyRecordSchema = ApplyReportSchema.extend({
+  patchSource: z.string(),
+  mbox: z.string(),
+  mboxSha256: z.string(),
+  /** sha256 of each patch's diff, in the order applied (what a KCIDB patchset hash is made of); absent in older runs. */
+  patchDiffSha256: z.array(z.string()).optional(),
+});
 
 /** What the kernel tree is: its source, and for a series the apply report. */
 export const KernelTreeRecordSchema = z.object({
@@ -84,7 +91,10 @@ export async function prepareKernelTree(spec: SeriesSpec, req: KernelTreeRequest
         kind: st.record.tarball ? "tarball" : "git", repo: st.record.repo, ref: st.record.ref, commit: st.record.baseCommit, kernelVersion: st.record.version,
         ...(st.record.tarball ? { tarball: st.record.tarball.file, tarballSha256: st.record.tarball.sha256 } : {}),
       },
-      apply: { ...st.record.apply, patchSource: st.acquired.source, mbox: st.acquired.origin, mboxSha256: st.acquired.sha256 },
+      apply: {
+        ...st.record.apply, patchSource: st.acquired.source, mbox: st.acquired.origin, mboxSha256: st.acquired.sha256,
+        patchDiffSha256: st.acquired.series.patches.map((p) => sha256(p.diff)),
+      },
     },
   };
 }

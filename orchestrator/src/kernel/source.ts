@@ -58,7 +58,8 @@ export async function resolveDebianKernel(
 
 export async function kernelVersionOf(tree: string): Promise<string> {
   const mk = await readFile(path.join(tree, "Makefile"), "utf8");
-  const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(\\S*)`, "m").exec(mk)?.[1] ?? "";
+  // [ \t], not \s: an empty "EXTRAVERSION =" must not reach into the next line ("NAME = ...")
+  const get = (k: string) => new RegExp(`^${k}[ \\t]*=[ \\t]*(\\S*)`, "m").exec(mk)?.[1] ?? "";
   const v = get("VERSION");
   if (!v) throw new BenchError(`${tree}/Makefile has no VERSION: not a Linux source tree`);
   return `${v}.${get("PATCHLEVEL")}.${get("SUBLEVEL")}${get("EXTRAVERSION")}`;

@@ -32,7 +32,10 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
     startedAt: new Date().toISOString(),
     command: opts.command,
     host: { node: process.version, hostKernel: os.release(), cpus: os.availableParallelism() },
-    series: { name: spec.name, title: spec.title, shareMountOptions: spec.shareMountOptions, specSha256: sha256(JSON.stringify(spec)) },
+    series: {
+      name: spec.name, title: spec.title, shareMountOptions: spec.shareMountOptions, specSha256: sha256(JSON.stringify(spec)),
+      ...(spec.messageId ? { messageId: spec.messageId } : {}),
+    },
     plan: {
       workloads: opts.images ? ["images"] : opts.workloads,
       modes: opts.modes,

@@ -1,8 +1,10 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { RunRecordSchema, type RunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
+import { RawSampleSchema, type RawSample } from "../guest/readAll.js";
 import { renderCsv } from "../report/csv.js";
+import { renderSamplesCsv } from "../report/samples.js";
 import { renderRunHtml } from "../report/html/runPage.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
@@ -31,11 +33,32 @@ export class RunFolder {
   }
 }
 
-/** cover-letter.txt, results.csv, report.md and report.html of a run record. */
+/**
+ * The run folder's samples.jsonl (every reading the guests sent, settling
+ * included); a line that is not a reading (a torn last line of a killed run)
+ * is passed over, as the readings are an addition to run.json, not its source.
+ */
+export async function readRawSamples(dir: string): Promise<RawSample[]> {
+  const text = await readFile(path.join(dir, "samples.jsonl"), "utf8").catch(() => "");
+  return text.split("\n").flatMap((line) => {
+    if (!line.trim()) return [];
+    try {
+      const parsed = RawSampleSchema.safeParse(JSON.parse(line));
+      return parsed.success ? [parsed.data] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** cover-letter.txt, results.csv, samples.csv, report.md and report.html of a run record. */
 export async function writeReports(dir: string, run: RunRecord): Promise<void> {
   if (run.cells.length || run.runtimeCells.length || run.correctness.length) {
     await writeFileAtomic(path.join(dir, "cover-letter.txt"), renderCoverLetter(run));
     await writeFileAtomic(path.join(dir, "results.csv"), renderCsv(run));
+  }
+  if (run.boots.length || run.failedBoots.length || run.runtime.length) {
+    await writeFileAtomic(path.join(dir, "samples.csv"), renderSamplesCsv(run, await readRawSamples(dir)));
   }
   await writeFileAtomic(path.join(dir, "report.md"), renderMarkdown(run));
   await writeFileAtomic(path.join(dir, "report.html"), renderRunHtml(run));

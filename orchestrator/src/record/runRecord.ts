@@ -73,7 +73,14 @@ export const RunRecordSchema = z.object({
   command: z.array(z.string()),
   host: z.object({ node: z.string(), qemu: z.string().optional(), compiler: z.string().optional(), hostKernel: z.string(), cpus: z.number() }),
   accel: AcceleratorChoiceSchema.optional(),
-  series: z.object({ name: z.string(), title: z.string(), specSha256: z.string(), shareMountOptions: z.string() }),
+  series: z.object({
+    name: z.string(),
+    title: z.string(),
+    specSha256: z.string(),
+    shareMountOptions: z.string(),
+    /** The series' Message-ID (its cover letter's) when it was mailed; absent for mainline and --profile. */
+    messageId: z.string().optional(),
+  }),
   kernel: KernelRecordSchema.optional(),
   erofsUtils: ErofsUtilsRecordSchema.optional(),
   initramfs: InitramfsRecordSchema.optional(),

@@ -1,4 +1,5 @@
 import type { MetricRow, RunComparison } from "../analysis/compareRuns.js";
+import { SIGNIFICANCE_RULE } from "./significance.js";
 
 function fmt(v: number | undefined, unit: MetricRow["unit"]): string {
   if (v === undefined) return "-";
@@ -32,10 +33,10 @@ export function renderComparison(cmp: RunComparison): string {
   } else {
     lines.push("Inputs: identical (kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan).", "");
   }
-  lines.push("## Metrics", "", "| workload | where | metric | baseline | current | delta | verdict |", "|---|---|---|---:|---:|---:|---|");
+  lines.push("## Metrics", "", SIGNIFICANCE_RULE, "", "| workload | where | metric | baseline | current | delta | significance | verdict |", "|---|---|---|---:|---:|---:|---|---|");
   for (const r of cmp.rows) {
     const v = r.verdict === "regression" ? "**REGRESSION**" : r.verdict;
-    lines.push(`| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${v}${r.note ? ` (${r.note})` : ""} |`);
+    lines.push(`| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${r.significance ?? ""} | ${v}${r.note ? ` (${r.note})` : ""} |`);
   }
   return lines.join("\n") + "\n";
 }

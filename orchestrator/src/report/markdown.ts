@@ -1,4 +1,6 @@
 import { failedCells } from "../analysis/failures.js";
+import { memoryVsOff, throughputVsOff } from "../analysis/runtimeSignificance.js";
+import { RUNTIME_SIGNIFICANCE_NOTE } from "./significance.js";
 import { describeAccelerator } from "../guest/accelerator.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderCorrectnessMarkdown } from "./correctness.js";
@@ -53,23 +55,28 @@ export function renderMarkdown(run: RunRecord): string {
         "\"vs split\" compares on with split (sharing enabled, images in different domains): the saving from sharing across images alone, " +
         "with any difference of the sharing code path itself (readahead, for one) taken out.",
       "",
-      "| workload | mode | memory MiB (median [min-max]) | reduction % vs off | vs split | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| workload | mode | memory MiB (median [min-max]) | reduction % vs off | vs off significance | vs split | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const c of run.runtimeCells) {
       out.push(
         `| ${c.workload} | ${c.mode} | ${f1(c.memory.median)} [${f1(c.memory.min)}-${f1(c.memory.max)}] | ${c.mode === "off" ? "-" : f1(c.reductionPct)} | ` +
+          `${memoryVsOff(run.runtimeCells, c) ?? "-"} | ` +
           `${c.mode === "on" ? f1(c.reductionVsSplitPct) : ""} | ` +
           `${f1(c.pageCache.median)} | ${f1(c.file.median)} | ${f1(c.anon.median)} | ${f1(c.shmem.median)} | ${c.failures.length} |`,
       );
     }
     out.push("", "Load (median throughput per container; the cost of the sharing path shows as off vs on):", "");
-    out.push("| workload | mode | container | step | throughput | avg latency ms |", "|---|---|---|---|---|---|");
+    out.push("| workload | mode | container | step | throughput | vs off significance | avg latency ms |", "|---|---|---|---|---|---|---|");
     for (const c of run.runtimeCells) {
       for (const l of c.load) {
-        out.push(`| ${c.workload} | ${c.mode} | ${l.container} | ${l.step} | ${l.throughput.median.toFixed(1)} ${l.unit} [${l.throughput.min.toFixed(1)}-${l.throughput.max.toFixed(1)}] | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`);
+        out.push(
+          `| ${c.workload} | ${c.mode} | ${l.container} | ${l.step} | ${l.throughput.median.toFixed(1)} ${l.unit} [${l.throughput.min.toFixed(1)}-${l.throughput.max.toFixed(1)}] | ` +
+            `${throughputVsOff(run.runtimeCells, c, l, run.accel?.accel) ?? "-"} | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`,
+        );
       }
     }
+    out.push("", RUNTIME_SIGNIFICANCE_NOTE);
     out.push("");
   }
   out.push(...renderCorrectnessMarkdown(run.correctness));

@@ -1,4 +1,5 @@
 import type { MetricRow, RunComparison, Verdict } from "../../analysis/compareRuns.js";
+import { SIGNIFICANCE_RULE } from "../significance.js";
 import { barChart, type BarGroup } from "./barChart.js";
 import { esc, isNum } from "./escape.js";
 import { badge, figure, kv, page, statusBadge, table } from "./page.js";
@@ -100,6 +101,7 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
     `<p class="note">Thresholds: read-all sharing efficiency −${esc(t.efficiencyPoints)} pt, runtime reduction −${esc(t.runtimePoints)} pt, ` +
       `off-mode page cache ±${esc(t.offChangePct)}% (reported as changed).</p>`,
   );
+  parts.push(`<p class="note">${esc(SIGNIFICANCE_RULE)}</p>`);
   parts.push(
     `<section id="inputs"><h2>Inputs that changed</h2>` +
       (cmp.inputsChanged.length
@@ -122,6 +124,7 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
         { head: "baseline", cell: (r: MetricRow) => `${value(r.baseline, r.unit)}`, num: true },
         { head: "current", cell: (r: MetricRow) => `${value(r.current, r.unit)}`, num: true },
         { head: "delta", cell: (r: MetricRow) => esc(delta(r)), num: true },
+        { head: "significance", cell: (r: MetricRow) => (r.significance ? badge(r.significance, r.significance === "significant" ? "warn" : "muted") : ""), nowrap: true },
         { head: "verdict", cell: (r: MetricRow) => badge(r.verdict === "regression" ? "REGRESSION" : r.verdict, VERDICT_TONE[r.verdict] ?? "muted") },
         // an empty column only widens the table
         ...(cmp.rows.some((r) => r.note) ? [{ head: "note", cell: (r: MetricRow) => esc(r.note ?? ""), wrap: true }] : []),

@@ -1,10 +1,13 @@
 import type { RuntimeCell } from "../../analysis/runtimeCells.js";
+import { memoryVsOff, throughputVsOff } from "../../analysis/runtimeSignificance.js";
+import type { Significance } from "../../analysis/significance.js";
 import type { Mode } from "../../guest/modes.js";
 import type { RunRecord } from "../../record/runRecord.js";
 import { barChart } from "./barChart.js";
 import { esc, fmtNum, isNum } from "./escape.js";
 import { MODE_LEGEND, MODE_ORDER, MODE_TONE, pct, signed, sortModes, spread } from "./figures.js";
 import { figure, table, type Column } from "./page.js";
+import { RUNTIME_SIGNIFICANCE_NOTE } from "../significance.js";
 import { workloadNames } from "./runReadAll.js";
 
 /**
@@ -34,11 +37,22 @@ function loadRows(cells: RuntimeCell[]): LoadRow[] {
   return rows;
 }
 
+/** A figure against off with whether the difference is beyond noise under it. */
+function withSignificance(figure: string, significance: Significance | undefined): string {
+  return significance ? `${figure}<span class="rng">${esc(significance)}</span>` : figure;
+}
+
 /** Throughput of `m` against off, as a change in percent; undefined without both. */
 function change(r: LoadRow, m: Mode): number | undefined {
   const base = r.byMode.get("off")?.throughput.median;
   const v = r.byMode.get(m)?.throughput.median;
   return isNum(base) && isNum(v) && base > 0 ? (v / base) * 100 - 100 : undefined;
+}
+
+function loadSignificance(cells: RuntimeCell[], r: LoadRow, m: Mode, accel: string | undefined): Significance | undefined {
+  const cell = cells.find((c) => c.workload === r.workload && c.mode === m);
+  const load = r.byMode.get(m);
+  return cell && load ? throughputVsOff(cells, cell, load, accel) : undefined;
 }
 
 function throughputChart(loads: LoadRow[], modes: Mode[], reps: number): string {
@@ -90,7 +104,7 @@ export function runtimeSection(run: RunRecord): string {
     { head: "mode", cell: (c) => esc(c.mode) },
     { head: "boots", cell: (c) => esc(c.memory.n), num: true },
     { head: "memory MiB", cell: (c) => spread(c.memory, 1), num: true },
-    { head: "vs off %", cell: (c) => (c.mode === "off" ? "–" : pct(c.reductionPct)), num: true },
+    { head: "vs off %", cell: (c) => (c.mode === "off" ? "–" : withSignificance(pct(c.reductionPct), memoryVsOff(cells, c))), num: true },
     { head: "vs split %", cell: (c) => (c.mode === "on" ? pct(c.reductionVsSplitPct) : ""), num: true },
     { head: "page cache MiB", cell: (c) => fmtNum(c.pageCache.median), num: true },
     { head: "file MiB", cell: (c) => fmtNum(c.file.median), num: true },
@@ -103,13 +117,13 @@ export function runtimeSection(run: RunRecord): string {
     { head: "container", cell: (r) => esc(r.container) },
     // the unit under the step: one column less keeps the table inside a laptop's width
     { head: "step", cell: (r) => `${esc(r.step)}<span class="rng">${esc(r.unit)}</span>` },
-    ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => signed(change(r, m)), num: true })),
+    ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => withSignificance(signed(change(r, m)), loadSignificance(cells, r, m, run.accel?.accel)), num: true })),
     ...modes.map((m): Column<LoadRow> => ({ head: `${m} throughput`, cell: (r) => loadFigures(r.byMode.get(m)), num: true })),
   ];
   const byWorkload = sortModes(cells).sort((a, b) => names.indexOf(a.workload) - names.indexOf(b.workload));
   return (
     `<section id="runtime"><h2>Runtime phase</h2>` +
-    `<p class="note">Memory: ${esc(run.runtimeBasis)}. “vs split” compares on with split: the saving from sharing across images alone, with the sharing code path in both.</p>` +
+    `<p class="note">Memory: ${esc(run.runtimeBasis)}. “vs split” compares on with split: the saving from sharing across images alone, with the sharing code path in both. ${esc(RUNTIME_SIGNIFICANCE_NOTE.replace('"vs off significance"', "Under each change against off"))}</p>` +
     `<div class="charts">${figure("Runtime memory (MiB)", memChart)}${throughputChart(loads, modes, run.plan.reps)}</div>` +
     table("Runtime memory per workload and mode", memCols, byWorkload) +
     (loads.length ? table("Load per container and step: throughput median [min–max], average latency", loadCols, loads) : "") +
