@@ -91,6 +91,7 @@ function program(): Command {
     .option("--validate [dir]", "known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, judged as a matrix (exit 5 on a mutant not caught)")
     .option("--mutant <name>", "measure a kernel mutant of the series (kernel/mutants/): its patch built on the series' kernel")
     .option("--per-patch [dir]", "measure the series prefix by prefix (its first k patches, k = 1..N, each built on the whole series' build) on the synthetic pair, and write the per-patch table")
+    .option("--auto-bisect", "with --nightly: bisect the first regressed row a bisection can judge right away, into the night's folder (needs both nights' kernels to be commits of one git tree)")
     .option("--bisect <good..bad>", "find the first commit of --kernel-src between GOOD and BAD that changed --bisect-row (with --profile; each step built on BAD's build)")
     .option("--bisect-row <row>", "what --bisect judges: check:NAME (a correctness result) or efficiency:WORKLOAD/PATH (read-all sharing efficiency)")
     .option("--bisect-cap <n>", "with --bisect: the most measurements an unsure step gets (the most boots a check step gets) before it is skipped (default 4)", positiveInt)
@@ -163,6 +164,7 @@ interface CliOptions {
   commit?: string;
   perPatch?: string | boolean;
   bisect?: string;
+  autoBisect?: boolean;
   bisectRow?: string;
   bisectCap?: number;
   digest: Digest;
@@ -244,8 +246,8 @@ async function main(argv: string[]): Promise<number> {
   ) as Partial<BenchOptions>;
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
-    if (o.matrix) return matrixNightCommand(toBenchOptions(o, argv.slice(2)), { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, json }, overrides);
-    return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold }, json);
+    if (o.matrix) return matrixNightCommand(toBenchOptions(o, argv.slice(2)), { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect), json }, overrides);
+    return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
   }
   if (o.job) {
     if (!o.matrix) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");

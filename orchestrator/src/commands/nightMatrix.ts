@@ -64,6 +64,7 @@ export interface MatrixNightOptions {
   /** Only this job of the matrix. */
   only?: string;
   thresholds?: Thresholds;
+  autoBisect?: boolean;
   json: boolean;
 }
 
@@ -103,7 +104,7 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
       if (interrupted()) return new Promise<number>(() => undefined);
       continue;
     }
-    const result = await runNightly({ ...jobOptions(job, base, path.dirname(matrix)), ...overrides, history: path.join(history, job.name), thresholds: opts.thresholds }, progress, (f) => (folder = f));
+    const result = await runNightly({ ...jobOptions(job, base, path.dirname(matrix)), ...overrides, history: path.join(history, job.name), thresholds: opts.thresholds, autoBisect: opts.autoBisect }, progress, (f) => (folder = f));
     if (interrupted()) return new Promise<number>(() => undefined);
     const rec = result.folder?.record;
     jobs.push({

@@ -1,4 +1,9 @@
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { bisectHints, renderBisectHints, type BisectHint } from "../analysis/bisectHint.js";
+import { parseBisectRow } from "../analysis/bisectRule.js";
+import { RESULT_NAMES } from "../guest/checks.js";
+import { ACCESS_PATHS } from "../guest/modes.js";
+import { runBisect } from "../pipeline/bisect.js";
 import path from "node:path";
 import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
 import type { BenchOptions } from "../pipeline/options.js";
@@ -62,7 +67,7 @@ export async function writeNightlyHtml(history: string): Promise<{ file: string;
  * regression; what it measured is still compared.
  */
 export async function runNightly(
-  opts: BenchOptions & { history: string; thresholds?: Thresholds },
+  opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean },
   progress: Progress,
   onFolder?: (f: RunFolder) => void,
 ): Promise<NightlyResult> {
@@ -82,7 +87,34 @@ export async function runNightly(
   if (!folder) return { comparison: null, error: error ?? "the run did not start" };
 
   const judged = await judgeRun(folder.dir, folder.record, history, opts.thresholds, progress);
+  if (opts.autoBisect) await bisectTonight(folder, judged.hints, opts, progress);
   return { folder, comparison: judged.comparison, note: judged.note, error };
+}
+
+/**
+ * --auto-bisect: the first regressed row a bisection can judge is bisected
+ * right away, into the night's folder; nightly.json and nightly.html then
+ * link to it. A bisection that cannot run says why in its hint.
+ */
+async function bisectTonight(folder: RunFolder, hints: BisectHint[], opts: BenchOptions, progress: Progress): Promise<void> {
+  const h = hints.find((x) => x.command);
+  if (!h) return;
+  const range = /--bisect (\S+)\.\.(\S+)/.exec(h.command!)!;
+  const src = folder.record.kernel!.source as { repo?: string };
+  const dir = path.join(folder.dir, `bisect-${h.row.replace(/[^a-z0-9-]+/gi, "-")}`);
+  const profile = folder.record.series.name.replace(/-tree$/, "");
+  try {
+    progress.info(`nightly: bisecting ${h.row} over ${range[1]}..${range[2]} into ${dir}`);
+    await runBisect({ bench: { ...opts, kernelSrc: src.repo, profile, series: profile }, good: range[1]!, bad: range[2]!, row: parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS), out: dir, cap: 4 }, progress);
+    h.dir = path.basename(dir);
+  } catch (e) {
+    h.note = `the bisection did not finish: ${describeError(e).split("\n")[0]}`;
+    h.dir = path.basename(dir);
+  }
+  const file = path.join(folder.dir, "nightly.json");
+  const verdict = NightlyVerdictSchema.parse(JSON.parse(await readFile(file, "utf8")));
+  await writeJsonAtomic(file, { ...verdict, bisect: hints });
+  await writeNightlyHtml(path.dirname(folder.dir));
 }
 
 /**
@@ -98,13 +130,16 @@ export async function judgeRun(
   history: string,
   thresholds: Thresholds | undefined,
   progress: Progress,
-): Promise<{ comparison: RunComparison | null; note?: string; regressions: number }> {
+): Promise<{ comparison: RunComparison | null; note?: string; regressions: number; hints: BisectHint[] }> {
   const baseline = await findBaseline(history, current);
   let comparison: RunComparison | null = null;
   let note: string | undefined;
+  let hints: BisectHint[] = [];
   if (baseline) {
     comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
-    await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison));
+    hints = bisectHints(baseline.run, current, comparison.rows);
+    for (const h of hints) progress.info(`nightly: ${h.row}: ${h.command ?? h.note}`);
+    await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison) + renderBisectHints(hints));
     await writeComparisonHtml(path.join(dir, "comparison.html"), comparison);
     progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
   } else {
@@ -112,7 +147,7 @@ export async function judgeRun(
     progress.info(`nightly: ${note}`);
   }
   const regressions = comparison?.regressions ?? (current.status === "complete" ? 0 : 1);
-  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison };
+  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints };
   await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
   const line = NightLineSchema.parse({
     runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
@@ -121,11 +156,11 @@ export async function judgeRun(
   const page = await writeNightlyHtml(history);
   const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
   progress.info(`nightly: ${page.file}${passedOver}`);
-  return { comparison, note, regressions };
+  return { comparison, note, regressions, hints };
 }
 
 /** --nightly HISTORY: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
-export async function nightlyCommand(opts: BenchOptions & { history: string; thresholds?: Thresholds }, json: boolean): Promise<number> {
+export async function nightlyCommand(opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean }, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const night = await runNightly(opts, new Progress(), (f) => (folder = f));

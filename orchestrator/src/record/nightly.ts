@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { RunComparisonSchema } from "../analysis/compareRuns.js";
+import { BisectHintSchema } from "../analysis/bisectHint.js";
 import { loadRunRecord, RUN_STATUSES, type RunRecord } from "./runRecord.js";
 
 /**
@@ -16,6 +17,8 @@ export const NightlyVerdictSchema = z.object({
   baseline: z.string().nullable(),
   note: z.string().nullable(),
   comparison: RunComparisonSchema.nullable(),
+  /** For each regressed row a bisection can judge: the command that finds the commit (and where it ran, with --auto-bisect). */
+  bisect: z.array(BisectHintSchema).default([]),
 });
 export type NightlyVerdict = z.infer<typeof NightlyVerdictSchema>;
 

@@ -51,6 +51,8 @@ export interface NightEntry {
   /** Links relative to the history folder; null when the night has no such page. Undefined report: `<folder>/report.html`. */
   report?: string | null;
   comparison?: string | null;
+  /** Bisections the night ran for its regressions (--auto-bisect): the row and its bisect.md, relative to the history folder. */
+  bisections?: Array<{ row: string; href: string }>;
 }
 
 const num = (v: number | undefined): number | null => (isNum(v) ? v : null);
@@ -71,6 +73,7 @@ export function nightEntryOf(night: Night, links: { report?: string | null; comp
       .filter((r) => r.verdict === "regression")
       .map((r) => ({ workload: r.workload, where: r.where, metric: r.metric, ...(r.note ? { note: r.note } : {}) })),
     baseline: verdict?.comparison?.baseline.runId ?? (verdict?.baseline ? path.basename(verdict.baseline) : null),
+    bisections: (verdict?.bisect ?? []).filter((h) => h.dir).map((h) => ({ row: h.row, href: `${night.folder}/${h.dir}/bisect.md` })),
     kernelRelease: run.kernel?.release ?? null,
     mkfsVersion: run.erofsUtils?.version ?? null,
     images,

@@ -128,14 +128,19 @@ function nightsSection(nights: NightEntry[], x: string[]): string {
     { head: "regressions", cell: regressionBadge },
     { head: "kernel", cell: (n) => esc(n.kernelRelease ?? "?") },
     { head: "baseline", cell: (n) => (n.baseline ? `<span class="mono">${esc(n.baseline)}</span>` : `<span class="meta">first baseline</span>`), nowrap: true },
-    { head: "what regressed", cell: (n) => esc(n.regressed.map(whereText).join("; ")), wrap: true },
+    { head: "what regressed", cell: (n) => esc(n.regressed.map(whereText).join("; ")) + bisectLinks(n), wrap: true },
   ];
   return `<section id="nights"><h2>Nights</h2>${table("Every night, oldest first", cols, nights, (n) => ((n.regressions ?? 0) > 0 ? "regression" : undefined))}</section>`;
 }
 
+/** Links to the bisections a night ran for its regressions. */
+function bisectLinks(n: NightEntry): string {
+  return (n.bisections ?? []).map((b) => ` <a href="${esc(b.href)}">bisection of ${esc(b.row)}</a>`).join("");
+}
+
 function latestNight(last: NightEntry): string {
   const bad = (last.regressions ?? 0) > 0 || last.status !== "complete";
-  const what = last.regressed.length ? `<ul>${last.regressed.map((r) => `<li>${esc(whereText(r))}</li>`).join("")}</ul>` : "";
+  const what = last.regressed.length ? `<ul>${last.regressed.map((r) => `<li>${esc(whereText(r))}</li>`).join("")}</ul>${bisectLinks(last)}` : "";
   return `<div class="box ${bad ? "bad" : "ok"}"><strong>Latest night</strong> ${runLink(last)} ${statusBadge(last.status)} ${regressionBadge(last)}${what}</div>`;
 }
 
