@@ -6,7 +6,7 @@ import { CHECKS } from "../guest/checks.js";
 import { BISECT_SCHEMA, BisectRecordSchema, type BisectRecord, type BisectStep } from "../record/bisectRecord.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
-import { BenchError, describeError } from "../util/errors.js";
+import { BenchError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { git, gitOk } from "../util/git.js";
 import { Progress } from "../util/progress.js";
@@ -55,7 +55,10 @@ export function efficiencySamples(run: Pick<RunRecord, "boots" | "workloads">, w
   });
 }
 
-export async function runBisect(opts: BisectOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<BisectRecord> {
+/** Measures one commit `reps` times into `runDir` (a run of the pipeline; a test gives its own). */
+export type MeasureCommit = (commit: string, reps: number, runDir: string) => Promise<Omit<Measured, "runDir">>;
+
+export async function runBisect(opts: BisectOptions, progress: Progress, onFolder?: (f: RunFolder) => void, measureCommit?: MeasureCommit): Promise<BisectRecord> {
   const { bench, row } = opts;
   const clone = bench.kernelSrc;
   if (!clone || !bench.profile) throw new BenchError("--bisect bisects your own tree: it needs --kernel-src and --profile", "--kernel-src ~/linux --profile mainline --bisect GOOD..BAD --bisect-row check:fadvise");
@@ -80,8 +83,7 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
   };
   const check = row.kind === "check" ? CHECKS.find((c) => c.results.some((r) => r.name === row.name))!.name : undefined;
   let runs = 0;
-  const measure = async (commit: string, reps: number, label: string): Promise<Measured> => {
-    const runDir = path.join(dir, `${label}-${String(++runs + record.steps.reduce((n, s) => n + s.runDirs.length, 0)).padStart(3, "0")}`);
+  const measureRun: MeasureCommit = async (commit, reps, runDir) => {
     const folder = await runBench(
       {
         ...bench, baseRef: bad, commit: commit === bad ? undefined : commit, images: undefined, shard: undefined, export: undefined, artifacts: undefined, buildOnly: false,
@@ -97,9 +99,13 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
     if (row.kind === "check") {
       const r = rec.correctness.find((c) => c.name === row.name);
       if (!r || r.result === "error" || r.result === "na") throw new BenchError(`${row.name} could not judge ${commit.slice(0, 12)}: ${r?.reason ?? "no result"}`, undefined, [runDir]);
-      return { samples: [], ...failureRate(r), runDir };
+      return { samples: [], ...failureRate(r) };
     }
-    return { samples: efficiencySamples(rec, row.workload, row.path), failed: 0, of: 0, runDir };
+    return { samples: efficiencySamples(rec, row.workload, row.path), failed: 0, of: 0 };
+  };
+  const measure = async (commit: string, reps: number, label: string): Promise<Measured> => {
+    const runDir = path.join(dir, `${label}-${String(++runs + record.steps.reduce((n, s) => n + s.runDirs.length, 0)).padStart(3, "0")}`);
+    return { ...(await (measureCommit ?? measureRun)(commit, reps, runDir)), runDir };
   };
 
   // the two ends first: BAD must show the change, GOOD must not, or there is nothing to find
@@ -143,7 +149,7 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
         } catch (e) {
           if (!(e instanceof BenchError)) throw e;
           // a commit that does not build, lacks the feature, or cannot be judged is skipped, as git bisect skip means
-          step.note = describeError(e).split("\n")[0];
+          step.note = e.message.split("\n")[0];
           step.action = "skip";
           break;
         }
