@@ -161,7 +161,7 @@ describe("esbcheck's reference pass, on the host", () => {
     const { lines, list, exitCode } = await refsTree(f.root);
     expect(exitCode).toBe(0);
     const refs = lines.filter((l) => l.t === "ref");
-    const want = { ...files, "sub-ü/\uFFFD.bin": Buffer.from("raw name\n") };
+    const want: Record<string, Buffer> = { ...files, "sub-ü/\uFFFD.bin": Buffer.from("raw name\n") };
     expect(refs.map((r) => r.path).sort()).toEqual(Object.keys(want).sort());
     for (const r of refs) {
       const content = want[r.path as string]!;

@@ -64,7 +64,7 @@ struct check_row {
   int typical_s, timeout_s;
   const char *proves;
 };
-const struct check_row *check_row(const char *name);
+const struct check_row *find_check(const char *name);
 /* the proves line of a result a check writes itself (a RESULT row) */
 const char *result_proves(const char *result);
 /* runs one check of the table: its exit status */

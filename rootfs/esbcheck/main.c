@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
   /* the verdict logic on its own, so that the host's tests reach every branch without a kernel */
   if (!strcmp(c, "verdict") && argc == 6) { printf("%s\n", verdict_of(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]))); return 0; }
   if (!strcmp(c, "verify-tree") && argc == 4) { check_verify_tree(argv[2], argv[3]); return check_end(); }
-  const struct check_row *row = check_row(c);
+  const struct check_row *row = find_check(c);
   if (row) return run_check(row);
   check_begin(c, "(unknown check)");
   not_applicable("no check named %s in this guest", c);

@@ -22,7 +22,7 @@ static const struct result_row RESULTS[] = {
   {NULL, NULL, NULL} /* the table may have no RESULT row */
 };
 
-const struct check_row *check_row(const char *name) {
+const struct check_row *find_check(const char *name) {
   for (size_t i = 0; i < NCHECKS; i++) if (!strcmp(CHECKS[i].name, name)) return &CHECKS[i];
   return NULL;
 }
