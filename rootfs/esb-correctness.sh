@@ -1,13 +1,14 @@
 # Sourced by /init for esb.phase=correctness (see README.md). Runs the named
-# checks (esb.check=name[,name...], default: all of them) one after the
-# other; each mounts what it needs itself and leaves nothing mounted. The
-# mount options for sharing come in esb.share with "{domain}" standing for
-# the domain (the series' shareMountOptions); esb.seconds scales the budget
-# of the time-bounded checks (30 = their defaults). Extra images (a forged
-# one, corrupted ones) are listed in /check/cases, appended to the
-# initramfs by the host. Every line goes to the esb.samples port.
+# checks (esb.check=name[,name...], default: all of them, in the order
+# `esbcheck list` names them) one after the other; each mounts what it needs
+# itself and leaves nothing mounted. The mount options for sharing come in
+# esb.share with "{domain}" standing for the domain (the series'
+# shareMountOptions); esb.seconds scales the budget of the time-bounded
+# checks (30 = their defaults). Extra images (a forged one, corrupted ones)
+# are listed in /check/cases, appended to the initramfs by the host. Every
+# line goes to the esb.samples port.
 CHECKS=$(arg esb.check); [ -n "$CHECKS" ] || CHECKS=all
-[ "$CHECKS" = all ] && CHECKS=private-write,umount-shared,reclaim,concurrency,fadvise,mount-cycles,trust,corrupt,corrupt-same-domain,copy-up
+if [ "$CHECKS" = all ]; then CHECKS=$(esbcheck list | tr '\n' ,); CHECKS=${CHECKS%,}; fi
 # esb.digest is what every read is checked with, as in the read-all phase (xxh64 unless sha256)
 export ESB_SHARE="$(arg esb.share)" ESB_SECONDS="$(arg esb.seconds)" ESB_ONLY="$(arg esb.cases)" ESB_CASES=/check/cases ESB_DIGEST="$DIGEST"
 mkdir -p /mnt/ref /mnt/ca /mnt/cb /mnt/cx /sys/fs/cgroup

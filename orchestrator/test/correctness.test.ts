@@ -1,15 +1,16 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { failedChecks, judgeCorrectness, mergeCorruptRuns, overRuns, refsAgainstManifests, resultWithRate, type CheckVerdict } from "../src/analysis/correctness.js";
-import { CHECKS, CHECK_NAMES, casesAfter, corruptRerun, diskName, planCorrectnessBoots, renderCaseList, resolveChecks } from "../src/guest/checks.js";
+import { CHECKS, CHECK_NAMES, casesAfter, checkSpec, corruptRerun, diskName, parseChecksDef, planCorrectnessBoots, renderCaseList, resolveChecks } from "../src/guest/checks.js";
 import type { CheckBootResult } from "../src/guest/correctness.js";
 import { parseCheckStream } from "../src/guest/correctnessProtocol.js";
 import { runCorrupt, runRated } from "../src/pipeline/correctnessPhase.js";
 import type { Manifest } from "../src/images/manifest.js";
+import { buildAgent, ROOTFS } from "./helpers/agents.js";
 import { needHost } from "./helpers/host.js";
 
 const j = (o: unknown) => JSON.stringify(o);
@@ -202,23 +203,87 @@ describe("correctness plan", () => {
     expect(() => renderCaseList({ trust: { dev: "vdc", path: "has space" } })).toThrow(/white space/);
   });
 
-  it("keeps the host's proves lines and check list in step with the guest's", () => {
-    const dir = path.join(import.meta.dirname, "../../rootfs/esbcheck");
-    const src = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => readFileSync(path.join(dir, f), "utf8")).join("\n");
-    for (const c of CHECKS) for (const r of c.results) expect(src, r.name).toContain(`"${r.proves}"`);
-    const script = readFileSync(path.join(import.meta.dirname, "../../rootfs/esb-correctness.sh"), "utf8");
-    expect(script).toContain(`CHECKS=${CHECK_NAMES.join(",")}`);
+  it("gives every check of checks.def a plan: its disks, its timeout, its results", () => {
+    for (const c of CHECKS) {
+      expect(c.results.length).toBeGreaterThan(0);
+      expect(c.timeoutSeconds).toBeGreaterThan(c.typicalSeconds);
+    }
+    expect(checkSpec("trust").results.map((r) => r.name)).toEqual(["trust-same-domain", "trust-cross-domain"]);
+    expect(checkSpec("corrupt-same-domain")).toMatchObject({ needs: "corrupt", results: [{ name: "corrupt-same-domain" }] });
   });
 });
 
-describe("esbcheck", () => {
-  it("compiles without a warning (the initramfs builds it static with -Wall)", async () => {
+describe("checks.def, the one table of checks", () => {
+  let esbcheck = "";
+  beforeAll(async () => {
     await needHost("vm");
-    const dir = path.join(import.meta.dirname, "../../rootfs/esbcheck");
-    const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => path.join(dir, f));
-    const out = path.join(await mkdtemp(path.join(os.tmpdir(), "esb-check-")), "esbcheck");
-    const r = await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", out, ...sources], { reject: false });
-    expect(r.stderr).toBe("");
-    expect(r.exitCode).toBe(0);
-  }, 120_000);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "esb-table-"));
+    esbcheck = await buildAgent("esbcheck", dir);
+  }, 600_000);
+
+  it("is read by the host as esbcheck was compiled with it: the names in order, and every field", async () => {
+    expect((await execa(esbcheck, ["list"])).stdout.split("\n")).toEqual(CHECK_NAMES);
+    const table = (await execa(esbcheck, ["table"])).stdout.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(table.map(({ argument: _, ...row }) => ({ ...row, needs: row.needs === "none" ? null : row.needs }))).toEqual(
+      CHECKS.map((c) => ({ name: c.name, needs: c.needs, typicalSeconds: c.typicalSeconds, timeoutSeconds: c.timeoutSeconds, proves: c.proves, results: c.results })),
+    );
+    expect(table.filter((r) => r.argument !== 0).map((r) => r.name)).toEqual(["corrupt-same-domain"]);
+  });
+
+  it("gives the guest's shell its default list: all checks, in the table's order", async () => {
+    const script = readFileSync(path.join(ROOTFS, "esb-correctness.sh"), "utf8").split("\n");
+    const from = script.findIndex((l) => l.startsWith("CHECKS=$(arg esb.check)"));
+    const to = script.findIndex((l, i) => i > from && l.includes("esbcheck list"));
+    expect(from).toBeGreaterThanOrEqual(0);
+    expect(to).toBeGreaterThan(from);
+    const lines = script.slice(from, to + 1).join("\n");
+    const r = await execa("busybox", ["sh", "-c", `arg() { :; }\n${lines}\necho "$CHECKS"`], { env: { PATH: `${path.dirname(esbcheck)}:${process.env.PATH}` } });
+    expect(r.stdout).toBe(CHECK_NAMES.join(","));
+  });
+
+  it("starts each check under its row's name and proves line, and runs an unknown name as not applicable", async () => {
+    // sharing off (no ESB_SHARE) and no reference list: each check begins, then cannot judge
+    for (const c of CHECKS) {
+      const r = await execa(esbcheck, [c.name], { reject: false, env: { ESB_SHARE: "" }, cwd: os.tmpdir() });
+      const begin = JSON.parse(r.stdout.split("\n")[0]!) as Record<string, unknown>;
+      expect(begin).toMatchObject({ t: "check-begin", name: c.name, proves: c.proves });
+      const results = r.stdout.split("\n").slice(1).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.t === "check");
+      expect(results.map((l) => [l.name, l.proves])).toEqual(c.results.map((x) => [x.name, x.proves]));
+    }
+    const r = await execa(esbcheck, ["no-such-check"], { reject: false });
+    expect(r.stdout.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).at(-1)).toMatchObject({ name: "no-such-check", result: "na" });
+  });
+
+  const row = (name: string, extra = "") => `CHECK("${name}", check_x, 0, none, 10, 120, "Proves ${name}.")${extra}`;
+  const def = (...lines: string[]) => ["/*", " * a table", " */", "", ...lines].join("\n");
+
+  it("reads CHECK rows, and RESULT rows as a check's own results", () => {
+    const checks = parseChecksDef(def(row("one"), `CHECK("two", check_two, 1, forged, 5, 60, "Both.")`, `RESULT("two", "two-a", "A.")`, `RESULT("two", "two-b", "B.")`));
+    expect(checks).toEqual([
+      { name: "one", proves: "Proves one.", needs: null, typicalSeconds: 10, timeoutSeconds: 120, results: [{ name: "one", proves: "Proves one." }] },
+      { name: "two", proves: "Both.", needs: "forged", typicalSeconds: 5, timeoutSeconds: 60, results: [{ name: "two-a", proves: "A." }, { name: "two-b", proves: "B." }] },
+    ]);
+  });
+
+  it.each([
+    ["a row split over two lines", def(`CHECK("one", check_x, 0, none, 10, 120,`, `  "Proves one.")`), /:5: not a comment, a CHECK\(\.\.\.\) row or a RESULT\(\.\.\.\) row/],
+    ["a field too few", def(`CHECK("one", check_x, 0, none, 120, "Proves one.")`), /:5: CHECK has 7 fields \(name, function, argument, needs, typical seconds, host timeout seconds, proves\), this row 6/],
+    ["a name that is not a string", def(`CHECK(one, check_x, 0, none, 10, 120, "P.")`), /:5: name must be a "string"/],
+    ["a name with a capital", def(row("One")), /:5: name must be a "string" matching/],
+    ["a function that is a string", def(`CHECK("one", "check_x", 0, none, 10, 120, "P.")`), /:5: function must be an identifier/],
+    ["an unknown disk", def(`CHECK("one", check_x, 0, cdrom, 10, 120, "P.")`), /:5: needs must be one of none, forged, corrupt, not cdrom/],
+    ["a timeout of zero", def(`CHECK("one", check_x, 0, none, 10, 0, "P.")`), /:5: host timeout seconds must be an integer matching/],
+    ["an escape in a string", def(`CHECK("one", check_x, 0, none, 10, 120, "say \\"hi\\"")`), /:5: a string with an escape/],
+    ["two strings side by side", def(`CHECK("one", check_x, 0, none, 10, 120, "P" "Q")`), /:5: field 7 is not/],
+    ["a trailing comma", def(`CHECK("one", check_x, 0, none, 10, 120, "P.",)`), /:5: a trailing comma/],
+    ["text after a row", def(row("one", " // why")), /:5: not a comment/],
+    ["an unknown row", def(`CHEK("one", check_x, 0, none, 10, 120, "P.")`), /:5: not a comment/],
+    ["a result of no check above", def(`RESULT("two", "two-a", "A.")`, row("two")), /:5: a result of two, which no CHECK row above names/],
+    ["a check named twice", def(row("one"), row("one")), /:6: a second check named one/],
+    ["a result named as another check", def(row("one"), row("two"), `RESULT("two", "one", "A.")`), /two results named one/],
+    ["a comment that never ends", `/* open\n${row("one")}`, /a comment that never ends/],
+    ["no check at all", def(), /no CHECK row/],
+  ])("refuses %s, naming the line", (_, text, why) => {
+    expect(() => parseChecksDef(text, "checks.def")).toThrow(why);
+  });
 });

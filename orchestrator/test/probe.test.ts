@@ -1,21 +1,19 @@
 /**
- * rootfs/esbprobe.c run on the host: what it writes must be valid JSON (and
+ * rootfs/esbprobe/ run on the host: what it writes must be valid JSON (and
  * valid UTF-8) for any file name, name every file exactly as it is on disk,
  * and report every file and every walk failure.
  *
- * ESBPROBE_SRC=path/to/esbprobe.c runs the same tests against another copy of
- * the probe (to check that they catch a regression).
+ * ESB_ROOTFS=path/to/a/copy/of/rootfs runs the same tests against another
+ * copy of the probe (to check that they catch a regression).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAgent, buildReaddirFailure, readdirFailsIn } from "./helpers/agents.js";
 import { needHost } from "./helpers/host.js";
-
-const SRC = process.env.ESBPROBE_SRC ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../rootfs/esbprobe.c");
 
 /** A name on disk, and the "path" the probe must show for it when it is not UTF-8. */
 interface Name { bytes: Buffer; shown?: string }
@@ -53,9 +51,9 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const hexOf = (r: Rec) => (typeof r.pathHex === "string" ? r.pathHex : Buffer.from(String(r.path), "utf8").toString("hex"));
 
 /** Runs the probe; every line must be JSON and the whole output well-formed UTF-8. */
-async function probe(args: string[], asUser?: string[]): Promise<Rec[]> {
+async function probe(args: string[], asUser?: string[], env?: Record<string, string>): Promise<Rec[]> {
   const [cmd, argv] = asUser ? [asUser[0]!, [...asUser.slice(1), bin, ...args]] : [bin, args];
-  const r = await execa(cmd, argv, { encoding: "buffer" });
+  const r = await execa(cmd, argv, { encoding: "buffer", env });
   const out = Buffer.from(r.stdout);
   expect(() => new TextDecoder("utf-8", { fatal: true }).decode(out)).not.toThrow();
   return out.toString("utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Rec);
@@ -91,8 +89,7 @@ beforeAll(async () => {
   await needHost("vm");
   tmp = await mkdtemp(path.join(os.tmpdir(), "esbprobe-"));
   await chmod(tmp, 0o755); // the unprivileged run needs to reach the binary and the trees
-  bin = path.join(tmp, "esbprobe");
-  await execa("gcc", ["-O2", "-Wall", "-o", bin, SRC]);
+  bin = await buildAgent("esbprobe", tmp);
   pageSize = Number((await execa("getconf", ["PAGESIZE"])).stdout);
 
   tree = path.join(tmp, "tree");
@@ -182,6 +179,18 @@ describe("esbprobe read", () => {
     } finally {
       await chmod(path.join(dir, "closed"), 0o755);
       await chmod(path.join(dir, "unsearchable"), 0o755);
+    }
+  });
+
+  it("a directory whose readdir fails is a file-error line (op readdir), and the walk goes on with the rest", async () => {
+    const failing = readdirFailsIn(await buildReaddirFailure(tmp), SUBDIR);
+    for (const cmd of [["read", "read", tree, "A", "xxh64"], ["resident", tree, "A"]]) {
+      const recs = await probe(cmd, undefined, failing);
+      const errors = recs.filter((r) => r.t === "file-error");
+      expect(errors).toEqual([{ t: "file-error", image: "A", path: SUBDIR, op: "readdir", errno: 5, bytes: 0 }]);
+      const outside = expected.filter((e) => !e.rel.toString().startsWith(`${SUBDIR}/`));
+      expect([...byPath(recs, cmd[0] === "read" ? "file" : "resident").keys()].sort()).toEqual(outside.map((e) => e.rel.toString("hex")).sort());
+      if (cmd[0] === "read") expect(recs.find((r) => r.t === "read")).toMatchObject({ files: outside.length, errors: 1, walk: -1 });
     }
   });
 });

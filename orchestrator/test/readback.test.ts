@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAgent } from "./helpers/agents.js";
 import { needHost } from "./helpers/host.js";
 import { parseGuestOutput } from "../src/guest/protocol.js";
 import { verifyReads } from "../src/guest/verify.js";
@@ -16,7 +16,6 @@ import { manifestOfDir, manifestOfTar } from "../src/images/manifest.js";
  * the real probe reading it, the host parsing what the probe wrote and
  * matching every file to the manifest.
  */
-const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../rootfs/esbprobe.c");
 let tmp: string;
 let bin: string;
 let tree: string;
@@ -32,8 +31,7 @@ const NAMES = [
 beforeAll(async () => {
   await needHost("vm");
   tmp = await mkdtemp(path.join(os.tmpdir(), "esb-readback-"));
-  bin = path.join(tmp, "esbprobe");
-  execFileSync("gcc", ["-O2", "-o", bin, SRC]);
+  bin = await buildAgent("esbprobe", tmp);
   tree = path.join(tmp, "tree");
   await mkdir(tree);
   for (const [i, n] of NAMES.entries()) await writeFile(Buffer.concat([Buffer.from(tree + "/"), n]), Buffer.alloc(1000 + i * 4096, i + 1));

@@ -57,22 +57,24 @@ static const char *served_as(const char *what, const char *other) {
   return "not mounted";
 }
 
-#define PROVES_TRUST_SAME "What the kernel serves when an image in the same domain claims another file's fingerprint: the fingerprint is trusted within a domain by design."
-#define PROVES_TRUST_CROSS "A forged fingerprint in another domain shares nothing: each image keeps serving its own bytes, whichever is read first."
+/* one of trust's two result lines (its RESULT rows in checks.def) */
+static void trust_result(const char *name, const char *result, const char *reason) {
+  check_result(name, result_proves(name), result, reason);
+}
+
 void check_trust(void) {
   struct kase ks[4];
   int n = load_cases("trust", ks, 4);
-  check_begin("trust", "Forged fingerprints within one domain and across domains.");
   if (setup(0, 0)) {
     kmsg_collect();
     const char *v = verdict_of(C.failures, C.tool_errors, C.na, 0);
-    check_result("trust-same-domain", PROVES_TRUST_SAME, v, C.reason);
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, v, C.reason);
+    trust_result("trust-same-domain", v, C.reason);
+    trust_result("trust-cross-domain", v, C.reason);
     return;
   }
   if (!n) {
-    check_result("trust-same-domain", PROVES_TRUST_SAME, "na", "no forged image attached (no trust line in the case list)");
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "na", "no forged image attached (no trust line in the case list)");
+    trust_result("trust-same-domain", "na", "no forged image attached (no trust line in the case list)");
+    trust_result("trust-cross-domain", "na", "no forged image attached (no trust line in the case list)");
     return;
   }
   char dev[64];
@@ -83,8 +85,8 @@ void check_trust(void) {
   det_str("path", rel);
   if (!ra || !rb || !strcmp(ra->digest, rb->digest)) {
     const char *why = "the forged path is not a file that differs between A and B";
-    check_result("trust-same-domain", PROVES_TRUST_SAME, "na", why);
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "na", why);
+    trust_result("trust-same-domain", "na", why);
+    trust_result("trust-cross-domain", "na", why);
     return;
   }
   /* four runs: same domain A first / forged first, different domains A first / forged first */
@@ -127,19 +129,17 @@ void check_trust(void) {
   int trusted = strcmp(served[0][0], "own") || strcmp(served[0][1], "own") || strcmp(served[1][0], "own") || strcmp(served[1][1], "own");
   if (!trusted) strcat(reason, " (the forged fingerprint was not trusted)");
   C.finding = trusted;
-  check_result("trust-same-domain", PROVES_TRUST_SAME, splat ? "fail" : trusted ? "finding" : "pass", splat ? C.reason : reason);
+  trust_result("trust-same-domain", splat ? "fail" : trusted ? "finding" : "pass", splat ? C.reason : reason);
   if (cross_bad || splat) {
     snprintf(reason, sizeof reason, "%.1500s%sdifferent domains: A read first -> A %s, forged %s; forged read first -> forged %s, A %s",
              splat ? C.reason : "", splat ? "; " : "", served_as(served[2][0], "forged's"), served_as(served[2][1], "A's"),
              served_as(served[3][1], "A's"), served_as(served[3][0], "forged's"));
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "fail", reason);
+    trust_result("trust-cross-domain", "fail", reason);
   } else {
-    check_result("trust-cross-domain", PROVES_TRUST_CROSS, "pass", "in different domains each image served its own bytes in both orders");
+    trust_result("trust-cross-domain", "pass", "in different domains each image served its own bytes in both orders");
   }
 }
 
-#define PROVES_CORRUPT "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on in another domain than a clean image, are refused or served correctly, never oops, and never change what the clean image serves."
-#define PROVES_CORRUPT_SAME "What a clean image serves when corrupted copies that lie about a file (another size, another file's fingerprint) are mounted in its own domain, where fingerprints are trusted by design; an oops or a kernel warning still fails."
 /*
  * corrupt: each corrupted copy of A beside the clean image B, read corrupted
  * first so that whatever it puts in a shared cache is what B would get.
@@ -148,11 +148,10 @@ void check_trust(void) {
  * own domain (corrupt-same-domain) a lie that reaches B is the trust model
  * at work: a finding, named per case; the kernel must still not oops or warn.
  */
-void check_corrupt(int same_domain) {
+void check_corrupt(void) {
+  int same_domain = C.arg; /* corrupt-same-domain */
   struct kase ks[64];
   int n = load_cases("corrupt", ks, 64);
-  const char *name = same_domain ? "corrupt-same-domain" : "corrupt";
-  check_begin(name, same_domain ? PROVES_CORRUPT_SAME : PROVES_CORRUPT);
   if (setup(1, 0)) return;
   if (!n) { not_applicable("no corrupted images attached (no corrupt lines in the case list)"); return; }
   const char *only = getenv("ESB_ONLY"); /* comma list of case names, for a re-run after an oops */
@@ -210,7 +209,7 @@ void check_corrupt(int same_domain) {
       int err = hash_path(path, m, hex, &size);
       if (err || size != SHARED[i]->size || strcmp(hex, SHARED[i]->digest)) {
         bbad++;
-        step("verify", "\"image\":\"B\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"errno\":%d,\"size\":%lld,\"%s\":\"%s\",\"trusted\":true", esc(SHARED[i]->path), METHOD[m], err, size, digest_name(), hex);
+        step("verify", "\"image\":\"B\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"errno\":%d,\"size\":%lld,\"%s\":\"%s\",\"trusted\":true", esc(SHARED[i]->path), METHOD[m], err, size, digest_name(DIGEST), hex);
       }
     }
     if (!e) {

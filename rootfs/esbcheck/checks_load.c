@@ -11,9 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PROVES_RECLAIM "Shared pages reclaimed under a cgroup memory limit and read back many times always come back with the right bytes, through either image."
 void check_reclaim(void) {
-  check_begin("reclaim", PROVES_RECLAIM);
   if (setup(1, 1)) return;
   long long ws = 0;
   for (int i = 0; i < NSHARED; i++) ws += SHARED[i]->size;
@@ -89,9 +87,7 @@ void check_reclaim(void) {
   teardown();
 }
 
-#define PROVES_CONCURRENCY "Concurrent read, mmap, sendfile and shuffled pread of the same shared files through both images, with caches dropped and fadvised away underneath, always return the right bytes."
 void check_concurrency(void) {
-  check_begin("concurrency", PROVES_CONCURRENCY);
   if (setup(1, 1)) return;
   struct counters *k = shm_counters();
   double secs = budget_s(30), deadline = now_ms() + secs * 1000;
@@ -168,9 +164,7 @@ static int cycle_once(long i, int b_stays) {
   return bad;
 }
 
-#define PROVES_CYCLES "Mounting and unmounting the images of one domain many times while reading (both images, then one while the other stays mounted and busy) leaks neither page cache, slab nor inodes."
 void check_mount_cycles(void) {
-  check_begin("mount-cycles", PROVES_CYCLES);
   if (setup(1, 0)) return;
   find_differing();
   double secs = budget_s(60), t_start = now_ms();

@@ -13,9 +13,15 @@
  *
  *   esbcheck refs                 mount vda (A) and vdb (B) with sharing off and
  *                                 digest every regular file: the expected bytes
- *   esbcheck <check>              one of: private-write umount-shared reclaim
- *                                 concurrency fadvise mount-cycles trust corrupt
- *                                 copy-up
+ *   esbcheck CHECK                one check, a row of checks.def
+ *   esbcheck list                 the checks' names, in the order `all` runs them
+ *   esbcheck table                checks.def as compiled: one JSON line per check
+ *
+ * and, on any host, for the tests:
+ *
+ *   esbcheck refs-tree DIR IMAGE FILE   the reference pass over one directory
+ *   esbcheck verify-tree DIR FILE       every file of a reference list verified under DIR
+ *   esbcheck verdict F E N X            the verdict of those counts
  *
  * Environment: ESB_SHARE   mount options with sharing on, "{domain}" standing
  *                          for the domain ("inode_share,domain_id={domain}")
@@ -26,9 +32,11 @@
  *              ESB_ONLY    corrupt: only these cases (comma list)
  *
  * Every check starts and ends with nothing of its own mounted. The program is
- * split by concern: digest.c, json.c, report.c (the running check and its
- * lines), system.c (mounts, caches, memory), files.c (expected bytes and
- * verified reads), and the checks in checks_*.c.
+ * split by concern: table.c (the checks of checks.def and their dispatch),
+ * refs.c (the reference pass), report.c (the running check and its lines),
+ * system.c (mounts, caches, memory), files.c (expected bytes and verified
+ * reads), and the checks in checks_*.c; digests, JSON and the walk are the
+ * guest library's (../common).
  */
 #ifndef ESBCHECK_H
 #define ESBCHECK_H
@@ -37,34 +45,48 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- digests (digest.c) ---- */
-#define DIGEST_HEX 65
-enum digest_kind { D_SHA256, D_XXH64 };
-extern enum digest_kind DIGEST;      /* chosen by ESB_DIGEST */
-const char *digest_name(void);
-struct digest_state;
-struct digest_state *digest_new(void);
-void digest_update(struct digest_state *d, const uint8_t *p, size_t len);
-void digest_finish(struct digest_state *d, char hex[DIGEST_HEX]); /* frees d */
-void digest_of(const uint8_t *p, size_t n, char hex[DIGEST_HEX]);
+#include "../common/clock.h"
+#include "../common/digest.h"
+#include "../common/json.h"
+#include "../common/walk.h"
 
-/* ---- JSON lines (json.c): each written with one write(2), so forked workers never interleave ---- */
-struct jb { char *s; size_t n, cap; };
-void jb_put(struct jb *b, const char *p, size_t n);
-void jb_printf(struct jb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* a JSON string; returns 0 when a byte that is not well-formed UTF-8 became U+FFFD */
-int jb_str(struct jb *b, const char *s);
-/* ,"path":... plus ,"pathHex":... with the raw bytes when the name is not UTF-8 */
-void jb_path(struct jb *b, const char *rel);
-void jb_emit(struct jb *b);
-/* a string escaped for the inside of a JSON string (four rotating buffers) */
+/* what every read is checked with, chosen by ESB_DIGEST (files.c) */
+extern enum digest_kind DIGEST;
+/* a string escaped for the inside of a JSON string (four rotating buffers, report.c) */
 const char *esc(const char *s);
-double now_ms(void);
-double up_ms(void);
+
+/* ---- the checks (checks.def, table.c) ---- */
+struct check_row {
+  const char *name;
+  void (*run)(void);
+  int arg;              /* C.arg while it runs: which variant of a shared function */
+  const char *needs;    /* the extra disks the host attaches: none, forged, corrupt */
+  int typical_s, timeout_s;
+  const char *proves;
+};
+const struct check_row *find_check(const char *name);
+/* the proves line of a result a check writes itself (a RESULT row) */
+const char *result_proves(const char *result);
+/* runs one check of the table: its exit status */
+int run_check(const struct check_row *row);
+int list_checks(void);
+int print_check_table(void);
+/* the check functions, one per CHECK row */
+#define CHECK(name, function, argument, needs, typical_s, timeout_s, proves) void function(void);
+#define RESULT(check, name, proves)
+#include "checks.def"
+#undef CHECK
+#undef RESULT
+
+/* ---- the reference pass (refs.c) ---- */
+int cmd_refs(void);
+/* one directory's reference pass: ref lines, the refs line, the list at `file`; 0 when every file was read */
+int ref_tree(const char *root, const char *image, const char *file, double t0);
 
 /* ---- the running check (report.c) ---- */
 struct check_state {
   const char *name, *proves;
+  int arg;              /* the table row's argument */
   struct jb det;        /* "key":value,... without braces */
   char reason[1536];
   char summary[512];    /* what a pass verified, in one line */
@@ -134,10 +156,11 @@ struct ref *ref_find(struct refs *r, const char *path);
 /* a reference list as `esbcheck refs` writes it: lines "DIGEST SIZE HEXPATH"; -1 when it cannot be read */
 int load_refs(const char *file, struct refs *r);
 struct ref *shared_odd(void);
-int write_refs(void);
 enum method { M_READ, M_MMAP, M_SENDFILE, M_PREAD_SHUFFLED, M_COUNT };
 extern const char *METHOD[];
 uint64_t rng_next(uint64_t *s);
+/* digest of a whole file read by m; 0 or an errno. hash_fd closes fd. */
+int hash_fd(int fd, enum method m, char hex[DIGEST_HEX], long long *size_out);
 int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *size_out);
 extern long VERIFIED, VERIFY_BYTES;
 int verify(const char *image, const char *root, const struct ref *r, enum method m);
@@ -154,16 +177,6 @@ int worker_verify(struct counters *k, int img, const char *root, const struct re
 void det_counters(struct counters *k);
 int setup(int need_shared, int mount_both);
 
-/* ---- the checks ---- */
-void check_private_write(void);
-void check_umount_shared(void);
-void check_fadvise(void);
-void check_copy_up(void);
-void check_reclaim(void);
-void check_concurrency(void);
-void check_mount_cycles(void);
-void check_trust(void);
-void check_corrupt(int same_domain);
 /* verify-tree: every file of a reference list read under a directory by every path, as the checks read (runs on any host) */
 void check_verify_tree(const char *root, const char *refs);
 #endif

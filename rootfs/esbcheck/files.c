@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum digest_kind DIGEST = DIGEST_XXH64;
 struct refs REF_A, REF_B;
 struct ref **SHARED;
 int NSHARED;
@@ -83,7 +84,7 @@ uint64_t rng_next(uint64_t *s) { /* splitmix64 */
 }
 
 /* 16 KiB chunks in a shuffled order into one buffer: reads that defeat readahead */
-static int read_shuffled(int fd, off_t size, struct digest_state *d) {
+static int read_shuffled(int fd, off_t size, struct digest *d) {
   int err = 0;
   uint8_t *all = size ? malloc(size) : NULL;
   long chunks = (size + 16383) / 16384;
@@ -103,7 +104,7 @@ static int read_shuffled(int fd, off_t size, struct digest_state *d) {
   return err;
 }
 
-static int read_sendfile(int fd, off_t size, struct digest_state *d) {
+static int read_sendfile(int fd, off_t size, struct digest *d) {
   int pp[2] = {-1, -1}, err = 0;
   if (pipe(pp) != 0) return errno;
   off_t off = 0;
@@ -153,27 +154,25 @@ int guarded(void (*fn)(void *), void *arg) {
   return err;
 }
 
-struct digest_job { struct digest_state *d; const uint8_t *p; off_t size; };
+struct digest_job { struct digest *d; const uint8_t *p; off_t size; };
 static void digest_job(void *arg) { struct digest_job *j = arg; digest_update(j->d, j->p, j->size); }
-static int digest_mapping(struct digest_state *d, const uint8_t *p, off_t size) {
+static int digest_mapping(struct digest *d, const uint8_t *p, off_t size) {
   struct digest_job j = {d, p, size};
   return guarded(digest_job, &j);
 }
 
-/* digest of a whole file; returns 0 or an errno. mmap touches the pages after
-   the descriptor is closed (as the dynamic loader does). */
-int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *size_out) {
+/* mmap touches the pages after the descriptor is closed (as the dynamic loader does) */
+int hash_fd(int fd, enum method m, char hex[DIGEST_HEX], long long *size_out) {
   struct stat st;
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return errno;
   if (fstat(fd, &st) != 0) { int e = errno; close(fd); return e; }
   off_t size = st.st_size;
   int err = 0;
-  struct digest_state *d = digest_new();
+  struct digest d;
+  digest_init(&d, DIGEST);
   if (size_out) *size_out = size;
   if (m == M_READ) {
     ssize_t n;
-    while ((n = read(fd, BUF, sizeof BUF)) > 0) digest_update(d, BUF, n);
+    while ((n = read(fd, BUF, sizeof BUF)) > 0) digest_update(&d, BUF, n);
     if (n < 0) err = errno;
   } else if (m == M_MMAP) {
     if (size > 0) {
@@ -181,18 +180,24 @@ int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *
       if (p == MAP_FAILED) err = errno;
       close(fd);
       fd = -1;
-      if (!err) { err = digest_mapping(d, p, size); munmap(p, size); }
+      if (!err) { err = digest_mapping(&d, p, size); munmap(p, size); }
     }
   } else if (m == M_SENDFILE) {
-    err = read_sendfile(fd, size, d);
+    err = read_sendfile(fd, size, &d);
   } else {
-    err = read_shuffled(fd, size, d);
+    err = read_shuffled(fd, size, &d);
   }
   if (fd >= 0) close(fd);
   char tmp[DIGEST_HEX];
-  digest_finish(d, tmp);
+  digest_hex(&d, tmp);
   if (!err) memcpy(hex, tmp, DIGEST_HEX);
   return err;
+}
+
+int hash_path(const char *path, enum method m, char hex[DIGEST_HEX], long long *size_out) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return errno;
+  return hash_fd(fd, m, hex, size_out);
 }
 
 /* Reads root/ref->path by `m` and compares with the reference; a mismatch fails the check. */
@@ -207,8 +212,8 @@ int verify(const char *image, const char *root, const struct ref *r, enum method
     return -1;
   }
   if (strcmp(hex, r->digest) || size != r->size) {
-    fail("%s %s by %s read back %s %.16s (size %lld), expected %.16s (size %lld)", image, r->path, METHOD[m], digest_name(), hex, size, r->digest, r->size);
-    step("verify", "\"image\":\"%s\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"%s\":\"%s\",\"expected\":\"%s\"", image, esc(r->path), METHOD[m], digest_name(), hex, r->digest);
+    fail("%s %s by %s read back %s %.16s (size %lld), expected %.16s (size %lld)", image, r->path, METHOD[m], digest_name(DIGEST), hex, size, r->digest, r->size);
+    step("verify", "\"image\":\"%s\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"%s\":\"%s\",\"expected\":\"%s\"", image, esc(r->path), METHOD[m], digest_name(DIGEST), hex, r->digest);
     return -1;
   }
   VERIFIED++;
@@ -219,17 +224,18 @@ int verify(const char *image, const char *root, const struct ref *r, enum method
 /* the whole of a mapping against the reference; a page the kernel cannot supply (SIGBUS) fails it */
 int verify_map(const char *what, const uint8_t *p, const struct ref *r) {
   char hex[DIGEST_HEX];
-  struct digest_state *d = digest_new();
-  int err = digest_mapping(d, p, r->size);
-  digest_finish(d, hex);
+  struct digest d;
+  digest_init(&d, DIGEST);
+  int err = digest_mapping(&d, p, r->size);
+  digest_hex(&d, hex);
   if (err) {
     fail("%s: mapping of %s: SIGBUS, the kernel could not supply a page of a clean image's file", what, r->path);
     step("verify", "\"what\":\"%s\",\"path\":\"%s\",\"method\":\"mapping\",\"ok\":false,\"sigbus\":true", what, esc(r->path));
     return -1;
   }
   if (strcmp(hex, r->digest)) {
-    fail("%s: mapping of %s reads %s %.16s, expected %.16s", what, r->path, digest_name(), hex, r->digest);
-    step("verify", "\"what\":\"%s\",\"path\":\"%s\",\"method\":\"mapping\",\"ok\":false,\"%s\":\"%s\",\"expected\":\"%s\"", what, esc(r->path), digest_name(), hex, r->digest);
+    fail("%s: mapping of %s reads %s %.16s, expected %.16s", what, r->path, digest_name(DIGEST), hex, r->digest);
+    step("verify", "\"what\":\"%s\",\"path\":\"%s\",\"method\":\"mapping\",\"ok\":false,\"%s\":\"%s\",\"expected\":\"%s\"", what, esc(r->path), digest_name(DIGEST), hex, r->digest);
     return -1;
   }
   VERIFIED++;
@@ -289,7 +295,7 @@ int worker_verify(struct counters *k, int img, const char *root, const struct re
   if (!err && !strcmp(hex, r->digest) && size == r->size) { __sync_fetch_and_add(&k->bytes, size); return 0; }
   if (__sync_fetch_and_add(&k->failures, 1) == 0)
     snprintf(k->first, sizeof k->first, "%s %s by %s: %s", img ? "B" : "A", r->path, METHOD[m], err ? strerror(err) : "wrong bytes");
-  step("verify", "\"image\":\"%s\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"errno\":%d,\"%s\":\"%s\"", img ? "B" : "A", esc(r->path), METHOD[m], err, digest_name(), hex);
+  step("verify", "\"image\":\"%s\",\"path\":\"%s\",\"method\":\"%s\",\"ok\":false,\"errno\":%d,\"%s\":\"%s\"", img ? "B" : "A", esc(r->path), METHOD[m], err, digest_name(DIGEST), hex);
   return -1;
 }
 

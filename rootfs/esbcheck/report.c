@@ -11,6 +11,18 @@
 
 struct check_state C;
 
+/* for values spliced into step()'s format: the inside of a JSON string, in one of four rotating buffers */
+const char *esc(const char *s) {
+  static char bufs[4][2048];
+  static int k;
+  char *o = bufs[k++ & 3];
+  struct jb b = {0};
+  if (s) jb_escn(&b, s, strlen(s));
+  snprintf(o, sizeof bufs[0], "%s", b.s ? b.s : "");
+  free(b.s);
+  return o;
+}
+
 static void det_sep(void) { if (C.det.n) jb_put(&C.det, ",", 1); }
 void det_int(const char *k, long long v) { det_sep(); jb_str(&C.det, k); jb_printf(&C.det, ":%lld", v); }
 void det_num(const char *k, double v) { det_sep(); jb_str(&C.det, k); jb_printf(&C.det, ":%.1f", v); }

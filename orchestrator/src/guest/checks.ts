@@ -1,8 +1,12 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { BenchError } from "../util/errors.js";
+import { rootfsDir } from "../util/paths.js";
 
 /**
  * The correctness checks (rootfs/esbcheck/): what each proves, what it
- * needs, how long it takes, and how to boot a guest for it. The guest
+ * needs, how long it takes (all read from rootfs/esbcheck/checks.def, the
+ * table the guest is compiled with), and how to boot a guest for it. The guest
  * sends each check's result (see correctnessProtocol.ts); analysis/
  * correctness.ts judges it with how the boot ended.
  */
@@ -30,6 +34,8 @@ export const isFailed = (r: string): boolean => (FAILED_RESULTS as readonly stri
 export interface CheckSpec {
   /** The name given in esb.check=. */
   name: string;
+  /** What the check proves as a whole (its check-begin line). */
+  proves: string;
   /** The result lines it ends with (one, except trust). */
   results: Array<{ name: string; proves: string }>;
   /** Extra disks it needs beyond A and B. */
@@ -39,61 +45,100 @@ export interface CheckSpec {
   timeoutSeconds: number;
 }
 
-export const CHECKS: readonly CheckSpec[] = [
-  {
-    name: "private-write",
-    results: [{ name: "private-write", proves: "A MAP_PRIVATE write to a shared file copies the page: the other image and other readers of the same image keep reading the original bytes." }],
-    needs: null, typicalSeconds: 10, timeoutSeconds: 120,
-  },
-  {
-    name: "umount-shared",
-    results: [{ name: "umount-shared", proves: "Unmounting one image (normal and lazy) while the other still maps the shared file keeps the survivor's reads and faults right and leaves no page cache or inodes behind." }],
-    needs: null, typicalSeconds: 10, timeoutSeconds: 120,
-  },
-  {
-    name: "reclaim",
-    results: [{ name: "reclaim", proves: "Shared pages reclaimed under a cgroup memory limit and read back many times always come back with the right bytes, through either image." }],
-    needs: null, typicalSeconds: 45, timeoutSeconds: 180,
-  },
-  {
-    name: "concurrency",
-    results: [{ name: "concurrency", proves: "Concurrent read, mmap, sendfile and shuffled pread of the same shared files through both images, with caches dropped and fadvised away underneath, always return the right bytes." }],
-    needs: null, typicalSeconds: 35, timeoutSeconds: 180,
-  },
-  {
-    name: "fadvise",
-    results: [{ name: "fadvise", proves: "POSIX_FADV_DONTNEED through one image drops the one shared copy (page cache falls by the file's size, no page stays resident through the other image), and the other image reads it back right." }],
-    needs: null, typicalSeconds: 8, timeoutSeconds: 120,
-  },
-  {
-    name: "mount-cycles",
-    results: [{ name: "mount-cycles", proves: "Mounting and unmounting the images of one domain many times while reading (both images, then one while the other stays mounted and busy) leaks neither page cache, slab nor inodes." }],
-    needs: null, typicalSeconds: 65, timeoutSeconds: 240,
-  },
-  {
-    name: "trust",
-    results: [
-      { name: "trust-same-domain", proves: "What the kernel serves when an image in the same domain claims another file's fingerprint: the fingerprint is trusted within a domain by design." },
-      { name: "trust-cross-domain", proves: "A forged fingerprint in another domain shares nothing: each image keeps serving its own bytes, whichever is read first." },
-    ],
-    needs: "forged", typicalSeconds: 8, timeoutSeconds: 120,
-  },
-  {
-    name: "corrupt",
-    results: [{ name: "corrupt", proves: "Images with corrupted superblocks, inodes and fingerprint xattrs, mounted with sharing on in another domain than a clean image, are refused or served correctly, never oops, and never change what the clean image serves." }],
-    needs: "corrupt", typicalSeconds: 40, timeoutSeconds: 300,
-  },
-  {
-    name: "corrupt-same-domain",
-    results: [{ name: "corrupt-same-domain", proves: "What a clean image serves when corrupted copies that lie about a file (another size, another file's fingerprint) are mounted in its own domain, where fingerprints are trusted by design; an oops or a kernel warning still fails." }],
-    needs: "corrupt", typicalSeconds: 40, timeoutSeconds: 300,
-  },
-  {
-    name: "copy-up",
-    results: [{ name: "copy-up", proves: "Writing a shared lower file through overlayfs copies it up: the writer sees its bytes, while the other image's overlay, both EROFS mounts and a mapping made before the copy-up keep the original." }],
-    needs: null, typicalSeconds: 10, timeoutSeconds: 120,
-  },
-];
+/** The table of checks esbcheck is compiled with: the one list of checks, read by the guest and the host alike. */
+export const CHECKS_DEF = path.join(rootfsDir, "esbcheck", "checks.def");
+
+const NEEDS = { none: null, forged: "forged", corrupt: "corrupt" } as const;
+const NAME = /^[a-z][a-z0-9-]*$/;
+const ROWS = {
+  CHECK: ["name", "function", "argument", "needs", "typical seconds", "host timeout seconds", "proves"],
+  RESULT: ["check", "result name", "proves"],
+} as const;
+
+type Token = { kind: "string" | "word" | "int"; text: string };
+
+/** The fields of a row: "..." strings without escapes, identifiers and integers, separated by commas. */
+function rowFields(args: string, fail: (why: string) => never): Token[] {
+  const out: Token[] = [];
+  const field = /\s*(?:"([^"\\]*)"|([A-Za-z_][A-Za-z0-9_]*)|(-?[0-9]+))\s*(,|$)/y;
+  let at = 0;
+  while (at < args.length) {
+    field.lastIndex = at;
+    const m = field.exec(args);
+    if (!m) {
+      const rest = args.slice(at).trimStart();
+      if (rest.startsWith('"') && /^"[^"]*\\/.test(rest)) fail(`a string with an escape (strings here are plain "..." without backslashes)`);
+      fail(`field ${out.length + 1} is not a "string", an identifier or an integer: ${rest.slice(0, 40)}`);
+    }
+    out.push(m[1] !== undefined ? { kind: "string", text: m[1] } : m[2] !== undefined ? { kind: "word", text: m[2] } : { kind: "int", text: m[3]! });
+    at = field.lastIndex;
+    if (m[4] === "," && at >= args.length) fail("a trailing comma");
+  }
+  return out;
+}
+
+/**
+ * Reads checks.def (see its head): C comments, blank lines, and one
+ * CHECK(...) or RESULT(...) row per line. Anything else, a field of the wrong
+ * kind, an unknown needs, a RESULT of no check above it or a name used twice
+ * is refused with its line, so that the host never runs on a table the guest
+ * reads differently.
+ */
+export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[] {
+  const checks: CheckSpec[] = [];
+  const extra = new Map<string, Array<{ name: string; proves: string }>>();
+  let comment = false;
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    const fail = (why: string): never => {
+      throw new BenchError(`${source}:${i + 1}: ${why}: ${line.slice(0, 100)}`, "each line of checks.def is a comment or one CHECK(...)/RESULT(...) row as its head describes");
+    };
+    if (comment || line.startsWith("/*")) {
+      const end = line.indexOf("*/", comment ? 0 : 2);
+      comment = end < 0;
+      if (!comment && line.slice(end + 2).trim()) fail("text after a comment");
+      continue;
+    }
+    if (!line) continue;
+    const row = /^(CHECK|RESULT)\((.*)\)$/.exec(line);
+    if (!row) fail("not a comment, a CHECK(...) row or a RESULT(...) row");
+    const kind = row![1] as keyof typeof ROWS;
+    const f = rowFields(row![2]!, fail);
+    const names = ROWS[kind];
+    if (f.length !== names.length) fail(`${kind} has ${names.length} fields (${names.join(", ")}), this row ${f.length}`);
+    const want = (k: number, kinds: Token["kind"], test?: RegExp): string => {
+      if (f[k]!.kind !== kinds || (test && !test.test(f[k]!.text))) fail(`${names[k]} must be ${kinds === "string" ? "a \"string\"" : kinds === "int" ? "an integer" : "an identifier"}${test ? ` matching ${test}` : ""}, not ${f[k]!.text || '""'}`);
+      return f[k]!.text;
+    };
+    if (kind === "CHECK") {
+      const name = want(0, "string", NAME);
+      want(1, "word");
+      want(2, "int");
+      const needs = want(3, "word");
+      if (!(needs in NEEDS)) fail(`needs must be one of ${Object.keys(NEEDS).join(", ")}, not ${needs}`);
+      const typicalSeconds = Number(want(4, "int", /^[1-9][0-9]*$/));
+      const timeoutSeconds = Number(want(5, "int", /^[1-9][0-9]*$/));
+      const proves = want(6, "string", /\S/);
+      if (checks.some((c) => c.name === name)) fail(`a second check named ${name}`);
+      checks.push({ name, proves, results: [], needs: NEEDS[needs as keyof typeof NEEDS], typicalSeconds, timeoutSeconds });
+    } else {
+      const check = want(0, "string", NAME);
+      const name = want(1, "string", NAME);
+      const proves = want(2, "string", /\S/);
+      if (!checks.some((c) => c.name === check)) fail(`a result of ${check}, which no CHECK row above names`);
+      extra.set(check, [...(extra.get(check) ?? []), { name, proves }]);
+    }
+  }
+  if (comment) throw new BenchError(`${source}: a comment that never ends`);
+  if (!checks.length) throw new BenchError(`${source}: no CHECK row`);
+  for (const c of checks) c.results = extra.get(c.name) ?? [{ name: c.name, proves: c.proves }];
+  const results = checks.flatMap((c) => c.results.map((r) => r.name));
+  const twice = results.find((r, i) => results.indexOf(r) !== i);
+  if (twice) throw new BenchError(`${source}: two results named ${twice}`);
+  return checks;
+}
+
+export const CHECKS: readonly CheckSpec[] = parseChecksDef(readFileSync(CHECKS_DEF, "utf8"), "rootfs/esbcheck/checks.def");
 
 export const CHECK_NAMES = CHECKS.map((c) => c.name);
 /** The results the checks end with (trust has two): what reports and the known-answer matrix name. */

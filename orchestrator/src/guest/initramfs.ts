@@ -1,4 +1,5 @@
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
@@ -36,25 +37,41 @@ async function packCpio(root: string, out: string, what: string): Promise<void> 
 
 /** The guest scripts /init sources, copied to /bin. */
 const SCRIPTS = ["esb-runtime.sh", "esb-correctness.sh"];
-const CHECK_DIR = path.join(rootfsDir, "esbcheck");
 
-/** rootfs/esbcheck/: its C sources and header, in a stable order. */
-async function checkSources(): Promise<string[]> {
-  return (await readdir(CHECK_DIR)).filter((n) => /\.[ch]$/.test(n)).sort();
+/** The guest agents, each in its own directory of rootfs/ and compiled with the library they share. */
+export const AGENTS = ["esbprobe", "esbcheck"] as const;
+export type Agent = (typeof AGENTS)[number];
+/** rootfs/common/: digests, JSON lines and the directory walk. */
+const LIBRARY = "common";
+/** As the initramfs builds them: static, for a guest without a libc. */
+export const AGENT_CFLAGS = ["-O2", "-Wall", "-static"];
+
+/**
+ * What an agent is compiled from, its own files and the library's (.c, .h
+ * and the .def tables they include), in a stable order: also what the
+ * initramfs cache key covers.
+ */
+export function agentSources(agent: Agent, rootfs = rootfsDir): string[] {
+  return [agent, LIBRARY].flatMap((dir) =>
+    readdirSync(path.join(rootfs, dir)).filter((n) => /\.(c|h|def)$/.test(n)).sort().map((n) => path.join(rootfs, dir, n)));
+}
+
+/** gcc's arguments for an agent: flags, the binary, then its C files and the library's. */
+export function agentCompileArgs(agent: Agent, out: string, opts: { rootfs?: string; flags?: string[] } = {}): string[] {
+  return [...(opts.flags ?? AGENT_CFLAGS), "-o", out, ...agentSources(agent, opts.rootfs).filter((f) => f.endsWith(".c"))];
 }
 
 /**
- * busybox (static) + rootfs/init and the scripts it sources + rootfs/esbprobe.c
- * and rootfs/esbcheck/ compiled static, as a gzipped newc cpio.
+ * busybox (static) + rootfs/init and the scripts it sources + the agents
+ * (rootfs/esbprobe/, rootfs/esbcheck/, each with rootfs/common/) compiled
+ * static, as a gzipped newc cpio.
  */
 export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   const initText = await readFile(path.join(rootfsDir, "init"), "utf8");
   const scripts: Record<string, string> = {};
   for (const s of SCRIPTS) scripts[s] = sha256(await readFile(path.join(rootfsDir, s), "utf8"));
-  const probeSrc = await readFile(path.join(rootfsDir, "esbprobe.c"), "utf8");
-  const checkFiles = await checkSources();
-  const check: Record<string, string> = {};
-  for (const f of checkFiles) check[f] = sha256(await readFile(path.join(CHECK_DIR, f), "utf8"));
+  const sources: Record<string, string> = {};
+  for (const agent of AGENTS) for (const f of agentSources(agent)) sources[path.relative(rootfsDir, f)] = sha256(await readFile(f, "utf8"));
   const bb = await sha256File(BUSYBOX).catch(() => {
     throw new BenchError(`${BUSYBOX} is missing`, "apt-get install busybox-static");
   });
@@ -62,7 +79,7 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   if (ldd.exitCode === 0 && !/not a dynamic executable|statically linked/.test(ldd.stdout + ldd.stderr)) {
     throw new BenchError(`${BUSYBOX} is dynamically linked; the guest has no libc`, "apt-get install busybox-static");
   }
-  const inputs = { init: sha256(initText), scripts, probe: sha256(probeSrc), check, busybox: bb, cc: await compilerVersion() };
+  const inputs = { init: sha256(initText), scripts, sources, busybox: bb, cc: await compilerVersion() };
   const hit = await cached("initramfs", inputs, InitramfsRecordSchema, (dir) =>
     progress.stage("guest", "building the initramfs (busybox, init, esbprobe, esbcheck)", async () => {
       const root = path.join(dir, "root");
@@ -71,13 +88,9 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
       await copyFile(path.join(rootfsDir, "init"), path.join(root, "init"));
       await chmod(path.join(root, "init"), 0o755);
       for (const s of SCRIPTS) await copyFile(path.join(rootfsDir, s), path.join(root, "bin", s));
-      await run("gcc", ["-O2", "-Wall", "-static", "-o", path.join(root, "bin/esbprobe"), path.join(rootfsDir, "esbprobe.c")], {
-        what: "compiling rootfs/esbprobe.c (static)",
-      });
-      const checkC = checkFiles.filter((f) => f.endsWith(".c")).map((f) => path.join(CHECK_DIR, f));
-      await run("gcc", ["-O2", "-Wall", "-static", "-o", path.join(root, "bin/esbcheck"), ...checkC], {
-        what: "compiling rootfs/esbcheck/ (static)",
-      });
+      for (const agent of AGENTS) {
+        await run("gcc", agentCompileArgs(agent, path.join(root, "bin", agent)), { what: `compiling rootfs/${agent}/ (static)` });
+      }
       const out = path.join(dir, "initramfs.cpio.gz");
       await packCpio(root, out, "packing the initramfs");
       return {

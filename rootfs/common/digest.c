@@ -1,14 +1,9 @@
-/* Digests of what the checks read: XXH64 by default (cheap under TCG), sha256 on request, as esbprobe. */
-#include "esbcheck.h"
+/* SHA-256 (FIPS 180-4) and XXH64 (Yann Collet's published algorithm, seed 0), streamed. */
+#include "digest.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-enum digest_kind DIGEST = D_XXH64;
-const char *digest_name(void) { return DIGEST == D_SHA256 ? "sha256" : "xxh64"; }
-
-/* ---- SHA-256 (FIPS 180-4) ---- */
-struct sha256 { uint32_t h[8]; uint64_t len; uint8_t buf[64]; size_t n; };
+/* ---- SHA-256 ---- */
 static const uint32_t K[64] = {
   0x428a2f98,0x71374491,0xb5c0fbcf,0xe9b5dba5,0x3956c25b,0x59f111f1,0x923f82a4,0xab1c5ed5,
   0xd807aa98,0x12835b01,0x243185be,0x550c7dc3,0x72be5d74,0x80deb1fe,0x9bdc06a7,0xc19bf174,
@@ -58,13 +53,12 @@ static void sha_hex(struct sha256 *s, char out[65]) {
   for (int i = 0; i < 8; i++) sprintf(out + 8 * i, "%08x", s->h[i]);
 }
 
-/* ---- XXH64 (Yann Collet's published algorithm, seed 0): cheap enough to check every file on every boot ---- */
+/* ---- XXH64 ---- */
 #define XP1 0x9E3779B185EBCA87ULL
 #define XP2 0xC2B2AE3D27D4EB4FULL
 #define XP3 0x165667B19E3779F9ULL
 #define XP4 0x85EBCA77C2B2AE63ULL
 #define XP5 0x27D4EB2F165667C5ULL
-struct xxh64 { uint64_t v[4]; uint64_t len; uint8_t buf[32]; size_t n; };
 static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 /* the guest is x86-64, little-endian like the digest: a plain load is the value */
 static uint64_t le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -105,21 +99,29 @@ static void xx_hex(struct xxh64 *x, char out[17]) {
   snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-struct digest_state { struct sha256 s; struct xxh64 x; };
-struct digest_state *digest_new(void) {
-  struct digest_state *d = malloc(sizeof *d);
-  if (DIGEST == D_SHA256) sha_init(&d->s); else xx_init(&d->x);
-  return d;
+/* ---- either ---- */
+const char *digest_name(enum digest_kind k) { return k == DIGEST_SHA256 ? "sha256" : "xxh64"; }
+
+void digest_init(struct digest *d, enum digest_kind k) {
+  d->kind = k;
+  if (k == DIGEST_SHA256) sha_init(&d->u.sha);
+  else if (k == DIGEST_XXH64) xx_init(&d->u.xx);
 }
-void digest_update(struct digest_state *d, const uint8_t *p, size_t len) {
-  if (DIGEST == D_SHA256) sha_update(&d->s, p, len); else xx_update(&d->x, p, len);
+
+void digest_update(struct digest *d, const uint8_t *p, size_t len) {
+  if (d->kind == DIGEST_SHA256) sha_update(&d->u.sha, p, len);
+  else if (d->kind == DIGEST_XXH64) xx_update(&d->u.xx, p, len);
 }
-void digest_finish(struct digest_state *d, char hex[DIGEST_HEX]) {
-  if (DIGEST == D_SHA256) sha_hex(&d->s, hex); else xx_hex(&d->x, hex);
-  free(d);
+
+void digest_hex(struct digest *d, char out[DIGEST_HEX]) {
+  out[0] = 0;
+  if (d->kind == DIGEST_SHA256) sha_hex(&d->u.sha, out);
+  else if (d->kind == DIGEST_XXH64) xx_hex(&d->u.xx, out);
 }
-void digest_of(const uint8_t *p, size_t n, char hex[DIGEST_HEX]) {
-  struct digest_state *d = digest_new();
-  digest_update(d, p, n);
-  digest_finish(d, hex);
+
+void digest_of(enum digest_kind k, const uint8_t *p, size_t len, char out[DIGEST_HEX]) {
+  struct digest d;
+  digest_init(&d, k);
+  digest_update(&d, p, len);
+  digest_hex(&d, out);
 }

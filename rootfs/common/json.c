@@ -1,42 +1,47 @@
-/*
- * JSON lines, built in memory and written with one write(2) each so that
- * forked workers never interleave. Strings follow esbprobe's rule (see
- * rootfs/README.md): well-formed UTF-8 passes as it is, control characters,
- * '"' and '\' are escaped, every other byte becomes U+FFFD, and a file name
- * that needed a replacement also goes out as pathHex.
- */
-#include "esbcheck.h"
+#include "json.h"
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+/* room for n more bytes, a newline and the NUL */
+static void reserve(struct jb *b, size_t n) {
+  if (b->n + n + 2 <= b->cap) return;
+  b->cap = (b->n + n + 2) * 2 + 256;
+  b->s = realloc(b->s, b->cap);
+}
+
 void jb_put(struct jb *b, const char *p, size_t n) {
-  if (b->n + n + 2 > b->cap) {
-    b->cap = (b->n + n + 2) * 2 + 256;
-    b->s = realloc(b->s, b->cap);
-  }
+  reserve(b, n);
   memcpy(b->s + b->n, p, n);
   b->n += n;
   b->s[b->n] = 0;
 }
 
 void jb_printf(struct jb *b, const char *fmt, ...) {
-  char tmp[4096];
+  char tmp[512];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
   if (n < 0) return;
-  jb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+  if ((size_t)n < sizeof tmp) { jb_put(b, tmp, n); return; }
+  /* longer than the stack buffer: format again straight into the line */
+  reserve(b, n);
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->n, n + 1, fmt, ap);
+  va_end(ap);
+  b->n += n;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), or 0 when none starts there: as esbprobe.c. */
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no encoded surrogates, nothing above U+10FFFF), or 0 when no sequence
+ * starts there: a stray continuation byte, a truncated sequence, 0xf5-0xff.
+ */
 static size_t utf8_seq(const unsigned char *p, size_t left) {
-  unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf; /* range of the second byte */
   size_t n;
   if (c < 0x80) return 1;
   if (c < 0xc2) return 0;
@@ -49,9 +54,8 @@ static size_t utf8_seq(const unsigned char *p, size_t left) {
   return n;
 }
 
-/* the inside of a JSON string; returns 0 when a byte was replaced */
-static int escape_into(struct jb *b, const char *s) {
-  const unsigned char *p = (const unsigned char *)(s ? s : ""), *end = p + strlen((const char *)p);
+int jb_escn(struct jb *b, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
   int exact = 1;
   while (p < end) {
     size_t n = utf8_seq(p, end - p);
@@ -68,19 +72,27 @@ static int escape_into(struct jb *b, const char *s) {
   return exact;
 }
 
-int jb_str(struct jb *b, const char *s) {
+int jb_strn(struct jb *b, const char *s, size_t len) {
   jb_put(b, "\"", 1);
-  int exact = escape_into(b, s);
+  int exact = s ? jb_escn(b, s, len) : 1;
   jb_put(b, "\"", 1);
   return exact;
 }
 
+int jb_str(struct jb *b, const char *s) { return jb_strn(b, s, s ? strlen(s) : 0); }
+
+/* U+FFFD is lossy: the host matches a file by pathHex when there is one and by path otherwise */
 void jb_path(struct jb *b, const char *rel) {
   jb_put(b, ",\"path\":", 8);
   if (jb_str(b, rel)) return;
   jb_put(b, ",\"pathHex\":\"", 12);
   for (const unsigned char *p = (const unsigned char *)rel; *p; p++) jb_printf(b, "%02x", *p);
   jb_put(b, "\"", 1);
+}
+
+static void jb_clear(struct jb *b) {
+  free(b->s);
+  b->s = NULL; b->n = b->cap = 0;
 }
 
 void jb_emit(struct jb *b) {
@@ -91,30 +103,11 @@ void jb_emit(struct jb *b) {
     if (w <= 0) { if (errno == EINTR) continue; break; }
     off += w;
   }
-  free(b->s);
-  b->s = NULL; b->n = b->cap = 0;
+  jb_clear(b);
 }
 
-const char *esc(const char *s) {
-  static char bufs[4][2048];
-  static int k;
-  char *o = bufs[k++ & 3];
-  struct jb b = {0};
-  escape_into(&b, s);
-  snprintf(o, sizeof bufs[0], "%s", b.s ? b.s : "");
-  free(b.s);
-  return o;
-}
-
-double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ms since the guest booted, as esbprobe's "up": the host tells where a boot's time went */
-double up_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+void jb_emit_to(struct jb *b, FILE *f) {
+  jb_put(b, "\n", 1);
+  fwrite(b->s, 1, b->n, f);
+  jb_clear(b);
 }

@@ -1,0 +1,42 @@
+import path from "node:path";
+import { execa } from "execa";
+import { agentCompileArgs, type Agent } from "../../src/guest/initramfs.js";
+import { rootfsDir } from "../../src/util/paths.js";
+
+/**
+ * The guest's rootfs/ the agent tests build from: ESB_ROOTFS=path/to/a/copy
+ * runs them against another copy (to check that they catch a regression).
+ */
+export const ROOTFS = process.env.ESB_ROOTFS ? path.resolve(process.env.ESB_ROOTFS) : rootfsDir;
+
+/**
+ * Builds an agent from the files the initramfs compiles it from, into dir;
+ * linked dynamically (the host has a libc), with the initramfs's warnings.
+ */
+export async function buildAgent(agent: Agent, dir: string, flags = ["-O2", "-Wall"]): Promise<string> {
+  const out = path.join(dir, agent);
+  await execa("gcc", agentCompileArgs(agent, out, { rootfs: ROOTFS, flags }));
+  return out;
+}
+
+const FIXTURES = path.join(import.meta.dirname, "../fixtures/agents");
+
+/**
+ * A library to preload into an agent: readdir fails with EIO in every
+ * directory named as ESB_READDIR_FAILS says (fixtures/agents/readdirFails.c).
+ */
+export async function buildReaddirFailure(dir: string): Promise<string> {
+  const out = path.join(dir, "readdirFails.so");
+  await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o", out, path.join(FIXTURES, "readdirFails.c"), "-ldl"]);
+  return out;
+}
+
+/** The environment that makes readdir fail in directories named `name`. */
+export const readdirFailsIn = (so: string, name: string): Record<string, string> => ({ LD_PRELOAD: so, ESB_READDIR_FAILS: name });
+
+/** fixtures/agents/digestChunks.c linked with the library's digests. */
+export async function buildDigestChunks(dir: string): Promise<string> {
+  const out = path.join(dir, "digestChunks");
+  await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-I", path.join(ROOTFS, "common"), "-o", out, path.join(FIXTURES, "digestChunks.c"), path.join(ROOTFS, "common", "digest.c")]);
+  return out;
+}
