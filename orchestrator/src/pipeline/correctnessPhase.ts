@@ -32,22 +32,23 @@ export interface CorrectnessContext {
 /** TCG runs the checks this much slower than their typical times: their boots get that much longer. */
 const TCG_SLOWDOWN = 1.5;
 
-/** The extra disks trust and corrupt need, or why each cannot run on this pair. */
+/** The extra disks the checks need (a forged copy, corrupted copies), or why each check that needs one cannot run on this pair. */
 async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessContext): Promise<{ disks: CheckDisks; notApplicable: Map<string, string> }> {
   const disks: CheckDisks = { a: pair.a.image, b: pair.b.image };
   const notApplicable = new Map<string, string>();
-  const want = { forged: checks.includes("trust"), corrupt: checks.some((c) => checkSpec(c).needs === "corrupt") };
+  const needing = (kind: "forged" | "corrupt") => checks.filter((c) => checkSpec(c).needs === kind);
+  const want = { forged: needing("forged").length > 0, corrupt: needing("corrupt").length > 0 };
   if (!want.forged && !want.corrupt) return { disks, notApplicable };
   const made = await prepareCorrectnessImages(pair, ctx.series.imageProfile, want, ctx.progress);
   ctx.folder.record.correctnessImages = { ...made.record, workload: pair.record.name, dir: made.dir };
   const { forged, corrupt } = made.record;
   if (want.forged) {
     if ("file" in forged) disks.forged = { file: path.join(made.dir, forged.file), path: forged.path };
-    else notApplicable.set("trust", forged.notApplicable);
+    else for (const c of needing("forged")) notApplicable.set(c, forged.notApplicable);
   }
   if (want.corrupt) {
     if ("images" in corrupt) disks.corrupt = corrupt.images.map((c) => ({ file: path.join(made.dir, c.file), name: c.name, hitPath: c.hitPath, expect: c.expect }));
-    else for (const c of checks.filter((x) => checkSpec(x).needs === "corrupt")) notApplicable.set(c, corrupt.notApplicable);
+    else for (const c of needing("corrupt")) notApplicable.set(c, corrupt.notApplicable);
   }
   return { disks, notApplicable };
 }
