@@ -23,6 +23,7 @@ describe("the kernel mutant set", () => {
     // every check result is caught by some mutant, or the set says why no small patch breaks it alone
     const caught = new Set(set.mutants.flatMap((m) => [...m.caughtBy, ...m.mayAlsoFail]).map((s) => s.replace(/=finding$/, "")));
     for (const r of RESULT_NAMES) expect(caught.has(r) || r in set.notBrokenAlone, r).toBe(true);
+    for (const r of Object.keys(set.knownOnBase)) expect(RESULT_NAMES, r).toContain(r);
   });
 });
 
@@ -80,6 +81,14 @@ describe("known-answer signals", () => {
     expect(judgeSignal("reclaim", seen("finding"), m, seen("clean"))).toBe("unexpected");
     expect(judgeSignal("trust-same-domain", seen("finding"), m, seen("finding"))).toBe("finding");
     expect(judgeSignal("reclaim", seen("clean"), m, seen("clean"))).toBe("ok");
+  });
+
+  it("marks a failure the base itself has as known, on the base and on every mutant, unless a mutant must be caught by it", () => {
+    expect(judgeSignal("umount-race", seen("oops", { failed: 4, of: 4 }), null, undefined, ["umount-race"])).toBe("known");
+    expect(judgeSignal("umount-race", seen("oops", { failed: 4, of: 4 }), null, undefined, [])).toBe("unexpected");
+    expect(judgeSignal("umount-race", seen("fail"), mutant(["fadvise"]), seen("fail"), ["umount-race"])).toBe("known");
+    expect(judgeSignal("umount-race", seen("clean"), mutant(["fadvise"]), seen("fail"), ["umount-race"])).toBe("ok");
+    expect(judgeSignal("umount-race", seen("fail"), mutant(["umount-race"]), seen("fail"), ["umount-race"])).toBe("caught");
   });
 
   it("judges every target against mainline's own signals, and a target that could not run as not caught", () => {

@@ -247,13 +247,13 @@ void check_corrupt(void) {
   det_int("mounted", mounted);
   det_int("casesReachingB", reached_b);
   if (reached_b)
-    finding("in the clean image's own domain, %d corrupted cop%s reached what B reads: %s (a fingerprint is trusted within its domain by design)",
+    finding("in the clean image's own domain, %d corrupted cop%s reached what B reads: %s (a fingerprint is trusted within its domain by design; a kernel that refuses to share files whose sizes differ, as mainline does, stops a lie about the size)",
             reached_b, reached_b == 1 ? "y" : "ies", lied.s);
   free(lied.s);
   det_int("ownLiesServed", own_lies);
   if (own_lies)
-    finding("%d corrupted cop%s served their own files each other's bytes under a claimed fingerprint: %s (trusted within the copy's own domain; a kernel that refuses to share files whose sizes differ reads them right)",
-            own_lies, own_lies == 1 ? "y" : "ies", own.s);
+    finding("%d corrupted cop%s served %s own files each other's bytes under a claimed fingerprint: %s (trusted within the copy's own domain; a kernel that refuses to share files whose sizes differ, as mainline does, reads them right)",
+            own_lies, own_lies == 1 ? "y" : "ies", own_lies == 1 ? "its" : "their", own.s);
   free(own.s);
   if (same_domain) summary("%d corrupted images refused, %d mounted in the clean image's domain; the clean image read right throughout", refused, mounted);
   else summary("%d corrupted images refused, %d mounted in another domain within what each corruption allows; the clean image read right throughout", refused, mounted);

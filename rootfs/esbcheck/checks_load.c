@@ -226,3 +226,91 @@ void check_mount_cycles(void) {
   teardown();
 }
 
+
+/*
+ * umount-race: A is mounted, reads the shared file, drops it from the page
+ * cache and is unmounted, over and over, while a reader of B keeps reading
+ * the same file uncached. The I/O of B's reads goes through one of the
+ * file's real inodes; if that can be A's, A's unmount finds it busy (the
+ * kernel logs "Busy inodes after unmount") and B's reader goes on with an
+ * inode whose filesystem is gone. A small file gives the most unmounts and
+ * reads in the budget.
+ */
+static struct ref *small_shared(void) {
+  for (int i = NSHARED - 1; i >= 0; i--) if (SHARED[i]->size >= 16384) return SHARED[i];
+  return SHARED[0];
+}
+
+/* new kernel log records since the last call that say an unmounted filesystem still had inodes in use */
+static int busy_since(int fd) {
+  char rec[4096];
+  int busy = 0;
+  for (;;) {
+    ssize_t r = read(fd, rec, sizeof rec - 1);
+    if (r < 0 && errno == EPIPE) continue;
+    if (r <= 0) break;
+    rec[r] = 0;
+    if (strstr(rec, "Busy inodes after unmount")) busy++;
+  }
+  return busy;
+}
+
+void check_umount_race(void) {
+  if (setup(1, 0)) return;
+  struct ref *r = small_shared();
+  double secs = budget_s(60), t0 = now_ms();
+  long max_cycles = 400, i = 0, busy = 0, first_busy = -1;
+  det_str("file", r->path);
+  det_int("fileKiB", r->size >> 10);
+  det_num("seconds", secs);
+  struct mem base = settle("3");
+  det_mem("baseline", base);
+  if (mount_shared(DEV_B, MB, "esb")) { teardown(); return; }
+  int log = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+  if (log >= 0) lseek(log, 0, SEEK_END);
+  struct counters *k = shm_counters();
+  pid_t kid = fork();
+  if (kid == 0) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", MB, r->path);
+    while (!k->stop) {
+      int fd = open(path, O_RDONLY);
+      if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); close(fd); }
+      worker_verify(k, 1, MB, r, M_READ);
+    }
+    _exit(0);
+  }
+  char o[512];
+  for (; i < max_cycles && now_ms() - t0 < secs * 1000; i++) {
+    int e = mount_erofs(DEV_A, MA, share_opts("esb", o, sizeof o));
+    if (e) { fail("cycle %ld: mount A: %s", i, strerror(e)); break; }
+    verify("A", MA, r, M_READ);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", MA, r->path);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); close(fd); }
+    if ((e = do_umount(MA, 0))) { fail("cycle %ld: umount A: %s", i, strerror(e)); umount_quiet(MA); break; }
+    int b = log >= 0 ? busy_since(log) : 0;
+    if (b && first_busy < 0) first_busy = i + 1;
+    busy += b;
+  }
+  k->stop = 1;
+  int st = 0;
+  waitpid(kid, &st, 0);
+  if (log >= 0) close(log);
+  det_int("cycles", i);
+  long reads = k->ops[1][M_READ];
+  det_int("readerReads", reads);
+  det_int("busyUnmounts", busy);
+  det_int("firstBusyCycle", first_busy);
+  if (k->failures) fail("the reader of B saw %ld wrong reads while A cycled; first: %s", k->failures, k->first);
+  if (!WIFEXITED(st) || WEXITSTATUS(st)) fail("the reader of B died (status %d)", st);
+  munmap(k, sizeof *k);
+  int e = do_umount(MB, 0);
+  if (e) fail("umount B: %s", strerror(e));
+  if (i < 8) tool_error("only %ld cycles in %.0f s: too few to stress the unmount", i, secs);
+  judge_leftovers(base, i + 1, r->size >> 10);
+  /* the kernel log's own line fails the check too (kmsg_collect); this says when it began */
+  if (busy) fail("%ld of %ld unmounts of A found its inodes busy while B read the shared file (first at cycle %ld)", busy, i, first_busy);
+  summary("%ld unmounts of A while B read %s uncached (%ld reads); %s", i, r->path, reads, LEFTOVER_SUMMARY);
+}

@@ -127,7 +127,7 @@ void check_umount_shared(void) {
   int mapped_ok = !mC || verify_map(e == 0 ? "A mapping after A was unmounted under it" : "A mapping (umount refused)", mC, r) == 0;
   if (mC) munmap(mC, r->size);
   if (e == 0 && mapped_ok)
-    finding("umount of A succeeded while a mapping of its file lived (descriptor closed): the mapping does not pin A's mount, though it kept reading right");
+    finding("umount of A succeeded while a mapping of its file lived (descriptor closed): the mapping does not pin A's mount, though it kept reading right (a kernel whose mapping pins the mount, as mainline's does, refuses it with EBUSY)");
   else if (e && e != EBUSY)
     fail("umount of A while a mapping of its file lived: %s, expected EBUSY", strerror(e));
   if (e) { e = do_umount(MA, 0); if (e) fail("umount %s after the mapping went: %s", MA, strerror(e)); }

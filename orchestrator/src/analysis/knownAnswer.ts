@@ -64,7 +64,7 @@ export function signalsOf(run: SignalSource, checkNames: readonly string[]): Map
 }
 
 /** What a cell of the matrix says. */
-export const VERDICTS = ["ok", "caught", "missed", "unexpected", "implied", "finding", "intermittent", "inconclusive"] as const;
+export const VERDICTS = ["ok", "caught", "missed", "unexpected", "implied", "finding", "intermittent", "known", "inconclusive"] as const;
 export type KnownVerdict = (typeof VERDICTS)[number];
 
 /** The expectation of one target: mainline (clean), or a mutant with what must and may catch it. */
@@ -84,10 +84,13 @@ const failedState = (s: SignalState) => isFailed(s === "clean" ? "pass" : s);
  * was not already one); every other signal must come out as on mainline,
  * except those `mayAlsoFail` names. A check that could not judge (error, na,
  * absent) where it had to catch is inconclusive: a defect to look at, never a pass.
+ * A signal the base itself fails (`knownOnBase`) is known wherever it fails.
  */
-export function judgeSignal(signal: string, seen: Observed, want: Expectation | null, onMainline: Observed | undefined): KnownVerdict {
+export function judgeSignal(signal: string, seen: Observed, want: Expectation | null, onMainline: Observed | undefined, knownOnBase: readonly string[] = []): KnownVerdict {
   const failing = failedState(seen.state);
   const intermittent = failing && seen.of !== undefined && seen.failed !== undefined && seen.failed < seen.of;
+  // a failure the base itself has (a bug of the kernel, found by the check) is reported as known wherever it shows
+  if (failing && knownOnBase.includes(signal) && !want?.caughtBy.some((s) => s.replace(/=finding$/, "") === signal)) return "known";
   if (!want) {
     if (failing) return intermittent ? "intermittent" : "unexpected";
     if (seen.state === "error" || seen.state === "absent") return "inconclusive";
@@ -123,6 +126,7 @@ export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "i
 export function judgeTargets(
   targets: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }>,
   signalNames: readonly string[],
+  knownOnBase: readonly string[] = [],
 ): TargetResult[] {
   const mainline = targets.find((t) => !t.expect)?.signals;
   return targets.map((t) => {
@@ -131,7 +135,7 @@ export function judgeTargets(
     for (const s of signalNames) {
       const seen = t.signals?.get(s) ?? { state: "absent" as const, detail: t.error ?? "not measured" };
       signals[s] = seen;
-      verdicts[s] = judgeSignal(s, seen, t.expect, mainline?.get(s));
+      verdicts[s] = judgeSignal(s, seen, t.expect, mainline?.get(s), knownOnBase);
     }
     return { target: t.target, breaks: t.breaks, runDir: t.runDir, error: t.error, signals, verdicts };
   });

@@ -135,7 +135,7 @@ async function knownAnswerNight(name: string, bench: BenchOptions, out: string, 
   try {
     const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
     const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);
-    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, ...(bad ? { reason: record.problems[0] } : {}) };
+    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, ...(bad ? { reason: record.problems.find((p) => /: (MISSED|UNEXPECTED|INCONCLUSIVE):/.test(p)) } : {}) };
   } catch (e) {
     return { job: name, status: "error", reason: describeError(e).split("\n")[0], runDir: out, regressions: 0, failedBoots: 0, baseline: null };
   }

@@ -33,6 +33,8 @@ export const MutantSetSchema = strictObject({
   base: z.string(),
   mutants: z.array(MutantSchema),
   notBrokenAlone: z.record(z.string(), z.string()).default({}),
+  /** Signals the base itself fails, and why: reported as known, not as a defect of the tool. */
+  knownOnBase: z.record(z.string(), z.string()).default({}),
 });
 export type MutantSet = z.infer<typeof MutantSetSchema>;
 
@@ -52,7 +54,7 @@ export async function loadMutants(checkNames: readonly string[], dir = mutantsDi
   for (const m of set.mutants) {
     if (names.has(m.name)) throw new BenchError(`${file}: mutant ${m.name} is listed twice`);
     names.add(m.name);
-    for (const s of [...m.caughtBy, ...m.mayAlsoFail]) {
+    for (const s of [...m.caughtBy, ...m.mayAlsoFail, ...Object.keys(set.knownOnBase)]) {
       const name = s.replace(/=finding$/, "");
       if (!known.has(name)) throw new BenchError(`${file}: mutant ${m.name} names "${name}", which is no check result or read-all signal`, `use one of: ${[...known].join(", ")}`);
     }

@@ -54,7 +54,7 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
   };
   const measured: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }> = [];
   const save = async () => {
-    record.targets = judgeTargets(measured, SIGNALS);
+    record.targets = judgeTargets(measured, SIGNALS, Object.keys(set.knownOnBase));
     record.problems = knownAnswerProblems(record.targets, SIGNALS);
     KnownAnswerRecordSchema.parse(record);
     await writeJsonAtomic(path.join(dir, "known-answer.json"), record);

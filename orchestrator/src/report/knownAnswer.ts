@@ -10,6 +10,7 @@ const CELL: Record<KnownVerdict, string> = {
   implied: "impl",
   finding: "find",
   intermittent: "int",
+  known: "KNOWN",
   inconclusive: "??",
 };
 
@@ -29,6 +30,7 @@ export function knownAnswerLegend(signals: readonly string[]): string[] {
     `columns: ${signals.map((s, i) => (h[i] === s ? s : `${h[i]}=${s}`)).join(", ")}`,
     "cells: CAUGHT = failed as the mutant's entry says it must; MISSED = did not (a defect of this tool); UNEXP = failed where nothing implies it;",
     "impl = failed, as the mutant implies; find = a finding (by design on mainline); int = failed in some boots only (its rate in the details);",
+    "KNOWN = a failure the base itself has (kernel/mutants/mutants.yaml, knownOnBase): a bug of the kernel the check found;",
     "?? = could not judge (error, not applicable, not run) where a verdict was needed; . = as on mainline",
   ];
 }
@@ -50,7 +52,7 @@ export function knownAnswerProblems(results: TargetResult[], signals: readonly s
     if (r.error) out.push(`${r.target}: not measured: ${r.error}`);
     for (const s of signals) {
       const v = r.verdicts[s];
-      if (v && (BAD_VERDICTS.includes(v) || v === "intermittent")) out.push(`${r.target} ${s}: ${v.toUpperCase()}: ${r.signals[s]?.detail ?? ""}`);
+      if (v && (BAD_VERDICTS.includes(v) || v === "intermittent" || v === "known")) out.push(`${r.target} ${s}: ${v.toUpperCase()}: ${r.signals[s]?.detail ?? ""}`);
     }
   }
   return out;
