@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { stat } from "./stats.js";
+
+/**
+ * Repetitions that stop when a figure is settled: a cell gets at least
+ * MIN_REPS boots and at most the plan's --reps; after each round it stops
+ * when its boots agree within its band, and gets one more while they do not.
+ * A group of cells measured side by side (the modes of one workload and
+ * access path, or of one runtime workload) goes on while any of its cells is
+ * unsettled, so its modes stay side by side in time.
+ */
+export const MIN_REPS = 2;
+
+/** The band a cell's boots must agree within: the larger of a floor (MiB) and a share of its median. */
+export const SettleRuleSchema = z.object({ floorMiB: z.number(), fraction: z.number() });
+export type SettleRule = z.infer<typeof SettleRuleSchema>;
+
+/**
+ * Read-all page cache is read to 64 KiB (the guest's settle tolerance), and
+ * boots of one cell agree to a few hundredths of a MiB: 0.1 MiB or 0.5%,
+ * well inside the figures the cover letter prints. Runtime memory.current
+ * moves with what a server does in its own time: 1 MiB or 2%.
+ */
+export const SETTLE_RULES: Record<"readall" | "runtime", SettleRule> = {
+  readall: { floorMiB: 0.1, fraction: 0.005 },
+  runtime: { floorMiB: 1, fraction: 0.02 },
+};
+
+export function bandOf(values: number[], rule: SettleRule): number {
+  const m = stat(values).median;
+  return Math.max(rule.floorMiB, Number.isFinite(m) ? Math.abs(m) * rule.fraction : 0);
+}
+
+/** Whether a cell's boots agree: at least MIN_REPS of them, spread (max - min) within the band. */
+export function cellSettled(values: number[], rule: SettleRule): { settled: boolean; spread: number; band: number } {
+  const s = stat(values);
+  const spread = values.length ? s.max - s.min : NaN;
+  const band = bandOf(values, rule);
+  return { settled: values.length >= MIN_REPS && spread <= band, spread, band };
+}
+
+/** What a group does next: stop (every cell settled, or the cap reached) or measure one more round, and why. */
+export function nextRound(cells: Array<{ name: string; values: number[] }>, rule: SettleRule, rounds: number, cap: number): { more: boolean; why: string } {
+  const min = Math.min(MIN_REPS, cap);
+  if (rounds < min) return { more: true, why: `${rounds} of at least ${min} boots` };
+  const open = cells.map((c) => ({ c, s: cellSettled(c.values, rule) })).filter((x) => !x.s.settled);
+  if (!open.length) return { more: false, why: `settled after ${rounds} boots (every cell within its band)` };
+  const worst = open.map((x) => `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`).join(", ");
+  if (rounds >= cap) return { more: false, why: `not settled at the cap of ${cap} boots: ${worst}` };
+  return { more: true, why: `one more boot: ${worst}` };
+}
