@@ -89,8 +89,9 @@ export async function buildVariant(opts: {
   return { incremental: false, why, compiled: compiledObjects(await readFile(opts.logFile, "utf8"), opts.out) };
 }
 
-function buildFailure(log: string, opts: { variant: string; logFile: string }): BenchError {
-  const err = firstCompilerError(log, opts.variant);
+function buildFailure(log: string, opts: { baseTree: string; variant: string; logFile: string }): BenchError {
+  // built in the namespace, the compiler names the base tree's paths; built whole, the variant's
+  const err = firstCompilerError(log, log.includes(opts.baseTree) ? opts.baseTree : opts.variant);
   const where = err ? `${err.file}:${err.line}: ${err.message}` : "no compiler error found in the log";
-  return new BenchError(`kernel build of ${path.basename(opts.variant)} failed: ${where}`, "fix the patch so that it compiles on this tree", [opts.logFile]);
+  return new BenchError(`the kernel does not compile: ${where}`, "fix the patch so that it compiles on this tree", [opts.logFile]);
 }
