@@ -79,7 +79,7 @@ export async function buildCommitKernel(opts: {
   const commit = await gitOk(opts.tree, ["rev-parse", "--verify", `${opts.commit}^{commit}`]).catch(() => {
     throw new BenchError(`commit ${opts.commit} is not in ${opts.tree}`, "name a commit of the tree's history");
   });
-  const inputs = { base: base.key, commit, fixups: opts.fixups.map((f) => f.text), v: 1 };
+  const inputs = { base: base.key, commit, fixups: opts.fixups.map((f) => f.text), v: 2 };
   const hit = await cached("kernel-commit", inputs, CommitBuildRecordSchema, (dir) =>
     progress.stage("build", `${opts.label} (${commit.slice(0, 12)}) on the ${base.record.kernelRelease} build`, async () => {
       const t0 = Date.now();
