@@ -61,24 +61,21 @@ export function cellOf(row: PerPatchRow, column: string): string {
 }
 
 /**
- * For each column, the first patch where it changed from the prefix before
- * (before patch 1 the tree has no feature: every column is "-"), and to what.
- * A change back and forth is reported at its first patch; `changes` counts them all.
+ * For each column, every patch where it changed from the prefix before
+ * (before patch 1 the tree has no feature: every column is "-"), in order:
+ * the first is where the column appeared, the last where it took its final
+ * value. Prefixes that were not measured change nothing.
  */
-export function firstChanges(rows: PerPatchRow[], columns: readonly string[]): Array<{ column: string; index?: number; from?: string; to?: string; changes: number }> {
+export function columnChanges(rows: PerPatchRow[], columns: readonly string[]): Array<{ column: string; changes: Array<{ index: number; from: string; to: string }> }> {
   return columns.map((column) => {
     let prev = "-";
-    let first: { index: number; from: string; to: string } | undefined;
-    let changes = 0;
+    const changes: Array<{ index: number; from: string; to: string }> = [];
     for (const r of rows) {
-      const v = cellOf(r, column);
       if (r.status !== "measured") continue;
-      if (v !== prev) {
-        changes++;
-        first ??= { index: r.index, from: prev, to: v };
-      }
+      const v = cellOf(r, column);
+      if (v !== prev) changes.push({ index: r.index, from: prev, to: v });
       prev = v;
     }
-    return { column, ...first, changes };
+    return { column, changes };
   });
 }

@@ -53,7 +53,7 @@ export function pairPlan(opts: Pick<BenchOptions, "phases" | "images" | "workloa
 
 /** A commit the run measures instead of the built head: nothing to measure when it does not build or lacks the feature. */
 export class UnusableCommit extends BenchError {
-  constructor(readonly record: CommitBuildRecord, readonly reason: "does not build" | "lacks the feature", detail: string) {
+  constructor(readonly record: CommitBuildRecord, readonly reason: "does not build" | "lacks the feature", readonly detail: string) {
     super(`${record.label} (${record.commit.slice(0, 12)}) ${reason}: ${detail}`);
   }
 }

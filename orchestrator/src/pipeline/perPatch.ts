@@ -76,7 +76,7 @@ export async function runPerPatch(bench: BenchOptions, out: string, progress: Pr
       if (rec.status !== "complete") Object.assign(row, { status: "failed", reason: rec.error ?? rec.status });
     } catch (e) {
       if (e instanceof UnusableCommit) {
-        Object.assign(row, { subject: e.record.label.replace(/^patch \d+\/\d+: /, ""), commit: e.record.commit, status: e.reason, reason: e.message, buildSeconds: e.record.buildSeconds, compiled: e.record.compiled.length });
+        Object.assign(row, { subject: e.record.label.replace(/^patch \d+\/\d+: /, ""), commit: e.record.commit, status: e.reason, reason: e.detail, buildSeconds: e.record.buildSeconds, compiled: e.record.compiled.length });
       } else {
         Object.assign(row, { status: "failed", reason: describeError(e).split("\n")[0] });
       }

@@ -1,4 +1,4 @@
-import { cellOf, firstChanges, type PerPatchRow } from "../analysis/perPatch.js";
+import { cellOf, columnChanges, type PerPatchRow } from "../analysis/perPatch.js";
 import type { PerPatchRecord } from "../record/perPatchRecord.js";
 import { esc } from "./html/escape.js";
 import { page, table } from "./html/page.js";
@@ -11,10 +11,11 @@ function columns(r: PerPatchRecord): string[] {
 
 const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** "read: from patch 4 (- -> full)", one line per column. */
+/** "read: none at 4/9, full at 7/9", one line per column: where it appeared and every change after. */
 function changeLines(r: PerPatchRecord): string[] {
-  return firstChanges(r.rows, columns(r)).map((c) =>
-    c.index === undefined ? `${c.column}: never measured` : `${c.column}: from patch ${c.index}/${r.rows[0]?.total ?? "?"} (${c.from} -> ${c.to})${c.changes > 1 ? `, ${c.changes} changes in all` : ""}`,
+  const total = r.rows[0]?.total ?? "?";
+  return columnChanges(r.rows, columns(r)).map((c) =>
+    c.changes.length ? `${c.column}: ${c.changes.map((x) => `${x.to} at ${x.index}/${total}`).join(", ")}` : `${c.column}: never measured`,
   );
 }
 
@@ -33,7 +34,7 @@ export function renderPerPatchText(r: PerPatchRecord): string {
     "",
     ...subjects,
     "",
-    "First patch where each column changed:",
+    "Where each column changed (it appears with the feature; the last change is the patch that gave it its final value):",
     ...changeLines(r).map((l) => `  ${l}`),
     "",
   ].join("\n");
@@ -55,7 +56,7 @@ export function renderPerPatchMarkdown(r: PerPatchRecord): string {
     "",
     "Sharing per path: full = at least 90% of the saving identical files allow, partial, none, LEAK = split shared across domains.",
     "",
-    "First patch where each column changed:",
+    "Where each column changed (the last change is the patch that gave it its final value):",
     "",
     ...changeLines(r).map((l) => `- ${l}`),
     "",
@@ -73,6 +74,6 @@ export function renderPerPatchHtml(r: PerPatchRecord): string {
       { head: "subject", cell: (row: PerPatchRow) => esc(row.status === "measured" ? row.subject : `${row.subject} (${row.status})`), wrap: true },
       ...cols.map((c) => ({ head: c, cell: (row: PerPatchRow) => esc(cellOf(row, c)) })),
     ], r.rows, (row) => (row.status === "measured" ? undefined : "regression")) +
-    `<section><h2>First patch where each column changed</h2><ul>${changeLines(r).map((l) => `<li>${esc(l)}</li>`).join("")}</ul></section>`;
+    `<section><h2>Where each column changed</h2><ul>${changeLines(r).map((l) => `<li>${esc(l)}</li>`).join("")}</ul></section>`;
   return page({ title: `erofs-share-bench per patch: ${r.series}`, body });
 }
