@@ -70,7 +70,7 @@ describe("git bisect's conclusions", () => {
 describe("where a nightly regression points", () => {
   it("gives the bisect command for a regressed check or efficiency of a git tree, and says what stands in the way otherwise", async () => {
     const { bisectHints, renderBisectHints } = await import("../src/analysis/bisectHint.js");
-    const row = (where: string, metric: string, verdict = "regression", workload = "synthetic") => ({ workload, where, metric, unit: "", verdict: verdict as "regression", note: "" });
+    const row = (where: string, metric: string, verdict = "regression", workload = "synthetic") => ({ workload, where, metric, unit: "" as const, verdict: verdict as "regression", note: "" });
     const rows = [
       row("correctness fadvise", "check result"), row("read-all mmap", "sharing efficiency (measured / expected reduction)", "regression", "redis"),
       row("read-all read", "page cache, sharing off", "regression"), row("correctness reclaim", "check result", "ok"),

@@ -1,6 +1,5 @@
 import path from "node:path";
-import { buildCells, compare } from "../analysis/cells.js";
-import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { deriveResults } from "../analysis/results.js";
 import { writeReports } from "../pipeline/runFolder.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
@@ -15,10 +14,7 @@ import { runSummary } from "./output.js";
 export async function reportCommand(dirArg: string, json: boolean): Promise<number> {
   const dir = path.resolve(dirArg);
   const r = await loadRunRecord(dir);
-  const analyses = new Map(r.workloads.map((w) => [w.name, w.sharing]));
-  r.cells = buildCells(r.boots, analyses);
-  r.comparisons = compare(r.cells, analyses);
-  r.runtimeCells = buildRuntimeCells(r.runtime);
+  Object.assign(r, deriveResults(r));
   await writeReports(dir, r);
   process.stdout.write(json ? JSON.stringify(runSummary(dir, r), null, 2) + "\n" : renderCoverLetter(r));
   return EXIT.ok;

@@ -1,5 +1,4 @@
-import { buildCells, compare } from "../analysis/cells.js";
-import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { deriveResults } from "../analysis/results.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
@@ -85,7 +84,6 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   const all = sorted.map((s) => s.record);
   const correctnessImages = all.find((r) => r.correctnessImages)?.correctnessImages;
   const checksPair = all.find((r) => r.checksPair)?.checksPair;
-  const analyses = new Map(base.workloads.map((w) => [w.name, w.sharing]));
   const notComplete = sorted.filter((s) => s.record.status !== "complete");
   const accels = [...new Set(all.flatMap((r) => (r.accel ? [acceleratorLabel(r.accel)] : [])))];
   const merged: RunRecord = {
@@ -116,9 +114,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     merged.status = "failed";
     merged.error = `boots missing from the shards: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`;
   }
-  merged.cells = buildCells(merged.boots, analyses);
-  merged.comparisons = compare(merged.cells, analyses);
-  merged.runtimeCells = buildRuntimeCells(merged.runtime);
+  Object.assign(merged, deriveResults(merged));
   merged.warnings.push(...conclusions(merged));
   return merged;
 }

@@ -1,9 +1,8 @@
 import path from "node:path";
-import { buildCells, compare } from "../analysis/cells.js";
 import { gapEvidence } from "../analysis/gap.js";
 import { imageFileLayouts } from "../images/fileLayout.js";
 import type { ImageFormat } from "../images/fingerprintKey.js";
-import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { deriveResults } from "../analysis/results.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import type { AccessPath, Mode } from "../guest/modes.js";
 import { GuestFailure, type Accelerator, type TcgThread } from "../guest/qemu.js";
@@ -156,8 +155,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
         `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
           `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? ` and checked (${measurement.digest})` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
       );
-      record.cells = buildCells(record.boots, ctx.analyses);
-      record.comparisons = compare(record.cells, ctx.analyses);
+      Object.assign(record, deriveResults(record));
       await folder.save();
     },
   });
@@ -210,7 +208,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
           progress.info(`${state}: ${f.job.id} FAILED: ${m.failure?.split("\n")[0]}`);
         }
       }
-      record.runtimeCells = buildRuntimeCells(record.runtime);
+      Object.assign(record, deriveResults(record));
       await folder.save();
     },
   });
