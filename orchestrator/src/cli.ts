@@ -15,7 +15,7 @@ import { validateCommand } from "./commands/validate.js";
 import { perPatchCommand } from "./commands/perPatch.js";
 import { bisectCommand } from "./commands/bisect.js";
 import { CHECK_NAMES } from "./guest/checks.js";
-import { TCG_THREADS, type TcgThread } from "./guest/qemu.js";
+import { TCG_THREADS, type TcgThread } from "./guest/machine.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
 import type { BenchOptions } from "./pipeline/options.js";
 import { parseShard } from "./pipeline/shard.js";

@@ -2,7 +2,7 @@ import path from "node:path";
 import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
 import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, isFailed, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
 import { runCheckBoot, type CheckBootResult } from "../guest/correctness.js";
-import type { Accelerator, TcgThread } from "../guest/qemu.js";
+import type { GuestMachine } from "../guest/machine.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
 import { regularFiles } from "../images/manifest.js";
 import type { ImagePair } from "../images/pairs.js";
@@ -22,10 +22,7 @@ export interface CorrectnessContext {
   opts: BenchOptions;
   folder: RunFolder;
   progress: Progress;
-  kernel: string;
-  initramfs: string;
-  accel: Accelerator;
-  tcgThread?: TcgThread;
+  machine: GuestMachine;
   series: SeriesSpec;
 }
 
@@ -107,7 +104,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   const { disks, notApplicable } = await extraDisks(pair, checks, ctx);
   const bytes = [pair.a.manifest, pair.b.manifest].flatMap((m) => regularFiles(m)).reduce((s, f) => s + f.size, 0);
   const boots = planCorrectnessBoots(checks.filter((c) => !notApplicable.has(c)), disks, {
-    shareOptions: ctx.series.shareMountOptions, digest: opts.digest ?? "xxh64", imagesMiB: bytes / 2 ** 20, slowdown: ctx.accel === "tcg" ? TCG_SLOWDOWN : 1,
+    shareOptions: ctx.series.shareMountOptions, digest: opts.digest ?? "xxh64", imagesMiB: bytes / 2 ** 20, slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
   });
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
@@ -143,8 +140,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
     const boot = boots.find((b) => b.check === check)!;
     const once = async (rep: number): Promise<CheckRun & { done: CheckBootResult[] }> => {
       const dirOf = (k: number) => path.join(folder.dir, "boots", `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`);
-      const run = (b: CorrectnessBoot, k: number) =>
-        runCheckBoot({ boot: b, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread, bootDir: dirOf(k) });
+      const run = (b: CorrectnessBoot, k: number) => runCheckBoot(ctx.machine, b, dirOf(k));
       if (checkSpec(check).needs === "corrupt") {
         const { verdict, boots: done } = await runCorrupt(boot, disks.corrupt!.map((c) => c.name), run, (r) => judge(r)[0]!);
         return { verdicts: [verdict], done, bootDir: done[0]?.bootDir ?? dirOf(0) };

@@ -1,4 +1,4 @@
-import type { Accelerator, TcgThread } from "../guest/qemu.js";
+import type { Accelerator, TcgThread } from "../guest/machine.js";
 import type { AccessPath, Mode, Phase } from "../guest/modes.js";
 import type { Digest } from "../guest/verify.js";
 import type { Shard } from "../record/runRecord.js";

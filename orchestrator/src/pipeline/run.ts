@@ -1,9 +1,10 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chooseAccelerator, describeAccelerator } from "../guest/accelerator.js";
+import { describeAccelerator, prepareMachine } from "../guest/accelerator.js";
+import { DEFAULT_TCG_THREAD } from "../guest/machine.js";
 import { PHASES } from "../guest/modes.js";
-import { DEFAULT_TCG_THREAD, qemuVersion } from "../guest/qemu.js";
+import { qemuVersion } from "../guest/qemu.js";
 import { guestMemoryMiB } from "../guest/readAll.js";
 import { RUNTIME_BASIS } from "../guest/runtime.js";
 import { ensureHostPackages } from "../host/provision.js";
@@ -98,21 +99,20 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   }
   const { pairs } = art;
   const analyses = new Map(record.workloads.map((w) => [w.name, w.sharing]));
-  const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
-    chooseAccelerator({ kernel: art.kernel.bzImage, initramfs: art.initramfs, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
+  const { machine, choice } = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
+    prepareMachine({ kernel: art.kernel, initramfs: art.initramfs, request: { accel: opts.accel, tcgThread: opts.tcgThread ?? DEFAULT_TCG_THREAD }, dir: path.join(dir, "kvm-probe") }),
   );
-  if (accel.accel === "tcg") accel.tcgThread = opts.tcgThread ?? DEFAULT_TCG_THREAD;
-  record.accel = accel;
-  progress.info(`accelerator: ${describeAccelerator(accel)}`);
+  record.accel = choice;
+  progress.info(`accelerator: ${describeAccelerator(choice)}`);
   await folder.save();
 
-  const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB(toPair(p))));
-  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: accel.accel, cpus: 2, memoryMiB: guestMiB });
+  const guestMiB = Math.max(machine.memoryMiB, ...pairs.map((p) => guestMemoryMiB(toPair(p), machine)));
+  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: machine.accel, cpus: machine.cpus, memoryMiB: guestMiB });
   const parallel = opts.parallel ?? auto.parallel;
   record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
   progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
-    opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel, tcgThread: accel.tcgThread,
+    opts, folder, progress, machine,
     shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared), imageFormat: spec.imageProfile.format,
   };
   const phases = opts.phases ?? [...PHASES];
