@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./analysis/compareRuns.js";
 import { benchCommand } from "./commands/bench.js";
 import { compareCommand } from "./commands/compare.js";
-import { EXIT } from "./commands/exitCodes.js";
+import { EXIT } from "./util/exitStatus.js";
 import { kcidbCommand } from "./commands/kcidb.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
 import { mergeCommand } from "./commands/merge.js";

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findBaseline } from "../src/commands/nightly.js";
+import { findBaseline } from "../src/analysis/night.js";
+import { loadHistory } from "../src/record/nightly.js";
 import { compareRuns } from "../src/analysis/compareRuns.js";
 import { loadRunRecord, type RunRecord } from "../src/record/runRecord.js";
 import { renderComparison } from "../src/report/comparison.js";
@@ -144,9 +145,9 @@ describe("nightly baseline", () => {
     const otherPlan = run({ runId: "n4", startedAt: "2026-11-19T13:00:00.000Z", quick: true });
     const tonight = run({ runId: "n5", startedAt: "2026-11-20T02:00:00.000Z" });
     const h = await history([{ r: good, regressions: 0 }, { r: bad, regressions: 1 }, { r: failed }, { r: otherPlan }, { r: tonight }]);
-    const found = await findBaseline(h, tonight);
-    expect(found?.run.runId).toBe("n1");
-    expect(await findBaseline(h, good)).toBeNull();
+    const { nights } = await loadHistory(h);
+    expect(findBaseline(nights, tonight)?.run.runId).toBe("n1");
+    expect(findBaseline(nights, good)).toBeNull();
   });
 
   it("refuses a folder that holds no run record, naming it", async () => {

@@ -7,7 +7,7 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 
 /** The default number of measurements an unsure step gets before it is skipped. */

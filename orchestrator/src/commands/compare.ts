@@ -7,7 +7,7 @@ import { renderComparisonHtml } from "../report/html/comparePage.js";
 import { urlPath } from "../report/html/escape.js";
 import { BenchError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fsx.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 
 /** A link from a page in `pageDir` to a run's report.html (or report.md for a run written before it); undefined when it has neither. */
 async function reportHref(pageDir: string, runDir: string): Promise<string | undefined> {

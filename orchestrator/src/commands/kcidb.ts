@@ -1,13 +1,13 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { NightSummarySchema } from "../record/nightly.js";
 import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import type { RunPlace } from "../report/kcidb/place.js";
 import { renderKcidb } from "../report/kcidb/render.js";
 import type { KcidbData } from "../report/kcidb/schema.js";
 import { BenchError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fsx.js";
-import { EXIT } from "./exitCodes.js";
-import { NightSummarySchema } from "./nightMatrix.js";
+import { EXIT } from "../util/exitStatus.js";
 
 /** The files of a run folder a KCIDB object may name: its top-level files and each boot's console. */
 async function filesOf(dir: string): Promise<Set<string>> {

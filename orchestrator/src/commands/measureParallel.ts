@@ -5,7 +5,7 @@ import type { BenchOptions } from "../pipeline/options.js";
 import { runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { Progress, fmtElapsed } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt } from "./interrupt.js";
 
 /** One run's figures for the comparison: wall times against the guests' own work. */

@@ -6,7 +6,7 @@ import { newRunId, RunFolder } from "../pipeline/runFolder.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { resultsDir } from "../util/paths.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { printRun, runSummary } from "./output.js";
 
 /**

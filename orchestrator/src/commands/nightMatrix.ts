@@ -1,10 +1,11 @@
 import { appendFile, cp } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
 import { failedCells } from "../analysis/failures.js";
+import { nightExitStatus } from "../analysis/night.js";
 import type { Thresholds } from "../analysis/compareRuns.js";
 import type { BenchOptions } from "../pipeline/options.js";
 import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import { NightSummarySchema, type NightJob, type NightSummary } from "../record/nightly.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { BenchError, describeError } from "../util/errors.js";
@@ -12,41 +13,10 @@ import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
 import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { jobOptions, loadMatrix, type PlannedJob } from "./matrix.js";
 import { judgeRun, runNightly } from "./nightly.js";
-
-/** What one job of the night did. */
-const NightJobSchema = z.object({
-  job: z.string(),
-  status: z.enum(["complete", "failed", "interrupted", "running", "skipped", "error"]),
-  reason: z.string().optional(),
-  runDir: z.string().optional(),
-  regressions: z.number().int(),
-  failedBoots: z.number().int(),
-  baseline: z.string().nullable(),
-});
-
-/** <history>/nights/<night>.json: the night's summary over every job of the matrix. */
-export const NightSummarySchema = z.object({
-  night: z.string(),
-  matrix: z.string(),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  jobs: z.array(NightJobSchema),
-  regressions: z.number().int(),
-  exitStatus: z.number().int(),
-});
-export type NightSummary = z.infer<typeof NightSummarySchema>;
-
-/** One status for the night: a regression anywhere is 3, else failed boots 4, else a job that could not run 1. */
-export function nightExitStatus(jobs: Array<z.infer<typeof NightJobSchema>>): number {
-  if (jobs.some((j) => j.regressions > 0)) return EXIT.regression;
-  if (jobs.some((j) => j.failedBoots > 0)) return EXIT.failedBoots;
-  if (jobs.some((j) => j.status === "error" || j.status === "failed")) return EXIT.error;
-  return EXIT.ok;
-}
 
 export function renderNight(s: NightSummary): string {
   const verdict = s.regressions ? `REGRESSION (${s.regressions})` : "no regression";
@@ -91,7 +61,7 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
   const night = newRunId();
   const startedAt = new Date().toISOString();
   const progress = new Progress();
-  const jobs: Array<z.infer<typeof NightJobSchema>> = [];
+  const jobs: Array<NightJob> = [];
   for (const { job, skipped } of planned) {
     if (skipped) {
       progress.info(`nightly: job ${job.name} skipped: ${skipped}`);
@@ -131,7 +101,7 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
  * caught, mainline failing, a check that could not judge) counts as a
  * regression of the tool itself, so the night says so.
  */
-async function knownAnswerNight(name: string, bench: BenchOptions, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<z.infer<typeof NightJobSchema>> {
+async function knownAnswerNight(name: string, bench: BenchOptions, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<NightJob> {
   try {
     const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
     const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);

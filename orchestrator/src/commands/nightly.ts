@@ -1,11 +1,12 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { bisectHints, renderBisectHints, type BisectHint } from "../analysis/bisectHint.js";
+import { renderBisectHints, type BisectHint } from "../analysis/bisectHint.js";
 import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
 import { runBisect } from "../pipeline/bisect.js";
 import path from "node:path";
-import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
+import type { RunComparison, Thresholds } from "../analysis/compareRuns.js";
+import { findBaseline, judgeNight } from "../analysis/night.js";
 import type { BenchOptions } from "../pipeline/options.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
@@ -18,32 +19,9 @@ import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { writeComparisonHtml } from "./compare.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
-
-function samePlan(a: RunRecord, b: RunRecord): boolean {
-  const p = (r: RunRecord) => JSON.stringify([r.series.name, [...r.plan.workloads].sort(), [...r.plan.modes].sort(), [...r.plan.paths].sort(), [...r.plan.phases].sort(), r.plan.quick]);
-  return p(a) === p(b);
-}
-
-/**
- * The last good run in `historyDir` to judge `current` against: complete,
- * same series and plan, older, and not itself judged a regression (so a
- * regression does not become tomorrow's baseline). Folders this version
- * cannot read (another schema, damaged) are passed over.
- */
-export async function findBaseline(historyDir: string, current: RunRecord): Promise<{ dir: string; run: RunRecord } | null> {
-  const { nights } = await loadHistory(historyDir);
-  const good = nights.filter((n) => {
-    const r = n.run;
-    const regressed = (n.verdict?.regressions ?? 0) > 0;
-    return r.runId !== current.runId && r.status === "complete" && !regressed && samePlan(r, current) && r.startedAt < current.startedAt;
-  });
-  // oldest first: the last is the newest
-  const last = good[good.length - 1];
-  return last ? { dir: last.dir, run: last.run } : null;
-}
 
 export interface NightlyResult {
   folder?: RunFolder;
@@ -131,22 +109,16 @@ export async function judgeRun(
   thresholds: Thresholds | undefined,
   progress: Progress,
 ): Promise<{ comparison: RunComparison | null; note?: string; regressions: number; hints: BisectHint[] }> {
-  const baseline = await findBaseline(history, current);
-  let comparison: RunComparison | null = null;
-  let note: string | undefined;
-  let hints: BisectHint[] = [];
-  if (baseline) {
-    comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
-    hints = bisectHints(baseline.run, current, comparison.rows);
-    for (const h of hints) progress.info(`nightly: ${h.row}: ${h.command ?? h.note}`);
+  const baseline = findBaseline((await loadHistory(history)).nights, current);
+  const { comparison, note, regressions, hints } = judgeNight(current, dir, baseline, history, thresholds);
+  for (const h of hints) progress.info(`nightly: ${h.row}: ${h.command ?? h.note}`);
+  if (comparison) {
     await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison) + renderBisectHints(hints));
     await writeComparisonHtml(path.join(dir, "comparison.html"), comparison);
-    progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
+    progress.info(`nightly: compared with ${baseline!.run.runId}: ${comparison.regressions} regression(s)`);
   } else {
-    note = `no earlier complete run of series ${current.series.name} with the same plan in ${history}: this run is the first baseline`;
     progress.info(`nightly: ${note}`);
   }
-  const regressions = comparison?.regressions ?? (current.status === "complete" ? 0 : 1);
   const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints };
   await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
   const line = NightLineSchema.parse({

@@ -4,7 +4,7 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderPerPatchText } from "../report/perPatch.js";
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 
 /** --per-patch: the series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */

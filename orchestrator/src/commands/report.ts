@@ -3,7 +3,7 @@ import { deriveResults } from "../analysis/results.js";
 import { writeReports } from "../pipeline/runFolder.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { runSummary } from "./output.js";
 
 /**

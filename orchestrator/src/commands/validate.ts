@@ -5,7 +5,7 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 
 /**
