@@ -7,8 +7,7 @@ import { EXIT } from "./util/exitStatus.js";
 import { kcidbCommand } from "./commands/kcidb.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
 import { mergeCommand } from "./commands/merge.js";
-import { jobOptions } from "./commands/matrix.js";
-import { judgeCommand, matrixNightCommand, plannedJobs } from "./commands/nightMatrix.js";
+import { judgeCommand, matrixNightCommand } from "./commands/nightMatrix.js";
 import { nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { validateCommand } from "./commands/validate.js";
@@ -17,9 +16,11 @@ import { bisectCommand } from "./commands/bisect.js";
 import { CHECK_NAMES } from "./guest/checks.js";
 import { TCG_THREADS, type TcgThread } from "./guest/machine.js";
 import { ACCESS_PATHS, MODES, PHASES, type AccessPath, type Mode, type Phase } from "./guest/modes.js";
-import type { BenchOptions } from "./pipeline/options.js";
+import { KNOWN_ANSWER_DEFAULTS } from "./pipeline/knownAnswer.js";
+import { PER_PATCH_DEFAULTS } from "./pipeline/perPatch.js";
 import { parseShard } from "./pipeline/shard.js";
-import type { Shard } from "./record/runRecord.js";
+import { resolveJob, type JobInput, type Shard } from "./record/jobSpec.js";
+import { matrixJobSpec, plannedJobs } from "./record/matrix.js";
 import { DIGESTS, type Digest } from "./guest/verify.js";
 import { BenchError, describeError } from "./util/errors.js";
 import { resultsDir } from "./util/paths.js";
@@ -192,22 +193,24 @@ function parseThresholds(value: string): Thresholds {
   return t;
 }
 
-function toBenchOptions(o: CliOptions, argv: string[]): BenchOptions {
-  let images: [string, string] | undefined;
+/** The job the command line names: only the options given, the spec's defaults for the rest. */
+function jobInput(cmd: Command, o: CliOptions, argv: string[]): JobInput {
+  const given = (k: keyof CliOptions) => cmd.getOptionValueSource(k) === "cli";
+  const keys: Array<[keyof CliOptions, keyof JobInput]> = [
+    ["series", "series"], ["profile", "profile"], ["workload", "workloads"], ["phases", "phases"], ["checks", "checks"], ["checkReps", "checkReps"], ["checkReruns", "checkReruns"],
+    ["quick", "quick"], ["reps", "reps"], ["modes", "modes"], ["paths", "paths"], ["out", "out"], ["accel", "accel"], ["tcgThread", "tcgThread"], ["digest", "digest"],
+    ["kernelDeb", "kernelDeb"], ["kernelSrc", "kernelSrc"], ["baseRef", "baseRef"], ["kernelSrcExclude", "kernelSrcExclude"], ["mbox", "mbox"], ["fixups", "fixups"],
+    ["buildOnly", "buildOnly"], ["jobs", "jobs"], ["shard", "shard"], ["export", "export"], ["artifacts", "artifacts"], ["parallel", "parallel"], ["runtimeShared", "runtimeShared"],
+    ["mutant", "mutant"], ["prefix", "prefix"], ["commit", "commit"],
+  ];
+  const input: Record<string, unknown> = Object.fromEntries(keys.filter(([k]) => given(k)).map(([k, key]) => [key, o[k]]));
   if (o.images) {
     const parts = o.images.split(",");
     if (parts.length !== 2 || !parts[0] || !parts[1]) throw new BenchError(`--images takes exactly two inputs, got "${o.images}"`, "--images A,B");
-    images = [parts[0], parts[1]];
+    input.images = [parts[0], parts[1]];
   }
-  let kernelDeb: BenchOptions["kernelDeb"];
-  if (o.kernelDeb) {
-    const [pkg, version] = o.kernelDeb.split("=");
-    kernelDeb = { package: pkg, version };
-  }
-  return {
-    series: o.series, profile: o.profile, workloads: o.workload, images, phases: o.phases, checks: o.checks, checkReps: o.checkReps, checkReruns: o.checkReruns, mutant: o.mutant, prefix: o.prefix, commit: o.commit, quick: Boolean(o.quick), reps: o.reps, modes: o.modes, paths: o.paths, out: o.out,
-    accel: o.accel, tcgThread: o.tcgThread, digest: o.digest, kernelDeb, kernelSrc: o.kernelSrc, baseRef: o.baseRef, kernelSrcExclude: o.kernelSrcExclude, mbox: o.mbox, noFixups: !o.fixups, buildOnly: Boolean(o.buildOnly), jobs: o.jobs, shard: o.shard, export: o.export, artifacts: o.artifacts, parallel: o.parallel, runtimeShared: Boolean(o.runtimeShared), command: argv,
-  };
+  if (o.tcgThread && o.accel === "kvm") throw new BenchError(`--tcg-thread ${o.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");
+  return { ...input, command: argv };
 }
 
 function defaultKnownAnswerDir(): string {
@@ -225,9 +228,11 @@ async function main(argv: string[]): Promise<number> {
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
   if (o.merge) return mergeCommand(o.merge, o.out, json);
-  if (o.bisect) return bisectCommand(toBenchOptions(o, argv.slice(2)), o.bisect, o.bisectRow, o.out ?? path.join(resultsDir, `bisect-${newRunId()}`), o.bisectCap, json);
-  if (o.perPatch) return perPatchCommand(toBenchOptions(o, argv.slice(2)), typeof o.perPatch === "string" ? o.perPatch : path.join(resultsDir, `per-patch-${o.series}-${newRunId()}`), json);
-  if (o.validate) return validateCommand(toBenchOptions(o, argv.slice(2)), typeof o.validate === "string" ? o.validate : defaultKnownAnswerDir(), o.mutants, json);
+  const input = jobInput(cmd, o, argv.slice(2));
+  const job = (defaults: JobInput = {}) => resolveJob({ ...defaults, ...input }, "the command line");
+  if (o.bisect) return bisectCommand(job(), o.bisect, o.bisectRow, o.out ?? path.join(resultsDir, `bisect-${newRunId()}`), o.bisectCap, json);
+  if (o.perPatch) return perPatchCommand(job(PER_PATCH_DEFAULTS), typeof o.perPatch === "string" ? o.perPatch : path.join(resultsDir, `per-patch-${o.series}-${newRunId()}`), json);
+  if (o.validate) return validateCommand(job(KNOWN_ANSWER_DEFAULTS), typeof o.validate === "string" ? o.validate : defaultKnownAnswerDir(), o.mutants, json);
   if (o.listJobs) {
     if (!o.matrix) throw new BenchError("--list-jobs lists the jobs of a matrix", "--matrix nightly.yaml --list-jobs");
     const jobs = (await plannedJobs(o.matrix, o.job)).map((p) => ({ name: p.job.name, kind: p.job.kind, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));
@@ -238,30 +243,24 @@ async function main(argv: string[]): Promise<number> {
     if (!o.nightly) throw new BenchError("--judge needs the history to judge against", "--judge RUN_DIR --nightly HISTORY_DIR");
     return judgeCommand(o.judge, o.nightly, o.threshold, json);
   }
-  // options given on the command line win over a matrix job's (npm run nightly -- --reps 1)
-  const overrides = Object.fromEntries(
-    (["reps", "workload", "phases", "quick", "modes", "paths"] as const)
-      .filter((k) => cmd.getOptionValueSource(k) === "cli")
-      .map((k) => [k === "workload" ? "workloads" : k, o[k]]),
-  ) as Partial<BenchOptions>;
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
-    if (o.matrix) return matrixNightCommand(toBenchOptions(o, argv.slice(2)), { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect), json }, overrides);
-    return nightlyCommand({ ...toBenchOptions(o, argv.slice(2)), history: o.nightly, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
+    if (o.matrix) return matrixNightCommand(input, { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect), json });
+    return nightlyCommand({ ...job(), history: o.nightly, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
   }
   if (o.job) {
     if (!o.matrix) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
     const [planned] = await plannedJobs(o.matrix, o.job);
     if (planned!.skipped) throw new BenchError(`job ${o.job} cannot run here: ${planned!.skipped}`, "set the variable the matrix names");
-    const opts = { ...jobOptions(planned!.job, toBenchOptions(o, argv.slice(2)), path.dirname(path.resolve(o.matrix))), ...overrides };
     if (planned!.job.kind === "known-answer") {
       if (o.export || o.artifacts || o.shard || o.measureParallel) throw new BenchError(`job ${o.job} is a known-answer run: it builds and measures its mutants in one go`, "drop --export, --artifacts, --shard and --measure-parallel for it");
-      return validateCommand(opts, o.out ?? defaultKnownAnswerDir(), planned!.job.mutants, json);
+      return validateCommand(matrixJobSpec(planned!.job, o.matrix, { ...KNOWN_ANSWER_DEFAULTS, ...input }), o.out ?? defaultKnownAnswerDir(), planned!.job.mutants, json);
     }
-    return o.measureParallel ? measureParallelCommand(opts, o.measureParallel) : benchCommand(opts, json);
+    const spec = matrixJobSpec(planned!.job, o.matrix, input);
+    return o.measureParallel ? measureParallelCommand(spec, o.measureParallel) : benchCommand(spec, json);
   }
-  if (o.measureParallel) return measureParallelCommand(toBenchOptions(o, argv.slice(2)), o.measureParallel);
-  return benchCommand(toBenchOptions(o, argv.slice(2)), json);
+  if (o.measureParallel) return measureParallelCommand(job(), o.measureParallel);
+  return benchCommand(job(), json);
 }
 
 main(process.argv).then(

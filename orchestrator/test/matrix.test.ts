@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobOptions, loadMatrix } from "../src/commands/matrix.js";
+import { loadMatrix, matrixJobSpec } from "../src/record/matrix.js";
 import { nightExitStatus } from "../src/analysis/night.js";
 import { judgeCommand } from "../src/commands/nightMatrix.js";
 import { RunFolder } from "../src/pipeline/runFolder.js";
@@ -22,8 +22,6 @@ async function matrix(text: string): Promise<string> {
   return file;
 }
 
-const base = { series: "x", workloads: [], reps: 9, modes: [], paths: [], buildOnly: false, command: [] };
-
 describe("the nightly matrix", () => {
   it("ships a matrix with mainline, and v8 where a v6.19 tree is named", async () => {
     const shipped = path.resolve(import.meta.dirname, "../../nightly.yaml");
@@ -36,13 +34,20 @@ describe("the nightly matrix", () => {
     expect([v8!.job.mbox, v8!.job.baseRef]).toEqual([undefined, undefined]);
   });
 
-  it("fills variables and defaults, turns a job into run options, and refuses typos and twice-named jobs", async () => {
-    const m = await matrix("jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n");
+  it("fills variables and defaults, turns a job into a run's spec, and refuses typos and twice-named jobs", async () => {
+    const m = await matrix("jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n    mbox: v8.mbox\n");
     const [dev] = await loadMatrix(m, { TREE: "/home/me" });
-    const opts = jobOptions(dev!.job, base, dir);
-    expect(opts).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime", "correctness"] });
+    const spec = matrixJobSpec(dev!.job, m, {});
+    expect(spec).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime", "correctness"], digest: "xxh64" });
+    expect(spec.mbox).toBe(path.join(dir, "v8.mbox"));
     await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(/unknown key "rep" \(known keys: name, kind, mutants, series, profile/);
     await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n  - name: a\n    series: mainline\n"))).rejects.toThrow("job a is listed twice");
+  });
+
+  it("lets the command line change what a job measures, never which kernel it builds", async () => {
+    const [job] = await loadMatrix(await matrix("jobs:\n  - name: a\n    series: mainline\n    reps: 5\n    workloads: [redis]\n"), {});
+    expect(matrixJobSpec(job!.job, "m.yaml", { reps: 1, quick: true, digest: "sha256" })).toMatchObject({ series: "mainline", reps: 1, quick: true, digest: "sha256", workloads: ["redis"] });
+    expect(() => matrixJobSpec(job!.job, "m.yaml", { series: "v8" })).toThrow("job a of m.yaml names its own kernel tree; series cannot be given for it");
   });
 
   it("gives the night one exit status: a regression over failed boots over a job that did not run", () => {

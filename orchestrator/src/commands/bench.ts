@@ -1,6 +1,6 @@
 import { failedChecks } from "../analysis/correctness.js";
 import { failedCells } from "../analysis/failures.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { describeError } from "../util/errors.js";
@@ -10,7 +10,7 @@ import { exitOnInterrupt, interrupted } from "./interrupt.js";
 import { printRun, runSummary } from "./output.js";
 
 /** One run: the pipeline, then its tables (or --json); exit 4 when boots or correctness checks failed. */
-export async function benchCommand(opts: BenchOptions, json: boolean): Promise<number> {
+export async function benchCommand(opts: JobSpec, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   try {

@@ -2,7 +2,7 @@ import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
 import { runBisect } from "../pipeline/bisect.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
 import { BenchError, describeError } from "../util/errors.js";
@@ -14,7 +14,7 @@ import { exitOnInterrupt, interrupted } from "./interrupt.js";
 export const DEFAULT_BISECT_CAP = 4;
 
 /** --bisect GOOD..BAD --bisect-row ROW: the first commit that changed the row; prints bisect.md or the record as JSON. */
-export async function bisectCommand(bench: BenchOptions, range: string, rowSpec: string | undefined, out: string, cap: number | undefined, json: boolean): Promise<number> {
+export async function bisectCommand(bench: JobSpec, range: string, rowSpec: string | undefined, out: string, cap: number | undefined, json: boolean): Promise<number> {
   const m = /^([^.]+)\.\.([^.]+)$/.exec(range);
   if (!m) throw new BenchError(`--bisect ${range} is not GOOD..BAD`, "--bisect v7.3..my-branch");
   if (!rowSpec) throw new BenchError("--bisect needs the row to judge", "--bisect-row check:NAME or --bisect-row efficiency:WORKLOAD/PATH");

@@ -1,7 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { Progress, fmtElapsed } from "../util/progress.js";
@@ -48,7 +48,7 @@ export function renderParallelTable(rows: ParallelFigures[]): string {
  * (1.00 means nothing overlapped; 0.50 means two guests worked side by side
  * all along). A benchmark: it prints figures and judges nothing.
  */
-export async function measureParallelCommand(opts: BenchOptions, counts: number[]): Promise<number> {
+export async function measureParallelCommand(opts: JobSpec, counts: number[]): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const root = await mkdtemp(path.join(os.tmpdir(), "esb-parallel-"));

@@ -3,19 +3,19 @@ import path from "node:path";
 import { failedCells } from "../analysis/failures.js";
 import { nightExitStatus } from "../analysis/night.js";
 import type { Thresholds } from "../analysis/compareRuns.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import { NightSummarySchema, type NightJob, type NightSummary } from "../record/nightly.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
-import { BenchError, describeError } from "../util/errors.js";
+import { describeError } from "../util/errors.js";
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
+import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
-import { jobOptions, loadMatrix, type PlannedJob } from "./matrix.js";
+import { matrixJobSpec, plannedJobs } from "../record/matrix.js";
 import { judgeRun, runNightly } from "./nightly.js";
 
 export function renderNight(s: NightSummary): string {
@@ -38,21 +38,12 @@ export interface MatrixNightOptions {
   json: boolean;
 }
 
-/** The jobs a night runs (or the one --job names), with the reason of each that cannot run here. */
-export async function plannedJobs(matrix: string, only?: string): Promise<PlannedJob[]> {
-  const planned = await loadMatrix(matrix);
-  if (!only) return planned;
-  const one = planned.filter((p) => p.job.name === only);
-  if (!one.length) throw new BenchError(`no job "${only}" in ${matrix}`, `use one of: ${planned.map((p) => p.job.name).join(", ")}`);
-  return one;
-}
-
 /**
  * `npm run nightly`: every job of the matrix, one after another, each judged
  * against its own last good night in <history>/<job>; then one summary of
  * the night (markdown and JSON) and one exit status.
  */
-export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOptions, overrides: Partial<BenchOptions>): Promise<number> {
+export async function matrixNightCommand(cli: JobInput, opts: MatrixNightOptions): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const matrix = path.resolve(opts.matrix);
@@ -70,11 +61,11 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
     }
     progress.info(`nightly: job ${job.name}`);
     if (job.kind === "known-answer") {
-      jobs.push(await knownAnswerNight(job.name, { ...jobOptions(job, base, path.dirname(matrix)), ...overrides }, path.join(history, job.name, night), job.mutants, progress, (f) => (folder = f)));
+      jobs.push(await knownAnswerNight(job.name, matrixJobSpec(job, matrix, { ...KNOWN_ANSWER_DEFAULTS, ...cli }), path.join(history, job.name, night), job.mutants, progress, (f) => (folder = f)));
       if (interrupted()) return new Promise<number>(() => undefined);
       continue;
     }
-    const result = await runNightly({ ...jobOptions(job, base, path.dirname(matrix)), ...overrides, history: path.join(history, job.name), thresholds: opts.thresholds, autoBisect: opts.autoBisect }, progress, (f) => (folder = f));
+    const result = await runNightly({ ...matrixJobSpec(job, matrix, cli), history: path.join(history, job.name), thresholds: opts.thresholds, autoBisect: opts.autoBisect }, progress, (f) => (folder = f));
     if (interrupted()) return new Promise<number>(() => undefined);
     const rec = result.folder?.record;
     jobs.push({
@@ -101,7 +92,7 @@ export async function matrixNightCommand(base: BenchOptions, opts: MatrixNightOp
  * caught, mainline failing, a check that could not judge) counts as a
  * regression of the tool itself, so the night says so.
  */
-async function knownAnswerNight(name: string, bench: BenchOptions, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<NightJob> {
+async function knownAnswerNight(name: string, bench: JobSpec, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<NightJob> {
   try {
     const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
     const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);

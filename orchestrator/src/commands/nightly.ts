@@ -7,7 +7,7 @@ import { runBisect } from "../pipeline/bisect.js";
 import path from "node:path";
 import type { RunComparison, Thresholds } from "../analysis/compareRuns.js";
 import { findBaseline, judgeNight } from "../analysis/night.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
@@ -45,7 +45,7 @@ export async function writeNightlyHtml(history: string): Promise<{ file: string;
  * regression; what it measured is still compared.
  */
 export async function runNightly(
-  opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean },
+  opts: JobSpec & { history: string; thresholds?: Thresholds; autoBisect?: boolean },
   progress: Progress,
   onFolder?: (f: RunFolder) => void,
 ): Promise<NightlyResult> {
@@ -74,7 +74,7 @@ export async function runNightly(
  * right away, into the night's folder; nightly.json and nightly.html then
  * link to it. A bisection that cannot run says why in its hint.
  */
-async function bisectTonight(folder: RunFolder, hints: BisectHint[], opts: BenchOptions, progress: Progress): Promise<void> {
+async function bisectTonight(folder: RunFolder, hints: BisectHint[], opts: JobSpec, progress: Progress): Promise<void> {
   const h = hints.find((x) => x.command);
   if (!h) return;
   const range = /--bisect (\S+)\.\.(\S+)/.exec(h.command!)!;
@@ -132,7 +132,7 @@ export async function judgeRun(
 }
 
 /** --nightly HISTORY: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
-export async function nightlyCommand(opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean }, json: boolean): Promise<number> {
+export async function nightlyCommand(opts: JobSpec & { history: string; thresholds?: Thresholds; autoBisect?: boolean }, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const night = await runNightly(opts, new Progress(), (f) => (folder = f));

@@ -1,5 +1,5 @@
 import { runPerPatch } from "../pipeline/perPatch.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderPerPatchText } from "../report/perPatch.js";
 import { describeError } from "../util/errors.js";
@@ -8,7 +8,7 @@ import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt, interrupted } from "./interrupt.js";
 
 /** --per-patch: the series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
-export async function perPatchCommand(bench: BenchOptions, out: string, json: boolean): Promise<number> {
+export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   try {

@@ -1,6 +1,6 @@
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
 import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
-import type { BenchOptions } from "../pipeline/options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { describeError } from "../util/errors.js";
@@ -13,7 +13,7 @@ import { exitOnInterrupt, interrupted } from "./interrupt.js";
  * caught by what its entry names. Prints the matrix; exits 5 on any cell not
  * as expected (a defect of this tool, to fix before trusting a verdict).
  */
-export async function validateCommand(bench: BenchOptions, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
+export async function validateCommand(bench: JobSpec, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   let record;

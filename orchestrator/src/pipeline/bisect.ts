@@ -11,7 +11,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { git, gitOk } from "../util/git.js";
 import { Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD } from "./build.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { runBench } from "./run.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -25,7 +25,7 @@ import type { RunFolder } from "./runFolder.js";
  * skipped. Run again with the same --out, it replays the steps it decided.
  */
 export interface BisectOptions {
-  bench: BenchOptions;
+  bench: JobSpec;
   good: string;
   bad: string;
   row: BisectRow;

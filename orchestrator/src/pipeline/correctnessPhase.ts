@@ -9,7 +9,7 @@ import type { ImagePair } from "../images/pairs.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import { stallNote } from "./conclusions.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 
 /**
@@ -19,7 +19,7 @@ import type { RunFolder } from "./runFolder.js";
  * oopses is a finding: it is recorded and the other checks still run.
  */
 export interface CorrectnessContext {
-  opts: BenchOptions;
+  opts: JobSpec;
   folder: RunFolder;
   progress: Progress;
   machine: GuestMachine;
@@ -87,9 +87,6 @@ export async function runRated<T extends CheckRun>(once: (rep: number) => Promis
   return runs;
 }
 
-/** Boots per check, and how many more a check gets when it failed or oopsed (to tell a race from a steady failure). */
-export const DEFAULT_CHECK_RERUNS = 3;
-
 export async function runCorrectness(pair: ImagePair | undefined, ctx: CorrectnessContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
@@ -99,12 +96,12 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   }
   const workload = pair.record.name;
   const checks = opts.checks ?? [...CHECK_NAMES];
-  const reps = opts.checkReps ?? 1;
-  const reruns = opts.checkReruns ?? DEFAULT_CHECK_RERUNS;
+  const reps = opts.checkReps;
+  const reruns = opts.checkReruns;
   const { disks, notApplicable } = await extraDisks(pair, checks, ctx);
   const bytes = [pair.a.manifest, pair.b.manifest].flatMap((m) => regularFiles(m)).reduce((s, f) => s + f.size, 0);
   const boots = planCorrectnessBoots(checks.filter((c) => !notApplicable.has(c)), disks, {
-    shareOptions: ctx.series.shareMountOptions, digest: opts.digest ?? "xxh64", imagesMiB: bytes / 2 ** 20, slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
+    shareOptions: ctx.series.shareMountOptions, digest: opts.digest, imagesMiB: bytes / 2 ** 20, slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
   });
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);

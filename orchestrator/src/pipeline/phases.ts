@@ -11,13 +11,13 @@ import { guestMemoryMiB, measureOnce, ReadBackFailure, type PairToMeasure } from
 import { measureRuntime, type RuntimeMeasurement } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
 import { fmtElapsed, type Progress } from "../util/progress.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 import { schedule, type Finished, type Job } from "./scheduler.js";
 import { inShard, type BootGroup } from "./shard.js";
 
 export interface PhaseContext {
-  opts: BenchOptions;
+  opts: JobSpec;
   folder: RunFolder;
   progress: Progress;
   machine: GuestMachine;
@@ -104,7 +104,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
     run: () =>
       measureOnce(ctx.machine, {
         pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep,
-        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
+        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest, runDir: folder.dir, progress,
         // one walk per (workload, path) explains the gap to the expected saving; more would only cost time
         residentBeforeB: cell.mode === "on" && cell.rep === 1,
       }),
@@ -176,7 +176,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
     exclusive: !ctx.runtimeShared,
     run: () =>
       measureRuntime(ctx.machine, {
-        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: Boolean(opts.quick), imageA: cell.p.a.image, imageB: cell.p.b.image,
+        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: opts.quick, imageA: cell.p.a.image, imageB: cell.p.b.image,
         mode: cell.mode, rep: cell.rep,
         memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p), ctx.machine) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
       }),
