@@ -7,8 +7,8 @@ import { EXIT } from "./util/exitStatus.js";
 import { kcidbCommand } from "./commands/kcidb.js";
 import { measureParallelCommand } from "./commands/measureParallel.js";
 import { mergeCommand } from "./commands/merge.js";
-import { judgeCommand, matrixNightCommand } from "./commands/nightMatrix.js";
-import { nightlyCommand } from "./commands/nightly.js";
+import { judgeCommand } from "./commands/judge.js";
+import { matrixNightCommand, nightlyCommand } from "./commands/nightly.js";
 import { reportCommand } from "./commands/report.js";
 import { validateCommand } from "./commands/validate.js";
 import { perPatchCommand } from "./commands/perPatch.js";
@@ -227,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.kcidb) return kcidbCommand(o.from ?? [], o.kcidb, { baseUrl: o.kcidbUrl, json });
   if (o.compare) return compareCommand(o.compare, json, o.threshold, o.html);
   if (o.report) return reportCommand(o.report, json);
-  if (o.merge) return mergeCommand(o.merge, o.out, json);
+  if (o.merge) return mergeCommand(o.merge.split(",").filter(Boolean), o.out, json);
   const input = jobInput(cmd, o, argv.slice(2));
   const job = (defaults: JobInput = {}) => resolveJob({ ...defaults, ...input }, "the command line");
   if (o.bisect) return bisectCommand(job(), o.bisect, o.bisectRow, o.out ?? path.join(resultsDir, `bisect-${newRunId()}`), o.bisectCap, json);
@@ -245,8 +245,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (o.nightly) {
     if (o.out) throw new BenchError("--nightly and --out do not go together", "--nightly DIR puts each run in DIR/<run-id>");
-    if (o.matrix) return matrixNightCommand(input, { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect), json });
-    return nightlyCommand({ ...job(), history: o.nightly, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
+    if (o.matrix) return matrixNightCommand(input, { matrix: o.matrix, history: o.nightly, only: o.job, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
+    return nightlyCommand(job(), { history: o.nightly, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) }, json);
   }
   if (o.job) {
     if (!o.matrix) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");

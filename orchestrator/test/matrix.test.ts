@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMatrix, matrixJobSpec } from "../src/record/matrix.js";
 import { nightExitStatus } from "../src/analysis/night.js";
-import { judgeCommand } from "../src/commands/nightMatrix.js";
+import { judgeCommand } from "../src/commands/judge.js";
 import { RunFolder } from "../src/pipeline/runFolder.js";
 import { tempDir } from "./helpers/gitSeries.js";
 import { cell, comparison, runRecord } from "./helpers/runRecord.js";

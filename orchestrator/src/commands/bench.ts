@@ -6,7 +6,7 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 import { printRun, runSummary } from "./output.js";
 
 /** One run: the pipeline, then its tables (or --json); exit 4 when boots or correctness checks failed. */

@@ -1,17 +1,14 @@
 import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
-import { runBisect } from "../pipeline/bisect.js";
+import { DEFAULT_BISECT_CAP, runBisect } from "../pipeline/bisect.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
-
-/** The default number of measurements an unsure step gets before it is skipped. */
-export const DEFAULT_BISECT_CAP = 4;
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 
 /** --bisect GOOD..BAD --bisect-row ROW: the first commit that changed the row; prints bisect.md or the record as JSON. */
 export async function bisectCommand(bench: JobSpec, range: string, rowSpec: string | undefined, out: string, cap: number | undefined, json: boolean): Promise<number> {

@@ -6,7 +6,7 @@ import { runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import { Progress, fmtElapsed } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt } from "./interrupt.js";
+import { exitOnInterrupt } from "../pipeline/interrupt.js";
 
 /** One run's figures for the comparison: wall times against the guests' own work. */
 export interface ParallelFigures {

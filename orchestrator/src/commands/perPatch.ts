@@ -5,7 +5,7 @@ import { renderPerPatchText } from "../report/perPatch.js";
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 
 /** --per-patch: the series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
 export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {

@@ -6,7 +6,7 @@ import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from ".
 import { describeError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 
 /**
  * The known-answer run: mainline must come out clean and every kernel mutant

@@ -34,6 +34,9 @@ export interface BisectOptions {
   cap: number;
 }
 
+/** The most measurements an unsure step gets before it is skipped, unless told otherwise. */
+export const DEFAULT_BISECT_CAP = 4;
+
 /** A figure's samples or a check's boots, from one run folder. */
 interface Measured {
   samples: number[];

@@ -1,9 +1,13 @@
+import { appendFile, cp, mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import { deriveResults } from "../analysis/results.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
-import type { RunRecord } from "../record/runRecord.js";
+import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { hashOf } from "../util/fsx.js";
+import { resultsDir } from "../util/paths.js";
 import { conclusions } from "./conclusions.js";
+import { newRunId, RunFolder } from "./runFolder.js";
 
 /** What must be the same in every shard of one job: anything that changes what a boot measures. */
 export function shardInputs(r: RunRecord): Record<string, string> {
@@ -117,4 +121,36 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   Object.assign(merged, deriveResults(merged));
   merged.warnings.push(...conclusions(merged));
   return merged;
+}
+
+/**
+ * The shards of one job joined into one run folder (run.json, reports,
+ * samples and every boot's folder), the same as if one machine had measured
+ * it all; `out` is the new folder (results/<run-id> when absent).
+ */
+export async function mergeShardFolders(dirsIn: string[], out: string | undefined): Promise<RunFolder> {
+  const dirs = dirsIn.map((d) => path.resolve(d));
+  const shards: ShardRun[] = [];
+  for (const dir of dirs) shards.push({ dir, record: await loadRunRecord(dir) });
+  const runId = newRunId();
+  const dest = path.resolve(out ?? path.join(resultsDir, runId));
+  if ((await readdir(dest).catch(() => [])).length) throw new BenchError(`--out ${dest} is not empty`, "merge into a new folder");
+  const record = mergeRecords(shards, runId);
+  await mkdir(path.join(dest, "boots"), { recursive: true });
+  for (const s of shards) {
+    const boots = path.join(s.dir, "boots");
+    for (const name of await readdir(boots).catch(() => [] as string[])) await cp(path.join(boots, name), path.join(dest, "boots", name), { recursive: true });
+    const samples = await readFile(path.join(s.dir, "samples.jsonl"), "utf8").catch(() => "");
+    if (samples) await appendFile(path.join(dest, "samples.jsonl"), samples);
+  }
+  const moved = (p: string) => {
+    const from = shards.find((s) => p.startsWith(s.dir + path.sep));
+    return from ? path.join(dest, path.relative(from.dir, p)) : p;
+  };
+  for (const b of record.boots) b.bootDir = moved(b.bootDir);
+  for (const b of record.failedBoots) b.bootDir = moved(b.bootDir);
+  for (const m of record.runtime) m.bootDir = moved(m.bootDir);
+  const folder = new RunFolder(dest, record);
+  await folder.save();
+  return folder;
 }

@@ -1,7 +1,7 @@
 import { killRunningGuests } from "../guest/qemu.js";
 import { stopAllChildren } from "../util/exec.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
-import { endRunEarly } from "../pipeline/run.js";
+import type { RunFolder } from "./runFolder.js";
+import { endRunEarly } from "./run.js";
 import { EXIT } from "../util/exitStatus.js";
 
 /**
