@@ -7,6 +7,9 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 import { Progress, fmtElapsed } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
 import { exitOnInterrupt } from "../pipeline/interrupt.js";
+import { BenchError } from "../util/errors.js";
+import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, jobInput, matrixJob, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import { commaList, positiveInt, Verb } from "./verb.js";
 
 /** One run's figures for the comparison: wall times against the guests' own work. */
 export interface ParallelFigures {
@@ -61,4 +64,19 @@ export async function measureParallelCommand(opts: JobSpec, counts: number[]): P
   }
   process.stdout.write(renderParallelTable(rows));
   return EXIT.ok;
+}
+
+/** `measure-parallel 1,2`: the job once per guest count. */
+export function measureParallelVerb(argv: string[]): Verb {
+  const v = new Verb("measure-parallel")
+    .summary("benchmark: measure the job once per guest count, wall time against the boots' own work")
+    .description("Benchmark: measure the job once per guest count (each into a folder of its own) and print wall time against the boots' own work.")
+    .argument("<counts>", "guest counts, comma-separated (1,2)", (value: string) => commaList(value).map(positiveInt)) as Verb;
+  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, "accel", "tcgThread", "runtimeShared"]);
+  addMatrixOptions(v, "with --job, measure that job");
+  return v.runs(async ([counts], o: { matrix?: string; job?: string }) => {
+    const job = await matrixJob(o);
+    if (job?.kind === "known-answer") throw new BenchError(`job ${job.name} is a known-answer run: it builds and measures its mutants in one go`, `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`);
+    return measureParallelCommand(specOf(jobInput(v, argv), job, o.matrix), counts as number[]);
+  });
 }

@@ -8,6 +8,10 @@ import { renderNight } from "../report/night.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
 import { printRun, runSummary } from "./output.js";
+import type { Thresholds } from "../analysis/compareRuns.js";
+import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import { BenchError } from "../util/errors.js";
+import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
 /** One job's night: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
 export async function nightlyCommand(job: JobSpec, night: NightOptions, json: boolean): Promise<number> {
@@ -34,4 +38,26 @@ export async function matrixNightCommand(cli: JobInput, opts: MatrixNightOptions
   const summary = await runMatrixNight(cli, opts, new Progress(), (f) => (folder = f));
   process.stdout.write(json ? JSON.stringify(summary, null, 2) + "\n" : renderNight(summary));
   return summary.exitStatus;
+}
+
+/** `nightly --history DIR [--matrix FILE]`: a night, judged against the last good one. */
+export function nightlyVerb(argv: string[]): Verb {
+  const v = new Verb("nightly")
+    .summary("run a job, or every job of a matrix, and judge each against its last good night")
+    .description(
+      "Run into the history folder (<history>/<run-id>; with --matrix every job of it into <history>/<job>/), then judge each run against the last good one there. Exit 3 on a regression, 4 when boots failed, 1 when a job could not run.",
+    )
+    .requiredOption("--history <dir>", "the history folder the nights are kept in") as Verb;
+  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS]);
+  addMatrixOptions(v, "run every job of it (or the one --job names), each into <history>/<job>");
+  addThresholdOption(v);
+  v.option("--auto-bisect", "bisect the first regressed row a bisection can judge right away, into the night's folder (needs both nights' kernels to be commits of one git tree)");
+  addJsonOption(v);
+  return v.runs(async (_args, o: { history: string; matrix?: string; job?: string; threshold?: Thresholds; autoBisect?: boolean; json?: boolean }) => {
+    const input = jobInput(v, argv);
+    const night = { history: o.history, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) };
+    if (o.matrix) return matrixNightCommand(input, { ...night, matrix: o.matrix, only: o.job }, Boolean(o.json));
+    if (o.job) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
+    return nightlyCommand(specOf(input, undefined, undefined), night, Boolean(o.json));
+  });
 }

@@ -61,7 +61,7 @@ export function efficiencySamples(run: Pick<RunRecord, "boots" | "workloads">, w
 export async function runBisect(opts: BisectOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<BisectRecord> {
   const { bench, row } = opts;
   const clone = bench.kernelSrc;
-  if (!clone || !bench.profile) throw new BenchError("--bisect bisects your own tree: it needs --kernel-src and --profile", "--kernel-src ~/linux --profile mainline --bisect GOOD..BAD --bisect-row check:fadvise");
+  if (!clone || !bench.profile) throw new BenchError("bisect bisects your own tree: it needs --kernel-src and --profile", "bisect GOOD..BAD --kernel-src ~/linux --profile mainline --row check:fadvise");
   const good = await gitOk(clone, ["rev-parse", "--verify", `${opts.good}^{commit}`]).catch(() => { throw new BenchError(`GOOD ${opts.good} is not a commit of ${clone}`); });
   const bad = await gitOk(clone, ["rev-parse", "--verify", `${opts.bad}^{commit}`]).catch(() => { throw new BenchError(`BAD ${opts.bad} is not a commit of ${clone}`); });
   if ((await git(clone, ["merge-base", "--is-ancestor", good, bad])).exitCode !== 0) throw new BenchError(`GOOD ${opts.good} is not an ancestor of BAD ${opts.bad}`, "name GOOD..BAD in history order");
@@ -109,7 +109,7 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
   if (!record.ends) {
     progress.info(`bisect: measuring BAD ${bad.slice(0, 12)} and GOOD ${good.slice(0, 12)} for ${record.row}`);
     const b = await measure(bad, row.kind === "check" ? opts.cap : 3, "bad");
-    if (row.kind === "check" && b.failed === 0) throw new BenchError(`BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`, "raise --bisect-cap, or check the row", [b.runDir]);
+    if (row.kind === "check" && b.failed === 0) throw new BenchError(`BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`, "raise --cap, or check the row", [b.runDir]);
     const need = row.kind === "check" ? Math.min(passesNeeded(b.failed / b.of), opts.cap * 4) : 3;
     const g = await measure(good, need, "good");
     if (row.kind === "check" && g.failed > 0) throw new BenchError(`GOOD ${opts.good} fails ${row.name} too (${g.failed} of ${g.of} boots)`, "pick an older GOOD", [g.runDir]);

@@ -44,7 +44,7 @@ function checkBaseUrl(url: string | undefined): void {
   } catch {
     // reported below
   }
-  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new BenchError(`--kcidb-url "${url}" is not an http(s) URL`, "--kcidb-url https://HOST/PATH, under which each run folder is published by its name");
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new BenchError(`--url "${url}" is not an http(s) URL`, "--url https://HOST/PATH, under which each run folder is published by its name");
 }
 
 /**

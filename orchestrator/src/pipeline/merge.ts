@@ -22,7 +22,7 @@ export function shardInputs(r: RunRecord): Record<string, string> {
   };
 }
 
-/** A shard's folder and record, as --merge reads them. */
+/** A shard's folder and record, as merge reads them. */
 export interface ShardRun {
   dir: string;
   record: RunRecord;
@@ -33,7 +33,7 @@ export interface ShardRun {
  * with the same inputs, and together they are every part exactly once.
  */
 export function checkShards(shards: ShardRun[]): void {
-  if (!shards.length) throw new BenchError("--merge needs the shard folders to join", "--merge DIR1,DIR2,...");
+  if (!shards.length) throw new BenchError("merge needs the shard folders to join", "merge DIR1,DIR2,...");
   for (const s of shards) {
     if (!s.record.shard) throw new BenchError(`${s.dir} is not a shard (it was not run with --shard)`, "merge the folders of one job's --shard K/N runs");
   }
@@ -55,7 +55,7 @@ export function checkShards(shards: ShardRun[]): void {
   const twice = indices.filter((i, n) => indices.indexOf(i) !== n);
   if (twice.length) throw new BenchError(`shard ${twice[0]}/${count} is given twice`, "pass each shard's folder once");
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !indices.includes(i));
-  if (missing.length) throw new BenchError(`shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from --merge`, "pass every shard's folder (a shard that failed still has one)");
+  if (missing.length) throw new BenchError(`shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from the merge`, "pass every shard's folder (a shard that failed still has one)");
 }
 
 /** Every planned read-all boot, and the ones the shards hold more than once. */

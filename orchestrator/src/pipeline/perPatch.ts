@@ -28,7 +28,7 @@ export const PER_PATCH_DEFAULTS: JobInput = { checkReruns: 1 };
 
 export async function runPerPatch(bench: JobSpec, out: string, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<PerPatchRecord> {
   const spec = await loadSeries(bench.series);
-  if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`series ${spec.name} has no patches to measure one by one`, "--per-patch goes with a mailed series (--series v8)");
+  if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`series ${spec.name} has no patches to measure one by one`, "per-patch goes with a mailed series (--series v8)");
   const dir = path.resolve(out);
   await mkdir(dir, { recursive: true });
   progress.setLogFile(path.join(dir, "progress.log"));

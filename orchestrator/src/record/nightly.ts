@@ -6,7 +6,7 @@ import { BisectHintSchema } from "../analysis/bisectHint.js";
 import { loadRunRecord, RUN_STATUSES, type RunRecord } from "./runRecord.js";
 
 /**
- * The files --nightly leaves in a history folder: nightly.json beside each
+ * The files nightly leaves in a history folder: nightly.json beside each
  * night's run.json, one line per night in <history>/nightly.jsonl, and a
  * night of the matrix's summary in <history>/nights/. The nightly writes
  * them and the history views read them, through these schemas.
@@ -60,7 +60,7 @@ export type NightSummary = z.infer<typeof NightSummarySchema>;
 
 /** One night of a history folder: its run record and, once judged, its verdict. */
 export interface Night {
-  /** The folder's name in the history folder (the run id, as --nightly names it). */
+  /** The folder's name in the history folder (the run id, as nightly names it). */
   folder: string;
   dir: string;
   run: RunRecord;

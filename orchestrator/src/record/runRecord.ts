@@ -24,7 +24,7 @@ import { PlanSchema, ShardSchema } from "./jobSpec.js";
 /**
  * run.json: everything a run used and measured, enough to reproduce it and to
  * re-render its reports. The one schema its writer fills and every reader
- * (--report, --compare, --nightly, the tests) parses.
+ * (report, compare, nightly, the tests) parses.
  */
 export const RUN_RECORD_SCHEMA = 2;
 
@@ -81,7 +81,7 @@ export const RunRecordSchema = z.object({
   erofsUtils: ErofsUtilsRecordSchema.optional(),
   initramfs: InitramfsRecordSchema.optional(),
   plan: PlanSchema,
-  /** Set when this run measured the K-th of N parts of its plan's boots; --merge joins the parts. */
+  /** Set when this run measured the K-th of N parts of its plan's boots; merge joins the parts. */
   shard: ShardSchema.optional(),
   /** Shard folders this run was merged from. */
   mergedFrom: z.array(z.string()).optional(),
