@@ -17,8 +17,8 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe("HTML files of --compare and --nightly", () => {
-  it("--compare --html FILE links each run's report relative to FILE", async () => {
+describe("HTML files of compare and nightly", () => {
+  it("compare --html FILE links each run's report relative to FILE", async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "esb-html-files-"));
     const ids = await writeHistory(path.join(dir, "runs"), [{ day: 0 }, { day: 1 }], { pages: true });
     const [a, b] = ids.map((id) => path.join(dir!, "runs", id)) as [string, string];

@@ -1,12 +1,8 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMatrix, matrixJobSpec } from "../src/record/matrix.js";
-import { nightExitStatus } from "../src/analysis/night.js";
-import { judgeCommand } from "../src/commands/judge.js";
-import { RunFolder } from "../src/pipeline/runFolder.js";
 import { tempDir } from "./helpers/gitSeries.js";
-import { cell, comparison, runRecord } from "./helpers/runRecord.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -50,32 +46,4 @@ describe("the nightly matrix", () => {
     expect(() => matrixJobSpec(job!.job, "m.yaml", { series: "v8" })).toThrow("job a of m.yaml names its own kernel tree; series cannot be given for it");
   });
 
-  it("gives the night one exit status: a regression over failed boots over a job that did not run", () => {
-    const j = (over: object) => ({ job: "j", status: "complete" as const, regressions: 0, failedBoots: 0, baseline: null, ...over });
-    expect(nightExitStatus([j({}), j({ status: "skipped" })])).toBe(0);
-    expect(nightExitStatus([j({}), j({ status: "error" })])).toBe(1);
-    expect(nightExitStatus([j({ failedBoots: 2 }), j({ status: "error" })])).toBe(4);
-    expect(nightExitStatus([j({ regressions: 1 }), j({ failedBoots: 2 })])).toBe(3);
-  });
-});
-
-describe("judging a run measured elsewhere", () => {
-  it("copies it into the history, judges it against the last good run there, and exits 3 on a regression", async () => {
-    const history = path.join(dir, "history");
-    const run = (runId: string, startedAt: string, efficiency: number) =>
-      runRecord({
-        runId, startedAt,
-        comparisons: [comparison({ workload: "redis", path: "read", off: cell("redis", "read", "off", 272.5), on: cell("redis", "read", "on", 151.4), reductionPct: 44.5, efficiencyPct: efficiency })],
-      });
-    await new RunFolder(path.join(history, "n1"), run("n1", "2026-11-20T02:00:00.000Z", 98)).save();
-    await writeFile(path.join(history, "n1", "nightly.json"), JSON.stringify({ regressions: 0, baseline: null, note: null, comparison: null }));
-    const merged = path.join(dir, "merged");
-    await mkdir(merged);
-    await new RunFolder(merged, run("n2", "2026-11-21T02:00:00.000Z", 60)).save();
-    expect(await judgeCommand(merged, history, undefined, true)).toBe(3);
-    const verdict = JSON.parse(await readFile(path.join(history, "n2", "nightly.json"), "utf8"));
-    expect(verdict.regressions).toBe(1);
-    expect(verdict.baseline).toBe(path.join(history, "n1"));
-    expect(await readFile(path.join(history, "nightly.jsonl"), "utf8")).toContain('"runId":"n2"');
-  });
 });

@@ -12,7 +12,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-describe("--report", () => {
+describe("report", () => {
   it("renders the reports again from the raw boots and never rewrites run.json", async () => {
     const dir = await tempDir("esb-report-");
     dirs.push(dir);
