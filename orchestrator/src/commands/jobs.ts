@@ -3,7 +3,7 @@ import { EXIT } from "../util/exitStatus.js";
 import { addJsonOption, Verb } from "./verb.js";
 
 /** The jobs of a matrix, and whether each can run here (the workflow plans its jobs from the JSON). */
-export async function jobsCommand(matrix: string, only: string | undefined, json: boolean): Promise<number> {
+async function jobsCommand(matrix: string, only: string | undefined, json: boolean): Promise<number> {
   const jobs = (await plannedJobs(matrix, only)).map((p) => ({ name: p.job.name, kind: p.job.kind, series: p.job.series, ...(p.skipped ? { skipped: p.skipped } : {}) }));
   process.stdout.write(json ? JSON.stringify(jobs) + "\n" : jobs.map((j) => `${j.name}: ${j.skipped ? `skipped (${j.skipped})` : `${j.kind === "bench" ? "" : `${j.kind}, `}series ${j.series}`}`).join("\n") + "\n");
   return EXIT.ok;

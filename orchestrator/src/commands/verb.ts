@@ -67,7 +67,7 @@ export function folders(args: string[]): string[] {
   return args.flatMap(commaList);
 }
 
-export function parseThresholds(value: string): Thresholds {
+function parseThresholds(value: string): Thresholds {
   const t = { ...DEFAULT_THRESHOLDS };
   const names: Record<string, keyof Thresholds> = { efficiency: "efficiencyPoints", runtime: "runtimePoints", off: "offChangePct" };
   for (const item of commaList(value)) {

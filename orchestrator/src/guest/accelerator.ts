@@ -38,14 +38,14 @@ export async function prepareMachine(opts: {
   dir: string;
   probeTimeoutMs?: number;
 }): Promise<{ machine: GuestMachine; choice: AcceleratorChoice }> {
-  const probed = await probedAccelerator(opts);
+  const kvm = guestMachine(opts.kernel, opts.initramfs, { accel: "kvm" });
+  const probed = opts.request.accel ? { accel: opts.request.accel, reason: `forced with --accel ${opts.request.accel}` } : await probedAccelerator(kvm, opts.dir, opts.probeTimeoutMs);
   const accel: MachineAccelerator = probed.accel === "kvm" ? { accel: "kvm" } : { accel: "tcg", tcgThread: opts.request.tcgThread };
   return { machine: guestMachine(opts.kernel, opts.initramfs, accel), choice: { ...probed, ...accel } };
 }
 
-async function probedAccelerator(opts: Parameters<typeof prepareMachine>[0]): Promise<{ accel: Accelerator; reason: string }> {
-  const forced = opts.request.accel;
-  if (forced) return { accel: forced, reason: `forced with --accel ${forced}` };
+/** What the KVM probe says on this host, remembered for a day. */
+async function probedAccelerator(kvm: GuestMachine, dir: string, timeoutMs: number | undefined): Promise<{ accel: Accelerator; reason: string }> {
   try {
     await access("/dev/kvm", constants.R_OK | constants.W_OK);
   } catch {
@@ -60,15 +60,14 @@ async function probedAccelerator(opts: Parameters<typeof prepareMachine>[0]): Pr
   if (old?.success && old.data.host === host && Date.now() - old.data.at < 24 * 3600_000) {
     return { accel: old.data.choice.accel, reason: `${old.data.choice.reason} (probed ${new Date(old.data.at).toISOString()})` };
   }
-  const choice = await probeKvm(opts);
+  // one small vCPU is enough to reach init
+  const choice = await probeKvm({ ...kvm, cpus: 1, memoryMiB: 256 }, dir, timeoutMs ?? 20_000);
   await writeJsonAtomic(memo, { host, at: Date.now(), choice });
   return choice;
 }
 
-async function probeKvm(opts: Parameters<typeof prepareMachine>[0]): Promise<{ accel: Accelerator; reason: string }> {
-  // one small vCPU is enough to reach init
-  const probe: GuestMachine = { ...guestMachine(opts.kernel, opts.initramfs, { accel: "kvm" }), cpus: 1, memoryMiB: 256 };
-  const r = await bootGuest(probe, { disks: [], guestArgs: { "esb.mode": "probe" }, timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir });
+async function probeKvm(probe: GuestMachine, dir: string, timeoutMs: number): Promise<{ accel: Accelerator; reason: string }> {
+  const r = await bootGuest(probe, { disks: [], guestArgs: { "esb.mode": "probe" }, timeoutMs, dir });
   const samples = await readFile(r.samples, "utf8").catch(() => "");
   if (saidHello(samples)) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
   const why = r.timedOut

@@ -50,10 +50,10 @@ function timingOf(s: CheckStream, wallMs: number): CheckTiming | undefined {
 
 export async function runCheckBoot(machine: GuestMachine, boot: CorrectnessBoot, bootDir: string): Promise<CheckBootResult> {
   await mkdir(bootDir, { recursive: true });
-  const initramfs = boot.caseList ? await initramfsWithCases(machine.initramfs, boot.caseList, bootDir) : undefined;
+  const initramfs = boot.caseList ? await initramfsWithCases(machine.initramfs, boot.caseList, bootDir) : machine.initramfs;
   const { result: r, earlyHangs } = await bootPastInit(
-    machine,
-    { initramfs, disks: boot.disks, guestArgs: boot.guestArgs, memoryMiB: boot.memoryMiB, timeoutMs: boot.timeoutMs, dir: bootDir },
+    { ...machine, initramfs, memoryMiB: boot.memoryMiB },
+    { disks: boot.disks, guestArgs: boot.guestArgs, timeoutMs: boot.timeoutMs, dir: bootDir },
     `correctness ${boot.check}`,
   );
   if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) throw await describeBootFailure(r, `correctness ${boot.check}`);

@@ -8,16 +8,12 @@ import { runAllowFail, spawnTracked, tailOfFile } from "../util/exec.js";
 import { shQuote } from "../util/shell.js";
 import type { Accelerator, GuestMachine } from "./machine.js";
 
-/** What one boot adds to the machine. */
+/** What one boot runs on the machine: its disks, its init's parameters, how long it may take. */
 export interface Boot {
   /** Attached read-only as virtio disks vda, vdb, ... in this order. */
   disks: string[];
   /** Parameters for the guest's init (esb.*), appended to the kernel command line. */
   guestArgs: Record<string, string>;
-  /** This boot's memory, when it needs more than the machine's. */
-  memoryMiB?: number;
-  /** A copy of the machine's initramfs with this boot's files added. */
-  initramfs?: string;
   timeoutMs: number;
   /**
    * A guest whose init has not said hello by then is killed and marked
@@ -67,13 +63,13 @@ export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
   const accel = machine.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${machine.tcgThread}`, "-cpu", "max"];
   return [
     ...accel,
-    "-m", String(boot.memoryMiB ?? machine.memoryMiB),
+    "-m", String(machine.memoryMiB),
     "-smp", String(machine.cpus),
     "-nodefaults",
     "-display", "none",
     "-no-reboot",
     "-kernel", machine.kernel,
-    "-initrd", boot.initramfs ?? machine.initramfs,
+    "-initrd", machine.initramfs,
     "-append", cmdline,
     "-chardev", `file,id=console,path=${qemuOptionPath(path.join(boot.dir, "console.log"))}`,
     "-serial", "chardev:console",

@@ -148,13 +148,12 @@ export async function measureOnce(machine: GuestMachine, opts: {
   const memoryMiB = guestMemoryMiB(pair, machine);
   const totalMiB = memoryMiB - 256;
   const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit(machine, {
+  const { result: r, earlyHangs } = await bootPastInit({ ...machine, memoryMiB }, {
     disks: [pair.imageA, pair.imageB],
     guestArgs: {
       "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
       "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest, "esb.resident": opts.residentBeforeB ? "1" : "0",
     },
-    memoryMiB,
     timeoutMs: (120 + totalMiB * 2) * 1000,
     dir: bootDir,
   }, where);

@@ -129,14 +129,12 @@ export async function measureRuntime(machine: GuestMachine, opts: {
   const opt = mountOptions(opts.mode, opts.shareOptions);
   const stepTimeoutS = opts.runtime.readyTimeoutS + 600;
   const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit(machine, {
-    initramfs,
+  const { result: r, earlyHangs } = await bootPastInit({ ...machine, initramfs, memoryMiB: opts.memoryMiB }, {
     disks: [opts.imageA, opts.imageB],
     guestArgs: {
       "esb.mode": opts.mode, "esb.rep": String(opts.rep), "esb.phase": "runtime",
       "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.timeout": String(stepTimeoutS),
     },
-    memoryMiB: opts.memoryMiB,
     timeoutMs: (2 * stepTimeoutS + 180) * 1000,
     dir: bootDir,
   }, where);

@@ -109,7 +109,7 @@ async function bisectTonight(folder: RunFolder, hints: BisectHint[], job: JobSpe
  * `<history>/nightly.html` rewritten. A run that did not complete counts as
  * a regression.
  */
-export async function judgeInHistory(dir: string, current: RunRecord, history: string, thresholds: Thresholds | undefined, progress: Progress): Promise<NightJudgement> {
+async function judgeInHistory(dir: string, current: RunRecord, history: string, thresholds: Thresholds | undefined, progress: Progress): Promise<NightJudgement> {
   const baseline = findBaseline((await loadHistory(history)).nights, current);
   const judged = judgeNight(current, dir, baseline, history, thresholds);
   const { comparison, note, regressions, hints } = judged;

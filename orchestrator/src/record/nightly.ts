@@ -35,7 +35,7 @@ export const NightLineSchema = z.object({
 export type NightLine = z.infer<typeof NightLineSchema>;
 
 /** What one job of a night of the matrix did. */
-export const NightJobSchema = z.object({
+const NightJobSchema = z.object({
   job: z.string(),
   status: z.enum(["complete", "failed", "interrupted", "running", "skipped", "error"]),
   reason: z.string().optional(),
