@@ -1,17 +1,16 @@
+import path from "node:path";
 import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
 import { DEFAULT_BISECT_CAP, runBisect } from "../pipeline/bisect.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
 import { BenchError, describeError } from "../util/errors.js";
-import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import path from "node:path";
-import { newRunId } from "../pipeline/runFolder.js";
 import { resultsDir } from "../util/paths.js";
+import { Progress } from "../util/progress.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, positiveInt, Verb } from "./verb.js";
 

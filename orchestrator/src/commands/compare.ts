@@ -1,9 +1,9 @@
 import path from "node:path";
 import { compareRuns, type Thresholds } from "../analysis/compareRuns.js";
+import { writeComparisonHtml } from "../pipeline/comparisonPage.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { BenchError } from "../util/errors.js";
-import { writeComparisonHtml } from "../pipeline/comparisonPage.js";
 import { EXIT } from "../util/exitStatus.js";
 import { addJsonOption, addThresholdOption, folders, Verb } from "./verb.js";
 

@@ -1,16 +1,16 @@
+import type { Thresholds } from "../analysis/compareRuns.js";
 import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { runNightly, type NightOptions } from "../pipeline/night.js";
-import { runMatrixNight, type MatrixNightOptions } from "../pipeline/nightMatrix.js";
+import { type NightOptions, runNightly } from "../pipeline/night.js";
+import { type MatrixNightOptions, runMatrixNight } from "../pipeline/nightMatrix.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { renderComparison } from "../report/comparison.js";
 import { renderNight } from "../report/night.js";
+import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
-import { printRun, runSummary } from "./output.js";
-import type { Thresholds } from "../analysis/compareRuns.js";
 import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
-import { BenchError } from "../util/errors.js";
+import { printRun, runSummary } from "./output.js";
 import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
 /** One job's night: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */

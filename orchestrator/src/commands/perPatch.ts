@@ -1,19 +1,17 @@
-import { runPerPatch } from "../pipeline/perPatch.js";
+import path from "node:path";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { PER_PATCH_DEFAULTS, runPerPatch } from "../pipeline/perPatch.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
 import { renderPerPatchText } from "../report/perPatch.js";
 import { describeError } from "../util/errors.js";
-import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import path from "node:path";
-import { PER_PATCH_DEFAULTS } from "../pipeline/perPatch.js";
-import { newRunId } from "../pipeline/runFolder.js";
 import { resultsDir } from "../util/paths.js";
+import { Progress } from "../util/progress.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, Verb } from "./verb.js";
 
-/** --per-patch: the series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
+/** The series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
 export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);

@@ -1,17 +1,16 @@
 import { failedChecks } from "../analysis/correctness.js";
 import { failedCells } from "../analysis/failures.js";
-import type { JobSpec } from "../record/jobSpec.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { KNOWN_ANSWER_DEFAULTS } from "../pipeline/knownAnswer.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
-import { describeError } from "../util/errors.js";
-import { Progress } from "../util/progress.js";
+import type { JobSpec } from "../record/jobSpec.js";
+import { BenchError, describeError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { printRun, runSummary } from "./output.js";
-import { KNOWN_ANSWER_DEFAULTS } from "../pipeline/knownAnswer.js";
-import { BenchError } from "../util/errors.js";
+import { Progress } from "../util/progress.js";
 import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, matrixJob, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
-import { validateCommand, defaultKnownAnswerDir } from "./validate.js";
+import { printRun, runSummary } from "./output.js";
+import { defaultKnownAnswerDir, validateCommand } from "./validate.js";
 import { addJsonOption, Verb } from "./verb.js";
 
 /** One run: the pipeline, then its tables (or --json); exit 4 when boots or correctness checks failed. */

@@ -1,16 +1,14 @@
+import path from "node:path";
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
 import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { describeError } from "../util/errors.js";
-import { Progress } from "../util/progress.js";
 import { EXIT } from "../util/exitStatus.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import path from "node:path";
-import { KNOWN_ANSWER_DEFAULTS } from "../pipeline/knownAnswer.js";
-import { newRunId } from "../pipeline/runFolder.js";
 import { resultsDir } from "../util/paths.js";
+import { Progress } from "../util/progress.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, commaList, Verb } from "./verb.js";
 
