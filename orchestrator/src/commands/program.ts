@@ -27,6 +27,7 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
       "Apply an EROFS page cache sharing series, build the kernel, boot it in QEMU, read two images with sharing off, on and split across domains, and write cover-letter tables of the page cache each used.",
     )
     .commandsGroup("Verbs:")
+    .addHelpCommand(new Command("help").argument("[verb]").description("a verb's options").helpGroup("Verbs:"))
     .addHelpText(
       "after",
       "\nWithout a verb it runs (npm run bench -- --series v8); npm run bench -- VERB --help lists a verb's options.\n\n" +
