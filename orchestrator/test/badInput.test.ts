@@ -7,7 +7,8 @@ import { buildSeriesRepo, git, tempDir } from "./helpers/gitSeries.js";
 /**
  * Bad input, through the real command line: a clear message naming the
  * input and the fix, exit status 1, no stack trace, and nothing provisioned,
- * downloaded or built first.
+ * downloaded or built first. An option a verb does not take is refused,
+ * naming the verb.
  */
 let root: string;
 let repo: string;
@@ -32,10 +33,16 @@ afterAll(async () => {
 const cases: Array<[string, () => string[], RegExp]> = [
   ["a docker archive that does not exist", () => ["--images", "docker-archive:/missing.tar,docker-archive:/missing2.tar"], /error: --images docker-archive:\/missing\.tar: \/missing\.tar does not exist/],
   ["one image instead of two", () => ["--images", "/tmp"], /error: --images takes exactly two inputs/],
-  ["a report folder that does not exist", () => ["--report", "/missing"], /error: cannot read \/missing\/run\.json: no such file/],
-  ["a report folder whose run.json is damaged", () => ["--report", root], /is not JSON/],
-  ["a compare with one folder", () => ["--compare", "/tmp"], /error: --compare takes two run folders/],
-  ["an HTML page without a comparison", () => ["--html", "/tmp/page.html"], /error: --html goes with --compare/],
+  ["a report folder that does not exist", () => ["report", "/missing"], /error: cannot read \/missing\/run\.json: no such file/],
+  ["a report folder whose run.json is damaged", () => ["report", root], /is not JSON/],
+  ["a compare with one folder", () => ["compare", "/tmp"], /error: compare takes two run folders/],
+  ["an option of another verb", () => ["compare", "/a,/b", "--reps", "5"], /error: compare takes no option --reps; run, nightly, measure-parallel take it\n {2}fix: npm run bench -- compare --help/],
+  ["an option no verb takes", () => ["--series", "v8", "--rep", "2"], /error: run takes no option --rep\n/],
+  ["a mode flag from before verbs", () => ["--compare", "/a,/b"], /error: --compare is the verb compare now/],
+  ["an HTML page without a comparison", () => ["--html", "/tmp/page.html"], /error: run takes no option --html; compare takes it/],
+  ["an unknown verb", () => ["compair", "/a,/b"], /error: unknown verb "compair"\n {2}fix: use one of: run, report, compare/],
+  ["a matrix job moved to another tree", () => ["--matrix", "nightly.yaml", "--job", "mainline", "--series", "v8"], /error: job mainline of nightly\.yaml names its own kernel tree; series cannot be given for it/],
+  ["a night without its history", () => ["nightly", "--matrix", "nightly.yaml"], /error: required option '--history <dir>' not specified/],
   ["an unknown series", () => ["--series", "v99"], /error: unknown series "v99"\n {2}fix: use one of: .*mainline/],
   ["a series spec with a typo", () => ["--series", path.join(root, "spec.yaml")], /unknown key "fixup" \(known keys: .*fixups/],
   ["an unknown workload", () => ["--workload", "redis,nope"], /error: unknown workload "nope"/],

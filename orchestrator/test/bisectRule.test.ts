@@ -78,12 +78,12 @@ describe("where a nightly regression points", () => {
     const night = (commit: string, extra: object = {}) => ({ series: { name: "mainline-tree" }, kernel: { source: { kind: "git", repo: "/src/linux", commit }, ...extra } });
     const hints = bisectHints(night("a".repeat(40)), night("b".repeat(40)), rows);
     expect(hints.map((h) => h.row)).toEqual(["check:fadvise", "efficiency:redis/mmap"]);
-    expect(hints[0]!.command).toBe(`npm run bench -- --kernel-src /src/linux --profile mainline --bisect ${"a".repeat(12)}..${"b".repeat(12)} --bisect-row check:fadvise`);
+    expect(hints[0]!.command).toBe(`npm run bench -- bisect ${"a".repeat(12)}..${"b".repeat(12)} --kernel-src /src/linux --profile mainline --row check:fadvise`);
     expect(renderBisectHints(hints)).toContain("## Which commit did it");
     const debian = { series: { name: "mainline" }, kernel: { source: { kind: "debian", package: "linux-source-7.3", packageVersion: "7.3.4-1" } } };
     expect(bisectHints(debian, debian, rows)[0]).toMatchObject({ row: "check:fadvise", note: expect.stringContaining("bisect in a git clone that has both versions") });
     const series = (commit: string) => night(commit, { apply: { patches: [{}] } });
-    expect(bisectHints(series("c".repeat(40)), series("c".repeat(40)), rows)[0]!.note).toMatch(/--per-patch tells which patch/);
+    expect(bisectHints(series("c".repeat(40)), series("c".repeat(40)), rows)[0]!.note).toMatch(/per-patch tells which patch/);
     expect(bisectHints(night("a".repeat(40)), night("b".repeat(40)), [row("correctness fadvise", "check result", "changed")])).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { firstCompilerError } from "../src/kernel/build.js";
 import { pairPlan } from "../src/pipeline/build.js";
+import { resolveJob } from "../src/record/jobSpec.js";
 
 describe("compile error parsing", () => {
   it("finds the first error with file:line:col and relative path, skipping warnings", () => {
@@ -37,16 +38,16 @@ describe("compile error parsing", () => {
 
 describe("which pairs a run builds", () => {
   it("builds the synthetic pair for the checks when the run measures only other workloads, and keeps it out of the tables", () => {
-    expect(pairPlan({ workloads: ["mysql", "tomcat"] })).toEqual({ measured: ["mysql", "tomcat"], checks: "extra" });
-    expect(pairPlan({ workloads: ["redis", "synthetic"] })).toEqual({ measured: ["redis", "synthetic"], checks: "measured" });
+    expect(pairPlan(resolveJob({ workloads: ["mysql", "tomcat"] }, "test"))).toEqual({ measured: ["mysql", "tomcat"], checks: "extra" });
+    expect(pairPlan(resolveJob({ workloads: ["redis", "synthetic"] }, "test"))).toEqual({ measured: ["redis", "synthetic"], checks: "measured" });
   });
 
   it("checks the user's pair as given, and builds only the checks' pair for a run of the checks alone", () => {
-    expect(pairPlan({ workloads: ["synthetic"], images: ["a", "b"] })).toEqual({ measured: ["synthetic"], checks: "images" });
-    expect(pairPlan({ workloads: ["postgres", "redis"], phases: ["correctness"] })).toEqual({ measured: ["synthetic"], checks: "measured" });
+    expect(pairPlan(resolveJob({ workloads: ["synthetic"], images: ["a", "b"] }, "test"))).toEqual({ measured: ["synthetic"], checks: "images" });
+    expect(pairPlan(resolveJob({ workloads: ["postgres", "redis"], phases: ["correctness"] }, "test"))).toEqual({ measured: ["synthetic"], checks: "measured" });
   });
 
   it("builds nothing for the checks when they do not run", () => {
-    expect(pairPlan({ workloads: ["mysql"], phases: ["readall", "runtime"] })).toEqual({ measured: ["mysql"], checks: "none" });
+    expect(pairPlan(resolveJob({ workloads: ["mysql"], phases: ["readall", "runtime"] }, "test"))).toEqual({ measured: ["mysql"], checks: "none" });
   });
 });

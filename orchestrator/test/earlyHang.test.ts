@@ -1,7 +1,8 @@
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bootPastInit, EARLY_BOOT_ATTEMPTS, GuestFailure, type VmRequest } from "../src/guest/qemu.js";
+import type { GuestMachine } from "../src/guest/machine.js";
+import { bootPastInit, EARLY_BOOT_ATTEMPTS, GuestFailure, type Boot } from "../src/guest/qemu.js";
 import { tempDir } from "./helpers/gitSeries.js";
 
 /**
@@ -33,12 +34,10 @@ async function boot(helloOn: number, panicOn = 0): Promise<{ out: Awaited<Return
   const count = path.join(dir, "count");
   const env = { PATH: process.env.PATH, COUNT: process.env.COUNT, HELLO_ON: process.env.HELLO_ON, PANIC_ON: process.env.PANIC_ON };
   Object.assign(process.env, { PATH: `${bin}:${env.PATH}`, COUNT: count, HELLO_ON: String(helloOn), PANIC_ON: String(panicOn) });
-  const req: VmRequest = {
-    kernel: "/k", initramfs: "/i", disks: [], guestArgs: { "esb.mode": "off" }, memoryMiB: 128, cpus: 1, accel: "tcg",
-    timeoutMs: 30_000, initDeadlineMs: 1_500, dir: path.join(dir, "boot"),
-  };
+  const machine: GuestMachine = { accel: "tcg", tcgThread: "single", kernel: "/k", vmlinux: "/vmlinux", initramfs: "/i", cpus: 1, memoryMiB: 128 };
+  const req: Boot = { disks: [], guestArgs: { "esb.mode": "off" }, timeoutMs: 30_000, initDeadlineMs: 1_500, dir: path.join(dir, "boot") };
   try {
-    const out = await bootPastInit(req, "synthetic off/read rep 1").catch((e: unknown) => e);
+    const out = await bootPastInit(machine, req, "synthetic off/read rep 1").catch((e: unknown) => e);
     return { out, dir: req.dir, attempts: Number(await readFile(count, "utf8")) };
   } finally {
     Object.assign(process.env, env);

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compareRuns } from "../src/analysis/compareRuns.js";
-import { writeComparisonHtml } from "../src/commands/compare.js";
-import { writeNightlyHtml } from "../src/commands/nightly.js";
+import { writeComparisonHtml } from "../src/pipeline/comparisonPage.js";
+import { writeNightlyHtml } from "../src/pipeline/night.js";
 import { loadRunRecord } from "../src/record/runRecord.js";
 import { at, selfContained } from "./helpers/html.js";
 import { writeHistory } from "./helpers/nightFixture.js";
@@ -17,8 +17,8 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe("HTML files of --compare and --nightly", () => {
-  it("--compare --html FILE links each run's report relative to FILE", async () => {
+describe("HTML files of compare and nightly", () => {
+  it("compare --html FILE links each run's report relative to FILE", async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "esb-html-files-"));
     const ids = await writeHistory(path.join(dir, "runs"), [{ day: 0 }, { day: 1 }], { pages: true });
     const [a, b] = ids.map((id) => path.join(dir!, "runs", id)) as [string, string];

@@ -202,7 +202,7 @@ describe("a run as KCIDB", () => {
   });
 });
 
-describe("--kcidb FILE --from", () => {
+describe("kcidb FILE --from", () => {
   async function runFolder(root: string, run: RunRecord): Promise<string> {
     const dir = path.join(root, run.runId);
     await mkdir(path.join(dir, "boots", "redis-on-read-r1"), { recursive: true });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSeries, treeSpec } from "../src/kernel/series.js";
 import { prepareSeriesTree } from "../src/kernel/seriesTree.js";
+import { resolveJob } from "../src/record/jobSpec.js";
 import { checkInputs } from "../src/pipeline/validate.js";
 import { Progress } from "../src/util/progress.js";
 import { git, initRepo, isolateGitFromUser, tempDir } from "./helpers/gitSeries.js";
@@ -37,9 +38,10 @@ describe("a developer's own tree (--profile)", () => {
   });
 
   it("checks the tree and its ref before anything is built", async () => {
-    const base = { series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const], buildOnly: false, command: [] };
-    await expect(checkInputs({ ...base, profile: "v8" })).rejects.toThrow("--profile benches your own tree: it needs --kernel-src");
-    await expect(checkInputs({ ...base, profile: "v8", kernelSrc: repo, baseRef: "no-such-branch" })).rejects.toThrow('ref "no-such-branch" not found');
-    expect((await checkInputs({ ...base, profile: "mainline", kernelSrc: repo, baseRef: "my-branch" })).spec.name).toBe("mainline-tree");
+    const base = { series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const] };
+    const job = (over: object) => resolveJob({ ...base, ...over }, "test");
+    await expect(checkInputs(job({ profile: "v8" }))).rejects.toThrow("--profile benches your own tree: it needs --kernel-src");
+    await expect(checkInputs(job({ profile: "v8", kernelSrc: repo, baseRef: "no-such-branch" }))).rejects.toThrow('ref "no-such-branch" not found');
+    expect((await checkInputs(job({ profile: "mainline", kernelSrc: repo, baseRef: "my-branch" }))).spec.name).toBe("mainline-tree");
   });
 });

@@ -12,7 +12,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-describe("--report", () => {
+describe("report", () => {
   it("renders the reports again from the raw boots and never rewrites run.json", async () => {
     const dir = await tempDir("esb-report-");
     dirs.push(dir);
@@ -22,7 +22,7 @@ describe("--report", () => {
     });
     const boots = [boot("off", 200), boot("on", 100)];
     const analyses = new Map([["redis", SHARING]]);
-    // the record's cells are stale on purpose: --report computes them from the boots
+    // the record's cells are stale on purpose: report computes them from the boots
     const folder = new RunFolder(dir, runRecord({ plan: { ...runRecord().plan, reps: 1 }, boots, cells: [], comparisons: [] }));
     await folder.save();
     const before = await readFile(path.join(dir, "run.json"));

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { runBench } from "../src/pipeline/run.js";
 import { listSeries, loadSeries, parseSeriesSpec, shareOptions } from "../src/kernel/series.js";
+import { resolveJob } from "../src/record/jobSpec.js";
 import { Progress } from "../src/util/progress.js";
 
-const base = { workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const], buildOnly: false, command: [] };
+const base = { workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const] };
 
 describe("series specs", () => {
   it("ships mainline, v8, rfc-v7 and rfc-2023, all valid", async () => {
@@ -35,11 +36,11 @@ describe("series specs", () => {
   it("refuses rfc-2023 with the spec's reason before doing any work", async () => {
     const spec = await loadSeries("rfc-2023");
     expect(spec.notRunnable).toBeTruthy();
-    await expect(runBench({ ...base, series: "rfc-2023" }, new Progress(true))).rejects.toThrow(`series rfc-2023 cannot be run: ${spec.notRunnable}`);
+    await expect(runBench(resolveJob({ ...base, series: "rfc-2023" }, "test"), new Progress(true))).rejects.toThrow(`series rfc-2023 cannot be run: ${spec.notRunnable}`);
   });
 
   it("asks for a kernel tree when a git-based series gets none", async () => {
-    await expect(runBench({ ...base, series: "v8" }, new Progress(true))).rejects.toMatchObject({
+    await expect(runBench(resolveJob({ ...base, series: "v8" }, "test"), new Progress(true))).rejects.toMatchObject({
       message: expect.stringContaining("applies to v6.19"),
       hint: expect.stringContaining("--kernel-src"),
     });

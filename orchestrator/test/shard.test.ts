@@ -72,7 +72,7 @@ describe("merging shards", () => {
   });
 
   it("refuses a missing shard, a shard given twice, a folder that is no shard, and boots measured twice", () => {
-    expect(() => mergeRecords([shardRec(1, all)], "m")).toThrow("shard 2/2 missing from --merge");
+    expect(() => mergeRecords([shardRec(1, all)], "m")).toThrow("shard 2/2 missing from the merge");
     expect(() => mergeRecords([shardRec(1, all), shardRec(1, all)], "m")).toThrow("shard 1/2 is given twice");
     expect(() => mergeRecords([{ dir: "/x", record: runRecord() }], "m")).toThrow("/x is not a shard");
     expect(() => mergeRecords([shardRec(1, all), shardRec(2, all.slice(0, 1))], "m")).toThrow("the shards measured redis off/read rep 1 more than once");

@@ -50,7 +50,7 @@ describe("significance rule", () => {
   });
 });
 
-describe("significance in --compare and --nightly", () => {
+describe("significance in compare and nightly", () => {
   it("finds no difference beyond noise between two runs of the same kernel", () => {
     const cmp = compareRuns(fixtureRun({ runId: "b" }, { seed: 1 }), fixtureRun({ runId: "c" }, { seed: 2 }), dirs);
     const judged = cmp.rows.filter((x) => x.significance);

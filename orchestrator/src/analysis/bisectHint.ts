@@ -40,17 +40,17 @@ export function bisectHints(base: Night, cur: Night, rows: MetricRow[]): BisectH
   return wanted.map((row) => {
     if (!b || !c) return { row, note: "a night without a kernel record cannot be bisected" };
     if (c.kind === "debian" || b.kind === "debian") {
-      return { row, note: `the kernel came from Debian's ${b.package ?? "?"} ${b.packageVersion ?? "?"} and ${c.package ?? "?"} ${c.packageVersion ?? "?"}: bisect in a git clone that has both versions, with --kernel-src CLONE --profile ${profileOf(cur)} --bisect OLD..NEW --bisect-row ${row}` };
+      return { row, note: `the kernel came from Debian's ${b.package ?? "?"} ${b.packageVersion ?? "?"} and ${c.package ?? "?"} ${c.packageVersion ?? "?"}: bisect in a git clone that has both versions, with bisect OLD..NEW --kernel-src CLONE --profile ${profileOf(cur)} --row ${row}` };
     }
     if ((cur.kernel?.apply?.patches.length ?? 0) > 0 && b.commit !== c.commit) {
       return { row, note: `the base tree under the series moved from ${b.commit?.slice(0, 12) ?? "?"} to ${c.commit?.slice(0, 12) ?? "?"}: bisect it with the series' changes merged into a branch of yours, as your own tree (--profile ${profileOf(cur)})` };
     }
     if (b.commit && c.commit && b.commit === c.commit) {
-      return { row, note: `both nights built ${c.commit.slice(0, 12)}: the series' patches changed, not the tree; --per-patch tells which patch does it` };
+      return { row, note: `both nights built ${c.commit.slice(0, 12)}: the series' patches changed, not the tree; per-patch tells which patch does it` };
     }
     if (!c.repo || !b.commit || !c.commit) return { row, note: "the nights' kernel commits are not recorded" };
     const profile = profileOf(cur);
-    return { row, command: `npm run bench -- --kernel-src ${c.repo} --profile ${profile} --bisect ${b.commit.slice(0, 12)}..${c.commit.slice(0, 12)} --bisect-row ${row}` };
+    return { row, command: `npm run bench -- bisect ${b.commit.slice(0, 12)}..${c.commit.slice(0, 12)} --kernel-src ${c.repo} --profile ${profile} --row ${row}` };
   });
 }
 

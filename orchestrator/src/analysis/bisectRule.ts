@@ -19,14 +19,14 @@ export type BisectRow = { kind: "check"; name: string } | { kind: "efficiency"; 
 
 export function parseBisectRow(spec: string, checkNames: readonly string[], paths: readonly string[]): BisectRow {
   const m = /^(check|efficiency):(.+)$/.exec(spec.trim());
-  const fix = `--bisect-row check:NAME (one of ${checkNames.join(", ")}) or efficiency:WORKLOAD/PATH (PATH one of ${paths.join(", ")})`;
-  if (!m) throw new BenchError(`--bisect-row "${spec}" is neither check:NAME nor efficiency:WORKLOAD/PATH`, fix);
+  const fix = `--row check:NAME (one of ${checkNames.join(", ")}) or efficiency:WORKLOAD/PATH (PATH one of ${paths.join(", ")})`;
+  if (!m) throw new BenchError(`--row "${spec}" is neither check:NAME nor efficiency:WORKLOAD/PATH`, fix);
   if (m[1] === "check") {
-    if (!checkNames.includes(m[2]!)) throw new BenchError(`--bisect-row ${spec}: no correctness result named ${m[2]}`, fix);
+    if (!checkNames.includes(m[2]!)) throw new BenchError(`--row ${spec}: no correctness result named ${m[2]}`, fix);
     return { kind: "check", name: m[2]! };
   }
   const [workload, p] = m[2]!.split("/");
-  if (!workload || !p || !paths.includes(p)) throw new BenchError(`--bisect-row ${spec}: not WORKLOAD/PATH with a known path`, fix);
+  if (!workload || !p || !paths.includes(p)) throw new BenchError(`--row ${spec}: not WORKLOAD/PATH with a known path`, fix);
   return { kind: "efficiency", workload, path: p };
 }
 

@@ -1,28 +1,28 @@
+import path from "node:path";
 import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
-import { runBisect } from "../pipeline/bisect.js";
-import type { BenchOptions } from "../pipeline/options.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
+import { DEFAULT_BISECT_CAP, runBisect } from "../pipeline/bisect.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
 import { BenchError, describeError } from "../util/errors.js";
+import { EXIT } from "../util/exitStatus.js";
+import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
+import { addJsonOption, positiveInt, Verb } from "./verb.js";
 
-/** The default number of measurements an unsure step gets before it is skipped. */
-export const DEFAULT_BISECT_CAP = 4;
-
-/** --bisect GOOD..BAD --bisect-row ROW: the first commit that changed the row; prints bisect.md or the record as JSON. */
-export async function bisectCommand(bench: BenchOptions, range: string, rowSpec: string | undefined, out: string, cap: number | undefined, json: boolean): Promise<number> {
+/** The first commit between GOOD and BAD that changed the row; prints bisect.md or the record as JSON. */
+export async function bisectCommand(bench: JobSpec, range: string, rowSpec: string, out: string, cap: number, json: boolean): Promise<number> {
   const m = /^([^.]+)\.\.([^.]+)$/.exec(range);
-  if (!m) throw new BenchError(`--bisect ${range} is not GOOD..BAD`, "--bisect v7.3..my-branch");
-  if (!rowSpec) throw new BenchError("--bisect needs the row to judge", "--bisect-row check:NAME or --bisect-row efficiency:WORKLOAD/PATH");
+  if (!m) throw new BenchError(`bisect ${range}: not GOOD..BAD`, "bisect v7.3..my-branch");
   const row = parseBisectRow(rowSpec, RESULT_NAMES, ACCESS_PATHS);
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   try {
-    const record = await runBisect({ bench, good: m[1]!, bad: m[2]!, row, out, cap: cap ?? DEFAULT_BISECT_CAP }, new Progress(), (f) => (folder = f));
+    const record = await runBisect({ bench, good: m[1]!, bad: m[2]!, row, out, cap }, new Progress(), (f) => (folder = f));
     process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nbisection: ${out}\n\n${renderBisectMarkdown(record)}`);
     return EXIT.ok;
   } catch (e) {
@@ -30,4 +30,19 @@ export async function bisectCommand(bench: BenchOptions, range: string, rowSpec:
     process.stderr.write(describeError(e) + "\n");
     return EXIT.error;
   }
+}
+
+/** `bisect GOOD..BAD --row ROW`: which commit of your tree changed a row. */
+export function bisectVerb(argv: string[]): Verb {
+  const v = new Verb("bisect")
+    .summary("find the commit of your tree that changed a row")
+    .description("Find the first commit of --kernel-src between GOOD and BAD that changed --row (your tree, with --profile; each step built on BAD's build).")
+    .argument("<good..bad>", "the commits to bisect between")
+    .requiredOption("--row <row>", "what is judged: check:NAME (a correctness result) or efficiency:WORKLOAD/PATH (read-all sharing efficiency)")
+    .option("--cap <n>", `the most measurements an unsure step gets (the most boots a check step gets) before it is skipped (default ${DEFAULT_BISECT_CAP})`, positiveInt, DEFAULT_BISECT_CAP) as Verb;
+  addJobOptions(v, ["kernelSrc", "profile", "kernelSrcExclude", "jobs", "digest", "accel", "tcgThread", "parallel", "out"]);
+  addJsonOption(v);
+  return v.runs(async ([range], o: { row: string; cap: number; out?: string; json?: boolean }) =>
+    bisectCommand(specOf(jobInput(v, argv), undefined, undefined), range as string, o.row, o.out ?? path.join(resultsDir, `bisect-${newRunId()}`), o.cap, Boolean(o.json)),
+  );
 }

@@ -1,39 +1,19 @@
-import { stat } from "node:fs/promises";
 import path from "node:path";
-import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
+import { compareRuns, type Thresholds } from "../analysis/compareRuns.js";
+import { writeComparisonHtml } from "../pipeline/comparisonPage.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
-import { renderComparisonHtml } from "../report/html/comparePage.js";
-import { urlPath } from "../report/html/escape.js";
 import { BenchError } from "../util/errors.js";
-import { writeFileAtomic } from "../util/fsx.js";
-import { EXIT } from "./exitCodes.js";
-
-/** A link from a page in `pageDir` to a run's report.html (or report.md for a run written before it); undefined when it has neither. */
-async function reportHref(pageDir: string, runDir: string): Promise<string | undefined> {
-  for (const name of ["report.html", "report.md"]) {
-    const file = path.join(runDir, name);
-    if (await stat(file).then(() => true, () => false)) return urlPath(...path.relative(pageDir, file).split(path.sep));
-  }
-  return undefined;
-}
-
-/** The comparison as a self-contained page at `file`, linking each run's report relative to it. */
-export async function writeComparisonHtml(file: string, cmp: RunComparison): Promise<void> {
-  const dir = path.dirname(file);
-  const [baselineHref, currentHref] = await Promise.all([reportHref(dir, cmp.baseline.dir), reportHref(dir, cmp.current.dir)]);
-  await writeFileAtomic(file, renderComparisonHtml(cmp, { baselineHref, currentHref }));
-}
+import { EXIT } from "../util/exitStatus.js";
+import { addJsonOption, addThresholdOption, folders, Verb } from "./verb.js";
 
 /**
- * --compare BASELINE,CURRENT: the two runs side by side; exit 3 on a
- * regression. Writes nothing into either run folder (one may be a nightly
- * baseline, or someone else's); with --html FILE the same comparison also
- * goes to FILE as a page.
+ * Two runs side by side; exit 3 on a regression. Writes nothing into either
+ * run folder (one may be a nightly baseline, or someone else's); with
+ * `htmlFile` the same comparison also goes to that file as a page.
  */
-export async function compareCommand(spec: string, json: boolean, thresholds?: Thresholds, htmlFile?: string): Promise<number> {
-  const dirs = spec.split(",");
-  if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`--compare takes two run folders, got "${spec}"`, "--compare BASELINE_DIR,CURRENT_DIR");
+export async function compareCommand(dirs: string[], json: boolean, thresholds?: Thresholds, htmlFile?: string): Promise<number> {
+  if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`compare takes two run folders, got "${dirs.join(",")}"`, "compare BASELINE_DIR,CURRENT_DIR");
   const [b, c] = [path.resolve(dirs[0]), path.resolve(dirs[1])];
   const cmp = compareRuns(await loadRunRecord(b), await loadRunRecord(c), { baseline: b, current: c }, thresholds);
   if (htmlFile) {
@@ -43,4 +23,16 @@ export async function compareCommand(spec: string, json: boolean, thresholds?: T
   }
   process.stdout.write(json ? JSON.stringify(cmp, null, 2) + "\n" : renderComparison(cmp));
   return cmp.regressions ? EXIT.regression : EXIT.ok;
+}
+
+/** `compare BASELINE,CURRENT`: two runs side by side. */
+export function compareVerb(): Verb {
+  const v = new Verb("compare")
+    .summary("compare two run folders side by side (exit 3 on a regression)")
+    .description("Compare two run folders side by side, with a significance column, and say what regressed (exit 3 on a regression). Writes nothing into either folder.")
+    .argument("<runs...>", "the baseline and the current run folder: BASELINE,CURRENT or BASELINE CURRENT")
+    .option("--html <file>", "also write the comparison to <file> as a self-contained HTML page linking both runs' reports") as Verb;
+  addThresholdOption(v);
+  addJsonOption(v);
+  return v.runs(async ([runs], o: { html?: string; threshold?: Thresholds; json?: boolean }) => compareCommand(folders(runs as string[]), Boolean(o.json), o.threshold, o.html));
 }

@@ -1,52 +1,7 @@
-import { readdir, readFile, stat } from "node:fs/promises";
-import path from "node:path";
-import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
-import type { RunPlace } from "../report/kcidb/place.js";
-import { renderKcidb } from "../report/kcidb/render.js";
+import { writeKcidb } from "../pipeline/kcidb.js";
 import type { KcidbData } from "../report/kcidb/schema.js";
-import { BenchError } from "../util/errors.js";
-import { writeJsonAtomic } from "../util/fsx.js";
-import { EXIT } from "./exitCodes.js";
-import { NightSummarySchema } from "./nightMatrix.js";
-
-/** The files of a run folder a KCIDB object may name: its top-level files and each boot's console. */
-async function filesOf(dir: string): Promise<Set<string>> {
-  const files = new Set<string>();
-  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile()) files.add(e.name);
-  for (const boot of await readdir(path.join(dir, "boots")).catch(() => [] as string[])) {
-    if (await stat(path.join(dir, "boots", boot, "console.log")).then(() => true, () => false)) files.add(`boots/${boot}/console.log`);
-  }
-  return files;
-}
-
-/** The run folders a source names: a run folder (a merged shard set is one), or a night's summary (nights/<night>.json) for each job it ran. */
-async function runDirsOf(source: string): Promise<string[]> {
-  const p = path.resolve(source);
-  const info = await stat(p).catch(() => undefined);
-  if (!info) throw new BenchError(`${p} does not exist`, "pass a run folder or a night's summary (results/nightly/nights/<night>.json)");
-  if (info.isDirectory()) return [p];
-  let summary;
-  try {
-    summary = NightSummarySchema.safeParse(JSON.parse(await readFile(p, "utf8")));
-  } catch (e) {
-    throw new BenchError(`${p} is not JSON: ${(e as Error).message}`, "pass a run folder or a night's summary (results/nightly/nights/<night>.json)");
-  }
-  if (!summary.success) throw new BenchError(`${p} is neither a run folder nor a night's summary`, "pass a run folder or results/nightly/nights/<night>.json");
-  const dirs = summary.data.jobs.flatMap((j) => (j.runDir ? [j.runDir] : []));
-  if (!dirs.length) throw new BenchError(`the night ${summary.data.night} ran no job to report`, "pass a night in which a job ran");
-  return dirs;
-}
-
-function checkBaseUrl(url: string | undefined): void {
-  if (url === undefined) return;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below
-  }
-  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new BenchError(`--kcidb-url "${url}" is not an http(s) URL`, "--kcidb-url https://HOST/PATH, under which each run folder is published by its name");
-}
+import { EXIT } from "../util/exitStatus.js";
+import { addJsonOption, commaList, Verb } from "./verb.js";
 
 /** Counts by status, for the line the command ends with. */
 function summaryOf(data: KcidbData): string {
@@ -56,26 +11,21 @@ function summaryOf(data: KcidbData): string {
   return `${data.checkouts?.length ?? 0} checkout(s), ${data.builds?.length ?? 0} build(s), ${data.tests?.length ?? 0} test(s)${statuses ? ` (${statuses})` : ""}`;
 }
 
-/**
- * --kcidb FILE --from SOURCE,...: runs as one KCIDB submission (schema
- * v5.3), written to FILE for kcidb-submit. Writes nothing into the run
- * folders. `baseUrl` is where the run folders are published, if they are:
- * then logs are named by URL as well as by path.
- */
+/** Runs or nights as one KCIDB submission in `file`; prints what it holds. */
 export async function kcidbCommand(sources: string[], file: string, opts: { baseUrl?: string; json?: boolean } = {}): Promise<number> {
-  if (!sources.length) throw new BenchError("--kcidb needs the runs to report", "--kcidb FILE --from RUN_DIR[,RUN_DIR...] (or a night's summary, results/nightly/nights/<night>.json)");
-  checkBaseUrl(opts.baseUrl);
-  const runs: Array<{ run: RunRecord; place: RunPlace }> = [];
-  for (const source of sources) {
-    for (const dir of await runDirsOf(source)) {
-      const files = await filesOf(dir);
-      runs.push({ run: await loadRunRecord(dir), place: { folder: path.basename(dir), baseUrl: opts.baseUrl, has: (f) => files.has(f) } });
-    }
-  }
-  const data = renderKcidb(runs);
-  const out = path.resolve(file);
-  await writeJsonAtomic(out, data);
-  const summary = summaryOf(data);
-  process.stdout.write(opts.json ? JSON.stringify({ file: out, checkouts: data.checkouts?.length ?? 0, builds: data.builds?.length ?? 0, tests: data.tests?.length ?? 0 }) + "\n" : `kcidb: ${summary} -> ${out}\n`);
+  const { file: out, data } = await writeKcidb(sources, file, opts.baseUrl);
+  process.stdout.write(opts.json ? JSON.stringify({ file: out, checkouts: data.checkouts?.length ?? 0, builds: data.builds?.length ?? 0, tests: data.tests?.length ?? 0 }) + "\n" : `kcidb: ${summaryOf(data)} -> ${out}\n`);
   return EXIT.ok;
+}
+
+/** `kcidb FILE --from RUN,...`: runs as one KCIDB submission. */
+export function kcidbVerb(): Verb {
+  const v = new Verb("kcidb")
+    .summary("write runs or nights as one KernelCI KCIDB submission")
+    .description("Write the runs --from names as one KernelCI KCIDB submission (schema v5.3) to <file> for kcidb-submit; nothing is written into the run folders.")
+    .argument("<file>", "the submission to write")
+    .requiredOption("--from <sources>", "comma-separated run folders (a merged shard set is one) or nights' summaries (results/nightly/nights/<night>.json)", commaList)
+    .option("--url <url>", "the URL under which the run folders are published (<url>/<run folder>/), so that logs are named by URL too") as Verb;
+  addJsonOption(v);
+  return v.runs(async ([file], o: { from: string[]; url?: string; json?: boolean }) => kcidbCommand(o.from, file as string, { baseUrl: o.url, json: Boolean(o.json) }));
 }

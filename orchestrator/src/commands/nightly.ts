@@ -1,178 +1,63 @@
-import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { bisectHints, renderBisectHints, type BisectHint } from "../analysis/bisectHint.js";
-import { parseBisectRow } from "../analysis/bisectRule.js";
-import { RESULT_NAMES } from "../guest/checks.js";
-import { ACCESS_PATHS } from "../guest/modes.js";
-import { runBisect } from "../pipeline/bisect.js";
-import path from "node:path";
-import { compareRuns, type RunComparison, type Thresholds } from "../analysis/compareRuns.js";
-import type { BenchOptions } from "../pipeline/options.js";
-import { endRunEarly, runBench } from "../pipeline/run.js";
+import type { Thresholds } from "../analysis/compareRuns.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { type NightOptions, runNightly } from "../pipeline/night.js";
+import { type MatrixNightOptions, runMatrixNight } from "../pipeline/nightMatrix.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
-import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
-import type { RunRecord } from "../record/runRecord.js";
+import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { renderComparison } from "../report/comparison.js";
-import { loadNightEntries } from "../report/html/nightEntries.js";
-import { renderNightlyHtml } from "../report/html/nightlyPage.js";
-import { describeError } from "../util/errors.js";
-import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { renderNight } from "../report/night.js";
+import { BenchError } from "../util/errors.js";
+import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
-import { writeComparisonHtml } from "./compare.js";
-import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
 import { printRun, runSummary } from "./output.js";
+import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
-function samePlan(a: RunRecord, b: RunRecord): boolean {
-  const p = (r: RunRecord) => JSON.stringify([r.series.name, [...r.plan.workloads].sort(), [...r.plan.modes].sort(), [...r.plan.paths].sort(), [...r.plan.phases].sort(), r.plan.quick]);
-  return p(a) === p(b);
-}
-
-/**
- * The last good run in `historyDir` to judge `current` against: complete,
- * same series and plan, older, and not itself judged a regression (so a
- * regression does not become tomorrow's baseline). Folders this version
- * cannot read (another schema, damaged) are passed over.
- */
-export async function findBaseline(historyDir: string, current: RunRecord): Promise<{ dir: string; run: RunRecord } | null> {
-  const { nights } = await loadHistory(historyDir);
-  const good = nights.filter((n) => {
-    const r = n.run;
-    const regressed = (n.verdict?.regressions ?? 0) > 0;
-    return r.runId !== current.runId && r.status === "complete" && !regressed && samePlan(r, current) && r.startedAt < current.startedAt;
-  });
-  // oldest first: the last is the newest
-  const last = good[good.length - 1];
-  return last ? { dir: last.dir, run: last.run } : null;
-}
-
-export interface NightlyResult {
-  folder?: RunFolder;
-  comparison: RunComparison | null;
-  /** Why there is no comparison (first night, no compatible baseline). */
-  note?: string;
-  error?: string;
-}
-
-/** <history>/nightly.html, rewritten from every night the folder holds (a night that failed to write it is caught up by the next). */
-export async function writeNightlyHtml(history: string): Promise<{ file: string; notes: string[] }> {
-  const { nights, notes } = await loadNightEntries(history);
-  const file = path.join(history, "nightly.html");
-  await writeFileAtomic(file, renderNightlyHtml(nights, { notes }));
-  return { file, notes };
-}
-
-/**
- * One night: the benchmark into `<history>/<run-id>`, then the comparison
- * with the last good night (judgeRun). A run that fails is itself a
- * regression; what it measured is still compared.
- */
-export async function runNightly(
-  opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean },
-  progress: Progress,
-  onFolder?: (f: RunFolder) => void,
-): Promise<NightlyResult> {
-  const history = path.resolve(opts.history);
-  await mkdir(history, { recursive: true });
-  let folder: RunFolder | undefined;
-  let error: string | undefined;
-  try {
-    folder = await runBench({ ...opts, out: undefined, outRoot: history }, progress, (f) => {
-      folder = f;
-      onFolder?.(f);
-    });
-  } catch (e) {
-    error = describeError(e);
-    if (folder && !interrupted()) await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
-  }
-  if (!folder) return { comparison: null, error: error ?? "the run did not start" };
-
-  const judged = await judgeRun(folder.dir, folder.record, history, opts.thresholds, progress);
-  if (opts.autoBisect) await bisectTonight(folder, judged.hints, opts, progress);
-  return { folder, comparison: judged.comparison, note: judged.note, error };
-}
-
-/**
- * --auto-bisect: the first regressed row a bisection can judge is bisected
- * right away, into the night's folder; nightly.json and nightly.html then
- * link to it. A bisection that cannot run says why in its hint.
- */
-async function bisectTonight(folder: RunFolder, hints: BisectHint[], opts: BenchOptions, progress: Progress): Promise<void> {
-  const h = hints.find((x) => x.command);
-  if (!h) return;
-  const range = /--bisect (\S+)\.\.(\S+)/.exec(h.command!)!;
-  const src = folder.record.kernel!.source as { repo?: string };
-  const dir = path.join(folder.dir, `bisect-${h.row.replace(/[^a-z0-9-]+/gi, "-")}`);
-  const profile = folder.record.series.name.replace(/-tree$/, "");
-  try {
-    progress.info(`nightly: bisecting ${h.row} over ${range[1]}..${range[2]} into ${dir}`);
-    await runBisect({ bench: { ...opts, kernelSrc: src.repo, profile, series: profile }, good: range[1]!, bad: range[2]!, row: parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS), out: dir, cap: 4 }, progress);
-    h.dir = path.basename(dir);
-  } catch (e) {
-    h.note = `the bisection did not finish: ${describeError(e).split("\n")[0]}`;
-    h.dir = path.basename(dir);
-  }
-  const file = path.join(folder.dir, "nightly.json");
-  const verdict = NightlyVerdictSchema.parse(JSON.parse(await readFile(file, "utf8")));
-  await writeJsonAtomic(file, { ...verdict, bisect: hints });
-  await writeNightlyHtml(path.dirname(folder.dir));
-}
-
-/**
- * A finished run, judged against the last good one in `history`: the
- * comparison in nightly.md / comparison.html / nightly.json beside its
- * run.json, one line in `<history>/nightly.jsonl`, and
- * `<history>/nightly.html` rewritten. A run that did not complete counts as
- * a regression.
- */
-export async function judgeRun(
-  dir: string,
-  current: RunRecord,
-  history: string,
-  thresholds: Thresholds | undefined,
-  progress: Progress,
-): Promise<{ comparison: RunComparison | null; note?: string; regressions: number; hints: BisectHint[] }> {
-  const baseline = await findBaseline(history, current);
-  let comparison: RunComparison | null = null;
-  let note: string | undefined;
-  let hints: BisectHint[] = [];
-  if (baseline) {
-    comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
-    hints = bisectHints(baseline.run, current, comparison.rows);
-    for (const h of hints) progress.info(`nightly: ${h.row}: ${h.command ?? h.note}`);
-    await writeFileAtomic(path.join(dir, "nightly.md"), renderComparison(comparison) + renderBisectHints(hints));
-    await writeComparisonHtml(path.join(dir, "comparison.html"), comparison);
-    progress.info(`nightly: compared with ${baseline.run.runId}: ${comparison.regressions} regression(s)`);
-  } else {
-    note = `no earlier complete run of series ${current.series.name} with the same plan in ${history}: this run is the first baseline`;
-    progress.info(`nightly: ${note}`);
-  }
-  const regressions = comparison?.regressions ?? (current.status === "complete" ? 0 : 1);
-  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints };
-  await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
-  const line = NightLineSchema.parse({
-    runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
-  });
-  await appendFile(path.join(history, "nightly.jsonl"), JSON.stringify(line) + "\n");
-  const page = await writeNightlyHtml(history);
-  const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
-  progress.info(`nightly: ${page.file}${passedOver}`);
-  return { comparison, note, regressions, hints };
-}
-
-/** --nightly HISTORY: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
-export async function nightlyCommand(opts: BenchOptions & { history: string; thresholds?: Thresholds; autoBisect?: boolean }, json: boolean): Promise<number> {
+/** One job's night: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
+export async function nightlyCommand(job: JobSpec, night: NightOptions, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
-  const night = await runNightly(opts, new Progress(), (f) => (folder = f));
+  const result = await runNightly(job, night, new Progress(), (f) => (folder = f));
   if (interrupted()) return new Promise<number>(() => undefined);
-  folder = night.folder;
-  if (night.error) process.stderr.write(night.error + "\n");
+  folder = result.folder;
+  if (result.error) process.stderr.write(result.error + "\n");
   if (json) {
-    process.stdout.write(JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), nightly: night.comparison, note: night.note, error: night.error }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), nightly: result.comparison, note: result.note, error: result.error }, null, 2) + "\n");
   } else {
     if (folder) printRun(folder.dir, folder.record);
-    process.stdout.write("\n" + (night.comparison ? renderComparison(night.comparison) : `${night.note ?? ""}\n`));
+    process.stdout.write("\n" + (result.comparison ? renderComparison(result.comparison) : `${result.note ?? ""}\n`));
   }
-  if (night.comparison?.regressions) return EXIT.regression;
-  return night.error || !folder || folder.record.status !== "complete" ? EXIT.error : EXIT.ok;
+  if (result.comparison?.regressions) return EXIT.regression;
+  return result.error || !folder || folder.record.status !== "complete" ? EXIT.error : EXIT.ok;
+}
+
+/** Every job of the matrix (`npm run nightly`): the night's summary, and its one exit status. */
+export async function matrixNightCommand(cli: JobInput, opts: MatrixNightOptions, json: boolean): Promise<number> {
+  let folder: RunFolder | undefined;
+  exitOnInterrupt(() => folder);
+  const summary = await runMatrixNight(cli, opts, new Progress(), (f) => (folder = f));
+  process.stdout.write(json ? JSON.stringify(summary, null, 2) + "\n" : renderNight(summary));
+  return summary.exitStatus;
+}
+
+/** `nightly --history DIR [--matrix FILE]`: a night, judged against the last good one. */
+export function nightlyVerb(argv: string[]): Verb {
+  const v = new Verb("nightly")
+    .summary("run a job, or every job of a matrix, and judge each against its last good night")
+    .description(
+      "Run into the history folder (<history>/<run-id>; with --matrix every job of it into <history>/<job>/), then judge each run against the last good one there. Exit 3 on a regression, 4 when boots failed, 1 when a job could not run.",
+    )
+    .requiredOption("--history <dir>", "the history folder the nights are kept in") as Verb;
+  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS]);
+  addMatrixOptions(v, "run every job of it (or the one --job names), each into <history>/<job>");
+  addThresholdOption(v);
+  v.option("--auto-bisect", "bisect the first regressed row a bisection can judge right away, into the night's folder (needs both nights' kernels to be commits of one git tree)");
+  addJsonOption(v);
+  return v.runs(async (_args, o: { history: string; matrix?: string; job?: string; threshold?: Thresholds; autoBisect?: boolean; json?: boolean }) => {
+    const input = jobInput(v, argv);
+    const night = { history: o.history, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) };
+    if (o.matrix) return matrixNightCommand(input, { ...night, matrix: o.matrix, only: o.job }, Boolean(o.json));
+    if (o.job) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
+    return nightlyCommand(specOf(input, undefined, undefined), night, Boolean(o.json));
+  });
 }

@@ -1,14 +1,18 @@
-import { runPerPatch } from "../pipeline/perPatch.js";
-import type { BenchOptions } from "../pipeline/options.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
+import path from "node:path";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { PER_PATCH_DEFAULTS, runPerPatch } from "../pipeline/perPatch.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { renderPerPatchText } from "../report/perPatch.js";
 import { describeError } from "../util/errors.js";
+import { EXIT } from "../util/exitStatus.js";
+import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
+import { addJsonOption, Verb } from "./verb.js";
 
-/** --per-patch: the series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
-export async function perPatchCommand(bench: BenchOptions, out: string, json: boolean): Promise<number> {
+/** The series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
+export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   try {
@@ -20,4 +24,20 @@ export async function perPatchCommand(bench: BenchOptions, out: string, json: bo
     process.stderr.write(describeError(e) + "\n");
     return EXIT.error;
   }
+}
+
+/** `per-patch [dir]`: a series measured prefix by prefix. */
+export function perPatchVerb(argv: string[]): Verb {
+  const v = new Verb("per-patch")
+    .summary("measure a series prefix by prefix and write the per-patch table")
+    .description(
+      "Measure the series prefix by prefix (its first k patches, k = 1..N, each built on the whole series' build) on the synthetic pair, and write the per-patch table with the first patch where each column changed.",
+    )
+    .argument("[dir]", "the folder it writes (default results/per-patch-<series>-<run-id>); run again into it, it keeps the rows it has") as Verb;
+  addJobOptions(v, ["series", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "fixups", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
+  addJsonOption(v);
+  return v.runs(async ([dir], o: { json?: boolean }) => {
+    const spec = specOf(jobInput(v, argv), undefined, undefined, PER_PATCH_DEFAULTS);
+    return perPatchCommand(spec, (dir as string | undefined) ?? path.join(resultsDir, `per-patch-${spec.series}-${newRunId()}`), Boolean(o.json));
+  });
 }

@@ -1,19 +1,23 @@
+import path from "node:path";
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
-import type { BenchOptions } from "../pipeline/options.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
+import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
+import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { describeError } from "../util/errors.js";
+import { EXIT } from "../util/exitStatus.js";
+import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
-import { EXIT } from "./exitCodes.js";
-import { exitOnInterrupt, interrupted } from "./interrupt.js";
+import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
+import { addJsonOption, commaList, Verb } from "./verb.js";
 
 /**
  * The known-answer run: mainline must come out clean and every kernel mutant
  * caught by what its entry names. Prints the matrix; exits 5 on any cell not
  * as expected (a defect of this tool, to fix before trusting a verdict).
  */
-export async function validateCommand(bench: BenchOptions, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
+export async function validateCommand(bench: JobSpec, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   let record;
@@ -32,4 +36,24 @@ export async function validateCommand(bench: BenchOptions, out: string, mutants:
     process.stdout.write(problems.length ? `\n${problems.join("\n")}\n` : "\nevery mutant caught, mainline clean\n");
   }
   return bad ? EXIT.knownAnswerMissed : EXIT.ok;
+}
+
+export function defaultKnownAnswerDir(): string {
+  return path.join(resultsDir, `known-answer-${newRunId()}`);
+}
+
+/** `validate [dir]`: the known-answer run. */
+export function validateVerb(argv: string[]): Verb {
+  const v = new Verb("validate")
+    .summary("the known-answer run: mainline and every kernel mutant, judged as a matrix")
+    .description(
+      "Known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, each read on every path and mode and put through every check, judged as a matrix. Exit 5 when a mutant is not caught or mainline fails.",
+    )
+    .argument("[dir]", "the folder it writes (default results/known-answer-<run-id>)")
+    .option("--mutants <names>", "only these mutants (comma-separated)", commaList) as Verb;
+  addJobOptions(v, ["kernelDeb", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
+  addJsonOption(v);
+  return v.runs(async ([dir], o: { mutants?: string[]; json?: boolean }) =>
+    validateCommand(specOf(jobInput(v, argv), undefined, undefined, KNOWN_ANSWER_DEFAULTS), (dir as string | undefined) ?? defaultKnownAnswerDir(), o.mutants, Boolean(o.json)),
+  );
 }

@@ -4,7 +4,8 @@ import path from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
-import { ACCELERATORS, bootGuest, qemuVersion, saidHello, TCG_THREADS, type Accelerator } from "./qemu.js";
+import { ACCELERATORS, guestMachine, TCG_THREADS, type Accelerator, type GuestMachine, type MachineAccelerator, type TcgThread } from "./machine.js";
+import { bootGuest, qemuVersion, saidHello } from "./qemu.js";
 
 export const AcceleratorChoiceSchema = z.object({
   accel: z.enum(ACCELERATORS),
@@ -17,19 +18,34 @@ export type AcceleratorChoice = z.infer<typeof AcceleratorChoiceSchema>;
 /** The probe's verdict as remembered in the cache: for this host and QEMU, at this time. */
 const AccelMemoSchema = z.object({ host: z.string(), at: z.number(), choice: AcceleratorChoiceSchema });
 
+/** What a run asks for: an accelerator (else the KVM probe decides) and TCG's thread mode. */
+export interface AcceleratorRequest {
+  accel?: Accelerator;
+  tcgThread: TcgThread;
+}
+
 /**
- * KVM if it boots the guest to init quickly, else TCG. /dev/kvm exists on
- * nested-virtualisation hosts where a KVM guest hangs early, so presence is
- * not enough: we boot once with a short timeout.
+ * The run's guest machine, with the accelerator chosen for it and why (what
+ * run.json records). KVM if it boots the guest to init quickly, else TCG:
+ * /dev/kvm exists on nested-virtualisation hosts where a KVM guest hangs
+ * early, so presence is not enough: we boot once with a short timeout.
  */
-export async function chooseAccelerator(opts: {
-  kernel: string;
+export async function prepareMachine(opts: {
+  kernel: { bzImage: string; vmlinux: string };
   initramfs: string;
+  request: AcceleratorRequest;
+  /** Where the probe boots. */
   dir: string;
-  forced?: Accelerator;
   probeTimeoutMs?: number;
-}): Promise<AcceleratorChoice> {
-  if (opts.forced) return { accel: opts.forced, reason: `forced with --accel ${opts.forced}` };
+}): Promise<{ machine: GuestMachine; choice: AcceleratorChoice }> {
+  const kvm = guestMachine(opts.kernel, opts.initramfs, { accel: "kvm" });
+  const probed = opts.request.accel ? { accel: opts.request.accel, reason: `forced with --accel ${opts.request.accel}` } : await probedAccelerator(kvm, opts.dir, opts.probeTimeoutMs);
+  const accel: MachineAccelerator = probed.accel === "kvm" ? { accel: "kvm" } : { accel: "tcg", tcgThread: opts.request.tcgThread };
+  return { machine: guestMachine(opts.kernel, opts.initramfs, accel), choice: { ...probed, ...accel } };
+}
+
+/** What the KVM probe says on this host, remembered for a day. */
+async function probedAccelerator(kvm: GuestMachine, dir: string, timeoutMs: number | undefined): Promise<{ accel: Accelerator; reason: string }> {
   try {
     await access("/dev/kvm", constants.R_OK | constants.W_OK);
   } catch {
@@ -44,16 +60,14 @@ export async function chooseAccelerator(opts: {
   if (old?.success && old.data.host === host && Date.now() - old.data.at < 24 * 3600_000) {
     return { accel: old.data.choice.accel, reason: `${old.data.choice.reason} (probed ${new Date(old.data.at).toISOString()})` };
   }
-  const choice = await probeKvm(opts);
+  // one small vCPU is enough to reach init
+  const choice = await probeKvm({ ...kvm, cpus: 1, memoryMiB: 256 }, dir, timeoutMs ?? 20_000);
   await writeJsonAtomic(memo, { host, at: Date.now(), choice });
   return choice;
 }
 
-async function probeKvm(opts: { kernel: string; initramfs: string; dir: string; probeTimeoutMs?: number }): Promise<AcceleratorChoice> {
-  const r = await bootGuest({
-    kernel: opts.kernel, initramfs: opts.initramfs, disks: [], guestArgs: { "esb.mode": "probe" },
-    memoryMiB: 256, cpus: 1, accel: "kvm", timeoutMs: opts.probeTimeoutMs ?? 20_000, dir: opts.dir,
-  });
+async function probeKvm(probe: GuestMachine, dir: string, timeoutMs: number): Promise<{ accel: Accelerator; reason: string }> {
+  const r = await bootGuest(probe, { disks: [], guestArgs: { "esb.mode": "probe" }, timeoutMs, dir });
   const samples = await readFile(r.samples, "utf8").catch(() => "");
   if (saidHello(samples)) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
   const why = r.timedOut

@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { CorrectnessBoot } from "./checks.js";
 import { parseCheckStream, type CheckStream } from "./correctnessProtocol.js";
 import { initramfsWithCases } from "./initramfs.js";
-import { bootPastInit, describeBootFailure, type Accelerator, type EarlyHang, type TcgThread } from "./qemu.js";
+import type { GuestMachine } from "./machine.js";
+import { bootPastInit, describeBootFailure, type EarlyHang } from "./qemu.js";
 
 /**
  * One correctness boot: the guest runs the reference pass and one check,
@@ -47,12 +48,12 @@ function timingOf(s: CheckStream, wallMs: number): CheckTiming | undefined {
   return { bootMs: s.bootUp, refsMs, checkMs, qemuOutsideMs: Math.max(0, wallMs - s.endUp) };
 }
 
-export async function runCheckBoot(opts: { boot: CorrectnessBoot; kernel: string; initramfs: string; accel: Accelerator; tcgThread?: TcgThread; bootDir: string }): Promise<CheckBootResult> {
-  const { boot, bootDir } = opts;
+export async function runCheckBoot(machine: GuestMachine, boot: CorrectnessBoot, bootDir: string): Promise<CheckBootResult> {
   await mkdir(bootDir, { recursive: true });
-  const initramfs = boot.caseList ? await initramfsWithCases(opts.initramfs, boot.caseList, bootDir) : opts.initramfs;
+  const initramfs = boot.caseList ? await initramfsWithCases(machine.initramfs, boot.caseList, bootDir) : machine.initramfs;
   const { result: r, earlyHangs } = await bootPastInit(
-    { kernel: opts.kernel, initramfs, disks: boot.disks, guestArgs: boot.guestArgs, memoryMiB: boot.memoryMiB, cpus: 2, accel: opts.accel, tcgThread: opts.tcgThread, timeoutMs: boot.timeoutMs, dir: bootDir },
+    { ...machine, initramfs, memoryMiB: boot.memoryMiB },
+    { disks: boot.disks, guestArgs: boot.guestArgs, timeoutMs: boot.timeoutMs, dir: bootDir },
     `correctness ${boot.check}`,
   );
   if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) throw await describeBootFailure(r, `correctness ${boot.check}`);

@@ -1,33 +1,19 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { vmlinuxBeside } from "../kernel/build.js";
 import { loadSymbols, parseOops, renderOops, symbolise, type Oops } from "../kernel/oops.js";
 import { BenchError } from "../util/errors.js";
 import { exists } from "../util/fsx.js";
 import { runAllowFail, spawnTracked, tailOfFile } from "../util/exec.js";
 import { shQuote } from "../util/shell.js";
+import type { Accelerator, GuestMachine } from "./machine.js";
 
-export const ACCELERATORS = ["kvm", "tcg"] as const;
-export type Accelerator = (typeof ACCELERATORS)[number];
-/** How TCG maps the guest's vCPUs onto host threads: one thread for all, or one per vCPU. */
-export const TCG_THREADS = ["single", "multi"] as const;
-export type TcgThread = (typeof TCG_THREADS)[number];
-/** qemuArgs says why. */
-export const DEFAULT_TCG_THREAD: TcgThread = "single";
-
-export interface VmRequest {
-  kernel: string;
-  initramfs: string;
+/** What one boot runs on the machine: its disks, its init's parameters, how long it may take. */
+export interface Boot {
   /** Attached read-only as virtio disks vda, vdb, ... in this order. */
   disks: string[];
   /** Parameters for the guest's init (esb.*), appended to the kernel command line. */
   guestArgs: Record<string, string>;
-  memoryMiB: number;
-  cpus: number;
-  accel: Accelerator;
-  /** Under TCG; single unless asked (see qemuArgs). */
-  tcgThread?: TcgThread;
   timeoutMs: number;
   /**
    * A guest whose init has not said hello by then is killed and marked
@@ -62,38 +48,35 @@ export function qemuOptionPath(p: string): string {
   return p.replaceAll(",", ",,");
 }
 
-export function qemuArgs(req: VmRequest): string[] {
+export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
   const cmdline = [
     "console=ttyS0",
     "panic=-1",
     "oops=panic",
     "loglevel=6",
-    ...Object.entries(req.guestArgs).map(([k, v]) => {
+    ...Object.entries(boot.guestArgs).map(([k, v]) => {
       if (/\s/.test(v) || v === "") throw new BenchError(`guest argument ${k}="${v}" is empty or has spaces`);
       return `${k}=${v}`;
     }),
   ].join(" ");
   // -cpu max/host under nested KVM aborts on MSR 0x10a, so KVM keeps QEMU's default model.
-  // TCG runs every vCPU on one host thread unless asked: with a thread per vCPU
-  // (QEMU 7.2) the JVM died in freshly compiled code in 3 of 43 runs, with
-  // sharing off too; a user-space crash the kernel did not cause is not a result.
-  const accel = req.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${req.tcgThread ?? DEFAULT_TCG_THREAD}`, "-cpu", "max"];
+  const accel = machine.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${machine.tcgThread}`, "-cpu", "max"];
   return [
     ...accel,
-    "-m", String(req.memoryMiB),
-    "-smp", String(req.cpus),
+    "-m", String(machine.memoryMiB),
+    "-smp", String(machine.cpus),
     "-nodefaults",
     "-display", "none",
     "-no-reboot",
-    "-kernel", req.kernel,
-    "-initrd", req.initramfs,
+    "-kernel", machine.kernel,
+    "-initrd", machine.initramfs,
     "-append", cmdline,
-    "-chardev", `file,id=console,path=${qemuOptionPath(path.join(req.dir, "console.log"))}`,
+    "-chardev", `file,id=console,path=${qemuOptionPath(path.join(boot.dir, "console.log"))}`,
     "-serial", "chardev:console",
     "-device", "virtio-serial-pci",
-    "-chardev", `file,id=esb,path=${qemuOptionPath(path.join(req.dir, "samples.jsonl"))}`,
+    "-chardev", `file,id=esb,path=${qemuOptionPath(path.join(boot.dir, "samples.jsonl"))}`,
     "-device", "virtserialport,chardev=esb,name=esb.samples",
-    ...req.disks.flatMap((d) => ["-drive", `file=${qemuOptionPath(d)},if=virtio,format=raw,readonly=on`]),
+    ...boot.disks.flatMap((d) => ["-drive", `file=${qemuOptionPath(d)},if=virtio,format=raw,readonly=on`]),
     "-net", "none",
   ];
 }
@@ -112,22 +95,22 @@ export function killRunningGuests(): number {
 }
 
 /** Boots once; a guest that neither powers off nor panics in time is killed. */
-export async function bootGuest(req: VmRequest): Promise<VmResult> {
-  const args = qemuArgs(req);
-  const consoleFile = path.join(req.dir, "console.log");
-  const samplesFile = path.join(req.dir, "samples.jsonl");
-  await mkdir(req.dir, { recursive: true });
+export async function bootGuest(machine: GuestMachine, boot: Boot): Promise<VmResult> {
+  const args = qemuArgs(machine, boot);
+  const consoleFile = path.join(boot.dir, "console.log");
+  const samplesFile = path.join(boot.dir, "samples.jsonl");
+  await mkdir(boot.dir, { recursive: true });
   await writeFile(consoleFile, "");
   await writeFile(samplesFile, "");
-  await writeFile(path.join(req.dir, "qemu.command"), shellQuote(["qemu-system-x86_64", ...args]) + "\n");
+  await writeFile(path.join(boot.dir, "qemu.command"), shellQuote(["qemu-system-x86_64", ...args]) + "\n");
   const t0 = Date.now();
-  const child = spawnTracked("qemu-system-x86_64", args, { reject: false, timeout: req.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
+  const child = spawnTracked("qemu-system-x86_64", args, { reject: false, timeout: boot.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
   running.add(child);
   let noInit = false;
-  const watch = req.initDeadlineMs === undefined ? undefined : setInterval(() => {
+  const watch = boot.initDeadlineMs === undefined ? undefined : setInterval(() => {
     void readFile(samplesFile, "utf8").then((t) => {
       if (saidHello(t)) clearInterval(watch);
-      else if (Date.now() - t0 > req.initDeadlineMs!) {
+      else if (Date.now() - t0 > boot.initDeadlineMs!) {
         clearInterval(watch);
         noInit = true;
         child.kill("SIGKILL");
@@ -142,11 +125,11 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
     throw new BenchError("qemu-system-x86_64: command not found", "apt-get install qemu-system-x86");
   }
   const stderr = String(res.stderr ?? "");
-  await writeFile(path.join(req.dir, "qemu.stderr"), stderr);
+  await writeFile(path.join(boot.dir, "qemu.stderr"), stderr);
   const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
-  const oops = await oopsOf(consoleText, req.kernel, req.dir);
+  const oops = await oopsOf(consoleText, machine.vmlinux, boot.dir);
   return {
-    accel: req.accel,
+    accel: machine.accel,
     console: consoleFile,
     samples: samplesFile,
     wallMs: Date.now() - t0,
@@ -161,14 +144,10 @@ export async function bootGuest(req: VmRequest): Promise<VmResult> {
   };
 }
 
-/**
- * The oops a boot printed, symbolised with the vmlinux the build keeps beside
- * bzImage, and written to oops.txt in the boot folder.
- */
-async function oopsOf(consoleText: string, bzImage: string, dir: string): Promise<Oops | undefined> {
+/** The oops a boot printed, symbolised with the kernel's vmlinux, and written to oops.txt in the boot folder. */
+async function oopsOf(consoleText: string, vmlinux: string, dir: string): Promise<Oops | undefined> {
   const raw = parseOops(consoleText);
   if (!raw) return undefined;
-  const vmlinux = vmlinuxBeside(bzImage);
   const table = (await exists(vmlinux)) ? await loadSymbols(vmlinux) : null;
   const oops = symbolise(raw, table);
   await writeFile(path.join(dir, "oops.txt"), renderOops(oops) + "\n" + (table ? `(symbols from ${vmlinux})\n` : "(no vmlinux beside the kernel: addresses left as they are)\n"));
@@ -232,22 +211,22 @@ export function initDeadlineMs(accel: Accelerator): number {
  * before init but its registration, so a series that breaks boot still
  * fails every attempt.
  */
-export async function bootPastInit(req: VmRequest, what: string): Promise<{ result: VmResult; earlyHangs: EarlyHang[] }> {
+export async function bootPastInit(machine: GuestMachine, boot: Boot, what: string): Promise<{ result: VmResult; earlyHangs: EarlyHang[] }> {
   const earlyHangs: EarlyHang[] = [];
   for (;;) {
-    const result = await bootGuest({ ...req, initDeadlineMs: req.initDeadlineMs ?? initDeadlineMs(req.accel) });
+    const result = await bootGuest(machine, { ...boot, initDeadlineMs: boot.initDeadlineMs ?? initDeadlineMs(machine.accel) });
     // a kernel that ended on its own before init (a panic such as "IO-APIC + timer doesn't work" on a loaded host) is started again too
     const endedEarly = !result.noInit && !result.timedOut && result.exitCode === 0 && !saidHello(await readFile(result.samples, "utf8").catch(() => ""));
     if (!result.noInit && !endedEarly) return { result, earlyHangs };
     const tail = (await tailOfFile(result.console, 8)).split("\n").map((l) => l.trim()).filter(Boolean);
     const lastLine = tail.find((l) => /Kernel panic/.test(l)) ?? tail[tail.length - 1] ?? "";
     earlyHangs.push({ wallMs: result.wallMs, lastLine });
-    await rename(result.console, path.join(req.dir, `console.stalled-${earlyHangs.length}.log`)).catch(() => undefined);
+    await rename(result.console, path.join(boot.dir, `console.stalled-${earlyHangs.length}.log`)).catch(() => undefined);
     if (earlyHangs.length >= EARLY_BOOT_ATTEMPTS) {
       throw new GuestFailure(
         `${what}: guest never reached init in ${EARLY_BOOT_ATTEMPTS} boots; the kernel stopped at: ${lastLine || "(nothing on the console)"}`,
         "a kernel that stalls in early boot every time is a finding; on a loaded host, run again with fewer guests (--parallel 1)",
-        [path.join(req.dir, "console.stalled-1.log")],
+        [path.join(boot.dir, "console.stalled-1.log")],
       );
     }
   }

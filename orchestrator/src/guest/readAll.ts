@@ -6,7 +6,8 @@ import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { ACCESS_PATHS, MODES, mountOptions, type AccessPath, type Mode } from "./modes.js";
 import { parseMeminfo, parseVmstat, readGuestReport, reclaimBetween, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootPastInit, EarlyHangSchema, GuestFailure, type Accelerator, type TcgThread } from "./qemu.js";
+import { ACCELERATORS, type GuestMachine } from "./machine.js";
+import { bootPastInit, EarlyHangSchema, GuestFailure } from "./qemu.js";
 import { DIGESTS, verifyReads, type Digest } from "./verify.js";
 
 export interface PairToMeasure {
@@ -117,22 +118,19 @@ export function exclusionOf(samples: GuestReport["samples"], reclaim: BootMeasur
   return undefined;
 }
 
-export function guestMemoryMiB(pair: PairToMeasure): number {
+/** A read-all guest's memory: room for both images' page cache, and the machine's at least. */
+export function guestMemoryMiB(pair: PairToMeasure, machine: Pick<GuestMachine, "memoryMiB">): number {
   const bytes = (m: Manifest) => regularFiles(m).reduce((s, f) => s + f.size, 0);
   const mib = (bytes(pair.manifestA) + bytes(pair.manifestB)) / 2 ** 20;
-  return Math.max(512, Math.ceil((256 + 1.5 * mib) / 64) * 64);
+  return Math.max(machine.memoryMiB, Math.ceil((256 + 1.5 * mib) / 64) * 64);
 }
 
 /** One fresh boot: mount both images in `mode`, read A then B through `path`, sample page cache. */
-export async function measureOnce(opts: {
+export async function measureOnce(machine: GuestMachine, opts: {
   pair: PairToMeasure;
   mode: Mode;
   path: AccessPath;
   rep: number;
-  kernel: string;
-  initramfs: string;
-  accel: Accelerator;
-  tcgThread?: TcgThread;
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   /** What each file read is checked with. */
@@ -147,21 +145,15 @@ export async function measureOnce(opts: {
   await mkdir(bootDir, { recursive: true });
   const opt = mountOptions(mode, opts.shareOptions);
   // every boot checks that each file was read whole and, by its digest, right
-  const memoryMiB = guestMemoryMiB(pair);
+  const memoryMiB = guestMemoryMiB(pair, machine);
   const totalMiB = memoryMiB - 256;
   const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit({
-    kernel: opts.kernel,
-    initramfs: opts.initramfs,
+  const { result: r, earlyHangs } = await bootPastInit({ ...machine, memoryMiB }, {
     disks: [pair.imageA, pair.imageB],
     guestArgs: {
       "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
       "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest, "esb.resident": opts.residentBeforeB ? "1" : "0",
     },
-    memoryMiB,
-    cpus: 2,
-    accel: opts.accel,
-    tcgThread: opts.tcgThread,
     timeoutMs: (120 + totalMiB * 2) * 1000,
     dir: bootDir,
   }, where);
@@ -196,7 +188,7 @@ export async function measureOnce(opts: {
     mode,
     path: opts.path,
     rep: opts.rep,
-    accel: opts.accel,
+    accel: machine.accel,
     release: report.hello?.release ?? "unknown",
     bootDir,
     wallMs: r.wallMs,

@@ -8,7 +8,8 @@ import { containerScript, stepFile } from "./jobScript.js";
 import { parsePgbench, parseRedisBenchmark, parseSysbench, parseWrk } from "./loadtools.js";
 import { MODES, mountOptions, type Mode } from "./modes.js";
 import { ioBetween, parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
-import { ACCELERATORS, bootPastInit, EarlyHangSchema, type Accelerator, type TcgThread } from "./qemu.js";
+import { ACCELERATORS, type GuestMachine } from "./machine.js";
+import { bootPastInit, EarlyHangSchema } from "./qemu.js";
 
 export const CgroupMemorySchema = z.object({
   currentKiB: z.number(),
@@ -110,7 +111,7 @@ function failureOf(report: GuestReport): string | undefined {
 }
 
 /** One fresh boot: both images as containers, the workload run in A then in B, memory sampled. */
-export async function measureRuntime(opts: {
+export async function measureRuntime(machine: GuestMachine, opts: {
   workload: string;
   runtime: RuntimeSpec;
   quick: boolean;
@@ -118,32 +119,22 @@ export async function measureRuntime(opts: {
   imageB: string;
   mode: Mode;
   rep: number;
-  kernel: string;
-  initramfs: string;
-  accel: Accelerator;
-  tcgThread?: TcgThread;
   memoryMiB: number;
   shareOptions: (domain: string) => string;
   runDir: string;
 }): Promise<RuntimeMeasurement> {
   const bootDir = path.join(opts.runDir, "boots", `${opts.workload}-${opts.mode}-runtime-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
-  const initrd = await initramfsWithJob(opts.initramfs, { containerScript: containerScript(opts.workload, opts.runtime, opts.quick) }, bootDir);
+  const initramfs = await initramfsWithJob(machine.initramfs, { containerScript: containerScript(opts.workload, opts.runtime, opts.quick) }, bootDir);
   const opt = mountOptions(opts.mode, opts.shareOptions);
   const stepTimeoutS = opts.runtime.readyTimeoutS + 600;
   const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit({
-    kernel: opts.kernel,
-    initramfs: initrd,
+  const { result: r, earlyHangs } = await bootPastInit({ ...machine, initramfs, memoryMiB: opts.memoryMiB }, {
     disks: [opts.imageA, opts.imageB],
     guestArgs: {
       "esb.mode": opts.mode, "esb.rep": String(opts.rep), "esb.phase": "runtime",
       "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.timeout": String(stepTimeoutS),
     },
-    memoryMiB: opts.memoryMiB,
-    cpus: 2,
-    accel: opts.accel,
-    tcgThread: opts.tcgThread,
     timeoutMs: (2 * stepTimeoutS + 180) * 1000,
     dir: bootDir,
   }, where);
@@ -159,7 +150,7 @@ export async function measureRuntime(opts: {
     workload: opts.workload,
     mode: opts.mode,
     rep: opts.rep,
-    accel: opts.accel,
+    accel: machine.accel,
     bootDir,
     wallMs: r.wallMs,
     ok: !failure && memoryMiB !== undefined,

@@ -77,7 +77,7 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
 export async function importArtifacts(dir: string, progress: Progress): Promise<{ manifest: ArtifactsManifest; artefacts: Artefacts }> {
   const file = path.join(dir, "artifacts.json");
   const raw = await readFile(file, "utf8").catch(() => {
-    throw new BenchError(`--artifacts ${dir} holds no artifacts.json`, "pass the folder a --export run wrote");
+    throw new BenchError(`--artifacts ${dir} holds no artifacts.json`, "pass the folder export wrote");
   });
   const parsed = ArtifactsSchema.safeParse(JSON.parse(raw));
   if (!parsed.success) throw new BenchError(`${file} is not an artifacts manifest this version reads: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, "export again with this version");

@@ -11,7 +11,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { git, gitOk } from "../util/git.js";
 import { Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD } from "./build.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import { runBench } from "./run.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -25,7 +25,7 @@ import type { RunFolder } from "./runFolder.js";
  * skipped. Run again with the same --out, it replays the steps it decided.
  */
 export interface BisectOptions {
-  bench: BenchOptions;
+  bench: JobSpec;
   good: string;
   bad: string;
   row: BisectRow;
@@ -33,6 +33,9 @@ export interface BisectOptions {
   /** The most measurements a step of a figure gets; the most boots a check step gets. */
   cap: number;
 }
+
+/** The most measurements an unsure step gets before it is skipped, unless told otherwise. */
+export const DEFAULT_BISECT_CAP = 4;
 
 /** A figure's samples or a check's boots, from one run folder. */
 interface Measured {
@@ -61,7 +64,7 @@ export type MeasureCommit = (commit: string, reps: number, runDir: string) => Pr
 export async function runBisect(opts: BisectOptions, progress: Progress, onFolder?: (f: RunFolder) => void, measureCommit?: MeasureCommit): Promise<BisectRecord> {
   const { bench, row } = opts;
   const clone = bench.kernelSrc;
-  if (!clone || !bench.profile) throw new BenchError("--bisect bisects your own tree: it needs --kernel-src and --profile", "--kernel-src ~/linux --profile mainline --bisect GOOD..BAD --bisect-row check:fadvise");
+  if (!clone || !bench.profile) throw new BenchError("bisect bisects your own tree: it needs --kernel-src and --profile", "bisect GOOD..BAD --kernel-src ~/linux --profile mainline --row check:fadvise");
   const good = await gitOk(clone, ["rev-parse", "--verify", `${opts.good}^{commit}`]).catch(() => { throw new BenchError(`GOOD ${opts.good} is not a commit of ${clone}`); });
   const bad = await gitOk(clone, ["rev-parse", "--verify", `${opts.bad}^{commit}`]).catch(() => { throw new BenchError(`BAD ${opts.bad} is not a commit of ${clone}`); });
   if ((await git(clone, ["merge-base", "--is-ancestor", good, bad])).exitCode !== 0) throw new BenchError(`GOOD ${opts.good} is not an ancestor of BAD ${opts.bad}`, "name GOOD..BAD in history order");
@@ -112,7 +115,7 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
   if (!record.ends) {
     progress.info(`bisect: measuring BAD ${bad.slice(0, 12)} and GOOD ${good.slice(0, 12)} for ${record.row}`);
     const b = await measure(bad, row.kind === "check" ? opts.cap : 3, "bad");
-    if (row.kind === "check" && b.failed === 0) throw new BenchError(`BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`, "raise --bisect-cap, or check the row", [b.runDir]);
+    if (row.kind === "check" && b.failed === 0) throw new BenchError(`BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`, "raise --cap, or check the row", [b.runDir]);
     const need = row.kind === "check" ? Math.min(passesNeeded(b.failed / b.of), opts.cap * 4) : 3;
     const g = await measure(good, need, "good");
     if (row.kind === "check" && g.failed > 0) throw new BenchError(`GOOD ${opts.good} fails ${row.name} too (${g.failed} of ${g.of} boots)`, "pick an older GOOD", [g.runDir]);

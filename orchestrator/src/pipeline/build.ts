@@ -1,6 +1,5 @@
 import { analyseSharing } from "../analysis/sharing.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
-import { PHASES } from "../guest/modes.js";
 import { qemuVersion } from "../guest/qemu.js";
 import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
@@ -18,7 +17,7 @@ import { RESULT_NAMES } from "../guest/checks.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 
 /** What the measured phases boot: a kernel, an initramfs, and the image pairs. */
@@ -43,8 +42,8 @@ export const CHECKS_WORKLOAD = "synthetic";
  * pair when it runs the checks alone) and where the checks' pair comes from:
  * the user's --images, one of the measured workloads, or built for them.
  */
-export function pairPlan(opts: Pick<BenchOptions, "phases" | "images" | "workloads">): { measured: string[]; checks: "none" | "images" | "measured" | "extra" } {
-  const phases = opts.phases ?? [...PHASES];
+export function pairPlan(opts: Pick<JobSpec, "phases" | "images" | "workloads">): { measured: string[]; checks: "none" | "images" | "measured" | "extra" } {
+  const { phases } = opts;
   if (!phases.includes("correctness")) return { measured: opts.workloads, checks: "none" };
   if (phases.every((p) => p === "correctness")) return { measured: [CHECKS_WORKLOAD], checks: opts.images ? "images" : "measured" };
   if (opts.images) return { measured: opts.workloads, checks: "images" };
@@ -65,7 +64,7 @@ function unusable(r: CommitBuildRecord, spec: SeriesSpec): void {
 }
 
 /** --prefix K (the series' first K patches, with its fixups where they fit) or --commit REV (a commit of the tree's history). */
-async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBuild, opts: BenchOptions, progress: Progress) {
+async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBuild, opts: JobSpec, progress: Progress) {
   let commit = opts.commit;
   let label = `commit ${opts.commit}`;
   if (opts.prefix !== undefined) {
@@ -75,7 +74,7 @@ async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBui
     commit = p.commit;
     label = `patch ${p.index}/${p.total}: ${p.subject}`;
   }
-  const fixups = opts.prefix !== undefined && !opts.noFixups ? await loadFixups(spec.fixups) : [];
+  const fixups = opts.prefix !== undefined && opts.fixups ? await loadFixups(spec.fixups) : [];
   return buildCommitKernel({ base, tree: tree.tree, commit: commit!, label, fixups, symbols: spec.symbols, progress, jobs: opts.jobs });
 }
 
@@ -88,7 +87,7 @@ async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBui
 export async function buildArtefacts(
   spec: SeriesSpec,
   workloads: WorkloadSpec[],
-  opts: BenchOptions,
+  opts: JobSpec,
   ctx: { folder: RunFolder; progress: Progress; time: TimeStage; kernelOnly: boolean },
 ): Promise<Artefacts | undefined> {
   const { folder, progress, time } = ctx;
@@ -103,7 +102,7 @@ export async function buildArtefacts(
   const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
     prepareKernelTree(spec, {
       kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
-      noFixups: opts.noFixups, logDir: folder.dir, progress,
+      noFixups: !opts.fixups, logDir: folder.dir, progress,
     }),
   );
   record.kernel = { ...tree.record, buildKey: "" };

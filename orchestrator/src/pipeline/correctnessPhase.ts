@@ -2,14 +2,14 @@ import path from "node:path";
 import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
 import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, isFailed, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
 import { runCheckBoot, type CheckBootResult } from "../guest/correctness.js";
-import type { Accelerator, TcgThread } from "../guest/qemu.js";
+import type { GuestMachine } from "../guest/machine.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
 import { regularFiles } from "../images/manifest.js";
 import type { ImagePair } from "../images/pairs.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import { stallNote } from "./conclusions.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 
 /**
@@ -19,13 +19,10 @@ import type { RunFolder } from "./runFolder.js";
  * oopses is a finding: it is recorded and the other checks still run.
  */
 export interface CorrectnessContext {
-  opts: BenchOptions;
+  opts: JobSpec;
   folder: RunFolder;
   progress: Progress;
-  kernel: string;
-  initramfs: string;
-  accel: Accelerator;
-  tcgThread?: TcgThread;
+  machine: GuestMachine;
   series: SeriesSpec;
 }
 
@@ -91,9 +88,6 @@ export async function runRated<T extends CheckRun>(once: (rep: number) => Promis
   return runs;
 }
 
-/** Boots per check, and how many more a check gets when it failed or oopsed (to tell a race from a steady failure). */
-export const DEFAULT_CHECK_RERUNS = 3;
-
 export async function runCorrectness(pair: ImagePair | undefined, ctx: CorrectnessContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
@@ -103,12 +97,12 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   }
   const workload = pair.record.name;
   const checks = opts.checks ?? [...CHECK_NAMES];
-  const reps = opts.checkReps ?? 1;
-  const reruns = opts.checkReruns ?? DEFAULT_CHECK_RERUNS;
+  const reps = opts.checkReps;
+  const reruns = opts.checkReruns;
   const { disks, notApplicable } = await extraDisks(pair, checks, ctx);
   const bytes = [pair.a.manifest, pair.b.manifest].flatMap((m) => regularFiles(m)).reduce((s, f) => s + f.size, 0);
   const boots = planCorrectnessBoots(checks.filter((c) => !notApplicable.has(c)), disks, {
-    shareOptions: ctx.series.shareMountOptions, digest: opts.digest ?? "xxh64", imagesMiB: bytes / 2 ** 20, slowdown: ctx.accel === "tcg" ? TCG_SLOWDOWN : 1,
+    shareOptions: ctx.series.shareMountOptions, digest: opts.digest, imagesMiB: bytes / 2 ** 20, slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
   });
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
@@ -144,8 +138,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
     const boot = boots.find((b) => b.check === check)!;
     const once = async (rep: number): Promise<CheckRun & { done: CheckBootResult[] }> => {
       const dirOf = (k: number) => path.join(folder.dir, "boots", `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`);
-      const run = (b: CorrectnessBoot, k: number) =>
-        runCheckBoot({ boot: b, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread, bootDir: dirOf(k) });
+      const run = (b: CorrectnessBoot, k: number) => runCheckBoot(ctx.machine, b, dirOf(k));
       if (checkSpec(check).needs === "corrupt") {
         const { verdict, boots: done } = await runCorrupt(boot, disks.corrupt!.map((c) => c.name), run, (r) => judge(r)[0]!);
         return { verdicts: [verdict], done, bootDir: done[0]?.bootDir ?? dirOf(0) };

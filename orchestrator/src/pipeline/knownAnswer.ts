@@ -10,7 +10,7 @@ import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD } from "./build.js";
-import type { BenchOptions } from "./options.js";
+import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { runBench } from "./run.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -24,12 +24,12 @@ import type { RunFolder } from "./runFolder.js";
 /** Every signal the matrix has a column for: the read-all verdicts, then each correctness result. */
 export const SIGNALS: readonly string[] = [...READALL_SIGNALS, ...RESULT_NAMES];
 
-/** A failing check gets one more boot here: enough to tell a steady failure from a race, at the least cost. */
-export const KNOWN_ANSWER_RERUNS = 1;
+/** What a known-answer run does unless told otherwise: a failing check gets one more boot, enough to tell a steady failure from a race at the least cost. */
+export const KNOWN_ANSWER_DEFAULTS: JobInput = { checkReruns: 1 };
 
 export interface KnownAnswerOptions {
   /** Options every target's run shares (accelerator, parallel, kernel package, digest, jobs, command). */
-  bench: BenchOptions;
+  bench: JobSpec;
   out: string;
   /** Only these mutants (all of them when absent). */
   mutants?: string[];
@@ -71,7 +71,7 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
       folder = await runBench(
         {
           ...opts.bench, series: set.base, profile: undefined, workloads: [CHECKS_WORKLOAD], images: undefined, reps: 1, modes: [...MODES], paths: [...ACCESS_PATHS],
-          phases: ["readall", "correctness"], checks: undefined, checkReps: 1, checkReruns: opts.bench.checkReruns ?? KNOWN_ANSWER_RERUNS,
+          phases: ["readall", "correctness"], checks: undefined, checkReps: 1,
           mutant: t.expect ? t.target : undefined, out: runDir, buildOnly: false, shard: undefined, export: undefined, artifacts: undefined,
         },
         new Progress(),

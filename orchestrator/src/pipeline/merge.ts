@@ -1,10 +1,13 @@
-import { buildCells, compare } from "../analysis/cells.js";
-import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { appendFile, cp, mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { deriveResults } from "../analysis/results.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
-import type { RunRecord } from "../record/runRecord.js";
+import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { hashOf } from "../util/fsx.js";
+import { resultsDir } from "../util/paths.js";
 import { conclusions } from "./conclusions.js";
+import { newRunId, RunFolder } from "./runFolder.js";
 
 /** What must be the same in every shard of one job: anything that changes what a boot measures. */
 export function shardInputs(r: RunRecord): Record<string, string> {
@@ -19,7 +22,7 @@ export function shardInputs(r: RunRecord): Record<string, string> {
   };
 }
 
-/** A shard's folder and record, as --merge reads them. */
+/** A shard's folder and record, as merge reads them. */
 export interface ShardRun {
   dir: string;
   record: RunRecord;
@@ -30,7 +33,7 @@ export interface ShardRun {
  * with the same inputs, and together they are every part exactly once.
  */
 export function checkShards(shards: ShardRun[]): void {
-  if (!shards.length) throw new BenchError("--merge needs the shard folders to join", "--merge DIR1,DIR2,...");
+  if (!shards.length) throw new BenchError("merge needs the shard folders to join", "merge DIR1,DIR2,...");
   for (const s of shards) {
     if (!s.record.shard) throw new BenchError(`${s.dir} is not a shard (it was not run with --shard)`, "merge the folders of one job's --shard K/N runs");
   }
@@ -52,7 +55,7 @@ export function checkShards(shards: ShardRun[]): void {
   const twice = indices.filter((i, n) => indices.indexOf(i) !== n);
   if (twice.length) throw new BenchError(`shard ${twice[0]}/${count} is given twice`, "pass each shard's folder once");
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !indices.includes(i));
-  if (missing.length) throw new BenchError(`shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from --merge`, "pass every shard's folder (a shard that failed still has one)");
+  if (missing.length) throw new BenchError(`shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from the merge`, "pass every shard's folder (a shard that failed still has one)");
 }
 
 /** Every planned read-all boot, and the ones the shards hold more than once. */
@@ -85,7 +88,6 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
   const all = sorted.map((s) => s.record);
   const correctnessImages = all.find((r) => r.correctnessImages)?.correctnessImages;
   const checksPair = all.find((r) => r.checksPair)?.checksPair;
-  const analyses = new Map(base.workloads.map((w) => [w.name, w.sharing]));
   const notComplete = sorted.filter((s) => s.record.status !== "complete");
   const accels = [...new Set(all.flatMap((r) => (r.accel ? [acceleratorLabel(r.accel)] : [])))];
   const merged: RunRecord = {
@@ -116,9 +118,39 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     merged.status = "failed";
     merged.error = `boots missing from the shards: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`;
   }
-  merged.cells = buildCells(merged.boots, analyses);
-  merged.comparisons = compare(merged.cells, analyses);
-  merged.runtimeCells = buildRuntimeCells(merged.runtime);
+  Object.assign(merged, deriveResults(merged));
   merged.warnings.push(...conclusions(merged));
   return merged;
+}
+
+/**
+ * The shards of one job joined into one run folder (run.json, reports,
+ * samples and every boot's folder), the same as if one machine had measured
+ * it all; `out` is the new folder (results/<run-id> when absent).
+ */
+export async function mergeShardFolders(dirsIn: string[], out: string | undefined): Promise<RunFolder> {
+  const dirs = dirsIn.map((d) => path.resolve(d));
+  const shards: ShardRun[] = [];
+  for (const dir of dirs) shards.push({ dir, record: await loadRunRecord(dir) });
+  const runId = newRunId();
+  const dest = path.resolve(out ?? path.join(resultsDir, runId));
+  if ((await readdir(dest).catch(() => [])).length) throw new BenchError(`--out ${dest} is not empty`, "merge into a new folder");
+  const record = mergeRecords(shards, runId);
+  await mkdir(path.join(dest, "boots"), { recursive: true });
+  for (const s of shards) {
+    const boots = path.join(s.dir, "boots");
+    for (const name of await readdir(boots).catch(() => [] as string[])) await cp(path.join(boots, name), path.join(dest, "boots", name), { recursive: true });
+    const samples = await readFile(path.join(s.dir, "samples.jsonl"), "utf8").catch(() => "");
+    if (samples) await appendFile(path.join(dest, "samples.jsonl"), samples);
+  }
+  const moved = (p: string) => {
+    const from = shards.find((s) => p.startsWith(s.dir + path.sep));
+    return from ? path.join(dest, path.relative(from.dir, p)) : p;
+  };
+  for (const b of record.boots) b.bootDir = moved(b.bootDir);
+  for (const b of record.failedBoots) b.bootDir = moved(b.bootDir);
+  for (const m of record.runtime) m.bootDir = moved(m.bootDir);
+  const folder = new RunFolder(dest, record);
+  await folder.save();
+  return folder;
 }

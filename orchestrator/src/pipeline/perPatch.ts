@@ -10,7 +10,7 @@ import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD, UnusableCommit } from "./build.js";
-import type { BenchOptions } from "./options.js";
+import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { runBench } from "./run.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -23,9 +23,12 @@ import type { RunFolder } from "./runFolder.js";
  * feature, is a row that says so. Run again with the same --out, a sweep
  * keeps the rows it has and measures the rest.
  */
-export async function runPerPatch(bench: BenchOptions, out: string, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<PerPatchRecord> {
+/** What a per-patch sweep does unless told otherwise: one more boot for a failing check. */
+export const PER_PATCH_DEFAULTS: JobInput = { checkReruns: 1 };
+
+export async function runPerPatch(bench: JobSpec, out: string, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<PerPatchRecord> {
   const spec = await loadSeries(bench.series);
-  if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`series ${spec.name} has no patches to measure one by one`, "--per-patch goes with a mailed series (--series v8)");
+  if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`series ${spec.name} has no patches to measure one by one`, "per-patch goes with a mailed series (--series v8)");
   const dir = path.resolve(out);
   await mkdir(dir, { recursive: true });
   progress.setLogFile(path.join(dir, "progress.log"));
@@ -61,7 +64,7 @@ export async function runPerPatch(bench: BenchOptions, out: string, progress: Pr
       const folder = await runBench(
         {
           ...bench, workloads: [CHECKS_WORKLOAD], images: undefined, reps: 1, modes: [...MODES], paths: [...ACCESS_PATHS], phases: ["readall", "correctness"],
-          checks: undefined, checkReps: 1, checkReruns: bench.checkReruns ?? 1, prefix: k < spec.patches ? k : undefined, out: runDir,
+          checks: undefined, checkReps: 1, prefix: k < spec.patches ? k : undefined, out: runDir,
           buildOnly: false, shard: undefined, export: undefined, artifacts: undefined,
         },
         new Progress(),

@@ -1,29 +1,26 @@
 import path from "node:path";
-import { buildCells, compare } from "../analysis/cells.js";
 import { gapEvidence } from "../analysis/gap.js";
 import { imageFileLayouts } from "../images/fileLayout.js";
 import type { ImageFormat } from "../images/fingerprintKey.js";
-import { buildRuntimeCells } from "../analysis/runtimeCells.js";
+import { deriveResults } from "../analysis/results.js";
 import type { SharingAnalysis } from "../analysis/sharing.js";
 import type { AccessPath, Mode } from "../guest/modes.js";
-import { GuestFailure, type Accelerator, type TcgThread } from "../guest/qemu.js";
+import type { GuestMachine } from "../guest/machine.js";
+import { GuestFailure } from "../guest/qemu.js";
 import { guestMemoryMiB, measureOnce, ReadBackFailure, type PairToMeasure } from "../guest/readAll.js";
 import { measureRuntime, type RuntimeMeasurement } from "../guest/runtime.js";
 import type { ImagePair } from "../images/pairs.js";
 import { fmtElapsed, type Progress } from "../util/progress.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 import { schedule, type Finished, type Job } from "./scheduler.js";
 import { inShard, type BootGroup } from "./shard.js";
 
 export interface PhaseContext {
-  opts: BenchOptions;
+  opts: JobSpec;
   folder: RunFolder;
   progress: Progress;
-  kernel: string;
-  initramfs: string;
-  accel: Accelerator;
-  tcgThread?: TcgThread;
+  machine: GuestMachine;
   shareOptions: (domain: string) => string;
   shareBanner?: string;
   analyses: Map<string, SharingAnalysis>;
@@ -105,9 +102,9 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
     id: name(cell),
     exclusive: false,
     run: () =>
-      measureOnce({
-        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread,
-        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest ?? "xxh64", runDir: folder.dir, progress,
+      measureOnce(ctx.machine, {
+        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep,
+        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest, runDir: folder.dir, progress,
         // one walk per (workload, path) explains the gap to the expected saving; more would only cost time
         residentBeforeB: cell.mode === "on" && cell.rep === 1,
       }),
@@ -156,8 +153,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
         `${state}: ${f.job.id}: page cache +${(measurement.afterAKiB / 1024).toFixed(1)} MiB after A, +${(measurement.afterBKiB / 1024).toFixed(1)} MiB after A+B` +
           `, ${measurement.verifiedFiles} files read whole${measurement.hashedFiles ? ` and checked (${measurement.digest})` : ""} (${(measurement.wallMs / 1000).toFixed(1)}s)`,
       );
-      record.cells = buildCells(record.boots, ctx.analyses);
-      record.comparisons = compare(record.cells, ctx.analyses);
+      Object.assign(record, deriveResults(record));
       await folder.save();
     },
   });
@@ -179,10 +175,10 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
     id: `${cell.p.record.name} runtime ${cell.mode} rep ${cell.rep}`,
     exclusive: !ctx.runtimeShared,
     run: () =>
-      measureRuntime({
-        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: Boolean(opts.quick), imageA: cell.p.a.image, imageB: cell.p.b.image,
-        mode: cell.mode, rep: cell.rep, kernel: ctx.kernel, initramfs: ctx.initramfs, accel: ctx.accel, tcgThread: ctx.tcgThread,
-        memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p)) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
+      measureRuntime(ctx.machine, {
+        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: opts.quick, imageA: cell.p.a.image, imageB: cell.p.b.image,
+        mode: cell.mode, rep: cell.rep,
+        memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p), ctx.machine) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
       }),
   }));
   const t0 = Date.now();
@@ -196,7 +192,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
       if (!r.ok) {
         progress.info(`${state}: ${f.job.id} FAILED: ${r.failure.message.split("\n")[0]}`);
         record.runtime.push({
-          workload: cell.p.record.name, mode: cell.mode, rep: cell.rep, accel: ctx.accel, bootDir: "", wallMs: f.ms, ok: false, failure: r.failure.message,
+          workload: cell.p.record.name, mode: cell.mode, rep: cell.rep, accel: ctx.machine.accel, bootDir: "", wallMs: f.ms, ok: false, failure: r.failure.message,
           pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [],
         });
       } else {
@@ -210,7 +206,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
           progress.info(`${state}: ${f.job.id} FAILED: ${m.failure?.split("\n")[0]}`);
         }
       }
-      record.runtimeCells = buildRuntimeCells(record.runtime);
+      Object.assign(record, deriveResults(record));
       await folder.save();
     },
   });

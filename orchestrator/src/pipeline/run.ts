@@ -1,13 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chooseAccelerator, describeAccelerator } from "../guest/accelerator.js";
-import { PHASES } from "../guest/modes.js";
-import { DEFAULT_TCG_THREAD, qemuVersion } from "../guest/qemu.js";
+import { describeAccelerator, prepareMachine } from "../guest/accelerator.js";
+import { qemuVersion } from "../guest/qemu.js";
 import { guestMemoryMiB } from "../guest/readAll.js";
 import { RUNTIME_BASIS } from "../guest/runtime.js";
 import { ensureHostPackages } from "../host/provision.js";
 import { shareOptions, type SeriesSpec } from "../kernel/series.js";
+import { planOf, type JobSpec } from "../record/jobSpec.js";
 import { emptyResults, RUN_RECORD_SCHEMA, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { sha256 } from "../util/fsx.js";
@@ -15,16 +15,15 @@ import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { exportArtifacts, importArtifacts } from "./artifacts.js";
 import { buildArtefacts, type Artefacts } from "./build.js";
-import type { BenchOptions } from "./options.js";
 import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
 import { defaultParallel } from "./scheduler.js";
-import { DEFAULT_CHECK_RERUNS, runCorrectness } from "./correctnessPhase.js";
+import { runCorrectness } from "./correctnessPhase.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
 import { checkInputs } from "./validate.js";
 import { conclusions } from "./conclusions.js";
 
-function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunRecord {
+function newRecord(runId: string, opts: JobSpec, spec: SeriesSpec): RunRecord {
   return {
     schema: RUN_RECORD_SCHEMA,
     runId,
@@ -36,18 +35,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
       name: spec.name, title: spec.title, shareMountOptions: spec.shareMountOptions, specSha256: sha256(JSON.stringify(spec)),
       ...(spec.messageId ? { messageId: spec.messageId } : {}),
     },
-    plan: {
-      workloads: opts.images ? ["images"] : opts.workloads,
-      modes: opts.modes,
-      paths: opts.paths,
-      reps: opts.reps,
-      phases: opts.phases ?? [...PHASES],
-      quick: Boolean(opts.quick),
-      digest: opts.digest ?? "xxh64",
-      checks: opts.checks,
-      checkReps: opts.checkReps ?? 1,
-      checkReruns: opts.checkReruns ?? DEFAULT_CHECK_RERUNS,
-    },
+    plan: planOf(opts),
     ...emptyResults(),
     ...(opts.shard ? { shard: opts.shard } : {}),
     runtimeBasis: RUNTIME_BASIS,
@@ -59,7 +47,7 @@ function newRecord(runId: string, opts: BenchOptions, spec: SeriesSpec): RunReco
  * reports. Every stage returns its artefact and its record; this is the one
  * place that puts the records into the run record.
  */
-export async function runBench(opts: BenchOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
+export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
   const { spec, workloads } = await checkInputs(opts);
   const runId = newRunId();
   const dir = path.resolve(opts.out ?? path.join(opts.outRoot ?? resultsDir, runId));
@@ -98,24 +86,23 @@ export async function runBench(opts: BenchOptions, progress: Progress, onFolder?
   }
   const { pairs } = art;
   const analyses = new Map(record.workloads.map((w) => [w.name, w.sharing]));
-  const accel = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
-    chooseAccelerator({ kernel: art.kernel.bzImage, initramfs: art.initramfs, dir: path.join(dir, "kvm-probe"), forced: opts.accel }),
+  const { machine, choice } = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
+    prepareMachine({ kernel: art.kernel, initramfs: art.initramfs, request: { accel: opts.accel, tcgThread: opts.tcgThread }, dir: path.join(dir, "kvm-probe") }),
   );
-  if (accel.accel === "tcg") accel.tcgThread = opts.tcgThread ?? DEFAULT_TCG_THREAD;
-  record.accel = accel;
-  progress.info(`accelerator: ${describeAccelerator(accel)}`);
+  record.accel = choice;
+  progress.info(`accelerator: ${describeAccelerator(choice)}`);
   await folder.save();
 
-  const guestMiB = Math.max(512, ...pairs.map((p) => guestMemoryMiB(toPair(p))));
-  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: accel.accel, cpus: 2, memoryMiB: guestMiB });
+  const guestMiB = Math.max(machine.memoryMiB, ...pairs.map((p) => guestMemoryMiB(toPair(p), machine)));
+  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: machine.accel, cpus: machine.cpus, memoryMiB: guestMiB });
   const parallel = opts.parallel ?? auto.parallel;
   record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
   progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
   const ctx: PhaseContext = {
-    opts, folder, progress, kernel: art.kernel.bzImage, initramfs: art.initramfs, accel: accel.accel, tcgThread: accel.tcgThread,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: Boolean(opts.runtimeShared), imageFormat: spec.imageProfile.format,
+    opts, folder, progress, machine,
+    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: opts.runtimeShared, imageFormat: spec.imageProfile.format,
   };
-  const phases = opts.phases ?? [...PHASES];
+  const { phases } = opts;
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
   if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
   // the checks are one unit of work: the first shard runs them, the merge carries them over

@@ -1,6 +1,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import path from "node:path";
-import { RunRecordSchema, type RunRecord } from "../record/runRecord.js";
+import { deriveResults } from "../analysis/results.js";
+import { loadRunRecord, RunRecordSchema, type RunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";
 import { RawSampleSchema, type RawSample } from "../guest/readAll.js";
 import { renderCsv } from "../report/csv.js";
@@ -62,6 +63,18 @@ export async function writeReports(dir: string, run: RunRecord): Promise<void> {
   }
   await writeFileAtomic(path.join(dir, "report.md"), renderMarkdown(run));
   await writeFileAtomic(path.join(dir, "report.html"), renderRunHtml(run));
+}
+
+/**
+ * The reports of an earlier run, rendered again from its raw boots by this
+ * version of the tool. run.json itself is never rewritten: it is the record
+ * a nightly compares against.
+ */
+export async function rerenderReports(dir: string): Promise<RunRecord> {
+  const r = await loadRunRecord(dir);
+  Object.assign(r, deriveResults(r));
+  await writeReports(dir, r);
+  return r;
 }
 
 export function newRunId(now = new Date()): string {

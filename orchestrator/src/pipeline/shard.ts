@@ -1,4 +1,4 @@
-import type { Shard } from "../record/runRecord.js";
+import type { Shard } from "../record/jobSpec.js";
 import { BenchError } from "../util/errors.js";
 
 export function parseShard(text: string): Shard {

@@ -10,7 +10,7 @@ import { RESULT_NAMES } from "../guest/checks.js";
 import { kernelSrcKind } from "../kernel/seriesTree.js";
 import { BenchError } from "../util/errors.js";
 import { git } from "../util/git.js";
-import type { BenchOptions } from "./options.js";
+import type { JobSpec } from "../record/jobSpec.js";
 
 export interface CheckedInputs {
   spec: SeriesSpec;
@@ -43,7 +43,7 @@ async function checkImageInput(input: string): Promise<void> {
 }
 
 /** --kernel-src, --base-ref and --mbox of a series on a git base: each readable and holding what the series needs. */
-async function checkSeriesTree(spec: SeriesSpec, opts: BenchOptions): Promise<void> {
+async function checkSeriesTree(spec: SeriesSpec, opts: JobSpec): Promise<void> {
   if (spec.base.kind !== "git") {
     for (const [flag, v] of [["--kernel-src", opts.kernelSrc], ["--base-ref", opts.baseRef], ["--mbox", opts.mbox]] as const) {
       if (v) throw new BenchError(`${flag} does not apply to series ${spec.name}: it is built from a Debian kernel source package`, `drop ${flag}, or pick a series on a git base (--series v8)`);
@@ -80,18 +80,15 @@ async function checkSeriesTree(spec: SeriesSpec, opts: BenchOptions): Promise<vo
  * series and its runnability, workloads, image inputs, the kernel tree and
  * its base ref, the mbox. A mistake costs a second, not a kernel build.
  */
-export async function checkInputs(opts: BenchOptions): Promise<CheckedInputs> {
+export async function checkInputs(opts: JobSpec): Promise<CheckedInputs> {
   const spec = opts.profile ? treeSpec(await loadSeries(opts.profile), opts.baseRef ?? "HEAD") : await loadSeries(opts.series);
   if (opts.profile && !opts.kernelSrc) throw new BenchError("--profile benches your own tree: it needs --kernel-src", "--kernel-src ~/linux --base-ref my-branch --profile mainline");
   if (spec.notRunnable && !opts.buildOnly) {
     throw new BenchError(`series ${spec.name} cannot be run: ${spec.notRunnable}`, "--build-only still fetches, applies and builds it");
   }
   await checkSeriesTree(spec, opts);
-  if (opts.checks && opts.phases && !opts.phases.includes("correctness")) {
+  if (opts.checks && !opts.phases.includes("correctness")) {
     throw new BenchError(`--checks ${opts.checks.join(",")} chooses correctness checks, and --phases ${opts.phases.join(",")} leaves the correctness phase out`, "add correctness to --phases, or drop --checks");
-  }
-  if (opts.tcgThread && opts.accel === "kvm") {
-    throw new BenchError(`--tcg-thread ${opts.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");
   }
   const variants = [opts.mutant && "--mutant", opts.prefix !== undefined && "--prefix", opts.commit && "--commit"].filter(Boolean);
   if (variants.length > 1) throw new BenchError(`${variants.join(" and ")} each choose the kernel to measure: give one`);

@@ -6,9 +6,10 @@ import { BisectHintSchema } from "../analysis/bisectHint.js";
 import { loadRunRecord, RUN_STATUSES, type RunRecord } from "./runRecord.js";
 
 /**
- * The files --nightly leaves in a history folder: nightly.json beside each
- * night's run.json, and one line per night in <history>/nightly.jsonl. The
- * job writes them and the history views read them, through these schemas.
+ * The files nightly leaves in a history folder: nightly.json beside each
+ * night's run.json, one line per night in <history>/nightly.jsonl, and a
+ * night of the matrix's summary in <history>/nights/. The nightly writes
+ * them and the history views read them, through these schemas.
  */
 
 /** nightly.json: the verdict each nightly run leaves in its folder beside run.json. */
@@ -33,9 +34,33 @@ export const NightLineSchema = z.object({
 });
 export type NightLine = z.infer<typeof NightLineSchema>;
 
+/** What one job of a night of the matrix did. */
+const NightJobSchema = z.object({
+  job: z.string(),
+  status: z.enum(["complete", "failed", "interrupted", "running", "skipped", "error"]),
+  reason: z.string().optional(),
+  runDir: z.string().optional(),
+  regressions: z.number().int(),
+  failedBoots: z.number().int(),
+  baseline: z.string().nullable(),
+});
+export type NightJob = z.infer<typeof NightJobSchema>;
+
+/** <history>/nights/<night>.json: the night's summary over every job of the matrix. */
+export const NightSummarySchema = z.object({
+  night: z.string(),
+  matrix: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  jobs: z.array(NightJobSchema),
+  regressions: z.number().int(),
+  exitStatus: z.number().int(),
+});
+export type NightSummary = z.infer<typeof NightSummarySchema>;
+
 /** One night of a history folder: its run record and, once judged, its verdict. */
 export interface Night {
-  /** The folder's name in the history folder (the run id, as --nightly names it). */
+  /** The folder's name in the history folder (the run id, as nightly names it). */
   folder: string;
   dir: string;
   run: RunRecord;

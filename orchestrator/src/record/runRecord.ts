@@ -8,10 +8,9 @@ import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
 import { SharingAnalysisSchema } from "../analysis/sharing.js";
 import { AcceleratorChoiceSchema } from "../guest/accelerator.js";
 import { InitramfsRecordSchema } from "../guest/initramfs.js";
-import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
+import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { BootMeasurementSchema } from "../guest/readAll.js";
 import { RuntimeMeasurementSchema } from "../guest/runtime.js";
-import { DIGESTS } from "../guest/verify.js";
 import { CorrectnessImagesRecordSchema } from "../images/correctnessImages.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { PairRecordSchema } from "../images/pairs.js";
@@ -20,11 +19,12 @@ import { KernelTreeRecordSchema } from "../kernel/prepare.js";
 import { MutantBuildRecordSchema } from "../kernel/mutantBuild.js";
 import { CommitBuildRecordSchema } from "../kernel/commitBuild.js";
 import { BenchError } from "../util/errors.js";
+import { PlanSchema, ShardSchema } from "./jobSpec.js";
 
 /**
  * run.json: everything a run used and measured, enough to reproduce it and to
  * re-render its reports. The one schema its writer fills and every reader
- * (--report, --compare, --nightly, the tests) parses.
+ * (report, compare, nightly, the tests) parses.
  */
 export const RUN_RECORD_SCHEMA = 2;
 
@@ -59,10 +59,6 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
 
 export const RUN_STATUSES = ["running", "complete", "failed", "interrupted"] as const;
 
-/** `--shard K/N`: a run that measured the K-th of N parts of its plan's boots (1-based). */
-export const ShardSchema = z.object({ index: z.number().int().positive(), count: z.number().int().positive() });
-export type Shard = z.infer<typeof ShardSchema>;
-
 export const RunRecordSchema = z.object({
   schema: z.literal(RUN_RECORD_SCHEMA),
   runId: z.string(),
@@ -84,22 +80,8 @@ export const RunRecordSchema = z.object({
   kernel: KernelRecordSchema.optional(),
   erofsUtils: ErofsUtilsRecordSchema.optional(),
   initramfs: InitramfsRecordSchema.optional(),
-  plan: z.object({
-    workloads: z.array(z.string()),
-    modes: z.array(z.enum(MODES)),
-    paths: z.array(z.enum(ACCESS_PATHS)),
-    reps: z.number().int(),
-    phases: z.array(z.enum(PHASES)),
-    quick: z.boolean(),
-    /** What every file read was checked with. */
-    digest: z.enum(DIGESTS),
-    /** The correctness checks asked for (all of them when absent). */
-    checks: z.array(z.string()).optional(),
-    /** Boots per check, and boots again after a check failed (absent in runs made before checks were booted again). */
-    checkReps: z.number().int().optional(),
-    checkReruns: z.number().int().optional(),
-  }),
-  /** Set when this run measured one part of its plan; --merge joins the parts. */
+  plan: PlanSchema,
+  /** Set when this run measured the K-th of N parts of its plan's boots; merge joins the parts. */
   shard: ShardSchema.optional(),
   /** Shard folders this run was merged from. */
   mergedFrom: z.array(z.string()).optional(),

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../src/pipeline/run.js";
+import { resolveJob } from "../../src/record/jobSpec.js";
 import { loadRunRecord } from "../../src/record/runRecord.js";
 import { Progress } from "../../src/util/progress.js";
 
@@ -18,10 +19,10 @@ describe("end to end: correctness checks on mainline", () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-correctness-"));
       const checks = ["private-write", "umount-shared", "fadvise"];
       const folder = await runBench(
-        {
+        resolveJob({
           series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off", "on", "split"], paths: ["read"],
-          phases: ["correctness"], checks, out, buildOnly: false, command: ["e2e", "correctness"],
-        },
+          phases: ["correctness"], checks, out, command: ["e2e", "correctness"],
+        }, "e2e"),
         new Progress(),
       );
       const run = await loadRunRecord(out);

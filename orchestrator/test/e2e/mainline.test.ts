@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../src/pipeline/run.js";
+import { resolveJob } from "../../src/record/jobSpec.js";
 import { Progress } from "../../src/util/progress.js";
 
 /**
@@ -16,7 +17,7 @@ describe("end to end: mainline, synthetic pair", () => {
     async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-"));
       const folder = await runBench(
-        {
+        resolveJob({
           series: "mainline",
           workloads: ["synthetic"],
           // the checks have an end-to-end test of their own
@@ -25,9 +26,8 @@ describe("end to end: mainline, synthetic pair", () => {
           modes: ["off", "on", "split"],
           paths: ["read", "mmap", "sendfile"],
           out,
-          buildOnly: false,
           command: ["e2e"],
-        },
+        }, "e2e"),
         new Progress(),
       );
       const run = folder.record;

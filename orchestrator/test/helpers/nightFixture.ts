@@ -23,7 +23,7 @@ function runIdOf(started: Date, k: number): string {
 }
 
 /**
- * Writes a history folder the way --nightly does: one run folder per night
+ * Writes a history folder the way nightly does: one run folder per night
  * with run.json and nightly.json (judged against the last good night by the
  * real comparison), and nightly.jsonl; with `pages`, each night's
  * report.html and comparison.html too.

@@ -5,7 +5,7 @@ import { esc, isNum } from "./escape.js";
 import { badge, figure, kv, page, statusBadge, table } from "./page.js";
 
 /**
- * The HTML side of `--compare A,B` (`--html FILE`) and of a night's
+ * The HTML side of `compare A,B` (`--html FILE`) and of a night's
  * nightly.md (comparison.html): the inputs that changed, every metric with
  * baseline, current, delta and verdict, regressions first in a box and
  * highlighted in the table.

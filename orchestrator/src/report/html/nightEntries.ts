@@ -32,7 +32,7 @@ export interface NightRegression {
 }
 
 export interface NightEntry {
-  /** The night's folder in the history folder (the run id, as --nightly names it). */
+  /** The night's folder in the history folder (the run id, as nightly names it). */
   folder: string;
   runId: string;
   startedAt: string;

@@ -1,3 +1,4 @@
+import { ACCESS_PATHS } from "../../guest/modes.js";
 import { esc, fmtNum } from "./escape.js";
 import { lineChart } from "./lineChart.js";
 import type { NightEntry } from "./nightEntries.js";
@@ -20,7 +21,7 @@ function workloadsOf(nights: NightEntry[]): string[] {
 }
 
 function pathsOf(nights: NightEntry[], w: string): string[] {
-  const order = ["read", "mmap", "sendfile"];
+  const order: readonly string[] = ACCESS_PATHS;
   const ps = [...new Set(nights.flatMap((n) => n.cells.filter((c) => c.workload === w).map((c) => c.path)))];
   return ps.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
 }

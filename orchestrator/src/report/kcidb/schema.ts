@@ -115,7 +115,7 @@ export const KcidbTestSchema = z.strictObject({
   misc: misc.optional(),
 });
 
-/** The file --kcidb writes: one submission for kcidb-submit. */
+/** The file kcidb writes: one submission for kcidb-submit. */
 export const KcidbDataSchema = z.strictObject({
   version: z.strictObject({ major: z.literal(KCIDB_VERSION.major), minor: z.number().int().min(0).max(KCIDB_VERSION.minor).optional() }),
   checkouts: z.array(KcidbCheckoutSchema).optional(),

@@ -1,8 +1,8 @@
 import { killRunningGuests } from "../guest/qemu.js";
 import { stopAllChildren } from "../util/exec.js";
-import type { RunFolder } from "../pipeline/runFolder.js";
-import { endRunEarly } from "../pipeline/run.js";
-import { EXIT } from "./exitCodes.js";
+import type { RunFolder } from "./runFolder.js";
+import { endRunEarly } from "./run.js";
+import { EXIT } from "../util/exitStatus.js";
 
 /**
  * Ctrl-C and SIGTERM: the guests are killed, the run is marked interrupted

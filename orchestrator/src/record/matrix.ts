@@ -1,38 +1,28 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
-import type { BenchOptions } from "../pipeline/options.js";
 import { BenchError } from "../util/errors.js";
 import { strictObject } from "../util/schema.js";
 import { parseYamlWith } from "../util/yamlFile.js";
+import { JobSpecSchema, MATRIX_JOB_KEYS, resolveJob, TREE_KEYS, type JobInput, type JobSpec } from "./jobSpec.js";
 
 /**
  * The nightly matrix (nightly.yaml): the jobs a night runs, each a series on
- * its base with its workloads, phases and repetitions. A string may name an
+ * its base with its workloads, phases and repetitions, written as the keys
+ * of a job spec (record/jobSpec.ts) with its defaults. A string may name an
  * environment variable as ${NAME}; a job whose variable is not set is
  * skipped with `needs` as the reason (a v6.19 tree, say), so one file serves
  * machines with and without a given tree.
  */
+const jobKeys = JobSpecSchema.pick(Object.fromEntries(MATRIX_JOB_KEYS.map((k) => [k, true])) as { [K in (typeof MATRIX_JOB_KEYS)[number]]: true }).shape;
 const MatrixJobSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   /** bench: a run judged against the job's last good night; known-answer: mainline and its kernel mutants judged as a matrix (npm run validate). */
   kind: z.enum(["bench", "known-answer"]).default("bench"),
   /** known-answer: only these mutants (all of them when absent). */
   mutants: z.array(z.string()).optional(),
+  ...jobKeys,
   series: z.string(),
-  /** A developer's own tree: the series spec whose feature symbol, image profile and mount options apply. */
-  profile: z.string().optional(),
-  kernelSrc: z.string().optional(),
-  baseRef: z.string().optional(),
-  kernelSrcExclude: z.array(z.string()).default([]),
-  mbox: z.string().optional(),
-  workloads: z.array(z.string()).min(1).default(["synthetic", "redis", "postgres", "nginx"]),
-  phases: z.array(z.enum(PHASES)).min(1).default([...PHASES]),
-  modes: z.array(z.enum(MODES)).min(1).default([...MODES]),
-  paths: z.array(z.enum(ACCESS_PATHS)).min(1).default([...ACCESS_PATHS]),
-  reps: z.number().int().positive().default(3),
-  quick: z.boolean().default(false),
   /** Said when the job is skipped for want of a variable. */
   needs: z.string().optional(),
 });
@@ -79,22 +69,35 @@ export async function loadMatrix(file: string, env: NodeJS.ProcessEnv = process.
   });
 }
 
-/** A job as the options of one run; `base` carries what the command line adds (thresholds, accelerator, --parallel, overrides). */
-export function jobOptions(job: MatrixJob, base: BenchOptions, matrixDir: string): BenchOptions {
-  const resolve = (p: string | undefined) => (p ? path.resolve(matrixDir, p) : undefined);
-  return {
-    ...base,
-    series: job.series.endsWith(".yaml") ? path.resolve(matrixDir, job.series) : job.series,
-    profile: job.profile,
-    kernelSrc: resolve(job.kernelSrc),
-    baseRef: job.baseRef,
-    kernelSrcExclude: job.kernelSrcExclude,
-    mbox: resolve(job.mbox),
-    workloads: job.workloads,
-    phases: job.phases,
-    modes: job.modes,
-    paths: job.paths,
-    reps: job.reps,
-    quick: job.quick,
-  };
+/**
+ * A job of the matrix as a run's spec: its own keys (paths in it relative to
+ * the matrix's folder), the command line's over them (`npm run nightly --
+ * --reps 1`), defaults for the rest. The command line does not move a job to
+ * another kernel: a job's tree is its own.
+ */
+export function matrixJobSpec(job: MatrixJob, matrixFile: string, cli: JobInput): JobSpec {
+  const dir = path.dirname(path.resolve(matrixFile));
+  const tree = TREE_KEYS.find((k) => cli[k] !== undefined);
+  if (tree) throw new BenchError(`job ${job.name} of ${matrixFile} names its own kernel tree; ${tree} cannot be given for it`, `drop the option, or change the job in ${matrixFile}`);
+  const resolve = (p: string | undefined) => (p ? path.resolve(dir, p) : undefined);
+  const own: JobInput = Object.fromEntries(MATRIX_JOB_KEYS.map((k) => [k, job[k]]));
+  return resolveJob(
+    {
+      ...own,
+      series: job.series.endsWith(".yaml") ? path.resolve(dir, job.series) : job.series,
+      kernelSrc: resolve(job.kernelSrc),
+      mbox: resolve(job.mbox),
+      ...cli,
+    },
+    `job ${job.name} of ${matrixFile}`,
+  );
+}
+
+/** The jobs of a matrix (or the one `only` names), with the reason of each that cannot run here. */
+export async function plannedJobs(matrix: string, only?: string): Promise<PlannedJob[]> {
+  const planned = await loadMatrix(matrix);
+  if (!only) return planned;
+  const one = planned.filter((p) => p.job.name === only);
+  if (!one.length) throw new BenchError(`no job "${only}" in ${matrix}`, `use one of: ${planned.map((p) => p.job.name).join(", ")}`);
+  return one;
 }

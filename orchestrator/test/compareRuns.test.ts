@@ -1,37 +1,8 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findBaseline } from "../src/commands/nightly.js";
 import { compareRuns } from "../src/analysis/compareRuns.js";
-import { loadRunRecord, type RunRecord } from "../src/record/runRecord.js";
 import { renderComparison } from "../src/report/comparison.js";
-import { cell, comparison, correctnessResult, runRecord, runtimeCell } from "./helpers/runRecord.js";
+import { correctnessResult, nightRun as run } from "./helpers/runRecord.js";
 
-function run(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunRecord["status"]; release?: string; quick?: boolean }): RunRecord {
-  const eff = over.efficiency ?? 98;
-  const off = over.off ?? 272.5;
-  const runtimeOn = over.runtimeOn ?? 35.3;
-  const base = runRecord();
-  return runRecord({
-    runId: over.runId,
-    status: over.status ?? "complete",
-    startedAt: over.startedAt ?? "2026-11-20T02:00:00.000Z",
-    plan: { ...base.plan, quick: over.quick ?? false },
-    kernel: { ...base.kernel!, release: over.release ?? "7.3.4" },
-    comparisons: [
-      comparison({
-        // the on cell is what the efficiency says, so that the boots and the figures agree
-        workload: "redis", path: "read", off: cell("redis", "read", "off", off), on: cell("redis", "read", "on", off * (1 - (45.5 * eff) / 10_000)),
-        reductionPct: (45.5 * eff) / 100, expectedReductionPct: 45.5, efficiencyPct: eff, splitShared: over.splitShared ?? false, noisy: false,
-      }),
-    ],
-    runtimeCells: [
-      runtimeCell("redis", "off", 53.6),
-      runtimeCell("redis", "on", 53.6 * (1 - runtimeOn / 100), { reductionPct: runtimeOn, failures: over.failures ?? [] }),
-    ],
-  });
-}
 
 const dirs = { baseline: "/b", current: "/c" };
 
@@ -122,45 +93,5 @@ describe("run comparison", () => {
     const tcg = (tcgThread?: "single" | "multi") => ({ ...run({ runId: tcgThread ?? "old" }), accel: { accel: "tcg" as const, reason: "forced", tcgThread } });
     expect(compareRuns(tcg("single"), tcg("single"), dirs).inputsChanged).toEqual([]);
     expect(compareRuns(tcg(), tcg("single"), dirs).inputsChanged).toEqual([{ input: "accelerator", baseline: "tcg", current: "tcg (single-threaded)" }]);
-  });
-});
-
-describe("nightly baseline", () => {
-  async function history(runs: Array<{ r: RunRecord; regressions?: number }>): Promise<string> {
-    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
-    for (const { r, regressions } of runs) {
-      await mkdir(path.join(h, r.runId));
-      await writeFile(path.join(h, r.runId, "run.json"), JSON.stringify(r));
-      if (regressions !== undefined) await writeFile(path.join(h, r.runId, "nightly.json"), JSON.stringify({ regressions, baseline: null, note: null, comparison: null }));
-    }
-    await mkdir(path.join(h, "not-a-run"));
-    return h;
-  }
-
-  it("takes the newest older complete run of the same plan that was not itself a regression", async () => {
-    const good = run({ runId: "n1", startedAt: "2026-11-18T02:00:00.000Z" });
-    const bad = run({ runId: "n2", startedAt: "2026-11-19T02:00:00.000Z", efficiency: 10 });
-    const failed = run({ runId: "n3", startedAt: "2026-11-19T12:00:00.000Z", status: "failed" });
-    const otherPlan = run({ runId: "n4", startedAt: "2026-11-19T13:00:00.000Z", quick: true });
-    const tonight = run({ runId: "n5", startedAt: "2026-11-20T02:00:00.000Z" });
-    const h = await history([{ r: good, regressions: 0 }, { r: bad, regressions: 1 }, { r: failed }, { r: otherPlan }, { r: tonight }]);
-    const found = await findBaseline(h, tonight);
-    expect(found?.run.runId).toBe("n1");
-    expect(await findBaseline(h, good)).toBeNull();
-  });
-
-  it("refuses a folder that holds no run record, naming it", async () => {
-    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
-    await expect(loadRunRecord(h)).rejects.toThrow(`cannot read ${path.join(h, "run.json")}`);
-    await writeFile(path.join(h, "run.json"), JSON.stringify({ schema: 2, runId: "x" }));
-    await expect(loadRunRecord(h)).rejects.toThrow(/is not a valid run record: status/);
-  });
-
-  it("says which tool version a run record of another schema came from", async () => {
-    const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
-    await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "old" }), schema: 1 }));
-    await expect(loadRunRecord(h)).rejects.toThrow(/has run record schema 1, written by an older erofs-share-bench; this one reads schema 2/);
-    await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "new" }), schema: 9 }));
-    await expect(loadRunRecord(h)).rejects.toThrow(/schema 9, written by a newer erofs-share-bench/);
   });
 });
