@@ -48,12 +48,25 @@ export function qemuOptionPath(p: string): string {
   return p.replaceAll(",", ",,");
 }
 
+/**
+ * What the guest kernel skips at boot: measured under TCG here, boot to init
+ * went from a median of 2.2 s to 1.5 s with them. pci=noacpi routes PCI
+ * interrupts without ACPI's tables (their parsing took 0.7 s; ACPI itself
+ * stays, for SMP: acpi=off left the guest one CPU); tsc=reliable and
+ * no_timer_check skip the clocksource watchdog and the IO-APIC timer check
+ * (which panicked "IO-APIC + timer doesn't work!" on a loaded host);
+ * reboot=t ends the guest by a triple fault, the fastest way out with
+ * -no-reboot.
+ */
+export const FAST_BOOT = ["pci=noacpi", "tsc=reliable", "no_timer_check", "reboot=t"];
+
 export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
   const cmdline = [
     "console=ttyS0",
     "panic=-1",
     "oops=panic",
     "loglevel=6",
+    ...FAST_BOOT,
     ...Object.entries(boot.guestArgs).map(([k, v]) => {
       if (/\s/.test(v) || v === "") throw new BenchError(`guest argument ${k}="${v}" is empty or has spaces`);
       return `${k}=${v}`;
