@@ -224,9 +224,10 @@ describe("checks.def, the one table of checks", () => {
   it("is read by the host as esbcheck was compiled with it: the names in order, and every field", async () => {
     expect((await execa(esbcheck, ["list"])).stdout.split("\n")).toEqual(CHECK_NAMES);
     const table = (await execa(esbcheck, ["table"])).stdout.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(table.map(({ argument: _, ...row }) => ({ ...row, needs: row.needs === "none" ? null : row.needs }))).toEqual(
-      CHECKS.map((c) => ({ name: c.name, needs: c.needs, typicalSeconds: c.typicalSeconds, timeoutSeconds: c.timeoutSeconds, proves: c.proves, results: c.results })),
+    expect(table.map(({ argument: _, neighbours, ...row }) => ({ ...row, needs: row.needs === "none" ? null : row.needs, alone: neighbours === "alone" }))).toEqual(
+      CHECKS.map((c) => ({ name: c.name, needs: c.needs, typicalSeconds: c.typicalSeconds, timeoutSeconds: c.timeoutSeconds, alone: c.alone, proves: c.proves, results: c.results })),
     );
+    expect(CHECKS.filter((c) => c.alone).map((c) => c.name)).toEqual(["mount-cycles", "umount-race"]);
     expect(table.filter((r) => r.argument !== 0).map((r) => r.name)).toEqual(["corrupt-same-domain"]);
   });
 
@@ -254,30 +255,31 @@ describe("checks.def, the one table of checks", () => {
     expect(r.stdout.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).at(-1)).toMatchObject({ name: "no-such-check", result: "na" });
   });
 
-  const row = (name: string, extra = "") => `CHECK("${name}", check_x, 0, none, 10, 120, "Proves ${name}.")${extra}`;
+  const row = (name: string, extra = "") => `CHECK("${name}", check_x, 0, none, 10, 120, shared, "Proves ${name}.")${extra}`;
   const def = (...lines: string[]) => ["/*", " * a table", " */", "", ...lines].join("\n");
 
   it("reads CHECK rows, and RESULT rows as a check's own results", () => {
-    const checks = parseChecksDef(def(row("one"), `CHECK("two", check_two, 1, forged, 5, 60, "Both.")`, `RESULT("two", "two-a", "A.")`, `RESULT("two", "two-b", "B.")`));
+    const checks = parseChecksDef(def(row("one"), `CHECK("two", check_two, 1, forged, 5, 60, alone, "Both.")`, `RESULT("two", "two-a", "A.")`, `RESULT("two", "two-b", "B.")`));
     expect(checks).toEqual([
-      { name: "one", proves: "Proves one.", needs: null, typicalSeconds: 10, timeoutSeconds: 120, results: [{ name: "one", proves: "Proves one." }] },
-      { name: "two", proves: "Both.", needs: "forged", typicalSeconds: 5, timeoutSeconds: 60, results: [{ name: "two-a", proves: "A." }, { name: "two-b", proves: "B." }] },
+      { name: "one", proves: "Proves one.", needs: null, typicalSeconds: 10, timeoutSeconds: 120, alone: false, results: [{ name: "one", proves: "Proves one." }] },
+      { name: "two", proves: "Both.", needs: "forged", typicalSeconds: 5, timeoutSeconds: 60, alone: true, results: [{ name: "two-a", proves: "A." }, { name: "two-b", proves: "B." }] },
     ]);
   });
 
   it.each([
-    ["a row split over two lines", def(`CHECK("one", check_x, 0, none, 10, 120,`, `  "Proves one.")`), /:5: not a comment, a CHECK\(\.\.\.\) row or a RESULT\(\.\.\.\) row/],
-    ["a field too few", def(`CHECK("one", check_x, 0, none, 120, "Proves one.")`), /:5: CHECK has 7 fields \(name, function, argument, needs, typical seconds, host timeout seconds, proves\), this row 6/],
-    ["a name that is not a string", def(`CHECK(one, check_x, 0, none, 10, 120, "P.")`), /:5: name must be a "string"/],
+    ["a row split over two lines", def(`CHECK("one", check_x, 0, none, 10, 120, shared,`, `  "Proves one.")`), /:5: not a comment, a CHECK\(\.\.\.\) row or a RESULT\(\.\.\.\) row/],
+    ["a field too few", def(`CHECK("one", check_x, 0, none, 120, shared, "Proves one.")`), /:5: CHECK has 8 fields \(name, function, argument, needs, typical seconds, host timeout seconds, neighbours, proves\), this row 7/],
+    ["a name that is not a string", def(`CHECK(one, check_x, 0, none, 10, 120, shared, "P.")`), /:5: name must be a "string"/],
     ["a name with a capital", def(row("One")), /:5: name must be a "string" matching/],
-    ["a function that is a string", def(`CHECK("one", "check_x", 0, none, 10, 120, "P.")`), /:5: function must be an identifier/],
-    ["an unknown disk", def(`CHECK("one", check_x, 0, cdrom, 10, 120, "P.")`), /:5: needs must be one of none, forged, corrupt, not cdrom/],
-    ["a timeout of zero", def(`CHECK("one", check_x, 0, none, 10, 0, "P.")`), /:5: host timeout seconds must be an integer matching/],
-    ["an escape in a string", def(`CHECK("one", check_x, 0, none, 10, 120, "say \\"hi\\"")`), /:5: a string with an escape/],
-    ["two strings side by side", def(`CHECK("one", check_x, 0, none, 10, 120, "P" "Q")`), /:5: field 7 is not/],
-    ["a trailing comma", def(`CHECK("one", check_x, 0, none, 10, 120, "P.",)`), /:5: a trailing comma/],
+    ["a function that is a string", def(`CHECK("one", "check_x", 0, none, 10, 120, shared, "P.")`), /:5: function must be an identifier/],
+    ["an unknown disk", def(`CHECK("one", check_x, 0, cdrom, 10, 120, shared, "P.")`), /:5: needs must be one of none, forged, corrupt, not cdrom/],
+    ["a timeout of zero", def(`CHECK("one", check_x, 0, none, 10, 0, shared, "P.")`), /:5: host timeout seconds must be an integer matching/],
+    ["an escape in a string", def(`CHECK("one", check_x, 0, none, 10, 120, shared, "say \\"hi\\"")`), /:5: a string with an escape/],
+    ["two strings side by side", def(`CHECK("one", check_x, 0, none, 10, 120, shared, "P" "Q")`), /:5: field 8 is not/],
+    ["a neighbours word that is neither shared nor alone", def(`CHECK("one", check_x, 0, none, 10, 120, sometimes, "P.")`), /:5: neighbours must be shared or alone, not sometimes/],
+    ["a trailing comma", def(`CHECK("one", check_x, 0, none, 10, 120, shared, "P.",)`), /:5: a trailing comma/],
     ["text after a row", def(row("one", " // why")), /:5: not a comment/],
-    ["an unknown row", def(`CHEK("one", check_x, 0, none, 10, 120, "P.")`), /:5: not a comment/],
+    ["an unknown row", def(`CHEK("one", check_x, 0, none, 10, 120, shared, "P.")`), /:5: not a comment/],
     ["a result of no check above", def(`RESULT("two", "two-a", "A.")`, row("two")), /:5: a result of two, which no CHECK row above names/],
     ["a check named twice", def(row("one"), row("one")), /:6: a second check named one/],
     ["a result named as another check", def(row("one"), row("two"), `RESULT("two", "one", "A.")`), /two results named one/],

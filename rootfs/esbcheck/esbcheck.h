@@ -62,6 +62,7 @@ struct check_row {
   int arg;              /* C.arg while it runs: which variant of a shared function */
   const char *needs;    /* the extra disks the host attaches: none, forged, corrupt */
   int typical_s, timeout_s;
+  const char *neighbours; /* shared or alone: whether its boot may run beside other guests */
   const char *proves;
 };
 const struct check_row *find_check(const char *name);
@@ -72,7 +73,7 @@ int run_check(const struct check_row *row);
 int list_checks(void);
 int print_check_table(void);
 /* the check functions, one per CHECK row */
-#define CHECK(name, function, argument, needs, typical_s, timeout_s, proves) void function(void);
+#define CHECK(name, function, argument, needs, typical_s, timeout_s, neighbours, proves) void function(void);
 #define RESULT(check, name, proves)
 #include "checks.def"
 #undef CHECK

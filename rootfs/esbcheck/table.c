@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const struct check_row CHECKS[] = {
-#define CHECK(name, function, argument, needs, typical_s, timeout_s, proves) {name, function, argument, #needs, typical_s, timeout_s, proves},
+#define CHECK(name, function, argument, needs, typical_s, timeout_s, neighbours, proves) {name, function, argument, #needs, typical_s, timeout_s, #neighbours, proves},
 #define RESULT(check, name, proves)
 #include "checks.def"
 #undef CHECK
@@ -14,7 +14,7 @@ static const struct check_row CHECKS[] = {
 
 struct result_row { const char *check, *name, *proves; };
 static const struct result_row RESULTS[] = {
-#define CHECK(name, function, argument, needs, typical_s, timeout_s, proves)
+#define CHECK(name, function, argument, needs, typical_s, timeout_s, neighbours, proves)
 #define RESULT(check, name, proves) {check, name, proves},
 #include "checks.def"
 #undef CHECK
@@ -56,7 +56,8 @@ int print_check_table(void) {
     struct jb b = {0};
     jb_printf(&b, "{\"name\":"); jb_str(&b, c->name);
     jb_printf(&b, ",\"argument\":%d,\"needs\":", c->arg); jb_str(&b, c->needs);
-    jb_printf(&b, ",\"typicalSeconds\":%d,\"timeoutSeconds\":%d,\"proves\":", c->typical_s, c->timeout_s); jb_str(&b, c->proves);
+    jb_printf(&b, ",\"typicalSeconds\":%d,\"timeoutSeconds\":%d,\"neighbours\":", c->typical_s, c->timeout_s); jb_str(&b, c->neighbours);
+    jb_printf(&b, ",\"proves\":"); jb_str(&b, c->proves);
     jb_printf(&b, ",\"results\":[");
     int n = 0;
     for (const struct result_row *r = RESULTS; r->check; r++) {

@@ -43,6 +43,8 @@ export interface CheckSpec {
   /** Seconds it takes on TCG at esb.seconds=30, and the host timeout to give its boot. */
   typicalSeconds: number;
   timeoutSeconds: number;
+  /** It hunts a race whose rate the host's load moves: its boots run with the host to themselves. */
+  alone: boolean;
 }
 
 /** The table of checks esbcheck is compiled with: the one list of checks, read by the guest and the host alike. */
@@ -51,7 +53,7 @@ export const CHECKS_DEF = path.join(rootfsDir, "esbcheck", "checks.def");
 const NEEDS = { none: null, forged: "forged", corrupt: "corrupt" } as const;
 const NAME = /^[a-z][a-z0-9-]*$/;
 const ROWS = {
-  CHECK: ["name", "function", "argument", "needs", "typical seconds", "host timeout seconds", "proves"],
+  CHECK: ["name", "function", "argument", "needs", "typical seconds", "host timeout seconds", "neighbours", "proves"],
   RESULT: ["check", "result name", "proves"],
 } as const;
 
@@ -118,9 +120,11 @@ export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[]
       if (!(needs in NEEDS)) fail(`needs must be one of ${Object.keys(NEEDS).join(", ")}, not ${needs}`);
       const typicalSeconds = Number(want(4, "int", /^[1-9][0-9]*$/));
       const timeoutSeconds = Number(want(5, "int", /^[1-9][0-9]*$/));
-      const proves = want(6, "string", /\S/);
+      const neighbours = want(6, "word");
+      if (neighbours !== "shared" && neighbours !== "alone") fail(`neighbours must be shared or alone, not ${neighbours}`);
+      const proves = want(7, "string", /\S/);
       if (checks.some((c) => c.name === name)) fail(`a second check named ${name}`);
-      checks.push({ name, proves, results: [], needs: NEEDS[needs as keyof typeof NEEDS], typicalSeconds, timeoutSeconds });
+      checks.push({ name, proves, results: [], needs: NEEDS[needs as keyof typeof NEEDS], typicalSeconds, timeoutSeconds, alone: neighbours === "alone" });
     } else {
       const check = want(0, "string", NAME);
       const name = want(1, "string", NAME);

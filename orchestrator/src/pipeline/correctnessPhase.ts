@@ -9,6 +9,7 @@ import type { ImagePair } from "../images/pairs.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import { stallNote } from "./conclusions.js";
+import { schedule } from "./scheduler.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
 
@@ -24,6 +25,8 @@ export interface CorrectnessContext {
   progress: Progress;
   machine: GuestMachine;
   series: SeriesSpec;
+  /** Guests at once: the checks' boots run side by side, but for those that hunt a race (the table's `alone`). */
+  parallel: number;
 }
 
 /** TCG runs the checks this much slower than their typical times: their boots get that much longer. */
@@ -129,12 +132,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
     }
     await folder.save();
   };
-  for (const [i, check] of checks.entries()) {
-    progress.info(`correctness ${i + 1}/${checks.length}: ${check} on ${workload} (series ${ctx.series.name})`);
-    if (notApplicable.has(check)) {
-      await save(check, []);
-      continue;
-    }
+  const measure = async (check: string): Promise<Array<CheckRun & { done: CheckBootResult[] }>> => {
     const boot = boots.find((b) => b.check === check)!;
     const once = async (rep: number): Promise<CheckRun & { done: CheckBootResult[] }> => {
       const dirOf = (k: number) => path.join(folder.dir, "boots", `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`);
@@ -146,7 +144,23 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
       const r = await run(boot, 0);
       return { verdicts: judge(r), done: [r], bootDir: r.bootDir };
     };
-    const runs = await runRated(once, reps, reruns, () => progress.info(`  ${check} failed: ${reruns} more boot(s) to see how often`));
-    await save(check, runs);
-  }
+    return runRated(once, reps, reruns, () => progress.info(`  ${check} failed: ${reruns} more boot(s) to see how often`));
+  };
+  for (const check of checks.filter((c) => notApplicable.has(c))) await save(check, []);
+  // independent boots side by side; a check that hunts a race has the host to itself (its rate moves with the load), after the others
+  const order = (c: string) => (checkSpec(c).alone ? 1 : 0);
+  const jobs = checks.filter((c) => !notApplicable.has(c)).sort((a, b) => order(a) - order(b))
+    .map((check) => ({ id: check, exclusive: checkSpec(check).alone, run: () => measure(check) }));
+  await schedule(jobs, {
+    parallel: ctx.parallel,
+    onStart: (job, running) => progress.info(`correctness: ${job.id} on ${workload} (series ${ctx.series.name})${job.exclusive ? ", alone on the host" : running > 1 ? `, ${running} guests running` : ""}`),
+    onFinished: async (f) => {
+      if (!f.result.ok) throw f.result.error;
+      await save(f.job.id, f.result.value);
+      progress.info(`correctness ${f.done}/${f.total} done`);
+    },
+  });
+  // the record lists the checks in the table's order, whatever order their boots ended in
+  record.correctness.sort((a, b) => (a.workload === b.workload ? checks.indexOf(a.check) - checks.indexOf(b.check) : 0));
+  await folder.save();
 }
