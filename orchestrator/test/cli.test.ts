@@ -22,7 +22,7 @@ describe("the command line", () => {
 
   it("gives each verb only the options that apply to it", () => {
     const job = ["--series", "--profile", "--kernel-deb", "--kernel-src", "--base-ref", "--kernel-src-exclude", "--mbox", "--no-fixups", "--prefix", "--commit", "--mutant", "--jobs"];
-    const measured = ["--workload", "--images", "--phases", "--modes", "--paths", "--reps", "--quick", "--digest", "--checks", "--check-reps", "--check-reruns"];
+    const measured = ["--workload", "--images", "--phases", "--modes", "--paths", "--reps", "--fixed-reps", "--quick", "--digest", "--checks", "--check-reps", "--check-reruns"];
     const guests = ["--accel", "--tcg-thread", "--parallel", "--runtime-shared"];
     const sorted = (xs: string[]) => [...xs].sort();
     expect(optionsOf("run")).toEqual(sorted([...job, "--build-only", ...measured, ...guests, "--shard", "--artifacts", "--out", "--matrix", "--job", "--json"]));

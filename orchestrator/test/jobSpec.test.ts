@@ -6,7 +6,7 @@ describe("the job spec", () => {
   it("has the defaults of the default job", () => {
     expect(JOB_DEFAULTS).toMatchObject({
       series: "mainline", workloads: ["synthetic", "redis", "postgres", "nginx"], phases: ["readall", "runtime", "correctness"], modes: ["off", "on", "split"],
-      paths: ["read", "mmap", "sendfile"], reps: 3, quick: false, digest: "xxh64", checkReps: 1, checkReruns: 3, tcgThread: "single", fixups: true, kernelSrcExclude: [],
+      paths: ["read", "mmap", "sendfile"], reps: 3, fixedReps: false, quick: false, digest: "xxh64", checkReps: 1, checkReruns: 3, tcgThread: "single", fixups: true, kernelSrcExclude: [],
     });
     expect(JOB_DEFAULTS.accel).toBeUndefined();
     expect(JOB_DEFAULTS.parallel).toBeUndefined();
@@ -22,7 +22,7 @@ describe("the job spec", () => {
   it("records what was measured as run.json's plan, your own pair as \"images\"", () => {
     const job = resolveJob({ workloads: ["synthetic"], reps: 1, checks: ["fadvise"] }, "x");
     expect(planOf(job)).toEqual({
-      workloads: ["synthetic"], modes: ["off", "on", "split"], paths: ["read", "mmap", "sendfile"], reps: 1, phases: ["readall", "runtime", "correctness"],
+      workloads: ["synthetic"], modes: ["off", "on", "split"], paths: ["read", "mmap", "sendfile"], reps: 1, fixedReps: false, phases: ["readall", "runtime", "correctness"],
       quick: false, digest: "xxh64", checks: ["fadvise"], checkReps: 1, checkReruns: 3,
     });
     expect(planOf(resolveJob({ images: ["a", "b"] }, "x")).workloads).toEqual(["images"]);

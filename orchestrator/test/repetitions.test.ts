@@ -5,9 +5,9 @@ const rule = SETTLE_RULES.readall;
 
 describe("repetitions that stop when a figure is settled", () => {
   it("sets the band by the larger of a floor and a share of the median", () => {
-    expect(bandOf([12.1, 12.2], rule)).toBeCloseTo(0.1, 6);
-    expect(bandOf([48.5, 48.6], rule)).toBeCloseTo(0.24275, 6);
-    expect(bandOf([1036, 1035], rule)).toBeCloseTo(5.1775, 3);
+    expect(bandOf([12.1, 12.2], rule)).toBeCloseTo(0.25, 6);
+    expect(bandOf([48.5, 48.6], rule)).toBeCloseTo(0.25, 6);
+    expect(bandOf([1036, 1035], rule)).toBeCloseTo(0.51775, 4);
     expect(bandOf([300, 310], SETTLE_RULES.runtime)).toBeCloseTo(6.1, 6);
   });
 
@@ -15,17 +15,18 @@ describe("repetitions that stop when a figure is settled", () => {
     expect(cellSettled([48.53], rule).settled).toBe(false);
     expect(cellSettled([48.53, 48.56], rule)).toMatchObject({ settled: true });
     expect(cellSettled([48.53, 48.9], rule).settled).toBe(false);
-    expect(cellSettled([1035.5, 1039.9], rule).settled).toBe(true);
+    expect(cellSettled([1035.5, 1035.9], rule).settled).toBe(true);
+    expect(cellSettled([1035.5, 1039.9], rule).settled).toBe(false);
   });
 
   it("stops a group when every cell is settled, goes on while one is not, and stops at the cap saying why", () => {
     const off = { name: "off", values: [48.53, 48.55] };
     const on = { name: "on", values: [32.3, 32.34] };
     expect(nextRound([off, on], rule, 1, 3)).toMatchObject({ more: true, why: "1 of at least 2 boots" });
-    expect(nextRound([off, on], rule, 2, 3)).toEqual({ more: false, why: "settled after 2 boots (every cell within its band)" });
+    expect(nextRound([off, on], rule, 2, 3)).toEqual({ more: false, settled: true, why: "settled after 2 boots (every cell within its band)" });
     const wobbly = { name: "split", values: [48.5, 49.4] };
-    expect(nextRound([off, on, wobbly], rule, 2, 3)).toEqual({ more: true, why: "one more boot: split spread 0.90 MiB > band 0.24 MiB" });
-    expect(nextRound([off, on, { name: "split", values: [48.5, 49.4, 47.9] }], rule, 3, 3)).toEqual({ more: false, why: "not settled at the cap of 3 boots: split spread 1.50 MiB > band 0.24 MiB" });
+    expect(nextRound([off, on, wobbly], rule, 2, 3)).toEqual({ more: true, settled: false, why: "one more boot: split spread 0.90 MiB > band 0.25 MiB" });
+    expect(nextRound([off, on, { name: "split", values: [48.5, 49.4, 47.9] }], rule, 3, 3)).toEqual({ more: false, settled: false, why: "not settled at the cap of 3 boots: split spread 1.50 MiB > band 0.25 MiB" });
     // a cap of one boot is honoured: no verdict on settling, one boot
     expect(nextRound([{ name: "off", values: [48.5] }], rule, 1, 1)).toMatchObject({ more: false });
   });

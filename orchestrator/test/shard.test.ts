@@ -25,7 +25,7 @@ describe("shards", () => {
     }
   });
 
-  it("keeps every mode of a (workload, path, rep) together", () => {
+  it("keeps every mode and rep of a (workload, path) together", () => {
     const manifest = { entries: [{ path: "f", type: "file" as const, size: 1 << 20, mode: 0o644, sha256: "x" }] };
     const cells = ["w1", "w2"].flatMap((w) => [1, 2, 3].flatMap((rep) => ["read", "mmap"].flatMap((p) => (["off", "on", "split"] as const).map((mode) => ({
       pair: { workload: w, imageA: "", imageB: "", manifestA: manifest, manifestB: manifest }, path: p, rep, mode,
@@ -33,7 +33,8 @@ describe("shards", () => {
     const parts = [1, 2, 3].map((index) => inShard(cells, readAllGroup, { index, count: 3 }));
     expect(parts.flat()).toHaveLength(cells.length);
     for (const part of parts) {
-      for (const c of part) expect(part.filter((x) => x.pair.workload === c.pair.workload && x.path === c.path && x.rep === c.rep)).toHaveLength(3);
+      // whether a group needs another rep is decided from all its boots, so they are all in one shard
+      for (const c of part) expect(part.filter((x) => x.pair.workload === c.pair.workload && x.path === c.path)).toHaveLength(9);
     }
   });
 });
@@ -82,5 +83,18 @@ describe("merging shards", () => {
     const merged = mergeRecords([shardRec(1, all.slice(0, 3)), shardRec(2, [], { status: "interrupted", error: "interrupted by SIGTERM" })], "m");
     expect(merged.status).toBe("failed");
     expect(merged.error).toBe("shard 2/2 interrupted: interrupted by SIGTERM");
+  });
+
+  it("expects of a group only the boots its shard decided it needed", () => {
+    const cap3 = { ...runRecord().plan, reps: 3, paths: ["read" as const] };
+    const decision = { phase: "read-all" as const, workload: "redis", path: "read", boots: 2, settled: true, why: "settled after 2 boots (every cell within its band)", rule: { floorMiB: 0.25, fraction: 0.0005 }, fixed: false };
+    const rec = (index: number, boots: BootMeasurement[], over = {}) => ({ dir: `/runs/s${index}`, record: runRecord({ runId: `s${index}`, plan: cap3, boots, shard: { index, count: 2 }, ...over }) });
+    const settled = mergeRecords([rec(1, all, { repetitions: [decision] }), rec(2, [])], "m");
+    expect(settled.status).toBe("complete");
+    expect(settled.repetitions).toEqual([decision]);
+    // without the decision, the third rep the cap allows is missing
+    const undecided = mergeRecords([rec(1, all), rec(2, [])], "m");
+    expect(undecided.status).toBe("failed");
+    expect(undecided.error).toMatch(/^boots missing from the shards: redis off\/read rep 3/);
   });
 });

@@ -17,12 +17,13 @@ export type SettleRule = z.infer<typeof SettleRuleSchema>;
 
 /**
  * Read-all page cache is read to 64 KiB (the guest's settle tolerance), and
- * boots of one cell agree to a few hundredths of a MiB: 0.1 MiB or 0.5%,
- * well inside the figures the cover letter prints. Runtime memory.current
- * moves with what a server does in its own time: 1 MiB or 2%.
+ * boots of one cell agree to a few hundredths of a MiB: a quarter MiB, or
+ * 0.05% of a large figure, keeps a settled median within half a MiB of what
+ * more boots would give. Runtime memory.current moves with what a server
+ * does in its own time: 1 MiB or 2%.
  */
 export const SETTLE_RULES: Record<"readall" | "runtime", SettleRule> = {
-  readall: { floorMiB: 0.1, fraction: 0.005 },
+  readall: { floorMiB: 0.25, fraction: 0.0005 },
   runtime: { floorMiB: 1, fraction: 0.02 },
 };
 
@@ -40,12 +41,28 @@ export function cellSettled(values: number[], rule: SettleRule): { settled: bool
 }
 
 /** What a group does next: stop (every cell settled, or the cap reached) or measure one more round, and why. */
-export function nextRound(cells: Array<{ name: string; values: number[] }>, rule: SettleRule, rounds: number, cap: number): { more: boolean; why: string } {
+export function nextRound(cells: Array<{ name: string; values: number[] }>, rule: SettleRule, rounds: number, cap: number): { more: boolean; settled: boolean; why: string } {
   const min = Math.min(MIN_REPS, cap);
-  if (rounds < min) return { more: true, why: `${rounds} of at least ${min} boots` };
+  if (rounds < min) return { more: true, settled: false, why: `${rounds} of at least ${min} boots` };
   const open = cells.map((c) => ({ c, s: cellSettled(c.values, rule) })).filter((x) => !x.s.settled);
-  if (!open.length) return { more: false, why: `settled after ${rounds} boots (every cell within its band)` };
+  if (!open.length) return { more: false, settled: true, why: `settled after ${rounds} boots (every cell within its band)` };
   const worst = open.map((x) => `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`).join(", ");
-  if (rounds >= cap) return { more: false, why: `not settled at the cap of ${cap} boots: ${worst}` };
-  return { more: true, why: `one more boot: ${worst}` };
+  if (rounds >= cap) return { more: false, settled: false, why: `not settled at the cap of ${cap} boots: ${worst}` };
+  return { more: true, settled: false, why: `one more boot: ${worst}` };
 }
+
+/** What one group of cells got, as run.json records it. */
+export const RepetitionDecisionSchema = z.object({
+  phase: z.enum(["read-all", "runtime"]),
+  /** The group's workload, and its access path for read-all. */
+  workload: z.string(),
+  path: z.string().optional(),
+  /** Boots each of the group's cells got (the rounds measured). */
+  boots: z.number().int(),
+  settled: z.boolean(),
+  why: z.string(),
+  rule: SettleRuleSchema,
+  /** --fixed-reps: every cell got the cap, settled or not. */
+  fixed: z.boolean(),
+});
+export type RepetitionDecision = z.infer<typeof RepetitionDecisionSchema>;

@@ -46,7 +46,8 @@ const JOB_OPTIONS: Record<JobKey, () => Option> = {
   phases: () => new Option("--phases <list>", `phases to run (${PHASES.join(",")}); runtime needs a workload with a runtime section${shown("phases")}`).argParser(listOf(PHASES, "phase")),
   modes: () => new Option("--modes <list>", `modes to measure (${MODES.join(",")})${shown("modes")}`).argParser(listOf(MODES, "mode")),
   paths: () => new Option("--paths <list>", `access paths for the read-all phase (${ACCESS_PATHS.join(",")})${shown("paths")}`).argParser(listOf(ACCESS_PATHS, "path")),
-  reps: () => new Option("--reps <n>", `fresh boots per (mode, access path)${shown("reps")}`).argParser(positiveInt),
+  reps: () => new Option("--reps <n>", `the most fresh boots per (mode, access path); a cell whose boots agree within its band stops at two${shown("reps")}`).argParser(positiveInt),
+  fixedReps: () => new Option("--fixed-reps", "every cell gets exactly --reps boots, settled or not"),
   quick: () => new Option("--quick", "shorter workload parameters (the workload's quick: values)"),
   digest: () => new Option("--digest <name>", `what every file a guest reads is checked with: xxh64 (cheap) or sha256${shown("digest")}`).choices([...DIGESTS]),
   checks: () => new Option("--checks <list>", `correctness checks to run (${CHECK_NAMES.join(",")}); default all`).argParser(listOf(CHECK_NAMES, "check")),
@@ -68,7 +69,7 @@ export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "jobs"];
 /** Which pairs are built. */
 export const PAIR_OPTIONS: JobKey[] = ["workloads", "images", "phases"];
 /** How they are measured. */
-export const MEASURE_OPTIONS: JobKey[] = ["modes", "paths", "reps", "quick", "digest", "checks", "checkReps", "checkReruns"];
+export const MEASURE_OPTIONS: JobKey[] = ["modes", "paths", "reps", "fixedReps", "quick", "digest", "checks", "checkReps", "checkReruns"];
 /** The guests and the host. */
 export const HOST_OPTIONS: JobKey[] = ["accel", "tcgThread", "parallel", "runtimeShared"];
 

@@ -65,10 +65,12 @@ function coverage(record: RunRecord): { missing: string[]; twice: string[] } {
   for (const b of [...record.boots, ...record.failedBoots]) seen.set(key(b.workload, b.mode, b.path, b.rep), (seen.get(key(b.workload, b.mode, b.path, b.rep)) ?? 0) + 1);
   for (const m of record.runtime) seen.set(key(m.workload, m.mode, "runtime", m.rep), (seen.get(key(m.workload, m.mode, "runtime", m.rep)) ?? 0) + 1);
   const missing: string[] = [];
+  // a group that settled early got fewer boots than the cap, as its shard decided
+  const repsOf = (w: string, p: string) => record.repetitions.find((d) => d.phase === "read-all" && d.workload === w && d.path === p)?.boots ?? record.plan.reps;
   if (record.plan.phases.includes("readall")) {
     for (const w of record.workloads) {
-      for (let rep = 1; rep <= record.plan.reps; rep++) {
-        for (const m of record.plan.modes) for (const p of record.plan.paths) if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
+      for (const p of record.plan.paths) {
+        for (let rep = 1; rep <= repsOf(w.name, p); rep++) for (const m of record.plan.modes) if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
       }
     }
   }
@@ -100,6 +102,7 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     shard: undefined,
     mergedFrom: sorted.map((s) => s.dir),
     scheduling: undefined,
+    repetitions: all.flatMap((r) => r.repetitions),
     boots: all.flatMap((r) => r.boots),
     failedBoots: all.flatMap((r) => r.failedBoots),
     runtime: all.flatMap((r) => r.runtime),

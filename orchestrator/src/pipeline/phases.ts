@@ -13,6 +13,8 @@ import type { ImagePair } from "../images/pairs.js";
 import { fmtElapsed, type Progress } from "../util/progress.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
+import { SETTLE_RULES } from "../analysis/repetitions.js";
+import { measureInRounds } from "./rounds.js";
 import { schedule, type Finished, type Job } from "./scheduler.js";
 import { inShard, type BootGroup } from "./shard.js";
 
@@ -70,15 +72,19 @@ const MIB = 2 ** 20;
 /** A boot's fixed cost (booting, settling) in the same unit as a MiB read. */
 const BOOT_COST = 50;
 
-/** Every mode of one (workload, path, rep) goes to one shard; its cost grows with what the guests read. */
-export function readAllGroup(c: { pair: PairToMeasure; path: string; rep: number }): BootGroup {
+/**
+ * Every mode and rep of one (workload, path) goes to one shard: whether the
+ * group needs another rep is decided from all of its boots. Its cost grows
+ * with what the guests read.
+ */
+export function readAllGroup(c: { pair: PairToMeasure; path: string }): BootGroup {
   const bytes = [c.pair.manifestA, c.pair.manifestB].flatMap((m) => m.entries).reduce((s, e) => s + (e.type === "file" ? e.size : 0), 0);
-  return { key: `${c.pair.workload}|${c.path}|${c.rep}`, cost: bytes / MIB + BOOT_COST };
+  return { key: `${c.pair.workload}|${c.path}`, cost: bytes / MIB + BOOT_COST };
 }
 
-/** Every mode of one (workload, rep) of the runtime phase goes to one shard. */
-function runtimeGroup(c: { p: ImagePair; rep: number }): BootGroup {
-  return { key: `${c.p.record.name}|runtime|${c.rep}`, cost: 20 * BOOT_COST };
+/** Every mode and rep of one workload's runtime phase goes to one shard. */
+function runtimeGroup(c: { p: ImagePair }): BootGroup {
+  return { key: `${c.p.record.name}|runtime`, cost: 20 * BOOT_COST };
 }
 
 /**
@@ -89,15 +95,39 @@ function runtimeGroup(c: { p: ImagePair; rep: number }): BootGroup {
 export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const cells: ReadAllCell[] = [];
-  for (const p of pairs) {
-    for (let rep = 1; rep <= opts.reps; rep++) {
-      for (const mode of opts.modes) for (const accessPath of opts.paths) cells.push({ pair: toPair(p), mode, path: accessPath, rep });
-    }
-  }
+  const groups = inShard(
+    pairs.flatMap((p) => opts.paths.map((accessPath) => ({ pair: toPair(p), path: accessPath }))),
+    readAllGroup,
+    opts.shard,
+  ).map((g) => ({ ...g, key: readAllGroup(g).key, workload: g.pair.workload }));
+  // a cell's figures: page cache after A and after A+B, from the boots that were not left out
+  const figures = (workload: string, accessPath: AccessPath, mode: Mode) => {
+    const boots = record.boots.filter((b) => b.workload === workload && b.path === accessPath && b.mode === mode && !b.excluded);
+    return [
+      { name: `${mode} after A`, values: boots.map((b) => b.afterAKiB / 1024) },
+      { name: `${mode} after A+B`, values: boots.map((b) => b.afterBKiB / 1024) },
+    ];
+  };
+  await measureInRounds({
+    phase: "read-all", groups, cap: opts.reps, fixed: opts.fixedReps, rule: SETTLE_RULES.readall,
+    measure: (items, round) =>
+      measureReadAllCells(items.flatMap(({ group, rep }) => opts.modes.map((mode) => ({ pair: group.pair, mode, path: group.path, rep }))), round, ctx),
+    cellsOf: (g) => opts.modes.flatMap((mode) => figures(g.workload, g.path, mode)),
+    onMore: (g, why) => progress.info(`read-all ${g.workload} ${g.path}: ${why}`),
+    decided: async (d) => {
+      record.repetitions.push(d);
+      progress.info(`read-all ${d.workload} ${d.path}: ${d.why}`);
+      await folder.save();
+    },
+  });
+}
+
+/** One round of read-all boots: these cells, side by side. */
+async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: PhaseContext): Promise<void> {
+  const { opts, folder, progress } = ctx;
+  const record = folder.record;
   const name = (c: ReadAllCell) => `${c.pair.workload} ${c.mode}/${c.path} rep ${c.rep}`;
-  const mine = inShard(cells, readAllGroup, opts.shard);
-  const jobs: Array<Job<Awaited<ReturnType<typeof measureOnce>>> & { cell: ReadAllCell }> = mine.map((cell) => ({
+  const jobs: Array<Job<Awaited<ReturnType<typeof measureOnce>>> & { cell: ReadAllCell }> = cells.map((cell) => ({
     cell,
     id: name(cell),
     exclusive: false,
@@ -115,7 +145,7 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
     onStart: (job, running) => progress.info(`read-all: ${job.id} started${running > 1 ? ` (${running} guests running)` : ""}`),
     onFinished: async (f) => {
       const { cell } = f.job as (typeof jobs)[number];
-      const state = `read-all ${progressOf(f.done, f.total, Date.now() - t0)}`;
+      const state = `read-all${round > 1 ? ` round ${round}` : ""} ${progressOf(f.done, f.total, Date.now() - t0)}`;
       const r = outcome(f);
       if (!r.ok) {
         // a crashed guest is a finding about the kernel: keep it and measure the other cells
@@ -167,10 +197,34 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
 export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const cells = pairs
-    .filter((p) => p.runtime)
-    .flatMap((p) => Array.from({ length: opts.reps }, (_, i) => opts.modes.map((mode) => ({ p, mode, rep: i + 1 }))).flat());
-  const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = inShard(cells, runtimeGroup, opts.shard).map((cell) => ({
+  const groups = inShard(pairs.filter((p) => p.runtime).map((p) => ({ p })), runtimeGroup, opts.shard)
+    .map((g) => ({ ...g, key: runtimeGroup(g).key, workload: g.p.record.name }));
+  // a cell's figures: the containers' memory and the page cache after B, from the boots that finished
+  const figures = (workload: string, mode: Mode) => {
+    const ok = record.runtime.filter((m) => m.workload === workload && m.mode === mode && m.ok);
+    return [
+      { name: `${mode} containers`, values: ok.flatMap((m) => (m.memoryMiB === undefined ? [] : [m.memoryMiB])) },
+      { name: `${mode} page cache`, values: ok.map((m) => m.pageCache.afterBKiB / 1024) },
+    ];
+  };
+  await measureInRounds({
+    phase: "runtime", groups, cap: opts.reps, fixed: opts.fixedReps, rule: SETTLE_RULES.runtime,
+    measure: (items, round) => measureRuntimeCells(items.flatMap(({ group, rep }) => opts.modes.map((mode) => ({ p: group.p, mode, rep }))), round, ctx),
+    cellsOf: (g) => opts.modes.flatMap((mode) => figures(g.workload, mode)),
+    onMore: (g, why) => progress.info(`runtime ${g.workload}: ${why}`),
+    decided: async (d) => {
+      record.repetitions.push(d);
+      progress.info(`runtime ${d.workload}: ${d.why}`);
+      await folder.save();
+    },
+  });
+}
+
+/** One round of runtime boots: these cells, alone on the host unless asked otherwise. */
+async function measureRuntimeCells(cells: Array<{ p: ImagePair; mode: Mode; rep: number }>, round: number, ctx: PhaseContext): Promise<void> {
+  const { opts, folder, progress } = ctx;
+  const record = folder.record;
+  const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = cells.map((cell) => ({
     cell,
     id: `${cell.p.record.name} runtime ${cell.mode} rep ${cell.rep}`,
     exclusive: !ctx.runtimeShared,
@@ -187,7 +241,7 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
     onStart: (job) => progress.info(`runtime: ${job.id} started (containers A then B)`),
     onFinished: async (f) => {
       const { cell } = f.job as (typeof jobs)[number];
-      const state = `runtime ${progressOf(f.done, f.total, Date.now() - t0)}`;
+      const state = `runtime${round > 1 ? ` round ${round}` : ""} ${progressOf(f.done, f.total, Date.now() - t0)}`;
       const r = outcome(f);
       if (!r.ok) {
         progress.info(`${state}: ${f.job.id} FAILED: ${r.failure.message.split("\n")[0]}`);

@@ -65,8 +65,10 @@ const measureFields = {
   phases: z.array(z.enum(PHASES)).min(1).default([...PHASES]),
   modes: z.array(z.enum(MODES)).min(1).default([...MODES]),
   paths: z.array(z.enum(ACCESS_PATHS)).min(1).default([...ACCESS_PATHS]),
-  /** Fresh boots per (mode, access path). */
+  /** The most fresh boots a cell gets (at least two); a cell whose boots agree within its band stops early. */
   reps: Count.default(3),
+  /** Every cell gets exactly --reps boots, settled or not. */
+  fixedReps: z.boolean().default(false),
   /** The workloads' shorter parameters. */
   quick: z.boolean().default(false),
   /** What every file a guest reads is checked with. */
@@ -131,7 +133,7 @@ export function resolveJob(input: JobInput, source: string): JobSpec {
 }
 
 /** The keys a job of nightly.yaml sets: the tree and what is measured. */
-export const MATRIX_JOB_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "workloads", "phases", "modes", "paths", "reps", "quick"] as const;
+export const MATRIX_JOB_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "workloads", "phases", "modes", "paths", "reps", "fixedReps", "quick"] as const;
 /** Of those, the ones naming the job's kernel: a job's own, which the command line does not override. */
 export const TREE_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox"] as const;
 
@@ -141,6 +143,8 @@ export const PlanSchema = z.object({
   modes: z.array(z.enum(MODES)),
   paths: z.array(z.enum(ACCESS_PATHS)),
   reps: z.number().int(),
+  /** Every cell got exactly reps boots; otherwise reps is the cap and `repetitions` says what each group got. */
+  fixedReps: z.boolean().optional(),
   phases: z.array(z.enum(PHASES)),
   quick: z.boolean(),
   digest: Digest,
@@ -159,6 +163,7 @@ export function planOf(job: JobSpec): Plan {
     modes: job.modes,
     paths: job.paths,
     reps: job.reps,
+    fixedReps: job.fixedReps,
     phases: job.phases,
     quick: job.quick,
     digest: job.digest,

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { CellSchema, ComparisonSchema } from "../analysis/cells.js";
 import { GapEvidenceSchema } from "../analysis/gap.js";
+import { RepetitionDecisionSchema } from "../analysis/repetitions.js";
 import { CorrectnessResultSchema } from "../analysis/correctness.js";
 import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
 import { SharingAnalysisSchema } from "../analysis/sharing.js";
@@ -88,6 +89,8 @@ export const RunRecordSchema = z.object({
   /** How boots were run: guests at once for read-all and why; whether runtime boots had the host to themselves. */
   scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean() }).optional(),
   workloads: z.array(WorkloadRecordSchema),
+  /** How many boots each group of cells got, and why it stopped there (absent: every cell got plan.reps). */
+  repetitions: z.array(RepetitionDecisionSchema).default([]),
   boots: z.array(BootMeasurementSchema),
   failedBoots: z.array(FailedBootSchema),
   cells: z.array(CellSchema),
@@ -111,8 +114,8 @@ export type RunRecord = z.infer<typeof RunRecordSchema>;
 export type RunStatus = RunRecord["status"];
 
 /** What a run has measured before its first stage: nothing yet. */
-export function emptyResults(): Pick<RunRecord, "workloads" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "correctness" | "stageTimes" | "warnings"> {
-  return { workloads: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], correctness: [], stageTimes: [], warnings: [] };
+export function emptyResults(): Pick<RunRecord, "workloads" | "repetitions" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "correctness" | "stageTimes" | "warnings"> {
+  return { workloads: [], repetitions: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], correctness: [], stageTimes: [], warnings: [] };
 }
 
 /** A run record from parsed JSON; `source` names it in errors. */

@@ -6,6 +6,7 @@ import type { RunRecord } from "../record/runRecord.js";
 import { renderCorrectnessMarkdown } from "./correctness.js";
 import { renderGap } from "./gap.js";
 import { renderRuntimeSaving } from "./runtimeSaving.js";
+import { renderRepetitions } from "./repetitions.js";
 import { renderTimeSpent } from "./timeSpent.js";
 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));
@@ -88,6 +89,7 @@ export function renderMarkdown(run: RunRecord): string {
   if (run.warnings.length) out.push("## Warnings", "", ...run.warnings.map((w) => `- ${w}`), "");
   out.push(...renderGap(run));
   out.push(...renderRuntimeSaving(run));
+  out.push(...renderRepetitions(run));
   out.push(...renderTimeSpent(run));
   out.push("## Stage times", "", "| stage | seconds | cached |", "|---|---|---|");
   for (const t of run.stageTimes) out.push(`| ${t.stage} | ${t.seconds.toFixed(1)} | ${t.reused ? "yes" : "no"} |`);
