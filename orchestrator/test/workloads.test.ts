@@ -116,6 +116,11 @@ describe("container job script", () => {
     expect(read("load-step-one.out")).toBe("load 1\n");
     // what the guest's runtime driver copies out if the script hangs before its fail()
     expect(read("server-logs")).toBe("/nonexistent/server.log\n");
+    // each step's end on the boot clock, in the order they ran
+    const timeline = read("timeline.out").trim().split("\n").map((l) => l.split(" "));
+    expect(timeline.map(([label]) => label)).toEqual(["begin", "setup", "start", "ready", "load:step-one", "check:step-one"]);
+    const ups = timeline.map(([, up]) => Number(up));
+    expect(ups.every((u, i) => Number.isFinite(u) && u >= (ups[i - 1] ?? 0))).toBe(true);
   });
 
   it("gives up on the ready command by the clock, however slow each try is", () => {

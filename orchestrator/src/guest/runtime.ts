@@ -10,6 +10,7 @@ import { MODES, mountOptions, type Mode } from "./modes.js";
 import { ioBetween, parseMemoryStat, readGuestReport, splatOf, type GuestReport } from "./protocol.js";
 import { ACCELERATORS, type GuestMachine } from "./machine.js";
 import { bootPastInit, EarlyHangSchema } from "./qemu.js";
+import { RuntimeStepSchema, runtimeTiming } from "./runtimeTiming.js";
 
 export const CgroupMemorySchema = z.object({
   currentKiB: z.number(),
@@ -56,6 +57,8 @@ export const RuntimeMeasurementSchema = z.object({
   kernelSplat: z.string().optional(),
   /** Boots that stalled before init and were started again. */
   earlyHangs: z.array(EarlyHangSchema).optional(),
+  /** Where the boot's time went, step by step (absent in runs made before it was recorded). */
+  timing: z.array(RuntimeStepSchema).optional(),
 });
 export type RuntimeMeasurement = z.infer<typeof RuntimeMeasurementSchema>;
 
@@ -165,5 +168,6 @@ export async function measureRuntime(machine: GuestMachine, opts: {
     load: loadFigures(report, opts.runtime),
     kernelSplat: splatOf(r),
     ...(earlyHangs.length ? { earlyHangs } : {}),
+    timing: runtimeTiming(report, r.wallMs),
   };
 }
