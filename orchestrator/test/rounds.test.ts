@@ -54,6 +54,6 @@ describe("repetitions in rounds", () => {
     const one = harness({ steady: [48.5] }, 1);
     await one.run;
     expect(one.measured).toHaveLength(1);
-    expect(one.decisions[0]).toMatchObject({ boots: 1, settled: false });
+    expect(one.decisions[0]).toMatchObject({ boots: 1, settled: false, fixed: true, why: "1 boot(s) per cell: too few to settle" });
   });
 });

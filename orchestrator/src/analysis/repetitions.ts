@@ -46,7 +46,10 @@ export function nextRound(cells: Array<{ name: string; values: number[] }>, rule
   if (rounds < min) return { more: true, settled: false, why: `${rounds} of at least ${min} boots` };
   const open = cells.map((c) => ({ c, s: cellSettled(c.values, rule) })).filter((x) => !x.s.settled);
   if (!open.length) return { more: false, settled: true, why: `settled after ${rounds} boots (every cell within its band)` };
-  const worst = open.map((x) => `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`).join(", ");
+  // a cell short of boots (lost to a failure or left out) is named as such, not by a spread it does not have
+  const worst = open
+    .map((x) => (x.c.values.length < MIN_REPS ? `${x.c.name} has ${x.c.values.length} usable boot(s)` : `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`))
+    .join(", ");
   if (rounds >= cap) return { more: false, settled: false, why: `not settled at the cap of ${cap} boots: ${worst}` };
   return { more: true, settled: false, why: `one more boot: ${worst}` };
 }

@@ -30,20 +30,22 @@ export interface RoundsOptions<G extends RoundGroup> {
 }
 
 export async function measureInRounds<G extends RoundGroup>(o: RoundsOptions<G>): Promise<void> {
-  const first = o.fixed ? o.cap : Math.min(MIN_REPS, o.cap);
+  // below MIN_REPS boots there is nothing to settle: the cap is what every cell gets
+  const fixed = o.fixed || o.cap < MIN_REPS;
+  const first = fixed ? o.cap : MIN_REPS;
   let open = o.groups.map((group) => ({ group, reps: first }));
   await o.measure(o.groups.flatMap((group) => Array.from({ length: first }, (_, i) => ({ group, rep: i + 1 }))), 1);
   for (let round = 2; open.length; round++) {
     const going: typeof open = [];
     for (const g of open) {
-      const next = o.fixed ? { more: false, settled: false, why: `fixed at ${o.cap} boots (--fixed-reps)` } : nextRound(o.cellsOf(g.group), o.rule, g.reps, o.cap);
+      const next = fixed ? { more: false, settled: false, why: o.fixed ? `fixed at ${o.cap} boots (--fixed-reps)` : `${o.cap} boot(s) per cell: too few to settle` } : nextRound(o.cellsOf(g.group), o.rule, g.reps, o.cap);
       if (next.more) {
         o.onMore?.(g.group, next.why);
         going.push({ group: g.group, reps: g.reps + 1 });
         continue;
       }
       await o.decided(
-        { phase: o.phase, workload: g.group.workload, ...(g.group.path ? { path: g.group.path } : {}), boots: g.reps, settled: next.settled, why: next.why, rule: o.rule, fixed: o.fixed },
+        { phase: o.phase, workload: g.group.workload, ...(g.group.path ? { path: g.group.path } : {}), boots: g.reps, settled: next.settled, why: next.why, rule: o.rule, fixed },
         g.group,
       );
     }

@@ -14,7 +14,7 @@ export function renderRepetitions(run: RunRecord): string[] {
     "## Repetitions",
     "",
     run.repetitions[0]!.fixed
-      ? `Every cell got ${run.plan.reps} boots (--fixed-reps).`
+      ? `Every cell got ${run.plan.reps} boot(s)${run.plan.fixedReps ? " (--fixed-reps)" : ""}, settled or not.`
       : `At most ${run.plan.reps} boots per cell, at least two; a group stops when every cell's boots agree (${rules.join("; ")}).` +
         (unsettled.length ? ` **${unsettled.length} group(s) did not settle by the cap**: their medians rest on boots that disagree.` : ""),
     "",
