@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../src/analysis/knownAnswer.js";
 import { RESULT_NAMES } from "../src/guest/checks.js";
 import { loadMutants, mutantsDir, patchedFiles } from "../src/kernel/mutants.js";
-import { SIGNALS } from "../src/pipeline/knownAnswer.js";
-import { renderKnownAnswerText } from "../src/report/knownAnswer.js";
+import { SIGNALS, verdictLine } from "../src/pipeline/knownAnswer.js";
+import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../src/report/knownAnswer.js";
 
 const seen = (state: Observed["state"], extra: Partial<Observed> = {}): Observed => ({ state, detail: state, ...extra });
 const mutant = (caughtBy: string[], mayAlsoFail: string[] = []) => ({ name: "m", caughtBy, mayAlsoFail });
@@ -108,5 +108,29 @@ describe("known-answer signals", () => {
     expect(results[2]!.signals["fadvise"]).toMatchObject({ state: "absent", detail: "mutant no-size-guard does not apply" });
     const text = renderKnownAnswerText(results, SIGNALS);
     expect(text.split("\n")[2]).toMatch(/^fadvise-noop\s+\.\s+\.\s+\.\s+\.\s+\.\s+\.\s+\.\s+CAUGHT/);
+  });
+
+  it("keeps a bug of the base kernel out of the tool's defects, and says both apart", () => {
+    const base = (extra: Record<string, Observed>) => new Map(SIGNALS.map((s) => [s, extra[s] ?? seen(s === "trust-same-domain" ? "finding" : "clean")]));
+    const race = { "umount-race": seen("oops", { failed: 2, of: 2 }) };
+    const judge = (fadviseCaught: boolean) =>
+      judgeTargets(
+        [
+          { target: "mainline", runDir: "/r/m", signals: base(race), expect: null },
+          { target: "fadvise-noop", runDir: "/r/f", signals: base({ ...race, ...(fadviseCaught ? { fadvise: seen("fail") } : {}) }), expect: mutant(["fadvise"]) },
+        ],
+        SIGNALS,
+        ["umount-race"],
+      );
+    const clean = judge(true);
+    expect(knownAnswerProblems(clean, SIGNALS)).toEqual([]);
+    const notes = knownAnswerNotes(clean, SIGNALS);
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(/^mainline umount-race: KNOWN: /);
+    expect(verdictLine({ problems: [], notes })).toBe("Every mutant caught, mainline clean but for 2 failure(s) of the base kernel itself or intermittent ones (listed below).");
+    expect(renderKnownAnswerMarkdown(clean, SIGNALS)).not.toContain("Not as expected");
+    const missed = judge(false);
+    expect(knownAnswerProblems(missed, SIGNALS)).toEqual([expect.stringMatching(/^fadvise-noop fadvise: MISSED: /)]);
+    expect(verdictLine({ problems: knownAnswerProblems(missed, SIGNALS), notes })).toBe("**1 cell(s) not as expected.**");
   });
 });

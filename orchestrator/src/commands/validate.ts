@@ -1,10 +1,10 @@
 import path from "node:path";
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
 import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS } from "../pipeline/knownAnswer.js";
+import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS, verdictLine } from "../pipeline/knownAnswer.js";
 import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import { knownAnswerLegend, knownAnswerProblems, renderKnownAnswerText } from "../report/knownAnswer.js";
+import { knownAnswerLegend, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { describeError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
@@ -32,8 +32,8 @@ export async function validateCommand(bench: JobSpec, out: string, mutants: stri
   if (json) process.stdout.write(JSON.stringify({ dir: out, ...record, ok: !bad }, null, 2) + "\n");
   else {
     process.stdout.write(`\nknown answer: ${out}\n\n${renderKnownAnswerText(record.targets, SIGNALS)}\n${knownAnswerLegend(SIGNALS).join("\n")}\n`);
-    const problems = knownAnswerProblems(record.targets, SIGNALS);
-    process.stdout.write(problems.length ? `\n${problems.join("\n")}\n` : "\nevery mutant caught, mainline clean\n");
+    const lines = [...record.problems, ...record.notes];
+    process.stdout.write(`\n${lines.length ? lines.join("\n") + "\n\n" : ""}${verdictLine(record).replaceAll("**", "")}\n`);
   }
   return bad ? EXIT.knownAnswerMissed : EXIT.ok;
 }

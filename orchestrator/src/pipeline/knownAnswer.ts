@@ -5,7 +5,7 @@ import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
 import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
-import { knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswer.js";
+import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswer.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
@@ -50,12 +50,13 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
   progress.setLogFile(path.join(dir, "progress.log"));
   const record: KnownAnswerRecord = {
     schema: KNOWN_ANSWER_SCHEMA, status: "running", startedAt: new Date().toISOString(), command: opts.bench.command, series: set.base,
-    workload: CHECKS_WORKLOAD, signals: [...SIGNALS], targets: [], costs: [], problems: [],
+    workload: CHECKS_WORKLOAD, signals: [...SIGNALS], targets: [], costs: [], problems: [], notes: [],
   };
   const measured: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }> = [];
   const save = async () => {
     record.targets = judgeTargets(measured, SIGNALS, Object.keys(set.knownOnBase));
     record.problems = knownAnswerProblems(record.targets, SIGNALS);
+    record.notes = knownAnswerNotes(record.targets, SIGNALS);
     KnownAnswerRecordSchema.parse(record);
     await writeJsonAtomic(path.join(dir, "known-answer.json"), record);
     await writeFileAtomic(path.join(dir, "known-answer.md"), renderKnownAnswerDoc(record));
@@ -98,6 +99,12 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
   return record;
 }
 
+/** The run's verdict in one sentence: defects of this tool first, then what the base kernel fails on its own. */
+export function verdictLine(r: Pick<KnownAnswerRecord, "problems" | "notes">): string {
+  if (r.problems.length) return `**${r.problems.length} cell(s) not as expected.**`;
+  return `Every mutant caught, mainline clean${r.notes.length ? ` but for ${r.notes.length} failure(s) of the base kernel itself or intermittent ones (listed below)` : ""}.`;
+}
+
 /** known-answer.md: the matrix, what each mutant breaks, what was not as expected, and the cost. */
 export function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
   const total = r.costs.reduce((n, c) => n + c.wallSeconds, 0);
@@ -106,7 +113,7 @@ export function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
     `# Known-answer run: ${r.series}${r.kernelRelease ? ` ${r.kernelRelease}` : ""} and ${r.targets.length - 1} kernel mutant(s)`,
     "",
     `Status: ${r.status}. Pair: ${r.workload}; each target: read-all on every access path and mode (one boot each) and every correctness check, ` +
-      `a failing check booted again. ${r.problems.length ? `**${r.problems.length} cell(s) not as expected.**` : "Every mutant caught, mainline clean."}`,
+      `a failing check booted again. ${verdictLine(r)}`,
     "",
     renderKnownAnswerMarkdown(r.targets, r.signals),
     "| target | wall | kernel build | run folder |",

@@ -27,6 +27,8 @@ export const KnownAnswerRecordSchema = z.object({
   costs: z.array(z.object({ target: z.string(), wallSeconds: z.number(), buildSeconds: z.number(), reusedBuild: z.boolean() })),
   /** Defects of this tool the matrix shows (missed, unexpected, inconclusive cells), as lines. */
   problems: z.array(z.string()),
+  /** Failures that are no defect of this tool: the base kernel's own (known) and intermittent ones, as lines. */
+  notes: z.array(z.string()).default([]),
 });
 export type KnownAnswerRecord = z.infer<typeof KnownAnswerRecordSchema>;
 

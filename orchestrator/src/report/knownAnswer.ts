@@ -45,17 +45,24 @@ export function renderKnownAnswerText(results: TargetResult[], signals: readonly
   return lines.join("\n") + "\n";
 }
 
-/** Every cell that is not as expected, with what the run showed: what to look at first. */
-export function knownAnswerProblems(results: TargetResult[], signals: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const r of results) {
-    if (r.error) out.push(`${r.target}: not measured: ${r.error}`);
-    for (const s of signals) {
+/** Cells whose verdict is one of these, with what the run showed. */
+function cellsWith(results: TargetResult[], signals: readonly string[], pick: (v: KnownVerdict) => boolean): string[] {
+  return results.flatMap((r) =>
+    signals.flatMap((s) => {
       const v = r.verdicts[s];
-      if (v && (BAD_VERDICTS.includes(v) || v === "intermittent" || v === "known")) out.push(`${r.target} ${s}: ${v.toUpperCase()}: ${r.signals[s]?.detail ?? ""}`);
-    }
-  }
-  return out;
+      return v && pick(v) ? [`${r.target} ${s}: ${v.toUpperCase()}: ${r.signals[s]?.detail ?? ""}`] : [];
+    }),
+  );
+}
+
+/** Every cell that is not as expected (a defect of this tool), and every target not measured: what to look at first. */
+export function knownAnswerProblems(results: TargetResult[], signals: readonly string[]): string[] {
+  return [...results.flatMap((r) => (r.error ? [`${r.target}: not measured: ${r.error}`] : [])), ...cellsWith(results, signals, (v) => BAD_VERDICTS.includes(v))];
+}
+
+/** Failures that are no defect of this tool, but worth reading: bugs the base kernel itself has, and failures seen in some boots only. */
+export function knownAnswerNotes(results: TargetResult[], signals: readonly string[]): string[] {
+  return cellsWith(results, signals, (v) => v === "known" || v === "intermittent");
 }
 
 /** The matrix as a markdown table, with what each mutant breaks. */
@@ -73,5 +80,7 @@ export function renderKnownAnswerMarkdown(results: TargetResult[], signals: read
   if (broken.length) out.push("| mutant | breaks |", "|---|---|", ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} |`), "");
   const problems = knownAnswerProblems(results, signals);
   if (problems.length) out.push("Not as expected:", "", ...problems.map((p) => `- ${p}`), "");
+  const notes = knownAnswerNotes(results, signals);
+  if (notes.length) out.push("Failures of the base kernel itself, and intermittent ones:", "", ...notes.map((p) => `- ${p}`), "");
   return out.join("\n");
 }
