@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -10,6 +10,8 @@ import path from "node:path";
  */
 export default function setup(): () => void {
   const root = mkdtempSync(path.join(os.tmpdir(), "share-bench-tests-"));
+  // tests that run a guest agent as an unprivileged user (so file permissions apply to it) must reach their folders
+  chmodSync(root, 0o755);
   process.env.TMPDIR = root;
   return () => {
     if (process.env.ESB_KEEP_SCRATCH) console.log(`test scratch kept in ${root}`);
