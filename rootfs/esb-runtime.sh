@@ -25,10 +25,11 @@ for side in a b; do
   sh -c "echo \$\$ > /sys/fs/cgroup/$side/cgroup.procs
     exec unshare -m -p -f -n -u -i sh -c 'ip link set lo up; mount -t proc proc /c/$side/proc; mkdir -p /c/$side/dev/shm; exec chroot /c/$side /bin/sh /esb-job.sh'" \
     >/upper/$side/console.log 2>&1 &
-  waited=0
-  while [ ! -s /c/$side/esb/status ] && [ $waited -lt "$STEP_TIMEOUT" ]; do sleep 1; waited=$((waited + 1)); done
+  # polled every 0.2 s: a 1 s poll cost each boot about 1.6 s of waiting on a container that was done
+  ticks=0
+  while [ ! -s /c/$side/esb/status ] && [ $ticks -lt $((STEP_TIMEOUT * 5)) ]; do sleep 0.2; ticks=$((ticks + 1)); done
   if [ ! -s /c/$side/esb/status ]; then
-    echo "timeout after ${waited}s" > /c/$side/esb/status
+    echo "timeout after $((ticks / 5))s" > /c/$side/esb/status
     # the container never got to copy its server's logs: take their tails from outside
     for log in $(cat /c/$side/esb/server-logs 2>/dev/null); do
       [ -f "/c/$side$log" ] && tail -c 16384 "/c/$side$log" > "/c/$side/esb/server-$(basename "$log").log"
