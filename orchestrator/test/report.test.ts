@@ -128,6 +128,22 @@ describe("reports", () => {
     expect(renderMarkdown(r)).toContain(`median of 2 of 3 boots, rep 2 left out: ${unsettled}`);
   });
 
+  it("counts a cell of a group that settled early against the boots its group got, not the cap", () => {
+    const analyses = new Map([["redis", sharing]]);
+    const boots = [boot("off", 241), { ...boot("off", 241), rep: 2 }, boot("on", 163), { ...boot("on", 163), rep: 2, stable: false, excluded: "page cache did not settle" }];
+    const cells = buildCells(boots, analyses);
+    const base = runRecord();
+    const decision = { phase: "read-all" as const, workload: "redis", path: "read", boots: 2, settled: true, why: "settled after 2 boots (every cell within its band)", rule: { floorMiB: 0.25, fraction: 0.0005 }, fixed: false };
+    const r = runRecord({ plan: { ...base.plan, reps: 3, paths: ["read"] }, repetitions: [decision], boots, cells, comparisons: compare(cells, analyses) });
+    const text = renderCoverLetter(r);
+    expect(text).toContain("median of 2-3 boots (fewer when they agreed):");
+    // off settled at 2 of a cap of 3: no mark; on lost one of its 2
+    expect(text).toContain("|        No        |      241     |");
+    expect(text).toContain("* redis on: median of 1 of 2 boots (rep 2 left out: page cache did not settle)");
+    expect(renderMarkdown(r)).toContain("median of 1 of 2 boots");
+    expect(renderMarkdown(r)).not.toContain("of 3 boots");
+  });
+
   it("says where the read-all boots' time went, per workload and in all", () => {
     const timing = { bootMs: 1500, settleMs: 2000, readAMs: 3000, readBMs: 3500, residentMs: 500, guestOtherMs: 700, verifyMs: 100, qemuOutsideMs: 800 };
     const r = { ...run(), scheduling: { parallel: 2, why: "2 host core(s)", runtimeAlone: true } };

@@ -69,3 +69,13 @@ export const RepetitionDecisionSchema = z.object({
   fixed: z.boolean(),
 });
 export type RepetitionDecision = z.infer<typeof RepetitionDecisionSchema>;
+
+/**
+ * How many boots a cell was meant to get: what its group's decision says
+ * (a settled group stops before the cap), else the plan's --reps. A cell
+ * with fewer usable boots than this lost some to a failure or exclusion.
+ */
+export function bootsPlanned(run: { plan: { reps: number }; repetitions?: RepetitionDecision[] }, phase: RepetitionDecision["phase"], workload: string, path?: string): number {
+  const d = run.repetitions?.find((x) => x.phase === phase && x.workload === workload && (phase === "runtime" || x.path === path));
+  return d?.boots ?? run.plan.reps;
+}

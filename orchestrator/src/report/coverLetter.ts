@@ -2,6 +2,7 @@ import type { RunRecord } from "../record/runRecord.js";
 import type { Cell, Comparison } from "../analysis/cells.js";
 import type { RuntimeCell } from "../analysis/runtimeCells.js";
 import { failedCells } from "../analysis/failures.js";
+import { bootsPlanned, MIN_REPS } from "../analysis/repetitions.js";
 import type { AccessPath } from "../guest/modes.js";
 import { renderCorrectnessText } from "./correctness.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
@@ -68,23 +69,30 @@ export function savingBeyondSharing(off: RuntimeCell, on: RuntimeCell, split: Ru
 export function renderCoverLetter(run: RunRecord): string {
   const parts: string[] = [];
   const planned = run.plan.reps;
+  // a settled group stops before the cap: the title gives the range, a cell is marked only when it lost boots
+  const settledEarly = run.repetitions.some((d) => !d.fixed && d.boots < planned);
+  const medianOf = settledEarly ? `median of ${MIN_REPS}-${planned} boots (fewer when they agreed)` : `median of ${planned} boot(s)`;
   for (const p of run.plan.paths as AccessPath[]) {
     const comps = inCoverLetterOrder(completePairs(run, p));
     if (!comps.length) continue;
     const notes: string[] = [];
-    const fig = (cell: Cell) =>
-      countedMiB(cell.afterB.median, cell.afterB.n, planned, 0, notes, () => {
+    const fig = (cell: Cell) => {
+      const meant = bootsPlanned(run, "read-all", cell.workload, p);
+      return countedMiB(cell.afterB.median, cell.afterB.n, meant, 0, notes, () => {
         const why = cell.excluded.map((x) => `rep ${x.rep} left out: ${x.reason}`);
-        const failed = planned - cell.afterB.n - cell.excluded.length;
+        const failed = meant - cell.afterB.n - cell.excluded.length;
         if (failed > 0) why.push(`${failed} boot(s) failed`);
-        return `${cell.workload} ${cell.mode}: median of ${cell.afterB.n} of ${planned} boots (${why.join("; ")})`;
+        return `${cell.workload} ${cell.mode}: median of ${cell.afterB.n} of ${meant} boots (${why.join("; ")})`;
       });
+    };
     const rows = comps.map((c) => ({ ...labelsOf(run, c.workload), off: fig(c.off!), on: fig(c.on!), reduction: formatReduction(c.reductionPct) }));
-    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), median of ${planned} boot(s):`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
+    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
   }
   const notes: string[] = [];
-  const runtimeFig = (c: RuntimeCell) =>
-    countedMiB(c.memory.median, c.memory.n, planned, 1, notes, () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${planned} boots (${planned - c.memory.n} failed)`);
+  const runtimeFig = (c: RuntimeCell) => {
+    const meant = bootsPlanned(run, "runtime", c.workload);
+    return countedMiB(c.memory.median, c.memory.n, meant, 1, notes, () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${meant} boots (${meant - c.memory.n} failed)`);
+  };
   const workloads = inCoverLetterOrder(run.runtimeCells.map((c) => ({ workload: c.workload }))).map((c) => c.workload);
   const runtime = workloads.filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
     const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
@@ -101,7 +109,7 @@ export function renderCoverLetter(run: RunRecord): string {
     return [{ ...labelsOf(run, w), off: runtimeFig(off), on: onFig, reduction: formatReduction(on.reductionPct) }];
   });
   if (runtime.length) {
-    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), median of ${planned} boot(s):`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
+    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
   }
   parts.push(...renderCorrectnessText(run.correctness));
   const failed = failedCells(run);

@@ -1,3 +1,4 @@
+import { bootsPlanned } from "../analysis/repetitions.js";
 import { failedCells } from "../analysis/failures.js";
 import { memoryVsOff, throughputVsOff } from "../analysis/runtimeSignificance.js";
 import { RUNTIME_SIGNIFICANCE_NOTE } from "./significance.js";
@@ -17,7 +18,7 @@ export function renderMarkdown(run: RunRecord): string {
   out.push(`- series: ${run.series.name} (${run.series.title}); share on = \`${run.series.shareMountOptions}\``);
   if (run.kernel) out.push(`- kernel: ${run.kernel.release ?? "?"}, build ${run.kernel.buildKey}`);
   out.push(`- accelerator: ${run.accel ? describeAccelerator(run.accel) : "?"}`);
-  out.push(`- plan: modes ${run.plan.modes.join(", ")}; paths ${run.plan.paths.join(", ")}; ${run.plan.reps} rep(s)`, "");
+  out.push(`- plan: modes ${run.plan.modes.join(", ")}; paths ${run.plan.paths.join(", ")}; ${run.plan.reps} rep(s)${run.plan.fixedReps === false ? " at most, fewer when settled" : ""}`, "");
   for (const w of run.workloads) {
     const s = w.sharing;
     out.push(
@@ -36,7 +37,8 @@ export function renderMarkdown(run: RunRecord): string {
         if (c.noisy && cell.mode === "on") flags.push("spread > effect");
         if (c.sharingInactive && cell.mode === "on") flags.push("no sharing on this path");
         if (cell.mode === "split" && c.splitShared) flags.push("**SHARED ACROSS DOMAINS (LEAK)**");
-        if (cell.afterB.n < run.plan.reps) flags.push(`median of ${cell.afterB.n} of ${run.plan.reps} boots`);
+        const meant = bootsPlanned(run, "read-all", cell.workload, cell.path);
+        if (cell.afterB.n < meant) flags.push(`median of ${cell.afterB.n} of ${meant} boots`);
         for (const x of cell.excluded) flags.push(`rep ${x.rep} left out: ${x.reason}`);
         out.push(
           `| ${c.path} | ${cell.mode} | ${f1(cell.afterA.median)} [${f1(cell.afterA.min)}-${f1(cell.afterA.max)}] | ` +

@@ -1,3 +1,4 @@
+import { bootsPlanned } from "../../analysis/repetitions.js";
 import type { Cell, Comparison } from "../../analysis/cells.js";
 import type { RunRecord } from "../../record/runRecord.js";
 import { PATH_TITLES } from "../coverLetter.js";
@@ -131,7 +132,7 @@ export function workloadSection(run: RunRecord, w: string, index: number, extra 
       { head: "efficiency %", cell: (r) => on(r, pct(r.c.efficiencyPct)), num: true },
       { head: "after A MiB", cell: (r) => spread(r.cell.afterA, 1), num: true },
       { head: "boots", cell: (r) => esc(r.cell.afterB.n), num: true },
-      { head: "flags", cell: (r) => cellFlags(r.c, r.cell, run.plan.reps) },
+      { head: "flags", cell: (r) => cellFlags(r.c, r.cell, bootsPlanned(run, "read-all", r.cell.workload, r.cell.path)) },
     ], rows, (r) => (r.cell.mode === "split" && r.c.splitShared ? "regression" : undefined)),
   );
   out.push(extra, `</section>`);

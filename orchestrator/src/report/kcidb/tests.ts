@@ -1,3 +1,4 @@
+import { bootsPlanned } from "../../analysis/repetitions.js";
 import { isFailed } from "../../guest/checks.js";
 import type { CorrectnessResult } from "../../analysis/correctness.js";
 import { acceleratorLabel } from "../../guest/accelerator.js";
@@ -82,7 +83,7 @@ function readAllTests(ctx: Context): KcidbTest[] {
       misc: {
         figure: "page cache growth (Cached - Shmem) after reading image A and then B, MiB, median of the boots",
         boots: cell?.afterB.n ?? 0,
-        planned_boots: run.plan.reps,
+        planned_boots: bootsPlanned(run, "read-all", workload, accessPath),
         ...(cell ? { min_mib: cell.afterB.min, max_mib: cell.afterB.max, after_a_mib: cell.afterA.median, expected_mib: cell.expectedAfterB } : {}),
         ...(mode !== "off" && comp ? { reduction_pct: cell?.reductionPct ?? null, expected_reduction_pct: comp.expectedReductionPct } : {}),
         ...(mode === "on" && comp ? { efficiency_pct: comp.efficiencyPct ?? null, sharing_inactive: comp.sharingInactive, noisy: comp.noisy } : {}),
@@ -109,7 +110,7 @@ function runtimeTests(ctx: Context): KcidbTest[] {
       ...(c.failures.length ? { log_excerpt: excerpt(c.failures[0]!) } : {}),
       duration: seconds(boots.map((m) => m.wallMs)),
       misc: {
-        figure: run.runtimeBasis, boots: c.memory.n, planned_boots: run.plan.reps, min_mib: c.memory.min, max_mib: c.memory.max,
+        figure: run.runtimeBasis, boots: c.memory.n, planned_boots: bootsPlanned(run, "runtime", c.workload), min_mib: c.memory.min, max_mib: c.memory.max,
         page_cache_mib: c.pageCache.median, file_mib: c.file.median, anon_mib: c.anon.median, shmem_mib: c.shmem.median,
         reduction_pct: c.reductionPct ?? null, failed: c.failures.map(firstLine),
       },
