@@ -136,7 +136,7 @@ describe("reports", () => {
     const decision = { phase: "read-all" as const, workload: "redis", path: "read", boots: 2, settled: true, why: "settled after 2 boots (every cell within its band)", rule: { floorMiB: 0.25, fraction: 0.0005 }, fixed: false };
     const r = runRecord({ plan: { ...base.plan, reps: 3, paths: ["read"] }, repetitions: [decision], boots, cells, comparisons: compare(cells, analyses) });
     const text = renderCoverLetter(r);
-    expect(text).toContain("median of 2-3 boots (fewer when they agreed):");
+    expect(text).toContain("median of 2 boot(s) (they agreed; up to 3):");
     // off settled at 2 of a cap of 3: no mark; on lost one of its 2
     expect(text).toContain("|        No        |      241     |");
     expect(text).toContain("* redis on: median of 1 of 2 boots (rep 2 left out: page cache did not settle)");

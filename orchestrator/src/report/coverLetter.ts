@@ -70,8 +70,11 @@ export function renderCoverLetter(run: RunRecord): string {
   const parts: string[] = [];
   const planned = run.plan.reps;
   // a settled group stops before the cap: the title gives the range, a cell is marked only when it lost boots
-  const settledEarly = run.repetitions.some((d) => !d.fixed && d.boots < planned);
-  const medianOf = settledEarly ? `median of ${MIN_REPS}-${planned} boots (fewer when they agreed)` : `median of ${planned} boot(s)`;
+  const medianOf = (phase: "read-all" | "runtime") => {
+    const got = [...new Set(run.repetitions.filter((d) => d.phase === phase && !d.fixed).map((d) => d.boots))];
+    if (!got.some((n) => n < planned)) return `median of ${planned} boot(s)`;
+    return got.length === 1 ? `median of ${got[0]} boot(s) (they agreed; up to ${planned})` : `median of ${MIN_REPS}-${planned} boots (fewer when they agreed)`;
+  };
   for (const p of run.plan.paths as AccessPath[]) {
     const comps = inCoverLetterOrder(completePairs(run, p));
     if (!comps.length) continue;
@@ -86,7 +89,7 @@ export function renderCoverLetter(run: RunRecord): string {
       });
     };
     const rows = comps.map((c) => ({ ...labelsOf(run, c.workload), off: fig(c.off!), on: fig(c.on!), reduction: formatReduction(c.reductionPct) }));
-    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
+    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf("read-all")}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
   }
   const notes: string[] = [];
   const runtimeFig = (c: RuntimeCell) => {
@@ -109,7 +112,7 @@ export function renderCoverLetter(run: RunRecord): string {
     return [{ ...labelsOf(run, w), off: runtimeFig(off), on: onFig, reduction: formatReduction(on.reductionPct) }];
   });
   if (runtime.length) {
-    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
+    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
   }
   parts.push(...renderCorrectnessText(run.correctness));
   const failed = failedCells(run);
