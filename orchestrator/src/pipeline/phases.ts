@@ -90,7 +90,8 @@ function runtimeGroup(c: { p: ImagePair }): BootGroup {
 /**
  * read-all: every (rep, mode, access path) a fresh boot, up to `parallel`
  * side by side (each guest measures its own page cache); modes interleaved
- * in the order started so drift spreads evenly.
+ * in the order started so drift spreads evenly. Reps come in rounds
+ * (rounds.ts): a (workload, path) group whose boots agree gets no more.
  */
 export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
