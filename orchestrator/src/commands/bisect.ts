@@ -3,14 +3,14 @@ import { parseBisectRow } from "../analysis/bisectRule.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
 import { DEFAULT_BISECT_CAP, runBisect } from "../pipeline/bisect.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import { newRunId } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import { renderBisectMarkdown } from "../report/bisect.js";
-import { BenchError, describeError } from "../util/errors.js";
+import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
+import { interruptible } from "./interruptible.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, positiveInt, Verb } from "./verb.js";
 
@@ -19,17 +19,13 @@ export async function bisectCommand(bench: JobSpec, range: string, rowSpec: stri
   const m = /^([^.]+)\.\.([^.]+)$/.exec(range);
   if (!m) throw new BenchError(`bisect ${range}: not GOOD..BAD`, "bisect v7.3..my-branch");
   const row = parseBisectRow(rowSpec, RESULT_NAMES, ACCESS_PATHS);
-  let folder: RunFolder | undefined;
-  exitOnInterrupt(() => folder);
-  try {
-    const record = await runBisect({ bench, good: m[1]!, bad: m[2]!, row, out, cap }, new Progress(), (f) => (folder = f));
-    process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nbisection: ${out}\n\n${renderBisectMarkdown(record)}`);
-    return EXIT.ok;
-  } catch (e) {
-    if (interrupted()) return new Promise<number>(() => undefined);
-    process.stderr.write(describeError(e) + "\n");
-    return EXIT.error;
-  }
+  return interruptible(
+    (writing) => runBisect({ bench, good: m[1]!, bad: m[2]!, row, out, cap }, new Progress(), writing),
+    (record) => {
+      process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nbisection: ${out}\n\n${renderBisectMarkdown(record)}`);
+      return EXIT.ok;
+    },
+  );
 }
 
 /** `bisect GOOD..BAD --row ROW`: which commit of your tree changed a row. */

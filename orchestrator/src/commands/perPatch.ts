@@ -1,29 +1,24 @@
 import path from "node:path";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 import { PER_PATCH_DEFAULTS, runPerPatch } from "../pipeline/perPatch.js";
-import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import { newRunId } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import { renderPerPatchText } from "../report/perPatch.js";
-import { describeError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
+import { interruptible } from "./interruptible.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, Verb } from "./verb.js";
 
 /** The series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
 export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
-  let folder: RunFolder | undefined;
-  exitOnInterrupt(() => folder);
-  try {
-    const record = await runPerPatch(bench, out, new Progress(), (f) => (folder = f));
-    process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nper patch: ${out}\n\n${renderPerPatchText(record)}`);
-    return EXIT.ok;
-  } catch (e) {
-    if (interrupted()) return new Promise<number>(() => undefined);
-    process.stderr.write(describeError(e) + "\n");
-    return EXIT.error;
-  }
+  return interruptible(
+    (writing) => runPerPatch(bench, out, new Progress(), writing),
+    (record) => {
+      process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nper patch: ${out}\n\n${renderPerPatchText(record)}`);
+      return EXIT.ok;
+    },
+  );
 }
 
 /** `per-patch [dir]`: a series measured prefix by prefix. */

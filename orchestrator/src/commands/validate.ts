@@ -1,14 +1,14 @@
 import path from "node:path";
 import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS, verdictLine } from "../pipeline/knownAnswer.js";
-import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
+import { newRunId } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
+import type { KnownAnswerRecord } from "../record/knownAnswerRecord.js";
 import { knownAnswerLegend, renderKnownAnswerText } from "../report/knownAnswer.js";
-import { describeError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";
+import { interruptible } from "./interruptible.js";
 import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, commaList, Verb } from "./verb.js";
 
@@ -18,16 +18,11 @@ import { addJsonOption, commaList, Verb } from "./verb.js";
  * as expected (a defect of this tool, to fix before trusting a verdict).
  */
 export async function validateCommand(bench: JobSpec, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
-  let folder: RunFolder | undefined;
-  exitOnInterrupt(() => folder);
-  let record;
-  try {
-    record = await runKnownAnswer({ bench, out, mutants }, new Progress(), (f) => (folder = f));
-  } catch (e) {
-    if (interrupted()) return new Promise<number>(() => undefined);
-    process.stderr.write(describeError(e) + "\n");
-    return EXIT.error;
-  }
+  return interruptible((writing) => runKnownAnswer({ bench, out, mutants }, new Progress(), writing), (record) => printKnownAnswer(record, out, json));
+}
+
+/** The matrix, or the record as JSON; exit 5 when a cell is not as expected. */
+function printKnownAnswer(record: KnownAnswerRecord, out: string, json: boolean): number {
   const bad = record.targets.some((t) => SIGNALS.some((s) => BAD_VERDICTS.includes(t.verdicts[s]!)));
   if (json) process.stdout.write(JSON.stringify({ dir: out, ...record, ok: !bad }, null, 2) + "\n");
   else {
