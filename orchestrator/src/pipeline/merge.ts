@@ -1,5 +1,6 @@
 import { appendFile, cp, mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { bootsPlanned } from "../analysis/repetitions.js";
 import { deriveResults } from "../analysis/results.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
 import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
@@ -66,11 +67,10 @@ function coverage(record: RunRecord): { missing: string[]; twice: string[] } {
   for (const m of record.runtime) seen.set(key(m.workload, m.mode, "runtime", m.rep), (seen.get(key(m.workload, m.mode, "runtime", m.rep)) ?? 0) + 1);
   const missing: string[] = [];
   // a group that settled early got fewer boots than the cap, as its shard decided
-  const repsOf = (w: string, p: string) => record.repetitions.find((d) => d.phase === "read-all" && d.workload === w && d.path === p)?.boots ?? record.plan.reps;
   if (record.plan.phases.includes("readall")) {
     for (const w of record.workloads) {
       for (const p of record.plan.paths) {
-        for (let rep = 1; rep <= repsOf(w.name, p); rep++) for (const m of record.plan.modes) if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
+        for (let rep = 1; rep <= bootsPlanned(record, "read-all", w.name, p); rep++) for (const m of record.plan.modes) if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
       }
     }
   }
