@@ -13,7 +13,7 @@ const optionsOf = (name: string) => verbNamed([], name).options.map((o) => o.lon
 describe("the command line", () => {
   it("lists every verb in its help, run first as the one taken when none is named", () => {
     const { program: top, verbs } = program([]);
-    expect(verbs.map((v) => v.name())).toEqual(["run", "report", "compare", "merge", "nightly", "judge", "jobs", "export", "validate", "per-patch", "bisect", "kcidb", "measure-parallel"]);
+    expect(verbs.map((v) => v.name())).toEqual(["run", "report", "compare", "merge", "nightly", "judge", "jobs", "export", "validate", "per-patch", "bisect", "kcidb", "measure-parallel", "speed"]);
     let help = "";
     top.configureOutput({ writeOut: (t) => (help += t) }).outputHelp();
     for (const v of verbs) expect(help).toContain(`  ${v.name()} `);

@@ -12,6 +12,7 @@ import { nightlyVerb } from "./nightly.js";
 import { perPatchVerb } from "./perPatch.js";
 import { reportVerb } from "./report.js";
 import { runVerb } from "./run.js";
+import { speedVerb } from "./speed.js";
 import { validateVerb } from "./validate.js";
 import type { Verb } from "./verb.js";
 
@@ -19,7 +20,7 @@ import type { Verb } from "./verb.js";
 export function program(args: string[]): { program: Command; verbs: Verb[] } {
   const verbs: Verb[] = [
     runVerb(args), reportVerb(), compareVerb(), mergeVerb(), nightlyVerb(args), judgeVerb(), jobsVerb(), exportVerb(args),
-    validateVerb(args), perPatchVerb(args), bisectVerb(args), kcidbVerb(), measureParallelVerb(args),
+    validateVerb(args), perPatchVerb(args), bisectVerb(args), kcidbVerb(), measureParallelVerb(args), speedVerb(),
   ];
   const top = new Command("erofs-share-bench")
     .usage("[verb] [options]")
