@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { differenceFrom, speedOf } from "../src/analysis/speed.js";
+import { rm } from "node:fs/promises";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { differenceFrom, RunSpeedSchema, speedOf } from "../src/analysis/speed.js";
+import { speedCommand } from "../src/commands/speed.js";
+import { RunFolder } from "../src/pipeline/runFolder.js";
+import { tempDir } from "./helpers/gitSeries.js";
 import type { BootMeasurement } from "../src/guest/readAll.js";
 import type { RuntimeMeasurement } from "../src/guest/runtime.js";
 import { renderSpeed } from "../src/report/speedTable.js";
@@ -78,5 +82,30 @@ describe("the speed of a finished run", () => {
     const same = differenceFrom("/ref", reference, reference);
     expect(same).toMatchObject({ outsideBand: [], unmatched: [], inputsDiffer: [], verdicts: [] });
     expect(same.largest!.diffMiB).toBe(0);
+  });
+});
+
+describe("speed, the verb", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it("reads finished run folders and prints their speed and figures against the reference as JSON", async () => {
+    const [ref, cur] = [await tempDir("esb-speed-ref-"), await tempDir("esb-speed-cur-")];
+    dirs.push(ref, cur);
+    await new RunFolder(ref, runRecord({ cells: [cell("redis", "read", "on", 138.1)] })).save();
+    await new RunFolder(cur, runRecord({ cells: [cell("redis", "read", "on", 138.2)], stageTimes: [{ stage: "read-all phase (all boots)", seconds: 10, reused: false }] })).save();
+    let out = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((t) => ((out += String(t)), true));
+    try {
+      expect(await speedCommand([cur], ref, true)).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    const [speed] = RunSpeedSchema.array().parse(JSON.parse(out));
+    expect(speed!.phases.map((p) => [p.phase, p.wallMs])).toEqual([["read-all", 10_000]]);
+    expect(speed!.reference).toMatchObject({ referenceDir: ref, compared: 2, outsideBand: [] });
+    expect(speed!.reference!.largest!.diffMiB).toBeCloseTo(0.1);
   });
 });
