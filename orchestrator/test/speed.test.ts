@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { differenceFrom, RunSpeedSchema, speedOf } from "../src/analysis/speed.js";
+import { differenceFrom, RunSpeedSchema, speedOf } from "../src/record/runSpeed.js";
 import { speedCommand } from "../src/commands/speed.js";
 import { RunFolder } from "../src/pipeline/runFolder.js";
 import { tempDir } from "./helpers/gitSeries.js";

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { differenceFrom, speedOf } from "../analysis/speed.js";
+import { differenceFrom, speedOf } from "../record/runSpeed.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderSpeed } from "../report/speedTable.js";
 import { EXIT } from "../util/exitStatus.js";

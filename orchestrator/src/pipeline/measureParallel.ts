@@ -1,7 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { differenceFrom, speedOf, type RunSpeed } from "../analysis/speed.js";
+import { differenceFrom, speedOf, type RunSpeed } from "../record/runSpeed.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { Progress } from "../util/progress.js";

@@ -1,4 +1,4 @@
-import type { FigureMove, ReferenceDifference, RunSpeed } from "../analysis/speed.js";
+import type { FigureMove, ReferenceDifference, RunSpeed } from "../record/runSpeed.js";
 import { fmtElapsed } from "../util/progress.js";
 
 /** A run of other workloads than the reference's leaves many figures unmatched: the first few say which. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { RunRecord } from "../record/runRecord.js";
-import { bandOf, SETTLE_RULES, type SettleRule } from "./repetitions.js";
-import { stat } from "./stats.js";
+import type { RunRecord } from "./runRecord.js";
+import { bandOf, SETTLE_RULES, type SettleRule } from "../analysis/repetitions.js";
+import { stat } from "../analysis/stats.js";
 
 /**
  * The speed of a finished run, phase by phase: how long the phase took on
