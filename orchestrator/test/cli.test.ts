@@ -23,7 +23,7 @@ describe("the command line", () => {
   it("gives each verb only the options that apply to it", () => {
     const job = ["--series", "--profile", "--kernel-deb", "--kernel-src", "--base-ref", "--kernel-src-exclude", "--mbox", "--no-fixups", "--prefix", "--commit", "--mutant", "--jobs"];
     const measured = ["--workload", "--images", "--phases", "--modes", "--paths", "--reps", "--fixed-reps", "--quick", "--digest", "--checks", "--check-reps", "--check-reruns"];
-    const guests = ["--accel", "--tcg-thread", "--parallel", "--runtime-shared"];
+    const guests = ["--accel", "--tcg-thread", "--parallel", "--runtime-shared", "--no-runtime-shared"];
     const sorted = (xs: string[]) => [...xs].sort();
     expect(optionsOf("run")).toEqual(sorted([...job, "--build-only", ...measured, ...guests, "--shard", "--artifacts", "--out", "--matrix", "--job", "--json"]));
     expect(optionsOf("nightly")).toEqual(sorted([...job, ...measured, ...guests, "--history", "--matrix", "--job", "--threshold", "--auto-bisect", "--json"]));
@@ -56,5 +56,16 @@ describe("the command line", () => {
     expect(input).toEqual({ reps: 1, fixups: false, workloads: ["synthetic", "redis"], kernelDeb: "linux-source-7.3=7.3.4-1", command: args });
     const spec = resolveJob(input, "the command line");
     expect(spec).toEqual({ ...JOB_DEFAULTS, reps: 1, fixups: false, workloads: ["synthetic", "redis"], kernelDeb: { package: "linux-source-7.3", version: "7.3.4-1" }, command: args });
+  });
+
+  it("leaves where runtime boots run to the accelerator unless --runtime-shared or --no-runtime-shared says", () => {
+    const inputOf = (args: string[]) => {
+      const run = verbNamed(args, "run");
+      run.parseOptions(args);
+      return jobInput(run, args);
+    };
+    expect(resolveJob(inputOf([]), "the command line").runtimeShared).toBeUndefined();
+    expect(inputOf(["--runtime-shared"]).runtimeShared).toBe(true);
+    expect(inputOf(["--no-runtime-shared"]).runtimeShared).toBe(false);
   });
 });

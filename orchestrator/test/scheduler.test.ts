@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultParallel, schedule, type Finished, type Job } from "../src/pipeline/scheduler.js";
+import { defaultParallel, runtimeSideBySide, schedule, type Finished, type Job } from "../src/pipeline/scheduler.js";
 
 /** A job that takes `ms`, records when it started and ended and how many jobs ran with it. */
 function clock() {
@@ -102,5 +102,12 @@ describe("progress of a phase", () => {
     expect(progressOf(0, 36, 0)).toBe("0/36 done");
     expect(progressOf(9, 36, 90_000)).toBe("9/36 done, ~4m30s left");
     expect(progressOf(36, 36, 360_000)).toBe("36/36 done");
+  });
+
+  it("runs runtime boots side by side under TCG and alone under KVM unless told, and says why", () => {
+    expect(runtimeSideBySide("tcg", undefined)).toMatchObject({ shared: true, why: expect.stringContaining("TCG") });
+    expect(runtimeSideBySide("kvm", undefined)).toMatchObject({ shared: false, why: expect.stringContaining("KVM") });
+    expect(runtimeSideBySide("tcg", false)).toEqual({ shared: false, why: "--no-runtime-shared" });
+    expect(runtimeSideBySide("kvm", true)).toEqual({ shared: true, why: "--runtime-shared" });
   });
 });

@@ -19,8 +19,8 @@ export function memoryVsOff(cells: RuntimeCell[], c: RuntimeCell): Significance 
   return c.mode === "off" || !off ? undefined : separation(off.memory, c.memory);
 }
 
-/** Throughput of one load step of `c` against the same container and step with sharing off. */
-export function throughputVsOff(cells: RuntimeCell[], c: RuntimeCell, load: RuntimeCell["load"][number], accel: string | undefined): Significance | undefined {
+/** Throughput of one load step of `c` against the same container and step with sharing off; `alone`: the runtime boots had the host to themselves. */
+export function throughputVsOff(cells: RuntimeCell[], c: RuntimeCell, load: RuntimeCell["load"][number], accel: string | undefined, alone: boolean): Significance | undefined {
   const off = offOf(cells, c)?.load.find((l) => l.container === load.container && l.step === load.step);
-  return c.mode === "off" || !off ? undefined : throughputSignificance(accel, off.throughput, load.throughput);
+  return c.mode === "off" || !off ? undefined : throughputSignificance(accel, off.throughput, load.throughput, alone);
 }

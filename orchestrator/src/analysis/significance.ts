@@ -15,7 +15,7 @@ import { z } from "zod";
  * outcome is rarer than 1 in 3 (2 against 2), so there is no verdict at all.
  */
 
-export const SIGNIFICANCE = ["significant", "not significant", "not enough boots", "emulation noise"] as const;
+export const SIGNIFICANCE = ["significant", "not significant", "not enough boots", "emulation noise", "neighbour noise"] as const;
 export type Significance = (typeof SIGNIFICANCE)[number];
 export const SignificanceSchema = z.enum(SIGNIFICANCE);
 
@@ -68,9 +68,11 @@ export function scaled(r: BootRange, factor: number): BootRange {
 /**
  * Throughput measured under TCG is the speed of QEMU translating guest code
  * on a host that also runs other guests and builds: it says nothing about
- * the kernel's cost, whatever the ranges do.
+ * the kernel's cost, whatever the ranges do. Under KVM it does, but only
+ * when each boot had the host alone: a neighbour guest takes cores from it.
  */
-export function throughputSignificance(accel: string | undefined, baseline: BootRange, current: BootRange): Significance {
+export function throughputSignificance(accel: string | undefined, baseline: BootRange, current: BootRange, alone: boolean): Significance {
   if (accel === "tcg") return "emulation noise";
+  if (!alone) return "neighbour noise";
   return separation(baseline, current);
 }

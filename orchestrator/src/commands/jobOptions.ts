@@ -27,7 +27,8 @@ function imagePair(value: string): [string, string] {
   return [parts[0], parts[1]];
 }
 
-const JOB_OPTIONS: Record<JobKey, () => Option> = {
+/** An option, or a flag and its negation that set one value (absent: the spec decides). */
+const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
   series: () => new Option("--series <name>", `series spec in kernel/series/ (mainline, v8, rfc-v7, rfc-2023), or a path to one${shown("series")}`),
   profile: () => new Option("--profile <series>", "bench your own tree as it is (--kernel-src at --base-ref, no mails), with this series' feature symbol, image profile and mount options"),
   kernelDeb: () => new Option("--kernel-deb <pkg[=version]>", "Debian kernel source package to use for a Debian-based series (default: newest linux-source-N.M)"),
@@ -56,7 +57,10 @@ const JOB_OPTIONS: Record<JobKey, () => Option> = {
   accel: () => new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices([...ACCELERATORS]),
   tcgThread: () => new Option("--tcg-thread <mode>", `under TCG, all of a guest's vCPUs on one host thread (single: the JVM crashed under multi with QEMU 7.2) or a host thread per vCPU (multi)${shown("tcgThread")}`).choices([...TCG_THREADS]),
   parallel: () => new Option("--parallel <n>", "guests at once for read-all boots (default: what the host's cores and memory allow)").argParser(positiveInt),
-  runtimeShared: () => new Option("--runtime-shared", "let runtime boots run beside other guests (faster; their throughput figures are then disturbed)"),
+  runtimeShared: () => [
+    new Option("--runtime-shared", "run runtime boots beside other guests (the default under TCG, where throughput is emulation noise and memory stays within its band)"),
+    new Option("--no-runtime-shared", "run each runtime boot alone on the host (the default under KVM, where throughput means something)"),
+  ],
   shard: () => new Option("--shard <K/N>", "measure only the K-th of N parts of the job's boots (merge joins the parts)").argParser(parseShard),
   artifacts: () => new Option("--artifacts <dir>", "measure the kernel, initramfs and images `export` wrote (checked by digest) instead of building"),
   out: () => new Option("--out <dir>", "the run folder (default results/<run-id>)"),
@@ -81,15 +85,17 @@ function groupOf(k: JobKey): string {
   return "This run:";
 }
 
+const optionsOf = (k: JobKey): Option[] => [JOB_OPTIONS[k]()].flat();
+
 export function addJobOptions(v: Verb, keys: JobKey[]): Verb {
-  for (const k of keys) v.addOption(JOB_OPTIONS[k]().helpGroup(groupOf(k)));
+  for (const k of keys) for (const o of optionsOf(k)) v.addOption(o.helpGroup(groupOf(k)));
   return v;
 }
 
 /** The job the command line names: only the options given, and the command line itself. */
 export function jobInput(v: Verb, argv: string[]): JobInput {
   const keys = Object.keys(JOB_OPTIONS) as JobKey[];
-  const attribute = (k: JobKey) => JOB_OPTIONS[k]().attributeName();
+  const attribute = (k: JobKey) => optionsOf(k)[0]!.attributeName();
   const given = keys.filter((k) => v.getOptionValueSource(attribute(k)) === "cli");
   const input: JobInput = { ...Object.fromEntries(given.map((k) => [k, v.getOptionValue(attribute(k))])), command: argv };
   if (input.tcgThread && input.accel === "kvm") throw new BenchError(`--tcg-thread ${input.tcgThread} is for TCG, and --accel kvm runs the guests under KVM`, "drop --tcg-thread, or use --accel tcg");

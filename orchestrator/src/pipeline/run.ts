@@ -16,7 +16,7 @@ import type { Progress } from "../util/progress.js";
 import { exportArtifacts, importArtifacts } from "./artifacts.js";
 import { buildArtefacts, type Artefacts } from "./build.js";
 import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
-import { defaultParallel } from "./scheduler.js";
+import { defaultParallel, runtimeSideBySide } from "./scheduler.js";
 import { runCorrectness } from "./correctnessPhase.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
@@ -96,11 +96,12 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
   const guestMiB = Math.max(machine.memoryMiB, ...pairs.map((p) => guestMemoryMiB(toPair(p), machine)));
   const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: machine.accel, cpus: machine.cpus, memoryMiB: guestMiB });
   const parallel = opts.parallel ?? auto.parallel;
-  record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !opts.runtimeShared };
-  progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${opts.runtimeShared ? "share the host" : "run alone"}`);
+  const runtime = runtimeSideBySide(machine.accel, opts.runtimeShared);
+  record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !runtime.shared, runtimeWhy: runtime.why };
+  progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${runtime.shared ? "share the host" : "run alone"} (${runtime.why})`);
   const ctx: PhaseContext = {
     opts, folder, progress, machine,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: opts.runtimeShared, imageFormat: spec.imageProfile.format,
+    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: runtime.shared, imageFormat: spec.imageProfile.format,
   };
   const { phases } = opts;
   if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));

@@ -97,3 +97,18 @@ export function defaultParallel(host: { cpus: number; freeMiB: number }, guest: 
     `${Math.round(host.freeMiB)} MiB free, ${guest.memoryMiB} MiB per guest: ${byMemory}`;
   return { parallel, why };
 }
+
+/**
+ * Whether runtime boots share the host with other guests. Under TCG their
+ * throughput is the speed of QEMU's translation whatever runs beside them,
+ * and a neighbour moves their memory figures by less than the settle band
+ * (README "Speed"), so they run side by side; under KVM throughput measures
+ * the kernel, and a neighbour would disturb it, so each boot runs alone.
+ * An explicit --runtime-shared or --no-runtime-shared wins.
+ */
+export function runtimeSideBySide(accel: "kvm" | "tcg", asked: boolean | undefined): { shared: boolean; why: string } {
+  if (asked !== undefined) return { shared: asked, why: asked ? "--runtime-shared" : "--no-runtime-shared" };
+  return accel === "tcg"
+    ? { shared: true, why: "TCG: throughput is emulation noise, memory stays within its band beside a neighbour" }
+    : { shared: false, why: "KVM: throughput is measured, so each boot has the host alone" };
+}

@@ -94,8 +94,8 @@ const hostFields = {
   tcgThread: z.enum(TCG_THREADS).default("single"),
   /** Guests at once for read-all boots; what the host's cores and memory allow when absent. */
   parallel: Count.optional(),
-  /** Runtime boots beside other guests (their throughput figures are then disturbed). */
-  runtimeShared: z.boolean().default(false),
+  /** Runtime boots beside other guests; when absent the accelerator decides (pipeline/scheduler.ts runtimeSideBySide). */
+  runtimeShared: z.boolean().optional(),
 };
 
 /** Where this run of the job goes and what part of it it does. */

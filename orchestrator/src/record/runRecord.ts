@@ -87,7 +87,7 @@ export const RunRecordSchema = z.object({
   /** Shard folders this run was merged from. */
   mergedFrom: z.array(z.string()).optional(),
   /** How boots were run: guests at once for read-all and why; whether runtime boots had the host to themselves. */
-  scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean() }).optional(),
+  scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean(), runtimeWhy: z.string().optional() }).optional(),
   workloads: z.array(WorkloadRecordSchema),
   /** How many boots each group of cells got, and why it stopped there (absent: every cell got plan.reps). */
   repetitions: z.array(RepetitionDecisionSchema).default([]),

@@ -75,7 +75,7 @@ export function renderMarkdown(run: RunRecord): string {
       for (const l of c.load) {
         out.push(
           `| ${c.workload} | ${c.mode} | ${l.container} | ${l.step} | ${l.throughput.median.toFixed(1)} ${l.unit} [${l.throughput.min.toFixed(1)}-${l.throughput.max.toFixed(1)}] | ` +
-            `${throughputVsOff(run.runtimeCells, c, l, run.accel?.accel) ?? "-"} | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`,
+            `${throughputVsOff(run.runtimeCells, c, l, run.accel?.accel, run.scheduling?.runtimeAlone ?? true) ?? "-"} | ${l.latencyAvgMs ? f1(l.latencyAvgMs.median) : "n/a"} |`,
         );
       }
     }

@@ -11,4 +11,5 @@ export const SIGNIFICANCE_RULE =
 /** What the runtime tables' significance columns mean. */
 export const RUNTIME_SIGNIFICANCE_NOTE =
   `"vs off significance": "significant" when every boot of the mode lies beyond every boot with sharing off (at least ${MIN_BOOTS_PER_SIDE} boots each; ` +
-  `by chance alone at most 1 time in 10 with 3 boots each), "not enough boots" with fewer. Throughput measured under QEMU TCG is "emulation noise" whatever its boots say.`;
+  `by chance alone at most 1 time in 10 with 3 boots each), "not enough boots" with fewer. Throughput measured under QEMU TCG is "emulation noise" whatever its boots say; ` +
+  `under KVM with runtime boots beside other guests it is "neighbour noise".`;

@@ -28,7 +28,7 @@ export function renderTimeSpent(run: RunRecord): string[] {
     "## Where the time went",
     "",
     run.scheduling
-      ? `Read-all boots: ${run.scheduling.parallel} guest(s) at once (${run.scheduling.why}); runtime boots ${run.scheduling.runtimeAlone ? "ran alone, so their throughput is undisturbed" : "shared the host with other guests"}.`
+      ? `Read-all boots: ${run.scheduling.parallel} guest(s) at once (${run.scheduling.why}); runtime boots ${run.scheduling.runtimeAlone ? "ran alone, so their throughput is undisturbed" : "shared the host with other guests"}${run.scheduling.runtimeWhy ? ` (${run.scheduling.runtimeWhy})` : ""}.`
       : "",
     "",
     "Seconds summed over each workload's read-all boots (the wall times overlap when guests ran side by side):",

@@ -22,7 +22,7 @@ function code(v: unknown): string {
 function scheduling(run: RunRecord): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const s = run.scheduling;
-  if (s) out.push(["boots", esc(`read-all: ${s.parallel} guest(s) at once (${s.why}); runtime boots ${s.runtimeAlone ? "alone on the host" : "beside other guests"}`)]);
+  if (s) out.push(["boots", esc(`read-all: ${s.parallel} guest(s) at once (${s.why}); runtime boots ${s.runtimeAlone ? "alone on the host" : "beside other guests"}${s.runtimeWhy ? ` (${s.runtimeWhy})` : ""}`)]);
   if (run.shard) out.push(["shard", esc(`${run.shard.index} of ${run.shard.count}`)]);
   if (run.mergedFrom?.length) out.push(["merged from", run.mergedFrom.map(code).join("<br>")]);
   return out;

@@ -49,10 +49,10 @@ function change(r: LoadRow, m: Mode): number | undefined {
   return isNum(base) && isNum(v) && base > 0 ? (v / base) * 100 - 100 : undefined;
 }
 
-function loadSignificance(cells: RuntimeCell[], r: LoadRow, m: Mode, accel: string | undefined): Significance | undefined {
+function loadSignificance(cells: RuntimeCell[], r: LoadRow, m: Mode, accel: string | undefined, alone: boolean): Significance | undefined {
   const cell = cells.find((c) => c.workload === r.workload && c.mode === m);
   const load = r.byMode.get(m);
-  return cell && load ? throughputVsOff(cells, cell, load, accel) : undefined;
+  return cell && load ? throughputVsOff(cells, cell, load, accel, alone) : undefined;
 }
 
 function throughputChart(loads: LoadRow[], modes: Mode[], reps: number): string {
@@ -117,7 +117,7 @@ export function runtimeSection(run: RunRecord): string {
     { head: "container", cell: (r) => esc(r.container) },
     // the unit under the step: one column less keeps the table inside a laptop's width
     { head: "step", cell: (r) => `${esc(r.step)}<span class="rng">${esc(r.unit)}</span>` },
-    ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => withSignificance(signed(change(r, m)), loadSignificance(cells, r, m, run.accel?.accel)), num: true })),
+    ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => withSignificance(signed(change(r, m)), loadSignificance(cells, r, m, run.accel?.accel, run.scheduling?.runtimeAlone ?? true)), num: true })),
     ...modes.map((m): Column<LoadRow> => ({ head: `${m} throughput`, cell: (r) => loadFigures(r.byMode.get(m)), num: true })),
   ];
   const byWorkload = sortModes(cells).sort((a, b) => names.indexOf(a.workload) - names.indexOf(b.workload));
