@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BootMeasurement } from "../src/guest/readAll.js";
 import { conclusions } from "../src/pipeline/conclusions.js";
+import { renderCoverLetter } from "../src/report/coverLetter.js";
 import { runRecord } from "./helpers/runRecord.js";
 
 const boot = (name: string, over: Partial<BootMeasurement> = {}) =>
@@ -20,5 +21,22 @@ describe("what a finished job says about its boots", () => {
 
   it("says nothing of stalls when no boot stalled", () => {
     expect(conclusions(runRecord({ boots: [boot("synthetic-off-read-r1")] }))).toEqual([]);
+  });
+
+  it("says when a Debian pair holds one version on both sides, in the warnings and under the cover letter's tables", () => {
+    const side = (suites: string[], v: string) => ({
+      tar: "rootfs.tar", tarSha256: "5".repeat(64), tarBytes: 1, suites, installed: { "redis-server": `5:${v}` }, packages: { "redis-server": `5:${v}` }, label: v, mmdebstrap: "1.5.7", seconds: 1,
+    });
+    const withSides = (a: string, b: string) => {
+      const base = runRecord();
+      return runRecord({ workloads: [{ ...base.workloads[0]!, versions: `${a} & ${b}`, rootfs: { a: side(["trixie"], a), b: side(["trixie", "trixie-security"], b) } }] });
+    };
+    const same = withSides("8.0.2-3+deb13u3", "8.0.2-3+deb13u3");
+    const warning = "redis: A (trixie) and B (trixie + trixie-security) hold the same version 8.0.2-3+deb13u3, so its figures compare one version with itself, not an update";
+    expect(conclusions(same)).toEqual([expect.stringContaining(warning)]);
+    expect(renderCoverLetter(same)).toContain(`Pairs that are not an update (their reduction is the most sharing can give):\n  ${warning}`);
+    const update = withSides("8.0.2-3+deb13u2", "8.0.2-3+deb13u3");
+    expect(conclusions(update)).toEqual([]);
+    expect(renderCoverLetter(update)).not.toContain("not an update");
   });
 });

@@ -3,7 +3,7 @@ import type { ErofsUtils } from "./erofsUtils.js";
 import { buildImage, ImageRecordSchema, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "./image.js";
 import { flattenImage, parseImageRef } from "./oci.js";
 import { DebianArchive } from "../host/debianArchive.js";
-import { buildDebianRootfs, RootfsRecordSchema, type RootfsRecord } from "./rootfs.js";
+import { buildDebianRootfs, RootfsRecordSchema, versionLabel, type RootfsRecord } from "./rootfs.js";
 import type { ImageProfile } from "../kernel/series.js";
 import { loadWorkload, type RuntimeSpec } from "./workloads.js";
 import { cached } from "../util/cache.js";
@@ -25,6 +25,22 @@ export const PairRecordSchema = z.object({
   rootfs: z.object({ a: RootfsRecordSchema, b: RootfsRecordSchema }).optional(),
 });
 export type PairRecord = z.infer<typeof PairRecordSchema>;
+
+/**
+ * A Debian pair whose two sides hold the same version of the workload's
+ * package: a point release folded the update into the older suite. Its
+ * reduction is what sharing gives one version against itself, the most it
+ * can give, not what an update gets; a reader must be told before quoting it.
+ */
+export function pairNotAnUpdate(pair: Pick<PairRecord, "name" | "rootfs">): string | undefined {
+  const r = pair.rootfs;
+  if (!r || r.a.label !== r.b.label) return undefined;
+  return (
+    `${pair.name}: A (${r.a.suites.join(" + ")}) and B (${r.b.suites.join(" + ")}) hold the same version ${r.a.label}, ` +
+    `so its figures compare one version with itself, not an update: choose suites that carry two versions ` +
+    `(apt-cache madison <package> lists them) in workloads/${pair.name}.yaml`
+  );
+}
 
 export interface ImagePair {
   record: PairRecord;
@@ -65,6 +81,13 @@ export interface PairsRequest {
   time: TimeStage;
 }
 
+/** "8.0.2-3+deb13u3 (trixie, trixie-security), 7.0.15-1~deb12u10 (bookworm-security)": which suites could make a pair. */
+async function versionsBySuite(archive: DebianArchive, pkg: string): Promise<string> {
+  const bySuite = new Map<string, string[]>();
+  for (const { version, suite } of await archive.versions(pkg)) bySuite.set(version, [...(bySuite.get(version) ?? []), suite]);
+  return [...bySuite].map(([v, suites]) => `${versionLabel(v)} (${suites.join(", ")})`).join(", ") || `no ${pkg}`;
+}
+
 /** The image pairs of this run: --images, or each workload's A and B. */
 export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
   const { erofs, progress, time } = req;
@@ -101,6 +124,8 @@ export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
     const ra = await time(`rootfs ${name} A`, () => buildDebianRootfs({ workload: w, side: "a", archive, progress }));
     const rb = await time(`rootfs ${name} B`, () => buildDebianRootfs({ workload: w, side: "b", archive, progress }));
     progress.info(`${name}: A has ${w.rootfs.versionPackage} ${ra.record.label}, B has ${rb.record.label}`);
+    const same = pairNotAnUpdate({ name, rootfs: { a: ra.record, b: rb.record } });
+    if (same) progress.info(`warning: ${same}; the archive has ${await versionsBySuite(archive, w.rootfs.versionPackage)}`);
     await make(
       w.name,
       w.image,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { failedCells } from "../analysis/failures.js";
 import type { EarlyHang } from "../guest/qemu.js";
+import { pairNotAnUpdate } from "../images/pairs.js";
 import type { RunRecord } from "../record/runRecord.js";
 
 /** Boots that stalled or died before init and were started again, and where the kernel stopped first. */
@@ -10,7 +11,7 @@ export function stallNote(count: number, boots: string, first: EarlyHang): strin
 
 /** What a finished job's figures say that a reader must not miss: a leak across domains, a path that does not share, failed boots. */
 export function conclusions(record: RunRecord): string[] {
-  const out: string[] = [];
+  const out: string[] = record.workloads.flatMap((w) => pairNotAnUpdate(w) ?? []);
   for (const c of record.comparisons) {
     if (c.splitShared) {
       out.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);

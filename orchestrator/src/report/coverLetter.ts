@@ -5,6 +5,7 @@ import { failedCells } from "../analysis/failures.js";
 import { bootsPlanned, MIN_REPS } from "../analysis/repetitions.js";
 import type { AccessPath } from "../guest/modes.js";
 import { renderCorrectnessText } from "./correctness.js";
+import { pairNotAnUpdate } from "../images/pairs.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
 
 export const PATH_TITLES: Record<AccessPath, string> = {
@@ -114,6 +115,8 @@ export function renderCoverLetter(run: RunRecord): string {
   if (runtime.length) {
     parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
   }
+  const notUpdates = run.workloads.flatMap((w) => pairNotAnUpdate(w) ?? []);
+  if (notUpdates.length) parts.push("Pairs that are not an update (their reduction is the most sharing can give):", ...notUpdates.map((n) => `  ${n}`), "");
   parts.push(...renderCorrectnessText(run.correctness));
   const failed = failedCells(run);
   if (failed.length) {
