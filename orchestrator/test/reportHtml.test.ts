@@ -62,7 +62,7 @@ describe("report.html", () => {
     const inputs = html.slice(at(html, `<section id="inputs">`));
     for (const s of ["7.3.4", "<code>k1</code>", "linux-source-7.3", "inode_share,domain_id={domain}", "kvm <span class=\"meta\">(/dev/kvm booted the probe kernel)</span>",
       "QEMU emulator version 7.2.0", "3333333333333333", "--xattr-inode-digest -zlz4hc", "5:8.0.2-3+deb13u3", "trixie, trixie-security", "reads checked with xxh64",
-      "kernel build", "1830.2", "Stage times (total 3452 s)"]) {
+      "kernel build", "1830.2", "Stage times (their sum 3452 s; the images are made while the kernel compiles)"]) {
       expect(inputs, s).toContain(s);
     }
   });

@@ -57,6 +57,20 @@ describe("the speed of a finished run", () => {
     expect(text).toMatch(/\n {2}read-all +4 +1m40s +3m20s +0\.50 +1\.45 s\n/);
   });
 
+  it("counts preparing as the time until its last stage ended when its stages ran side by side", () => {
+    // the images (40 s) were made while the kernel compiled (from 5 s to 65 s)
+    const overlapped = runRecord({
+      ...run,
+      stageTimes: [
+        { stage: "kernel source", seconds: 5, reused: false, startedS: 0 },
+        { stage: "image synthetic A", seconds: 40, reused: false, startedS: 1 },
+        { stage: "kernel build", seconds: 60, reused: false, startedS: 5 },
+        { stage: "read-all phase (all boots)", seconds: 100, reused: false, startedS: 66 },
+      ],
+    });
+    expect(speedOf("/r", overlapped).prepareMs).toBe(65_000);
+  });
+
   it("says which figures moved outside the band their own boots settle within, and which inputs differ", () => {
     const reference = runRecord({
       cells: [cell("redis", "read", "off", 272.6), cell("redis", "read", "on", 138.1)],

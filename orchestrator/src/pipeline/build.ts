@@ -99,71 +99,81 @@ export async function buildArtefacts(
   record.host.qemu = await qemuVersion();
   record.host.compiler = await compilerVersion();
 
-  const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
-    prepareKernelTree(spec, {
-      kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
-      noFixups: !opts.fixups, logDir: folder.dir, progress,
-    }),
-  );
-  record.kernel = { ...tree.record, buildKey: "" };
-  await folder.save();
-  const kernel = await time("kernel build", async () =>
-    buildKernel({
-      tree: tree.tree, treeIdentity: tree.identity, fragment: await kernelFragment(spec), progress, jobs: opts.jobs, explainError: tree.explainError, runDir: folder.dir,
-    }),
-  );
-  record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
-  progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
-  await folder.save();
-  let bzImage = kernel.bzImage;
-  let vmlinux = vmlinuxBeside(kernel.bzImage);
-  if (opts.mutant) {
-    // broken on purpose: the run measures the mutant, and every record says so
-    const m = await loadMutant(opts.mutant, RESULT_NAMES);
-    const mutant = await time("mutant build", async () =>
-      buildMutantKernel({ base: kernel, tree: tree.tree, mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 }, progress, jobs: opts.jobs }),
+  const kernelPart = async (): Promise<Artefacts["kernel"]> => {
+    const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
+      prepareKernelTree(spec, {
+        kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
+        noFixups: !opts.fixups, logDir: folder.dir, progress,
+      }),
     );
-    record.kernel = { ...record.kernel, mutant: mutant.record, buildKey: mutant.key, release: mutant.record.kernelRelease };
-    progress.info(`mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`);
+    record.kernel = { ...tree.record, buildKey: "" };
     await folder.save();
-    bzImage = mutant.bzImage;
-    vmlinux = mutant.vmlinux;
-  }
-  if (opts.prefix !== undefined || opts.commit !== undefined) {
-    const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
-    record.kernel = { ...record.kernel, variant: variant.record, buildKey: variant.key, release: variant.record.kernelRelease };
-    await folder.save();
-    unusable(variant.record, spec);
-    bzImage = variant.bzImage;
-    vmlinux = variant.vmlinux;
-  }
-  if (ctx.kernelOnly) return undefined;
-
-  // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
-  const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
-  const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
-  record.erofsUtils = erofs.record;
-  const plan = pairPlan(opts);
-  const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time });
-  const pairs = await pairOf(plan.measured);
-  let checks: ImagePair | undefined;
-  if (plan.checks === "extra") {
-    progress.info(`correctness: the checks run on the ${CHECKS_WORKLOAD} pair, built for them (not measured in the tables)`);
-    checks = (await pairOf([CHECKS_WORKLOAD]))[0];
-    record.checksPair = checks?.record;
-  } else if (plan.checks !== "none") {
-    checks = plan.checks === "images" ? pairs[0] : pairs.find((p) => p.record.name === CHECKS_WORKLOAD);
-  }
-  for (const p of pairs) {
-    const sharing = analyseSharing(p.a.manifest, p.b.manifest);
-    record.workloads.push({ ...p.record, sharing });
-    progress.info(
-      `${p.record.name} (${p.record.versions}): ${(sharing.a.bytes / 2 ** 20).toFixed(1)} + ${(sharing.b.bytes / 2 ** 20).toFixed(1)} MiB, ` +
-        `${(sharing.sharedBytes / 2 ** 20).toFixed(1)} MiB identical: expected read-all reduction ${sharing.expectedReductionPct.toFixed(1)}%`,
+    const kernel = await time("kernel build", async () =>
+      buildKernel({
+        tree: tree.tree, treeIdentity: tree.identity, fragment: await kernelFragment(spec), progress, jobs: opts.jobs, explainError: tree.explainError, runDir: folder.dir,
+      }),
     );
+    record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
+    progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
+    await folder.save();
+    let bzImage = kernel.bzImage;
+    let vmlinux = vmlinuxBeside(kernel.bzImage);
+    if (opts.mutant) {
+      // broken on purpose: the run measures the mutant, and every record says so
+      const m = await loadMutant(opts.mutant, RESULT_NAMES);
+      const mutant = await time("mutant build", async () =>
+        buildMutantKernel({ base: kernel, tree: tree.tree, mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 }, progress, jobs: opts.jobs }),
+      );
+      record.kernel = { ...record.kernel, mutant: mutant.record, buildKey: mutant.key, release: mutant.record.kernelRelease };
+      progress.info(`mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`);
+      await folder.save();
+      bzImage = mutant.bzImage;
+      vmlinux = mutant.vmlinux;
+    }
+    if (opts.prefix !== undefined || opts.commit !== undefined) {
+      const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
+      record.kernel = { ...record.kernel, variant: variant.record, buildKey: variant.key, release: variant.record.kernelRelease };
+      await folder.save();
+      unusable(variant.record, spec);
+      bzImage = variant.bzImage;
+      vmlinux = variant.vmlinux;
+    }
+    return { bzImage, vmlinux };
+  };
+  if (ctx.kernelOnly) {
+    await kernelPart();
+    return undefined;
   }
-  const initramfs = await time("initramfs", () => prepareInitramfs(progress));
-  record.initramfs = initramfs.record;
-  await folder.save();
-  return { kernel: { bzImage, vmlinux }, initramfs: initramfs.file, pairs, checks };
+  const imagesPart = async (): Promise<Omit<Artefacts, "kernel">> => {
+    // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
+    const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
+    const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
+    record.erofsUtils = erofs.record;
+    const plan = pairPlan(opts);
+    const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time });
+    const pairs = await pairOf(plan.measured);
+    let checks: ImagePair | undefined;
+    if (plan.checks === "extra") {
+      progress.info(`correctness: the checks run on the ${CHECKS_WORKLOAD} pair, built for them (not measured in the tables)`);
+      checks = (await pairOf([CHECKS_WORKLOAD]))[0];
+      record.checksPair = checks?.record;
+    } else if (plan.checks !== "none") {
+      checks = plan.checks === "images" ? pairs[0] : pairs.find((p) => p.record.name === CHECKS_WORKLOAD);
+    }
+    for (const p of pairs) {
+      const sharing = analyseSharing(p.a.manifest, p.b.manifest);
+      record.workloads.push({ ...p.record, sharing });
+      progress.info(
+        `${p.record.name} (${p.record.versions}): ${(sharing.a.bytes / 2 ** 20).toFixed(1)} + ${(sharing.b.bytes / 2 ** 20).toFixed(1)} MiB, ` +
+          `${(sharing.sharedBytes / 2 ** 20).toFixed(1)} MiB identical: expected read-all reduction ${sharing.expectedReductionPct.toFixed(1)}%`,
+      );
+    }
+    const initramfs = await time("initramfs", () => prepareInitramfs(progress));
+    record.initramfs = initramfs.record;
+    await folder.save();
+    return { initramfs: initramfs.file, pairs, checks };
+  };
+  // the images need nothing of the kernel: on a first run they are made while it compiles
+  const [kernel, images] = await Promise.all([kernelPart(), imagesPart()]);
+  return { kernel, ...images };
 }

@@ -16,6 +16,8 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
  * measured and its reports say the same as its record.
  */
 export class RunFolder {
+  private saving: Promise<void> = Promise.resolve();
+
   constructor(readonly dir: string, readonly record: RunRecord) {}
 
   get runJson(): string {
@@ -23,7 +25,14 @@ export class RunFolder {
   }
 
   /** run.json (checked against its schema first: a reader must be able to parse what is written) and the reports. */
-  async save(): Promise<void> {
+  save(): Promise<void> {
+    // work that runs side by side saves one after another, so an older state never lands last
+    const next = this.saving.then(() => this.write());
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(): Promise<void> {
     RunRecordSchema.parse(this.record);
     await writeJsonAtomic(this.runJson, this.record);
     await writeReports(this.dir, this.record);

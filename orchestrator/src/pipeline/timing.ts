@@ -6,7 +6,8 @@ export function stageTimer(folder: RunFolder): TimeStage {
   return async (stage, fn) => {
     const t0 = Date.now();
     const out = await fn();
-    folder.record.stageTimes.push({ stage, seconds: (Date.now() - t0) / 1000, reused: Boolean(out.reused) });
+    const startedS = (t0 - Date.parse(folder.record.startedAt)) / 1000;
+    folder.record.stageTimes.push({ stage, seconds: (Date.now() - t0) / 1000, reused: Boolean(out.reused), ...(Number.isFinite(startedS) ? { startedS } : {}) });
     await folder.save();
     return out;
   };

@@ -29,7 +29,13 @@ import { PlanSchema, ShardSchema } from "./jobSpec.js";
  */
 export const RUN_RECORD_SCHEMA = 2;
 
-export const StageTimeSchema = z.object({ stage: z.string(), seconds: z.number(), reused: z.boolean() });
+export const StageTimeSchema = z.object({
+  stage: z.string(),
+  seconds: z.number(),
+  reused: z.boolean(),
+  /** Seconds after the run began that the stage did: stages before the boots run side by side, so their sum is not the time they took. */
+  startedS: z.number().optional(),
+});
 
 export const WorkloadRecordSchema = PairRecordSchema.extend({ sharing: SharingAnalysisSchema });
 export type WorkloadRecord = z.infer<typeof WorkloadRecordSchema>;

@@ -99,6 +99,16 @@ function phaseOf(run: RunRecord, phase: SpeedPhase): PhaseSpeed | undefined {
   };
 }
 
+/**
+ * How long the run took before its first boot: the end of its last
+ * preparing stage where the record says when each began (the images are
+ * made while the kernel compiles), else the sum of their times.
+ */
+function prepareMs(stages: RunRecord["stageTimes"]): number {
+  if (stages.length && stages.every((t) => t.startedS !== undefined)) return Math.max(...stages.map((t) => (t.startedS! + t.seconds) * 1000));
+  return stages.reduce((s, t) => s + t.seconds * 1000, 0);
+}
+
 export function speedOf(runDir: string, run: RunRecord): RunSpeed {
   const phases = (Object.keys(PHASE_STAGES) as SpeedPhase[]).map((p) => phaseOf(run, p)).filter((p): p is PhaseSpeed => p !== undefined);
   const phaseStages = new Set<string>(Object.values(PHASE_STAGES));
@@ -108,7 +118,7 @@ export function speedOf(runDir: string, run: RunRecord): RunSpeed {
     parallel: run.scheduling?.parallel ?? null,
     runtimeAlone: run.scheduling?.runtimeAlone ?? null,
     runWallMs,
-    prepareMs: run.stageTimes.filter((t) => !phaseStages.has(t.stage)).reduce((s, t) => s + t.seconds * 1000, 0),
+    prepareMs: prepareMs(run.stageTimes.filter((t) => !phaseStages.has(t.stage))),
     phases,
   };
 }

@@ -117,7 +117,7 @@ function stageTimesPart(run: RunRecord): string {
   const total = run.stageTimes.reduce((s, t) => s + t.seconds, 0);
   return (
     `<h3>Stage times</h3>` +
-    table(`Stage times (total ${total.toFixed(0)} s)`, [
+    table(`Stage times (their sum ${total.toFixed(0)} s; the images are made while the kernel compiles)`, [
       { head: "stage", cell: (t) => esc(t.stage) },
       { head: "seconds", cell: (t) => fmtNum(t.seconds), num: true },
       { head: "cached", cell: (t) => (t.reused ? "yes" : "no") },
