@@ -174,6 +174,24 @@ export async function buildArtefacts(
     return { initramfs: initramfs.file, pairs, checks };
   };
   // the images need nothing of the kernel: on a first run they are made while it compiles
-  const [kernel, images] = await Promise.all([kernelPart(), imagesPart()]);
+  const [kernel, images] = await bothFinished(progress, ["the kernel", "is built", kernelPart()], ["the images", "are made", imagesPart()]);
   return { kernel, ...images };
+}
+
+type Side<T> = [what: string, done: string, work: Promise<T>];
+
+/**
+ * Both results, or the first error once the other side has finished too: a
+ * failed image download must not kill a kernel build half done, whose
+ * output the next run would then build again. The failure is said at once.
+ */
+export async function bothFinished<A, B>(progress: Progress, a: Side<A>, b: Side<B>): Promise<[A, B]> {
+  const say = (failed: Side<unknown>, other: Side<unknown>) => (e: unknown) => {
+    progress.info(`${failed[0]}: failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); stopping once ${other[0]} ${other[1]}, so the next run finds them cached`);
+    throw e;
+  };
+  const [ra, rb] = await Promise.allSettled([a[2].catch(say(a, b)), b[2].catch(say(b, a))]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
 }
