@@ -13,7 +13,7 @@ const optionsOf = (name: string) => verbNamed([], name).options.map((o) => o.lon
 describe("the command line", () => {
   it("lists every verb in its help, run first as the one taken when none is named", () => {
     const { program: top, verbs } = program([]);
-    expect(verbs.map((v) => v.name())).toEqual(["run", "report", "compare", "merge", "nightly", "judge", "jobs", "export", "validate", "per-patch", "bisect", "kcidb", "measure-parallel", "speed"]);
+    expect(verbs.map((v) => v.name())).toEqual(["run", "report", "compare", "merge", "nightly", "judge", "jobs", "export", "validate", "per-patch", "bisect", "kcidb", "measure-parallel", "speed", "lock"]);
     let help = "";
     top.configureOutput({ writeOut: (t) => (help += t) }).outputHelp();
     for (const v of verbs) expect(help).toContain(`  ${v.name()} `);
@@ -22,12 +22,13 @@ describe("the command line", () => {
 
   it("gives each verb only the options that apply to it", () => {
     const job = ["--series", "--profile", "--kernel-deb", "--kernel-src", "--base-ref", "--kernel-src-exclude", "--mbox", "--no-fixups", "--prefix", "--commit", "--mutant", "--jobs"];
-    const measured = ["--workload", "--images", "--phases", "--modes", "--paths", "--reps", "--fixed-reps", "--quick", "--digest", "--checks", "--check-reps", "--check-reruns"];
+    const measured = ["--workload", "--images", "--lock", "--debs", "--phases", "--modes", "--paths", "--reps", "--fixed-reps", "--quick", "--digest", "--checks", "--check-reps", "--check-reruns"];
     const guests = ["--accel", "--tcg-thread", "--parallel", "--runtime-shared", "--no-runtime-shared"];
     const sorted = (xs: string[]) => [...xs].sort();
     expect(optionsOf("run")).toEqual(sorted([...job, "--build-only", ...measured, ...guests, "--shard", "--artifacts", "--out", "--matrix", "--job", "--json"]));
     expect(optionsOf("nightly")).toEqual(sorted([...job, ...measured, ...guests, "--history", "--matrix", "--job", "--threshold", "--auto-bisect", "--json"]));
-    expect(optionsOf("export")).toEqual(sorted([...job, "--workload", "--images", "--phases", "--out", "--matrix", "--job", "--json"]));
+    expect(optionsOf("export")).toEqual(sorted([...job, "--workload", "--images", "--lock", "--debs", "--phases", "--out", "--matrix", "--job", "--json"]));
+    expect(optionsOf("lock")).toEqual(sorted(["--lock", "--json"]));
     expect(optionsOf("report")).toEqual(["--json"]);
     expect(optionsOf("compare")).toEqual(sorted(["--html", "--threshold", "--json"]));
     expect(optionsOf("merge")).toEqual(sorted(["--out", "--json"]));

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ImageMoveSchema, imagesMoved, type ImagesView } from "./imagesMoved.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
 import { isFailed } from "../guest/checks.js";
 import { failureRate, resultWithRate } from "./correctness.js";
@@ -10,7 +11,7 @@ import { PAGE_CACHE_RESOLUTION_MIB, reductionRange, scaled, separation, Signific
  * against the last good one. It reads the fields of two run records named in
  * ComparableRun; a parsed run.json is one.
  */
-export interface ComparableRun extends FailureSource {
+export interface ComparableRun extends FailureSource, ImagesView {
   runId: string;
   status: string;
   error?: string;
@@ -21,7 +22,7 @@ export interface ComparableRun extends FailureSource {
   erofsUtils?: { version: string };
   initramfs?: { initramfsSha256: string };
   host: { qemu?: string };
-  workloads: Array<{ name: string; versions: string; imageA: { imageSha256: string }; imageB: { imageSha256: string } }>;
+  workloads: Array<ImagesView["workloads"][number] & { versions: string }>;
   comparisons: Array<{
     workload: string;
     path: string;
@@ -59,7 +60,8 @@ export type Thresholds = z.infer<typeof ThresholdsSchema>;
 
 export const DEFAULT_THRESHOLDS: Thresholds = { efficiencyPoints: 3, runtimePoints: 5, offChangePct: 2 };
 
-export const VERDICTS = ["ok", "regression", "improvement", "changed", "new", "missing"] as const;
+/** "unjudged": measured on images that moved between the two runs, so it says nothing about the kernel. */
+export const VERDICTS = ["ok", "regression", "improvement", "changed", "new", "missing", "unjudged"] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 export const MetricRowSchema = z.object({
@@ -84,6 +86,10 @@ export const RunComparisonSchema = z.object({
   current: RunRefSchema,
   /** Inputs that differ between the two runs (what a regression may be blamed on). */
   inputsChanged: z.array(z.object({ input: z.string(), baseline: z.string(), current: z.string() })),
+  /** Sides of workloads whose images differ between the runs (their rows are not judged); empty: the same images. */
+  imagesMoved: z.array(ImageMoveSchema).default([]),
+  /** Rows measured on moved images, left unjudged. */
+  unjudged: z.number().int().default(0),
   rows: z.array(MetricRowSchema),
   regressions: z.number().int(),
   thresholds: ThresholdsSchema,
@@ -99,6 +105,8 @@ export function inputsOf(r: ComparableRun): Record<string, string> {
     "kernel source": src ? [src.package, src.packageVersion, src.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.kind : "?",
     "kernel build": r.kernel?.buildKey ?? "?",
     "mkfs.erofs": r.erofsUtils?.version ?? "?",
+    // by content: one lock checked out in two places is the same lock
+    lock: r.lock ? `sha256 ${r.lock.sha256.slice(0, 12)} (${r.lock.file.split("/").pop()})` : "none",
     // the guest's probe and init decide how files are read: a new one is a new measuring instrument
     "guest initramfs": r.initramfs?.initramfsSha256.slice(0, 12) ?? "?",
     qemu: r.host.qemu ?? "?",
@@ -258,6 +266,16 @@ export function compareRuns(
     }
   }
 
+  // a row measured on images that moved is about the images: never a kernel regression, never an improvement
+  const moved = imagesMoved(base, cur);
+  for (const r of rows) {
+    const m = moved.filter((x) => x.workload === r.workload);
+    if (!m.length) continue;
+    const was = r.verdict === "ok" ? "" : ` (would have been ${r.verdict}${r.note ? `: ${r.note}` : ""})`;
+    r.verdict = "unjudged";
+    r.note = `images moved: not judged${was}; ${m.map((x) => `${x.side}: ${x.detail}`).join("; ")}`;
+  }
+
   const bi = inputsOf(base);
   const ci = inputsOf(cur);
   const inputsChanged = [...new Set([...Object.keys(bi), ...Object.keys(ci)])]
@@ -267,6 +285,8 @@ export function compareRuns(
     baseline: { runId: base.runId, dir: dirs.baseline, status: base.status },
     current: { runId: cur.runId, dir: dirs.current, status: cur.status },
     inputsChanged,
+    imagesMoved: moved,
+    unjudged: rows.filter((r) => r.verdict === "unjudged").length,
     rows,
     regressions: rows.filter((r) => r.verdict === "regression").length,
     thresholds: t,

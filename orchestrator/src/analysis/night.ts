@@ -65,10 +65,22 @@ export function judgeNight(current: JudgedRun, dir: string, baseline: EarlierNig
   return { comparison, regressions: comparison.regressions, hints: bisectHints(baseline.run, current, comparison.rows) };
 }
 
-/** One status for a night of many jobs: a regression anywhere is 3, else failed boots 4, else a job that could not run 1. */
-export function nightExitStatus(jobs: Array<{ status: string; regressions: number; failedBoots: number }>): number {
+/**
+ * One status for a night of many jobs: a regression anywhere is 3, else
+ * failed boots 4, else a job that could not run 1, else rows left unjudged
+ * because their images moved 6.
+ */
+export function nightExitStatus(jobs: Array<{ status: string; regressions: number; failedBoots: number; imagesMoved?: string[] }>): number {
   if (jobs.some((j) => j.regressions > 0)) return EXIT.regression;
   if (jobs.some((j) => j.failedBoots > 0)) return EXIT.failedBoots;
   if (jobs.some((j) => j.status === "error" || j.status === "failed")) return EXIT.error;
+  if (jobs.some((j) => j.imagesMoved?.length)) return EXIT.imagesMoved;
+  return EXIT.ok;
+}
+
+/** The status of one comparison: 3 on a regression, 6 when it judged everything it could but images moved, else 0. */
+export function comparisonExitStatus(cmp: { regressions: number; imagesMoved: unknown[] } | null | undefined): number {
+  if (cmp?.regressions) return EXIT.regression;
+  if (cmp?.imagesMoved.length) return EXIT.imagesMoved;
   return EXIT.ok;
 }

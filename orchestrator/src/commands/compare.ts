@@ -4,7 +4,7 @@ import { writeComparisonHtml } from "../pipeline/comparisonPage.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { BenchError } from "../util/errors.js";
-import { EXIT } from "../util/exitStatus.js";
+import { comparisonExitStatus } from "../analysis/night.js";
 import { addJsonOption, addThresholdOption, folders, Verb } from "./verb.js";
 
 /**
@@ -22,14 +22,14 @@ export async function compareCommand(dirs: string[], json: boolean, thresholds?:
     process.stderr.write(`comparison page: ${file}\n`);
   }
   process.stdout.write(json ? JSON.stringify(cmp, null, 2) + "\n" : renderComparison(cmp));
-  return cmp.regressions ? EXIT.regression : EXIT.ok;
+  return comparisonExitStatus(cmp);
 }
 
 /** `compare BASELINE,CURRENT`: two runs side by side. */
 export function compareVerb(): Verb {
   const v = new Verb("compare")
     .summary("compare two run folders side by side (exit 3 on a regression)")
-    .description("Compare two run folders side by side, with a significance column, and say what regressed (exit 3 on a regression). Writes nothing into either folder.")
+    .description("Compare two run folders side by side, with a significance column, and say what regressed (exit 3 on a regression). Says first whether both measured the same images: rows on images that moved are not judged (exit 6 when that is all there is). Writes nothing into either folder.")
     .argument("<runs...>", "the baseline and the current run folder: BASELINE,CURRENT or BASELINE CURRENT")
     .option("--html <file>", "also write the comparison to <file> as a self-contained HTML page linking both runs' reports") as Verb;
   addThresholdOption(v);

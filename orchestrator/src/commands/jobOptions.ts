@@ -44,6 +44,8 @@ const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
   buildOnly: () => new Option("--build-only", "stop after the kernel is built"),
   workloads: () => new Option("--workload <names>", `comma-separated workloads from workloads/: synthetic, redis, postgres, nginx, mysql, tomcat, tensorflow${shown("workloads")}`).argParser(commaList),
   images: () => new Option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF").argParser(imagePair),
+  lock: () => new Option("--lock <file>", "the lock the images are built from: every package of every side, pinned by SHA256 (default: workloads/lock.json)"),
+  debs: () => new Option("--debs <dir>", "a folder of .debs the lock names (an export's debs/), for packages the archive no longer has"),
   phases: () => new Option("--phases <list>", `phases to run (${PHASES.join(",")}); runtime needs a workload with a runtime section${shown("phases")}`).argParser(listOf(PHASES, "phase")),
   modes: () => new Option("--modes <list>", `modes to measure (${MODES.join(",")})${shown("modes")}`).argParser(listOf(MODES, "mode")),
   paths: () => new Option("--paths <list>", `access paths for the read-all phase (${ACCESS_PATHS.join(",")})${shown("paths")}`).argParser(listOf(ACCESS_PATHS, "path")),
@@ -71,7 +73,7 @@ export const TREE_OPTIONS: JobKey[] = ["series", "profile", "kernelDeb", "kernel
 /** Which build of it. */
 export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "jobs"];
 /** Which pairs are built. */
-export const PAIR_OPTIONS: JobKey[] = ["workloads", "images", "phases"];
+export const PAIR_OPTIONS: JobKey[] = ["workloads", "images", "lock", "debs", "phases"];
 /** How they are measured. */
 export const MEASURE_OPTIONS: JobKey[] = ["modes", "paths", "reps", "fixedReps", "quick", "digest", "checks", "checkReps", "checkReruns"];
 /** The guests and the host. */

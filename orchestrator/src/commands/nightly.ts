@@ -1,6 +1,7 @@
 import type { Thresholds } from "../analysis/compareRuns.js";
 import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
 import { type NightOptions, runNightly } from "../pipeline/night.js";
+import { comparisonExitStatus } from "../analysis/night.js";
 import { type MatrixNightOptions, runMatrixNight } from "../pipeline/nightMatrix.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
@@ -28,7 +29,8 @@ export async function nightlyCommand(job: JobSpec, night: NightOptions, json: bo
     process.stdout.write("\n" + (result.comparison ? renderComparison(result.comparison) : `${result.note ?? ""}\n`));
   }
   if (result.comparison?.regressions) return EXIT.regression;
-  return result.error || !folder || folder.record.status !== "complete" ? EXIT.error : EXIT.ok;
+  if (result.error || !folder || folder.record.status !== "complete") return EXIT.error;
+  return comparisonExitStatus(result.comparison);
 }
 
 /** Every job of the matrix (`npm run nightly`): the night's summary, and its one exit status. */
@@ -45,7 +47,7 @@ export function nightlyVerb(argv: string[]): Verb {
   const v = new Verb("nightly")
     .summary("run a job, or every job of a matrix, and judge each against its last good night")
     .description(
-      "Run into the history folder (<history>/<run-id>; with --matrix every job of it into <history>/<job>/), then judge each run against the last good one there. Exit 3 on a regression, 4 when boots failed, 1 when a job could not run.",
+      "Run into the history folder (<history>/<run-id>; with --matrix every job of it into <history>/<job>/), then judge each run against the last good one there. Exit 3 on a regression, 4 when boots failed, 1 when a job could not run, 6 when images moved since the baseline (their rows are not judged; the next night judges them).",
     )
     .requiredOption("--history <dir>", "the history folder the nights are kept in") as Verb;
   addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS]);

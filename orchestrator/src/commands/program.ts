@@ -6,6 +6,7 @@ import { exportVerb } from "./export.js";
 import { jobsVerb } from "./jobs.js";
 import { judgeVerb } from "./judge.js";
 import { kcidbVerb } from "./kcidb.js";
+import { lockVerb } from "./lock.js";
 import { measureParallelVerb } from "./measureParallel.js";
 import { mergeVerb } from "./merge.js";
 import { nightlyVerb } from "./nightly.js";
@@ -20,7 +21,7 @@ import type { Verb } from "./verb.js";
 export function program(args: string[]): { program: Command; verbs: Verb[] } {
   const verbs: Verb[] = [
     runVerb(args), reportVerb(), compareVerb(), mergeVerb(), nightlyVerb(args), judgeVerb(), jobsVerb(), exportVerb(args),
-    validateVerb(args), perPatchVerb(args), bisectVerb(args), kcidbVerb(), measureParallelVerb(args), speedVerb(),
+    validateVerb(args), perPatchVerb(args), bisectVerb(args), kcidbVerb(), measureParallelVerb(args), speedVerb(), lockVerb(),
   ];
   const top = new Command("erofs-share-bench")
     .usage("[verb] [options]")
@@ -34,8 +35,9 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
       "\nWithout a verb it runs (npm run bench -- --series v8); npm run bench -- VERB --help lists a verb's options.\n\n" +
         "Exit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (compare, nightly,\n" +
         "judge), 4 done but some guest boots or correctness checks failed (oops, hang, guest error: see the warnings and\n" +
-        "report.md), 5 the known-answer run (validate) found a mutant not caught or mainline failing, 130 interrupted (what\n" +
-        "was measured is kept).",
+        "report.md), 5 the known-answer run (validate) found a mutant not caught or mainline failing, 6 compared but images\n" +
+        "moved since the baseline, so their rows were not judged (compare, nightly, judge), 130 interrupted (what was measured\n" +
+        "is kept).",
     );
   for (const v of verbs) top.addCommand(v, { isDefault: v.name() === "run" });
   const first = args[0];

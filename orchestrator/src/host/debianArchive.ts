@@ -136,7 +136,7 @@ export class DebianArchive {
    * alone, for these packages or patterns (`?essential`, `?priority(required)`),
    * without recommends: what mmdebstrap installs for a variant, with versions.
    */
-  async simulateInstall(suites: readonly string[], wants: string[]): Promise<Map<string, string>> {
+  async simulateInstall(suites: readonly string[], wants: string[]): Promise<Map<string, { version: string; arch: string }>> {
     const missing = suites.filter((s) => !this.suites.includes(s));
     if (missing.length) throw new BenchError(`suite ${missing.join(", ")} is not one the tool follows (${this.suites.join(", ")})`, "use those suites in the workload");
     const list = path.join(this.dir, "sides", `${suites.join("+")}.list`);
@@ -150,6 +150,34 @@ export class DebianArchive {
       "install", ...wants,
     ], { what: `apt-get -s install ${wants.join(" ")} (from ${suites.join(", ")})` });
     return parseSimulatedInstall(r.stdout);
+  }
+
+  /**
+   * The archive's own record of each package at one version (its .deb's
+   * SHA256, size and pool path), from the lists as they stand; a package the
+   * lists no longer hold at that version is absent from the answer.
+   */
+  async packageRecords(wanted: Array<{ name: string; version: string; arch: string }>): Promise<Map<string, ArchivePackage>> {
+    const out = new Map<string, ArchivePackage>();
+    if (!wanted.length) return out;
+    const want = new Set(wanted.map((w) => `${w.name}\0${w.version}\0${w.arch}`));
+    const text = await this.aptCache(["show", ...[...new Set(wanted.map((w) => `${w.name}=${w.version}`))]]);
+    for (const p of parsePackageStanzas(text)) {
+      if (want.has(`${p.name}\0${p.version}\0${p.arch}`)) out.set(`${p.name}=${p.version}`, p);
+    }
+    return out;
+  }
+
+  /** Each suite's Release date ("Sat, 06 Dec 2026 09:12:40 UTC"), read from the lists as they stand. */
+  async releaseDates(suites: readonly string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    const files = await readdir(path.join(this.dir, "lists")).catch(() => [] as string[]);
+    for (const s of suites) {
+      const f = files.find((x) => x.endsWith(`_dists_${s}_InRelease`));
+      const text = f ? await readFile(path.join(this.dir, "lists", f), "utf8") : "";
+      out[s] = /^Date: (.+)$/m.exec(text)?.[1] ?? "unknown";
+    }
+    return out;
   }
 
   async download(pkg: string, version: string, destDir: string): Promise<void> {
@@ -194,9 +222,30 @@ export function parseMadison(text: string): MadisonRow[] {
   return rows;
 }
 
-/** "Inst pkg (version suite [arch])" lines of `apt-get -s install`: package → version. */
-export function parseSimulatedInstall(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of text.matchAll(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) /gm)) out.set(m[1]!, m[2]!);
+/** "Inst pkg (version suite [arch])" lines of `apt-get -s install`: package → version and architecture. */
+export function parseSimulatedInstall(text: string): Map<string, { version: string; arch: string }> {
+  const out = new Map<string, { version: string; arch: string }>();
+  for (const m of text.matchAll(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) [^\n]*?\[([^\]\s]+)\]\)/gm)) out.set(m[1]!, { version: m[2]!, arch: m[3]! });
+  return out;
+}
+
+/** A package as a Packages index (or `apt-cache show`) describes it. */
+export interface ArchivePackage {
+  name: string;
+  version: string;
+  arch: string;
+  sha256: string;
+  size: number;
+  filename: string;
+}
+
+/** The stanzas of a Packages index or of `apt-cache show`, with the fields a lock keeps. */
+export function parsePackageStanzas(text: string): ArchivePackage[] {
+  const out: ArchivePackage[] = [];
+  for (const para of text.split(/\n\s*\n/)) {
+    const field = (k: string) => new RegExp(`^${k}: (.+)$`, "m").exec(para)?.[1]?.trim();
+    const [name, version, arch, sha256, size, filename] = ["Package", "Version", "Architecture", "SHA256", "Size", "Filename"].map(field);
+    if (name && version && arch && sha256 && size && filename) out.push({ name, version, arch, sha256, size: Number(size), filename });
+  }
   return out;
 }

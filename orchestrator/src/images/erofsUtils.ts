@@ -40,20 +40,26 @@ export async function prepareErofsUtils(opts: {
   version?: string;
   patches?: Array<{ name: string; text: string }>;
 }): Promise<ErofsUtils> {
-  await opts.archive.update(opts.progress);
-  const all = await opts.archive.sourceVersions("erofs-utils");
-  const usable = all.filter((v) => compareDebianVersions(v.version, MIN_EROFS_UTILS) >= 0);
-  const pick = opts.version ? all.find((v) => v.version === opts.version) : usable[0];
-  if (!pick) {
-    throw new BenchError(
-      `no erofs-utils source package ${opts.version ?? `>= ${MIN_EROFS_UTILS}`} in suites ${opts.archive.suites.join(", ")} (found: ${all.map((v) => v.version).join(", ") || "none"})`,
-      "check the tool's apt suites, or pin an available version with --erofs-utils-version",
-    );
-  }
+  // a pinned version is looked for in the cache first: the archive may have moved on since it was built
+  const find = async (): Promise<{ version: string; suite: string }> => {
+    await opts.archive.update(opts.progress);
+    const all = await opts.archive.sourceVersions("erofs-utils");
+    const usable = all.filter((v) => compareDebianVersions(v.version, MIN_EROFS_UTILS) >= 0);
+    const found = opts.version ? all.find((v) => v.version === opts.version) : usable[0];
+    if (!found) {
+      throw new BenchError(
+        `no erofs-utils source package ${opts.version ?? `>= ${MIN_EROFS_UTILS}`} in suites ${opts.archive.suites.join(", ")} (found: ${all.map((v) => v.version).join(", ") || "none"}), and none built in the cache`,
+        opts.version ? "the lock pins it: move the lock forward with: npm run bench -- lock update (every image then changes, and says so)" : "check the network and the tool's apt suites",
+      );
+    }
+    return found;
+  };
+  const version = opts.version ?? (await find()).version;
   const patches = opts.patches ?? [];
-  const inputs = { pkg: "erofs-utils", version: pick.version, patches: patches.map((p) => p.text) };
-  const hit = await cached("erofs-utils", inputs, ErofsUtilsRecordSchema, (dir) =>
-    opts.progress.stage("erofs-utils", `building mkfs.erofs from erofs-utils ${pick.version} (${pick.suite})`, async () => {
+  const inputs = { pkg: "erofs-utils", version, patches: patches.map((p) => p.text) };
+  const hit = await cached("erofs-utils", inputs, ErofsUtilsRecordSchema, async (dir) => {
+    const pick = await find();
+    return opts.progress.stage("erofs-utils", `building mkfs.erofs from erofs-utils ${pick.version} (${pick.suite})`, async () => {
       const log = path.join(dir, "build.log");
       await opts.archive.source("erofs-utils", pick.version, dir);
       const dsc = (await readdir(dir)).find((f) => f.endsWith(".dsc"));
@@ -80,7 +86,8 @@ export async function prepareErofsUtils(opts: {
         patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
         log: "build.log",
       };
-    }),
+    });
+  },
     { files: (r) => [r.mkfs], say: (m) => opts.progress.info(m) },
   );
   return { mkfs: path.join(hit.dir, hit.record.mkfs), record: hit.record, reused: hit.reused };

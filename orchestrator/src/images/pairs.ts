@@ -7,6 +7,8 @@ import { buildDebianRootfs, RootfsRecordSchema, versionLabel, type RootfsRecord 
 import type { ImageProfile } from "../kernel/series.js";
 import { loadWorkload, type RuntimeSpec } from "./workloads.js";
 import { cached } from "../util/cache.js";
+import type { DebStore } from "./debStore.js";
+import { lockedWorkload, type LoadedLock } from "./lock.js";
 import { sha256File } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";
@@ -79,6 +81,9 @@ export interface PairsRequest {
   erofs: ErofsUtils;
   progress: Progress;
   time: TimeStage;
+  /** What the Debian workloads' images are made of; each workload must have its entry. */
+  lock: LoadedLock;
+  store: DebStore;
 }
 
 /** "8.0.2-3+deb13u3 (trixie, trixie-security), 7.0.15-1~deb12u10 (bookworm-security)": which suites could make a pair. */
@@ -121,8 +126,10 @@ export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
       await make(w.name, w.image, () => "A & B", await syntheticSource("a"), await syntheticSource("b"));
       continue;
     }
-    const ra = await time(`rootfs ${name} A`, () => buildDebianRootfs({ workload: w, side: "a", archive, progress }));
-    const rb = await time(`rootfs ${name} B`, () => buildDebianRootfs({ workload: w, side: "b", archive, progress }));
+    const locked = lockedWorkload(req.lock, w);
+    const side = (s: "a" | "b") => buildDebianRootfs({ workload: w, side: s, locked, archive, store: req.store, progress });
+    const ra = await time(`rootfs ${name} A`, () => side("a"));
+    const rb = await time(`rootfs ${name} B`, () => side("b"));
     progress.info(`${name}: A has ${w.rootfs.versionPackage} ${ra.record.label}, B has ${rb.record.label}`);
     const same = pairNotAnUpdate({ name, rootfs: { a: ra.record, b: rb.record } });
     if (same) progress.info(`warning: ${same}; the archive has ${await versionsBySuite(archive, w.rootfs.versionPackage)}`);

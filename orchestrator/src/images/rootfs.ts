@@ -1,14 +1,20 @@
-import { readFile, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
-import { hashOf, sha256File, writeJsonAtomic } from "../util/fsx.js";
+import { sha256File } from "../util/fsx.js";
+import { shQuote } from "../util/shell.js";
 import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
 import { pipHook, pipInputs, pipRecord, PipRecordSchema, type PipInputs } from "./pip.js";
 import { pipName, versionFromPip, type DebianWorkload } from "./workloads.js";
+import { writeLocalMirror, type DebStore } from "./debStore.js";
+import type { LockedSide, LockedWorkload } from "./lock.js";
+
+/** mmdebstrap's hook that makes a file:// mirror visible inside the chroot while apt installs from it. */
+const FILE_MIRROR_HOOKS = "/usr/share/mmdebstrap/hooks/file-mirror-automount";
 
 export const RootfsRecordSchema = z.object({
   tar: z.string(),
@@ -55,78 +61,78 @@ export function versionLabel(v: string): string {
   return v.replace(/^\d+:/, "");
 }
 
-/** What a variant installs besides the recipe's packages, as apt patterns (mmdebstrap's definition of each). */
-const VARIANT_BASE: Record<DebianWorkload["rootfs"]["variant"], string[]> = {
-  essential: ["?essential"],
-  apt: ["?essential", "apt"],
-  minbase: ["?essential", "?priority(required)", "apt"],
-  required: ["?essential", "?priority(required)", "apt"],
-};
-
 /**
- * Every package (and version) a side's rootfs would hold if built today: the
- * whole set apt resolves, not only the recipe's packages, so a security
- * update to libc or libssl makes a new image. Remembered per state of the
- * package lists, so a run with unchanged lists does not ask apt again.
+ * One mtime for what the build itself writes (and the pip hook's files):
+ * fixed, not the lock's date, so a side whose packages did not move gives
+ * the same image after another workload's lock moved.
  */
-export async function resolvePackageSet(archive: DebianArchive, rootfs: DebianWorkload["rootfs"], suites: string[]): Promise<Record<string, string>> {
-  const wants = [...VARIANT_BASE[rootfs.variant], ...rootfs.include];
-  const memo = path.join(archive.dir, "resolved", `${hashOf({ wants, suites, lists: await archive.listsDigest(suites) }).slice(0, 24)}.json`);
-  const known = await readFile(memo, "utf8").then((t) => z.record(z.string(), z.string()).parse(JSON.parse(t))).catch(() => null);
-  if (known) return known;
-  const set = Object.fromEntries([...(await archive.simulateInstall(suites, wants))].sort(([a], [b]) => (a < b ? -1 : 1)));
-  for (const p of rootfs.include) {
-    if (!set[p]) throw new BenchError(`package ${p} is in none of the suites ${suites.join(", ")}`, "fix the workload's rootfs.include or suites");
-  }
-  await writeJsonAtomic(memo, set);
-  return set;
+export const ROOTFS_EPOCH = "1704067200";
+
+/** What a rootfs is made of, as its cache key: the locked packages (by .deb SHA256), the recipe's hooks, and the side's pip pins. */
+export function rootfsInputs(r: DebianWorkload["rootfs"], side: LockedSide, pip?: PipInputs): object {
+  // only a side with pip packages has the key, so every other rootfs keeps its cache entry
+  return { variant: r.variant, include: r.include, customize: r.customize, suites: side.suites, packages: side.packages.map((p) => p.sha256), ...(pip ? { pip } : {}), v: 3 };
 }
 
-/** What a rootfs is made of, as its cache key: the recipe, every package version it resolves to, and the side's pip pins. */
-export function rootfsInputs(r: DebianWorkload["rootfs"], suites: string[], packages: Record<string, string>, pip?: PipInputs): object {
-  // only a side with pip packages has the key, so every other rootfs keeps its cache entry
-  return { variant: r.variant, include: r.include, customize: r.customize, suites, packages, ...(pip ? { pip } : {}), v: 2 };
+/** Installed packages that are not the locked ones, named: the build did not make what the lock says. */
+export function installedAgainstLock(installed: Map<string, string>, side: LockedSide): string[] {
+  const wrong: string[] = [];
+  const locked = new Map(side.packages.map((p) => [p.name, p.version]));
+  for (const [name, version] of locked) if (installed.get(name) !== version) wrong.push(`${name} ${version} locked, ${installed.get(name) ?? "not"} installed`);
+  for (const [name, version] of installed) if (!locked.has(name)) wrong.push(`${name} ${version} installed, not in the lock`);
+  return wrong;
 }
 
 export async function buildDebianRootfs(opts: {
   workload: DebianWorkload;
   side: "a" | "b";
+  locked: LockedWorkload;
   archive: DebianArchive;
+  store: DebStore;
   progress: Progress;
 }): Promise<Rootfs> {
-  const { workload, side, archive, progress } = opts;
+  const { workload, side, archive, store, progress } = opts;
   const r = workload.rootfs;
-  const suites = r[side].suites;
-  await archive.update(progress);
-  const packages = await resolvePackageSet(archive, r, suites);
+  const lockedSide = opts.locked[side];
+  const suites = lockedSide.suites;
   const mm = (await runAllowFail("mmdebstrap", ["--version"])).stdout.trim() || "mmdebstrap (unknown)";
   const pip = await pipInputs(r, side);
-  const inputs = rootfsInputs(r, suites, packages, pip);
-  const hit = await cached("rootfs", inputs, RootfsRecordSchema, (dir) =>
-    progress.stage("rootfs", `mmdebstrap ${workload.name} ${side.toUpperCase()} (${suites.join(" + ")}: ${r.include.join(", ")})`, async () => {
+  const inputs = rootfsInputs(r, lockedSide, pip);
+  const hit = await cached("rootfs", inputs, RootfsRecordSchema, async (dir) => {
+    await store.fetch(archive, lockedSide.packages, progress);
+    return progress.stage("rootfs", `mmdebstrap ${workload.name} ${side.toUpperCase()} from its lock (${lockedSide.packages.length} packages of ${suites.join(" + ")})`, async () => {
       const t0 = Date.now();
       const tar = path.join(dir, "rootfs.tar");
+      const mirror = path.join(dir, "mirror");
+      await writeLocalMirror(store, lockedSide.packages, mirror, suites[0]!);
+      // what the image says of where it came from: the Debian suites, never this machine's mirror folder
+      const settle = `printf '%s\\n' ${suites.map((s) => shQuote(mirrorLine(s))).join(" ")} > "$1/etc/apt/sources.list" && echo esb > "$1/etc/hostname" && : > "$1/etc/resolv.conf"`;
       // the venv first: the workload's own hooks may use it
-      const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize];
+      const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize, settle];
       const args = [
-        `--variant=${r.variant}`,
-        `--include=${r.include.join(",")}`,
+        // exactly the locked set, each at its version: nothing left for apt to choose
+        "--variant=custom",
+        `--include=${lockedSide.packages.map((p) => `${p.name}=${p.version}`).join(",")}`,
+        `--hook-dir=${FILE_MIRROR_HOOKS}`,
         ...hooks.map((c) => `--customize-hook=${c}`),
         suites[0]!,
         tar,
-        ...suites.map(mirrorLine),
+        `deb [trusted=yes] file://${mirror} ./`,
       ];
-      await run("mmdebstrap", args, { logFile: path.join(dir, "mmdebstrap.log"), what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}` });
+      try {
+        await run("mmdebstrap", args, { env: { SOURCE_DATE_EPOCH: ROOTFS_EPOCH }, logFile: path.join(dir, "mmdebstrap.log"), what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}` });
+      } finally {
+        await rm(mirror, { recursive: true, force: true });
+      }
       const status = await run("tar", ["-xOf", tar, "./var/lib/dpkg/status"], { what: `reading dpkg status from ${tar}` });
       const installedAll = parseDpkgStatus(status.stdout);
+      const wrong = installedAgainstLock(installedAll, lockedSide);
+      if (wrong.length) throw new BenchError(`${workload.name} ${side.toUpperCase()}: the rootfs does not hold what its lock says: ${wrong.slice(0, 8).join("; ")}`, "move the lock forward with: npm run bench -- lock update " + workload.name, [path.join(dir, "mmdebstrap.log")]);
       const installed: Record<string, string> = {};
-      for (const p of r.include) {
-        const v = installedAll.get(p);
-        if (!v) throw new BenchError(`${workload.name} ${side.toUpperCase()}: ${p} is not installed in the rootfs mmdebstrap made`);
-        installed[p] = v;
-      }
+      for (const p of r.include) installed[p] = installedAll.get(p)!;
       const pipFound = pip ? await pipRecord(tar, pip, `${workload.name} ${side.toUpperCase()}`) : undefined;
-      const labelVersion = versionFromPip(r) ? pipFound?.installed[pipName(r.versionPackage)] : installed[r.versionPackage];      return {
+      const labelVersion = versionFromPip(r) ? pipFound?.installed[pipName(r.versionPackage)] : installed[r.versionPackage];
+      return {
         tar: "rootfs.tar",
         tarSha256: await sha256File(tar),
         tarBytes: (await stat(tar)).size,
@@ -138,8 +144,7 @@ export async function buildDebianRootfs(opts: {
         mmdebstrap: mm,
         seconds: (Date.now() - t0) / 1000,
       };
-    }),
-    { say: (m) => progress.info(m) },
-  );
+    });
+  }, { say: (m) => progress.info(m) });
   return { tar: path.join(hit.dir, hit.record.tar), record: hit.record, reused: hit.reused };
 }

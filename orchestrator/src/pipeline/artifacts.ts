@@ -4,6 +4,8 @@ import { z } from "zod";
 import { InitramfsRecordSchema } from "../guest/initramfs.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { ManifestSchema } from "../images/manifest.js";
+import { DebStore, uniqueBySha } from "../images/debStore.js";
+import { loadLock } from "../images/lock.js";
 import { PairRecordSchema, type ImagePair, type PairRecord } from "../images/pairs.js";
 import { RuntimeSchema } from "../images/workloads.js";
 import { SeriesSpecSchema, type SeriesSpec } from "../kernel/series.js";
@@ -38,6 +40,9 @@ const KERNEL = "kernel/bzImage";
 /** Beside bzImage where the build keeps it (vmlinuxBeside), so oopses are symbolised on import too. */
 const VMLINUX = "kernel/out/vmlinux";
 const INITRAMFS = "initramfs.cpio.gz";
+/** The lock the images were built from, and every .deb it names for them. */
+export const LOCK_FILE = "lock.json";
+export const DEBS_DIR = "debs";
 const imageFile = (name: string, side: "A" | "B") => `images/${name}/${side}.erofs`;
 const manifestFile = (name: string, side: "A" | "B") => `images/${name}/${side}.manifest.json`;
 
@@ -62,6 +67,17 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
         await put(imageFile(p.record.name, side), img.image);
         await put(manifestFile(p.record.name, side), undefined, JSON.stringify(img.manifest));
       }
+    }
+    // what the images were built from, so a shard or a reviewer can build them again offline: --lock DIR/lock.json --debs DIR/debs
+    if (record.lock) {
+      const { lock } = await loadLock(record.lock.file);
+      await put(LOCK_FILE, record.lock.file);
+      const store = new DebStore();
+      const pkgs = uniqueBySha(art.pairs.flatMap((p) => {
+        const entry = lock.workloads[p.record.name];
+        return entry ? [...entry.a.packages, ...entry.b.packages] : [];
+      }));
+      for (const pkg of pkgs) if (await store.has(pkg)) await put(`${DEBS_DIR}/${pkg.name}_${pkg.version.replace(/^\d+:/, "")}_${pkg.arch}.deb`, store.fileOf(pkg));
     }
   });
   const manifest: ArtifactsManifest = {

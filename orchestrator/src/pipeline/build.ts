@@ -5,6 +5,8 @@ import { DebianArchive } from "../host/debianArchive.js";
 import { ensureHostPackages, type HostPart } from "../host/provision.js";
 import { prepareErofsUtils } from "../images/erofsUtils.js";
 import { imagePairs, type ImagePair } from "../images/pairs.js";
+import { DebStore, ensureLockedPackages } from "../images/debStore.js";
+import { lockRecord, type LoadedLock } from "../images/lock.js";
 import type { WorkloadSpec } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
 import { buildKernel, compilerVersion, vmlinuxBeside, type KernelBuild } from "../kernel/build.js";
@@ -88,9 +90,9 @@ export async function buildArtefacts(
   spec: SeriesSpec,
   workloads: WorkloadSpec[],
   opts: JobSpec,
-  ctx: { folder: RunFolder; progress: Progress; time: TimeStage; kernelOnly: boolean },
+  ctx: { folder: RunFolder; progress: Progress; time: TimeStage; lock: LoadedLock; kernelOnly: boolean },
 ): Promise<Artefacts | undefined> {
-  const { folder, progress, time } = ctx;
+  const { folder, progress, time, lock } = ctx;
   const record = folder.record;
   const parts: HostPart[] = ["vm", "kernel", "erofsUtils"];
   if (spec.base.kind === "git") parts.push("git");
@@ -98,6 +100,15 @@ export async function buildArtefacts(
   await ensureHostPackages(parts, progress);
   record.host.qemu = await qemuVersion();
   record.host.compiler = await compilerVersion();
+  const archive = new DebianArchive();
+  const store = new DebStore();
+  const measured = pairPlan(opts).measured;
+  if (!ctx.kernelOnly) {
+    record.lock = lockRecord(lock, measured);
+    await folder.save();
+    // a package the archive dropped is found now, not after a kernel build
+    await time("locked packages", async () => (await ensureLockedPackages({ lock, workloads: workloads.filter((w) => measured.includes(w.name)), archive, store, debs: opts.debs, progress }), {}));
+  }
 
   const kernelPart = async (): Promise<Artefacts["kernel"]> => {
     const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
@@ -147,10 +158,10 @@ export async function buildArtefacts(
   const imagesPart = async (): Promise<Omit<Artefacts, "kernel">> => {
     // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
     const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
-    const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive: new DebianArchive(), progress, patches: erofsPatches }));
+    const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive, progress, patches: erofsPatches, version: lock.lock.tools.erofsUtils.version }));
     record.erofsUtils = erofs.record;
     const plan = pairPlan(opts);
-    const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time });
+    const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time, lock, store });
     const pairs = await pairOf(plan.measured);
     let checks: ImagePair | undefined;
     if (plan.checks === "extra") {

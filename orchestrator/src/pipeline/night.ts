@@ -121,10 +121,12 @@ async function judgeInHistory(dir: string, current: RunRecord, history: string, 
   } else {
     progress.info(`nightly: ${note}`);
   }
-  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints };
+  const imagesMoved = (comparison?.imagesMoved ?? []).map((m) => `${m.workload} ${m.side}: ${m.detail}`);
+  if (imagesMoved.length) progress.info(`nightly: images moved since ${baseline!.run.runId}, so ${comparison!.unjudged} row(s) are not judged: ${imagesMoved.join("; ")}`);
+  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints, imagesMoved, unjudged: comparison?.unjudged ?? 0 };
   await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
   const line = NightLineSchema.parse({
-    runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions,
+    runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions, imagesMoved,
   });
   await appendFile(path.join(history, "nightly.jsonl"), JSON.stringify(line) + "\n");
   const page = await writeNightlyHtml(history);

@@ -41,7 +41,7 @@ export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, pr
   for (const { job, skipped } of planned) {
     if (skipped) {
       progress.info(`nightly: job ${job.name} skipped: ${skipped}`);
-      jobs.push({ job: job.name, status: "skipped", reason: skipped, regressions: 0, failedBoots: 0, baseline: null });
+      jobs.push({ job: job.name, status: "skipped", reason: skipped, regressions: 0, failedBoots: 0, baseline: null, imagesMoved: [] });
       continue;
     }
     progress.info(`nightly: job ${job.name}`);
@@ -62,6 +62,7 @@ export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, pr
       regressions: result.comparison?.regressions ?? (rec && rec.status !== "complete" ? 1 : 0),
       failedBoots: rec ? failedCells(rec).reduce((s, f) => s + f.count, 0) : 0,
       baseline: result.comparison?.baseline.runId ?? null,
+      imagesMoved: (result.comparison?.imagesMoved ?? []).map((m) => `${m.workload} ${m.side}: ${m.detail}`),
     });
   }
   const summary: NightSummary = {
@@ -81,9 +82,9 @@ async function knownAnswerNight(name: string, bench: JobSpec, out: string, mutan
   try {
     const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
     const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);
-    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, ...(bad ? { reason: record.problems.find((p) => /: (MISSED|UNEXPECTED|INCONCLUSIVE):/.test(p)) } : {}) };
+    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, imagesMoved: [], ...(bad ? { reason: record.problems.find((p) => /: (MISSED|UNEXPECTED|INCONCLUSIVE):/.test(p)) } : {}) };
   } catch (e) {
-    return { job: name, status: "error", reason: describeError(e).split("\n")[0], runDir: out, regressions: 0, failedBoots: 0, baseline: null };
+    return { job: name, status: "error", reason: describeError(e).split("\n")[0], runDir: out, regressions: 0, failedBoots: 0, baseline: null, imagesMoved: [] };
   }
 }
 

@@ -48,7 +48,7 @@ function newRecord(runId: string, opts: JobSpec, spec: SeriesSpec): RunRecord {
  * place that puts the records into the run record.
  */
 export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
-  const { spec, workloads } = await checkInputs(opts);
+  const { spec, workloads, lock } = await checkInputs(opts);
   const runId = newRunId();
   const dir = path.resolve(opts.out ?? path.join(opts.outRoot ?? resultsDir, runId));
   await mkdir(dir, { recursive: true });
@@ -76,7 +76,7 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
     record.plan.workloads = record.workloads.map((w) => w.name);
     art = imported.artefacts;
   } else {
-    art = await buildArtefacts(spec, workloads, opts, { folder, progress, time, kernelOnly: opts.buildOnly && !opts.export });
+    art = await buildArtefacts(spec, workloads, opts, { folder, progress, time, lock, kernelOnly: opts.buildOnly && !opts.export });
   }
   if (!art) return finish(folder);
   if (opts.export) {

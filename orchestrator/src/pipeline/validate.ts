@@ -3,6 +3,7 @@ import { access, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseImageRef } from "../images/oci.js";
 import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
+import { DEFAULT_LOCK, loadLock, lockedWorkload, type LoadedLock } from "../images/lock.js";
 import { seriesFromMbox } from "../kernel/patches/select.js";
 import { loadSeries, treeSpec, type SeriesSpec } from "../kernel/series.js";
 import { loadMutant, loadMutants } from "../kernel/mutants.js";
@@ -15,6 +16,8 @@ import type { JobSpec } from "../record/jobSpec.js";
 export interface CheckedInputs {
   spec: SeriesSpec;
   workloads: WorkloadSpec[];
+  /** What the images are built from; every Debian workload of the run has its entry, made from its recipe as it stands. */
+  lock: LoadedLock;
 }
 
 async function onPath(cmd: string): Promise<boolean> {
@@ -104,5 +107,8 @@ export async function checkInputs(opts: JobSpec): Promise<CheckedInputs> {
   }
   const workloads = opts.images ? [] : await Promise.all(opts.workloads.map((w) => loadWorkload(w)));
   for (const input of opts.images ?? []) await checkImageInput(input);
-  return { spec, workloads };
+  const lock = await loadLock(opts.lock ?? DEFAULT_LOCK, opts.lock ? `--lock ${opts.lock}` : undefined);
+  for (const w of workloads) if (w.kind === "debian") lockedWorkload(lock, w);
+  if (opts.debs && !(await stat(opts.debs).then((s) => s.isDirectory(), () => false))) throw new BenchError(`--debs ${opts.debs} is not a folder`, "pass a folder of .deb files (an export's debs/)");
+  return { spec, workloads, lock };
 }

@@ -62,6 +62,10 @@ const measureFields = {
   workloads: z.array(z.string()).min(1).default(["synthetic", "redis", "postgres", "nginx"]),
   /** Your own pair instead of the workloads. */
   images: z.tuple([z.string(), z.string()]).optional(),
+  /** The lock the images are built from (workloads/lock.json when absent). */
+  lock: z.string().optional(),
+  /** A folder of .debs the lock names (an export's debs/), for packages the archive no longer has. */
+  debs: z.string().optional(),
   phases: z.array(z.enum(PHASES)).min(1).default([...PHASES]),
   modes: z.array(z.enum(MODES)).min(1).default([...MODES]),
   paths: z.array(z.enum(ACCESS_PATHS)).min(1).default([...ACCESS_PATHS]),
@@ -133,7 +137,7 @@ export function resolveJob(input: JobInput, source: string): JobSpec {
 }
 
 /** The keys a job of nightly.yaml sets: the tree and what is measured. */
-export const MATRIX_JOB_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "workloads", "phases", "modes", "paths", "reps", "fixedReps", "quick"] as const;
+export const MATRIX_JOB_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "lock", "workloads", "phases", "modes", "paths", "reps", "fixedReps", "quick"] as const;
 /** Of those, the ones naming the job's kernel: a job's own, which the command line does not override. */
 export const TREE_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox"] as const;
 

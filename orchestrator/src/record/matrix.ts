@@ -87,6 +87,7 @@ export function matrixJobSpec(job: MatrixJob, matrixFile: string, cli: JobInput)
       series: job.series.endsWith(".yaml") ? path.resolve(dir, job.series) : job.series,
       kernelSrc: resolve(job.kernelSrc),
       mbox: resolve(job.mbox),
+      lock: resolve(job.lock),
       ...cli,
     },
     `job ${job.name} of ${matrixFile}`,

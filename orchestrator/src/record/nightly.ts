@@ -20,6 +20,9 @@ export const NightlyVerdictSchema = z.object({
   comparison: RunComparisonSchema.nullable(),
   /** For each regressed row a bisection can judge: the command that finds the commit (and where it ran, with --auto-bisect). */
   bisect: z.array(BisectHintSchema).default([]),
+  /** What moved in the images since the baseline ("redis B: redis-server 7.0.15-1~deb12u7 -> ..."): those rows were not judged. */
+  imagesMoved: z.array(z.string()).default([]),
+  unjudged: z.number().int().default(0),
 });
 export type NightlyVerdict = z.infer<typeof NightlyVerdictSchema>;
 
@@ -31,6 +34,8 @@ export const NightLineSchema = z.object({
   kernel: z.string().nullable(),
   baseline: z.string().nullable(),
   regressions: z.number().int(),
+  /** Sides whose images moved since the baseline (their rows were not judged). */
+  imagesMoved: z.array(z.string()).default([]),
 });
 export type NightLine = z.infer<typeof NightLineSchema>;
 
@@ -43,6 +48,8 @@ const NightJobSchema = z.object({
   regressions: z.number().int(),
   failedBoots: z.number().int(),
   baseline: z.string().nullable(),
+  /** Sides whose images moved since the job's baseline: their rows were not judged, never counted as regressions. */
+  imagesMoved: z.array(z.string()).default([]),
 });
 export type NightJob = z.infer<typeof NightJobSchema>;
 

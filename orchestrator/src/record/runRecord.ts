@@ -14,6 +14,7 @@ import { BootMeasurementSchema } from "../guest/readAll.js";
 import { RuntimeMeasurementSchema } from "../guest/runtime.js";
 import { CorrectnessImagesRecordSchema } from "../images/correctnessImages.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
+import { LockRecordSchema } from "../images/lock.js";
 import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
 import { KernelTreeRecordSchema } from "../kernel/prepare.js";
@@ -86,6 +87,8 @@ export const RunRecordSchema = z.object({
   }),
   kernel: KernelRecordSchema.optional(),
   erofsUtils: ErofsUtilsRecordSchema.optional(),
+  /** The lock the images were built from (absent: runs made before locks, and --images pairs of your own). */
+  lock: LockRecordSchema.optional(),
   initramfs: InitramfsRecordSchema.optional(),
   plan: PlanSchema,
   /** Set when this run measured the K-th of N parts of its plan's boots; merge joins the parts. */

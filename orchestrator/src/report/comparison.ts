@@ -1,5 +1,6 @@
 import type { MetricRow, RunComparison } from "../analysis/compareRuns.js";
 import { SIGNIFICANCE_RULE } from "./significance.js";
+import { describeImages } from "../analysis/imagesMoved.js";
 
 function fmt(v: number | undefined, unit: MetricRow["unit"]): string {
   if (v === undefined) return "-";
@@ -15,10 +16,20 @@ function delta(r: MetricRow): string {
   return `${sign}${d}`;
 }
 
+/** Said before any figure: whether the two runs measured the same images, and what a moved image means for the verdict. */
+export function imagesSentence(cmp: Pick<RunComparison, "imagesMoved" | "unjudged">): string {
+  if (!cmp.imagesMoved.length) return "Images: same (every image of both runs has the same content hash).";
+  return (
+    `${describeImages(cmp.imagesMoved).replace(/^images/, "Images")}. ` +
+    `Rows of those workloads are not judged (${cmp.unjudged}): an image change is never a kernel regression nor an improvement; ` +
+    "the next run on the same images judges them."
+  );
+}
+
 /** Side by side, one row per metric, verdict last (the mmtests compare habit). */
 export function renderComparison(cmp: RunComparison): string {
   const lines: string[] = [];
-  const verdict = cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression";
+  const verdict = (cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression") + (cmp.unjudged ? `, ${cmp.unjudged} row(s) not judged: images moved` : "");
   lines.push(`# ${cmp.current.runId} against ${cmp.baseline.runId}: ${verdict}`, "");
   lines.push(`baseline: ${cmp.baseline.dir} (${cmp.baseline.status})`, `current:  ${cmp.current.dir} (${cmp.current.status})`, "");
   lines.push(
@@ -26,6 +37,7 @@ export function renderComparison(cmp: RunComparison): string {
       `off-mode page cache ±${cmp.thresholds.offChangePct}% (reported as changed).`,
     "",
   );
+  lines.push(imagesSentence(cmp), "");
   if (cmp.inputsChanged.length) {
     lines.push("## Inputs that changed", "", "| input | baseline | current |", "|---|---|---|");
     for (const i of cmp.inputsChanged) lines.push(`| ${i.input} | ${i.baseline} | ${i.current} |`);

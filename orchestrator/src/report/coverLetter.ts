@@ -6,6 +6,7 @@ import { bootsPlanned, MIN_REPS } from "../analysis/repetitions.js";
 import type { AccessPath } from "../guest/modes.js";
 import { renderCorrectnessText } from "./correctness.js";
 import { pairNotAnUpdate } from "../images/pairs.js";
+import { imageInputLines } from "./imageInputs.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";
 
 export const PATH_TITLES: Record<AccessPath, string> = {
@@ -44,8 +45,10 @@ function countedMiB(v: number, n: number, planned: number, decimals: 0 | 1, note
   return `${text}${"*".repeat(notes.length)}`;
 }
 
-function withNotes(title: string, table: string, notes: string[]): string[] {
-  return [title, "", table, ...notes.map((n, i) => `${"*".repeat(i + 1)} ${n}`), ...(notes.length ? [""] : [])];
+/** A table, the notes its marks point to, and what its images are made of. */
+function withNotes(title: string, table: string, notes: string[], inputs: string[]): string[] {
+  const below = [...notes.map((n, i) => `${"*".repeat(i + 1)} ${n}`), ...inputs];
+  return [title, "", table, ...below, ...(below.length ? [""] : [])];
 }
 
 /**
@@ -90,7 +93,8 @@ export function renderCoverLetter(run: RunRecord): string {
       });
     };
     const rows = comps.map((c) => ({ ...labelsOf(run, c.workload), off: fig(c.off!), on: fig(c.on!), reduction: formatReduction(c.reductionPct) }));
-    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf("read-all")}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes));
+    const inputs = imageInputLines(run, comps.map((c) => c.workload));
+    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf("read-all")}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes, inputs));
   }
   const notes: string[] = [];
   const runtimeFig = (c: RuntimeCell) => {
@@ -113,7 +117,8 @@ export function renderCoverLetter(run: RunRecord): string {
     return [{ ...labelsOf(run, w), off: runtimeFig(off), on: onFig, reduction: formatReduction(on.reductionPct) }];
   });
   if (runtime.length) {
-    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes));
+    const inputs = imageInputLines(run, workloads.filter((w, i, all) => all.indexOf(w) === i));
+    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes, inputs));
   }
   const notUpdates = run.workloads.flatMap((w) => pairNotAnUpdate(w) ?? []);
   if (notUpdates.length) parts.push("Pairs that are not an update (their reduction is the most sharing can give):", ...notUpdates.map((n) => `  ${n}`), "");

@@ -8,5 +8,10 @@ export function renderNight(s: NightSummary): string {
   for (const j of s.jobs) {
     lines.push(`| ${j.job} | ${j.status}${j.reason ? ` (${j.reason})` : ""} | ${j.regressions} | ${j.failedBoots} | ${j.runDir ?? "-"} | ${j.baseline ?? "-"} |`);
   }
+  const moved = s.jobs.filter((j) => j.imagesMoved.length);
+  if (moved.length) {
+    lines.push("", "Images moved since the baseline (those rows were not judged: an image change is never a kernel regression):");
+    for (const j of moved) for (const m of j.imagesMoved) lines.push(`- ${j.job}: ${m}`);
+  }
   return lines.join("\n") + "\n";
 }

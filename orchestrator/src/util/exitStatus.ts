@@ -9,5 +9,7 @@ export const EXIT = {
   failedBoots: 4,
   /** The known-answer run (validate) found a mutant not caught, or mainline failing: a defect of this tool. */
   knownAnswerMissed: 5,
+  /** compare, nightly or judge found no regression, but some images moved since the baseline, so their rows were not judged. */
+  imagesMoved: 6,
   interrupted: 130,
 } as const;

@@ -1,5 +1,6 @@
 import type { MetricRow, RunComparison, Verdict } from "../../analysis/compareRuns.js";
 import { SIGNIFICANCE_RULE } from "../significance.js";
+import { imagesSentence } from "../comparison.js";
 import { barChart, type BarGroup } from "./barChart.js";
 import { esc, isNum } from "./escape.js";
 import { badge, figure, kv, page, statusBadge, table } from "./page.js";
@@ -17,7 +18,7 @@ const VERDICT_TONE: Record<Verdict, "ok" | "bad" | "warn" | "muted"> = {
   improvement: "ok",
   changed: "warn",
   new: "muted",
-  missing: "warn",
+  missing: "warn", unjudged: "muted",
 };
 
 function value(v: number | undefined, unit: MetricRow["unit"]): string {
@@ -102,6 +103,7 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
       `off-mode page cache ±${esc(t.offChangePct)}% (reported as changed).</p>`,
   );
   parts.push(`<p class="note">${esc(SIGNIFICANCE_RULE)}</p>`);
+  parts.push(`<div class="box ${cmp.imagesMoved.length ? "warn" : "ok"}" id="images">${esc(imagesSentence(cmp))}</div>`);
   parts.push(
     `<section id="inputs"><h2>Inputs that changed</h2>` +
       (cmp.inputsChanged.length
@@ -131,5 +133,6 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
       ], cmp.rows, (r) => (r.verdict === "regression" ? "regression" : r.verdict === "improvement" ? "improvement" : undefined)) +
       `</section>`,
   );
-  return page({ title: `${cmp.current.runId} against ${cmp.baseline.runId}: ${cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression"}`, body: parts.join("\n") });
+  const unjudged = cmp.unjudged ? `, ${cmp.unjudged} not judged (images moved)` : "";
+  return page({ title: `${cmp.current.runId} against ${cmp.baseline.runId}: ${cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression"}${unjudged}`, body: parts.join("\n") });
 }

@@ -53,6 +53,8 @@ export interface NightEntry {
   comparison?: string | null;
   /** Bisections the night ran for its regressions (--auto-bisect): the row and its bisect.md, relative to the history folder. */
   bisections?: Array<{ row: string; href: string }>;
+  /** Sides whose images moved since the baseline: their rows were not judged. */
+  imagesMoved?: string[];
 }
 
 const num = (v: number | undefined): number | null => (isNum(v) ? v : null);
@@ -74,6 +76,7 @@ export function nightEntryOf(night: Night, links: { report?: string | null; comp
       .map((r) => ({ workload: r.workload, where: r.where, metric: r.metric, ...(r.note ? { note: r.note } : {}) })),
     baseline: verdict?.comparison?.baseline.runId ?? (verdict?.baseline ? path.basename(verdict.baseline) : null),
     bisections: (verdict?.bisect ?? []).filter((h) => h.dir).map((h) => ({ row: h.row, href: `${night.folder}/${h.dir}/bisect.md` })),
+    imagesMoved: verdict?.imagesMoved ?? [],
     kernelRelease: run.kernel?.release ?? null,
     mkfsVersion: run.erofsUtils?.version ?? null,
     images,

@@ -119,5 +119,7 @@ export function runLink(n: NightEntry): string {
 export function regressionBadge(n: NightEntry): string {
   if (n.regressions === null) return n.status === "complete" ? badge("not judged", "muted") : badge("no verdict", "bad");
   const b = n.regressions > 0 ? badge(`${n.regressions} regression${n.regressions > 1 ? "s" : ""}`, "bad") : badge("no regression", "ok");
-  return n.comparison ? `<a href="${esc(n.comparison)}">${b}</a>` : b;
+  // a night on moved images is neither better nor worse: said beside its verdict, with what moved on hover
+  const moved = n.imagesMoved?.length ? ` <span title="${esc(n.imagesMoved.join("\n"))}">${badge("images moved: not judged", "warn")}</span>` : "";
+  return (n.comparison ? `<a href="${esc(n.comparison)}">${b}</a>` : b) + moved;
 }

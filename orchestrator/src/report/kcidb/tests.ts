@@ -38,7 +38,12 @@ interface Context {
 function environment(run: Run): KcidbTest["environment"] {
   return {
     comment: `QEMU ${run.accel ? acceleratorLabel(run.accel) : "?"} guest on a ${run.host.cpus}-CPU host`,
-    misc: { accel: run.accel?.accel ?? null, tcg_thread: run.accel?.tcgThread ?? null, qemu: run.host.qemu ?? null, host_kernel: run.host.hostKernel, host_cpus: run.host.cpus },
+    misc: {
+      accel: run.accel?.accel ?? null, tcg_thread: run.accel?.tcgThread ?? null, qemu: run.host.qemu ?? null, host_kernel: run.host.hostKernel, host_cpus: run.host.cpus,
+      // the images are an input like the kernel: a reader re-measures a figure from the same lock
+      images_lock: run.lock ? { file: run.lock.file.split("/").pop(), sha256: run.lock.sha256, locked_at: run.lock.lockedAt, erofs_utils: run.lock.erofsUtils } : null,
+      images: Object.fromEntries(run.workloads.map((w) => [w.name, { versions: w.versions, a_sha256: w.imageA.imageSha256, b_sha256: w.imageB.imageSha256 }])),
+    },
   };
 }
 
