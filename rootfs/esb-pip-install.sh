@@ -45,11 +45,22 @@ wheels=$root/tmp/esb-wheels
 rm -rf "$wheels"
 mkdir -p "$wheels"
 cp "$req" "$wheels/requirements.txt"
-echo "esb-pip-install: downloading $(grep -c . "$req") wheels for CPython $pyver, glibc $glibc, $arch"
-# shellcheck disable=SC2086
-python3 -m pip download --disable-pip-version-check --no-cache-dir --no-deps --require-hashes --only-binary=:all: \
-  --python-version "$pyver" --implementation cp --abi "cp$(echo "$pyver" | tr -d .)" $plats \
-  -d "$wheels" -r "$wheels/requirements.txt"
+# ESB_WHEEL_STORE keeps every wheel once fetched: a side is built again from
+# it without the index (pip still checks each file against its pinned hash)
+store=${ESB_WHEEL_STORE:-}
+fetch() {
+  # shellcheck disable=SC2086
+  python3 -m pip download --disable-pip-version-check --no-cache-dir --no-deps --require-hashes --only-binary=:all: \
+    --python-version "$pyver" --implementation cp --abi "cp$(echo "$pyver" | tr -d .)" $plats \
+    -d "$wheels" -r "$wheels/requirements.txt" "$@"
+}
+if [ -n "$store" ] && [ -d "$store" ] && fetch --no-index --find-links "$store" >/dev/null 2>&1; then
+  echo "esb-pip-install: $(grep -c . "$req") wheels for CPython $pyver, glibc $glibc, $arch from $store"
+else
+  echo "esb-pip-install: downloading $(grep -c . "$req") wheels for CPython $pyver, glibc $glibc, $arch"
+  fetch
+  if [ -n "$store" ]; then mkdir -p "$store" && cp -n "$wheels"/*.whl "$store"/; fi
+fi
 
 in_root python3 -m venv "$venv"
 in_root "$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --no-compile \

@@ -28,7 +28,7 @@ describe("the command line", () => {
     expect(optionsOf("run")).toEqual(sorted([...job, "--build-only", ...measured, ...guests, "--shard", "--artifacts", "--out", "--matrix", "--job", "--json"]));
     expect(optionsOf("nightly")).toEqual(sorted([...job, ...measured, ...guests, "--history", "--matrix", "--job", "--threshold", "--auto-bisect", "--json"]));
     expect(optionsOf("export")).toEqual(sorted([...job, "--workload", "--images", "--lock", "--debs", "--phases", "--out", "--matrix", "--job", "--json"]));
-    expect(optionsOf("lock")).toEqual(sorted(["--lock", "--json"]));
+    expect(optionsOf("lock")).toEqual(sorted(["--lock", "--series", "--json"]));
     expect(optionsOf("report")).toEqual(["--json"]);
     expect(optionsOf("compare")).toEqual(sorted(["--html", "--threshold", "--json"]));
     expect(optionsOf("merge")).toEqual(sorted(["--out", "--json"]));

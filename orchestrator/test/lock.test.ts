@@ -9,6 +9,8 @@ import { parseWorkload, type DebianWorkload } from "../src/images/workloads.js";
 import { hashOf, sha256 } from "../src/util/fsx.js";
 import { Progress } from "../src/util/progress.js";
 import { tempDir } from "./helpers/gitSeries.js";
+import type { RunRecord } from "../src/record/runRecord.js";
+import { lockLine, pairPackageLine } from "../src/report/imageInputs.js";
 
 const APT_OUTPUT = `NOTE: This is only a simulation!
 Inst gcc-14-base (14.2.0-19 Debian:13.7/stable [amd64])
@@ -135,10 +137,12 @@ describe("the locked packages", () => {
       update: async () => undefined,
       packageRecords: async (wanted: LockedPackage[]) =>
         new Map(offered.filter((o) => wanted.some((w) => w.name === o.name && w.version === o.version)).map((o) => [`${o.name}=${o.version}`, o])),
-      download: async (name: string, version: string, dest: string) => {
-        const p = served.find((o) => o.name === name && o.version === version)!;
+      downloadMany: async (wanted: LockedPackage[], dest: string) => {
         await mkdir(dest, { recursive: true });
-        await writeFile(path.join(dest, `${name}.deb`), p.body);
+        for (const w of wanted) {
+          const p = served.find((o) => o.name === w.name && o.version === w.version)!;
+          await writeFile(path.join(dest, `${p.name}_${p.version.replace(":", "%3a")}_${p.arch}.deb`), p.body);
+        }
       },
     });
   }
@@ -171,7 +175,7 @@ describe("the locked packages", () => {
     const store = new DebStore(path.join(dir, "store-bad"));
     const tampered = { ...a[1]!, body: "another build of that version" };
     const fetching = store.fetch(archive(a, [a[0]!, tampered]), a, new Progress());
-    await expect(fetching).rejects.toThrow(/gave redis-server\.deb with sha256 [0-9a-f]{64}, and the lock says redis-server 5:7\.0\.15-1~deb12u7 \(amd64\) is [0-9a-f]{64}: refused/);
+    await expect(fetching).rejects.toThrow(/gave redis-server_5%3a7\.0\.15-1~deb12u7_amd64\.deb with sha256 [0-9a-f]{64}, and the lock says redis-server 5:7\.0\.15-1~deb12u7 \(amd64\) is [0-9a-f]{64}: refused/);
     expect(await store.has(a[1]!)).toBe(false);
   });
 
@@ -180,4 +184,27 @@ describe("the locked packages", () => {
     await writeFile(f, body);
     return f;
   }
+});
+
+describe("what the cover letter says of a pair's images", () => {
+  const rootfs = (pkgs: Record<string, string>) => ({
+    tar: "rootfs.tar", tarSha256: "5".repeat(64), tarBytes: 1, suites: ["trixie"], installed: { nginx: pkgs.nginx!, wrk: pkgs.wrk! }, packages: pkgs, label: pkgs.nginx!, mmdebstrap: "mmdebstrap 1.3.5", seconds: 1,
+  });
+  const w = {
+    name: "nginx",
+    rootfs: {
+      a: rootfs({ nginx: "1.26.3-3+deb13u10", wrk: "4.1.0-4", libssl3t64: "3.5.9-1", libzstd1: "1.5.7+dfsg-1", passwd: "1:4.17.4-2" }),
+      b: rootfs({ nginx: "1.26.3-3+deb13u12", wrk: "4.1.0-4", libssl3t64: "3.5.10-1", libzstd1: "1.5.7+dfsg-1+deb13u1", passwd: "1:4.17.4-2+deb13u1" }),
+    },
+  } as unknown as RunRecord["workloads"][number];
+
+  it("names how many packages differ, the workload's own first, then the others up to a limit", () => {
+    expect(pairPackageLine(w)).toBe(
+      "nginx: A and B differ in 4 package(s): nginx (the workload's); libssl3t64 3.5.9-1 -> 3.5.10-1, libzstd1 1.5.7+dfsg-1 -> 1.5.7+dfsg-1+deb13u1, passwd 4.17.4-2 -> 4.17.4-2+deb13u1",
+    );
+    expect(pairPackageLine(w, 1)).toMatch(/libssl3t64 3\.5\.9-1 -> 3\.5\.10-1, and 2 more \(run\.json: workloads\[\]\.rootfs\)$/);
+    expect(lockLine({ lock: { file: "/r/workloads/lock.json", sha256: "ab".repeat(32), lockedAt: "2026-12-07T21:28:44.412Z", erofsUtils: "1.9.4-1", workloads: {} } })).toBe(
+      "Images built from lock /r/workloads/lock.json (sha256 abababababab, locked 2026-12-07), mkfs.erofs from erofs-utils 1.9.4-1.",
+    );
+  });
 });

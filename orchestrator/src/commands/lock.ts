@@ -1,5 +1,8 @@
+import path from "node:path";
 import { DebianArchive } from "../host/debianArchive.js";
 import { DEFAULT_LOCK, describeChange, loadLock, lockMoves, writeLock, type Lock, type LockMove } from "../images/lock.js";
+import { buildLockedImages } from "../images/lockImages.js";
+import { loadSeries } from "../kernel/series.js";
 import { updateLock } from "../images/lockResolve.js";
 import { listWorkloads, loadWorkload, type DebianWorkload } from "../images/workloads.js";
 import { BenchError } from "../util/errors.js";
@@ -65,7 +68,20 @@ async function lockShow(file: string, json: boolean): Promise<number> {
   return EXIT.ok;
 }
 
-/** `lock update [workload...]`, `lock show`. */
+/** The images of a lock and their content hashes: what a reviewer holds against a cover letter's run.json before measuring anything. */
+async function lockBuild(names: string[], file: string, series: string, json: boolean): Promise<number> {
+  const loaded = await loadLock(file, file === DEFAULT_LOCK ? undefined : `--lock ${file}`);
+  const workloads = await debianWorkloads(names.length ? names : Object.keys(loaded.lock.workloads));
+  const built = await buildLockedImages({ lock: loaded, workloads, series: await loadSeries(series), progress: new Progress() });
+  if (json) process.stdout.write(JSON.stringify(built, null, 2) + "\n");
+  else {
+    process.stdout.write(`\n${built.lock} (sha256 ${built.lockSha256.slice(0, 12)}), image profile of ${built.series}, mkfs.erofs ${built.mkfs}:\n`);
+    for (const r of built.images) process.stdout.write(`${r.workload} ${r.side} ${r.version}: rootfs ${r.rootfsSha256?.slice(0, 16)}, image ${r.imageSha256}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `lock update [workload...]`, `lock show`, `lock build [workload...]`. */
 export function lockVerb(): Verb {
   const v = new Verb("lock")
     .summary("move the images' pinned packages forward on purpose (update), or list what the lock holds (show)")
@@ -73,20 +89,23 @@ export function lockVerb(): Verb {
       "A lock pins every package of both sides of each Debian workload (version, architecture, .deb SHA256), the pip pins, and the erofs-utils that writes the images; " +
         "runs build their images from it and nothing else.\n\n" +
         "  lock update [workload...]  re-resolve these workloads (every Debian workload, and erofs-utils, when none is named) against the archive as it stands, write the lock, and print what moved, package by package\n" +
-        "  lock show                  what the lock holds",
+        "  lock show                  what the lock holds\n" +
+        "  lock build [workload...]   build the lock's images here (or find them in the cache) and print their content hashes, to hold against a run's run.json",
     )
-    .argument("<action>", "update or show")
-    .argument("[workloads...]", "workloads to re-resolve (update)")
-    .option("--lock <file>", "the lock to update or show (default: workloads/lock.json)") as Verb;
+    .argument("<action>", "update, show or build")
+    .argument("[workloads...]", "workloads to re-resolve (update) or build (build)")
+    .option("--lock <file>", "the lock to use (default: workloads/lock.json)")
+    .option("--series <name>", "build: whose image profile (default: mainline)", "mainline") as Verb;
   addJsonOption(v);
-  return v.runs(async (args, o: { lock?: string; json?: boolean }) => {
+  return v.runs(async (args, o: { lock?: string; series: string; json?: boolean }) => {
     const [action, names] = args as [string, string[]];
-    const file = o.lock ?? DEFAULT_LOCK;
+    const file = o.lock ? path.resolve(o.lock) : DEFAULT_LOCK;
     if (action === "update") return lockUpdate(names, file, Boolean(o.json));
+    if (action === "build") return lockBuild(names, file, o.series, Boolean(o.json));
     if (action === "show") {
       if (names.length) throw new BenchError(`lock show takes no workloads (got ${names.join(" ")})`, "npm run bench -- lock show [--lock FILE]");
       return lockShow(file, Boolean(o.json));
     }
-    throw new BenchError(`lock ${action}: unknown action`, "npm run bench -- lock update [workload...] | lock show");
+    throw new BenchError(`lock ${action}: unknown action`, "npm run bench -- lock update [workload...] | lock show | lock build [workload...]");
   });
 }

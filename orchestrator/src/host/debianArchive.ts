@@ -188,6 +188,15 @@ export class DebianArchive {
     });
   }
 
+  /** Several packages at their versions with one apt call (apt checks each file against its lists). */
+  async downloadMany(pkgs: Array<{ name: string; version: string }>, destDir: string): Promise<void> {
+    await mkdir(destDir, { recursive: true });
+    await run("apt-get", [...this.options(), "download", ...pkgs.map((p) => `${p.name}=${p.version}`)], {
+      cwd: destDir,
+      what: `apt-get download of ${pkgs.length} package(s)`,
+    });
+  }
+
   async source(pkg: string, version: string, destDir: string): Promise<void> {
     await mkdir(destDir, { recursive: true });
     await run("apt-get", [...this.options(), "source", "--download-only", `${pkg}=${version}`], {

@@ -80,12 +80,22 @@ export class DebStore {
     await mkdir(scratch, { recursive: true });
     try {
       await progress.stage("debs", `downloading ${missing.length} locked package(s)`, async () => {
-        for (const [i, p] of missing.entries()) {
+        // one apt call per batch: each call loads every suite's lists, a second or more
+        for (let i = 0; i < missing.length; i += 150) {
+          const batch = missing.slice(i, i + 150);
           const dir = path.join(scratch, String(i));
-          await archive.download(p.name, p.version, dir);
-          const [file] = (await readdir(dir)).filter((f) => f.endsWith(".deb"));
-          if (!file) throw new BenchError(`apt-get download ${p.name}=${p.version} left no .deb`);
-          await this.keep(path.join(dir, file), p, `the archive (apt-get download ${p.name}=${p.version})`);
+          await archive.downloadMany(batch, dir);
+          const bySha = new Map(batch.map((p) => [p.sha256, p]));
+          const files = (await readdir(dir)).filter((f) => f.endsWith(".deb"));
+          for (const f of files) {
+            const file = path.join(dir, f);
+            const digest = await sha256File(file);
+            const p = bySha.get(digest) ?? batch.find((x) => f.startsWith(`${x.name}_`) && f.endsWith(`_${x.arch}.deb`));
+            if (!p) continue;
+            await this.keep(file, p, `the archive (apt-get download ${p.name}=${p.version})`);
+          }
+          const still = await this.missing(batch);
+          if (still.length) throw new BenchError(`apt-get download left no .deb for ${still.map((p) => `${p.name}=${p.version}`).join(", ")}`, "check the network, or give the files with --debs DIR");
         }
       });
     } finally {

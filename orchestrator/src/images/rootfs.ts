@@ -5,6 +5,7 @@ import { cached } from "../util/cache.js";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
 import { sha256File } from "../util/fsx.js";
+import { cacheRoot } from "../util/paths.js";
 import { shQuote } from "../util/shell.js";
 import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
@@ -120,7 +121,7 @@ export async function buildDebianRootfs(opts: {
         `deb [trusted=yes] file://${mirror} ./`,
       ];
       try {
-        await run("mmdebstrap", args, { env: { SOURCE_DATE_EPOCH: ROOTFS_EPOCH }, logFile: path.join(dir, "mmdebstrap.log"), what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}` });
+        await run("mmdebstrap", args, { env: { SOURCE_DATE_EPOCH: ROOTFS_EPOCH, ESB_WHEEL_STORE: path.join(cacheRoot(), "wheels") }, logFile: path.join(dir, "mmdebstrap.log"), what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}` });
       } finally {
         await rm(mirror, { recursive: true, force: true });
       }

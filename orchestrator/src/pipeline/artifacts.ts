@@ -5,7 +5,7 @@ import { InitramfsRecordSchema } from "../guest/initramfs.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { ManifestSchema } from "../images/manifest.js";
 import { DebStore, uniqueBySha } from "../images/debStore.js";
-import { loadLock } from "../images/lock.js";
+import { loadLock, LockRecordSchema } from "../images/lock.js";
 import { PairRecordSchema, type ImagePair, type PairRecord } from "../images/pairs.js";
 import { RuntimeSchema } from "../images/workloads.js";
 import { SeriesSpecSchema, type SeriesSpec } from "../kernel/series.js";
@@ -28,6 +28,8 @@ export const ArtifactsSchema = z.object({
   specSha256: z.string(),
   kernel: KernelRecordSchema,
   erofsUtils: ErofsUtilsRecordSchema,
+  /** The lock the images were built from (its file is exported as lock.json beside them). */
+  lock: LockRecordSchema.optional(),
   initramfs: InitramfsRecordSchema,
   workloads: z.array(WorkloadRecordSchema.extend({ runtime: RuntimeSchema.optional() })),
   /** The pair the correctness checks boot (its images are exported with the workloads' when it is not one of them). */
@@ -82,6 +84,7 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
   });
   const manifest: ArtifactsManifest = {
     schema: 1, spec, specSha256: record.series.specSha256, kernel: record.kernel, erofsUtils: record.erofsUtils, initramfs: record.initramfs,
+    ...(record.lock ? { lock: record.lock } : {}),
     workloads: record.workloads.map((w) => ({ ...w, runtime: art.pairs.find((p) => p.record.name === w.name)?.runtime })),
     checksPair: art.checks?.record,
     files,

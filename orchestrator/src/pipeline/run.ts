@@ -71,6 +71,7 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
     record.host.qemu = await qemuVersion();
     record.kernel = imported.manifest.kernel;
     record.erofsUtils = imported.manifest.erofsUtils;
+    if (imported.manifest.lock) record.lock = imported.manifest.lock;
     record.initramfs = imported.manifest.initramfs;
     record.workloads = imported.manifest.workloads.map(({ runtime: _runtime, ...w }) => w);
     record.plan.workloads = record.workloads.map((w) => w.name);
