@@ -6,6 +6,8 @@ import type { Artefacts } from "../src/pipeline/build.js";
 import { loadSeries } from "../src/kernel/series.js";
 import { Progress } from "../src/util/progress.js";
 import { tempDir } from "./helpers/gitSeries.js";
+import { writeLock } from "../src/images/lockFile.js";
+import { sha256 } from "../src/util/fsx.js";
 import { imageRecord, runRecord } from "./helpers/runRecord.js";
 
 let dir: string;
@@ -88,5 +90,32 @@ describe("built once, measured many times", () => {
     await rm(path.join(out, "kernel/bzImage"));
     await expect(importArtifacts(out, quiet)).rejects.toThrow("kernel/bzImage is missing");
     await expect(importArtifacts(path.join(dir, "nothing"), quiet)).rejects.toThrow("holds no artifacts.json");
+  });
+});
+
+describe("an export and the lock its images came from", () => {
+  it("carries the lock and every .deb of it the cache holds, so the images can be built again offline", async () => {
+    const cache = path.join(dir, "cache");
+    const saved = process.env.ESB_CACHE;
+    process.env.ESB_CACHE = cache;
+    try {
+      const deb = (name: string, body: string) => ({ name, version: "1.0-1", arch: "amd64", sha256: sha256(body), size: body.length, filename: `pool/${name}.deb`, body });
+      const [libc, redis] = [deb("libc6", "libc bytes"), deb("redis-server", "redis bytes")];
+      await mkdir(path.join(cache, "debs"), { recursive: true });
+      for (const p of [libc, redis]) await writeFile(path.join(cache, "debs", `${p.sha256}.deb`), p.body);
+      const pkgs = [libc, redis].map(({ body: _b, ...p }) => p);
+      const lockFile = path.join(dir, "lock.json");
+      const side = { suites: ["bookworm"], packages: pkgs };
+      await writeLock(lockFile, { schema: 1, lockedAt: "2026-12-07T00:00:00.000Z", tools: { erofsUtils: { version: "1.9.4-1" } }, workloads: { redis: { recipe: "r", lockedAt: "2026-12-07T00:00:00.000Z", archive: {}, a: side, b: side } } });
+      const lock = { file: lockFile, sha256: "ab".repeat(32), lockedAt: "2026-12-07T00:00:00.000Z", erofsUtils: "1.9.4-1", workloads: {} };
+      const out = path.join(dir, "export-lock");
+      await exportArtifacts(out, art, await loadSeries("mainline"), { ...record(), lock }, quiet);
+      const { manifest } = await importArtifacts(out, quiet);
+      expect(manifest.lock).toEqual(lock);
+      expect(manifest.files.map((f) => f.path).filter((f) => f.startsWith("debs/") || f === "lock.json")).toEqual(["lock.json", "debs/libc6_1.0-1_amd64.deb", "debs/redis-server_1.0-1_amd64.deb"]);
+    } finally {
+      if (saved === undefined) delete process.env.ESB_CACHE;
+      else process.env.ESB_CACHE = saved;
+    }
   });
 });

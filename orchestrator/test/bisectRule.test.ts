@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decideCheck, decideFigure, endsDiffer, nextAction, parseBisectRow, passesNeeded, rowName } from "../src/analysis/bisectRule.js";
+import { RESULT_NAMES } from "../src/guest/checks.js";
+import { ACCESS_PATHS } from "../src/guest/modes.js";
 
 const ends = { good: [98.1, 98.4, 97.9], bad: [60.2, 61.0, 59.8], floor: 1 };
 
@@ -47,12 +49,12 @@ describe("bisection decisions", () => {
 
   it("reads the row to judge the way the nightly names it, and refuses anything else with the fix", () => {
     const checks = ["fadvise", "mount-cycles"];
-    const paths = ["read", "mmap", "sendfile"];
+    const paths = ACCESS_PATHS;
     expect(parseBisectRow("check:fadvise", checks, paths)).toEqual({ kind: "check", name: "fadvise" });
     expect(parseBisectRow("efficiency:redis/mmap", checks, paths)).toEqual({ kind: "efficiency", workload: "redis", path: "mmap" });
     expect(rowName(parseBisectRow("efficiency:redis/mmap", checks, paths))).toBe("efficiency:redis/mmap");
     expect(() => parseBisectRow("check:nope", checks, paths)).toThrow(/no correctness result named nope/);
-    expect(() => parseBisectRow("efficiency:redis/splice", checks, paths)).toThrow(/not WORKLOAD\/PATH/);
+    expect(() => parseBisectRow("efficiency:redis/no-such-path", checks, paths)).toThrow(/not WORKLOAD\/PATH/);
     expect(() => parseBisectRow("fadvise", checks, paths)).toThrow(/neither check:NAME nor efficiency:WORKLOAD\/PATH/);
   });
 });
@@ -85,5 +87,15 @@ describe("where a nightly regression points", () => {
     const series = (commit: string) => night(commit, { apply: { patches: [{}] } });
     expect(bisectHints(series("c".repeat(40)), series("c".repeat(40)), rows)[0]!.note).toMatch(/per-patch tells which patch/);
     expect(bisectHints(night("a".repeat(40)), night("b".repeat(40)), [row("correctness fadvise", "check result", "changed")])).toEqual([]);
+  });
+
+  it("points at every access path the bench measures, with a row bisect itself reads", async () => {
+    const { bisectHints } = await import("../src/analysis/bisectHint.js");
+    const night = (commit: string) => ({ series: { name: "mainline" }, kernel: { source: { kind: "git", repo: "/src/linux", commit } } });
+    // the row as compareRuns names it, one per access path
+    const rows = ACCESS_PATHS.map((p) => ({ workload: "redis", where: `read-all ${p}`, metric: "sharing efficiency (measured / expected reduction)", unit: "%" as const, verdict: "regression" as const, note: "" }));
+    const hints = bisectHints(night("a".repeat(40)), night("b".repeat(40)), rows);
+    expect(hints.map((h) => h.row)).toEqual(ACCESS_PATHS.map((p) => `efficiency:redis/${p}`));
+    for (const h of hints) expect(rowName(parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS))).toBe(h.row);
   });
 });

@@ -78,6 +78,11 @@ describe("KCIDB schema (the rules of kcidb-io v5.3 this tool relies on)", () => 
     ["a relative log_url", withTest({ log_url: "boots/x/console.log" })],
     ["an output file name with a directory", withTest({ output_files: [{ name: "boots/x.log", url: "https://h/x.log" }] })],
     ["a log excerpt past 16384 characters", withTest({ log_excerpt: "x".repeat(16385) })],
+    ["a NUL in a log excerpt", withTest({ log_excerpt: "oops\u0000" })],
+    ["a NUL in a comment", withTest({ comment: "a\u0000b" })],
+    ["a NUL in misc (PostgreSQL refuses it)", withTest({ misc: { reason: "a\u0000b" } })],
+    ["a log_url that is not ASCII", withTest({ log_url: "https://example.org/résultats/x.log" })],
+    ["a log_url with a space", withTest({ log_url: "https://example.org/run 1/x.log" })],
     ["a Message-ID in angle brackets", { ...minimal, checkouts: [{ id: "o:c", origin: "o", message_id: "<a@b>" }] }],
     ["a patchset hash that is not sha256", { ...minimal, checkouts: [{ id: "o:c", origin: "o", patchset_hash: "abc" }] }],
     ["a build without its checkout", { ...minimal, builds: [{ id: "o:b", origin: "o" }] }],
@@ -177,17 +182,18 @@ describe("a run as KCIDB", () => {
     expect(published.builds![0]!.log_url).toBe("https://ci.example.org/esb/20261115T021503Z-k3x9/build.log");
   });
 
-  it("says ERROR for what a failed run never measured, MISS for an interrupted one, nothing for a shard's other parts", () => {
+  it("says MISS for what a failed or interrupted run never measured, nothing for a shard's other parts", () => {
     const failed = v8Run({ status: "failed", error: "QEMU exited with status 1", correctness: [], plan: { ...fixtureRun().plan, phases: ["readall", "correctness"], checks: ["fadvise"] } });
     failed.boots = failed.boots.filter((b) => b.workload === "synthetic");
     failed.failedBoots = [];
-    const errs = asSubmitted(renderKcidb([{ run: failed, place: place() }])).tests!.filter((t) => t.status === "ERROR");
-    expect(errs.map((t) => t.path)).toEqual(expect.arrayContaining(["erofs.ishare.readall.redis.read.off", "erofs.ishare.readall.redis.mmap.on", "erofs.ishare.correctness.fadvise"]));
-    expect(errs).toHaveLength(9 + 1);
-    expect(errs[0]!.log_excerpt).toBe("QEMU exited with status 1");
+    const missed = asSubmitted(renderKcidb([{ run: failed, place: place() }])).tests!.filter((t) => t.status === "MISS");
+    expect(missed.map((t) => t.path)).toEqual(expect.arrayContaining(["erofs.ishare.readall.redis.read.off", "erofs.ishare.readall.redis.mmap.on", "erofs.ishare.correctness.fadvise"]));
+    expect(missed).toHaveLength(9 + 1);
+    expect(missed[0]!.log_excerpt).toBe("QEMU exited with status 1");
     const interrupted = asSubmitted(renderKcidb([{ run: { ...failed, status: "interrupted" }, place: place() }])).tests!.filter((t) => t.status === "MISS");
     expect(interrupted).toHaveLength(10);
-    expect(renderKcidb([{ run: { ...failed, shard: { index: 1, count: 2 } }, place: place() }]).tests!.some((t) => t.status === "ERROR")).toBe(false);
+    expect(interrupted[0]!.misc!.why).toBe("the run was interrupted before this was measured");
+    expect(renderKcidb([{ run: { ...failed, shard: { index: 1, count: 2 } }, place: place() }]).tests!.some((t) => t.status === "MISS")).toBe(false);
   });
 
   it("reports a kernel that did not compile as a failed build with the error, and no tests for what it never ran", () => {

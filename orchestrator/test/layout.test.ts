@@ -30,6 +30,31 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.\.?\/[^"]+)"/g)].map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, ".ts")));
 }
 
+/** Every cycle of a graph of folders, each as "a -> b -> a". */
+function folderCycles(edges: Map<string, Set<string>>): string[] {
+  const cycles: string[] = [];
+  const state = new Map<string, "open" | "done">();
+  const visit = (n: string, trail: string[]) => {
+    if (state.get(n) === "done") return;
+    if (state.get(n) === "open") {
+      cycles.push([...trail.slice(trail.indexOf(n)), n].join(" -> "));
+      return;
+    }
+    state.set(n, "open");
+    for (const t of edges.get(n) ?? []) visit(t, [...trail, n]);
+    state.set(n, "done");
+  };
+  for (const n of edges.keys()) visit(n, []);
+  return cycles;
+}
+
+describe("a cycle between folders", () => {
+  it("is found, however many folders it goes through", () => {
+    expect(folderCycles(new Map([["report", new Set(["report/html"])], ["report/html", new Set(["report"])]]))).toEqual(["report -> report/html -> report"]);
+    expect(folderCycles(new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set()]]))).toEqual([]);
+  });
+});
+
 describe("source layout", () => {
   const files = sourceFiles(SRC);
 
@@ -48,6 +73,18 @@ describe("source layout", () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it("has no cycle between folders, sub-folders included (report and report/html, kernel and kernel/patches)", () => {
+    const folderOf = (f: string) => path.dirname(path.relative(SRC, f));
+    const edges = new Map<string, Set<string>>();
+    for (const f of files) {
+      for (const t of importsOf(f)) {
+        if (folderOf(t) === folderOf(f)) continue;
+        edges.set(folderOf(f), (edges.get(folderOf(f)) ?? new Set()).add(folderOf(t)));
+      }
+    }
+    expect(folderCycles(edges)).toEqual([]);
   });
 
   it("has no import cycles", () => {

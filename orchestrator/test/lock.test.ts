@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DebianArchive, parsePackageStanzas, parseSimulatedInstall } from "../src/host/debianArchive.js";
 import { DebStore, ensureLockedPackages } from "../src/images/debStore.js";
-import { LOCK_SCHEMA, loadLock, lockedWorkload, lockMoves, recipeOf, renderLock, writeLock, type Lock, type LockedPackage } from "../src/images/lock.js";
+import { LOCK_SCHEMA, loadLock, lockedWorkload, lockMoves, recipeOf, renderLock, writeLock, type Lock, type LockedPackage } from "../src/images/lockFile.js";
 import { installedAgainstLock, rootfsInputs } from "../src/images/rootfs.js";
 import { parseWorkload, type DebianWorkload } from "../src/images/workloads.js";
 import { hashOf, sha256 } from "../src/util/fsx.js";

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACCESS_PATHS } from "../src/guest/modes.js";
 import { buildAgent, buildReaddirFailure, readdirFailsIn } from "./helpers/agents.js";
 import { needHost } from "./helpers/host.js";
 
@@ -113,7 +114,8 @@ afterAll(async () => {
 });
 
 describe("esbprobe read", () => {
-  for (const method of ["read", "mmap", "sendfile"]) {
+  // every path the bench can ask for: a new one in ACCESS_PATHS is tested here before a guest runs it
+  for (const method of ACCESS_PATHS) {
     it(`${method} with hash: one file line per file, named as on disk, with size, bytes and sha256`, async () => {
       const recs = await probe(["read", method, tree, "A", "hash"]);
       expect(recs.filter((r) => r.t === "file-error")).toEqual([]);

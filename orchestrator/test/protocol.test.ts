@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pageCacheKiB, parseGuestOutput, parseMeminfo } from "../src/guest/protocol.js";
+import { parseCheckStream } from "../src/guest/correctnessProtocol.js";
+import { jsonLines, pageCacheKiB, parseGuestOutput, parseMeminfo } from "../src/guest/protocol.js";
 
 const MEMINFO = `MemTotal:        1019776 kB
 MemFree:          985952 kB
@@ -48,4 +49,29 @@ describe("guest samples", () => {
   it("rejects a record of an unknown shape", () => {
     expect(() => parseGuestOutput('{"t":"sample","point":1}\n{"t":"dmesg","text":""}\n\n', "s")).toThrow(/unexpected guest record/);
   });
+});
+
+describe("the channel's lines", () => {
+  const hello = JSON.stringify({ t: "hello", release: "x", mode: "on", rep: 1 });
+  const dmesg = JSON.stringify({ t: "dmesg", text: "" });
+
+  it("gives each JSON line with where it was, skipping blank lines; a torn last line ends them", () => {
+    expect([...jsonLines(`${hello}\n\n  \n${dmesg}\n`, "s")]).toEqual([
+      { value: JSON.parse(hello), at: "s:1" },
+      { value: JSON.parse(dmesg), at: "s:4" },
+    ]);
+    // torn with or without the newline the guest never wrote
+    for (const torn of [`${hello}\n{"t":"sam`, `${hello}\n{"t":"sam\n`]) expect([...jsonLines(torn, "s")].map((l) => l.at)).toEqual(["s:1"]);
+    expect(() => [...jsonLines(`${hello}\ngarbage\n${dmesg}\n`, "s")]).toThrow("s:2: not JSON: garbage");
+  });
+
+  // both parsers of a boot's channel read through jsonLines: a guest that died mid-write reads the same in either
+  for (const [name, parse] of [["read-all", parseGuestOutput], ["correctness", parseCheckStream]] as const) {
+    it(`${name}: a torn last line is an unfinished guest, a line not JSON before it an error naming it`, () => {
+      expect(parse(`${hello}\n{"t":"sam`, "s").complete).toBe(false);
+      expect(parse(`${hello}\n${dmesg}\n`, "s").complete).toBe(true);
+      expect(() => parse(`${hello}\ngarbage\n${dmesg}\n`, "s.jsonl")).toThrow(/^s\.jsonl:2: not JSON/);
+      expect(() => parse(`${hello}\n{"t":"nope"}\n${dmesg}\n`, "s.jsonl")).toThrow(/^s\.jsonl:2: unexpected guest record/);
+    });
+  }
 });

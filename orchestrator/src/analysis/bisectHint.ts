@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ACCESS_PATHS } from "../guest/modes.js";
 import type { MetricRow } from "./compareRuns.js";
 
 /**
@@ -25,11 +26,12 @@ interface Night {
 }
 
 /** The bisection row a regressed comparison row stands for, if a bisection can judge it. */
-export function bisectRowOf(r: MetricRow): string | undefined {
+function bisectRowOf(r: MetricRow): string | undefined {
   const check = /^correctness (.+)$/.exec(r.where);
   if (check) return `check:${check[1]}`;
-  const readAll = /^read-all (read|mmap|sendfile)$/.exec(r.where);
-  if (readAll && r.metric.startsWith("sharing efficiency")) return `efficiency:${r.workload}/${readAll[1]}`;
+  // ACCESS_PATHS, not a list of its own: a path added there gets its hint
+  const path = ACCESS_PATHS.find((p) => r.where === `read-all ${p}`);
+  if (path && r.metric.startsWith("sharing efficiency")) return `efficiency:${r.workload}/${path}`;
   return undefined;
 }
 

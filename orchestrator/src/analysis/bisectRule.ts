@@ -12,7 +12,7 @@ const median = (xs: number[]) => stat(xs).median;
  * in a row would be unlikely (below `alpha`) at BAD's failure rate.
  */
 
-export type StepVerdict = "good" | "bad" | "unsure";
+type StepVerdict = "good" | "bad" | "unsure";
 
 /** What a bisection judges: a correctness result, or a read-all sharing efficiency of a workload's access path. */
 export type BisectRow = { kind: "check"; name: string } | { kind: "efficiency"; workload: string; path: string };
@@ -45,7 +45,7 @@ export interface FigureEnds {
 const spread = (xs: number[]) => (xs.length ? Math.max(...xs) - Math.min(...xs) : 0);
 
 /** The noise of a figure: the larger spread of the ends, at least `floor`. */
-export function figureNoise(e: FigureEnds): number {
+function figureNoise(e: FigureEnds): number {
   return Math.max(e.floor, spread(e.good), spread(e.bad));
 }
 

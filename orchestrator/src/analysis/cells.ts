@@ -76,7 +76,7 @@ export function buildCells(ms: BootMeasurement[], analyses: Map<string, SharingA
 }
 
 /** The band below which split counts as shared across domains: this share of off, or split's own spread if larger. */
-export const SPLIT_BAND_FRACTION = 0.01;
+const SPLIT_BAND_FRACTION = 0.01;
 
 /**
  * Split mode still shares identical files within each image (each is its own
@@ -85,7 +85,7 @@ export const SPLIT_BAND_FRACTION = 0.01;
  * is content shared across the two domains: the feature's security
  * boundary failed. Without an off cell the model's off figure stands in.
  */
-export function splitFloor(split: Cell, off: Cell | undefined, an: SharingAnalysis): { floorMiB: number; bandMiB: number; leaked: boolean } {
+function splitFloor(split: Cell, off: Cell | undefined, an: SharingAnalysis): { floorMiB: number; bandMiB: number; leaked: boolean } {
   const offMiB = off && off.afterB.n ? off.afterB.median : an.expected.off.afterB;
   const withinImage = an.expected.off.afterB - an.expected.split.afterB;
   const floorMiB = offMiB - withinImage;

@@ -48,7 +48,7 @@ interface KernelSourceView {
   commit?: string;
 }
 
-export const ThresholdsSchema = z.object({
+const ThresholdsSchema = z.object({
   /** Read-all: a drop of the sharing efficiency (measured / expected reduction) by more than this many points. */
   efficiencyPoints: z.number(),
   /** Runtime: a drop of the on-vs-off memory reduction by more than this many points. */
@@ -61,10 +61,10 @@ export type Thresholds = z.infer<typeof ThresholdsSchema>;
 export const DEFAULT_THRESHOLDS: Thresholds = { efficiencyPoints: 3, runtimePoints: 5, offChangePct: 2 };
 
 /** "unjudged": measured on images that moved between the two runs, so it says nothing about the kernel. */
-export const VERDICTS = ["ok", "regression", "improvement", "changed", "new", "missing", "unjudged"] as const;
+const VERDICTS = ["ok", "regression", "improvement", "changed", "new", "missing", "unjudged"] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export const MetricRowSchema = z.object({
+const MetricRowSchema = z.object({
   workload: z.string(),
   /** "read-all read", "runtime", ... */
   where: z.string(),

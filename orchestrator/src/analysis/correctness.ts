@@ -69,7 +69,7 @@ function oopsLine(o: { headline: string; rip?: string }): string {
 }
 
 /** The last corrupt case that began, for naming the case an oops happened in. */
-export function lastCase(stream: CheckStream, check: string): string | undefined {
+function lastCase(stream: CheckStream, check: string): string | undefined {
   const begun = stream.steps.filter((s) => s.check === check && s.step === "case-begin");
   return begun.length ? String(begun[begun.length - 1]!.case) : undefined;
 }

@@ -5,7 +5,7 @@ export interface FailureSource {
   runtimeCells: Array<{ workload: string; mode: string; failures: string[] }>;
 }
 
-export interface FailedCell {
+interface FailedCell {
   workload: string;
   /** "read-all on/mmap" or "runtime on". */
   where: string;

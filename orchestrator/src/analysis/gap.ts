@@ -10,8 +10,8 @@ import { pagesOf, pathKey, regularFiles, type Manifest } from "../images/manifes
  * down to a cause the tool can see; what the files do not explain (directory
  * and inode pages, or anything else) is the rest.
  */
-export const GAP_CAUSES = ["inline or tail-packed data", "no fingerprint xattr", "smaller than a page", "partly shared", "unexplained"] as const;
-export type GapCause = (typeof GAP_CAUSES)[number];
+const GAP_CAUSES = ["inline or tail-packed data", "no fingerprint xattr", "smaller than a page", "partly shared", "unexplained"] as const;
+type GapCause = (typeof GAP_CAUSES)[number];
 
 /** What one boot's residency walk showed, summed per cause (MiB, files). */
 export const GapEvidenceSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { describeChange, packageChanges } from "../images/lock.js";
+import { describeChange, packageChanges } from "../images/lockFile.js";
 
 /**
  * Whether two runs measured the same images, workload by workload, and if

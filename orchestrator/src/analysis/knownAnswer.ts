@@ -11,10 +11,10 @@ import { failureRate, resultWithRate } from "./correctness.js";
  */
 
 /** What a run showed for one signal. */
-export const SIGNAL_STATES = ["clean", "fail", "oops", "finding", "na", "error", "absent"] as const;
-export type SignalState = (typeof SIGNAL_STATES)[number];
+const SIGNAL_STATES = ["clean", "fail", "oops", "finding", "na", "error", "absent"] as const;
+type SignalState = (typeof SIGNAL_STATES)[number];
 
-export const ObservedSchema = z.object({
+const ObservedSchema = z.object({
   state: z.enum(SIGNAL_STATES),
   /** "fail 1/4 boots", a leak's cell, a corrupted file. */
   detail: z.string(),
@@ -25,7 +25,7 @@ export const ObservedSchema = z.object({
 export type Observed = z.infer<typeof ObservedSchema>;
 
 /** The parts of a run record the signals are read from. */
-export interface SignalSource {
+interface SignalSource {
   status: string;
   failedBoots: Array<{ mode: string; path: string; failure: string }>;
   comparisons: Array<{ workload: string; path: string; splitShared: boolean }>;
@@ -64,7 +64,7 @@ export function signalsOf(run: SignalSource, checkNames: readonly string[]): Map
 }
 
 /** What a cell of the matrix says. */
-export const VERDICTS = ["ok", "caught", "missed", "unexpected", "implied", "finding", "intermittent", "known", "inconclusive"] as const;
+const VERDICTS = ["ok", "caught", "missed", "unexpected", "implied", "finding", "intermittent", "known", "inconclusive"] as const;
 export type KnownVerdict = (typeof VERDICTS)[number];
 
 /** The expectation of one target: mainline (clean), or a mutant with what must and may catch it. */

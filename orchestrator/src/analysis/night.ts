@@ -9,14 +9,14 @@ import { EXIT } from "../util/exitStatus.js";
  */
 
 /** What a night's judgement reads of a run record. */
-export interface JudgedRun extends ComparableRun {
+interface JudgedRun extends ComparableRun {
   startedAt: string;
   plan: ComparableRun["plan"] & { workloads: string[]; modes: string[]; paths: string[]; phases: string[] };
   kernel?: ComparableRun["kernel"] & { source: { kind: string; repo?: string; commit?: string; package?: string; packageVersion?: string }; apply?: { patches: unknown[] } };
 }
 
 /** An earlier night of the history: its folder, its run and, once judged, how many regressions it had. */
-export interface EarlierNight<R extends JudgedRun = JudgedRun> {
+interface EarlierNight<R extends JudgedRun = JudgedRun> {
   dir: string;
   run: R;
   verdict: { regressions: number } | null;

@@ -8,9 +8,9 @@ import { resultWithRate } from "./correctness.js";
  */
 
 /** How a path shares on a prefix: fully (at least FULL_EFFICIENCY_PCT of what identical files allow), partly, not at all, or across domains. */
-export const SHARING_STATES = ["full", "partial", "none", "LEAK", "-"] as const;
-export type SharingState = (typeof SHARING_STATES)[number];
-export const FULL_EFFICIENCY_PCT = 90;
+const SHARING_STATES = ["full", "partial", "none", "LEAK", "-"] as const;
+type SharingState = (typeof SHARING_STATES)[number];
+const FULL_EFFICIENCY_PCT = 90;
 
 export const PerPatchRowSchema = z.object({
   index: z.number().int(),
@@ -32,7 +32,7 @@ export const PerPatchRowSchema = z.object({
 export type PerPatchRow = z.infer<typeof PerPatchRowSchema>;
 
 /** The parts of a run record a row is read from. */
-export interface PrefixRun {
+interface PrefixRun {
   comparisons: Array<{ workload: string; path: string; efficiencyPct?: number; splitShared: boolean; sharingInactive: boolean }>;
   correctness: Array<{ name: string; result: string; boots?: { of: number; failed: number } }>;
 }

@@ -12,7 +12,7 @@ import { stat } from "./stats.js";
 export const MIN_REPS = 2;
 
 /** The band a cell's boots must agree within: the larger of a floor (MiB) and a share of its median. */
-export const SettleRuleSchema = z.object({ floorMiB: z.number(), fraction: z.number() });
+const SettleRuleSchema = z.object({ floorMiB: z.number(), fraction: z.number() });
 export type SettleRule = z.infer<typeof SettleRuleSchema>;
 
 /**

@@ -4,13 +4,13 @@ import { buildRuntimeCells, type RuntimeCell, type RuntimeInput } from "./runtim
 import type { SharingAnalysis } from "./sharing.js";
 
 /** What the results are made from: a run record's workloads and raw boots. */
-export interface ResultSource {
+interface ResultSource {
   workloads: Array<{ name: string; sharing: SharingAnalysis }>;
   boots: BootMeasurement[];
   runtime: RuntimeInput[];
 }
 
-export interface Results {
+interface Results {
   cells: Cell[];
   comparisons: Comparison[];
   runtimeCells: RuntimeCell[];

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PAGE_SIZE, pagesOf, regularFiles, type Manifest } from "../images/manifest.js";
 
-export const ImageStatsSchema = z.object({
+const ImageStatsSchema = z.object({
   files: z.number(),
   bytes: z.number(),
   /** Page cache pages if every file is read through its own inode. */
@@ -9,7 +9,7 @@ export const ImageStatsSchema = z.object({
   /** Pages if files with the same content share one copy (sharing within the image). */
   distinctPages: z.number(),
 });
-export type ImageStats = z.infer<typeof ImageStatsSchema>;
+type ImageStats = z.infer<typeof ImageStatsSchema>;
 
 const AfterSchema = z.object({ afterA: z.number(), afterB: z.number() });
 

@@ -15,7 +15,7 @@ import { z } from "zod";
  * outcome is rarer than 1 in 3 (2 against 2), so there is no verdict at all.
  */
 
-export const SIGNIFICANCE = ["significant", "not significant", "not enough boots", "emulation noise", "neighbour noise"] as const;
+const SIGNIFICANCE = ["significant", "not significant", "not enough boots", "emulation noise", "neighbour noise"] as const;
 export type Significance = (typeof SIGNIFICANCE)[number];
 export const SignificanceSchema = z.enum(SIGNIFICANCE);
 

@@ -15,7 +15,7 @@ import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, positiveInt, Verb } from "./verb.js";
 
 /** The first commit between GOOD and BAD that changed the row; prints bisect.md or the record as JSON. */
-export async function bisectCommand(bench: JobSpec, range: string, rowSpec: string, out: string, cap: number, json: boolean): Promise<number> {
+async function bisectCommand(bench: JobSpec, range: string, rowSpec: string, out: string, cap: number, json: boolean): Promise<number> {
   const m = /^([^.]+)\.\.([^.]+)$/.exec(range);
   if (!m) throw new BenchError(`bisect ${range}: not GOOD..BAD`, "bisect v7.3..my-branch");
   const row = parseBisectRow(rowSpec, RESULT_NAMES, ACCESS_PATHS);

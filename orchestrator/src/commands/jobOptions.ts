@@ -3,6 +3,7 @@ import { CHECK_NAMES } from "../guest/checks.js";
 import { ACCELERATORS, TCG_THREADS } from "../guest/machine.js";
 import { ACCESS_PATHS, MODES, PHASES } from "../guest/modes.js";
 import { DIGESTS } from "../guest/verify.js";
+import { listWorkloadsSync } from "../images/workloads.js";
 import { parseShard } from "../pipeline/shard.js";
 import { JOB_DEFAULTS, resolveJob, type JobInput, type JobSpec } from "../record/jobSpec.js";
 import { matrixJobSpec, plannedJobs, type MatrixJob } from "../record/matrix.js";
@@ -42,7 +43,7 @@ const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
   mutant: () => new Option("--mutant <name>", "measure a kernel mutant of the series (kernel/mutants/): its patch built on the series' kernel"),
   jobs: () => new Option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)").argParser(positiveInt),
   buildOnly: () => new Option("--build-only", "stop after the kernel is built"),
-  workloads: () => new Option("--workload <names>", `comma-separated workloads from workloads/: synthetic, redis, postgres, nginx, mysql, tomcat, tensorflow${shown("workloads")}`).argParser(commaList),
+  workloads: () => new Option("--workload <names>", `comma-separated workloads from workloads/: ${listWorkloadsSync().join(", ")}${shown("workloads")}`).argParser(commaList),
   images: () => new Option("--images <A,B>", "measure this pair instead: directories, .tar/.tar.gz, docker-archive:FILE, oci:DIR[:tag] or docker://REF").argParser(imagePair),
   lock: () => new Option("--lock <file>", "the lock the images are built from: every package of every side, pinned by SHA256 (default: workloads/lock.json)"),
   debs: () => new Option("--debs <dir>", "a folder of .debs the lock names (an export's debs/), for packages the archive no longer has"),

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { DebianArchive } from "../host/debianArchive.js";
-import { DEFAULT_LOCK, describeChange, loadLock, lockMoves, writeLock, type Lock, type LockMove } from "../images/lock.js";
+import { DEFAULT_LOCK, describeChange, loadLock, lockMoves, writeLock, type Lock, type LockMove } from "../images/lockFile.js";
 import { buildLockedImages } from "../images/lockImages.js";
 import { loadSeries } from "../kernel/series.js";
 import { updateLock } from "../images/lockResolve.js";

@@ -11,7 +11,7 @@ import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, jobInput, matrixJob, ME
 import { addJsonOption, commaList, positiveInt, Verb } from "./verb.js";
 
 /** The speed benchmark: prints each guest count's phases, wall time against the boots' own work, and figures against a reference run. */
-export async function measureParallelCommand(job: JobSpec, counts: number[], referenceDir?: string, json = false): Promise<number> {
+async function measureParallelCommand(job: JobSpec, counts: number[], referenceDir?: string, json = false): Promise<number> {
   // a wrong reference folder is refused before any boot
   const reference = referenceDir ? { dir: path.resolve(referenceDir), run: await loadRunRecord(path.resolve(referenceDir)) } : undefined;
   let folder: RunFolder | undefined;

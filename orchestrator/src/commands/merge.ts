@@ -5,7 +5,7 @@ import { printRun, runSummary } from "./output.js";
 import { addJsonOption, folders, Verb } from "./verb.js";
 
 /** The shards of one job joined into one run folder; exit 1 when a shard did not complete, 4 on failed boots. */
-export async function mergeCommand(dirs: string[], out: string | undefined, json: boolean): Promise<number> {
+async function mergeCommand(dirs: string[], out: string | undefined, json: boolean): Promise<number> {
   const { dir, record } = await mergeShardFolders(dirs, out);
   if (json) process.stdout.write(JSON.stringify(runSummary(dir, record), null, 2) + "\n");
   else printRun(dir, record);

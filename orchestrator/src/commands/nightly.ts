@@ -15,7 +15,7 @@ import { printRun, runSummary } from "./output.js";
 import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
 /** One job's night: run, judge, print; exit 3 on a regression, 1 when the run did not complete. */
-export async function nightlyCommand(job: JobSpec, night: NightOptions, json: boolean): Promise<number> {
+async function nightlyCommand(job: JobSpec, night: NightOptions, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const result = await runNightly(job, night, new Progress(), (f) => (folder = f));
@@ -34,7 +34,7 @@ export async function nightlyCommand(job: JobSpec, night: NightOptions, json: bo
 }
 
 /** Every job of the matrix (`npm run nightly`): the night's summary, and its one exit status. */
-export async function matrixNightCommand(cli: JobInput, opts: MatrixNightOptions, json: boolean): Promise<number> {
+async function matrixNightCommand(cli: JobInput, opts: MatrixNightOptions, json: boolean): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const summary = await runMatrixNight(cli, opts, new Progress(), (f) => (folder = f));

@@ -11,7 +11,7 @@ import { addJobOptions, jobInput, specOf } from "./jobOptions.js";
 import { addJsonOption, Verb } from "./verb.js";
 
 /** The series prefix by prefix; prints the table (per-patch.txt) or the record as JSON. */
-export async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
+async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Promise<number> {
   return interruptible(
     (writing) => runPerPatch(bench, out, new Progress(), writing),
     (record) => {

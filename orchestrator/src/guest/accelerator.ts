@@ -13,13 +13,13 @@ export const AcceleratorChoiceSchema = z.object({
   /** Under TCG: how the vCPUs ran (absent in runs from before it was a choice, which ran multi). */
   tcgThread: z.enum(TCG_THREADS).optional(),
 });
-export type AcceleratorChoice = z.infer<typeof AcceleratorChoiceSchema>;
+type AcceleratorChoice = z.infer<typeof AcceleratorChoiceSchema>;
 
 /** The probe's verdict as remembered in the cache: for this host and QEMU, at this time. */
 const AccelMemoSchema = z.object({ host: z.string(), at: z.number(), choice: AcceleratorChoiceSchema });
 
 /** What a run asks for: an accelerator (else the KVM probe decides) and TCG's thread mode. */
-export interface AcceleratorRequest {
+interface AcceleratorRequest {
   accel?: Accelerator;
   tcgThread: TcgThread;
 }

@@ -28,10 +28,10 @@ import { rootfsDir } from "../util/paths.js";
 export const CHECK_RESULTS = ["pass", "fail", "oops", "finding", "na", "error"] as const;
 export type CheckResult = (typeof CHECK_RESULTS)[number];
 /** The results that mean the kernel broke a guarantee. */
-export const FAILED_RESULTS: readonly CheckResult[] = ["fail", "oops"];
+const FAILED_RESULTS: readonly CheckResult[] = ["fail", "oops"];
 export const isFailed = (r: string): boolean => (FAILED_RESULTS as readonly string[]).includes(r);
 
-export interface CheckSpec {
+interface CheckSpec {
   /** The name given in esb.check=. */
   name: string;
   /** What the check proves as a whole (its check-begin line). */
@@ -48,7 +48,7 @@ export interface CheckSpec {
 }
 
 /** The table of checks esbcheck is compiled with: the one list of checks, read by the guest and the host alike. */
-export const CHECKS_DEF = path.join(rootfsDir, "esbcheck", "checks.def");
+const CHECKS_DEF = path.join(rootfsDir, "esbcheck", "checks.def");
 
 const NEEDS = { none: null, forged: "forged", corrupt: "corrupt" } as const;
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -203,7 +203,7 @@ export function renderCaseList(entries: { trust?: { dev: string; path: string };
   return lines.join("\n") + "\n";
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   /** The series' share-on mount options with {domain} left in: the guest fills in each domain. */
   shareOptions: string;
   /** Scales the time-bounded checks (30 = their defaults). */

@@ -29,7 +29,7 @@ export const CheckTimingSchema = z.object({
   checkMs: z.number(),
   qemuOutsideMs: z.number(),
 });
-export type CheckTiming = z.infer<typeof CheckTimingSchema>;
+type CheckTiming = z.infer<typeof CheckTimingSchema>;
 
 export interface CheckBootResult {
   boot: CorrectnessBoot;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BenchError } from "../util/errors.js";
-import { GuestLineSchema } from "./protocol.js";
+import { jsonLines, parseGuestLine } from "./protocol.js";
 
 /**
  * What a correctness boot sends on the esb.samples port (rootfs/README.md,
@@ -23,15 +23,15 @@ const RefsLine = z.object({
 const CheckBegin = z.object({ t: z.literal("check-begin"), name: z.string(), proves: z.string(), up: z.number().optional() });
 /** A raw step: which fields it has depends on the step (see esbcheck). */
 const CheckStep = z.looseObject({ t: z.literal("check-step"), check: z.string(), step: z.string(), ms: z.number().optional() });
-export const GUEST_RESULTS = ["pass", "fail", "na", "finding", "error"] as const;
+const GUEST_RESULTS = ["pass", "fail", "na", "finding", "error"] as const;
 const CheckLine = z.object({
   t: z.literal("check"), name: z.string(), result: z.enum(GUEST_RESULTS), reason: z.string(), proves: z.string(),
   ms: z.number(), up: z.number().optional(), details: z.record(z.string(), z.unknown()),
 });
 
-export type RefRecord = z.infer<typeof RefLine>;
-export type CheckResultLine = z.infer<typeof CheckLine>;
-export type CheckStepLine = z.infer<typeof CheckStep>;
+type RefRecord = z.infer<typeof RefLine>;
+type CheckResultLine = z.infer<typeof CheckLine>;
+type CheckStepLine = z.infer<typeof CheckStep>;
 
 export interface CheckStream {
   release?: string;
@@ -59,20 +59,11 @@ const OWN = new Set(["ref", "refs", "check-begin", "check-step", "check"]);
  */
 export function parseCheckStream(text: string, source = "samples"): CheckStream {
   const s: CheckStream = { refs: [], refsDone: [], begun: [], results: [], steps: [], errors: [], complete: false };
-  const lines = text.split("\n");
-  for (const [i, line] of lines.entries()) {
-    if (!line.trim()) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      if (i >= lines.length - 2) break;
-      throw new BenchError(`${source}:${i + 1}: not JSON: ${line.slice(0, 120)}`);
-    }
-    const t = (json as { t?: unknown } | null)?.t;
+  for (const { value, at } of jsonLines(text, source)) {
+    const t = (value as { t?: unknown } | null)?.t;
     if (typeof t === "string" && OWN.has(t)) {
-      const p = CORRECTNESS.safeParse(json);
-      if (!p.success) throw new BenchError(`${source}:${i + 1}: unexpected ${t} record: ${p.error.issues[0]?.path.join(".")} ${p.error.issues[0]?.message}`);
+      const p = CORRECTNESS.safeParse(value);
+      if (!p.success) throw new BenchError(`${at}: unexpected ${t} record: ${p.error.issues[0]?.path.join(".")} ${p.error.issues[0]?.message}`);
       const o = p.data;
       switch (o.t) {
         case "ref": s.refs.push(o); break;
@@ -83,13 +74,11 @@ export function parseCheckStream(text: string, source = "samples"): CheckStream 
       }
       continue;
     }
-    const p = GuestLineSchema.safeParse(json);
-    if (!p.success) throw new BenchError(`${source}:${i + 1}: unexpected guest record: ${p.error.issues[0]?.message}`);
-    const o = p.data;
+    const o = parseGuestLine(value, at);
     if (o.t === "hello") { s.release = o.release; s.bootUp = o.up; }
     else if (o.t === "error") s.errors.push({ what: o.what, message: o.message });
     else if (o.t === "dmesg") { s.complete = true; s.endUp = o.up; }
-    else throw new BenchError(`${source}:${i + 1}: a ${o.t} record in a correctness boot`);
+    else throw new BenchError(`${at}: a ${o.t} record in a correctness boot`);
   }
   return s;
 }

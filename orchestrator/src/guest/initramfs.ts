@@ -20,9 +20,9 @@ export const InitramfsRecordSchema = z.object({
   checkSha256: z.string().optional(),
   initSha256: z.string(),
 });
-export type InitramfsRecord = z.infer<typeof InitramfsRecordSchema>;
+type InitramfsRecord = z.infer<typeof InitramfsRecordSchema>;
 
-export interface Initramfs {
+interface Initramfs {
   file: string;
   record: InitramfsRecord;
   reused: boolean;

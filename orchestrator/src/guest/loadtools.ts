@@ -2,7 +2,7 @@ import { BenchError } from "../util/errors.js";
 import { indent } from "../util/exec.js";
 
 /** What one run of a load generator achieved. */
-export interface LoadResult {
+interface LoadResult {
   tool: string;
   throughput: number;
   throughputUnit: string;

@@ -3,7 +3,6 @@
  * (runtime), and the correctness checks of sharing (correctness).
  */
 export const PHASES = ["readall", "runtime", "correctness"] as const;
-export type Phase = (typeof PHASES)[number];
 
 /** The sharing configurations a boot can measure, and how each mounts the two images. */
 export const MODES = ["off", "on", "split"] as const;

@@ -59,8 +59,36 @@ const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z
 const CgroupLine = z.object({ t: z.literal("cgroup"), name: z.string(), current: z.number(), stat: z.string() });
 const OutputLine = z.object({ t: z.literal("output"), container: z.string(), step: z.string(), text: z.string() });
 
-export const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, ResidentDone, Dmesg, ErrorLine, CgroupLine, OutputLine]);
-export type GuestLine = z.infer<typeof GuestLineSchema>;
+const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, ResidentDone, Dmesg, ErrorLine, CgroupLine, OutputLine]);
+type GuestLine = z.infer<typeof GuestLineSchema>;
+
+/**
+ * The JSON values of a channel's lines, each with where it was (source:line)
+ * for errors; blank lines are skipped. Every parser of a guest channel reads
+ * through this, so all of them treat a torn line alike.
+ */
+export function* jsonLines(text: string, source: string): Generator<{ value: unknown; at: string }> {
+  const lines = text.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      // a guest killed mid-write leaves a torn last line; anything else is a bug
+      if (i >= lines.length - 2) return;
+      throw new BenchError(`${source}:${i + 1}: not JSON: ${line.slice(0, 120)}`);
+    }
+    yield { value, at: `${source}:${i + 1}` };
+  }
+}
+
+/** A record esbprobe sends; any other shape is an error naming the line. */
+export function parseGuestLine(value: unknown, at: string): GuestLine {
+  const p = GuestLineSchema.safeParse(value);
+  if (!p.success) throw new BenchError(`${at}: unexpected guest record: ${p.error.issues[0]?.message}`);
+  return p.data;
+}
 
 export interface GuestReport {
   hello?: z.infer<typeof Hello>;
@@ -83,20 +111,8 @@ export interface GuestReport {
 /** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
 export function parseGuestOutput(text: string, source: string): GuestReport {
   const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], resident: [], residentDone: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
-  const lines = text.split("\n");
-  for (const [i, line] of lines.entries()) {
-    if (!line.trim()) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      // a guest killed mid-write leaves a torn last line; anything else is a bug
-      if (i >= lines.length - 2) break;
-      throw new BenchError(`${source}:${i + 1}: not JSON: ${line.slice(0, 120)}`);
-    }
-    const p = GuestLineSchema.safeParse(json);
-    if (!p.success) throw new BenchError(`${source}:${i + 1}: unexpected guest record: ${p.error.issues[0]?.message}`);
-    const o = p.data;
+  for (const { value, at } of jsonLines(text, source)) {
+    const o = parseGuestLine(value, at);
     switch (o.t) {
       case "hello": r.hello = o; break;
       case "sample": r.samples.push({ ...o, pageCacheKiB: pageCacheKiB(parseMeminfo(o.meminfo)) }); break;

@@ -44,7 +44,7 @@ export interface VmResult {
 }
 
 /** A path inside a QEMU option list ("file=...,if=virtio"), where a comma must be doubled. */
-export function qemuOptionPath(p: string): string {
+function qemuOptionPath(p: string): string {
   return p.replaceAll(",", ",,");
 }
 
@@ -58,7 +58,7 @@ export function qemuOptionPath(p: string): string {
  * reboot=t ends the guest by a triple fault, the fastest way out with
  * -no-reboot.
  */
-export const FAST_BOOT = ["pci=noacpi", "tsc=reliable", "no_timer_check", "reboot=t"];
+const FAST_BOOT = ["pci=noacpi", "tsc=reliable", "no_timer_check", "reboot=t"];
 
 export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
   const cmdline = [
@@ -195,7 +195,7 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
 }
 
 /** The command as one line a shell runs as it is (qemu.command in the boot folder). */
-export function shellQuote(argv: string[]): string {
+function shellQuote(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shQuote(a))).join(" ");
 }
 
@@ -211,7 +211,7 @@ export type EarlyHang = z.infer<typeof EarlyHangSchema>;
 export const EARLY_BOOT_ATTEMPTS = 3;
 
 /** Time for a guest to reach init before the boot is started again. */
-export function initDeadlineMs(accel: Accelerator): number {
+function initDeadlineMs(accel: Accelerator): number {
   return accel === "kvm" ? 30_000 : 90_000;
 }
 

@@ -41,7 +41,7 @@ export type RawSample = z.infer<typeof RawSampleSchema>;
  * (mounts), checking the reads on the host, and what QEMU spent outside the
  * guest's clock (firmware before the kernel, power-off, exit).
  */
-export const BootTimingSchema = z.object({
+const BootTimingSchema = z.object({
   bootMs: z.number(),
   settleMs: z.number(),
   readAMs: z.number(),
@@ -51,10 +51,10 @@ export const BootTimingSchema = z.object({
   verifyMs: z.number(),
   qemuOutsideMs: z.number(),
 });
-export type BootTiming = z.infer<typeof BootTimingSchema>;
+type BootTiming = z.infer<typeof BootTimingSchema>;
 
 /** Where the time of a boot went, from the guest's clock (ms since it booted) and the host's wall time. */
-export function bootTiming(report: GuestReport, wallMs: number, verifyMs: number, readMs: { A: number; B: number }): BootTiming | undefined {
+function bootTiming(report: GuestReport, wallMs: number, verifyMs: number, readMs: { A: number; B: number }): BootTiming | undefined {
   const bootMs = report.hello?.up;
   if (bootMs === undefined || report.endUp === undefined) return undefined;
   const settleMs = report.samples.reduce((s, x) => s + (x.ms ?? 0), 0);
@@ -108,7 +108,7 @@ export class ReadBackFailure extends GuestFailure {
 }
 
 /** Why a boot's figure cannot be trusted, if it cannot. */
-export function exclusionOf(samples: GuestReport["samples"], reclaim: BootMeasurement["reclaim"]): string | undefined {
+function exclusionOf(samples: GuestReport["samples"], reclaim: BootMeasurement["reclaim"]): string | undefined {
   const unsettled = samples.filter((s) => !s.stable);
   if (unsettled.length) {
     const s = unsettled[0]!;

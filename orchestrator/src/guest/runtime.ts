@@ -12,16 +12,16 @@ import { ACCELERATORS, type GuestMachine } from "./machine.js";
 import { bootPastInit, EarlyHangSchema } from "./qemu.js";
 import { RuntimeStepSchema, runtimeTiming } from "./runtimeTiming.js";
 
-export const CgroupMemorySchema = z.object({
+const CgroupMemorySchema = z.object({
   currentKiB: z.number(),
   fileKiB: z.number(),
   anonKiB: z.number(),
   shmemKiB: z.number(),
   fileMappedKiB: z.number(),
 });
-export type CgroupMemory = z.infer<typeof CgroupMemorySchema>;
+type CgroupMemory = z.infer<typeof CgroupMemorySchema>;
 
-export const LoadFigureSchema = z.object({
+const LoadFigureSchema = z.object({
   container: z.enum(["A", "B"]),
   step: z.string(),
   tool: z.string(),
@@ -30,9 +30,9 @@ export const LoadFigureSchema = z.object({
   latencyMs: z.object({ avg: z.number().optional(), p50: z.number().optional(), p99: z.number().optional() }).optional(),
   error: z.string().optional(),
 });
-export type LoadFigure = z.infer<typeof LoadFigureSchema>;
+type LoadFigure = z.infer<typeof LoadFigureSchema>;
 
-export const IoSchema = z.object({ majorFaults: z.number(), pgpginKiB: z.number(), diskReads: z.number(), diskReadKiB: z.number() });
+const IoSchema = z.object({ majorFaults: z.number(), pgpginKiB: z.number(), diskReads: z.number(), diskReadKiB: z.number() });
 
 /** What one runtime boot measured (or why its cell failed). */
 export const RuntimeMeasurementSchema = z.object({

@@ -20,7 +20,7 @@ export const RuntimeStepSchema = z.object({
   step: z.string().optional(),
   ms: z.number(),
 });
-export type RuntimeStep = z.infer<typeof RuntimeStepSchema>;
+type RuntimeStep = z.infer<typeof RuntimeStepSchema>;
 
 /** The marks a container's script left ("label seconds-since-boot"), in order. */
 function marksOf(report: GuestReport, container: "A" | "B"): Array<{ label: string; up: number }> {

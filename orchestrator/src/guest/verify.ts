@@ -6,7 +6,7 @@ export const DIGESTS = ["xxh64", "sha256"] as const;
 export type Digest = (typeof DIGESTS)[number];
 
 /** What one boot's reads proved: every file of the manifest read whole (and with its digest, when one was asked for). */
-export interface ReadCheck {
+interface ReadCheck {
   /** Files read whole, matching the manifest. */
   files: number;
   /** Of those, files whose digest was compared. */
@@ -16,7 +16,7 @@ export interface ReadCheck {
   corrupt: boolean;
 }
 
-export interface Expected {
+interface Expected {
   path: string;
   pathHex?: string;
   size: number;

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
-import { withLock } from "../util/lock.js";
+import { withLock } from "../util/fileLock.js";
 import { writeFileAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";

@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { BenchError } from "../util/errors.js";
-import { withLock } from "../util/lock.js";
+import { withLock } from "../util/fileLock.js";
 import { run, runAllowFail } from "../util/exec.js";
 import type { Progress } from "../util/progress.js";
 

@@ -19,7 +19,7 @@ import type { ImagePair } from "./pairs.js";
  */
 
 /** The seed of the corruption set: a new seed is a new set of images. */
-export const CORRUPT_SEED = "esb-corrupt-1";
+const CORRUPT_SEED = "esb-corrupt-1";
 
 const EditSchema = z.object({ offset: z.number(), before: z.array(z.number()), after: z.array(z.number()) });
 
@@ -43,9 +43,9 @@ export const CorrectnessImagesRecordSchema = z.object({
     z.object({ notApplicable: z.string() }),
   ]),
 });
-export type CorrectnessImagesRecord = z.infer<typeof CorrectnessImagesRecordSchema>;
+type CorrectnessImagesRecord = z.infer<typeof CorrectnessImagesRecordSchema>;
 
-export interface CorrectnessImages {
+interface CorrectnessImages {
   dir: string;
   record: CorrectnessImagesRecord;
   reused: boolean;

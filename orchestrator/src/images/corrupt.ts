@@ -30,9 +30,9 @@ import { SB_FIELD, SB_OFFSET } from "./superblock.js";
  *   finding, named); the clean image must still read right.
  */
 
-export type Expect = "all-correct" | "others-correct" | "no-harm" | "trusted-lie";
+type Expect = "all-correct" | "others-correct" | "no-harm" | "trusted-lie";
 
-export interface Corruption {
+interface Corruption {
   name: string;
   place: "superblock" | "inode" | "xattr" | "packed-inode";
   /** What was changed, in words ("xor 0x5a into meta_blkaddr byte 2"). */
@@ -49,7 +49,7 @@ export interface Corruption {
   checksum: "recomputed" | "stale" | "untouched";
 }
 
-export interface CorruptOptions {
+interface CorruptOptions {
   seed: string;
   /** A file identical in both images: the one whose inode and xattr get hit. */
   hitPath: string;
@@ -96,7 +96,7 @@ const COMMON = [
 ] as const;
 /** RFC v7 reads the fingerprint's name from a record in the packed inode: that record is a place of its own. */
 const PACKED_KEY = ["packed-key-len-huge", "packed-key-other-name"] as const;
-export const CORRUPTION_NAMES = [...COMMON, ...PACKED_KEY] as const;
+const CORRUPTION_NAMES = [...COMMON, ...PACKED_KEY] as const;
 export type CorruptionName = (typeof CORRUPTION_NAMES)[number];
 
 /** The corruptions made for an image of `format`, in order. */
@@ -125,7 +125,7 @@ const hex2 = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
 type Made = Pick<Corruption, "what"> & Partial<Pick<Corruption, "place" | "expect" | "hitPath">> & { stale?: boolean };
 
 /** One named corruption of `image` as edits (the image itself is not changed). */
-export function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptOptions, format: ImageFormat): Corruption {
+function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptOptions, format: ImageFormat): Corruption {
   if (!corruptionNames(format).includes(name)) throw new BenchError(`corruption ${name} does not apply to ${format} images`);
   const layout = readLayout(image);
   const ed = new EditSet(image);

@@ -12,7 +12,7 @@ import { COMPAT_ISHARE_XATTRS, LONG_PREFIX_BIT, SB_FIELD, SB_OFFSET } from "./su
  * place of its own.
  */
 
-export interface KeyCorruption {
+interface KeyCorruption {
   what: string;
   place?: "packed-inode";
   expect?: "no-harm";

@@ -6,7 +6,7 @@ import { sha256, sha256File, writeFileAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
-import { DEFAULT_LOCK, lockedWorkload, type LoadedLock, type LockedPackage } from "./lock.js";
+import { DEFAULT_LOCK, lockedWorkload, type LoadedLock, type LockedPackage } from "./lockFile.js";
 import type { WorkloadSpec } from "./workloads.js";
 
 /**

@@ -9,8 +9,8 @@ import { EROFS_MAGIC, SB_OFFSET, parseSuperblock, type SuperblockInfo } from "./
  * Read-only; every function is pure over the image's bytes.
  */
 
-export const INCOMPAT_48BIT = 0x80;
-export const INCOMPAT_METABOX = 0x100;
+const INCOMPAT_48BIT = 0x80;
+const INCOMPAT_METABOX = 0x100;
 export const XATTR_LONG_PREFIX = 0x80;
 export const DATALAYOUT = { flatPlain: 0, compressedFull: 1, flatInline: 2, compressedCompact: 3, chunkBased: 4 } as const;
 
@@ -79,7 +79,7 @@ export function readLayout(img: Uint8Array): Layout {
   return { ...sb, blockSize: 1 << sb.blockSizeBits, rootNid, xattrBlkaddr: u32(img, at(SB_MORE.xattrBlkaddr)) };
 }
 
-export function inodeOffset(layout: Layout, nid: bigint): number {
+function inodeOffset(layout: Layout, nid: bigint): number {
   return layout.metaBlkaddr * layout.blockSize + Number(nid) * 32;
 }
 
@@ -126,7 +126,7 @@ export function inlineXattrs(img: Uint8Array, inode: Inode): { shared: number; e
 }
 
 /** The bytes of an uncompressed inode's data (directories, small files). */
-export function inodeData(img: Uint8Array, layout: Layout, inode: Inode): Uint8Array {
+function inodeData(img: Uint8Array, layout: Layout, inode: Inode): Uint8Array {
   const size = Number(inode.size);
   const bs = layout.blockSize;
   if (inode.datalayout === DATALAYOUT.flatPlain) return img.subarray(inode.startBlk * bs, inode.startBlk * bs + size);

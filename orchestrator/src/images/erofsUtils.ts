@@ -18,7 +18,7 @@ export const ErofsUtilsRecordSchema = z.object({
   patches: z.array(z.object({ name: z.string(), sha256: z.string() })),
   log: z.string(),
 });
-export type ErofsUtilsRecord = z.infer<typeof ErofsUtilsRecordSchema>;
+type ErofsUtilsRecord = z.infer<typeof ErofsUtilsRecordSchema>;
 
 export interface ErofsUtils {
   mkfs: string;

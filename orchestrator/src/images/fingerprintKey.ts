@@ -21,7 +21,7 @@ export type ImageFormat = ImageProfile["format"];
 /** The xattr name prefixes of EROFS's short name indexes (fs/erofs/xattr.h). */
 const BASE_PREFIXES: Record<number, string> = { 1: "user.", 2: "system.posix_acl_access", 3: "system.posix_acl_default", 4: "trusted.", 6: "security." };
 
-export interface LongPrefix {
+interface LongPrefix {
   id: number;
   baseIndex: number;
   /** The full name: base prefix and infix. */
@@ -52,7 +52,7 @@ export function longPrefixes(img: Uint8Array, layout: Layout = readLayout(img)):
   return out;
 }
 
-export interface FingerprintKey {
+interface FingerprintKey {
   layout: Layout;
   format: ImageFormat;
   /** The long prefix id of the fingerprint xattr. */

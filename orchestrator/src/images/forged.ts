@@ -12,7 +12,7 @@ import { applyEdits, EditSet, sealEdits, writeEdited, type Edit } from "./imageE
  * share anything.
  */
 
-export interface Forgery {
+interface Forgery {
   path: string;
   /** Absolute offset of the overwritten fingerprint value. */
   offset: number;
@@ -34,7 +34,7 @@ export interface Forgery {
  * checksum covers it, and it is recomputed: the kernel must see a
  * well-formed image that lies, not a corrupt one.
  */
-export function forgeryEdits(target: Uint8Array, path: string, donor: Uint8Array, format: ImageFormat, donorPath = path): Forgery {
+function forgeryEdits(target: Uint8Array, path: string, donor: Uint8Array, format: ImageFormat, donorPath = path): Forgery {
   const t = fingerprintEntry(target, path, fingerprintKey(target, format));
   const d = fingerprintEntry(donor, donorPath, fingerprintKey(donor, format));
   if (t.entry.valueSize !== d.entry.valueSize) {

@@ -91,7 +91,7 @@ async function tarManifest(tar: string, label: string, progress: Progress): Prom
   return ManifestSchema.parse(JSON.parse(await readFile(path.join(hit.dir, hit.record.manifest), "utf8")));
 }
 
-export function mkfsArguments(profile: ImageProfile): string[] {
+function mkfsArguments(profile: ImageProfile): string[] {
   // fixed timestamp and UUID: the same tree gives the same image
   return ["-T0", "-U", "00000000-0000-0000-0000-000000000000", "--all-root", `--xattr-inode-digest=${profile.xattrName}`, ...profile.mkfsArgs];
 }

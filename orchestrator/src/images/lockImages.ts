@@ -6,7 +6,7 @@ import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";
 import { DebStore, ensureLockedPackages } from "./debStore.js";
 import { prepareErofsUtils } from "./erofsUtils.js";
-import { lockedWorkload, type LoadedLock } from "./lock.js";
+import { lockedWorkload, type LoadedLock } from "./lockFile.js";
 import { imagePairs } from "./pairs.js";
 import type { DebianWorkload } from "./workloads.js";
 

@@ -4,7 +4,7 @@ import type { DebianArchive } from "../host/debianArchive.js";
 import { compareDebianVersions } from "../host/debianVersion.js";
 import { resolveDebianKernel } from "../kernel/source.js";
 import { MIN_EROFS_UTILS } from "./erofsUtils.js";
-import { LOCK_SCHEMA, recipeOf, type Lock, type LockedSide, type LockedWorkload } from "./lock.js";
+import { LOCK_SCHEMA, recipeOf, type Lock, type LockedSide, type LockedWorkload } from "./lockFile.js";
 import type { DebianWorkload } from "./workloads.js";
 
 /** What a variant installs besides the recipe's packages, as apt patterns (mmdebstrap's definition of each). */

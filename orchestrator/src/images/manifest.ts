@@ -6,7 +6,7 @@ import { BenchError } from "../util/errors.js";
 import { digester, fileDigests } from "../util/fsx.js";
 import { z } from "zod";
 
-export const ManifestEntrySchema = z.object({
+const ManifestEntrySchema = z.object({
   /** The name as UTF-8; a name that is not valid UTF-8 has U+FFFD here and its bytes in pathHex. */
   path: z.string(),
   pathHex: z.string().optional(),
@@ -20,7 +20,7 @@ export const ManifestEntrySchema = z.object({
   target: z.string().optional(),
   targetHex: z.string().optional(),
 });
-export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
+type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
 
 export const ManifestSchema = z.object({
   entries: z.array(ManifestEntrySchema),
@@ -39,7 +39,7 @@ export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: strin
 }
 
 /** A file name's bytes as the manifest keeps them: UTF-8 text, plus the raw bytes when they are not UTF-8. */
-export function nameOf(bytes: Buffer): { path: string; pathHex?: string } {
+function nameOf(bytes: Buffer): { path: string; pathHex?: string } {
   try {
     return { path: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
   } catch {

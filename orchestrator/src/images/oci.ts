@@ -9,12 +9,12 @@ import { sha256File } from "../util/fsx.js";
 import { applyLayer, compressionOf, zstdError } from "./ociLayers.js";
 
 /** A container image as the user names it on the command line. */
-export type ImageRef =
+type ImageRef =
   | { kind: "docker-archive"; path: string }
   | { kind: "oci"; path: string; ref?: string }
   | { kind: "docker"; ref: string };
 
-export interface FlatImage {
+interface FlatImage {
   layers: Array<{ digest: string; size: number }>;
   configDigest?: string;
   labels: Record<string, string>;

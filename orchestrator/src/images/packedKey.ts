@@ -13,14 +13,14 @@ import { editSuperblock, parseSuperblock, readSuperblock, SB_FIELD, SB_OFFSET } 
  */
 
 export const INCOMPAT_FRAGMENTS = 0x20;
-export const INCOMPAT_48BIT = 0x80;
+const INCOMPAT_48BIT = 0x80;
 export const INCOMPAT_ISHARE_KEY = 0x200;
 export const COMPAT_PLAIN_XATTR_PFX = 0x10;
 
 const COMPACT_INODE_BYTES = 32;
 const S_IFREG = 0o100000;
 
-export interface PackedKeyFixup {
+interface PackedKeyFixup {
   xattrName: string;
   packedNid: number;
   /** The key record's offset in the packed inode, in 4-byte units (the on-disk field). */

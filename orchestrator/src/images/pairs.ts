@@ -8,7 +8,7 @@ import type { ImageProfile } from "../kernel/series.js";
 import { loadWorkload, type RuntimeSpec } from "./workloads.js";
 import { cached } from "../util/cache.js";
 import type { DebStore } from "./debStore.js";
-import { lockedWorkload, type LoadedLock } from "./lock.js";
+import { lockedWorkload, type LoadedLock } from "./lockFile.js";
 import { sha256File } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";

@@ -9,7 +9,7 @@ import { shQuote } from "../util/shell.js";
 import { pipName, pipPins, type DebianWorkload } from "./workloads.js";
 
 /** The mmdebstrap customize hook that installs a side's pip packages (see the script's header). */
-export const PIP_HOOK = path.join(rootfsDir, "esb-pip-install.sh");
+const PIP_HOOK = path.join(rootfsDir, "esb-pip-install.sh");
 
 /** A side's pip packages as its rootfs records them: the pins it was built from and what the venv holds. */
 export const PipRecordSchema = z.object({
@@ -18,7 +18,7 @@ export const PipRecordSchema = z.object({
   /** name → version, read from the venv's dist-info directories. */
   installed: z.record(z.string(), z.string()),
 });
-export type PipRecord = z.infer<typeof PipRecordSchema>;
+type PipRecord = z.infer<typeof PipRecordSchema>;
 
 /** The pip part of a side's cache key: the pins, where they go, and the hook's text (a change to it rebuilds the rootfs). */
 export interface PipInputs {

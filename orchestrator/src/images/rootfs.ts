@@ -12,7 +12,7 @@ import type { DebianArchive } from "../host/debianArchive.js";
 import { pipHook, pipInputs, pipRecord, PipRecordSchema, type PipInputs } from "./pip.js";
 import { pipName, versionFromPip, type DebianWorkload } from "./workloads.js";
 import { writeLocalMirror, type DebStore } from "./debStore.js";
-import type { LockedSide, LockedWorkload } from "./lock.js";
+import type { LockedSide, LockedWorkload } from "./lockFile.js";
 
 /** mmdebstrap's hook that makes a file:// mirror visible inside the chroot while apt installs from it. */
 const FILE_MIRROR_HOOKS = "/usr/share/mmdebstrap/hooks/file-mirror-automount";

@@ -28,7 +28,7 @@ export const DEFAULT_SYNTHETIC: SyntheticSpec = {
 };
 
 /** Deterministic bytes: AES-128-CTR keystream keyed by (seed, name). */
-export function deterministicBytes(seed: string, name: string, size: number): Buffer {
+function deterministicBytes(seed: string, name: string, size: number): Buffer {
   const key = createHash("sha256").update(`${seed}\0${name}`).digest();
   const cipher = createCipheriv("aes-128-ctr", key.subarray(0, 16), key.subarray(16, 32));
   return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()]);

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -68,7 +69,7 @@ export function versionFromPip(r: { versionPackage: string; a: { pip?: string[] 
   return [r.a.pip, r.b.pip].every((p) => p !== undefined && pipPins(p).has(pipName(r.versionPackage)));
 }
 
-export const LoadStepSchema = strictObject({
+const LoadStepSchema = strictObject({
   name: z.string(),
   /** Shell run inside the container; {param} is replaced from params. */
   cmd: z.string(),
@@ -93,7 +94,7 @@ export const RuntimeSchema = strictObject({
 });
 export type RuntimeSpec = z.infer<typeof RuntimeSchema>;
 
-export const WorkloadSpecSchema = z.discriminatedUnion("kind", [
+const WorkloadSpecSchema = z.discriminatedUnion("kind", [
   strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     kind: z.literal("synthetic"),
@@ -114,6 +115,11 @@ export type DebianWorkload = Extract<WorkloadSpec, { kind: "debian" }>;
 
 export async function listWorkloads(dir = workloadsDir): Promise<string[]> {
   return yamlNames(dir);
+}
+
+/** The same names at once, for help texts: commander builds them before anything can be awaited. */
+export function listWorkloadsSync(dir = workloadsDir): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
 }
 
 export function parseWorkload(text: string, source: string): WorkloadSpec {

@@ -28,7 +28,7 @@ export interface Fixup {
   text: string;
 }
 
-export function fixupsDir(): string {
+function fixupsDir(): string {
   return path.join(kernelDir, "fixups");
 }
 
@@ -42,7 +42,7 @@ export async function loadFixups(names: string[], dir = fixupsDir()): Promise<Fi
   }));
 }
 
-export interface ApplyOptions {
+interface ApplyOptions {
   /** A git tree at the base commit (makeWorktree or gitInitTree), with a clean index. */
   worktree: string;
   patches: SeriesPatch[];

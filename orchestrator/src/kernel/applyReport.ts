@@ -6,7 +6,7 @@ import { diffSections } from "./patches/diff.js";
  * hunk. Also the parsers for what GNU patch and `git apply -v` print.
  */
 
-export const HunkReportSchema = z.object({
+const HunkReportSchema = z.object({
   file: z.string(),
   /** Hunk number within its file, as patch(1) counts them. */
   hunk: z.number().int(),
@@ -19,13 +19,12 @@ export const HunkReportSchema = z.object({
 });
 export type HunkReport = z.infer<typeof HunkReportSchema>;
 
-export const ApplyMethodSchema = z.enum(["git-am", "git-am-3way", "patch", "none"]);
+const ApplyMethodSchema = z.enum(["git-am", "git-am-3way", "patch", "none"]);
 export type ApplyMethod = z.infer<typeof ApplyMethodSchema>;
 
-export const PatchStatusSchema = z.enum(["clean", "offset", "fuzz", "3way", "failed", "skipped"]);
-export type PatchStatus = z.infer<typeof PatchStatusSchema>;
+const PatchStatusSchema = z.enum(["clean", "offset", "fuzz", "3way", "failed", "skipped"]);
 
-export const PatchReportSchema = z.object({
+const PatchReportSchema = z.object({
   index: z.number().int(),
   total: z.number().int(),
   subject: z.string(),
@@ -37,7 +36,7 @@ export const PatchReportSchema = z.object({
 });
 export type PatchReport = z.infer<typeof PatchReportSchema>;
 
-export const FixupReportSchema = z.object({
+const FixupReportSchema = z.object({
   name: z.string(),
   status: z.enum(["clean", "offset", "fuzz", "failed"]),
   files: z.array(z.string()),
@@ -66,7 +65,7 @@ interface OutputFile {
 }
 
 /** Parses GNU patch output ("patching file", "Hunk #2 succeeded at ...") and `git apply -v` output. */
-export function parsePatchOutput(output: string): OutputFile[] {
+function parsePatchOutput(output: string): OutputFile[] {
   const files: OutputFile[] = [];
   let cur: OutputFile | undefined;
   for (const raw of output.split("\n")) {

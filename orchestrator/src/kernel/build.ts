@@ -19,7 +19,7 @@ export const KernelBuildRecordSchema = z.object({
   buildSeconds: z.number(),
   jobs: z.number(),
 });
-export type KernelBuildRecord = z.infer<typeof KernelBuildRecordSchema>;
+type KernelBuildRecord = z.infer<typeof KernelBuildRecordSchema>;
 
 /** The build keeps its O= tree in the cache entry, so vmlinux (symbols for oopses) sits beside bzImage. */
 export function vmlinuxBeside(bzImage: string): string {

@@ -35,7 +35,7 @@ export function renderFragment(values: ConfigValues): string {
   return [...values].map(([k, v]) => (v === "n" ? `# ${k} is not set` : `${k}=${v}`)).join("\n") + "\n";
 }
 
-export interface ConfigMismatch {
+interface ConfigMismatch {
   symbol: string;
   wanted: string;
   got: string;
@@ -51,7 +51,7 @@ export function verifyConfig(requested: ConfigValues, actual: ConfigValues): Con
   return out;
 }
 
-export function describeMismatches(mm: ConfigMismatch[]): string {
+function describeMismatches(mm: ConfigMismatch[]): string {
   return mm.map((m) => `${m.symbol}: wanted ${m.wanted}, got ${m.got}`).join("; ");
 }
 

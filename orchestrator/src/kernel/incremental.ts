@@ -38,7 +38,7 @@ export async function applyDiff(dir: string, diff: string, what: string): Promis
   await run("patch", args, { cwd: dir, input: diff, what: `applying ${what}` });
 }
 
-export interface VariantBuild {
+interface VariantBuild {
   /** True when only what changed was rebuilt. */
   incremental: boolean;
   /** Why it was built whole. */

@@ -23,7 +23,7 @@ export const MutantBuildRecordSchema = z.object({
   buildSeconds: z.number(),
   log: z.string(),
 });
-export type MutantBuildRecord = z.infer<typeof MutantBuildRecordSchema>;
+type MutantBuildRecord = z.infer<typeof MutantBuildRecordSchema>;
 
 /**
  * A mutant of an already built kernel: its patch applied to a linked copy of

@@ -20,23 +20,23 @@ export const READALL_SIGNALS = ["readall-corruption", "readall-leak", "readall-b
 /** "NAME" (must fail or oops) or "NAME=finding" (must become a finding where mainline passes). */
 const SignalSchema = z.string().regex(/^[a-z][a-z-]*(=finding)?$/, "a check or read-all signal name, optionally =finding");
 
-export const MutantSchema = strictObject({
+const MutantSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
   patch: z.string(),
   breaks: z.string(),
   caughtBy: z.array(SignalSchema).min(1),
   mayAlsoFail: z.array(SignalSchema).default([]),
 });
-export type Mutant = z.infer<typeof MutantSchema>;
+type Mutant = z.infer<typeof MutantSchema>;
 
-export const MutantSetSchema = strictObject({
+const MutantSetSchema = strictObject({
   base: z.string(),
   mutants: z.array(MutantSchema),
   notBrokenAlone: z.record(z.string(), z.string()).default({}),
   /** Signals the base itself fails, and why: reported as known, not as a defect of the tool. */
   knownOnBase: z.record(z.string(), z.string()).default({}),
 });
-export type MutantSet = z.infer<typeof MutantSetSchema>;
+type MutantSet = z.infer<typeof MutantSetSchema>;
 
 export function mutantsDir(): string {
   return path.join(kernelDir, "mutants");

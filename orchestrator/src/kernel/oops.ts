@@ -42,7 +42,7 @@ export function parseOops(consoleText: string): Oops | null {
   return oops;
 }
 
-export interface SymbolTable {
+interface SymbolTable {
   lookup(addr: bigint): string | null;
 }
 

@@ -14,7 +14,7 @@ import { prepareSeriesTree } from "./seriesTree.js";
 import { KernelSourceRecordSchema, prepareDebianKernelSource } from "./source.js";
 
 /** A series' base taken from the user's clone or release tarball (the tool's own git import of it). */
-export const SeriesBaseRecordSchema = z.object({
+const SeriesBaseRecordSchema = z.object({
   kind: z.enum(["git", "tarball"]),
   repo: z.string(),
   ref: z.string(),
@@ -25,7 +25,7 @@ export const SeriesBaseRecordSchema = z.object({
 });
 
 /** The apply report, with where the mails came from. */
-export const ApplyRecordSchema = ApplyReportSchema.extend({
+const ApplyRecordSchema = ApplyReportSchema.extend({
   patchSource: z.string(),
   mbox: z.string(),
   mboxSha256: z.string(),
@@ -38,7 +38,7 @@ export const KernelTreeRecordSchema = z.object({
   source: z.union([KernelSourceRecordSchema, SeriesBaseRecordSchema]),
   apply: ApplyRecordSchema.optional(),
 });
-export type KernelTreeRecord = z.infer<typeof KernelTreeRecordSchema>;
+type KernelTreeRecord = z.infer<typeof KernelTreeRecordSchema>;
 
 export interface KernelTree {
   tree: string;
@@ -50,7 +50,7 @@ export interface KernelTree {
   explainError?: (e: CompilerError) => string;
 }
 
-export interface KernelTreeRequest {
+interface KernelTreeRequest {
   /** Pin of a Debian source package, for Debian-based series. */
   kernelDeb?: { package?: string; version?: string };
   /** A Linux clone or release tarball, for git-based series. */

@@ -15,7 +15,7 @@ import { parseYamlWith, yamlNames } from "../util/yamlFile.js";
  * - ishare-key-packed-name: RFC v7 format: the same mkfs output plus a packed
  *   inode holding the fingerprint xattr's name (INCOMPAT_ISHARE_KEY).
  */
-export const ImageProfileSchema = strictObject({
+const ImageProfileSchema = strictObject({
   format: z.enum(["xattr-inode-digest", "ishare-key-long-prefix", "ishare-key-packed-name"]),
   xattrName: z.string().default("trusted.erofs.fingerprint"),
   mkfsArgs: z.array(z.string()).default([]),
@@ -54,7 +54,7 @@ export const SeriesSpecSchema = strictObject({
 });
 export type SeriesSpec = z.infer<typeof SeriesSpecSchema>;
 
-export function seriesDir(): string {
+function seriesDir(): string {
   return path.join(kernelDir, "series");
 }
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { cacheRoot } from "../util/paths.js";
 import { BenchError } from "../util/errors.js";
 import { exists, hashOf, writeJsonAtomic } from "../util/fsx.js";
-import { withLock } from "../util/lock.js";
+import { withLock } from "../util/fileLock.js";
 import type { Progress } from "../util/progress.js";
 import { ApplyError, applySeries, loadFixups } from "./apply.js";
 import { ApplyReportSchema, renderApplyReport, type ApplyReport } from "./applyReport.js";

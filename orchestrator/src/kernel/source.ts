@@ -9,11 +9,6 @@ import type { Progress } from "../util/progress.js";
 import type { DebianArchive } from "../host/debianArchive.js";
 import { compareDebianVersions } from "../host/debianVersion.js";
 
-/** Where the kernel tree comes from. */
-export type KernelSourceRequest =
-  | { kind: "debian"; package?: string; version?: string }
-  | { kind: "tarball"; file: string };
-
 export const KernelSourceRecordSchema = z.object({
   kind: z.enum(["debian", "tarball", "git"]),
   description: z.string(),
@@ -27,9 +22,9 @@ export const KernelSourceRecordSchema = z.object({
   /** Relative to the cache entry. */
   tree: z.string(),
 });
-export type KernelSourceRecord = z.infer<typeof KernelSourceRecordSchema>;
+type KernelSourceRecord = z.infer<typeof KernelSourceRecordSchema>;
 
-export interface KernelSource {
+interface KernelSource {
   tree: string;
   record: KernelSourceRecord;
   reused: boolean;

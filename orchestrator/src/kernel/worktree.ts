@@ -5,7 +5,7 @@ import { benchIdentityEnv, git, gitOk } from "../util/git.js";
 import { exists, removeQuietly } from "../util/fsx.js";
 import { kernelVersionOf } from "./source.js";
 
-export interface Worktree {
+interface Worktree {
   dir: string;
   /** The repository the worktree belongs to. */
   repo: string;
@@ -17,7 +17,7 @@ export interface Worktree {
 }
 
 /** VERSION.PATCHLEVEL of a Linux tree, from its top Makefile. */
-export async function makefileVersion(tree: string): Promise<string> {
+async function makefileVersion(tree: string): Promise<string> {
   if (!(await exists(path.join(tree, "Makefile")))) {
     throw new BenchError(`${tree} has no top-level Makefile: not a Linux source tree`, "point the kernel source at a Linux git clone");
   }

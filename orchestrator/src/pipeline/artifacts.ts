@@ -5,7 +5,7 @@ import { InitramfsRecordSchema } from "../guest/initramfs.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
 import { ManifestSchema } from "../images/manifest.js";
 import { DebStore, uniqueBySha } from "../images/debStore.js";
-import { loadLock, LockRecordSchema } from "../images/lock.js";
+import { loadLock, LockRecordSchema } from "../images/lockFile.js";
 import { PairRecordSchema, type ImagePair, type PairRecord } from "../images/pairs.js";
 import { RuntimeSchema } from "../images/workloads.js";
 import { SeriesSpecSchema, type SeriesSpec } from "../kernel/series.js";

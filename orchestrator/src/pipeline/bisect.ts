@@ -24,7 +24,7 @@ import type { RunFolder } from "./runFolder.js";
  * does not build, lacks the feature, or stays unsure up to the cap is
  * skipped. Run again with the same --out, it replays the steps it decided.
  */
-export interface BisectOptions {
+interface BisectOptions {
   bench: JobSpec;
   good: string;
   bad: string;
@@ -46,7 +46,7 @@ interface Measured {
 }
 
 /** The sharing efficiency of each repetition of a path (its off and on boots paired by rep). */
-export function efficiencySamples(run: Pick<RunRecord, "boots" | "workloads">, workload: string, p: string): number[] {
+function efficiencySamples(run: Pick<RunRecord, "boots" | "workloads">, workload: string, p: string): number[] {
   const expected = run.workloads.find((w) => w.name === workload)?.sharing.expectedReductionPct;
   if (!expected) return [];
   const boots = run.boots.filter((b) => b.workload === workload && b.path === p && !b.excluded);

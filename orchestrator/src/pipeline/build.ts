@@ -6,7 +6,7 @@ import { ensureHostPackages, type HostPart } from "../host/provision.js";
 import { prepareErofsUtils } from "../images/erofsUtils.js";
 import { imagePairs, type ImagePair } from "../images/pairs.js";
 import { DebStore, ensureLockedPackages } from "../images/debStore.js";
-import { lockRecord, type LoadedLock } from "../images/lock.js";
+import { lockRecord, type LoadedLock } from "../images/lockFile.js";
 import type { WorkloadSpec } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
 import { buildKernel, compilerVersion, vmlinuxBeside, type KernelBuild } from "../kernel/build.js";

@@ -19,7 +19,7 @@ import type { RunFolder } from "./runFolder.js";
  * check, sharing on with the series' mount options. A check that fails or
  * oopses is a finding: it is recorded and the other checks still run.
  */
-export interface CorrectnessContext {
+interface CorrectnessContext {
   opts: JobSpec;
   folder: RunFolder;
   progress: Progress;

@@ -27,7 +27,7 @@ export const SIGNALS: readonly string[] = [...READALL_SIGNALS, ...RESULT_NAMES];
 /** What a known-answer run does unless told otherwise: a failing check gets one more boot, enough to tell a steady failure from a race at the least cost. */
 export const KNOWN_ANSWER_DEFAULTS: JobInput = { checkReruns: 1 };
 
-export interface KnownAnswerOptions {
+interface KnownAnswerOptions {
   /** Options every target's run shares (accelerator, parallel, kernel package, digest, jobs, command). */
   bench: JobSpec;
   out: string;
@@ -106,7 +106,7 @@ export function verdictLine(r: Pick<KnownAnswerRecord, "problems" | "notes">): s
 }
 
 /** known-answer.md: the matrix, what each mutant breaks, what was not as expected, and the cost. */
-export function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
+function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
   const total = r.costs.reduce((n, c) => n + c.wallSeconds, 0);
   const build = r.costs.reduce((n, c) => n + c.buildSeconds, 0);
   return [

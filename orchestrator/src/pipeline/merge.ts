@@ -11,7 +11,7 @@ import { conclusions } from "./conclusions.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 
 /** What must be the same in every shard of one job: anything that changes what a boot measures. */
-export function shardInputs(r: RunRecord): Record<string, string> {
+function shardInputs(r: RunRecord): Record<string, string> {
   return {
     "series spec": r.series.specSha256,
     "kernel build": r.kernel?.buildKey ?? "none",
@@ -24,7 +24,7 @@ export function shardInputs(r: RunRecord): Record<string, string> {
 }
 
 /** A shard's folder and record, as merge reads them. */
-export interface ShardRun {
+interface ShardRun {
   dir: string;
   record: RunRecord;
 }
@@ -33,7 +33,7 @@ export interface ShardRun {
  * Checks that shards can be joined: each measured one part of the same job
  * with the same inputs, and together they are every part exactly once.
  */
-export function checkShards(shards: ShardRun[]): void {
+function checkShards(shards: ShardRun[]): void {
   if (!shards.length) throw new BenchError("merge needs the shard folders to join", "merge DIR1,DIR2,...");
   for (const s of shards) {
     if (!s.record.shard) throw new BenchError(`${s.dir} is not a shard (it was not run with --shard)`, "merge the folders of one job's --shard K/N runs");

@@ -34,7 +34,7 @@ export interface NightOptions {
   autoBisect?: boolean;
 }
 
-export interface NightlyResult {
+interface NightlyResult {
   folder?: RunFolder;
   comparison: RunComparison | null;
   /** Why there is no comparison (first night, no compatible baseline). */

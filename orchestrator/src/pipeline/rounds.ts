@@ -7,13 +7,13 @@ import { MIN_REPS, nextRound, type RepetitionDecision, type SettleRule } from ".
  * of the groups still unsettled, up to the cap. With `fixed` every group
  * gets the cap in the first round.
  */
-export interface RoundGroup {
+interface RoundGroup {
   key: string;
   workload: string;
   path?: string;
 }
 
-export interface RoundsOptions<G extends RoundGroup> {
+interface RoundsOptions<G extends RoundGroup> {
   phase: RepetitionDecision["phase"];
   groups: G[];
   cap: number;

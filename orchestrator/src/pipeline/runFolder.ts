@@ -48,7 +48,7 @@ export class RunFolder {
  * included); a line that is not a reading (a torn last line of a killed run)
  * is passed over, as the readings are an addition to run.json, not its source.
  */
-export async function readRawSamples(dir: string): Promise<RawSample[]> {
+async function readRawSamples(dir: string): Promise<RawSample[]> {
   const text = await readFile(path.join(dir, "samples.jsonl"), "utf8").catch(() => "");
   return text.split("\n").flatMap((line) => {
     if (!line.trim()) return [];

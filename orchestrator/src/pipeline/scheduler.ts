@@ -23,7 +23,7 @@ export interface Finished<T> {
   total: number;
 }
 
-export interface ScheduleOptions<T> {
+interface ScheduleOptions<T> {
   parallel: number;
   /** Called once per finished job, never twice at once; a throw stops the schedule (after the running jobs end) and is rethrown. */
   onFinished: (f: Finished<T>) => Promise<void>;
@@ -102,7 +102,7 @@ export function defaultParallel(host: { cpus: number; freeMiB: number }, guest: 
  * Whether runtime boots share the host with other guests. Under TCG their
  * throughput is the speed of QEMU's translation whatever runs beside them,
  * and a neighbour moves their memory figures by less than the settle band
- * (README "Speed"), so they run side by side; under KVM throughput measures
+ * (docs/speed.md), so they run side by side; under KVM throughput measures
  * the kernel, and a neighbour would disturb it, so each boot runs alone.
  * An explicit --runtime-shared or --no-runtime-shared wins.
  */

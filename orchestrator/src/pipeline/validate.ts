@@ -3,7 +3,7 @@ import { access, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseImageRef } from "../images/oci.js";
 import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
-import { DEFAULT_LOCK, loadLock, lockedWorkload, type LoadedLock } from "../images/lock.js";
+import { DEFAULT_LOCK, loadLock, lockedWorkload, type LoadedLock } from "../images/lockFile.js";
 import { seriesFromMbox } from "../kernel/patches/select.js";
 import { loadSeries, treeSpec, type SeriesSpec } from "../kernel/series.js";
 import { loadMutant, loadMutants } from "../kernel/mutants.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RecordHeaderSchema } from "./recordHeader.js";
 
 /**
  * bisect.json: a bisection of one row over GOOD..BAD of a tree, every step
@@ -9,7 +10,7 @@ export const BISECT_SCHEMA = 1;
 
 const MeasuredSchema = z.object({ samples: z.array(z.number()), failed: z.number().int(), of: z.number().int(), runDir: z.string() });
 
-export const BisectStepSchema = z.object({
+const BisectStepSchema = z.object({
   commit: z.string(),
   subject: z.string(),
   /** A figure's samples (efficiency, %), or a check's failing boots of all its boots. */
@@ -25,12 +26,8 @@ export const BisectStepSchema = z.object({
 });
 export type BisectStep = z.infer<typeof BisectStepSchema>;
 
-export const BisectRecordSchema = z.object({
+export const BisectRecordSchema = RecordHeaderSchema.extend({
   schema: z.literal(BISECT_SCHEMA),
-  status: z.enum(["running", "complete", "failed", "interrupted"]),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  command: z.array(z.string()),
   repo: z.string(),
   profile: z.string(),
   good: z.string(),

@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { z } from "zod";
 import { TargetResultSchema } from "../analysis/knownAnswer.js";
-import { BenchError } from "../util/errors.js";
+import { RecordHeaderSchema } from "./recordHeader.js";
 
 /**
  * known-answer.json: a known-answer run (mainline and its kernel mutants, each
@@ -11,12 +9,8 @@ import { BenchError } from "../util/errors.js";
  */
 export const KNOWN_ANSWER_SCHEMA = 1;
 
-export const KnownAnswerRecordSchema = z.object({
+export const KnownAnswerRecordSchema = RecordHeaderSchema.extend({
   schema: z.literal(KNOWN_ANSWER_SCHEMA),
-  status: z.enum(["running", "complete", "failed", "interrupted"]),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  command: z.array(z.string()),
   /** The series the mutants patch, and the kernel it built. */
   series: z.string(),
   kernelRelease: z.string().optional(),
@@ -31,13 +25,3 @@ export const KnownAnswerRecordSchema = z.object({
   notes: z.array(z.string()).default([]),
 });
 export type KnownAnswerRecord = z.infer<typeof KnownAnswerRecordSchema>;
-
-export async function loadKnownAnswerRecord(dir: string): Promise<KnownAnswerRecord> {
-  const file = path.join(dir, "known-answer.json");
-  const text = await readFile(file, "utf8").catch(() => {
-    throw new BenchError(`cannot read ${file}`, "pass the folder a known-answer run (npm run validate) wrote");
-  });
-  const parsed = KnownAnswerRecordSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new BenchError(`${file} is not a known-answer record: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}

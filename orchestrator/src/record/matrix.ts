@@ -28,10 +28,10 @@ const MatrixJobSchema = strictObject({
 });
 export type MatrixJob = z.infer<typeof MatrixJobSchema>;
 
-export const MatrixSchema = strictObject({ jobs: z.array(MatrixJobSchema).min(1) });
+const MatrixSchema = strictObject({ jobs: z.array(MatrixJobSchema).min(1) });
 
 /** A job ready to run, or the reason it cannot run here. */
-export type PlannedJob = { job: MatrixJob; skipped?: string };
+type PlannedJob = { job: MatrixJob; skipped?: string };
 
 /**
  * ${NAME} from the environment in every string of a job (the names that are

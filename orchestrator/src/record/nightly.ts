@@ -37,7 +37,6 @@ export const NightLineSchema = z.object({
   /** Sides whose images moved since the baseline (their rows were not judged). */
   imagesMoved: z.array(z.string()).default([]),
 });
-export type NightLine = z.infer<typeof NightLineSchema>;
 
 /** What one job of a night of the matrix did. */
 const NightJobSchema = z.object({

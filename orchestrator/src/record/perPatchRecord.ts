@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PerPatchRowSchema } from "../analysis/perPatch.js";
+import { RecordHeaderSchema } from "./recordHeader.js";
 
 /**
  * per-patch.json: a series measured prefix by prefix (its first k patches,
@@ -8,12 +9,8 @@ import { PerPatchRowSchema } from "../analysis/perPatch.js";
  */
 export const PER_PATCH_SCHEMA = 1;
 
-export const PerPatchRecordSchema = z.object({
+export const PerPatchRecordSchema = RecordHeaderSchema.extend({
   schema: z.literal(PER_PATCH_SCHEMA),
-  status: z.enum(["running", "complete", "failed", "interrupted"]),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  command: z.array(z.string()),
   series: z.string(),
   title: z.string(),
   /** The whole series' build every prefix was built on. */

@@ -14,7 +14,7 @@ import { BootMeasurementSchema } from "../guest/readAll.js";
 import { RuntimeMeasurementSchema } from "../guest/runtime.js";
 import { CorrectnessImagesRecordSchema } from "../images/correctnessImages.js";
 import { ErofsUtilsRecordSchema } from "../images/erofsUtils.js";
-import { LockRecordSchema } from "../images/lock.js";
+import { LockRecordSchema } from "../images/lockFile.js";
 import { PairRecordSchema } from "../images/pairs.js";
 import { KernelBuildRecordSchema } from "../kernel/build.js";
 import { KernelTreeRecordSchema } from "../kernel/prepare.js";
@@ -22,6 +22,7 @@ import { MutantBuildRecordSchema } from "../kernel/mutantBuild.js";
 import { CommitBuildRecordSchema } from "../kernel/commitBuild.js";
 import { BenchError } from "../util/errors.js";
 import { PlanSchema, ShardSchema } from "./jobSpec.js";
+import { RECORD_STATUSES } from "./recordHeader.js";
 
 /**
  * run.json: everything a run used and measured, enough to reproduce it and to
@@ -30,7 +31,7 @@ import { PlanSchema, ShardSchema } from "./jobSpec.js";
  */
 export const RUN_RECORD_SCHEMA = 2;
 
-export const StageTimeSchema = z.object({
+const StageTimeSchema = z.object({
   stage: z.string(),
   seconds: z.number(),
   reused: z.boolean(),
@@ -42,7 +43,7 @@ export const WorkloadRecordSchema = PairRecordSchema.extend({ sharing: SharingAn
 export type WorkloadRecord = z.infer<typeof WorkloadRecordSchema>;
 
 /** A read-all boot whose guest panicked, hung or gave no result; its cell is measured from the other boots. */
-export const FailedBootSchema = z.object({
+const FailedBootSchema = z.object({
   phase: z.literal("read-all"),
   workload: z.string(),
   mode: z.enum(MODES),
@@ -51,7 +52,6 @@ export const FailedBootSchema = z.object({
   failure: z.string(),
   bootDir: z.string(),
 });
-export type FailedBoot = z.infer<typeof FailedBootSchema>;
 
 /** The kernel under test: its tree (source, apply report), then its build once done. */
 export const KernelRecordSchema = KernelTreeRecordSchema.extend({
@@ -65,7 +65,8 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
   release: z.string().optional(),
 });
 
-export const RUN_STATUSES = ["running", "complete", "failed", "interrupted"] as const;
+/** A run stands where any long run does. */
+export const RUN_STATUSES = RECORD_STATUSES;
 
 export const RunRecordSchema = z.object({
   schema: z.literal(RUN_RECORD_SCHEMA),
@@ -120,7 +121,6 @@ export const RunRecordSchema = z.object({
   warnings: z.array(z.string()),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
-export type RunStatus = RunRecord["status"];
 
 /** What a run has measured before its first stage: nothing yet. */
 export function emptyResults(): Pick<RunRecord, "workloads" | "repetitions" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "correctness" | "stageTimes" | "warnings"> {

@@ -11,9 +11,9 @@ import { stat } from "../analysis/stats.js";
  * each figure's settle band.
  */
 const PHASE_STAGES = { "read-all": "read-all phase (all boots)", runtime: "runtime phase (all boots)", correctness: "correctness phase (all boots)" } as const;
-export type SpeedPhase = keyof typeof PHASE_STAGES;
+type SpeedPhase = keyof typeof PHASE_STAGES;
 
-export const PhaseSpeedSchema = z.object({
+const PhaseSpeedSchema = z.object({
   phase: z.enum(["read-all", "runtime", "correctness"]),
   wallMs: z.number(),
   boots: z.number().int(),
@@ -22,9 +22,9 @@ export const PhaseSpeedSchema = z.object({
   ratio: z.number().nullable(),
   bootToInitMedianMs: z.number().nullable(),
 });
-export type PhaseSpeed = z.infer<typeof PhaseSpeedSchema>;
+type PhaseSpeed = z.infer<typeof PhaseSpeedSchema>;
 
-export const FigureMoveSchema = z.object({
+const FigureMoveSchema = z.object({
   figure: z.string(),
   referenceMiB: z.number(),
   thisMiB: z.number(),
@@ -33,7 +33,7 @@ export const FigureMoveSchema = z.object({
 });
 export type FigureMove = z.infer<typeof FigureMoveSchema>;
 
-export const ReferenceDifferenceSchema = z.object({
+const ReferenceDifferenceSchema = z.object({
   referenceDir: z.string(),
   compared: z.number().int(),
   largest: FigureMoveSchema.nullable(),

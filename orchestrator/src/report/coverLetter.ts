@@ -15,7 +15,12 @@ export const PATH_TITLES: Record<AccessPath, string> = {
   sendfile: "sendfile(2) into a pipe",
 };
 
-/** The seed cover letter's row order; synthetic comes after it, then any other workload in run order. */
+/**
+ * The row order of the seed cover letter, with synthetic after its rows, so
+ * a table reads line by line against the mail. A presentation order, not the
+ * list of workloads (workloads/*.yaml is): a workload not named here needs no
+ * entry, and comes after these in run order.
+ */
 export const COVER_LETTER_ORDER = ["redis", "postgres", "tensorflow", "mysql", "nginx", "tomcat", "synthetic"];
 
 /** Sorts rows by COVER_LETTER_ORDER, keeping run order among workloads it does not name. */
@@ -57,7 +62,7 @@ function withNotes(title: string, table: string, notes: string[], inputs: string
  * sharing code path reading less ahead, a server that did less work): the
  * figure is true, but calling it the effect of sharing would not be.
  */
-export function savingBeyondSharing(off: RuntimeCell, on: RuntimeCell, split: RuntimeCell | undefined, sharedBytes: number | undefined): string | undefined {
+function savingBeyondSharing(off: RuntimeCell, on: RuntimeCell, split: RuntimeCell | undefined, sharedBytes: number | undefined): string | undefined {
   if (sharedBytes === undefined || !off.pageCache.n || !on.pageCache.n) return undefined;
   const saved = off.pageCache.median - on.pageCache.median;
   const common = sharedBytes / 2 ** 20;

@@ -1,4 +1,4 @@
-import { describeChange, packageChanges } from "../images/lock.js";
+import { describeChange, packageChanges } from "../images/lockFile.js";
 import { versionLabel } from "../images/rootfs.js";
 import type { RunRecord } from "../record/runRecord.js";
 

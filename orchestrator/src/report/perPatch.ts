@@ -1,26 +1,24 @@
 import { cellOf, columnChanges, type PerPatchRow } from "../analysis/perPatch.js";
 import type { PerPatchRecord } from "../record/perPatchRecord.js";
-import { esc } from "./html/escape.js";
-import { page, table } from "./html/page.js";
 
-/** The per-patch table: as text for a cover letter's appendix, as markdown, and as a page. */
+/** The per-patch table: as text for a cover letter's appendix and as markdown (html/perPatchPage.ts makes the page). */
 
-function columns(r: PerPatchRecord): string[] {
+export function perPatchColumns(r: PerPatchRecord): string[] {
   return [...r.paths, ...r.checks];
 }
 
 const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** "read: none at 4/9, full at 7/9", one line per column: where it appeared and every change after. */
-function changeLines(r: PerPatchRecord): string[] {
+export function perPatchChanges(r: PerPatchRecord): string[] {
   const total = r.rows[0]?.total ?? "?";
-  return columnChanges(r.rows, columns(r)).map((c) =>
+  return columnChanges(r.rows, perPatchColumns(r)).map((c) =>
     c.changes.length ? `${c.column}: ${c.changes.map((x) => `${x.to} at ${x.index}/${total}`).join(", ")}` : `${c.column}: never measured`,
   );
 }
 
 export function renderPerPatchText(r: PerPatchRecord): string {
-  const cols = columns(r);
+  const cols = perPatchColumns(r);
   const w = cols.map((c) => Math.max(c.length, ...r.rows.map((row) => cellOf(row, c).length)));
   const head = `${"patch".padEnd(7)}${cols.map((c, i) => c.padEnd(w[i]! + 2)).join("")}`;
   const rows = r.rows.map((row) => `${`${row.index}/${row.total}`.padEnd(7)}${cols.map((c, i) => cellOf(row, c).padEnd(w[i]! + 2)).join("")}`.trimEnd());
@@ -35,13 +33,13 @@ export function renderPerPatchText(r: PerPatchRecord): string {
     ...subjects,
     "",
     "Where each column changed (it appears with the feature; the last change is the patch that gave it its final value):",
-    ...changeLines(r).map((l) => `  ${l}`),
+    ...perPatchChanges(r).map((l) => `  ${l}`),
     "",
   ].join("\n");
 }
 
 export function renderPerPatchMarkdown(r: PerPatchRecord): string {
-  const cols = columns(r);
+  const cols = perPatchColumns(r);
   const cell = (s: string) => s.replaceAll("|", "\\|");
   const build = (row: PerPatchRow) => (row.buildSeconds === undefined ? "-" : `${row.buildSeconds} s, ${row.compiled ?? "?"} objects`);
   return [
@@ -58,22 +56,9 @@ export function renderPerPatchMarkdown(r: PerPatchRecord): string {
     "",
     "Where each column changed (the last change is the patch that gave it its final value):",
     "",
-    ...changeLines(r).map((l) => `- ${l}`),
+    ...perPatchChanges(r).map((l) => `- ${l}`),
     "",
     ...r.rows.filter((row) => row.reason).map((row) => `- ${row.index}/${row.total}: ${cell(row.reason!)}`),
     "",
   ].join("\n");
-}
-
-export function renderPerPatchHtml(r: PerPatchRecord): string {
-  const cols = columns(r);
-  const body =
-    `<header><h1>Per patch: ${esc(r.title)}</h1><p>${esc(`${r.status}; ${r.rows.length} prefixes on the ${r.workload} pair`)}</p></header>` +
-    table("Per patch", [
-      { head: "patch", cell: (row: PerPatchRow) => esc(`${row.index}/${row.total}`) },
-      { head: "subject", cell: (row: PerPatchRow) => esc(row.status === "measured" ? row.subject : `${row.subject} (${row.status})`), wrap: true },
-      ...cols.map((c) => ({ head: c, cell: (row: PerPatchRow) => esc(cellOf(row, c)) })),
-    ], r.rows, (row) => (row.status === "measured" ? undefined : "regression")) +
-    `<section><h2>Where each column changed</h2><ul>${changeLines(r).map((l) => `<li>${esc(l)}</li>`).join("")}</ul></section>`;
-  return page({ title: `erofs-share-bench per patch: ${r.series}`, body });
 }

@@ -102,7 +102,7 @@ function runtimeRows(run: RunRecord): Row[] {
   return rows;
 }
 
-export function sampleKey(workload: string, mode: string, accessPath: string, rep: number, point: string): string {
+function sampleKey(workload: string, mode: string, accessPath: string, rep: number, point: string): string {
   return [workload, mode, accessPath, rep, point].join("\0");
 }
 

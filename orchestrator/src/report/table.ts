@@ -13,7 +13,7 @@ export interface TableRow {
   reduction: string;
 }
 
-export interface TableOptions {
+interface TableOptions {
   /** The unit in the memory header, "MB" as the seeds print it or "MiB". */
   unit?: string;
 }

@@ -2,7 +2,7 @@ import { readdir, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { diskError, exists, hashOf, removeQuietly, writeJsonAtomic } from "./fsx.js";
-import { withLock } from "./lock.js";
+import { withLock } from "./fileLock.js";
 import { cacheRoot } from "./paths.js";
 
 export interface CacheHit<R> {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { execa, type Options, type ResultPromise } from "execa";
 import { BenchError } from "./errors.js";
 
-export interface RunOptions {
+interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   /** Append stdout and stderr here instead of keeping them in memory. */

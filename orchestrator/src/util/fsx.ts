@@ -73,7 +73,7 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** JSON with sorted keys: the same value always hashes the same. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;

@@ -7,7 +7,7 @@ import { run, runAllowFail, type RunResult } from "./exec.js";
 export const BENCH_IDENT = { name: "erofs-share-bench", email: "erofs-share-bench@localhost" };
 
 /** Options that keep a user's git configuration (signing, hooks) out of the tool's commits. */
-export const GIT_SAFE = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=base"];
+const GIT_SAFE = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=base"];
 
 export function committerEnv(date?: string): Record<string, string> {
   return {

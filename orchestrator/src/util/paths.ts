@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The checkout this program runs from (kernel/, rootfs/, workloads/ live here). */
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /** Content-addressed cache: kernels, images, tools. ESB_CACHE overrides. */
 export function cacheRoot(): string {

@@ -1,9 +1,2 @@
-/** How long a stage took and whether its output came from the cache. */
-export interface StageTime {
-  stage: string;
-  seconds: number;
-  reused: boolean;
-}
-
 /** Times stages for the run record; stages that build several artefacts take it to time each one. */
 export type TimeStage = <T extends { reused?: boolean }>(stage: string, fn: () => Promise<T>) => Promise<T>;

@@ -9,9 +9,8 @@ import { runAllowFail } from "../../util/exec.js";
 import { exists, removeQuietly, sha256, writeFileAtomic } from "../../util/fsx.js";
 import type { Progress } from "../../util/progress.js";
 import { seriesFromMbox, type SelectedSeries } from "./select.js";
-import type { SeriesSpec } from "../series.js";
 
-export type PatchSource = "mbox" | "cache" | "b4" | "lore" | "none";
+type PatchSource = "mbox" | "cache" | "b4" | "lore" | "none";
 
 export interface AcquiredPatches {
   source: PatchSource;
@@ -26,8 +25,19 @@ export interface AcquiredPatches {
   skipped: string[];
 }
 
-export interface AcquireOptions {
-  spec: SeriesSpec;
+/** What fetching a series needs of its spec (kernel/series.ts has the whole of it, one floor up). */
+export interface MailedSeries {
+  name: string;
+  /** The cover letter's Message-ID. */
+  messageId?: string;
+  /** How many patches the series has (0: unknown). */
+  patches: number;
+  /** "vN" as in the subjects. */
+  version?: string;
+}
+
+interface AcquireOptions {
+  spec: MailedSeries;
   /** --mbox FILE: used first, and stored in the cache for later runs. */
   mboxFile?: string;
   progress: Progress;

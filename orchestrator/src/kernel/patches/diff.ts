@@ -12,7 +12,7 @@ export function diffFiles(text: string): string[] {
 }
 
 /** One file section of a unified diff: the target path and its hunk headers in order. */
-export interface DiffSection {
+interface DiffSection {
   file: string;
   headers: string[];
 }

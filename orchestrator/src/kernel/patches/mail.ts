@@ -125,7 +125,7 @@ function rawHeader(headerLines: string[]): (name: string) => string | undefined 
 }
 
 /** Undoes mboxrd quoting: every ">*From " line loses one ">". */
-export function unquoteMboxrd(text: string): string {
+function unquoteMboxrd(text: string): string {
   return text.replace(/^>(>*From )/gm, "$1");
 }
 

@@ -3,7 +3,7 @@ import { diffFiles, hasDiff } from "./diff.js";
 import { parseMbox, quoteMboxrd, type MailMessage } from "./mail.js";
 
 /** What a subject's "[PATCH ...]" tag says. */
-export interface PatchTag {
+interface PatchTag {
   /** "v8", or "" when the tag carries no version (a first posting). */
   version: string;
   index: number;
@@ -41,7 +41,7 @@ export interface SelectedSeries {
   dropped: Array<{ subject: string; reason: string }>;
 }
 
-export interface SelectOptions {
+interface SelectOptions {
   /** Keep only this version ("v8"; "" for untagged). Without it the mbox must hold one version. */
   version?: string;
   expectedCount?: number;
@@ -201,7 +201,7 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
 }
 
 /** One mail as an mboxrd entry, ending with a blank line so entries concatenate. */
-export function toMboxrdEntry(msg: MailMessage): string {
+function toMboxrdEntry(msg: MailMessage): string {
   const fromLine = msg.fromLine || "From mboxrd@z Thu Jan  1 00:00:00 1970";
   return `${fromLine}\n${msg.headerText}\n\n${quoteMboxrd(msg.body)}\n`;
 }

@@ -1,7 +1,7 @@
 import { esc, isNum } from "./escape.js";
 import { c, CH, GRID, INK, legend, MUTED, niceScale, svgHead, TONES, type Tone } from "./svg.js";
 
-export interface LineSeries {
+interface LineSeries {
   label: string;
   values: Array<number | null | undefined>;
   tone?: Tone;
@@ -23,7 +23,7 @@ export interface XAnnotation {
   tag?: string;
 }
 
-export interface LineChartSpec {
+interface LineChartSpec {
   id: string;
   title: string;
   desc: string;

@@ -6,7 +6,7 @@ import { isNum, urlPath } from "./escape.js";
 
 /** What nightly.html shows of each night, taken from its run.json and nightly.json. */
 
-export interface NightCell {
+interface NightCell {
   workload: string;
   path: string;
   efficiencyPct: number | null;
@@ -14,7 +14,7 @@ export interface NightCell {
   onMiB: number | null;
 }
 
-export interface NightRuntime {
+interface NightRuntime {
   workload: string;
   /** "on" or "split": the reduction of memory.current against off. */
   mode: string;
@@ -60,7 +60,7 @@ export interface NightEntry {
 const num = (v: number | undefined): number | null => (isNum(v) ? v : null);
 
 /** A night as nightly.html shows it; `links` are the night's pages, relative to the history folder. */
-export function nightEntryOf(night: Night, links: { report?: string | null; comparison?: string | null } = {}): NightEntry {
+function nightEntryOf(night: Night, links: { report?: string | null; comparison?: string | null } = {}): NightEntry {
   const { run, verdict } = night;
   const inputs = inputsOf(run);
   const images: Record<string, string> = {};

@@ -27,7 +27,7 @@ export function whereText(r: NightRegression): string {
   return `${r.workload === "*" ? "" : `${r.workload} `}${r.where}: ${r.metric}${r.note ? ` (${r.note})` : ""}`;
 }
 
-export function reportHref(n: NightEntry): string | null {
+function reportHref(n: NightEntry): string | null {
   return n.report === undefined ? urlPath(n.folder || n.runId, "report.html") : n.report;
 }
 

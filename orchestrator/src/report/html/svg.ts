@@ -19,7 +19,7 @@ export const TONES = {
 } as const;
 export type Tone = keyof typeof TONES;
 
-export const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="13"';
+const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="13"';
 /** Approximate advance of one character at the chart font size (for layout only). */
 export const CH = 7.4;
 export const INK = "#1f2328";
@@ -35,7 +35,7 @@ function idOf(id: string): string {
   return id.replace(/[^A-Za-z0-9_-]/g, "_") || "chart";
 }
 
-export interface Scale {
+interface Scale {
   lo: number;
   hi: number;
   step: number;

@@ -1,6 +1,6 @@
 import type { RunRecord } from "../../record/runRecord.js";
 import { sha256 } from "../../util/fsx.js";
-import { digestOf, KCIDB_ORIGIN, kcidbId, logsOf, type RunPlace } from "./place.js";
+import { digestOf, KCIDB_ORIGIN, kcidbId, logsOf, uriOf, type RunPlace } from "./place.js";
 import type { KcidbBuild, KcidbCheckout, KcidbStatus } from "./schema.js";
 
 /**
@@ -37,11 +37,18 @@ function messageIdOf(id: string | undefined): string | undefined {
 
 type Source = NonNullable<RunRecord["kernel"]>["source"];
 
+/** A repository's https URL as the schema's "uri" takes it; a path or another scheme is no repository URL KCIDB can use. */
+function repositoryUrl(repo: string): string | undefined {
+  if (!/^https:\/\//.test(repo) || !URL.canParse(repo)) return undefined;
+  return uriOf(new URL(repo));
+}
+
 function sourceFields(source: Source): Partial<KcidbCheckout> {
   if (source.kind === "debian") return { tree_name: "debian" };
   const commit = "commit" in source && source.commit && /^[0-9a-f]{40}$/.test(source.commit) ? { git_commit_hash: source.commit } : {};
   const ref = "ref" in source && source.ref ? { git_commit_name: source.ref } : {};
-  const repo = "repo" in source && /^https:\/\//.test(source.repo) ? { git_repository_url: source.repo } : {};
+  const url = "repo" in source ? repositoryUrl(source.repo) : undefined;
+  const repo = url ? { git_repository_url: url } : {};
   return { ...commit, ...ref, ...repo };
 }
 
@@ -101,12 +108,24 @@ export function checkoutOf(run: RunRecord, place: RunPlace): KcidbCheckout {
   };
 }
 
-/** FAIL for a compiler error, ERROR for anything else that stopped the run in the build step; no status while unknown. */
+/** How the build's own steps fail (make's configuration, its check of the config), as against the rest of the run. */
+const BUILD_STEP_ERROR = /^(kernel config lost requested symbols|make (tinyconfig|olddefconfig) failed)/;
+
+/**
+ * FAIL for a compiler error; ERROR when a step of the build itself failed;
+ * MISS when the run stopped for anything else (the tool, an interrupt)
+ * before the build was done. No status while it is still running, nor when
+ * the series did not apply: that is the checkout's verdict (valid: false),
+ * and the build was never begun.
+ */
 function buildStatus(run: RunRecord): { status?: KcidbStatus; log_excerpt?: string } {
   if (run.kernel?.build) return { status: "PASS" };
-  if (run.status !== "failed") return {};
+  if (run.status !== "failed" && run.status !== "interrupted") return {};
+  if (run.kernel?.apply?.patches.some((p) => p.status === "failed")) return {};
   const error = run.error ?? "";
-  return { status: /^kernel build failed/.test(error) ? "FAIL" : "ERROR", ...(error ? { log_excerpt: excerpt(error) } : {}) };
+  // KCIDB's MISS is "didn't run due to a failure in the test harness": the build's code is not what stopped it
+  const status = /^kernel build failed/.test(error) ? "FAIL" : BUILD_STEP_ERROR.test(error) ? "ERROR" : "MISS";
+  return { status, ...(error ? { log_excerpt: excerpt(error) } : {}) };
 }
 
 export function buildIdOf(run: RunRecord): string {

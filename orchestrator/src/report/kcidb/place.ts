@@ -45,10 +45,28 @@ export interface RunPlace {
   has: (relative: string) => boolean;
 }
 
-export function urlOf(place: RunPlace, relative: string): string | undefined {
+/** What the WHATWG URL leaves as it is past the host but RFC 3986 does not allow there ("|", "^", "[", "]", a second "#", a "%" that starts no escape). */
+const NOT_RFC3986 = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]|%(?![0-9A-Fa-f]{2})/g;
+const rfc3986Part = (s: string) => s.replace(NOT_RFC3986, encodeURIComponent);
+
+/**
+ * A URL as the schema's "uri" format takes it (RFC 3986, ASCII only). The
+ * WHATWG URL does the encoding (UTF-8 %-escapes, punycode for a host);
+ * what it lets through that RFC 3986 refuses is escaped after it.
+ */
+export function uriOf(url: URL): string {
+  url.pathname = rfc3986Part(url.pathname);
+  url.search = rfc3986Part(url.search.slice(1));
+  url.hash = rfc3986Part(url.hash.slice(1));
+  return url.href;
+}
+
+function urlOf(place: RunPlace, relative: string): string | undefined {
   if (!place.baseUrl) return undefined;
+  const url = new URL(place.baseUrl);
   const parts = [place.folder, ...relative.split("/")].map(encodeURIComponent).join("/");
-  return `${place.baseUrl.replace(/\/+$/, "")}/${parts}`;
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/${parts}`;
+  return uriOf(url);
 }
 
 /** The files a test or build names: the first as its log, the rest as output files when there is a URL; all of them by path in misc. */

@@ -3,12 +3,14 @@ import { buildIdOf, buildOf, checkoutOf } from "./checkout.js";
 import type { RunPlace } from "./place.js";
 import { KCIDB_VERSION, KcidbDataSchema, type KcidbData } from "./schema.js";
 import { testsOf } from "./tests.js";
+import { storable } from "./text.js";
 
 /**
  * Runs as one KCIDB submission: a checkout per tree and series, a build per
  * guest kernel, the tests of every run. Runs of one kernel (a night's jobs
  * on one tree, or the same job on two nights) share their checkout and
- * build objects, sent once. The result is checked against the schema before
+ * build objects, sent once. Its text is made storable here, the one place
+ * every string passes, and the result is checked against the schema before
  * anyone can write it.
  */
 export function renderKcidb(runs: Array<{ run: RunRecord; place: RunPlace }>): KcidbData {
@@ -24,5 +26,5 @@ export function renderKcidb(runs: Array<{ run: RunRecord; place: RunPlace }>): K
     if (!builds.has(buildId)) builds.set(buildId, buildOf(run, place, checkout.id));
     tests.push(...testsOf(run, place, buildId));
   }
-  return KcidbDataSchema.parse({ version: { ...KCIDB_VERSION }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests });
+  return KcidbDataSchema.parse(storable({ version: { ...KCIDB_VERSION }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests }));
 }

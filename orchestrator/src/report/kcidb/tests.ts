@@ -15,9 +15,10 @@ import type { KcidbStatus, KcidbTest } from "./schema.js";
  *   measurement, not a verdict on the code);
  * - a boot that failed (oops, hang, a file read back wrong, a server that
  *   died), split sharing across domains, a failed or oopsed check: FAIL;
- * - a cell with no figure to trust (every boot left out) and anything the
- *   run planned but never measured because the tool failed: ERROR; planned
- *   but cut short by an interrupt: MISS;
+ * - a cell with no figure to trust (every boot left out), a check that
+ *   could not judge: ERROR (the test ran; its own execution failed);
+ * - anything the run planned but never measured, because the tool failed
+ *   or the run was interrupted: MISS;
  * - a check that does not apply (na): SKIP; a check that passed: PASS;
  * - a finding (trust-same-domain: what a domain's trust lets an image be
  *   served, by design) is DONE, with misc.finding: it records what the
@@ -54,6 +55,7 @@ function test(ctx: Context, path: string, fields: Omit<KcidbTest, "id" | "build_
     build_id: ctx.buildId,
     origin: KCIDB_ORIGIN,
     path,
+    // a boot records how long it took, not when it began, and boots run side by side: the run's start is the one known
     start_time: ctx.run.startedAt,
     environment: environment(ctx.run),
     ...(where.log_url ? { log_url: where.log_url } : {}),
@@ -148,16 +150,15 @@ function correctnessTests(ctx: Context): KcidbTest[] {
 }
 
 /**
- * What a run that stopped early planned but never measured: ERROR when the
- * tool failed, MISS when it was interrupted. A shard measures part of a
- * plan by design, and a run whose kernel never built has no tests (its
- * build says why); runtime cells are left out, as the record does not say
- * which workloads have a runtime part.
+ * What a run that stopped early (the tool failed, or it was interrupted)
+ * planned but never measured. A shard measures part of a plan by design,
+ * and a run whose kernel never built has no tests (its build says why);
+ * runtime cells are left out, as the record does not say which workloads
+ * have a runtime part.
  */
 function unmeasuredTests(ctx: Context, done: Set<string>): KcidbTest[] {
   const { run } = ctx;
   if (run.status === "complete" || run.status === "running" || run.shard || !run.kernel?.build) return [];
-  const status: KcidbStatus = run.status === "interrupted" ? "MISS" : "ERROR";
   const paths: string[] = [];
   if (run.plan.phases.includes("readall")) {
     for (const w of run.workloads) for (const p of run.plan.paths) for (const m of run.plan.modes) paths.push([TEST_ROOT, "readall", pathPart(w.name), p, m].join("."));
@@ -167,9 +168,10 @@ function unmeasuredTests(ctx: Context, done: Set<string>): KcidbTest[] {
     for (const c of checks) for (const r of c.results) paths.push([TEST_ROOT, "correctness", pathPart(r.name)].join("."));
   }
   return paths.filter((p) => !done.has(p)).map((p) => test(ctx, p, {
-    status,
+    // KCIDB's ERROR is a test that ran and failed in its own code; these never ran, the harness stopped first: MISS
+    status: "MISS",
     ...(run.error ? { log_excerpt: excerpt(run.error) } : {}),
-    misc: { run_status: run.status, why: status === "MISS" ? "the run was interrupted before this was measured" : "the tool failed before this was measured" },
+    misc: { run_status: run.status, why: run.status === "interrupted" ? "the run was interrupted before this was measured" : "the tool failed before this was measured" },
   }, []));
 }
 
