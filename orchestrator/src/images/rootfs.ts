@@ -69,10 +69,21 @@ export function versionLabel(v: string): string {
  */
 export const ROOTFS_EPOCH = "1704067200";
 
+/**
+ * Secrets a package makes for the machine it is installed on (ssl-cert's
+ * snakeoil pair and its hash link, SSH host keys, a machine id): random on
+ * every build, so no two builds of one lock would match, and no image
+ * shared between containers should carry them.
+ */
+export const DROP_MACHINE_SECRETS =
+  `for l in "$1"/etc/ssl/certs/*; do [ -L "$l" ] && case $(readlink "$l") in *ssl-cert-snakeoil.pem) rm -f "$l";; esac; done; ` +
+  `rm -f "$1/etc/ssl/certs/ssl-cert-snakeoil.pem" "$1/etc/ssl/private/ssl-cert-snakeoil.key" "$1"/etc/ssh/ssh_host_*; ` +
+  `if [ -s "$1/etc/machine-id" ]; then : > "$1/etc/machine-id"; fi`;
+
 /** What a rootfs is made of, as its cache key: the locked packages (by .deb SHA256), the recipe's hooks, and the side's pip pins. */
 export function rootfsInputs(r: DebianWorkload["rootfs"], side: LockedSide, pip?: PipInputs): object {
   // only a side with pip packages has the key, so every other rootfs keeps its cache entry
-  return { variant: r.variant, include: r.include, customize: r.customize, suites: side.suites, packages: side.packages.map((p) => p.sha256), ...(pip ? { pip } : {}), v: 3 };
+  return { variant: r.variant, include: r.include, customize: r.customize, suites: side.suites, packages: side.packages.map((p) => p.sha256), ...(pip ? { pip } : {}), settle: DROP_MACHINE_SECRETS, v: 3 };
 }
 
 /** Installed packages that are not the locked ones, named: the build did not make what the lock says. */
@@ -107,7 +118,7 @@ export async function buildDebianRootfs(opts: {
       const mirror = path.join(dir, "mirror");
       await writeLocalMirror(store, lockedSide.packages, mirror, suites[0]!);
       // what the image says of where it came from: the Debian suites, never this machine's mirror folder
-      const settle = `printf '%s\\n' ${suites.map((s) => shQuote(mirrorLine(s))).join(" ")} > "$1/etc/apt/sources.list" && echo esb > "$1/etc/hostname" && : > "$1/etc/resolv.conf"`;
+      const settle = `printf '%s\\n' ${suites.map((s) => shQuote(mirrorLine(s))).join(" ")} > "$1/etc/apt/sources.list" && echo esb > "$1/etc/hostname" && : > "$1/etc/resolv.conf" && ${DROP_MACHINE_SECRETS}`;
       // the venv first: the workload's own hooks may use it
       const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize, settle];
       const args = [
