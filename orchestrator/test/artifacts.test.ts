@@ -2,7 +2,7 @@ import { appendFile, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportArtifacts, importArtifacts } from "../src/pipeline/artifacts.js";
-import type { Artefacts } from "../src/pipeline/build.js";
+import type { Artefacts } from "../src/pipeline/buildArtefacts.js";
 import { loadSeries } from "../src/kernel/series.js";
 import { Progress } from "../src/util/progress.js";
 import { tempDir } from "./helpers/gitSeries.js";

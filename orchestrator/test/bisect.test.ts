@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { runBisect, type MeasureCommit } from "../src/pipeline/bisect.js";
+import { runBisect, type MeasureCommit } from "../src/tasks/bisect.js";
 import { BenchError } from "../src/util/errors.js";
 import { Progress } from "../src/util/progress.js";
 

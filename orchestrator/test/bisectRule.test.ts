@@ -61,7 +61,7 @@ describe("bisection decisions", () => {
 
 describe("git bisect's conclusions", () => {
   it("reads the first bad commit, the candidates when only skipped commits are left, and nothing while it goes on", async () => {
-    const { parseBisectOutput } = await import("../src/pipeline/bisect.js");
+    const { parseBisectOutput } = await import("../src/tasks/bisect.js");
     const sha = (c: string) => c.repeat(40);
     expect(parseBisectOutput(`${sha("a")} is the first bad commit\ncommit ${sha("a")}\nAuthor: x\n`)).toEqual({ done: { firstBad: sha("a") } });
     expect(parseBisectOutput(`There are only 'skip'ped commits left to test.\nThe first bad commit could be any of:\n${sha("b")}\n${sha("c")}\nWe cannot bisect more!\n`)).toEqual({ done: { candidates: [sha("b"), sha("c")] } });

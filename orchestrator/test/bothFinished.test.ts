@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bothFinished } from "../src/pipeline/build.js";
+import { bothFinished } from "../src/pipeline/buildArtefacts.js";
 import { Progress } from "../src/util/progress.js";
 
 class Said extends Progress {

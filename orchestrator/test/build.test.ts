@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { firstCompilerError } from "../src/kernel/build.js";
-import { pairPlan } from "../src/pipeline/build.js";
+import { pairPlan } from "../src/pipeline/buildArtefacts.js";
 import { resolveJob } from "../src/record/jobSpec.js";
 
 describe("compile error parsing", () => {

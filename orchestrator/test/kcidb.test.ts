@@ -7,7 +7,7 @@ import type { RunRecord } from "../src/record/runRecord.js";
 import { patchsetHash } from "../src/report/kcidb/checkout.js";
 import type { RunPlace } from "../src/report/kcidb/place.js";
 import { renderKcidb } from "../src/report/kcidb/render.js";
-import { KcidbDataSchema, type KcidbData, type KcidbTest } from "../src/report/kcidb/schema.js";
+import { KcidbDataSchema, type KcidbData, type KcidbTest } from "../src/report/kcidb/kcidbSchema.js";
 import { sha256 } from "../src/util/fsx.js";
 import { fixtureRun } from "./helpers/runFixture.js";
 import { correctnessResult } from "./helpers/runRecord.js";

@@ -6,7 +6,7 @@ import { kcidbCommand } from "../src/commands/kcidb.js";
 import type { RunRecord } from "../src/record/runRecord.js";
 import type { RunPlace } from "../src/report/kcidb/place.js";
 import { renderKcidb } from "../src/report/kcidb/render.js";
-import { KcidbDataSchema, type KcidbData, type KcidbTest } from "../src/report/kcidb/schema.js";
+import { KcidbDataSchema, type KcidbData, type KcidbTest } from "../src/report/kcidb/kcidbSchema.js";
 import { fixtureRun } from "./helpers/runFixture.js";
 import { correctnessResult } from "./helpers/runRecord.js";
 

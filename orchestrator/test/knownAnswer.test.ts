@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../src/analysis/knownAnswer.js";
+import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../src/analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../src/guest/checks.js";
 import { loadMutants, mutantsDir, patchedFiles } from "../src/kernel/mutants.js";
-import { SIGNALS, verdictLine } from "../src/pipeline/knownAnswer.js";
-import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../src/report/knownAnswer.js";
+import { SIGNALS, verdictLine } from "../src/tasks/knownAnswer.js";
+import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../src/report/knownAnswerTable.js";
 
 const seen = (state: Observed["state"], extra: Partial<Observed> = {}): Observed => ({ state, detail: state, ...extra });
 const mutant = (caughtBy: string[], mayAlsoFail: string[] = []) => ({ name: "m", caughtBy, mayAlsoFail });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
  * The source tree is the pipeline: each folder a step, and a step only uses
  * the steps below it. This keeps a newcomer's reading of the code one-way.
  */
-const LAYERS = ["util", "host", "kernel", "images", "guest", "analysis", "record", "report", "pipeline", "commands", "cli.ts"];
+const LAYERS = ["util", "host", "kernel", "images", "guest", "analysis", "record", "report", "pipeline", "tasks", "commands", "cli.ts"];
 
 const SRC = path.resolve(import.meta.dirname, "..", "src");
 
@@ -85,6 +85,13 @@ describe("source layout", () => {
       }
     }
     expect(folderCycles(edges)).toEqual([]);
+  });
+
+  it("gives no two files one name, but for a verb of commands/ and the code it runs (README, the folder table)", () => {
+    const byName = new Map<string, string[]>();
+    for (const f of files) byName.set(path.basename(f), [...(byName.get(path.basename(f)) ?? []), path.relative(SRC, f)]);
+    const shared = [...byName.values()].filter((fs) => fs.length > 1 && !(fs.length === 2 && fs.some((f) => f.startsWith(`commands${path.sep}`))));
+    expect(shared).toEqual([]);
   });
 
   it("has no import cycles", () => {

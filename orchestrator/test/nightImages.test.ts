@@ -5,10 +5,10 @@ import { compareRuns } from "../src/analysis/compareRuns.js";
 import { compareCommand } from "../src/commands/compare.js";
 import { judgeCommand } from "../src/commands/judge.js";
 import { RunFolder } from "../src/pipeline/runFolder.js";
-import { NightLineSchema, NightlyVerdictSchema } from "../src/record/nightly.js";
+import { NightLineSchema, NightlyVerdictSchema } from "../src/record/nightHistory.js";
 import type { RunRecord } from "../src/record/runRecord.js";
 import { renderComparison } from "../src/report/comparison.js";
-import { renderNight } from "../src/report/night.js";
+import { renderNight } from "../src/report/nightSummary.js";
 import { tempDir } from "./helpers/gitSeries.js";
 import { imageRecord, nightRun } from "./helpers/runRecord.js";
 

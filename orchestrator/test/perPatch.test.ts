@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { cellOf, columnChanges, rowFigures, sharingState, type PerPatchRow } from "../src/analysis/perPatch.js";
+import { cellOf, columnChanges, rowFigures, sharingState, type PerPatchRow } from "../src/analysis/perPatchRows.js";
 import { PER_PATCH_SCHEMA, type PerPatchRecord } from "../src/record/perPatchRecord.js";
-import { renderPerPatchText } from "../src/report/perPatch.js";
+import { renderPerPatchText } from "../src/report/perPatchText.js";
 
 const cmp = (path: string, efficiencyPct: number | undefined, extra: Partial<{ splitShared: boolean; sharingInactive: boolean }> = {}) => ({
   workload: "synthetic", path, efficiencyPct, splitShared: false, sharingInactive: false, ...extra,

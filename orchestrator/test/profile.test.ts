@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSeries, treeSpec } from "../src/kernel/series.js";
 import { prepareSeriesTree } from "../src/kernel/seriesTree.js";
 import { resolveJob } from "../src/record/jobSpec.js";
-import { checkInputs } from "../src/pipeline/validate.js";
+import { checkInputs } from "../src/pipeline/checkInputs.js";
 import { Progress } from "../src/util/progress.js";
 import { git, initRepo, isolateGitFromUser, tempDir } from "./helpers/gitSeries.js";
 

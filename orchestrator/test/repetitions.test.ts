@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bandOf, cellSettled, nextRound, SETTLE_RULES } from "../src/analysis/repetitions.js";
-import { renderRepetitions } from "../src/report/repetitions.js";
+import { renderRepetitions } from "../src/report/repetitionsTable.js";
 import { runRecord } from "./helpers/runRecord.js";
 
 const rule = SETTLE_RULES.readall;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildCells, compare } from "../src/analysis/cells.js";
 import type { Mode } from "../src/guest/modes.js";
 import type { BootMeasurement } from "../src/guest/readAll.js";
-import { mergeRecords } from "../src/pipeline/merge.js";
+import { mergeRecords } from "../src/tasks/merge.js";
 import { readAllGroup } from "../src/pipeline/phases.js";
 import { assignShards, inShard, parseShard } from "../src/pipeline/shard.js";
 import { imageRecord, runRecord, SHARING } from "./helpers/runRecord.js";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ImageMoveSchema, imagesMoved, type ImagesView } from "./imagesMoved.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
 import { isFailed } from "../guest/checks.js";
-import { failureRate, resultWithRate } from "./correctness.js";
+import { failureRate, resultWithRate } from "./correctnessVerdicts.js";
 import { failedCells, type FailureSource } from "./failures.js";
 import { PAGE_CACHE_RESOLUTION_MIB, reductionRange, scaled, separation, SignificanceSchema, widened, type BootRange, type Significance } from "./significance.js";
 

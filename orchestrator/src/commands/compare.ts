@@ -1,10 +1,10 @@
 import path from "node:path";
 import { compareRuns, type Thresholds } from "../analysis/compareRuns.js";
-import { writeComparisonHtml } from "../pipeline/comparisonPage.js";
+import { writeComparisonHtml } from "../tasks/comparisonPage.js";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { BenchError } from "../util/errors.js";
-import { comparisonExitStatus } from "../analysis/night.js";
+import { comparisonExitStatus } from "../analysis/nightJudgement.js";
 import { addJsonOption, addThresholdOption, folders, Verb } from "./verb.js";
 
 /**

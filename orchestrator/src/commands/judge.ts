@@ -1,7 +1,7 @@
 import type { Thresholds } from "../analysis/compareRuns.js";
 import { failedCells } from "../analysis/failures.js";
-import { judgeRunFolder } from "../pipeline/night.js";
-import { comparisonExitStatus } from "../analysis/night.js";
+import { judgeRunFolder } from "../tasks/night.js";
+import { comparisonExitStatus } from "../analysis/nightJudgement.js";
 import { renderComparison } from "../report/comparison.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";

@@ -1,5 +1,5 @@
-import { writeKcidb } from "../pipeline/kcidb.js";
-import type { KcidbData } from "../report/kcidb/schema.js";
+import { writeKcidb } from "../tasks/kcidb.js";
+import type { KcidbData } from "../report/kcidb/kcidbSchema.js";
 import { EXIT } from "../util/exitStatus.js";
 import { addJsonOption, commaList, Verb } from "./verb.js";
 

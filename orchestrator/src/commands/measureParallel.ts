@@ -1,5 +1,5 @@
 import { exitOnInterrupt } from "../pipeline/interrupt.js";
-import { measureParallel } from "../pipeline/measureParallel.js";
+import { measureParallel } from "../tasks/measureParallel.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import path from "node:path";

@@ -1,5 +1,5 @@
 import { failedCells } from "../analysis/failures.js";
-import { mergeShardFolders } from "../pipeline/merge.js";
+import { mergeShardFolders } from "../tasks/merge.js";
 import { EXIT } from "../util/exitStatus.js";
 import { printRun, runSummary } from "./output.js";
 import { addJsonOption, folders, Verb } from "./verb.js";

@@ -1,12 +1,12 @@
 import type { Thresholds } from "../analysis/compareRuns.js";
 import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { type NightOptions, runNightly } from "../pipeline/night.js";
-import { comparisonExitStatus } from "../analysis/night.js";
-import { type MatrixNightOptions, runMatrixNight } from "../pipeline/nightMatrix.js";
+import { type NightOptions, runNightly } from "../tasks/night.js";
+import { comparisonExitStatus } from "../analysis/nightJudgement.js";
+import { type MatrixNightOptions, runMatrixNight } from "../tasks/nightMatrix.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { renderComparison } from "../report/comparison.js";
-import { renderNight } from "../report/night.js";
+import { renderNight } from "../report/nightSummary.js";
 import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";

@@ -1,4 +1,4 @@
-import { failedChecks } from "../analysis/correctness.js";
+import { failedChecks } from "../analysis/correctnessVerdicts.js";
 import { failedCells } from "../analysis/failures.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderCoverLetter } from "../report/coverLetter.js";

@@ -1,8 +1,8 @@
 import path from "node:path";
-import { PER_PATCH_DEFAULTS, runPerPatch } from "../pipeline/perPatch.js";
+import { PER_PATCH_DEFAULTS, runPerPatch } from "../tasks/perPatch.js";
 import { newRunId } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import { renderPerPatchText } from "../report/perPatch.js";
+import { renderPerPatchText } from "../report/perPatchText.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";

@@ -1,7 +1,7 @@
-import { failedChecks } from "../analysis/correctness.js";
+import { failedChecks } from "../analysis/correctnessVerdicts.js";
 import { failedCells } from "../analysis/failures.js";
 import { exitOnInterrupt, interrupted } from "../pipeline/interrupt.js";
-import { KNOWN_ANSWER_DEFAULTS } from "../pipeline/knownAnswer.js";
+import { KNOWN_ANSWER_DEFAULTS } from "../tasks/knownAnswer.js";
 import { endRunEarly, runBench } from "../pipeline/run.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";

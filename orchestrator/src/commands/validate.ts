@@ -1,10 +1,10 @@
 import path from "node:path";
-import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS, verdictLine } from "../pipeline/knownAnswer.js";
+import { BAD_VERDICTS } from "../analysis/knownAnswerVerdicts.js";
+import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS, verdictLine } from "../tasks/knownAnswer.js";
 import { newRunId } from "../pipeline/runFolder.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { KnownAnswerRecord } from "../record/knownAnswerRecord.js";
-import { knownAnswerLegend, renderKnownAnswerText } from "../report/knownAnswer.js";
+import { knownAnswerLegend, renderKnownAnswerText } from "../report/knownAnswerTable.js";
 import { EXIT } from "../util/exitStatus.js";
 import { resultsDir } from "../util/paths.js";
 import { Progress } from "../util/progress.js";

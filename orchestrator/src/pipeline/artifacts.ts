@@ -13,7 +13,7 @@ import { KernelRecordSchema, WorkloadRecordSchema, type RunRecord } from "../rec
 import { BenchError } from "../util/errors.js";
 import { sha256File, writeJsonAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
-import type { Artefacts } from "./build.js";
+import type { Artefacts } from "./buildArtefacts.js";
 
 /**
  * A job's built artefacts, exported once and measured on many machines: the

@@ -1,7 +1,7 @@
 import path from "node:path";
-import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctness.js";
+import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctnessVerdicts.js";
 import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, isFailed, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
-import { runCheckBoot, type CheckBootResult } from "../guest/correctness.js";
+import { runCheckBoot, type CheckBootResult } from "../guest/correctnessBoot.js";
 import type { GuestMachine } from "../guest/machine.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
 import { regularFiles } from "../images/manifest.js";

@@ -14,13 +14,13 @@ import { sha256 } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { exportArtifacts, importArtifacts } from "./artifacts.js";
-import { buildArtefacts, type Artefacts } from "./build.js";
+import { buildArtefacts, type Artefacts } from "./buildArtefacts.js";
 import { runReadAll, runRuntime, toPair, type PhaseContext } from "./phases.js";
 import { defaultParallel, runtimeSideBySide } from "./scheduler.js";
 import { runCorrectness } from "./correctnessPhase.js";
 import { newRunId, RunFolder } from "./runFolder.js";
 import { stageTimer } from "./timing.js";
-import { checkInputs } from "./validate.js";
+import { checkInputs } from "./checkInputs.js";
 import { conclusions } from "./conclusions.js";
 
 function newRecord(runId: string, opts: JobSpec, spec: SeriesSpec): RunRecord {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TargetResultSchema } from "../analysis/knownAnswer.js";
+import { TargetResultSchema } from "../analysis/knownAnswerVerdicts.js";
 import { RecordHeaderSchema } from "./recordHeader.js";
 
 /**

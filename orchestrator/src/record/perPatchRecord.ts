@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PerPatchRowSchema } from "../analysis/perPatch.js";
+import { PerPatchRowSchema } from "../analysis/perPatchRows.js";
 import { RecordHeaderSchema } from "./recordHeader.js";
 
 /**

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CellSchema, ComparisonSchema } from "../analysis/cells.js";
 import { GapEvidenceSchema } from "../analysis/gap.js";
 import { RepetitionDecisionSchema } from "../analysis/repetitions.js";
-import { CorrectnessResultSchema } from "../analysis/correctness.js";
+import { CorrectnessResultSchema } from "../analysis/correctnessVerdicts.js";
 import { RuntimeCellSchema } from "../analysis/runtimeCells.js";
 import { SharingAnalysisSchema } from "../analysis/sharing.js";
 import { AcceleratorChoiceSchema } from "../guest/accelerator.js";

@@ -1,5 +1,5 @@
 import type { MetricRow, RunComparison } from "../analysis/compareRuns.js";
-import { SIGNIFICANCE_RULE } from "./significance.js";
+import { SIGNIFICANCE_RULE } from "./significanceText.js";
 import { describeImages } from "../analysis/imagesMoved.js";
 
 function fmt(v: number | undefined, unit: MetricRow["unit"]): string {

@@ -4,7 +4,7 @@ import type { RuntimeCell } from "../analysis/runtimeCells.js";
 import { failedCells } from "../analysis/failures.js";
 import { bootsPlanned, MIN_REPS } from "../analysis/repetitions.js";
 import type { AccessPath } from "../guest/modes.js";
-import { renderCorrectnessText } from "./correctness.js";
+import { renderCorrectnessText } from "./correctnessText.js";
 import { pairNotAnUpdate } from "../images/pairs.js";
 import { imageInputLines } from "./imageInputs.js";
 import { formatMiB, formatReduction, renderCoverLetterTable } from "./table.js";

@@ -1,13 +1,13 @@
 import { bootsPlanned } from "../analysis/repetitions.js";
 import { failedCells } from "../analysis/failures.js";
 import { memoryVsOff, throughputVsOff } from "../analysis/runtimeSignificance.js";
-import { RUNTIME_SIGNIFICANCE_NOTE } from "./significance.js";
+import { RUNTIME_SIGNIFICANCE_NOTE } from "./significanceText.js";
 import { describeAccelerator } from "../guest/accelerator.js";
 import type { RunRecord } from "../record/runRecord.js";
-import { renderCorrectnessMarkdown } from "./correctness.js";
-import { renderGap } from "./gap.js";
+import { renderCorrectnessMarkdown } from "./correctnessText.js";
+import { renderGap } from "./gapText.js";
 import { renderRuntimeSaving } from "./runtimeSaving.js";
-import { renderRepetitions } from "./repetitions.js";
+import { renderRepetitions } from "./repetitionsTable.js";
 import { renderTimeSpent } from "./timeSpent.js";
 
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));

@@ -2,7 +2,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { compareRuns } from "../../src/analysis/compareRuns.js";
 import type { AccessPath } from "../../src/guest/modes.js";
-import { NightLineSchema, NightlyVerdictSchema } from "../../src/record/nightly.js";
+import { NightLineSchema, NightlyVerdictSchema } from "../../src/record/nightHistory.js";
 import { loadRunRecord, type RunRecord } from "../../src/record/runRecord.js";
 import { renderComparisonHtml } from "../../src/report/html/comparePage.js";
 import { renderRunHtml } from "../../src/report/html/runPage.js";

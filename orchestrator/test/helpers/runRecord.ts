@@ -1,5 +1,5 @@
 import type { Cell, Comparison } from "../../src/analysis/cells.js";
-import type { CorrectnessResult } from "../../src/analysis/correctness.js";
+import type { CorrectnessResult } from "../../src/analysis/correctnessVerdicts.js";
 import type { RuntimeCell } from "../../src/analysis/runtimeCells.js";
 import { analyseSharing } from "../../src/analysis/sharing.js";
 import type { AccessPath, Mode } from "../../src/guest/modes.js";

@@ -1,5 +1,5 @@
 import type { MetricRow, RunComparison, Verdict } from "../../analysis/compareRuns.js";
-import { SIGNIFICANCE_RULE } from "../significance.js";
+import { SIGNIFICANCE_RULE } from "../significanceText.js";
 import { imagesSentence } from "../comparison.js";
 import { barChart, type BarGroup } from "./barChart.js";
 import { esc, isNum } from "./escape.js";

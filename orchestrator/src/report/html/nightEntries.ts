@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { inputsOf } from "../../analysis/compareRuns.js";
-import { loadHistory, type Night } from "../../record/nightly.js";
+import { loadHistory, type Night } from "../../record/nightHistory.js";
 import { isNum, urlPath } from "./escape.js";
 
 /** What nightly.html shows of each night, taken from its run.json and nightly.json. */

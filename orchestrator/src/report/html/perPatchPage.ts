@@ -1,6 +1,6 @@
-import { cellOf, type PerPatchRow } from "../../analysis/perPatch.js";
+import { cellOf, type PerPatchRow } from "../../analysis/perPatchRows.js";
 import type { PerPatchRecord } from "../../record/perPatchRecord.js";
-import { perPatchChanges, perPatchColumns } from "../perPatch.js";
+import { perPatchChanges, perPatchColumns } from "../perPatchText.js";
 import { esc } from "./escape.js";
 import { page, table } from "./page.js";
 

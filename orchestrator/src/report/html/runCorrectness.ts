@@ -1,4 +1,4 @@
-import { resultWithRate } from "../../analysis/correctness.js";
+import { resultWithRate } from "../../analysis/correctnessVerdicts.js";
 import { isFailed, type CheckResult } from "../../guest/checks.js";
 import { esc } from "./escape.js";
 import { badge, table } from "./page.js";

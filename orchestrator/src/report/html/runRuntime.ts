@@ -7,7 +7,7 @@ import { barChart } from "./barChart.js";
 import { esc, fmtNum, isNum } from "./escape.js";
 import { MODE_LEGEND, MODE_ORDER, MODE_TONE, pct, signed, sortModes, spread } from "./figures.js";
 import { figure, table, type Column } from "./page.js";
-import { RUNTIME_SIGNIFICANCE_NOTE } from "../significance.js";
+import { RUNTIME_SIGNIFICANCE_NOTE } from "../significanceText.js";
 import { workloadNames } from "./runReadAll.js";
 
 /**

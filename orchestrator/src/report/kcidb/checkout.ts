@@ -1,7 +1,7 @@
 import type { RunRecord } from "../../record/runRecord.js";
 import { sha256 } from "../../util/fsx.js";
 import { digestOf, KCIDB_ORIGIN, kcidbId, logsOf, uriOf, type RunPlace } from "./place.js";
-import type { KcidbBuild, KcidbCheckout, KcidbStatus } from "./schema.js";
+import type { KcidbBuild, KcidbCheckout, KcidbStatus } from "./kcidbSchema.js";
 
 /**
  * The checkout (the tree and the series applied to it) and the build (the

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { sha256 } from "../../util/fsx.js";
-import type { KcidbResourceSchema } from "./schema.js";
+import type { KcidbResourceSchema } from "./kcidbSchema.js";
 import type { z } from "zod";
 
 /**

@@ -1,7 +1,7 @@
 import type { RunRecord } from "../../record/runRecord.js";
 import { buildIdOf, buildOf, checkoutOf } from "./checkout.js";
 import type { RunPlace } from "./place.js";
-import { KCIDB_VERSION, KcidbDataSchema, type KcidbData } from "./schema.js";
+import { KCIDB_VERSION, KcidbDataSchema, type KcidbData } from "./kcidbSchema.js";
 import { testsOf } from "./tests.js";
 import { storable } from "./text.js";
 

@@ -1,12 +1,12 @@
 import { bootsPlanned } from "../../analysis/repetitions.js";
 import { isFailed } from "../../guest/checks.js";
-import type { CorrectnessResult } from "../../analysis/correctness.js";
+import type { CorrectnessResult } from "../../analysis/correctnessVerdicts.js";
 import { acceleratorLabel } from "../../guest/accelerator.js";
 import { CHECKS } from "../../guest/checks.js";
 import type { RunRecord } from "../../record/runRecord.js";
 import { excerpt, relativeNote } from "./checkout.js";
 import { consoleOf, KCIDB_ORIGIN, kcidbId, logsOf, pathPart, TEST_ROOT, type RunPlace } from "./place.js";
-import type { KcidbStatus, KcidbTest } from "./schema.js";
+import type { KcidbStatus, KcidbTest } from "./kcidbSchema.js";
 
 /**
  * One KCIDB test per read-all cell, per runtime cell and load step, and per

@@ -1,4 +1,4 @@
-import { BAD_VERDICTS, type KnownVerdict, type TargetResult } from "../analysis/knownAnswer.js";
+import { BAD_VERDICTS, type KnownVerdict, type TargetResult } from "../analysis/knownAnswerVerdicts.js";
 
 /** The known-answer matrix: one row per target (mainline, then each mutant), one column per signal. */
 

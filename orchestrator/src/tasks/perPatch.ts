@@ -1,19 +1,19 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { rowFigures, type PerPatchRow } from "../analysis/perPatch.js";
+import { rowFigures, type PerPatchRow } from "../analysis/perPatchRows.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { loadSeries } from "../kernel/series.js";
 import { PER_PATCH_SCHEMA, PerPatchRecordSchema, type PerPatchRecord } from "../record/perPatchRecord.js";
-import { renderPerPatchMarkdown, renderPerPatchText } from "../report/perPatch.js";
+import { renderPerPatchMarkdown, renderPerPatchText } from "../report/perPatchText.js";
 import { renderPerPatchHtml } from "../report/html/perPatchPage.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
-import { CHECKS_WORKLOAD, UnusableCommit } from "./build.js";
+import { CHECKS_WORKLOAD, UnusableCommit } from "../pipeline/buildArtefacts.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
-import { runBench } from "./run.js";
-import type { RunFolder } from "./runFolder.js";
+import { runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
  * A series measured patch by patch: for k = 1..N its first k patches (with

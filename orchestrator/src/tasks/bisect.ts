@@ -1,19 +1,19 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { decideCheck, decideFigure, endsDiffer, nextAction, passesNeeded, rowName, type BisectRow, type FigureEnds } from "../analysis/bisectRule.js";
-import { failureRate } from "../analysis/correctness.js";
+import { failureRate } from "../analysis/correctnessVerdicts.js";
 import { CHECKS } from "../guest/checks.js";
 import { BISECT_SCHEMA, BisectRecordSchema, type BisectRecord, type BisectStep } from "../record/bisectRecord.js";
 import type { RunRecord } from "../record/runRecord.js";
-import { renderBisectMarkdown } from "../report/bisect.js";
+import { renderBisectMarkdown } from "../report/bisectReport.js";
 import { BenchError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { git, gitOk } from "../util/git.js";
 import { Progress } from "../util/progress.js";
-import { CHECKS_WORKLOAD } from "./build.js";
+import { CHECKS_WORKLOAD } from "../pipeline/buildArtefacts.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import { runBench } from "./run.js";
-import type { RunFolder } from "./runFolder.js";
+import { runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
  * A bisection of the user's own tree for the commit that changed one row

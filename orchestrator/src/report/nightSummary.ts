@@ -1,4 +1,4 @@
-import type { NightSummary } from "../record/nightly.js";
+import type { NightSummary } from "../record/nightHistory.js";
 
 /** <history>/nights/<night>.md: every job of a night of the matrix, and the night's verdict. */
 export function renderNight(s: NightSummary): string {

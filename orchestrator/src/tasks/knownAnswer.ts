@@ -1,18 +1,18 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { judgeTargets, signalsOf, type Expectation, type Observed } from "../analysis/knownAnswer.js";
+import { judgeTargets, signalsOf, type Expectation, type Observed } from "../analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
 import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
-import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswer.js";
+import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswerTable.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
-import { CHECKS_WORKLOAD } from "./build.js";
+import { CHECKS_WORKLOAD } from "../pipeline/buildArtefacts.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
-import { runBench } from "./run.js";
-import type { RunFolder } from "./runFolder.js";
+import { runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
  * The known-answer run: the mutant set's base series (mainline) and each of

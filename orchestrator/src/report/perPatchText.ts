@@ -1,4 +1,4 @@
-import { cellOf, columnChanges, type PerPatchRow } from "../analysis/perPatch.js";
+import { cellOf, columnChanges, type PerPatchRow } from "../analysis/perPatchRows.js";
 import type { PerPatchRecord } from "../record/perPatchRecord.js";
 
 /** The per-patch table: as text for a cover letter's appendix and as markdown (html/perPatchPage.ts makes the page). */

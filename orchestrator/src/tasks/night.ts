@@ -3,11 +3,11 @@ import path from "node:path";
 import { renderBisectHints, type BisectHint } from "../analysis/bisectHint.js";
 import { parseBisectRow } from "../analysis/bisectRule.js";
 import type { RunComparison, Thresholds } from "../analysis/compareRuns.js";
-import { findBaseline, judgeNight, type NightJudgement } from "../analysis/night.js";
+import { findBaseline, judgeNight, type NightJudgement } from "../analysis/nightJudgement.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS } from "../guest/modes.js";
 import type { JobSpec } from "../record/jobSpec.js";
-import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightly.js";
+import { loadHistory, NightLineSchema, NightlyVerdictSchema, type NightlyVerdict } from "../record/nightHistory.js";
 import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import { renderComparison } from "../report/comparison.js";
 import { loadNightEntries } from "../report/html/nightEntries.js";
@@ -17,13 +17,13 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
 import { DEFAULT_BISECT_CAP, runBisect } from "./bisect.js";
 import { writeComparisonHtml } from "./comparisonPage.js";
-import { interrupted } from "./interrupt.js";
-import { endRunEarly, runBench } from "./run.js";
-import type { RunFolder } from "./runFolder.js";
+import { interrupted } from "../pipeline/interrupt.js";
+import { endRunEarly, runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
  * A night: a job run into its history folder and judged against the last
- * good night there (analysis/night.ts), its verdict written beside its
+ * good night there (analysis/nightJudgement.ts), its verdict written beside its
  * run.json and into the history's files.
  */
 

@@ -5,8 +5,8 @@ import { differenceFrom, speedOf, type RunSpeed } from "../record/runSpeed.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { Progress } from "../util/progress.js";
-import { runBench } from "./run.js";
-import type { RunFolder } from "./runFolder.js";
+import { runBench } from "../pipeline/run.js";
+import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
  * The speed benchmark: the same job once per guest count, each into its own

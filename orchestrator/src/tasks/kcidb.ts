@@ -1,10 +1,10 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { NightSummarySchema } from "../record/nightly.js";
+import { NightSummarySchema } from "../record/nightHistory.js";
 import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import type { RunPlace } from "../report/kcidb/place.js";
 import { renderKcidb } from "../report/kcidb/render.js";
-import type { KcidbData } from "../report/kcidb/schema.js";
+import type { KcidbData } from "../report/kcidb/kcidbSchema.js";
 import { BenchError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fsx.js";
 

@@ -7,8 +7,8 @@ import { loadRunRecord, type RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { hashOf } from "../util/fsx.js";
 import { resultsDir } from "../util/paths.js";
-import { conclusions } from "./conclusions.js";
-import { newRunId, RunFolder } from "./runFolder.js";
+import { conclusions } from "../pipeline/conclusions.js";
+import { newRunId, RunFolder } from "../pipeline/runFolder.js";
 
 /** What must be the same in every shard of one job: anything that changes what a boot measures. */
 function shardInputs(r: RunRecord): Record<string, string> {

@@ -2,19 +2,19 @@ import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import type { Thresholds } from "../analysis/compareRuns.js";
 import { failedCells } from "../analysis/failures.js";
-import { BAD_VERDICTS } from "../analysis/knownAnswer.js";
-import { nightExitStatus } from "../analysis/night.js";
+import { BAD_VERDICTS } from "../analysis/knownAnswerVerdicts.js";
+import { nightExitStatus } from "../analysis/nightJudgement.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { matrixJobSpec, plannedJobs } from "../record/matrix.js";
-import { NightSummarySchema, type NightJob, type NightSummary } from "../record/nightly.js";
-import { renderNight } from "../report/night.js";
+import { NightSummarySchema, type NightJob, type NightSummary } from "../record/nightHistory.js";
+import { renderNight } from "../report/nightSummary.js";
 import { describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import type { Progress } from "../util/progress.js";
-import { interrupted } from "./interrupt.js";
+import { interrupted } from "../pipeline/interrupt.js";
 import { KNOWN_ANSWER_DEFAULTS, runKnownAnswer, SIGNALS } from "./knownAnswer.js";
 import { runNightly } from "./night.js";
-import { newRunId, type RunFolder } from "./runFolder.js";
+import { newRunId, type RunFolder } from "../pipeline/runFolder.js";
 
 export interface MatrixNightOptions {
   matrix: string;

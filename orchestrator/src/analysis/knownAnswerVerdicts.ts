@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isFailed } from "../guest/checks.js";
-import { failureRate, resultWithRate } from "./correctness.js";
+import { failureRate, resultWithRate } from "./correctnessVerdicts.js";
 
 /**
  * The known-answer judgement: mainline must come out clean (findings by

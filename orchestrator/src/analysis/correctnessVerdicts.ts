@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CHECK_RESULTS, checkSpec, isFailed, type CheckResult } from "../guest/checks.js";
-import { CheckTimingSchema, type BootEnd } from "../guest/correctness.js";
+import { CheckTimingSchema, type BootEnd } from "../guest/correctnessBoot.js";
 import type { CheckStream } from "../guest/correctnessProtocol.js";
 import type { Manifest } from "../images/manifest.js";
 import { pathKey } from "../images/manifest.js";

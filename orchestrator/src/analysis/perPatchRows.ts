@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { INACTIVE_EFFICIENCY_PCT } from "./cells.js";
-import { resultWithRate } from "./correctness.js";
+import { resultWithRate } from "./correctnessVerdicts.js";
 
 /**
  * The per-patch table of a series: one row per prefix (its first k patches),

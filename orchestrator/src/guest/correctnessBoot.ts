@@ -9,7 +9,7 @@ import { bootPastInit, describeBootFailure, type EarlyHang } from "./qemu.js";
 /**
  * One correctness boot: the guest runs the reference pass and one check,
  * and this returns what it sent and how it ended. A guest that oopsed,
- * hung or died is a finding, judged per check by analysis/correctness.ts;
+ * hung or died is a finding, judged per check by analysis/correctnessVerdicts.ts;
  * QEMU failing on the host (an error exit, a kill by someone else) is the
  * tool's or the host's problem and throws, as for every other boot.
  */

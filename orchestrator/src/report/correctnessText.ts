@@ -1,4 +1,4 @@
-import { resultWithRate, type CorrectnessResult } from "../analysis/correctness.js";
+import { resultWithRate, type CorrectnessResult } from "../analysis/correctnessVerdicts.js";
 import { isFailed } from "../guest/checks.js";
 
 /** The correctness results in the reports: a plain table for the cover letter, a fuller one for report.md. */
