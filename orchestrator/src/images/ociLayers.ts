@@ -57,9 +57,11 @@ export async function applyLayer(root: string, file: string, layer: string, logF
     }
   }
   const xattrs = (await tarHasXattrs()) ? ["--xattrs", "--xattrs-include=*"] : [];
+  // only root can give files their owners; images are made --all-root, so a user's flattening loses nothing they hold
+  const owner = process.getuid?.() === 0 ? ["--numeric-owner", "--same-owner"] : ["--no-same-owner"];
   await run(
     "tar",
-    ["-x", ...z, "-f", file, "-C", root, "--numeric-owner", "--same-owner", "-p", ...xattrs, "--wildcards", "--no-anchored", "--exclude=.wh.*"],
+    ["-x", ...z, "-f", file, "-C", root, ...owner, "-p", ...xattrs, "--wildcards", "--no-anchored", "--exclude=.wh.*"],
     { logFile, what: `extracting layer ${layer}` },
   );
 }
