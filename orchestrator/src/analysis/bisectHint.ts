@@ -22,7 +22,10 @@ export type BisectHint = z.infer<typeof BisectHintSchema>;
 
 interface Night {
   series: { name: string };
-  kernel?: { source: { kind: string; repo?: string; commit?: string; package?: string; packageVersion?: string }; apply?: { patches: unknown[] } };
+  kernel?: {
+    source: { kind: string; repo?: string; commit?: string; package?: string; packageVersion?: string };
+    apply?: { patches: unknown[] };
+  };
 }
 
 /** The bisection row a regressed comparison row stands for, if a bisection can judge it. */
@@ -36,23 +39,42 @@ function bisectRowOf(r: MetricRow): string | undefined {
 }
 
 export function bisectHints(base: Night, cur: Night, rows: MetricRow[]): BisectHint[] {
-  const wanted = [...new Set(rows.filter((r) => r.verdict === "regression").map(bisectRowOf).filter((x): x is string => Boolean(x)))];
+  const wanted = [
+    ...new Set(
+      rows
+        .filter((r) => r.verdict === "regression")
+        .map(bisectRowOf)
+        .filter((x): x is string => Boolean(x)),
+    ),
+  ];
   const b = base.kernel?.source;
   const c = cur.kernel?.source;
   return wanted.map((row) => {
     if (!b || !c) return { row, note: "a night without a kernel record cannot be bisected" };
     if (c.kind === "debian" || b.kind === "debian") {
-      return { row, note: `the kernel came from Debian's ${b.package ?? "?"} ${b.packageVersion ?? "?"} and ${c.package ?? "?"} ${c.packageVersion ?? "?"}: bisect in a git clone that has both versions, with bisect OLD..NEW --kernel-src CLONE --profile ${profileOf(cur)} --row ${row}` };
+      return {
+        row,
+        note: `the kernel came from Debian's ${b.package ?? "?"} ${b.packageVersion ?? "?"} and ${c.package ?? "?"} ${c.packageVersion ?? "?"}: bisect in a git clone that has both versions, with bisect OLD..NEW --kernel-src CLONE --profile ${profileOf(cur)} --row ${row}`,
+      };
     }
     if ((cur.kernel?.apply?.patches.length ?? 0) > 0 && b.commit !== c.commit) {
-      return { row, note: `the base tree under the series moved from ${b.commit?.slice(0, 12) ?? "?"} to ${c.commit?.slice(0, 12) ?? "?"}: bisect it with the series' changes merged into a branch of yours, as your own tree (--profile ${profileOf(cur)})` };
+      return {
+        row,
+        note: `the base tree under the series moved from ${b.commit?.slice(0, 12) ?? "?"} to ${c.commit?.slice(0, 12) ?? "?"}: bisect it with the series' changes merged into a branch of yours, as your own tree (--profile ${profileOf(cur)})`,
+      };
     }
     if (b.commit && c.commit && b.commit === c.commit) {
-      return { row, note: `both nights built ${c.commit.slice(0, 12)}: the series' patches changed, not the tree; per-patch tells which patch does it` };
+      return {
+        row,
+        note: `both nights built ${c.commit.slice(0, 12)}: the series' patches changed, not the tree; per-patch tells which patch does it`,
+      };
     }
     if (!c.repo || !b.commit || !c.commit) return { row, note: "the nights' kernel commits are not recorded" };
     const profile = profileOf(cur);
-    return { row, command: `npm run bench -- bisect ${b.commit.slice(0, 12)}..${c.commit.slice(0, 12)} --kernel-src ${c.repo} --profile ${profile} --row ${row}` };
+    return {
+      row,
+      command: `npm run bench -- bisect ${b.commit.slice(0, 12)}..${c.commit.slice(0, 12)} --kernel-src ${c.repo} --profile ${profile} --row ${row}`,
+    };
   });
 }
 

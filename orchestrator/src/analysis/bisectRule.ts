@@ -26,7 +26,8 @@ export function parseBisectRow(spec: string, checkNames: readonly string[], path
     return { kind: "check", name: m[2]! };
   }
   const [workload, p] = m[2]!.split("/");
-  if (!workload || !p || !paths.includes(p)) throw new BenchError(`--row ${spec}: not WORKLOAD/PATH with a known path`, fix);
+  if (!workload || !p || !paths.includes(p))
+    throw new BenchError(`--row ${spec}: not WORKLOAD/PATH with a known path`, fix);
   return { kind: "efficiency", workload, path: p };
 }
 

@@ -70,7 +70,8 @@ export function buildCells(ms: BootMeasurement[], analyses: Map<string, SharingA
   for (const c of cells) {
     if (c.mode === "off") continue;
     const off = cells.find((o) => o.workload === c.workload && o.path === c.path && o.mode === "off");
-    if (off && off.afterB.median > 0) c.reductionPct = ((off.afterB.median - c.afterB.median) / off.afterB.median) * 100;
+    if (off && off.afterB.median > 0)
+      c.reductionPct = ((off.afterB.median - c.afterB.median) / off.afterB.median) * 100;
   }
   return cells;
 }
@@ -85,7 +86,11 @@ const SPLIT_BAND_FRACTION = 0.01;
  * is content shared across the two domains: the feature's security
  * boundary failed. Without an off cell the model's off figure stands in.
  */
-function splitFloor(split: Cell, off: Cell | undefined, an: SharingAnalysis): { floorMiB: number; bandMiB: number; leaked: boolean } {
+function splitFloor(
+  split: Cell,
+  off: Cell | undefined,
+  an: SharingAnalysis,
+): { floorMiB: number; bandMiB: number; leaked: boolean } {
   const offMiB = off && off.afterB.n ? off.afterB.median : an.expected.off.afterB;
   const withinImage = an.expected.off.afterB - an.expected.split.afterB;
   const floorMiB = offMiB - withinImage;
@@ -105,7 +110,8 @@ export function compare(cells: Cell[], analyses: Map<string, SharingAnalysis>): 
     const expected = an?.expectedReductionPct ?? NaN;
     const effect = off && on ? Math.abs(off.afterB.median - on.afterB.median) : NaN;
     const spread = Math.max(off ? off.afterB.max - off.afterB.min : 0, on ? on.afterB.max - on.afterB.min : 0);
-    const efficiencyPct = on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined;
+    const efficiencyPct =
+      on?.reductionPct !== undefined && expected > 0 ? (on.reductionPct / expected) * 100 : undefined;
     return {
       workload,
       path: p,

@@ -4,7 +4,16 @@ import { acceleratorLabel } from "../guest/accelerator.js";
 import { isFailed } from "../guest/checks.js";
 import { failureRate, resultWithRate } from "./correctnessVerdicts.js";
 import { failedCells, type FailureSource } from "./failures.js";
-import { PAGE_CACHE_RESOLUTION_MIB, reductionRange, scaled, separation, SignificanceSchema, widened, type BootRange, type Significance } from "./significance.js";
+import {
+  PAGE_CACHE_RESOLUTION_MIB,
+  reductionRange,
+  scaled,
+  separation,
+  SignificanceSchema,
+  widened,
+  type BootRange,
+  type Significance,
+} from "./significance.js";
 
 /**
  * Run-to-run comparison, the way the nightly job judges tonight's run
@@ -37,7 +46,13 @@ export interface ComparableRun extends FailureSource, ImagesView {
   }>;
   runtimeCells: Array<FailureSource["runtimeCells"][number] & { reductionPct?: number; memory: BootRange }>;
   /** Absent in runs made before the correctness phase. */
-  correctness?: Array<{ workload: string; name: string; result: string; reason: string; boots?: { of: number; failed: number } }>;
+  correctness?: Array<{
+    workload: string;
+    name: string;
+    result: string;
+    reason: string;
+    boots?: { of: number; failed: number };
+  }>;
 }
 
 /** A kernel source as either kind of record describes it. */
@@ -102,7 +117,9 @@ export function inputsOf(r: ComparableRun): Record<string, string> {
   const out: Record<string, string> = {
     series: `${r.series.name} (spec ${r.series.specSha256.slice(0, 12)})`,
     "kernel release": r.kernel?.release ?? "?",
-    "kernel source": src ? [src.package, src.packageVersion, src.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.kind : "?",
+    "kernel source": src
+      ? [src.package, src.packageVersion, src.commit?.slice(0, 12)].filter(Boolean).join(" ") || src.kind
+      : "?",
     "kernel build": r.kernel?.buildKey ?? "?",
     "mkfs.erofs": r.erofsUtils?.version ?? "?",
     // by content: one lock checked out in two places is the same lock
@@ -114,7 +131,8 @@ export function inputsOf(r: ComparableRun): Record<string, string> {
     plan: `reps ${r.plan.reps}${r.plan.quick ? ", quick" : ""}`,
   };
   for (const w of r.workloads) {
-    out[`${w.name} images`] = `${w.versions} (${w.imageA.imageSha256.slice(0, 8)}, ${w.imageB.imageSha256.slice(0, 8)})`;
+    out[`${w.name} images`] =
+      `${w.versions} (${w.imageA.imageSha256.slice(0, 8)}, ${w.imageB.imageSha256.slice(0, 8)})`;
   }
   return out;
 }
@@ -128,7 +146,11 @@ function pointsVerdict(base: number | undefined, cur: number | undefined, tolera
 }
 
 /** Cells of two runs paired by workload and `part` (access path or mode); either side may lack one. */
-function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: T) => string): Array<{ b?: T; c?: T; workload: string; part: string }> {
+function matched<T extends { workload: string }>(
+  base: T[],
+  cur: T[],
+  part: (x: T) => string,
+): Array<{ b?: T; c?: T; workload: string; part: string }> {
   const key = (x: T) => `${x.workload}\0${part(x)}`;
   const bm = new Map(base.map((x) => [key(x), x]));
   const cm = new Map(cur.map((x) => [key(x), x]));
@@ -138,7 +160,8 @@ function matched<T extends { workload: string }>(base: T[], cur: T[], part: (x: 
   });
 }
 
-const num = (v: number | null | undefined): number | undefined => (v === null || v === undefined || Number.isNaN(v) ? undefined : v);
+const num = (v: number | null | undefined): number | undefined =>
+  v === null || v === undefined || Number.isNaN(v) ? undefined : v;
 
 type Side = ComparableRun["comparisons"][number] | undefined;
 
@@ -179,7 +202,14 @@ function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
   for (const { b, c, workload, part: name } of matched(base.correctness ?? [], cur.correctness ?? [], (x) => x.name)) {
     const where = `correctness ${name}`;
     if (!c) {
-      rows.push({ workload, where, metric: "check result", unit: "", verdict: "missing", note: `${b!.result} in the baseline, not run now` });
+      rows.push({
+        workload,
+        where,
+        metric: "check result",
+        unit: "",
+        verdict: "missing",
+        note: `${b!.result} in the baseline, not run now`,
+      });
       continue;
     }
     if (!b) {
@@ -194,8 +224,12 @@ function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
     let verdict: Verdict;
     let note: string;
     if (rb.failed === 0 && rc.failed > 0) [verdict, note] = ["regression", `${change}${why}`];
-    else if (rb.failed > 0 && rc.failed === 0) [verdict, note] = intermittent ? ["ok", `known intermittent (${resultWithRate(b)} in the baseline), not seen now`] : ["improvement", change];
-    else if (rb.failed > 0) [verdict, note] = ["ok", intermittent ? `known intermittent: ${change}` : resultWithRate(c)];
+    else if (rb.failed > 0 && rc.failed === 0)
+      [verdict, note] = intermittent
+        ? ["ok", `known intermittent (${resultWithRate(b)} in the baseline), not seen now`]
+        : ["improvement", change];
+    else if (rb.failed > 0)
+      [verdict, note] = ["ok", intermittent ? `known intermittent: ${change}` : resultWithRate(c)];
     else [verdict, note] = b.result === c.result ? ["ok", c.result] : ["changed", `${change}${why}`];
     rows.push({ workload, where, metric: "check result", unit: "", verdict, note });
   }
@@ -210,7 +244,14 @@ export function compareRuns(
 ): RunComparison {
   const rows: MetricRow[] = [];
   if (cur.status !== "complete") {
-    rows.push({ workload: "*", where: "run", metric: "status", unit: "", verdict: "regression", note: `run ${cur.status}${cur.error ? `: ${cur.error}` : ""}` });
+    rows.push({
+      workload: "*",
+      where: "run",
+      metric: "status",
+      unit: "",
+      verdict: "regression",
+      note: `run ${cur.status}${cur.error ? `: ${cur.error}` : ""}`,
+    });
   }
 
   for (const { b, c, workload, part: p } of matched(base.comparisons, cur.comparisons, (x) => x.path)) {
@@ -218,27 +259,52 @@ export function compareRuns(
     const noisy = Boolean(b?.noisy || c?.noisy);
     const eff = pointsVerdict(num(b?.efficiencyPct), num(c?.efficiencyPct), t.efficiencyPoints);
     rows.push({
-      workload, where, metric: "sharing efficiency (measured / expected reduction)", unit: "%",
-      baseline: num(b?.efficiencyPct), current: num(c?.efficiencyPct), verdict: eff,
+      workload,
+      where,
+      metric: "sharing efficiency (measured / expected reduction)",
+      unit: "%",
+      baseline: num(b?.efficiencyPct),
+      current: num(c?.efficiencyPct),
+      verdict: eff,
       significance: significanceOf(readAllRange(b, "efficiency"), readAllRange(c, "efficiency")),
-      note: noisy && (eff === "regression" || eff === "improvement") ? "spread of a cell is larger than its effect" : undefined,
+      note:
+        noisy && (eff === "regression" || eff === "improvement")
+          ? "spread of a cell is larger than its effect"
+          : undefined,
     });
     rows.push({
-      workload, where, metric: "reduction on vs off", unit: "%", baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: "ok",
+      workload,
+      where,
+      metric: "reduction on vs off",
+      unit: "%",
+      baseline: num(b?.reductionPct),
+      current: num(c?.reductionPct),
+      verdict: "ok",
       significance: significanceOf(readAllRange(b, "reduction"), readAllRange(c, "reduction")),
     });
     const offB = num(b?.off?.afterB.median);
     const offC = num(c?.off?.afterB.median);
     const offMoved = offB !== undefined && offC !== undefined && Math.abs(offC - offB) > (offB * t.offChangePct) / 100;
     rows.push({
-      workload, where, metric: "page cache, sharing off", unit: "MiB", baseline: offB, current: offC, verdict: offMoved ? "changed" : "ok",
+      workload,
+      where,
+      metric: "page cache, sharing off",
+      unit: "MiB",
+      baseline: offB,
+      current: offC,
+      verdict: offMoved ? "changed" : "ok",
       significance: significanceOf(pageCache(b?.off), pageCache(c?.off)),
     });
     if (c?.splitShared && !b?.splitShared) {
       // the figures that show it: split's page cache fell toward on's, and whether that is beyond noise
       rows.push({
-        workload, where, metric: "domains isolated (split): page cache after A+B", unit: "MiB",
-        baseline: num(b?.split?.afterB.median), current: num(c?.split?.afterB.median), verdict: "regression",
+        workload,
+        where,
+        metric: "domains isolated (split): page cache after A+B",
+        unit: "MiB",
+        baseline: num(b?.split?.afterB.median),
+        current: num(c?.split?.afterB.median),
+        verdict: "regression",
         significance: significanceOf(pageCache(b?.split), pageCache(c?.split)),
         note: "images in different domains now share page cache",
       });
@@ -248,8 +314,13 @@ export function compareRuns(
   for (const { b, c, workload, part: mode } of matched(base.runtimeCells, cur.runtimeCells, (x) => x.mode)) {
     if (mode !== "off") {
       rows.push({
-        workload, where: `runtime ${mode}`, metric: "memory reduction vs off (memory.current)", unit: "%",
-        baseline: num(b?.reductionPct), current: num(c?.reductionPct), verdict: pointsVerdict(num(b?.reductionPct), num(c?.reductionPct), t.runtimePoints),
+        workload,
+        where: `runtime ${mode}`,
+        metric: "memory reduction vs off (memory.current)",
+        unit: "%",
+        baseline: num(b?.reductionPct),
+        current: num(c?.reductionPct),
+        verdict: pointsVerdict(num(b?.reductionPct), num(c?.reductionPct), t.runtimePoints),
         significance: significanceOf(runtimeRange(base, workload, mode), runtimeRange(cur, workload, mode)),
       });
     }
@@ -262,7 +333,16 @@ export function compareRuns(
   for (const f of failedCells(cur)) {
     const before = failedBefore.get(`${f.workload}\0${f.where}`) ?? 0;
     if (f.count > before) {
-      rows.push({ workload: f.workload, where: f.where, metric: "failed boots", unit: "count", baseline: before, current: f.count, verdict: "regression", note: f.detail.split("\n")[0] });
+      rows.push({
+        workload: f.workload,
+        where: f.where,
+        metric: "failed boots",
+        unit: "count",
+        baseline: before,
+        current: f.count,
+        verdict: "regression",
+        note: f.detail.split("\n")[0],
+      });
     }
   }
 

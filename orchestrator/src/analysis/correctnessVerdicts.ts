@@ -35,14 +35,19 @@ export const CorrectnessResultSchema = z.object({
    * boots one run took) and how many of them failed or oopsed, with each
    * run's result. Absent in runs made before checks were run again.
    */
-  boots: z.object({ of: z.number().int(), failed: z.number().int(), results: z.array(z.enum(CHECK_RESULTS)) }).optional(),
+  boots: z
+    .object({ of: z.number().int(), failed: z.number().int(), results: z.array(z.enum(CHECK_RESULTS)) })
+    .optional(),
   /** Every run that failed or oopsed: its boot folder and reason (the trace is in its console.log and oops.txt). */
   failures: z.array(z.object({ bootDir: z.string(), result: z.enum(CHECK_RESULTS), reason: z.string() })).optional(),
 });
 export type CorrectnessResult = z.infer<typeof CorrectnessResultSchema>;
 
 /** A result's failure rate, for runs that predate `boots`: one run, failed or not. */
-export function failureRate(r: { result: string; boots?: { of: number; failed: number } }): { failed: number; of: number } {
+export function failureRate(r: { result: string; boots?: { of: number; failed: number } }): {
+  failed: number;
+  of: number;
+} {
   return r.boots ? { failed: r.boots.failed, of: r.boots.of } : { failed: isFailed(r.result) ? 1 : 0, of: 1 };
 }
 
@@ -84,7 +89,12 @@ function lastCase(stream: CheckStream, check: string): string | undefined {
  * A reference read that failed, or that disagrees with the manifests, fails
  * every check: nothing could be verified against it.
  */
-export function judgeCorrectness(requested: string[], stream: CheckStream, boot: BootEnd, manifests?: { A: Manifest; B: Manifest }): CheckVerdict[] {
+export function judgeCorrectness(
+  requested: string[],
+  stream: CheckStream,
+  boot: BootEnd,
+  manifests?: { A: Manifest; B: Manifest },
+): CheckVerdict[] {
   const out: CheckVerdict[] = [];
   const refError = stream.errors.find((e) => e.what.startsWith("refs"));
   const refMismatch = manifests ? refsAgainstManifests(stream, manifests) : [];
@@ -103,35 +113,74 @@ export function judgeCorrectness(requested: string[], stream: CheckStream, boot:
         continue;
       }
       if (line) {
-        out.push({ ...base, result: line.result, reason: line.reason, proves: line.proves || r.proves, ms: line.ms, details: line.details });
+        out.push({
+          ...base,
+          result: line.result,
+          reason: line.reason,
+          proves: line.proves || r.proves,
+          ms: line.ms,
+          details: line.details,
+        });
         continue;
       }
       if (began && !died) {
         died = name;
         if (boot.oops && (boot.panicked || !stream.complete)) {
           const c = spec.needs === "corrupt" ? lastCase(stream, name) : undefined;
-          out.push({ ...base, result: "oops", reason: `${c ? `in case ${c}: ` : ""}${oopsLine(boot.oops)}`, details: c ? { oopsCase: c } : undefined });
+          out.push({
+            ...base,
+            result: "oops",
+            reason: `${c ? `in case ${c}: ` : ""}${oopsLine(boot.oops)}`,
+            details: c ? { oopsCase: c } : undefined,
+          });
         } else if (boot.timedOut) {
-          out.push({ ...base, result: "fail", reason: `never reported: the guest hung (QEMU killed after ${Math.round(boot.wallMs / 1000)} s)` });
+          out.push({
+            ...base,
+            result: "fail",
+            reason: `never reported: the guest hung (QEMU killed after ${Math.round(boot.wallMs / 1000)} s)`,
+          });
         } else {
           const killed = stream.errors.find((e) => e.what === `check ${name}`);
           const signal = killed ? Number(/killed by signal (\d+)/.exec(killed.message)?.[1]) : NaN;
           if (signal === SIGBUS) {
             // every file the checks map belongs to a clean image: a page the kernel could not supply is the kernel's fault
-            out.push({ ...base, result: "fail", reason: `never reported: ${killed!.message} (SIGBUS: the kernel could not supply a page of a mapped file of a clean image)` });
+            out.push({
+              ...base,
+              result: "fail",
+              reason: `never reported: ${killed!.message} (SIGBUS: the kernel could not supply a page of a mapped file of a clean image)`,
+            });
           } else if (killed) {
-            out.push({ ...base, result: "error", reason: `never reported: ${killed.message} (a fault of the check program, not a verdict on the kernel)` });
+            out.push({
+              ...base,
+              result: "error",
+              reason: `never reported: ${killed.message} (a fault of the check program, not a verdict on the kernel)`,
+            });
           } else {
-            out.push({ ...base, result: "fail", reason: `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}` });
+            out.push({
+              ...base,
+              result: "fail",
+              reason: `never reported: the guest ended during the check${boot.panicked ? " (kernel panic)" : ""}`,
+            });
           }
         }
         continue;
       }
       if (died) {
-        out.push({ ...base, result: "fail", reason: died === name ? "never reported (the check died before this result)" : `never ran: the guest died during ${died}` });
+        out.push({
+          ...base,
+          result: "fail",
+          reason:
+            died === name
+              ? "never reported (the check died before this result)"
+              : `never ran: the guest died during ${died}`,
+        });
         continue;
       }
-      const before = boot.oops ? `never ran: ${oopsLine(boot.oops)} before it began` : boot.timedOut ? "never ran: the guest hung before it began" : "never reported: the guest never began it";
+      const before = boot.oops
+        ? `never ran: ${oopsLine(boot.oops)} before it began`
+        : boot.timedOut
+          ? "never ran: the guest hung before it began"
+          : "never reported: the guest never began it";
       out.push({ ...base, result: "fail", reason: before });
     }
   }
@@ -145,7 +194,10 @@ export function judgeCorrectness(requested: string[], stream: CheckStream, boot:
  */
 export function refsAgainstManifests(stream: CheckStream, manifests: { A: Manifest; B: Manifest }): string[] {
   const problems: string[] = [];
-  for (const [image, m] of [["A", manifests.A], ["B", manifests.B]] as const) {
+  for (const [image, m] of [
+    ["A", manifests.A],
+    ["B", manifests.B],
+  ] as const) {
     if (!stream.refsDone.some((r) => r.image === image)) continue;
     const expected = expectedFiles(m);
     const seen = new Set<string>();
@@ -155,11 +207,15 @@ export function refsAgainstManifests(stream: CheckStream, manifests: { A: Manife
       const want = expected.get(key);
       if (r.errno !== undefined) problems.push(`${image} ${r.path}: errno ${r.errno}`);
       else if (!want) problems.push(`${image} ${r.path}: not in the manifest`);
-      else if (r.size !== want.size) problems.push(`${image} ${r.path}: ${r.size} bytes, the manifest says ${want.size}`);
-      else if (r.xxh64 !== undefined && want.xxh64 !== undefined && r.xxh64 !== want.xxh64) problems.push(`${image} ${r.path}: xxh64 ${r.xxh64} vs ${want.xxh64}`);
-      else if (r.sha256 !== undefined && r.sha256 !== want.sha256) problems.push(`${image} ${r.path}: sha256 ${r.sha256.slice(0, 12)}… vs ${want.sha256.slice(0, 12)}…`);
+      else if (r.size !== want.size)
+        problems.push(`${image} ${r.path}: ${r.size} bytes, the manifest says ${want.size}`);
+      else if (r.xxh64 !== undefined && want.xxh64 !== undefined && r.xxh64 !== want.xxh64)
+        problems.push(`${image} ${r.path}: xxh64 ${r.xxh64} vs ${want.xxh64}`);
+      else if (r.sha256 !== undefined && r.sha256 !== want.sha256)
+        problems.push(`${image} ${r.path}: sha256 ${r.sha256.slice(0, 12)}… vs ${want.sha256.slice(0, 12)}…`);
     }
-    for (const [key, want] of expected) if (!seen.has(key)) problems.push(`${image} ${want.path}: in the manifest, never read`);
+    for (const [key, want] of expected)
+      if (!seen.has(key)) problems.push(`${image} ${want.path}: in the manifest, never read`);
   }
   return problems;
 }
@@ -174,10 +230,21 @@ export function mergeCorruptRuns(runs: CheckVerdict[]): CheckVerdict {
   const oopses = runs.filter((r) => r.result === "oops");
   const failed = runs.filter((r) => r.result === "fail");
   const result: CheckResult = oopses.length ? "oops" : failed.length ? "fail" : worstOf(runs.map((r) => r.result));
-  const reason = [...oopses, ...failed].map((r) => r.reason).join("; ") || runs.filter((r) => r.result === result).map((r) => r.reason).join("; ");
+  const reason =
+    [...oopses, ...failed].map((r) => r.reason).join("; ") ||
+    runs
+      .filter((r) => r.result === result)
+      .map((r) => r.reason)
+      .join("; ");
   const cases = runs.flatMap((r) => (Array.isArray(r.details?.cases) ? (r.details!.cases as unknown[]) : []));
   const oopsCases = oopses.map((r) => r.details?.oopsCase).filter((c) => c !== undefined);
-  return { ...runs[0]!, result, reason, ms: runs.reduce((t, r) => t + (r.ms ?? 0), 0), details: { boots: runs.length, oopsCases, cases, runs: runs.map((r) => r.details ?? {}) } };
+  return {
+    ...runs[0]!,
+    result,
+    reason,
+    ms: runs.reduce((t, r) => t + (r.ms ?? 0), 0),
+    details: { boots: runs.length, oopsCases, cases, runs: runs.map((r) => r.details ?? {}) },
+  };
 }
 
 /** Over the parts of one run: a finding outweighs a pass, a pass outweighs na, na outweighs a tool error. */
@@ -199,17 +266,29 @@ export interface CheckRun {
  * the finding, then a pass. A run that could not judge (error) only decides
  * when no run could.
  */
-export function overRuns(runs: CheckRun[]): Array<CheckVerdict & { boots: { of: number; failed: number; results: CheckResult[] }; failures: Array<{ bootDir: string; result: CheckResult; reason: string }> }> {
+export function overRuns(
+  runs: CheckRun[],
+): Array<
+  CheckVerdict & {
+    boots: { of: number; failed: number; results: CheckResult[] };
+    failures: Array<{ bootDir: string; result: CheckResult; reason: string }>;
+  }
+> {
   const names = [...new Set(runs.flatMap((r) => r.verdicts.map((v) => v.name)))];
   return names.map((name) => {
-    const each = runs.map((r) => ({ v: r.verdicts.find((x) => x.name === name)!, bootDir: r.bootDir })).filter((x) => x.v);
+    const each = runs
+      .map((r) => ({ v: r.verdicts.find((x) => x.name === name)!, bootDir: r.bootDir }))
+      .filter((x) => x.v);
     const failing = each.filter((x) => isFailed(x.v.result));
     const boots = { of: each.length, failed: failing.length, results: each.map((x) => x.v.result) };
     const failures = failing.map((x) => ({ bootDir: x.bootDir, result: x.v.result, reason: x.v.reason }));
     if (failing.length) {
       const first = failing[0]!.v;
       const result: CheckResult = failing.some((x) => x.v.result === "oops") ? "oops" : "fail";
-      const rate = each.length > 1 ? `${failing.length < each.length ? "intermittent: " : ""}${result} in ${failing.length} of ${each.length} boots; first: ` : "";
+      const rate =
+        each.length > 1
+          ? `${failing.length < each.length ? "intermittent: " : ""}${result} in ${failing.length} of ${each.length} boots; first: `
+          : "";
       return { ...first, result, reason: `${rate}${first.reason}`, boots, failures };
     }
     const result = worstOf(each.map((x) => x.v.result));

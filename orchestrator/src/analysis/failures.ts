@@ -24,10 +24,24 @@ export function failedCells(run: FailureSource): FailedCell[] {
   for (const key of [...new Set(failed.map((f) => `${f.workload}\0${f.mode}\0${f.path}`))]) {
     const all = failed.filter((f) => `${f.workload}\0${f.mode}\0${f.path}` === key);
     const f = all[0]!;
-    out.push({ workload: f.workload, where: `read-all ${f.mode}/${f.path}`, count: all.length, of: run.plan.reps, first: headlineOf(f.failure), detail: f.failure });
+    out.push({
+      workload: f.workload,
+      where: `read-all ${f.mode}/${f.path}`,
+      count: all.length,
+      of: run.plan.reps,
+      first: headlineOf(f.failure),
+      detail: f.failure,
+    });
   }
   for (const c of run.runtimeCells.filter((x) => x.failures.length)) {
-    out.push({ workload: c.workload, where: `runtime ${c.mode}`, count: c.failures.length, of: run.plan.reps, first: headlineOf(c.failures[0]!), detail: c.failures[0]! });
+    out.push({
+      workload: c.workload,
+      where: `runtime ${c.mode}`,
+      count: c.failures.length,
+      of: run.plan.reps,
+      first: headlineOf(c.failures[0]!),
+      detail: c.failures[0]!,
+    });
   }
   return out;
 }

@@ -10,7 +10,13 @@ import { pagesOf, pathKey, regularFiles, type Manifest } from "../images/manifes
  * down to a cause the tool can see; what the files do not explain (directory
  * and inode pages, or anything else) is the rest.
  */
-const GAP_CAUSES = ["inline or tail-packed data", "no fingerprint xattr", "smaller than a page", "partly shared", "unexplained"] as const;
+const GAP_CAUSES = [
+  "inline or tail-packed data",
+  "no fingerprint xattr",
+  "smaller than a page",
+  "partly shared",
+  "unexplained",
+] as const;
 type GapCause = (typeof GAP_CAUSES)[number];
 
 /** What one boot's residency walk showed, summed per cause (MiB, files). */
@@ -20,7 +26,9 @@ export const GapEvidenceSchema = z.object({
   identicalFiles: z.number().int(),
   identicalMiB: z.number(),
   sharedMiB: z.number(),
-  notShared: z.array(z.object({ cause: z.enum(GAP_CAUSES), MiB: z.number(), files: z.number().int(), example: z.string() })),
+  notShared: z.array(
+    z.object({ cause: z.enum(GAP_CAUSES), MiB: z.number(), files: z.number().int(), example: z.string() }),
+  ),
 });
 export type GapEvidence = z.infer<typeof GapEvidenceSchema>;
 
@@ -91,9 +99,20 @@ export interface GapTable {
 }
 
 /** The table a reader sees, from a boot's evidence and the cells' medians. */
-export function gapTable(e: GapEvidence, cells: { offMeasured: number; offExpected: number; onMeasured: number; onExpected: number }): GapTable {
+export function gapTable(
+  e: GapEvidence,
+  cells: { offMeasured: number; offExpected: number; onMeasured: number; onExpected: number },
+): GapTable {
   const gapMiB = cells.onMeasured - cells.onExpected;
   const notSharedMiB = e.notShared.reduce((s, c) => s + c.MiB, 0);
   const metadataMiB = Math.max(0, cells.offMeasured - cells.offExpected);
-  return { workload: e.workload, path: e.path, gapMiB, notShared: e.notShared, metadataMiB, restMiB: gapMiB - notSharedMiB - metadataMiB, offMiB: cells.offMeasured };
+  return {
+    workload: e.workload,
+    path: e.path,
+    gapMiB,
+    notShared: e.notShared,
+    metadataMiB,
+    restMiB: gapMiB - notSharedMiB - metadataMiB,
+    offMiB: cells.offMeasured,
+  };
 }

@@ -29,7 +29,13 @@ export type ImageMove = z.infer<typeof ImageMoveSchema>;
 
 const asList = (m: Record<string, string>) => Object.entries(m).map(([name, version]) => ({ name, version }));
 
-function sideMove(workload: string, side: "A" | "B", b: ImagesView["workloads"][number], c: ImagesView["workloads"][number], shown: number): ImageMove | undefined {
+function sideMove(
+  workload: string,
+  side: "A" | "B",
+  b: ImagesView["workloads"][number],
+  c: ImagesView["workloads"][number],
+  shown: number,
+): ImageMove | undefined {
   const key = side === "A" ? "imageA" : "imageB";
   if (b[key].imageSha256 === c[key].imageSha256) return undefined;
   const rb = b.rootfs?.[side === "A" ? "a" : "b"];
@@ -37,10 +43,17 @@ function sideMove(workload: string, side: "A" | "B", b: ImagesView["workloads"][
   const changes = rb && rc ? packageChanges(asList(rb.packages), asList(rc.packages)) : [];
   const parts: string[] = [];
   if (changes.length) {
-    parts.push(changes.slice(0, shown).map(describeChange).join(", ") + (changes.length > shown ? ` (+${changes.length - shown} more)` : ""));
+    parts.push(
+      changes.slice(0, shown).map(describeChange).join(", ") +
+        (changes.length > shown ? ` (+${changes.length - shown} more)` : ""),
+    );
   }
-  if (b[key].mkfsVersion !== c[key].mkfsVersion) parts.push(`mkfs.erofs ${b[key].mkfsVersion ?? "?"} -> ${c[key].mkfsVersion ?? "?"}`);
-  if (!parts.length) parts.push(`image ${b[key].imageSha256.slice(0, 12)} -> ${c[key].imageSha256.slice(0, 12)} (same packages: the recipe's hooks or the image's own inputs)`);
+  if (b[key].mkfsVersion !== c[key].mkfsVersion)
+    parts.push(`mkfs.erofs ${b[key].mkfsVersion ?? "?"} -> ${c[key].mkfsVersion ?? "?"}`);
+  if (!parts.length)
+    parts.push(
+      `image ${b[key].imageSha256.slice(0, 12)} -> ${c[key].imageSha256.slice(0, 12)} (same packages: the recipe's hooks or the image's own inputs)`,
+    );
   return { workload, side, detail: parts.join("; ") };
 }
 

@@ -41,15 +41,33 @@ export function signalsOf(run: SignalSource, checkNames: readonly string[]): Map
   const corrupt = run.failedBoots.filter((f) => CORRUPTION.test(f.failure));
   const other = run.failedBoots.filter((f) => !CORRUPTION.test(f.failure));
   const leaks = run.comparisons.filter((c) => c.splitShared);
-  out.set("readall-corruption", corrupt.length
-    ? { state: "fail", detail: `${corrupt.length} boot(s) read files back wrong, e.g. ${corrupt[0]!.mode}/${corrupt[0]!.path}: ${first(corrupt[0]!.failure)}` }
-    : { state: "clean", detail: "every file of every boot read back right" });
-  out.set("readall-leak", leaks.length
-    ? { state: "fail", detail: `split shared across domains on ${leaks.map((l) => `${l.workload}/${l.path}`).join(", ")}` }
-    : { state: "clean", detail: "split shared nothing across domains" });
-  out.set("readall-boot", other.length
-    ? { state: other.some((f) => /oops|panic|BUG/i.test(f.failure)) ? "oops" : "fail", detail: `${other.length} boot(s) failed, e.g. ${other[0]!.mode}/${other[0]!.path}: ${first(other[0]!.failure)}` }
-    : { state: "clean", detail: "no read-all boot failed" });
+  out.set(
+    "readall-corruption",
+    corrupt.length
+      ? {
+          state: "fail",
+          detail: `${corrupt.length} boot(s) read files back wrong, e.g. ${corrupt[0]!.mode}/${corrupt[0]!.path}: ${first(corrupt[0]!.failure)}`,
+        }
+      : { state: "clean", detail: "every file of every boot read back right" },
+  );
+  out.set(
+    "readall-leak",
+    leaks.length
+      ? {
+          state: "fail",
+          detail: `split shared across domains on ${leaks.map((l) => `${l.workload}/${l.path}`).join(", ")}`,
+        }
+      : { state: "clean", detail: "split shared nothing across domains" },
+  );
+  out.set(
+    "readall-boot",
+    other.length
+      ? {
+          state: other.some((f) => /oops|panic|BUG/i.test(f.failure)) ? "oops" : "fail",
+          detail: `${other.length} boot(s) failed, e.g. ${other[0]!.mode}/${other[0]!.path}: ${first(other[0]!.failure)}`,
+        }
+      : { state: "clean", detail: "no read-all boot failed" },
+  );
   for (const name of checkNames) {
     const r = run.correctness.find((c) => c.name === name);
     if (!r) {
@@ -58,13 +76,27 @@ export function signalsOf(run: SignalSource, checkNames: readonly string[]): Map
     }
     const rate = failureRate(r);
     const state: SignalState = r.result === "pass" ? "clean" : (r.result as SignalState);
-    out.set(name, { state, detail: `${resultWithRate(r)}: ${first(r.reason)}`, ...(r.boots ? { failed: rate.failed, of: rate.of } : {}) });
+    out.set(name, {
+      state,
+      detail: `${resultWithRate(r)}: ${first(r.reason)}`,
+      ...(r.boots ? { failed: rate.failed, of: rate.of } : {}),
+    });
   }
   return out;
 }
 
 /** What a cell of the matrix says. */
-const VERDICTS = ["ok", "caught", "missed", "unexpected", "implied", "finding", "intermittent", "known", "inconclusive"] as const;
+const VERDICTS = [
+  "ok",
+  "caught",
+  "missed",
+  "unexpected",
+  "implied",
+  "finding",
+  "intermittent",
+  "known",
+  "inconclusive",
+] as const;
 export type KnownVerdict = (typeof VERDICTS)[number];
 
 /** The expectation of one target: mainline (clean), or a mutant with what must and may catch it. */
@@ -86,11 +118,18 @@ const failedState = (s: SignalState) => isFailed(s === "clean" ? "pass" : s);
  * absent) where it had to catch is inconclusive: a defect to look at, never a pass.
  * A signal the base itself fails (`knownOnBase`) is known wherever it fails.
  */
-export function judgeSignal(signal: string, seen: Observed, want: Expectation | null, onMainline: Observed | undefined, knownOnBase: readonly string[] = []): KnownVerdict {
+export function judgeSignal(
+  signal: string,
+  seen: Observed,
+  want: Expectation | null,
+  onMainline: Observed | undefined,
+  knownOnBase: readonly string[] = [],
+): KnownVerdict {
   const failing = failedState(seen.state);
   const intermittent = failing && seen.of !== undefined && seen.failed !== undefined && seen.failed < seen.of;
   // a failure the base itself has (a bug of the kernel, found by the check) is reported as known wherever it shows
-  if (failing && knownOnBase.includes(signal) && !want?.caughtBy.some((s) => s.replace(/=finding$/, "") === signal)) return "known";
+  if (failing && knownOnBase.includes(signal) && !want?.caughtBy.some((s) => s.replace(/=finding$/, "") === signal))
+    return "known";
   if (!want) {
     if (failing) return intermittent ? "intermittent" : "unexpected";
     if (seen.state === "error" || seen.state === "absent") return "inconclusive";
@@ -98,7 +137,8 @@ export function judgeSignal(signal: string, seen: Observed, want: Expectation | 
   }
   const must = want.caughtBy.find((s) => s.replace(/=finding$/, "") === signal);
   if (must) {
-    if (must.endsWith("=finding")) return seen.state === "finding" && onMainline?.state !== "finding" ? "caught" : failing ? "unexpected" : "missed";
+    if (must.endsWith("=finding"))
+      return seen.state === "finding" && onMainline?.state !== "finding" ? "caught" : failing ? "unexpected" : "missed";
     if (failing) return "caught";
     return seen.state === "error" || seen.state === "absent" || seen.state === "na" ? "inconclusive" : "missed";
   }
@@ -124,7 +164,14 @@ export type TargetResult = z.infer<typeof TargetResultSchema>;
 export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "inconclusive"];
 
 export function judgeTargets(
-  targets: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }>,
+  targets: Array<{
+    target: string;
+    breaks?: string;
+    runDir: string;
+    error?: string;
+    signals?: Map<string, Observed>;
+    expect: Expectation | null;
+  }>,
   signalNames: readonly string[],
   knownOnBase: readonly string[] = [],
 ): TargetResult[] {

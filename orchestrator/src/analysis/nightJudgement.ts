@@ -12,7 +12,10 @@ import { EXIT } from "../util/exitStatus.js";
 interface JudgedRun extends ComparableRun {
   startedAt: string;
   plan: ComparableRun["plan"] & { workloads: string[]; modes: string[]; paths: string[]; phases: string[] };
-  kernel?: ComparableRun["kernel"] & { source: { kind: string; repo?: string; commit?: string; package?: string; packageVersion?: string }; apply?: { patches: unknown[] } };
+  kernel?: ComparableRun["kernel"] & {
+    source: { kind: string; repo?: string; commit?: string; package?: string; packageVersion?: string };
+    apply?: { patches: unknown[] };
+  };
 }
 
 /** An earlier night of the history: its folder, its run and, once judged, how many regressions it had. */
@@ -23,7 +26,15 @@ interface EarlierNight<R extends JudgedRun = JudgedRun> {
 }
 
 function samePlan(a: JudgedRun, b: JudgedRun): boolean {
-  const p = (r: JudgedRun) => JSON.stringify([r.series.name, [...r.plan.workloads].sort(), [...r.plan.modes].sort(), [...r.plan.paths].sort(), [...r.plan.phases].sort(), r.plan.quick]);
+  const p = (r: JudgedRun) =>
+    JSON.stringify([
+      r.series.name,
+      [...r.plan.workloads].sort(),
+      [...r.plan.modes].sort(),
+      [...r.plan.paths].sort(),
+      [...r.plan.phases].sort(),
+      r.plan.quick,
+    ]);
   return p(a) === p(b);
 }
 
@@ -36,7 +47,13 @@ export function findBaseline<N extends EarlierNight>(nights: N[], current: Judge
   const good = nights.filter((n) => {
     const r = n.run;
     const regressed = (n.verdict?.regressions ?? 0) > 0;
-    return r.runId !== current.runId && r.status === "complete" && !regressed && samePlan(r, current) && r.startedAt < current.startedAt;
+    return (
+      r.runId !== current.runId &&
+      r.status === "complete" &&
+      !regressed &&
+      samePlan(r, current) &&
+      r.startedAt < current.startedAt
+    );
   });
   return good[good.length - 1] ?? null;
 }
@@ -52,7 +69,13 @@ export interface NightJudgement {
 }
 
 /** `current` (in `dir`) against its baseline, if it has one in `history`. */
-export function judgeNight(current: JudgedRun, dir: string, baseline: EarlierNight | null, history: string, thresholds?: Thresholds): NightJudgement {
+export function judgeNight(
+  current: JudgedRun,
+  dir: string,
+  baseline: EarlierNight | null,
+  history: string,
+  thresholds?: Thresholds,
+): NightJudgement {
   if (!baseline) {
     return {
       comparison: null,
@@ -62,7 +85,11 @@ export function judgeNight(current: JudgedRun, dir: string, baseline: EarlierNig
     };
   }
   const comparison = compareRuns(baseline.run, current, { baseline: baseline.dir, current: dir }, thresholds);
-  return { comparison, regressions: comparison.regressions, hints: bisectHints(baseline.run, current, comparison.rows) };
+  return {
+    comparison,
+    regressions: comparison.regressions,
+    hints: bisectHints(baseline.run, current, comparison.rows),
+  };
 }
 
 /**
@@ -70,7 +97,9 @@ export function judgeNight(current: JudgedRun, dir: string, baseline: EarlierNig
  * failed boots 4, else a job that could not run 1, else rows left unjudged
  * because their images moved 6.
  */
-export function nightExitStatus(jobs: Array<{ status: string; regressions: number; failedBoots: number; imagesMoved?: string[] }>): number {
+export function nightExitStatus(
+  jobs: Array<{ status: string; regressions: number; failedBoots: number; imagesMoved?: string[] }>,
+): number {
   if (jobs.some((j) => j.regressions > 0)) return EXIT.regression;
   if (jobs.some((j) => j.failedBoots > 0)) return EXIT.failedBoots;
   if (jobs.some((j) => j.status === "error" || j.status === "failed")) return EXIT.error;

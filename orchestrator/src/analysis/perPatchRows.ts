@@ -33,11 +33,20 @@ export type PerPatchRow = z.infer<typeof PerPatchRowSchema>;
 
 /** The parts of a run record a row is read from. */
 interface PrefixRun {
-  comparisons: Array<{ workload: string; path: string; efficiencyPct?: number; splitShared: boolean; sharingInactive: boolean }>;
+  comparisons: Array<{
+    workload: string;
+    path: string;
+    efficiencyPct?: number;
+    splitShared: boolean;
+    sharingInactive: boolean;
+  }>;
   correctness: Array<{ name: string; result: string; boots?: { of: number; failed: number } }>;
 }
 
-export function sharingState(c: PrefixRun["comparisons"][number] | undefined): { state: SharingState; efficiencyPct?: number } {
+export function sharingState(c: PrefixRun["comparisons"][number] | undefined): {
+  state: SharingState;
+  efficiencyPct?: number;
+} {
   if (!c || c.efficiencyPct === undefined) return { state: "-" };
   const e = c.efficiencyPct;
   if (c.splitShared) return { state: "LEAK", efficiencyPct: e };
@@ -46,9 +55,15 @@ export function sharingState(c: PrefixRun["comparisons"][number] | undefined): {
 }
 
 /** What a measured prefix shows, per path and per check. */
-export function rowFigures(run: PrefixRun, workload: string, paths: readonly string[]): Pick<PerPatchRow, "paths" | "checks"> {
+export function rowFigures(
+  run: PrefixRun,
+  workload: string,
+  paths: readonly string[],
+): Pick<PerPatchRow, "paths" | "checks"> {
   return {
-    paths: Object.fromEntries(paths.map((p) => [p, sharingState(run.comparisons.find((c) => c.workload === workload && c.path === p))])),
+    paths: Object.fromEntries(
+      paths.map((p) => [p, sharingState(run.comparisons.find((c) => c.workload === workload && c.path === p))]),
+    ),
     checks: Object.fromEntries(run.correctness.map((c) => [c.name, resultWithRate(c)])),
   };
 }
@@ -66,7 +81,10 @@ export function cellOf(row: PerPatchRow, column: string): string {
  * the first is where the column appeared, the last where it took its final
  * value. Prefixes that were not measured change nothing.
  */
-export function columnChanges(rows: PerPatchRow[], columns: readonly string[]): Array<{ column: string; changes: Array<{ index: number; from: string; to: string }> }> {
+export function columnChanges(
+  rows: PerPatchRow[],
+  columns: readonly string[],
+): Array<{ column: string; changes: Array<{ index: number; from: string; to: string }> }> {
   return columns.map((column) => {
     let prev = "-";
     const changes: Array<{ index: number; from: string; to: string }> = [];

@@ -41,14 +41,24 @@ export function cellSettled(values: number[], rule: SettleRule): { settled: bool
 }
 
 /** What a group does next: stop (every cell settled, or the cap reached) or measure one more round, and why. */
-export function nextRound(cells: Array<{ name: string; values: number[] }>, rule: SettleRule, rounds: number, cap: number): { more: boolean; settled: boolean; why: string } {
+export function nextRound(
+  cells: Array<{ name: string; values: number[] }>,
+  rule: SettleRule,
+  rounds: number,
+  cap: number,
+): { more: boolean; settled: boolean; why: string } {
   const min = Math.min(MIN_REPS, cap);
   if (rounds < min) return { more: true, settled: false, why: `${rounds} of at least ${min} boots` };
   const open = cells.map((c) => ({ c, s: cellSettled(c.values, rule) })).filter((x) => !x.s.settled);
-  if (!open.length) return { more: false, settled: true, why: `settled after ${rounds} boots (every cell within its band)` };
+  if (!open.length)
+    return { more: false, settled: true, why: `settled after ${rounds} boots (every cell within its band)` };
   // a cell short of boots (lost to a failure or left out) is named as such, not by a spread it does not have
   const worst = open
-    .map((x) => (x.c.values.length < MIN_REPS ? `${x.c.name} has ${x.c.values.length} usable boot(s)` : `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`))
+    .map((x) =>
+      x.c.values.length < MIN_REPS
+        ? `${x.c.name} has ${x.c.values.length} usable boot(s)`
+        : `${x.c.name} spread ${x.s.spread.toFixed(2)} MiB > band ${x.s.band.toFixed(2)} MiB`,
+    )
     .join(", ");
   if (rounds >= cap) return { more: false, settled: false, why: `not settled at the cap of ${cap} boots: ${worst}` };
   return { more: true, settled: false, why: `one more boot: ${worst}` };
@@ -75,7 +85,14 @@ export type RepetitionDecision = z.infer<typeof RepetitionDecisionSchema>;
  * (a settled group stops before the cap), else the plan's --reps. A cell
  * with fewer usable boots than this lost some to a failure or exclusion.
  */
-export function bootsPlanned(run: { plan: { reps: number }; repetitions?: RepetitionDecision[] }, phase: RepetitionDecision["phase"], workload: string, path?: string): number {
-  const d = run.repetitions?.find((x) => x.phase === phase && x.workload === workload && (phase === "runtime" || x.path === path));
+export function bootsPlanned(
+  run: { plan: { reps: number }; repetitions?: RepetitionDecision[] },
+  phase: RepetitionDecision["phase"],
+  workload: string,
+  path?: string,
+): number {
+  const d = run.repetitions?.find(
+    (x) => x.phase === phase && x.workload === workload && (phase === "runtime" || x.path === path),
+  );
   return d?.boots ?? run.plan.reps;
 }

@@ -21,7 +21,15 @@ export const RuntimeCellSchema = z.object({
   /** What reading cost per boot: major faults, disk reads and MiB read from the image disks (medians). */
   io: z.object({ majorFaults: StatSchema, diskReads: StatSchema, diskReadMiB: StatSchema }).optional(),
   /** Median throughput per (container, step). */
-  load: z.array(z.object({ container: z.string(), step: z.string(), unit: z.string(), throughput: StatSchema, latencyAvgMs: StatSchema.optional() })),
+  load: z.array(
+    z.object({
+      container: z.string(),
+      step: z.string(),
+      unit: z.string(),
+      throughput: StatSchema,
+      latencyAvgMs: StatSchema.optional(),
+    }),
+  ),
 });
 export type RuntimeCell = z.infer<typeof RuntimeCellSchema>;
 
@@ -32,8 +40,17 @@ export interface RuntimeInput {
   failure?: string;
   memoryMiB?: number;
   pageCache: { afterBKiB: number };
-  cgroups: { A?: { fileKiB: number; anonKiB: number; shmemKiB: number }; B?: { fileKiB: number; anonKiB: number; shmemKiB: number } };
-  load: Array<{ container: string; step: string; throughput?: number; throughputUnit?: string; latencyMs?: { avg?: number } }>;
+  cgroups: {
+    A?: { fileKiB: number; anonKiB: number; shmemKiB: number };
+    B?: { fileKiB: number; anonKiB: number; shmemKiB: number };
+  };
+  load: Array<{
+    container: string;
+    step: string;
+    throughput?: number;
+    throughputUnit?: string;
+    latencyMs?: { avg?: number };
+  }>;
   io?: { majorFaults: number; diskReads: number; diskReadKiB: number };
 }
 
@@ -45,7 +62,11 @@ export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
     const ok = all.filter((m) => m.ok);
     const sum = (f: (c: { fileKiB: number; anonKiB: number; shmemKiB: number }) => number) =>
       stat(ok.map((m) => ((m.cgroups.A ? f(m.cgroups.A) : 0) + (m.cgroups.B ? f(m.cgroups.B) : 0)) / KIB_PER_MIB));
-    const steps = [...new Set(ok.flatMap((m) => m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container}\0${l.step}`)))];
+    const steps = [
+      ...new Set(
+        ok.flatMap((m) => m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container}\0${l.step}`)),
+      ),
+    ];
     return {
       workload,
       mode,
@@ -57,23 +78,32 @@ export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
       failures: all.filter((m) => !m.ok).map((m) => m.failure ?? "failed"),
       io: ok.some((m) => m.io)
         ? {
-          majorFaults: stat(ok.flatMap((m) => (m.io ? [m.io.majorFaults] : []))),
-          diskReads: stat(ok.flatMap((m) => (m.io ? [m.io.diskReads] : []))),
-          diskReadMiB: stat(ok.flatMap((m) => (m.io ? [m.io.diskReadKiB / KIB_PER_MIB] : []))),
-        }
+            majorFaults: stat(ok.flatMap((m) => (m.io ? [m.io.majorFaults] : []))),
+            diskReads: stat(ok.flatMap((m) => (m.io ? [m.io.diskReads] : []))),
+            diskReadMiB: stat(ok.flatMap((m) => (m.io ? [m.io.diskReadKiB / KIB_PER_MIB] : []))),
+          }
         : undefined,
       load: steps.map((s) => {
         const [container, step] = s.split("\0") as [string, string];
-        const figs = ok.flatMap((m) => m.load.filter((l) => l.container === container && l.step === step && l.throughput !== undefined));
+        const figs = ok.flatMap((m) =>
+          m.load.filter((l) => l.container === container && l.step === step && l.throughput !== undefined),
+        );
         const lat = figs.map((f) => f.latencyMs?.avg).filter((v): v is number => v !== undefined);
-        return { container, step, unit: figs[0]?.throughputUnit ?? "", throughput: stat(figs.map((f) => f.throughput!)), latencyAvgMs: lat.length ? stat(lat) : undefined };
+        return {
+          container,
+          step,
+          unit: figs[0]?.throughputUnit ?? "",
+          throughput: stat(figs.map((f) => f.throughput!)),
+          latencyAvgMs: lat.length ? stat(lat) : undefined,
+        };
       }),
     };
   });
   for (const c of cells) {
     if (c.mode === "off") continue;
     const off = cells.find((o) => o.workload === c.workload && o.mode === "off");
-    if (off && off.memory.n && c.memory.n && off.memory.median > 0) c.reductionPct = ((off.memory.median - c.memory.median) / off.memory.median) * 100;
+    if (off && off.memory.n && c.memory.n && off.memory.median > 0)
+      c.reductionPct = ((off.memory.median - c.memory.median) / off.memory.median) * 100;
     const split = cells.find((o) => o.workload === c.workload && o.mode === "split");
     if (c.mode === "on" && split && split.memory.n && c.memory.n && split.memory.median > 0) {
       c.reductionVsSplitPct = ((split.memory.median - c.memory.median) / split.memory.median) * 100;

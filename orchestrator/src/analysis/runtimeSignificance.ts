@@ -20,7 +20,13 @@ export function memoryVsOff(cells: RuntimeCell[], c: RuntimeCell): Significance 
 }
 
 /** Throughput of one load step of `c` against the same container and step with sharing off; `alone`: the runtime boots had the host to themselves. */
-export function throughputVsOff(cells: RuntimeCell[], c: RuntimeCell, load: RuntimeCell["load"][number], accel: string | undefined, alone: boolean): Significance | undefined {
+export function throughputVsOff(
+  cells: RuntimeCell[],
+  c: RuntimeCell,
+  load: RuntimeCell["load"][number],
+  accel: string | undefined,
+  alone: boolean,
+): Significance | undefined {
   const off = offOf(cells, c)?.load.find((l) => l.container === load.container && l.step === load.step);
   return c.mode === "off" || !off ? undefined : throughputSignificance(accel, off.throughput, load.throughput, alone);
 }

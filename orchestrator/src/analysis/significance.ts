@@ -15,7 +15,13 @@ import { z } from "zod";
  * outcome is rarer than 1 in 3 (2 against 2), so there is no verdict at all.
  */
 
-const SIGNIFICANCE = ["significant", "not significant", "not enough boots", "emulation noise", "neighbour noise"] as const;
+const SIGNIFICANCE = [
+  "significant",
+  "not significant",
+  "not enough boots",
+  "emulation noise",
+  "neighbour noise",
+] as const;
 export type Significance = (typeof SIGNIFICANCE)[number];
 export const SignificanceSchema = z.enum(SIGNIFICANCE);
 
@@ -45,7 +51,8 @@ export function widened(r: BootRange, resolution: number): BootRange {
 
 /** The rule above, for two ranges already widened by whatever resolution applies. */
 export function separation(baseline: BootRange, current: BootRange): Significance {
-  if (baseline.n < MIN_BOOTS_PER_SIDE || current.n < MIN_BOOTS_PER_SIDE || !finite(baseline) || !finite(current)) return "not enough boots";
+  if (baseline.n < MIN_BOOTS_PER_SIDE || current.n < MIN_BOOTS_PER_SIDE || !finite(baseline) || !finite(current))
+    return "not enough boots";
   return baseline.max < current.min || current.max < baseline.min ? "significant" : "not significant";
 }
 
@@ -62,7 +69,9 @@ export function reductionRange(off: BootRange, on: BootRange): BootRange {
 
 /** A range scaled by a positive factor (reduction to efficiency: divided by the expected reduction). */
 export function scaled(r: BootRange, factor: number): BootRange {
-  return factor > 0 && Number.isFinite(factor) ? { min: r.min * factor, max: r.max * factor, n: r.n } : { min: NaN, max: NaN, n: r.n };
+  return factor > 0 && Number.isFinite(factor)
+    ? { min: r.min * factor, max: r.max * factor, n: r.n }
+    : { min: NaN, max: NaN, n: r.n };
 }
 
 /**
@@ -71,7 +80,12 @@ export function scaled(r: BootRange, factor: number): BootRange {
  * the kernel's cost, whatever the ranges do. Under KVM it does, but only
  * when each boot had the host alone: a neighbour guest takes cores from it.
  */
-export function throughputSignificance(accel: string | undefined, baseline: BootRange, current: BootRange, alone: boolean): Significance {
+export function throughputSignificance(
+  accel: string | undefined,
+  baseline: BootRange,
+  current: BootRange,
+  alone: boolean,
+): Significance {
   if (accel === "tcg") return "emulation noise";
   if (!alone) return "neighbour noise";
   return separation(baseline, current);

@@ -12,8 +12,14 @@ import { addJsonOption, addThresholdOption, folders, Verb } from "./verb.js";
  * run folder (one may be a nightly baseline, or someone else's); with
  * `htmlFile` the same comparison also goes to that file as a page.
  */
-export async function compareCommand(dirs: string[], json: boolean, thresholds?: Thresholds, htmlFile?: string): Promise<number> {
-  if (dirs.length !== 2 || !dirs[0] || !dirs[1]) throw new BenchError(`compare takes two run folders, got "${dirs.join(",")}"`, "compare BASELINE_DIR,CURRENT_DIR");
+export async function compareCommand(
+  dirs: string[],
+  json: boolean,
+  thresholds?: Thresholds,
+  htmlFile?: string,
+): Promise<number> {
+  if (dirs.length !== 2 || !dirs[0] || !dirs[1])
+    throw new BenchError(`compare takes two run folders, got "${dirs.join(",")}"`, "compare BASELINE_DIR,CURRENT_DIR");
   const [b, c] = [path.resolve(dirs[0]), path.resolve(dirs[1])];
   const cmp = compareRuns(await loadRunRecord(b), await loadRunRecord(c), { baseline: b, current: c }, thresholds);
   if (htmlFile) {
@@ -29,10 +35,17 @@ export async function compareCommand(dirs: string[], json: boolean, thresholds?:
 export function compareVerb(): Verb {
   const v = new Verb("compare")
     .summary("compare two run folders side by side (exit 3 on a regression)")
-    .description("Compare two run folders side by side, with a significance column, and say what regressed (exit 3 on a regression). Says first whether both measured the same images: rows on images that moved are not judged (exit 6 when that is all there is). Writes nothing into either folder.")
+    .description(
+      "Compare two run folders side by side, with a significance column, and say what regressed (exit 3 on a regression). Says first whether both measured the same images: rows on images that moved are not judged (exit 6 when that is all there is). Writes nothing into either folder.",
+    )
     .argument("<runs...>", "the baseline and the current run folder: BASELINE,CURRENT or BASELINE CURRENT")
-    .option("--html <file>", "also write the comparison to <file> as a self-contained HTML page linking both runs' reports") as Verb;
+    .option(
+      "--html <file>",
+      "also write the comparison to <file> as a self-contained HTML page linking both runs' reports",
+    ) as Verb;
   addThresholdOption(v);
   addJsonOption(v);
-  return v.runs(async ([runs], o: { html?: string; threshold?: Thresholds; json?: boolean }) => compareCommand(folders(runs as string[]), Boolean(o.json), o.threshold, o.html));
+  return v.runs(async ([runs], o: { html?: string; threshold?: Thresholds; json?: boolean }) =>
+    compareCommand(folders(runs as string[]), Boolean(o.json), o.threshold, o.html),
+  );
 }

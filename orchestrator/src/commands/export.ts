@@ -1,5 +1,14 @@
 import { BenchError } from "../util/errors.js";
-import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, jobInput, matrixJob, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import {
+  addJobOptions,
+  addMatrixOptions,
+  BUILD_OPTIONS,
+  jobInput,
+  matrixJob,
+  PAIR_OPTIONS,
+  specOf,
+  TREE_OPTIONS,
+} from "./jobOptions.js";
 import { benchCommand } from "./run.js";
 import { addJsonOption, Verb } from "./verb.js";
 
@@ -16,7 +25,11 @@ export function exportVerb(argv: string[]): Verb {
   addJsonOption(v);
   return v.runs(async ([dir], o: { matrix?: string; job?: string; json?: boolean }) => {
     const job = await matrixJob(o);
-    if (job?.kind === "known-answer") throw new BenchError(`job ${job.name} is a known-answer run: it builds and measures its mutants in one go`, `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`);
+    if (job?.kind === "known-answer")
+      throw new BenchError(
+        `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
+        `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`,
+      );
     return benchCommand(specOf({ ...jobInput(v, argv), export: dir as string }, job, o.matrix), Boolean(o.json));
   });
 }

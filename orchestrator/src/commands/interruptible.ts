@@ -9,7 +9,10 @@ import { EXIT } from "../util/exitStatus.js";
  * is printed and exits 1; otherwise `done` prints the result and gives the
  * exit status.
  */
-export async function interruptible<T>(work: (writing: (folder: RunFolder) => void) => Promise<T>, done: (result: T) => number): Promise<number> {
+export async function interruptible<T>(
+  work: (writing: (folder: RunFolder) => void) => Promise<T>,
+  done: (result: T) => number,
+): Promise<number> {
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   let result: T;

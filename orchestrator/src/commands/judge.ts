@@ -8,9 +8,20 @@ import { Progress } from "../util/progress.js";
 import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
 /** A run measured elsewhere (a merge of shards), judged into a history; exit 3 on a regression, 4 on failed boots. */
-export async function judgeCommand(runDir: string, history: string, thresholds: Thresholds | undefined, json: boolean): Promise<number> {
+export async function judgeCommand(
+  runDir: string,
+  history: string,
+  thresholds: Thresholds | undefined,
+  json: boolean,
+): Promise<number> {
   const { record, ...judged } = await judgeRunFolder(runDir, history, thresholds, new Progress());
-  process.stdout.write(json ? JSON.stringify(judged, null, 2) + "\n" : judged.comparison ? renderComparison(judged.comparison) : `${judged.note ?? ""}\n`);
+  process.stdout.write(
+    json
+      ? JSON.stringify(judged, null, 2) + "\n"
+      : judged.comparison
+        ? renderComparison(judged.comparison)
+        : `${judged.note ?? ""}\n`,
+  );
   if (judged.regressions) return EXIT.regression;
   return failedCells(record).length ? EXIT.failedBoots : comparisonExitStatus(judged.comparison);
 }
@@ -19,10 +30,14 @@ export async function judgeCommand(runDir: string, history: string, thresholds: 
 export function judgeVerb(): Verb {
   const v = new Verb("judge")
     .summary("judge a finished run (a merge of shards) against the last good night of a history")
-    .description("Judge a finished run (a merge of shards) against the last good run in --history, the way nightly judges its own run; the folder is copied into the history first. Exit 3 on a regression, 4 when boots failed, 6 when images moved since the baseline (their rows are not judged).")
+    .description(
+      "Judge a finished run (a merge of shards) against the last good run in --history, the way nightly judges its own run; the folder is copied into the history first. Exit 3 on a regression, 4 when boots failed, 6 when images moved since the baseline (their rows are not judged).",
+    )
     .argument("<run-dir>", "the run folder")
     .requiredOption("--history <dir>", "the job's history folder") as Verb;
   addThresholdOption(v);
   addJsonOption(v);
-  return v.runs(async ([dir], o: { history: string; threshold?: Thresholds; json?: boolean }) => judgeCommand(dir as string, o.history, o.threshold, Boolean(o.json)));
+  return v.runs(async ([dir], o: { history: string; threshold?: Thresholds; json?: boolean }) =>
+    judgeCommand(dir as string, o.history, o.threshold, Boolean(o.json)),
+  );
 }

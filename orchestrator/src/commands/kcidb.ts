@@ -12,9 +12,22 @@ function summaryOf(data: KcidbData): string {
 }
 
 /** Runs or nights as one KCIDB submission in `file`; prints what it holds. */
-export async function kcidbCommand(sources: string[], file: string, opts: { baseUrl?: string; json?: boolean } = {}): Promise<number> {
+export async function kcidbCommand(
+  sources: string[],
+  file: string,
+  opts: { baseUrl?: string; json?: boolean } = {},
+): Promise<number> {
   const { file: out, data } = await writeKcidb(sources, file, opts.baseUrl);
-  process.stdout.write(opts.json ? JSON.stringify({ file: out, checkouts: data.checkouts?.length ?? 0, builds: data.builds?.length ?? 0, tests: data.tests?.length ?? 0 }) + "\n" : `kcidb: ${summaryOf(data)} -> ${out}\n`);
+  process.stdout.write(
+    opts.json
+      ? JSON.stringify({
+          file: out,
+          checkouts: data.checkouts?.length ?? 0,
+          builds: data.builds?.length ?? 0,
+          tests: data.tests?.length ?? 0,
+        }) + "\n"
+      : `kcidb: ${summaryOf(data)} -> ${out}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -22,10 +35,21 @@ export async function kcidbCommand(sources: string[], file: string, opts: { base
 export function kcidbVerb(): Verb {
   const v = new Verb("kcidb")
     .summary("write runs or nights as one KernelCI KCIDB submission")
-    .description("Write the runs --from names as one KernelCI KCIDB submission (schema v5.3) to <file> for kcidb-submit; nothing is written into the run folders.")
+    .description(
+      "Write the runs --from names as one KernelCI KCIDB submission (schema v5.3) to <file> for kcidb-submit; nothing is written into the run folders.",
+    )
     .argument("<file>", "the submission to write")
-    .requiredOption("--from <sources>", "comma-separated run folders (a merged shard set is one) or nights' summaries (results/nightly/nights/<night>.json)", commaList)
-    .option("--url <url>", "the URL under which the run folders are published (<url>/<run folder>/), so that logs are named by URL too") as Verb;
+    .requiredOption(
+      "--from <sources>",
+      "comma-separated run folders (a merged shard set is one) or nights' summaries (results/nightly/nights/<night>.json)",
+      commaList,
+    )
+    .option(
+      "--url <url>",
+      "the URL under which the run folders are published (<url>/<run folder>/), so that logs are named by URL too",
+    ) as Verb;
   addJsonOption(v);
-  return v.runs(async ([file], o: { from: string[]; url?: string; json?: boolean }) => kcidbCommand(o.from, file as string, { baseUrl: o.url, json: Boolean(o.json) }));
+  return v.runs(async ([file], o: { from: string[]; url?: string; json?: boolean }) =>
+    kcidbCommand(o.from, file as string, { baseUrl: o.url, json: Boolean(o.json) }),
+  );
 }

@@ -1,6 +1,14 @@
 import path from "node:path";
 import { DebianArchive } from "../host/debianArchive.js";
-import { DEFAULT_LOCK, describeChange, loadLock, lockMoves, writeLock, type Lock, type LockMove } from "../images/lockFile.js";
+import {
+  DEFAULT_LOCK,
+  describeChange,
+  loadLock,
+  lockMoves,
+  writeLock,
+  type Lock,
+  type LockMove,
+} from "../images/lockFile.js";
 import { buildLockedImages } from "../images/lockImages.js";
 import { loadSeries } from "../kernel/series.js";
 import { updateLock } from "../images/lockResolve.js";
@@ -16,14 +24,17 @@ export function renderMoves(moves: LockMove[], before: Lock | undefined, after: 
   const lines: string[] = [];
   const t0 = before?.tools;
   const t1 = after.tools;
-  if (t0 && t0.erofsUtils.version !== t1.erofsUtils.version) lines.push(`erofs-utils: ${t0.erofsUtils.version} -> ${t1.erofsUtils.version} (every image changes)`);
+  if (t0 && t0.erofsUtils.version !== t1.erofsUtils.version)
+    lines.push(`erofs-utils: ${t0.erofsUtils.version} -> ${t1.erofsUtils.version} (every image changes)`);
   const k0 = t0?.kernelSource && `${t0.kernelSource.package} ${t0.kernelSource.version}`;
   const k1 = t1.kernelSource && `${t1.kernelSource.package} ${t1.kernelSource.version}`;
   if (t0 && k0 !== k1) lines.push(`kernel source (recorded, not pinned): ${k0 ?? "none"} -> ${k1 ?? "none"}`);
   for (const m of moves) {
     const what = [...m.changes.map(describeChange), ...(m.pipChanged ? ["pip pins"] : [])];
     const isNew = !before?.workloads[m.workload];
-    lines.push(`${m.workload} ${m.side.toUpperCase()}: ${isNew ? `locked (${after.workloads[m.workload]![m.side].packages.length} packages)` : `${what.length} change(s)`}`);
+    lines.push(
+      `${m.workload} ${m.side.toUpperCase()}: ${isNew ? `locked (${after.workloads[m.workload]![m.side].packages.length} packages)` : `${what.length} change(s)`}`,
+    );
     if (!isNew) for (const w of what) lines.push(`  ${w}`);
   }
   return lines.length ? lines.join("\n") + "\n" : "nothing moved: the archive holds what the lock says\n";
@@ -33,7 +44,11 @@ async function debianWorkloads(names: string[]): Promise<DebianWorkload[]> {
   const out: DebianWorkload[] = [];
   for (const n of names) {
     const w = await loadWorkload(n);
-    if (w.kind !== "debian") throw new BenchError(`workload ${n} is ${w.kind}: it has no packages to lock`, "name Debian workloads (redis, postgres, nginx, mysql, tomcat, tensorflow)");
+    if (w.kind !== "debian")
+      throw new BenchError(
+        `workload ${n} is ${w.kind}: it has no packages to lock`,
+        "name Debian workloads (redis, postgres, nginx, mysql, tomcat, tensorflow)",
+      );
     out.push(w);
   }
   return out;
@@ -41,10 +56,18 @@ async function debianWorkloads(names: string[]): Promise<DebianWorkload[]> {
 
 async function lockUpdate(names: string[], file: string, json: boolean): Promise<number> {
   const before = (await exists(file)) ? (await loadLock(file)).lock : undefined;
-  const all = (await Promise.all((await listWorkloads()).map((n) => loadWorkload(n)))).filter((w) => w.kind === "debian").map((w) => w.name);
+  const all = (await Promise.all((await listWorkloads()).map((n) => loadWorkload(n))))
+    .filter((w) => w.kind === "debian")
+    .map((w) => w.name);
   const chosen = names.length ? names : before && file !== DEFAULT_LOCK ? Object.keys(before.workloads) : all;
   const workloads = await debianWorkloads(chosen);
-  const after = await updateLock({ archive: new DebianArchive(), before, workloads, tools: names.length === 0, progress: new Progress() });
+  const after = await updateLock({
+    archive: new DebianArchive(),
+    before,
+    workloads,
+    tools: names.length === 0,
+    progress: new Progress(),
+  });
   const moves = lockMoves(before, after, chosen);
   await writeLock(file, after);
   if (json) process.stdout.write(JSON.stringify({ lock: file, moves, tools: after.tools }) + "\n");
@@ -56,13 +79,27 @@ async function lockUpdate(names: string[], file: string, json: boolean): Promise
 async function lockShow(file: string, json: boolean): Promise<number> {
   const { lock, sha256 } = await loadLock(file);
   if (json) {
-    process.stdout.write(JSON.stringify({ lock: file, sha256, lockedAt: lock.lockedAt, tools: lock.tools, workloads: Object.keys(lock.workloads) }) + "\n");
+    process.stdout.write(
+      JSON.stringify({
+        lock: file,
+        sha256,
+        lockedAt: lock.lockedAt,
+        tools: lock.tools,
+        workloads: Object.keys(lock.workloads),
+      }) + "\n",
+    );
     return EXIT.ok;
   }
-  const lines = [`${file} (sha256 ${sha256.slice(0, 12)}, locked ${lock.lockedAt}): erofs-utils ${lock.tools.erofsUtils.version}`];
+  const lines = [
+    `${file} (sha256 ${sha256.slice(0, 12)}, locked ${lock.lockedAt}): erofs-utils ${lock.tools.erofsUtils.version}`,
+  ];
   for (const [name, w] of Object.entries(lock.workloads)) {
-    const moved = lockMoves({ ...lock, workloads: { [name]: { ...w, b: w.a } } }, lock, [name]).find((m) => m.side === "b");
-    lines.push(`${name}: A ${w.a.packages.length} packages (${w.a.suites.join(" + ")}), B ${w.b.packages.length} (${w.b.suites.join(" + ")}), ${moved?.changes.length ?? 0} differ; locked ${w.lockedAt}`);
+    const moved = lockMoves({ ...lock, workloads: { [name]: { ...w, b: w.a } } }, lock, [name]).find(
+      (m) => m.side === "b",
+    );
+    lines.push(
+      `${name}: A ${w.a.packages.length} packages (${w.a.suites.join(" + ")}), B ${w.b.packages.length} (${w.b.suites.join(" + ")}), ${moved?.changes.length ?? 0} differ; locked ${w.lockedAt}`,
+    );
   }
   process.stdout.write(lines.join("\n") + "\n");
   return EXIT.ok;
@@ -72,11 +109,21 @@ async function lockShow(file: string, json: boolean): Promise<number> {
 async function lockBuild(names: string[], file: string, series: string, json: boolean): Promise<number> {
   const loaded = await loadLock(file, file === DEFAULT_LOCK ? undefined : `--lock ${file}`);
   const workloads = await debianWorkloads(names.length ? names : Object.keys(loaded.lock.workloads));
-  const built = await buildLockedImages({ lock: loaded, workloads, series: await loadSeries(series), progress: new Progress() });
+  const built = await buildLockedImages({
+    lock: loaded,
+    workloads,
+    series: await loadSeries(series),
+    progress: new Progress(),
+  });
   if (json) process.stdout.write(JSON.stringify(built, null, 2) + "\n");
   else {
-    process.stdout.write(`\n${built.lock} (sha256 ${built.lockSha256.slice(0, 12)}), image profile of ${built.series}, mkfs.erofs ${built.mkfs}:\n`);
-    for (const r of built.images) process.stdout.write(`${r.workload} ${r.side} ${r.version}: rootfs ${r.rootfsSha256?.slice(0, 16)}, image ${r.imageSha256}\n`);
+    process.stdout.write(
+      `\n${built.lock} (sha256 ${built.lockSha256.slice(0, 12)}), image profile of ${built.series}, mkfs.erofs ${built.mkfs}:\n`,
+    );
+    for (const r of built.images)
+      process.stdout.write(
+        `${r.workload} ${r.side} ${r.version}: rootfs ${r.rootfsSha256?.slice(0, 16)}, image ${r.imageSha256}\n`,
+      );
   }
   return EXIT.ok;
 }
@@ -103,9 +150,16 @@ export function lockVerb(): Verb {
     if (action === "update") return lockUpdate(names, file, Boolean(o.json));
     if (action === "build") return lockBuild(names, file, o.series, Boolean(o.json));
     if (action === "show") {
-      if (names.length) throw new BenchError(`lock show takes no workloads (got ${names.join(" ")})`, "npm run bench -- lock show [--lock FILE]");
+      if (names.length)
+        throw new BenchError(
+          `lock show takes no workloads (got ${names.join(" ")})`,
+          "npm run bench -- lock show [--lock FILE]",
+        );
       return lockShow(file, Boolean(o.json));
     }
-    throw new BenchError(`lock ${action}: unknown action`, "npm run bench -- lock update [workload...] | lock show | lock build [workload...]");
+    throw new BenchError(
+      `lock ${action}: unknown action`,
+      "npm run bench -- lock update [workload...] | lock show | lock build [workload...]",
+    );
   });
 }

@@ -7,13 +7,30 @@ import { loadRunRecord } from "../record/runRecord.js";
 import { renderSpeed } from "../report/speedTable.js";
 import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
-import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, jobInput, matrixJob, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import {
+  addJobOptions,
+  addMatrixOptions,
+  BUILD_OPTIONS,
+  jobInput,
+  matrixJob,
+  MEASURE_OPTIONS,
+  PAIR_OPTIONS,
+  specOf,
+  TREE_OPTIONS,
+} from "./jobOptions.js";
 import { addJsonOption, commaList, positiveInt, Verb } from "./verb.js";
 
 /** The speed benchmark: prints each guest count's phases, wall time against the boots' own work, and figures against a reference run. */
-async function measureParallelCommand(job: JobSpec, counts: number[], referenceDir?: string, json = false): Promise<number> {
+async function measureParallelCommand(
+  job: JobSpec,
+  counts: number[],
+  referenceDir?: string,
+  json = false,
+): Promise<number> {
   // a wrong reference folder is refused before any boot
-  const reference = referenceDir ? { dir: path.resolve(referenceDir), run: await loadRunRecord(path.resolve(referenceDir)) } : undefined;
+  const reference = referenceDir
+    ? { dir: path.resolve(referenceDir), run: await loadRunRecord(path.resolve(referenceDir)) }
+    : undefined;
   let folder: RunFolder | undefined;
   exitOnInterrupt(() => folder);
   const rows = await measureParallel(job, counts, (f) => (folder = f), reference);
@@ -31,12 +48,29 @@ export function measureParallelVerb(argv: string[]): Verb {
     )
     .argument("<counts>", "guest counts, comma-separated (1,2)", (value: string) => commaList(value).map(positiveInt))
     .option("--reference <run-dir>", "an earlier run of the same job to compare every figure with") as Verb;
-  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, "accel", "tcgThread", "runtimeShared"]);
+  addJobOptions(v, [
+    ...TREE_OPTIONS,
+    ...BUILD_OPTIONS,
+    ...PAIR_OPTIONS,
+    ...MEASURE_OPTIONS,
+    "accel",
+    "tcgThread",
+    "runtimeShared",
+  ]);
   addMatrixOptions(v, "with --job, measure that job");
   addJsonOption(v);
   return v.runs(async ([counts], o: { matrix?: string; job?: string; reference?: string; json?: boolean }) => {
     const job = await matrixJob(o);
-    if (job?.kind === "known-answer") throw new BenchError(`job ${job.name} is a known-answer run: it builds and measures its mutants in one go`, `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`);
-    return measureParallelCommand(specOf(jobInput(v, argv), job, o.matrix), counts as number[], o.reference, Boolean(o.json));
+    if (job?.kind === "known-answer")
+      throw new BenchError(
+        `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
+        `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`,
+      );
+    return measureParallelCommand(
+      specOf(jobInput(v, argv), job, o.matrix),
+      counts as number[],
+      o.reference,
+      Boolean(o.json),
+    );
   });
 }

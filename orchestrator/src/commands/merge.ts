@@ -17,9 +17,13 @@ async function mergeCommand(dirs: string[], out: string | undefined, json: boole
 export function mergeVerb(): Verb {
   const v = new Verb("merge")
     .summary("join the run folders of one job's shards into one run")
-    .description("Join the run folders of one job's `run --shard K/N` runs into one run folder, as if one machine had measured it all.")
+    .description(
+      "Join the run folders of one job's `run --shard K/N` runs into one run folder, as if one machine had measured it all.",
+    )
     .argument("<shards...>", "the shards' run folders: DIR,DIR,... or DIR DIR ...")
     .option("--out <dir>", "the merged run folder (default results/<run-id>)") as Verb;
   addJsonOption(v);
-  return v.runs(async ([shards], o: { out?: string; json?: boolean }) => mergeCommand(folders(shards as string[]), o.out, Boolean(o.json)));
+  return v.runs(async ([shards], o: { out?: string; json?: boolean }) =>
+    mergeCommand(folders(shards as string[]), o.out, Boolean(o.json)),
+  );
 }

@@ -10,7 +10,17 @@ import { renderNight } from "../report/nightSummary.js";
 import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
-import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import {
+  addJobOptions,
+  addMatrixOptions,
+  BUILD_OPTIONS,
+  HOST_OPTIONS,
+  jobInput,
+  MEASURE_OPTIONS,
+  PAIR_OPTIONS,
+  specOf,
+  TREE_OPTIONS,
+} from "./jobOptions.js";
 import { printRun, runSummary } from "./output.js";
 import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
@@ -23,7 +33,18 @@ async function nightlyCommand(job: JobSpec, night: NightOptions, json: boolean):
   folder = result.folder;
   if (result.error) process.stderr.write(result.error + "\n");
   if (json) {
-    process.stdout.write(JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), nightly: result.comparison, note: result.note, error: result.error }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ...(folder ? runSummary(folder.dir, folder.record) : {}),
+          nightly: result.comparison,
+          note: result.note,
+          error: result.error,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
   } else {
     if (folder) printRun(folder.dir, folder.record);
     process.stdout.write("\n" + (result.comparison ? renderComparison(result.comparison) : `${result.note ?? ""}\n`));
@@ -53,13 +74,28 @@ export function nightlyVerb(argv: string[]): Verb {
   addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS]);
   addMatrixOptions(v, "run every job of it (or the one --job names), each into <history>/<job>");
   addThresholdOption(v);
-  v.option("--auto-bisect", "bisect the first regressed row a bisection can judge right away, into the night's folder (needs both nights' kernels to be commits of one git tree)");
+  v.option(
+    "--auto-bisect",
+    "bisect the first regressed row a bisection can judge right away, into the night's folder (needs both nights' kernels to be commits of one git tree)",
+  );
   addJsonOption(v);
-  return v.runs(async (_args, o: { history: string; matrix?: string; job?: string; threshold?: Thresholds; autoBisect?: boolean; json?: boolean }) => {
-    const input = jobInput(v, argv);
-    const night = { history: o.history, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) };
-    if (o.matrix) return matrixNightCommand(input, { ...night, matrix: o.matrix, only: o.job }, Boolean(o.json));
-    if (o.job) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
-    return nightlyCommand(specOf(input, undefined, undefined), night, Boolean(o.json));
-  });
+  return v.runs(
+    async (
+      _args,
+      o: {
+        history: string;
+        matrix?: string;
+        job?: string;
+        threshold?: Thresholds;
+        autoBisect?: boolean;
+        json?: boolean;
+      },
+    ) => {
+      const input = jobInput(v, argv);
+      const night = { history: o.history, thresholds: o.threshold, autoBisect: Boolean(o.autoBisect) };
+      if (o.matrix) return matrixNightCommand(input, { ...night, matrix: o.matrix, only: o.job }, Boolean(o.json));
+      if (o.job) throw new BenchError("--job names a job of a matrix", "--matrix nightly.yaml --job NAME");
+      return nightlyCommand(specOf(input, undefined, undefined), night, Boolean(o.json));
+    },
+  );
 }

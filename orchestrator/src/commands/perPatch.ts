@@ -15,7 +15,11 @@ async function perPatchCommand(bench: JobSpec, out: string, json: boolean): Prom
   return interruptible(
     (writing) => runPerPatch(bench, out, new Progress(), writing),
     (record) => {
-      process.stdout.write(json ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n" : `\nper patch: ${out}\n\n${renderPerPatchText(record)}`);
+      process.stdout.write(
+        json
+          ? JSON.stringify({ dir: out, ...record }, null, 2) + "\n"
+          : `\nper patch: ${out}\n\n${renderPerPatchText(record)}`,
+      );
       return EXIT.ok;
     },
   );
@@ -28,11 +32,31 @@ export function perPatchVerb(argv: string[]): Verb {
     .description(
       "Measure the series prefix by prefix (its first k patches, k = 1..N, each built on the whole series' build) on the synthetic pair, and write the per-patch table with the first patch where each column changed.",
     )
-    .argument("[dir]", "the folder it writes (default results/per-patch-<series>-<run-id>); run again into it, it keeps the rows it has") as Verb;
-  addJobOptions(v, ["series", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "fixups", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
+    .argument(
+      "[dir]",
+      "the folder it writes (default results/per-patch-<series>-<run-id>); run again into it, it keeps the rows it has",
+    ) as Verb;
+  addJobOptions(v, [
+    "series",
+    "kernelSrc",
+    "baseRef",
+    "kernelSrcExclude",
+    "mbox",
+    "fixups",
+    "jobs",
+    "digest",
+    "checkReruns",
+    "accel",
+    "tcgThread",
+    "parallel",
+  ]);
   addJsonOption(v);
   return v.runs(async ([dir], o: { json?: boolean }) => {
     const spec = specOf(jobInput(v, argv), undefined, undefined, PER_PATCH_DEFAULTS);
-    return perPatchCommand(spec, (dir as string | undefined) ?? path.join(resultsDir, `per-patch-${spec.series}-${newRunId()}`), Boolean(o.json));
+    return perPatchCommand(
+      spec,
+      (dir as string | undefined) ?? path.join(resultsDir, `per-patch-${spec.series}-${newRunId()}`),
+      Boolean(o.json),
+    );
   });
 }

@@ -20,8 +20,21 @@ import type { Verb } from "./verb.js";
 /** The command line for `args` (what follows the program's name): every verb, `run` when none is named. */
 export function program(args: string[]): { program: Command; verbs: Verb[] } {
   const verbs: Verb[] = [
-    runVerb(args), reportVerb(), compareVerb(), mergeVerb(), nightlyVerb(args), judgeVerb(), jobsVerb(), exportVerb(args),
-    validateVerb(args), perPatchVerb(args), bisectVerb(args), kcidbVerb(), measureParallelVerb(args), speedVerb(), lockVerb(),
+    runVerb(args),
+    reportVerb(),
+    compareVerb(),
+    mergeVerb(),
+    nightlyVerb(args),
+    judgeVerb(),
+    jobsVerb(),
+    exportVerb(args),
+    validateVerb(args),
+    perPatchVerb(args),
+    bisectVerb(args),
+    kcidbVerb(),
+    measureParallelVerb(args),
+    speedVerb(),
+    lockVerb(),
   ];
   const top = new Command("erofs-share-bench")
     .usage("[verb] [options]")
@@ -42,7 +55,10 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
   for (const v of verbs) top.addCommand(v, { isDefault: v.name() === "run" });
   const first = args[0];
   if (first && !first.startsWith("-") && first !== "help" && !verbs.some((v) => v.name() === first)) {
-    throw new BenchError(`unknown verb "${first}"`, `use one of: ${verbs.map((v) => v.name()).join(", ")} (npm run bench -- --help says what each does)`);
+    throw new BenchError(
+      `unknown verb "${first}"`,
+      `use one of: ${verbs.map((v) => v.name()).join(", ")} (npm run bench -- --help says what each does)`,
+    );
   }
   return { program: top, verbs };
 }

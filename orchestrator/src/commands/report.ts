@@ -17,7 +17,9 @@ export async function reportCommand(dirArg: string, json: boolean): Promise<numb
 export function reportVerb(): Verb {
   const v = new Verb("report")
     .summary("render the reports of an earlier run again from its run.json")
-    .description("Render cover-letter.txt, report.md, report.html, results.csv and samples.csv of an earlier run again from its run.json and raw boots (run.json is never rewritten), and print the cover letter.")
+    .description(
+      "Render cover-letter.txt, report.md, report.html, results.csv and samples.csv of an earlier run again from its run.json and raw boots (run.json is never rewritten), and print the cover letter.",
+    )
     .argument("<run-dir>", "the run folder") as Verb;
   addJsonOption(v);
   return v.runs(async ([dir], o: { json?: boolean }) => reportCommand(dir as string, Boolean(o.json)));

@@ -8,7 +8,18 @@ import type { JobSpec } from "../record/jobSpec.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
-import { addJobOptions, addMatrixOptions, BUILD_OPTIONS, HOST_OPTIONS, jobInput, matrixJob, MEASURE_OPTIONS, PAIR_OPTIONS, specOf, TREE_OPTIONS } from "./jobOptions.js";
+import {
+  addJobOptions,
+  addMatrixOptions,
+  BUILD_OPTIONS,
+  HOST_OPTIONS,
+  jobInput,
+  matrixJob,
+  MEASURE_OPTIONS,
+  PAIR_OPTIONS,
+  specOf,
+  TREE_OPTIONS,
+} from "./jobOptions.js";
 import { printRun, runSummary } from "./output.js";
 import { defaultKnownAnswerDir, validateCommand } from "./validate.js";
 import { addJsonOption, Verb } from "./verb.js";
@@ -27,7 +38,11 @@ export async function benchCommand(opts: JobSpec, json: boolean): Promise<number
       await endRunEarly(folder, "failed", e instanceof Error ? e.message : String(e));
       process.stderr.write(`what was done is recorded in ${folder.runJson}\n`);
     }
-    if (json) process.stdout.write(JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), error: describeError(e) }, null, 2) + "\n");
+    if (json)
+      process.stdout.write(
+        JSON.stringify({ ...(folder ? runSummary(folder.dir, folder.record) : {}), error: describeError(e) }, null, 2) +
+          "\n",
+      );
     return EXIT.error;
   }
   if (json) process.stdout.write(JSON.stringify(runSummary(folder.dir, folder.record), null, 2) + "\n");
@@ -42,15 +57,34 @@ export function runVerb(argv: string[]): Verb {
     .description(
       "Apply a series, build the kernel, boot it in QEMU, read two images with sharing off, on and split across domains, and write cover-letter tables of the page cache each used into a run folder. Exit 4 when boots or checks failed.",
     ) as Verb;
-  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, "buildOnly", ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS, "shard", "artifacts", "out"]);
+  addJobOptions(v, [
+    ...TREE_OPTIONS,
+    ...BUILD_OPTIONS,
+    "buildOnly",
+    ...PAIR_OPTIONS,
+    ...MEASURE_OPTIONS,
+    ...HOST_OPTIONS,
+    "shard",
+    "artifacts",
+    "out",
+  ]);
   addMatrixOptions(v, "with --job, measure that job");
   addJsonOption(v);
   return v.runs(async (_args, o: { matrix?: string; job?: string; out?: string; json?: boolean }) => {
     const input = jobInput(v, argv);
     const job = await matrixJob(o);
     if (job?.kind === "known-answer") {
-      if (input.shard || input.artifacts || input.buildOnly) throw new BenchError(`job ${job.name} is a known-answer run: it builds and measures its mutants in one go`, "drop --shard, --artifacts and --build-only for it");
-      return validateCommand(specOf(input, job, o.matrix, KNOWN_ANSWER_DEFAULTS), o.out ?? defaultKnownAnswerDir(), job.mutants, Boolean(o.json));
+      if (input.shard || input.artifacts || input.buildOnly)
+        throw new BenchError(
+          `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
+          "drop --shard, --artifacts and --build-only for it",
+        );
+      return validateCommand(
+        specOf(input, job, o.matrix, KNOWN_ANSWER_DEFAULTS),
+        o.out ?? defaultKnownAnswerDir(),
+        job.mutants,
+        Boolean(o.json),
+      );
     }
     return benchCommand(specOf(input, job, o.matrix), Boolean(o.json));
   });

@@ -17,8 +17,16 @@ import { addJsonOption, commaList, Verb } from "./verb.js";
  * caught by what its entry names. Prints the matrix; exits 5 on any cell not
  * as expected (a defect of this tool, to fix before trusting a verdict).
  */
-export async function validateCommand(bench: JobSpec, out: string, mutants: string[] | undefined, json: boolean): Promise<number> {
-  return interruptible((writing) => runKnownAnswer({ bench, out, mutants }, new Progress(), writing), (record) => printKnownAnswer(record, out, json));
+export async function validateCommand(
+  bench: JobSpec,
+  out: string,
+  mutants: string[] | undefined,
+  json: boolean,
+): Promise<number> {
+  return interruptible(
+    (writing) => runKnownAnswer({ bench, out, mutants }, new Progress(), writing),
+    (record) => printKnownAnswer(record, out, json),
+  );
 }
 
 /** The matrix, or the record as JSON; exit 5 when a cell is not as expected. */
@@ -26,9 +34,13 @@ function printKnownAnswer(record: KnownAnswerRecord, out: string, json: boolean)
   const bad = record.targets.some((t) => SIGNALS.some((s) => BAD_VERDICTS.includes(t.verdicts[s]!)));
   if (json) process.stdout.write(JSON.stringify({ dir: out, ...record, ok: !bad }, null, 2) + "\n");
   else {
-    process.stdout.write(`\nknown answer: ${out}\n\n${renderKnownAnswerText(record.targets, SIGNALS)}\n${knownAnswerLegend(SIGNALS).join("\n")}\n`);
+    process.stdout.write(
+      `\nknown answer: ${out}\n\n${renderKnownAnswerText(record.targets, SIGNALS)}\n${knownAnswerLegend(SIGNALS).join("\n")}\n`,
+    );
     const lines = [...record.problems, ...record.notes];
-    process.stdout.write(`\n${lines.length ? lines.join("\n") + "\n\n" : ""}${verdictLine(record).replaceAll("**", "")}\n`);
+    process.stdout.write(
+      `\n${lines.length ? lines.join("\n") + "\n\n" : ""}${verdictLine(record).replaceAll("**", "")}\n`,
+    );
   }
   return bad ? EXIT.knownAnswerMissed : EXIT.ok;
 }
@@ -49,6 +61,11 @@ export function validateVerb(argv: string[]): Verb {
   addJobOptions(v, ["kernelDeb", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
   addJsonOption(v);
   return v.runs(async ([dir], o: { mutants?: string[]; json?: boolean }) =>
-    validateCommand(specOf(jobInput(v, argv), undefined, undefined, KNOWN_ANSWER_DEFAULTS), (dir as string | undefined) ?? defaultKnownAnswerDir(), o.mutants, Boolean(o.json)),
+    validateCommand(
+      specOf(jobInput(v, argv), undefined, undefined, KNOWN_ANSWER_DEFAULTS),
+      (dir as string | undefined) ?? defaultKnownAnswerDir(),
+      o.mutants,
+      Boolean(o.json),
+    ),
   );
 }

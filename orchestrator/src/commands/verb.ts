@@ -4,8 +4,18 @@ import { BenchError } from "../util/errors.js";
 
 /** Mode flags of the command line before it had verbs, and the verb each became. */
 const RETIRED_FLAGS: Record<string, string> = {
-  "--report": "report", "--compare": "compare", "--merge": "merge", "--nightly": "nightly", "--judge": "judge", "--list-jobs": "jobs",
-  "--measure-parallel": "measure-parallel", "--export": "export", "--validate": "validate", "--per-patch": "per-patch", "--bisect": "bisect", "--kcidb": "kcidb",
+  "--report": "report",
+  "--compare": "compare",
+  "--merge": "merge",
+  "--nightly": "nightly",
+  "--judge": "judge",
+  "--list-jobs": "jobs",
+  "--measure-parallel": "measure-parallel",
+  "--export": "export",
+  "--validate": "validate",
+  "--per-patch": "per-patch",
+  "--bisect": "bisect",
+  "--kcidb": "kcidb",
 };
 
 /**
@@ -27,16 +37,25 @@ export class Verb extends Command {
   // commander calls this for an option it does not know
   unknownOption(flag: string): never {
     const name = flag.split("=")[0]!;
-    const verbs = (this.parent?.commands ?? []).filter((c) => c.options.some((o) => o.long === name)).map((c) => c.name());
+    const verbs = (this.parent?.commands ?? [])
+      .filter((c) => c.options.some((o) => o.long === name))
+      .map((c) => c.name());
     const retired = RETIRED_FLAGS[name];
-    if (retired && !verbs.length) throw new BenchError(`${name} is the verb ${retired} now`, `npm run bench -- ${retired} --help`);
+    if (retired && !verbs.length)
+      throw new BenchError(`${name} is the verb ${retired} now`, `npm run bench -- ${retired} --help`);
     const takers = verbs.length ? `; ${verbs.join(", ")} ${verbs.length === 1 ? "takes" : "take"} it` : "";
-    throw new BenchError(`${this.name()} takes no option ${name}${takers}`, `npm run bench -- ${this.name()} --help lists what ${this.name()} takes`);
+    throw new BenchError(
+      `${this.name()} takes no option ${name}${takers}`,
+      `npm run bench -- ${this.name()} --help lists what ${this.name()} takes`,
+    );
   }
 }
 
 export function commaList(value: string): string[] {
-  return value.split(",").map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A comma-separated list of names from `allowed`. */
@@ -44,7 +63,8 @@ export function listOf<T extends string>(allowed: readonly T[], what: string) {
   return (value: string): T[] => {
     const items = commaList(value);
     for (const i of items) {
-      if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${allowed.join(", ")})`);
+      if (!allowed.includes(i as T))
+        throw new InvalidArgumentError(`unknown ${what} "${i}" (choose from ${allowed.join(", ")})`);
     }
     return items as T[];
   };
@@ -69,7 +89,11 @@ export function folders(args: string[]): string[] {
 
 function parseThresholds(value: string): Thresholds {
   const t = { ...DEFAULT_THRESHOLDS };
-  const names: Record<string, keyof Thresholds> = { efficiency: "efficiencyPoints", runtime: "runtimePoints", off: "offChangePct" };
+  const names: Record<string, keyof Thresholds> = {
+    efficiency: "efficiencyPoints",
+    runtime: "runtimePoints",
+    off: "offChangePct",
+  };
   for (const item of commaList(value)) {
     const [name, v] = item.split("=");
     const key = name ? names[name] : undefined;

@@ -4,7 +4,15 @@ import path from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { cacheRoot } from "../util/paths.js";
-import { ACCELERATORS, guestMachine, TCG_THREADS, type Accelerator, type GuestMachine, type MachineAccelerator, type TcgThread } from "./machine.js";
+import {
+  ACCELERATORS,
+  guestMachine,
+  TCG_THREADS,
+  type Accelerator,
+  type GuestMachine,
+  type MachineAccelerator,
+  type TcgThread,
+} from "./machine.js";
 import { bootGuest, qemuVersion, saidHello } from "./qemu.js";
 
 export const AcceleratorChoiceSchema = z.object({
@@ -39,13 +47,20 @@ export async function prepareMachine(opts: {
   probeTimeoutMs?: number;
 }): Promise<{ machine: GuestMachine; choice: AcceleratorChoice }> {
   const kvm = guestMachine(opts.kernel, opts.initramfs, { accel: "kvm" });
-  const probed = opts.request.accel ? { accel: opts.request.accel, reason: `forced with --accel ${opts.request.accel}` } : await probedAccelerator(kvm, opts.dir, opts.probeTimeoutMs);
-  const accel: MachineAccelerator = probed.accel === "kvm" ? { accel: "kvm" } : { accel: "tcg", tcgThread: opts.request.tcgThread };
+  const probed = opts.request.accel
+    ? { accel: opts.request.accel, reason: `forced with --accel ${opts.request.accel}` }
+    : await probedAccelerator(kvm, opts.dir, opts.probeTimeoutMs);
+  const accel: MachineAccelerator =
+    probed.accel === "kvm" ? { accel: "kvm" } : { accel: "tcg", tcgThread: opts.request.tcgThread };
   return { machine: guestMachine(opts.kernel, opts.initramfs, accel), choice: { ...probed, ...accel } };
 }
 
 /** What the KVM probe says on this host, remembered for a day. */
-async function probedAccelerator(kvm: GuestMachine, dir: string, timeoutMs: number | undefined): Promise<{ accel: Accelerator; reason: string }> {
+async function probedAccelerator(
+  kvm: GuestMachine,
+  dir: string,
+  timeoutMs: number | undefined,
+): Promise<{ accel: Accelerator; reason: string }> {
   try {
     await access("/dev/kvm", constants.R_OK | constants.W_OK);
   } catch {
@@ -58,7 +73,10 @@ async function probedAccelerator(kvm: GuestMachine, dir: string, timeoutMs: numb
     .then((t) => AccelMemoSchema.safeParse(JSON.parse(t)))
     .catch(() => null);
   if (old?.success && old.data.host === host && Date.now() - old.data.at < 24 * 3600_000) {
-    return { accel: old.data.choice.accel, reason: `${old.data.choice.reason} (probed ${new Date(old.data.at).toISOString()})` };
+    return {
+      accel: old.data.choice.accel,
+      reason: `${old.data.choice.reason} (probed ${new Date(old.data.at).toISOString()})`,
+    };
   }
   // one small vCPU is enough to reach init
   const choice = await probeKvm({ ...kvm, cpus: 1, memoryMiB: 256 }, dir, timeoutMs ?? 20_000);
@@ -66,7 +84,11 @@ async function probedAccelerator(kvm: GuestMachine, dir: string, timeoutMs: numb
   return choice;
 }
 
-async function probeKvm(probe: GuestMachine, dir: string, timeoutMs: number): Promise<{ accel: Accelerator; reason: string }> {
+async function probeKvm(
+  probe: GuestMachine,
+  dir: string,
+  timeoutMs: number,
+): Promise<{ accel: Accelerator; reason: string }> {
   const r = await bootGuest(probe, { disks: [], guestArgs: { "esb.mode": "probe" }, timeoutMs, dir });
   const samples = await readFile(r.samples, "utf8").catch(() => "");
   if (saidHello(samples)) return { accel: "kvm", reason: `KVM booted to init in ${(r.wallMs / 1000).toFixed(1)}s` };
@@ -83,6 +105,11 @@ export function acceleratorLabel(a: { accel: string; tcgThread?: string }): stri
 
 /** "tcg, all vCPUs on one host thread (why TCG)": what a report says of how guests ran. */
 export function describeAccelerator(a: AcceleratorChoice): string {
-  const threads = a.accel === "tcg" && a.tcgThread ? (a.tcgThread === "single" ? ", all vCPUs on one host thread" : ", a host thread per vCPU") : "";
+  const threads =
+    a.accel === "tcg" && a.tcgThread
+      ? a.tcgThread === "single"
+        ? ", all vCPUs on one host thread"
+        : ", a host thread per vCPU"
+      : "";
   return `${a.accel}${threads} (${a.reason})`;
 }

@@ -69,10 +69,17 @@ function rowFields(args: string, fail: (why: string) => never): Token[] {
     const m = field.exec(args);
     if (!m) {
       const rest = args.slice(at).trimStart();
-      if (rest.startsWith('"') && /^"[^"]*\\/.test(rest)) fail(`a string with an escape (strings here are plain "..." without backslashes)`);
+      if (rest.startsWith('"') && /^"[^"]*\\/.test(rest))
+        fail(`a string with an escape (strings here are plain "..." without backslashes)`);
       fail(`field ${out.length + 1} is not a "string", an identifier or an integer: ${rest.slice(0, 40)}`);
     }
-    out.push(m[1] !== undefined ? { kind: "string", text: m[1] } : m[2] !== undefined ? { kind: "word", text: m[2] } : { kind: "int", text: m[3]! });
+    out.push(
+      m[1] !== undefined
+        ? { kind: "string", text: m[1] }
+        : m[2] !== undefined
+          ? { kind: "word", text: m[2] }
+          : { kind: "int", text: m[3]! },
+    );
     at = field.lastIndex;
     if (m[4] === "," && at >= args.length) fail("a trailing comma");
   }
@@ -93,7 +100,10 @@ export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[]
   for (const [i, raw] of text.split("\n").entries()) {
     const line = raw.trim();
     const fail = (why: string): never => {
-      throw new BenchError(`${source}:${i + 1}: ${why}: ${line.slice(0, 100)}`, "each line of checks.def is a comment or one CHECK(...)/RESULT(...) row as its head describes");
+      throw new BenchError(
+        `${source}:${i + 1}: ${why}: ${line.slice(0, 100)}`,
+        "each line of checks.def is a comment or one CHECK(...)/RESULT(...) row as its head describes",
+      );
     };
     if (comment || line.startsWith("/*")) {
       const end = line.indexOf("*/", comment ? 0 : 2);
@@ -107,9 +117,13 @@ export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[]
     const kind = row![1] as keyof typeof ROWS;
     const f = rowFields(row![2]!, fail);
     const names = ROWS[kind];
-    if (f.length !== names.length) fail(`${kind} has ${names.length} fields (${names.join(", ")}), this row ${f.length}`);
+    if (f.length !== names.length)
+      fail(`${kind} has ${names.length} fields (${names.join(", ")}), this row ${f.length}`);
     const want = (k: number, kinds: Token["kind"], test?: RegExp): string => {
-      if (f[k]!.kind !== kinds || (test && !test.test(f[k]!.text))) fail(`${names[k]} must be ${kinds === "string" ? "a \"string\"" : kinds === "int" ? "an integer" : "an identifier"}${test ? ` matching ${test}` : ""}, not ${f[k]!.text || '""'}`);
+      if (f[k]!.kind !== kinds || (test && !test.test(f[k]!.text)))
+        fail(
+          `${names[k]} must be ${kinds === "string" ? 'a "string"' : kinds === "int" ? "an integer" : "an identifier"}${test ? ` matching ${test}` : ""}, not ${f[k]!.text || '""'}`,
+        );
       return f[k]!.text;
     };
     if (kind === "CHECK") {
@@ -121,10 +135,19 @@ export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[]
       const typicalSeconds = Number(want(4, "int", /^[1-9][0-9]*$/));
       const timeoutSeconds = Number(want(5, "int", /^[1-9][0-9]*$/));
       const neighbours = want(6, "word");
-      if (neighbours !== "shared" && neighbours !== "alone") fail(`neighbours must be shared or alone, not ${neighbours}`);
+      if (neighbours !== "shared" && neighbours !== "alone")
+        fail(`neighbours must be shared or alone, not ${neighbours}`);
       const proves = want(7, "string", /\S/);
       if (checks.some((c) => c.name === name)) fail(`a second check named ${name}`);
-      checks.push({ name, proves, results: [], needs: NEEDS[needs as keyof typeof NEEDS], typicalSeconds, timeoutSeconds, alone: neighbours === "alone" });
+      checks.push({
+        name,
+        proves,
+        results: [],
+        needs: NEEDS[needs as keyof typeof NEEDS],
+        typicalSeconds,
+        timeoutSeconds,
+        alone: neighbours === "alone",
+      });
     } else {
       const check = want(0, "string", NAME);
       const name = want(1, "string", NAME);
@@ -142,7 +165,10 @@ export function parseChecksDef(text: string, source = "checks.def"): CheckSpec[]
   return checks;
 }
 
-export const CHECKS: readonly CheckSpec[] = parseChecksDef(readFileSync(CHECKS_DEF, "utf8"), "rootfs/esbcheck/checks.def");
+export const CHECKS: readonly CheckSpec[] = parseChecksDef(
+  readFileSync(CHECKS_DEF, "utf8"),
+  "rootfs/esbcheck/checks.def",
+);
 
 export const CHECK_NAMES = CHECKS.map((c) => c.name);
 /** The results the checks end with (trust has two): what reports and the known-answer matrix name. */
@@ -157,7 +183,14 @@ export function checkSpec(name: string): CheckSpec {
 /** "all" or a comma list, in the order given, each once. */
 export function resolveChecks(spec: string): string[] {
   if (spec.trim() === "all" || spec.trim() === "") return [...CHECK_NAMES];
-  const names = [...new Set(spec.split(",").map((s) => s.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      spec
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   for (const n of names) checkSpec(n);
   return names;
 }
@@ -184,21 +217,29 @@ export interface CorrectnessBoot {
 
 /** vda, vdb, ..., vdz, vdaa, ... as the kernel names virtio disks. */
 export function diskName(i: number): string {
-  const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + String.fromCharCode(97 + (n % 26)));
+  const letters = (n: number): string =>
+    n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + String.fromCharCode(97 + (n % 26));
   return `vd${letters(i)}`;
 }
 
 function safeWord(w: string, what: string): string {
-  if (!w || /\s/.test(w)) throw new BenchError(`${what} "${w}" is empty or has white space; the guest's case list is split on spaces`);
+  if (!w || /\s/.test(w))
+    throw new BenchError(`${what} "${w}" is empty or has white space; the guest's case list is split on spaces`);
   return w;
 }
 
 /** The case list the guest reads from /check/cases. */
-export function renderCaseList(entries: { trust?: { dev: string; path: string }; corrupt?: Array<{ dev: string; name: string; hitPath: string | null; expect: string }> }): string {
+export function renderCaseList(entries: {
+  trust?: { dev: string; path: string };
+  corrupt?: Array<{ dev: string; name: string; hitPath: string | null; expect: string }>;
+}): string {
   const lines = ["# erofs-share-bench correctness cases: trust DEV PATH | corrupt DEV NAME HITPATH|- EXPECT"];
-  if (entries.trust) lines.push(`trust ${safeWord(entries.trust.dev, "device")} ${safeWord(entries.trust.path, "path")}`);
+  if (entries.trust)
+    lines.push(`trust ${safeWord(entries.trust.dev, "device")} ${safeWord(entries.trust.path, "path")}`);
   for (const c of entries.corrupt ?? []) {
-    lines.push(`corrupt ${safeWord(c.dev, "device")} ${safeWord(c.name, "case")} ${c.hitPath === null ? "-" : safeWord(c.hitPath, "path")} ${safeWord(c.expect, "expectation")}`);
+    lines.push(
+      `corrupt ${safeWord(c.dev, "device")} ${safeWord(c.name, "case")} ${c.hitPath === null ? "-" : safeWord(c.hitPath, "path")} ${safeWord(c.expect, "expectation")}`,
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -236,10 +277,18 @@ export function planCorrectnessBoots(checks: string[], disks: CheckDisks, opts: 
     if (spec.needs === "corrupt") {
       if (!disks.corrupt?.length) throw new BenchError(`check ${name} needs corrupted images and was given none`);
       drives.push(...disks.corrupt.map((c) => c.file));
-      caseList = renderCaseList({ corrupt: disks.corrupt.map((c, i) => ({ dev: diskName(2 + i), name: c.name, hitPath: c.hitPath, expect: c.expect })) });
+      caseList = renderCaseList({
+        corrupt: disks.corrupt.map((c, i) => ({
+          dev: diskName(2 + i),
+          name: c.name,
+          hitPath: c.hitPath,
+          expect: c.expect,
+        })),
+      });
     }
     // the budget grows with esb.seconds; the reference pass with the images (2 s per MiB, as a read-all boot)
-    const scaled = spec.timeoutSeconds + Math.max(0, seconds - 30) * (spec.typicalSeconds / 30) * 2 + 2 * (opts.imagesMiB ?? 0);
+    const scaled =
+      spec.timeoutSeconds + Math.max(0, seconds - 30) * (spec.typicalSeconds / 30) * 2 + 2 * (opts.imagesMiB ?? 0);
     return {
       check: name,
       disks: drives,
@@ -260,7 +309,8 @@ export function planCorrectnessBoots(checks: string[], disks: CheckDisks, opts: 
 
 /** The corrupt boot again with only `cases` (esb.cases): what was left to run when a case oopsed. */
 export function corruptRerun(boot: CorrectnessBoot, cases: string[]): CorrectnessBoot {
-  if (checkSpec(boot.check).needs !== "corrupt") throw new BenchError(`only corrupt boots run again by case, not ${boot.check}`);
+  if (checkSpec(boot.check).needs !== "corrupt")
+    throw new BenchError(`only corrupt boots run again by case, not ${boot.check}`);
   return { ...boot, guestArgs: { ...boot.guestArgs, "esb.cases": cases.map((c) => safeWord(c, "case")).join(",") } };
 }
 

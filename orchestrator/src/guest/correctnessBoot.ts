@@ -48,16 +48,28 @@ function timingOf(s: CheckStream, wallMs: number): CheckTiming | undefined {
   return { bootMs: s.bootUp, refsMs, checkMs, qemuOutsideMs: Math.max(0, wallMs - s.endUp) };
 }
 
-export async function runCheckBoot(machine: GuestMachine, boot: CorrectnessBoot, bootDir: string): Promise<CheckBootResult> {
+export async function runCheckBoot(
+  machine: GuestMachine,
+  boot: CorrectnessBoot,
+  bootDir: string,
+): Promise<CheckBootResult> {
   await mkdir(bootDir, { recursive: true });
-  const initramfs = boot.caseList ? await initramfsWithCases(machine.initramfs, boot.caseList, bootDir) : machine.initramfs;
+  const initramfs = boot.caseList
+    ? await initramfsWithCases(machine.initramfs, boot.caseList, bootDir)
+    : machine.initramfs;
   const { result: r, earlyHangs } = await bootPastInit(
     { ...machine, initramfs, memoryMiB: boot.memoryMiB },
     { disks: boot.disks, guestArgs: boot.guestArgs, timeoutMs: boot.timeoutMs, dir: bootDir },
     `correctness ${boot.check}`,
   );
-  if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) throw await describeBootFailure(r, `correctness ${boot.check}`);
+  if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0)))
+    throw await describeBootFailure(r, `correctness ${boot.check}`);
   const stream = parseCheckStream(await readFile(r.samples, "utf8"), r.samples);
-  const end: BootEnd = { oops: r.oops ? { headline: r.oops.headline, rip: r.oops.rip } : undefined, panicked: r.panicked, timedOut: r.timedOut, wallMs: r.wallMs };
+  const end: BootEnd = {
+    oops: r.oops ? { headline: r.oops.headline, rip: r.oops.rip } : undefined,
+    panicked: r.panicked,
+    timedOut: r.timedOut,
+    wallMs: r.wallMs,
+  };
   return { boot, stream, end, bootDir, timing: timingOf(stream, r.wallMs), earlyHangs };
 }

@@ -32,7 +32,9 @@ const BUSYBOX = "/bin/busybox";
 
 /** A directory as a gzipped newc cpio owned by root, in a stable order. */
 async function packCpio(root: string, out: string, what: string): Promise<void> {
-  await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${out}"`], { what });
+  await run("sh", ["-c", `cd "${root}" && find . | sort | cpio --quiet -o -H newc -R 0:0 | gzip -9n > "${out}"`], {
+    what,
+  });
 }
 
 /** The guest scripts /init sources, copied to /bin. */
@@ -53,12 +55,25 @@ export const AGENT_CFLAGS = ["-O2", "-Wall", "-static"];
  */
 export function agentSources(agent: Agent, rootfs = rootfsDir): string[] {
   return [agent, LIBRARY].flatMap((dir) =>
-    readdirSync(path.join(rootfs, dir)).filter((n) => /\.(c|h|def)$/.test(n)).sort().map((n) => path.join(rootfs, dir, n)));
+    readdirSync(path.join(rootfs, dir))
+      .filter((n) => /\.(c|h|def)$/.test(n))
+      .sort()
+      .map((n) => path.join(rootfs, dir, n)),
+  );
 }
 
 /** gcc's arguments for an agent: flags, the binary, then its C files and the library's. */
-export function agentCompileArgs(agent: Agent, out: string, opts: { rootfs?: string; flags?: string[] } = {}): string[] {
-  return [...(opts.flags ?? AGENT_CFLAGS), "-o", out, ...agentSources(agent, opts.rootfs).filter((f) => f.endsWith(".c"))];
+export function agentCompileArgs(
+  agent: Agent,
+  out: string,
+  opts: { rootfs?: string; flags?: string[] } = {},
+): string[] {
+  return [
+    ...(opts.flags ?? AGENT_CFLAGS),
+    "-o",
+    out,
+    ...agentSources(agent, opts.rootfs).filter((f) => f.endsWith(".c")),
+  ];
 }
 
 /**
@@ -71,7 +86,8 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
   const scripts: Record<string, string> = {};
   for (const s of SCRIPTS) scripts[s] = sha256(await readFile(path.join(rootfsDir, s), "utf8"));
   const sources: Record<string, string> = {};
-  for (const agent of AGENTS) for (const f of agentSources(agent)) sources[path.relative(rootfsDir, f)] = sha256(await readFile(f, "utf8"));
+  for (const agent of AGENTS)
+    for (const f of agentSources(agent)) sources[path.relative(rootfsDir, f)] = sha256(await readFile(f, "utf8"));
   const bb = await sha256File(BUSYBOX).catch(() => {
     throw new BenchError(`${BUSYBOX} is missing`, "apt-get install busybox-static");
   });
@@ -80,29 +96,36 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
     throw new BenchError(`${BUSYBOX} is dynamically linked; the guest has no libc`, "apt-get install busybox-static");
   }
   const inputs = { init: sha256(initText), scripts, sources, busybox: bb, cc: await compilerVersion() };
-  const hit = await cached("initramfs", inputs, InitramfsRecordSchema, (dir) =>
-    progress.stage("guest", "building the initramfs (busybox, init, esbprobe, esbcheck)", async () => {
-      const root = path.join(dir, "root");
-      for (const d of ["bin", "dev", "proc", "sys", "tmp", "mnt", "sys/fs/cgroup"]) await mkdir(path.join(root, d), { recursive: true });
-      await copyFile(BUSYBOX, path.join(root, "bin/busybox"));
-      await copyFile(path.join(rootfsDir, "init"), path.join(root, "init"));
-      await chmod(path.join(root, "init"), 0o755);
-      for (const s of SCRIPTS) await copyFile(path.join(rootfsDir, s), path.join(root, "bin", s));
-      for (const agent of AGENTS) {
-        await run("gcc", agentCompileArgs(agent, path.join(root, "bin", agent)), { what: `compiling rootfs/${agent}/ (static)` });
-      }
-      const out = path.join(dir, "initramfs.cpio.gz");
-      await packCpio(root, out, "packing the initramfs");
-      return {
-        initramfs: "initramfs.cpio.gz",
-        initramfsSha256: await sha256File(out),
-        busybox: BUSYBOX,
-        busyboxSha256: bb,
-        probeSha256: await sha256File(path.join(root, "bin/esbprobe")),
-        checkSha256: await sha256File(path.join(root, "bin/esbcheck")),
-        initSha256: inputs.init,
-      };
-    }),
+  const hit = await cached(
+    "initramfs",
+    inputs,
+    InitramfsRecordSchema,
+    (dir) =>
+      progress.stage("guest", "building the initramfs (busybox, init, esbprobe, esbcheck)", async () => {
+        const root = path.join(dir, "root");
+        for (const d of ["bin", "dev", "proc", "sys", "tmp", "mnt", "sys/fs/cgroup"])
+          await mkdir(path.join(root, d), { recursive: true });
+        await copyFile(BUSYBOX, path.join(root, "bin/busybox"));
+        await copyFile(path.join(rootfsDir, "init"), path.join(root, "init"));
+        await chmod(path.join(root, "init"), 0o755);
+        for (const s of SCRIPTS) await copyFile(path.join(rootfsDir, s), path.join(root, "bin", s));
+        for (const agent of AGENTS) {
+          await run("gcc", agentCompileArgs(agent, path.join(root, "bin", agent)), {
+            what: `compiling rootfs/${agent}/ (static)`,
+          });
+        }
+        const out = path.join(dir, "initramfs.cpio.gz");
+        await packCpio(root, out, "packing the initramfs");
+        return {
+          initramfs: "initramfs.cpio.gz",
+          initramfsSha256: await sha256File(out),
+          busybox: BUSYBOX,
+          busyboxSha256: bb,
+          probeSha256: await sha256File(path.join(root, "bin/esbprobe")),
+          checkSha256: await sha256File(path.join(root, "bin/esbcheck")),
+          initSha256: inputs.init,
+        };
+      }),
     { say: (m) => progress.info(m) },
   );
   return { file: path.join(hit.dir, hit.record.initramfs), record: hit.record, reused: hit.reused };
@@ -112,7 +135,12 @@ export async function prepareInitramfs(progress: Progress): Promise<Initramfs> {
  * The base initramfs with `files` appended as a second cpio archive (the
  * kernel unpacks concatenated archives in order), written to `dir/<name>`.
  */
-async function initramfsWith(base: string, files: Record<string, { text: string; mode: number }>, dir: string, name: string): Promise<string> {
+async function initramfsWith(
+  base: string,
+  files: Record<string, { text: string; mode: number }>,
+  dir: string,
+  name: string,
+): Promise<string> {
   const root = path.join(dir, `${name}-root`);
   for (const [rel, f] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(root, rel)), { recursive: true });

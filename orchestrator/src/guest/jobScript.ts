@@ -3,7 +3,10 @@ import { shQuote } from "../util/shell.js";
 
 /** File-name-safe version of a step name ("wrk 64k" → "wrk-64k"). */
 export function stepFile(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 /**
@@ -30,7 +33,11 @@ export function containerScript(workload: string, rt: RuntimeSpec, quick: boolea
   ];
   // the host side copies these itself when this script never reaches fail (a step that hangs)
   lines.push(`printf '%s\\n' ${rt.logs.map(shQuote).join(" ")} > /esb/server-logs`);
-  if (rt.setup) lines.push(`sh -c ${shQuote(expandParams(rt.setup, params, src))} > /esb/setup.log 2>&1 || fail setup`, "mark setup");
+  if (rt.setup)
+    lines.push(
+      `sh -c ${shQuote(expandParams(rt.setup, params, src))} > /esb/setup.log 2>&1 || fail setup`,
+      "mark setup",
+    );
   lines.push(
     `sh -c ${shQuote(expandParams(rt.start, params, src))} > /esb/start.log 2>&1 || fail start`,
     "mark start",

@@ -12,7 +12,12 @@ interface LoadResult {
 }
 
 function unreadable(tool: string, what: string, text: string): BenchError {
-  const head = text.replace(/\r/g, "").split("\n").filter((l) => l.trim()).slice(0, 12).join("\n");
+  const head = text
+    .replace(/\r/g, "")
+    .split("\n")
+    .filter((l) => l.trim())
+    .slice(0, 12)
+    .join("\n");
   return new BenchError(
     `could not find ${what} in the ${tool} output; it begins:\n${head ? indent(head) : "    (empty output)"}`,
     `check that ${tool} ran to the end against a reachable server (its full output is in the workload log)`,
@@ -76,7 +81,11 @@ export function parseRedisBenchmark(text: string): LoadResult {
     if (f.length < 2 || r === undefined || !f[0]) continue;
     rps.push(r);
     raw[f[0]] = r;
-    for (const [key, col] of [["avg", "avg_latency_ms"], ["p50", "p50_latency_ms"], ["p99", "p99_latency_ms"]] as const) {
+    for (const [key, col] of [
+      ["avg", "avg_latency_ms"],
+      ["p50", "p50_latency_ms"],
+      ["p99", "p99_latency_ms"],
+    ] as const) {
       const v = row.get(col);
       if (v !== undefined) lat[key].push(v);
     }
@@ -97,7 +106,8 @@ export function parsePgbench(text: string): LoadResult {
   const pick = (re: RegExp) => num(re.exec(text)?.[1]);
   // the figure without connection set-up: "without initial connection time" (pg 14+) or "excluding connections establishing"
   const tps =
-    pick(/^tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/m) ?? pick(/^tps = ([\d.]+)/m);
+    pick(/^tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/m) ??
+    pick(/^tps = ([\d.]+)/m);
   if (tps === undefined) throw unreadable("pgbench", `a "tps = ..." line`, text);
   const raw = withoutUndefined({
     transactions: pick(/^number of transactions actually processed: (\d+)/m),

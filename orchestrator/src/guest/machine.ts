@@ -30,6 +30,17 @@ const GUEST_CPUS = 2;
 const GUEST_MEMORY_MIB = 512;
 
 /** The machine for a kernel and initramfs under an accelerator. */
-export function guestMachine(kernel: { bzImage: string; vmlinux: string }, initramfs: string, accel: MachineAccelerator): GuestMachine {
-  return { ...accel, kernel: kernel.bzImage, vmlinux: kernel.vmlinux, initramfs, cpus: GUEST_CPUS, memoryMiB: GUEST_MEMORY_MIB };
+export function guestMachine(
+  kernel: { bzImage: string; vmlinux: string },
+  initramfs: string,
+  accel: MachineAccelerator,
+): GuestMachine {
+  return {
+    ...accel,
+    kernel: kernel.bzImage,
+    vmlinux: kernel.vmlinux,
+    initramfs,
+    cpus: GUEST_CPUS,
+    memoryMiB: GUEST_MEMORY_MIB,
+  };
 }

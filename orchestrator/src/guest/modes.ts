@@ -13,8 +13,11 @@ export type AccessPath = (typeof ACCESS_PATHS)[number];
 /** Mount options per image in each mode: split puts the images in different domains. */
 export function mountOptions(mode: Mode, shareOptions: (domain: string) => string): { a: string; b: string } {
   switch (mode) {
-    case "off": return { a: "none", b: "none" };
-    case "on": return { a: shareOptions("esb"), b: shareOptions("esb") };
-    case "split": return { a: shareOptions("esb-a"), b: shareOptions("esb-b") };
+    case "off":
+      return { a: "none", b: "none" };
+    case "on":
+      return { a: shareOptions("esb"), b: shareOptions("esb") };
+    case "split":
+      return { a: shareOptions("esb-a"), b: shareOptions("esb-b") };
   }
 }

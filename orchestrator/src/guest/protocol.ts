@@ -17,13 +17,25 @@ export function parseMeminfo(text: string): Map<string, number> {
 export function pageCacheKiB(meminfo: Map<string, number>): number {
   const cached = meminfo.get("Cached");
   const shmem = meminfo.get("Shmem");
-  if (cached === undefined || shmem === undefined) throw new BenchError("guest /proc/meminfo has no Cached or Shmem line");
+  if (cached === undefined || shmem === undefined)
+    throw new BenchError("guest /proc/meminfo has no Cached or Shmem line");
   return cached - shmem;
 }
 
-const Hello = z.object({ t: z.literal("hello"), release: z.string(), mode: z.string(), rep: z.number(), up: z.number().optional() });
+const Hello = z.object({
+  t: z.literal("hello"),
+  release: z.string(),
+  mode: z.string(),
+  rep: z.number(),
+  up: z.number().optional(),
+});
 const Sample = z.object({
-  t: z.literal("sample"), point: z.string(), path: z.string(), tries: z.number(), stable: z.boolean(), meminfo: z.string(),
+  t: z.literal("sample"),
+  point: z.string(),
+  path: z.string(),
+  tries: z.number(),
+  stable: z.boolean(),
+  meminfo: z.string(),
   /** Every Cached - Shmem reading (KiB) taken while settling, in order. */
   readings: z.array(z.number()),
   /** Raw /proc/vmstat right after the meminfo reading; "" when it could not be read. */
@@ -37,29 +49,61 @@ const Sample = z.object({
 /** A file as the guest named it: UTF-8, with the raw bytes in pathHex when the name is not UTF-8. */
 const Named = { image: z.string(), path: z.string(), pathHex: z.string().optional() };
 const FileLine = z.object({
-  t: z.literal("file"), ...Named, size: z.number(),
+  t: z.literal("file"),
+  ...Named,
+  size: z.number(),
   /** Bytes the access path delivered (touched, for mmap). */
   bytes: z.number(),
   /** The digest the guest was asked for, if any. */
   sha256: z.string().optional(),
   xxh64: z.string().optional(),
 });
-const FileError = z.object({ t: z.literal("file-error"), ...Named, errno: z.number(), op: z.string(), bytes: z.number() });
+const FileError = z.object({
+  t: z.literal("file-error"),
+  ...Named,
+  errno: z.number(),
+  op: z.string(),
+  bytes: z.number(),
+});
 const ReadLine = z.object({
-  t: z.literal("read"), image: z.string(), method: z.string(), files: z.number(), bytes: z.number(), errors: z.number(), ms: z.number(),
+  t: z.literal("read"),
+  image: z.string(),
+  method: z.string(),
+  files: z.number(),
+  bytes: z.number(),
+  errors: z.number(),
+  ms: z.number(),
   /** 0 when the whole tree was walked. */
   walk: z.number(),
   /** When the step ended, ms since the guest booted. */
   up: z.number().optional(),
 });
-const Resident = z.object({ t: z.literal("resident"), ...Named, size: z.number(), pages: z.number(), resident: z.number() });
+const Resident = z.object({
+  t: z.literal("resident"),
+  ...Named,
+  size: z.number(),
+  pages: z.number(),
+  resident: z.number(),
+});
 const ResidentDone = z.object({ t: z.literal("resident-done"), image: z.string(), ms: z.number(), up: z.number() });
 const Dmesg = z.object({ t: z.literal("dmesg"), text: z.string(), up: z.number().optional() });
 const ErrorLine = z.object({ t: z.literal("error"), what: z.string(), message: z.string() });
 const CgroupLine = z.object({ t: z.literal("cgroup"), name: z.string(), current: z.number(), stat: z.string() });
 const OutputLine = z.object({ t: z.literal("output"), container: z.string(), step: z.string(), text: z.string() });
 
-const GuestLineSchema = z.discriminatedUnion("t", [Hello, Sample, FileLine, FileError, ReadLine, Resident, ResidentDone, Dmesg, ErrorLine, CgroupLine, OutputLine]);
+const GuestLineSchema = z.discriminatedUnion("t", [
+  Hello,
+  Sample,
+  FileLine,
+  FileError,
+  ReadLine,
+  Resident,
+  ResidentDone,
+  Dmesg,
+  ErrorLine,
+  CgroupLine,
+  OutputLine,
+]);
 type GuestLine = z.infer<typeof GuestLineSchema>;
 
 /**
@@ -110,21 +154,57 @@ export interface GuestReport {
 
 /** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
 export function parseGuestOutput(text: string, source: string): GuestReport {
-  const r: GuestReport = { samples: [], files: [], fileErrors: [], reads: [], resident: [], residentDone: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: false };
+  const r: GuestReport = {
+    samples: [],
+    files: [],
+    fileErrors: [],
+    reads: [],
+    resident: [],
+    residentDone: [],
+    errors: [],
+    cgroups: [],
+    outputs: [],
+    dmesg: "",
+    complete: false,
+  };
   for (const { value, at } of jsonLines(text, source)) {
     const o = parseGuestLine(value, at);
     switch (o.t) {
-      case "hello": r.hello = o; break;
-      case "sample": r.samples.push({ ...o, pageCacheKiB: pageCacheKiB(parseMeminfo(o.meminfo)) }); break;
-      case "file": r.files.push(o); break;
-      case "file-error": r.fileErrors.push(o); break;
-      case "read": r.reads.push(o); break;
-      case "resident": r.resident.push(o); break;
-      case "resident-done": r.residentDone.push(o); break;
-      case "error": r.errors.push(o); break;
-      case "cgroup": r.cgroups.push(o); break;
-      case "output": r.outputs.push(o); break;
-      case "dmesg": r.dmesg = o.text; r.complete = true; r.endUp = o.up; break;
+      case "hello":
+        r.hello = o;
+        break;
+      case "sample":
+        r.samples.push({ ...o, pageCacheKiB: pageCacheKiB(parseMeminfo(o.meminfo)) });
+        break;
+      case "file":
+        r.files.push(o);
+        break;
+      case "file-error":
+        r.fileErrors.push(o);
+        break;
+      case "read":
+        r.reads.push(o);
+        break;
+      case "resident":
+        r.resident.push(o);
+        break;
+      case "resident-done":
+        r.residentDone.push(o);
+        break;
+      case "error":
+        r.errors.push(o);
+        break;
+      case "cgroup":
+        r.cgroups.push(o);
+        break;
+      case "output":
+        r.outputs.push(o);
+        break;
+      case "dmesg":
+        r.dmesg = o.text;
+        r.complete = true;
+        r.endUp = o.up;
+        break;
     }
   }
   return r;
@@ -169,7 +249,10 @@ export function diskReads(diskstats: string): { ios: number; kib: number } {
  * memory, it tells whether a mode saves pages by sharing them or by reading
  * fewer ahead (and paying for it in faults and I/O requests).
  */
-export function ioBetween(before: { vmstat: string; diskstats?: string }, after: { vmstat: string; diskstats?: string }): { majorFaults: number; pgpginKiB: number; diskReads: number; diskReadKiB: number } {
+export function ioBetween(
+  before: { vmstat: string; diskstats?: string },
+  after: { vmstat: string; diskstats?: string },
+): { majorFaults: number; pgpginKiB: number; diskReads: number; diskReadKiB: number } {
   const [vb, va] = [parseVmstat(before.vmstat), parseVmstat(after.vmstat)];
   const [db, da] = [diskReads(before.diskstats ?? ""), diskReads(after.diskstats ?? "")];
   return {

@@ -73,24 +73,37 @@ export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
     }),
   ].join(" ");
   // -cpu max/host under nested KVM aborts on MSR 0x10a, so KVM keeps QEMU's default model.
-  const accel = machine.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${machine.tcgThread}`, "-cpu", "max"];
+  const accel =
+    machine.accel === "kvm" ? ["-accel", "kvm"] : ["-accel", `tcg,thread=${machine.tcgThread}`, "-cpu", "max"];
   return [
     ...accel,
-    "-m", String(machine.memoryMiB),
-    "-smp", String(machine.cpus),
+    "-m",
+    String(machine.memoryMiB),
+    "-smp",
+    String(machine.cpus),
     "-nodefaults",
-    "-display", "none",
+    "-display",
+    "none",
     "-no-reboot",
-    "-kernel", machine.kernel,
-    "-initrd", machine.initramfs,
-    "-append", cmdline,
-    "-chardev", `file,id=console,path=${qemuOptionPath(path.join(boot.dir, "console.log"))}`,
-    "-serial", "chardev:console",
-    "-device", "virtio-serial-pci",
-    "-chardev", `file,id=esb,path=${qemuOptionPath(path.join(boot.dir, "samples.jsonl"))}`,
-    "-device", "virtserialport,chardev=esb,name=esb.samples",
+    "-kernel",
+    machine.kernel,
+    "-initrd",
+    machine.initramfs,
+    "-append",
+    cmdline,
+    "-chardev",
+    `file,id=console,path=${qemuOptionPath(path.join(boot.dir, "console.log"))}`,
+    "-serial",
+    "chardev:console",
+    "-device",
+    "virtio-serial-pci",
+    "-chardev",
+    `file,id=esb,path=${qemuOptionPath(path.join(boot.dir, "samples.jsonl"))}`,
+    "-device",
+    "virtserialport,chardev=esb,name=esb.samples",
     ...boot.disks.flatMap((d) => ["-drive", `file=${qemuOptionPath(d)},if=virtio,format=raw,readonly=on`]),
-    "-net", "none",
+    "-net",
+    "none",
   ];
 }
 
@@ -117,19 +130,30 @@ export async function bootGuest(machine: GuestMachine, boot: Boot): Promise<VmRe
   await writeFile(samplesFile, "");
   await writeFile(path.join(boot.dir, "qemu.command"), shellQuote(["qemu-system-x86_64", ...args]) + "\n");
   const t0 = Date.now();
-  const child = spawnTracked("qemu-system-x86_64", args, { reject: false, timeout: boot.timeoutMs, killSignal: "SIGKILL", stdin: "ignore" });
+  const child = spawnTracked("qemu-system-x86_64", args, {
+    reject: false,
+    timeout: boot.timeoutMs,
+    killSignal: "SIGKILL",
+    stdin: "ignore",
+  });
   running.add(child);
   let noInit = false;
-  const watch = boot.initDeadlineMs === undefined ? undefined : setInterval(() => {
-    void readFile(samplesFile, "utf8").then((t) => {
-      if (saidHello(t)) clearInterval(watch);
-      else if (Date.now() - t0 > boot.initDeadlineMs!) {
-        clearInterval(watch);
-        noInit = true;
-        child.kill("SIGKILL");
-      }
-    }, () => undefined);
-  }, 500);
+  const watch =
+    boot.initDeadlineMs === undefined
+      ? undefined
+      : setInterval(() => {
+          void readFile(samplesFile, "utf8").then(
+            (t) => {
+              if (saidHello(t)) clearInterval(watch);
+              else if (Date.now() - t0 > boot.initDeadlineMs!) {
+                clearInterval(watch);
+                noInit = true;
+                child.kill("SIGKILL");
+              }
+            },
+            () => undefined,
+          );
+        }, 500);
   const res = await child.finally(() => {
     running.delete(child);
     clearInterval(watch);
@@ -163,7 +187,12 @@ async function oopsOf(consoleText: string, vmlinux: string, dir: string): Promis
   if (!raw) return undefined;
   const table = (await exists(vmlinux)) ? await loadSymbols(vmlinux) : null;
   const oops = symbolise(raw, table);
-  await writeFile(path.join(dir, "oops.txt"), renderOops(oops) + "\n" + (table ? `(symbols from ${vmlinux})\n` : "(no vmlinux beside the kernel: addresses left as they are)\n"));
+  await writeFile(
+    path.join(dir, "oops.txt"),
+    renderOops(oops) +
+      "\n" +
+      (table ? `(symbols from ${vmlinux})\n` : "(no vmlinux beside the kernel: addresses left as they are)\n"),
+  );
   return oops;
 }
 
@@ -180,17 +209,29 @@ export class GuestFailure extends BenchError {
  */
 export async function describeBootFailure(r: VmResult, what: string): Promise<BenchError> {
   const tail = await tailOfFile(r.console, 25);
-  const indent = (t: string) => t.split("\n").map((l) => "    " + l).join("\n");
+  const indent = (t: string) =>
+    t
+      .split("\n")
+      .map((l) => "    " + l)
+      .join("\n");
   if (!r.timedOut && (r.signal || (r.exitCode !== null && r.exitCode !== 0))) {
     const how = r.signal ? `was killed by ${r.signal}, not by erofs-share-bench` : `exited with status ${r.exitCode}`;
     return new BenchError(
       `${what}: QEMU ${how}${r.stderr ? `: ${r.stderr}` : ""}`,
-      r.signal ? "the host killed it (out of memory?) or someone did: check dmesg on the host, then run again" : "this is a problem of the host or of QEMU's arguments, not of the kernel under test: see qemu.stderr in the boot folder",
+      r.signal
+        ? "the host killed it (out of memory?) or someone did: check dmesg on the host, then run again"
+        : "this is a problem of the host or of QEMU's arguments, not of the kernel under test: see qemu.stderr in the boot folder",
       [path.join(path.dirname(r.console), "qemu.stderr"), r.console],
     );
   }
-  const why = r.timedOut ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed` : r.panicked ? "guest kernel panicked" : "guest ended without a result";
-  const oops = r.oops ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n` : "; console tail:\n";
+  const why = r.timedOut
+    ? `guest hung: no result within ${Math.round(r.wallMs / 1000)}s, QEMU killed`
+    : r.panicked
+      ? "guest kernel panicked"
+      : "guest ended without a result";
+  const oops = r.oops
+    ? `; ${r.oops.headline}${r.oops.rip ? ` at ${r.oops.rip}` : ""}\n${indent(renderOops(r.oops))}\n  console tail:\n`
+    : "; console tail:\n";
   return new GuestFailure(`${what}: ${why}${oops}${indent(tail)}`, undefined, [r.console]);
 }
 
@@ -224,17 +265,33 @@ function initDeadlineMs(accel: Accelerator): number {
  * before init but its registration, so a series that breaks boot still
  * fails every attempt.
  */
-export async function bootPastInit(machine: GuestMachine, boot: Boot, what: string): Promise<{ result: VmResult; earlyHangs: EarlyHang[] }> {
+export async function bootPastInit(
+  machine: GuestMachine,
+  boot: Boot,
+  what: string,
+): Promise<{ result: VmResult; earlyHangs: EarlyHang[] }> {
   const earlyHangs: EarlyHang[] = [];
   for (;;) {
-    const result = await bootGuest(machine, { ...boot, initDeadlineMs: boot.initDeadlineMs ?? initDeadlineMs(machine.accel) });
+    const result = await bootGuest(machine, {
+      ...boot,
+      initDeadlineMs: boot.initDeadlineMs ?? initDeadlineMs(machine.accel),
+    });
     // a kernel that ended on its own before init (a panic such as "IO-APIC + timer doesn't work" on a loaded host) is started again too
-    const endedEarly = !result.noInit && !result.timedOut && result.exitCode === 0 && !saidHello(await readFile(result.samples, "utf8").catch(() => ""));
+    const endedEarly =
+      !result.noInit &&
+      !result.timedOut &&
+      result.exitCode === 0 &&
+      !saidHello(await readFile(result.samples, "utf8").catch(() => ""));
     if (!result.noInit && !endedEarly) return { result, earlyHangs };
-    const tail = (await tailOfFile(result.console, 8)).split("\n").map((l) => l.trim()).filter(Boolean);
+    const tail = (await tailOfFile(result.console, 8))
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     const lastLine = tail.find((l) => /Kernel panic/.test(l)) ?? tail[tail.length - 1] ?? "";
     earlyHangs.push({ wallMs: result.wallMs, lastLine });
-    await rename(result.console, path.join(boot.dir, `console.stalled-${earlyHangs.length}.log`)).catch(() => undefined);
+    await rename(result.console, path.join(boot.dir, `console.stalled-${earlyHangs.length}.log`)).catch(
+      () => undefined,
+    );
     if (earlyHangs.length >= EARLY_BOOT_ATTEMPTS) {
       throw new GuestFailure(
         `${what}: guest never reached init in ${EARLY_BOOT_ATTEMPTS} boots; the kernel stopped at: ${lastLine || "(nothing on the console)"}`,

@@ -54,13 +54,27 @@ const BootTimingSchema = z.object({
 type BootTiming = z.infer<typeof BootTimingSchema>;
 
 /** Where the time of a boot went, from the guest's clock (ms since it booted) and the host's wall time. */
-function bootTiming(report: GuestReport, wallMs: number, verifyMs: number, readMs: { A: number; B: number }): BootTiming | undefined {
+function bootTiming(
+  report: GuestReport,
+  wallMs: number,
+  verifyMs: number,
+  readMs: { A: number; B: number },
+): BootTiming | undefined {
   const bootMs = report.hello?.up;
   if (bootMs === undefined || report.endUp === undefined) return undefined;
   const settleMs = report.samples.reduce((s, x) => s + (x.ms ?? 0), 0);
   const residentMs = report.residentDone.reduce((s, x) => s + x.ms, 0);
   const guestOtherMs = Math.max(0, report.endUp - bootMs - settleMs - readMs.A - readMs.B - residentMs);
-  return { bootMs, settleMs, readAMs: readMs.A, readBMs: readMs.B, residentMs, guestOtherMs, verifyMs, qemuOutsideMs: Math.max(0, wallMs - report.endUp) };
+  return {
+    bootMs,
+    settleMs,
+    readAMs: readMs.A,
+    readBMs: readMs.B,
+    residentMs,
+    guestOtherMs,
+    verifyMs,
+    qemuOutsideMs: Math.max(0, wallMs - report.endUp),
+  };
 }
 
 /** What one read-all boot measured. */
@@ -102,7 +116,11 @@ export type BootMeasurement = z.infer<typeof BootMeasurementSchema>;
 /** A boot whose files did not read back as the manifest says: the cell fails, the run goes on. */
 export class ReadBackFailure extends GuestFailure {
   override name = "ReadBackFailure";
-  constructor(message: string, readonly corrupt: boolean, files: string[]) {
+  constructor(
+    message: string,
+    readonly corrupt: boolean,
+    files: string[],
+  ) {
     super(message, undefined, files);
   }
 }
@@ -114,7 +132,8 @@ function exclusionOf(samples: GuestReport["samples"], reclaim: BootMeasurement["
     const s = unsettled[0]!;
     return `page cache did not settle at ${s.point} (${s.tries} readings, last ${s.readings.slice(-3).join(", ")} KiB)`;
   }
-  if (reclaim && (reclaim.pgscan > 0 || reclaim.pgsteal > 0)) return `reclaim during the read (pgscan +${reclaim.pgscan}, pgsteal +${reclaim.pgsteal} pages)`;
+  if (reclaim && (reclaim.pgscan > 0 || reclaim.pgsteal > 0))
+    return `reclaim during the read (pgscan +${reclaim.pgscan}, pgsteal +${reclaim.pgsteal} pages)`;
   return undefined;
 }
 
@@ -126,20 +145,23 @@ export function guestMemoryMiB(pair: PairToMeasure, machine: Pick<GuestMachine, 
 }
 
 /** One fresh boot: mount both images in `mode`, read A then B through `path`, sample page cache. */
-export async function measureOnce(machine: GuestMachine, opts: {
-  pair: PairToMeasure;
-  mode: Mode;
-  path: AccessPath;
-  rep: number;
-  shareOptions: (domain: string) => string;
-  shareBanner?: string;
-  /** What each file read is checked with. */
-  digest: Digest;
-  /** Walk B's files for their resident pages after A is read and before B is (which of B's files share A's copy). */
-  residentBeforeB?: boolean;
-  runDir: string;
-  progress: Progress;
-}): Promise<{ measurement: BootMeasurement; samples: RawSample[]; resident: GuestReport["resident"] }> {
+export async function measureOnce(
+  machine: GuestMachine,
+  opts: {
+    pair: PairToMeasure;
+    mode: Mode;
+    path: AccessPath;
+    rep: number;
+    shareOptions: (domain: string) => string;
+    shareBanner?: string;
+    /** What each file read is checked with. */
+    digest: Digest;
+    /** Walk B's files for their resident pages after A is read and before B is (which of B's files share A's copy). */
+    residentBeforeB?: boolean;
+    runDir: string;
+    progress: Progress;
+  },
+): Promise<{ measurement: BootMeasurement; samples: RawSample[]; resident: GuestReport["resident"] }> {
   const { pair, mode } = opts;
   const bootDir = path.join(opts.runDir, "boots", `${pair.workload}-${mode}-${opts.path}-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
@@ -148,28 +170,41 @@ export async function measureOnce(machine: GuestMachine, opts: {
   const memoryMiB = guestMemoryMiB(pair, machine);
   const totalMiB = memoryMiB - 256;
   const where = `${pair.workload} ${mode}/${opts.path} rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit({ ...machine, memoryMiB }, {
-    disks: [pair.imageA, pair.imageB],
-    guestArgs: {
-      "esb.mode": mode, "esb.rep": String(opts.rep), "esb.paths": opts.path,
-      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.digest": opts.digest, "esb.resident": opts.residentBeforeB ? "1" : "0",
+  const { result: r, earlyHangs } = await bootPastInit(
+    { ...machine, memoryMiB },
+    {
+      disks: [pair.imageA, pair.imageB],
+      guestArgs: {
+        "esb.mode": mode,
+        "esb.rep": String(opts.rep),
+        "esb.paths": opts.path,
+        "esb.opts_a": opt.a,
+        "esb.opts_b": opt.b,
+        "esb.digest": opts.digest,
+        "esb.resident": opts.residentBeforeB ? "1" : "0",
+      },
+      timeoutMs: (120 + totalMiB * 2) * 1000,
+      dir: bootDir,
     },
-    timeoutMs: (120 + totalMiB * 2) * 1000,
-    dir: bootDir,
-  }, where);
+    where,
+  );
   const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === opts.path);
   const base = point("baseline");
   const afterA = point("after-A");
   const afterB = point("after-B");
-  if (!base || !afterA || !afterB) throw new BenchError(`${where}: guest sent no complete set of samples`, undefined, [r.samples, r.console]);
+  if (!base || !afterA || !afterB)
+    throw new BenchError(`${where}: guest sent no complete set of samples`, undefined, [r.samples, r.console]);
   const v0 = Date.now();
   const check = verifyReads(report, pair.manifestA, pair.manifestB, { digest: opts.digest });
   const verifyMs = Date.now() - v0;
   if (check.problems.length) {
     const what = check.corrupt ? "read back wrong (DATA CORRUPTION)" : "not read back whole";
     throw new ReadBackFailure(
-      `${where}: ${check.problems.length} file(s) ${what}:\n${check.problems.slice(0, 10).map((p) => "    " + p).join("\n")}`,
+      `${where}: ${check.problems.length} file(s) ${what}:\n${check.problems
+        .slice(0, 10)
+        .map((p) => "    " + p)
+        .join("\n")}`,
       check.corrupt,
       [r.samples, r.console],
     );
@@ -179,9 +214,17 @@ export async function measureOnce(machine: GuestMachine, opts: {
   const ours = [base, afterA, afterB];
   const readMs = (img: string) => report.reads.find((x) => x.image === img)?.ms ?? 0;
   const samples: RawSample[] = report.samples.map((s) => ({
-    workload: pair.workload, mode, path: s.path, rep: opts.rep, point: s.point,
-    pageCacheKiB: s.pageCacheKiB, tries: s.tries, stable: s.stable, readings: s.readings,
-    meminfo: Object.fromEntries(parseMeminfo(s.meminfo)), vmstat: Object.fromEntries(parseVmstat(s.vmstat)),
+    workload: pair.workload,
+    mode,
+    path: s.path,
+    rep: opts.rep,
+    point: s.point,
+    pageCacheKiB: s.pageCacheKiB,
+    tries: s.tries,
+    stable: s.stable,
+    readings: s.readings,
+    meminfo: Object.fromEntries(parseMeminfo(s.meminfo)),
+    vmstat: Object.fromEntries(parseVmstat(s.vmstat)),
   }));
   const measurement: BootMeasurement = {
     workload: pair.workload,

@@ -27,12 +27,19 @@ const LoadFigureSchema = z.object({
   tool: z.string(),
   throughput: z.number().optional(),
   throughputUnit: z.string().optional(),
-  latencyMs: z.object({ avg: z.number().optional(), p50: z.number().optional(), p99: z.number().optional() }).optional(),
+  latencyMs: z
+    .object({ avg: z.number().optional(), p50: z.number().optional(), p99: z.number().optional() })
+    .optional(),
   error: z.string().optional(),
 });
 type LoadFigure = z.infer<typeof LoadFigureSchema>;
 
-const IoSchema = z.object({ majorFaults: z.number(), pgpginKiB: z.number(), diskReads: z.number(), diskReadKiB: z.number() });
+const IoSchema = z.object({
+  majorFaults: z.number(),
+  pgpginKiB: z.number(),
+  diskReads: z.number(),
+  diskReadKiB: z.number(),
+});
 
 /** What one runtime boot measured (or why its cell failed). */
 export const RuntimeMeasurementSchema = z.object({
@@ -76,7 +83,13 @@ function cgroupOf(report: GuestReport, name: string): CgroupMemory | undefined {
   if (!c || c.current < 0) return undefined;
   const st = parseMemoryStat(c.stat);
   const kib = (k: string) => Math.round((st.get(k) ?? 0) / 1024);
-  return { currentKiB: Math.round(c.current / 1024), fileKiB: kib("file"), anonKiB: kib("anon"), shmemKiB: kib("shmem"), fileMappedKiB: kib("file_mapped") };
+  return {
+    currentKiB: Math.round(c.current / 1024),
+    fileKiB: kib("file"),
+    anonKiB: kib("anon"),
+    shmemKiB: kib("shmem"),
+    fileMappedKiB: kib("file_mapped"),
+  };
 }
 
 export function loadFigures(report: GuestReport, rt: RuntimeSpec): LoadFigure[] {
@@ -84,14 +97,23 @@ export function loadFigures(report: GuestReport, rt: RuntimeSpec): LoadFigure[] 
   for (const container of ["A", "B"] as const) {
     for (const step of rt.load) {
       if (step.parser === "none") continue;
-      const text = report.outputs.find((o) => o.container === container && o.step === `load-${stepFile(step.name)}.out`)?.text;
+      const text = report.outputs.find(
+        (o) => o.container === container && o.step === `load-${stepFile(step.name)}.out`,
+      )?.text;
       if (text === undefined) {
         out.push({ container, step: step.name, tool: step.parser, error: "no output (step did not run)" });
         continue;
       }
       try {
         const r = PARSERS[step.parser](text);
-        out.push({ container, step: step.name, tool: r.tool, throughput: r.throughput, throughputUnit: r.throughputUnit, latencyMs: r.latencyMs });
+        out.push({
+          container,
+          step: step.name,
+          tool: r.tool,
+          throughput: r.throughput,
+          throughputUnit: r.throughputUnit,
+          latencyMs: r.latencyMs,
+        });
       } catch (e) {
         out.push({ container, step: step.name, tool: step.parser, error: e instanceof Error ? e.message : String(e) });
       }
@@ -107,40 +129,63 @@ function failureOf(report: GuestReport): string | undefined {
     if (status === "ok") continue;
     const logs = report.outputs
       .filter((o) => o.container === c && o.step !== "status" && o.text.trim())
-      .map((o) => `  ${o.step}:\n${o.text.trim().split("\n").slice(-8).map((l) => "    " + l).join("\n")}`);
+      .map(
+        (o) =>
+          `  ${o.step}:\n${o.text
+            .trim()
+            .split("\n")
+            .slice(-8)
+            .map((l) => "    " + l)
+            .join("\n")}`,
+      );
     problems.push(`container ${c}: ${status ?? "no status"}\n${logs.join("\n")}`);
   }
   return problems.length ? problems.join("\n") : undefined;
 }
 
 /** One fresh boot: both images as containers, the workload run in A then in B, memory sampled. */
-export async function measureRuntime(machine: GuestMachine, opts: {
-  workload: string;
-  runtime: RuntimeSpec;
-  quick: boolean;
-  imageA: string;
-  imageB: string;
-  mode: Mode;
-  rep: number;
-  memoryMiB: number;
-  shareOptions: (domain: string) => string;
-  runDir: string;
-}): Promise<RuntimeMeasurement> {
+export async function measureRuntime(
+  machine: GuestMachine,
+  opts: {
+    workload: string;
+    runtime: RuntimeSpec;
+    quick: boolean;
+    imageA: string;
+    imageB: string;
+    mode: Mode;
+    rep: number;
+    memoryMiB: number;
+    shareOptions: (domain: string) => string;
+    runDir: string;
+  },
+): Promise<RuntimeMeasurement> {
   const bootDir = path.join(opts.runDir, "boots", `${opts.workload}-${opts.mode}-runtime-r${opts.rep}`);
   await mkdir(bootDir, { recursive: true });
-  const initramfs = await initramfsWithJob(machine.initramfs, { containerScript: containerScript(opts.workload, opts.runtime, opts.quick) }, bootDir);
+  const initramfs = await initramfsWithJob(
+    machine.initramfs,
+    { containerScript: containerScript(opts.workload, opts.runtime, opts.quick) },
+    bootDir,
+  );
   const opt = mountOptions(opts.mode, opts.shareOptions);
   const stepTimeoutS = opts.runtime.readyTimeoutS + 600;
   const where = `${opts.workload} ${opts.mode}/runtime rep ${opts.rep}`;
-  const { result: r, earlyHangs } = await bootPastInit({ ...machine, initramfs, memoryMiB: opts.memoryMiB }, {
-    disks: [opts.imageA, opts.imageB],
-    guestArgs: {
-      "esb.mode": opts.mode, "esb.rep": String(opts.rep), "esb.phase": "runtime",
-      "esb.opts_a": opt.a, "esb.opts_b": opt.b, "esb.timeout": String(stepTimeoutS),
+  const { result: r, earlyHangs } = await bootPastInit(
+    { ...machine, initramfs, memoryMiB: opts.memoryMiB },
+    {
+      disks: [opts.imageA, opts.imageB],
+      guestArgs: {
+        "esb.mode": opts.mode,
+        "esb.rep": String(opts.rep),
+        "esb.phase": "runtime",
+        "esb.opts_a": opt.a,
+        "esb.opts_b": opt.b,
+        "esb.timeout": String(stepTimeoutS),
+      },
+      timeoutMs: (2 * stepTimeoutS + 180) * 1000,
+      dir: bootDir,
     },
-    timeoutMs: (2 * stepTimeoutS + 180) * 1000,
-    dir: bootDir,
-  }, where);
+    where,
+  );
   const report = await readGuestReport(r, where);
   const point = (p: string) => report.samples.find((s) => s.point === p && s.path === "runtime");
   const base = point("baseline");

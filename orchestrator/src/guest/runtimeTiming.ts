@@ -9,7 +9,20 @@ import type { GuestReport } from "./protocol.js";
  * the driver saw its status, and the settle after it; then the end of the
  * guest and what QEMU spent outside it.
  */
-export const RUNTIME_STEP_KINDS = ["boot", "prepare", "launch", "setup", "start", "ready", "load", "check", "wait", "settle", "finish", "qemu"] as const;
+export const RUNTIME_STEP_KINDS = [
+  "boot",
+  "prepare",
+  "launch",
+  "setup",
+  "start",
+  "ready",
+  "load",
+  "check",
+  "wait",
+  "settle",
+  "finish",
+  "qemu",
+] as const;
 export type RuntimeStepKind = (typeof RUNTIME_STEP_KINDS)[number];
 
 export const RuntimeStepSchema = z.object({

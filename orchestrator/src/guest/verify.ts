@@ -57,9 +57,13 @@ export function verifyReads(report: GuestReport, a: Manifest, b: Manifest, opts:
   let files = 0;
   let hashed = 0;
   let corrupt = false;
-  for (const [label, m] of [["A", a], ["B", b]] as const) {
+  for (const [label, m] of [
+    ["A", a],
+    ["B", b],
+  ] as const) {
     if (!report.reads.some((r) => r.image === label)) problems.push(`image ${label} was not read`);
-    for (const r of report.reads.filter((x) => x.image === label && x.walk !== 0)) problems.push(`image ${label}: the ${r.method} walk did not cover the whole tree`);
+    for (const r of report.reads.filter((x) => x.image === label && x.walk !== 0))
+      problems.push(`image ${label}: the ${r.method} walk did not cover the whole tree`);
     const expected = expectedFiles(m);
     const seen = new Map<string, GuestReport["files"][number]>();
     for (const f of report.files.filter((x) => x.image === label)) {
@@ -81,22 +85,29 @@ export function verifyReads(report: GuestReport, a: Manifest, b: Manifest, opts:
         const d = opts.digest;
         const [got1, want1] = [got[d], want[d]];
         if (got1 === undefined || want1 === undefined) {
-          problems.push(`image ${label}: ${shown(got)} has no ${d} ${got1 === undefined ? "from the guest" : "in the manifest"}`);
+          problems.push(
+            `image ${label}: ${shown(got)} has no ${d} ${got1 === undefined ? "from the guest" : "in the manifest"}`,
+          );
           continue;
         }
         if (got1 !== want1) {
           corrupt = true;
-          problems.push(`image ${label}: ${shown(got)} read back as ${d} ${got1.slice(0, 16)}…, manifest says ${want1.slice(0, 16)}…`);
+          problems.push(
+            `image ${label}: ${shown(got)} read back as ${d} ${got1.slice(0, 16)}…, manifest says ${want1.slice(0, 16)}…`,
+          );
           continue;
         }
         hashed++;
       }
       files++;
     }
-    for (const [key, f] of seen) if (!expected.has(key)) problems.push(`image ${label}: ${shown(f)} is in the image but not in the manifest`);
+    for (const [key, f] of seen)
+      if (!expected.has(key)) problems.push(`image ${label}: ${shown(f)} is in the image but not in the manifest`);
   }
   for (const e of report.fileErrors) {
-    problems.push(`image ${e.image}: ${shown(e) || "(root)"}: ${e.op} failed (errno ${e.errno})${e.bytes ? ` after ${e.bytes} bytes` : ""}`);
+    problems.push(
+      `image ${e.image}: ${shown(e) || "(root)"}: ${e.op} failed (errno ${e.errno})${e.bytes ? ` after ${e.bytes} bytes` : ""}`,
+    );
   }
   return { files, hashed, problems, corrupt };
 }

@@ -18,20 +18,30 @@ import { sortVersionsDesc } from "./debianVersion.js";
 export class DebianArchive {
   readonly dir: string;
 
-  constructor(readonly suites: readonly string[] = DEFAULT_SUITES, dir?: string) {
+  constructor(
+    readonly suites: readonly string[] = DEFAULT_SUITES,
+    dir?: string,
+  ) {
     this.dir = dir ?? path.join(cacheRoot(), "apt");
   }
 
   options(): string[] {
     const d = this.dir;
     return [
-      `-o`, `Dir::Etc::SourceList=${d}/sources.list`,
-      `-o`, `Dir::Etc::SourceParts=${d}/sources.list.d`,
-      `-o`, `Dir::State::Lists=${d}/lists`,
-      `-o`, `Dir::Cache=${d}/cache`,
-      `-o`, `Dir::Etc::Preferences=${d}/preferences`,
-      `-o`, `Dir::Etc::PreferencesParts=${d}/preferences.d`,
-      `-o`, `APT::Sandbox::User=root`,
+      `-o`,
+      `Dir::Etc::SourceList=${d}/sources.list`,
+      `-o`,
+      `Dir::Etc::SourceParts=${d}/sources.list.d`,
+      `-o`,
+      `Dir::State::Lists=${d}/lists`,
+      `-o`,
+      `Dir::Cache=${d}/cache`,
+      `-o`,
+      `Dir::Etc::Preferences=${d}/preferences`,
+      `-o`,
+      `Dir::Etc::PreferencesParts=${d}/preferences.d`,
+      `-o`,
+      `APT::Sandbox::User=root`,
     ];
   }
 
@@ -41,12 +51,19 @@ export class DebianArchive {
 
   private sourcesListFor(suites: readonly string[], withSources = false): string {
     const key = "/usr/share/keyrings/debian-archive-keyring.gpg";
-    return suites
-      .flatMap((s) => {
-        const uri = s.endsWith("-security") ? "http://deb.debian.org/debian-security" : "http://deb.debian.org/debian";
-        return [`deb [signed-by=${key}] ${uri} ${s} main`, ...(withSources ? [`deb-src [signed-by=${key}] ${uri} ${s} main`] : [])];
-      })
-      .join("\n") + "\n";
+    return (
+      suites
+        .flatMap((s) => {
+          const uri = s.endsWith("-security")
+            ? "http://deb.debian.org/debian-security"
+            : "http://deb.debian.org/debian";
+          return [
+            `deb [signed-by=${key}] ${uri} ${s} main`,
+            ...(withSources ? [`deb-src [signed-by=${key}] ${uri} ${s} main`] : []),
+          ];
+        })
+        .join("\n") + "\n"
+    );
   }
 
   /**
@@ -60,26 +77,31 @@ export class DebianArchive {
       await mkdir(path.join(d, sub), { recursive: true });
     }
     // two runs at once: one refreshes, the other waits and then finds the lists fresh
-    await withLock(path.join(d, "update"), "refreshing the package lists", async () => {
-      const list = this.sourcesList();
-      const listFile = path.join(d, "sources.list");
-      const stamp = path.join(d, "updated.stamp");
-      let fresh = false;
-      try {
-        const [old, st] = [await readFile(listFile, "utf8"), await stat(stamp)];
-        fresh = old === list && Date.now() - st.mtimeMs < maxAgeHours * 3600_000;
-      } catch {
-        fresh = false;
-      }
-      if (fresh) return;
-      await writeFile(listFile, list);
-      await progress.stage("apt", `updating package lists for ${this.suites.join(", ")}`, async () => {
-        await run("apt-get", [...this.options(), "update", "-q"], {
-          what: `apt-get update (tool's own lists in ${d})`,
+    await withLock(
+      path.join(d, "update"),
+      "refreshing the package lists",
+      async () => {
+        const list = this.sourcesList();
+        const listFile = path.join(d, "sources.list");
+        const stamp = path.join(d, "updated.stamp");
+        let fresh = false;
+        try {
+          const [old, st] = [await readFile(listFile, "utf8"), await stat(stamp)];
+          fresh = old === list && Date.now() - st.mtimeMs < maxAgeHours * 3600_000;
+        } catch {
+          fresh = false;
+        }
+        if (fresh) return;
+        await writeFile(listFile, list);
+        await progress.stage("apt", `updating package lists for ${this.suites.join(", ")}`, async () => {
+          await run("apt-get", [...this.options(), "update", "-q"], {
+            what: `apt-get update (tool's own lists in ${d})`,
+          });
         });
-      });
-      await writeFile(stamp, new Date().toISOString());
-    }, (m) => progress.info(m));
+        await writeFile(stamp, new Date().toISOString());
+      },
+      (m) => progress.info(m),
+    );
   }
 
   /** Every (version, suite) apt knows for a binary package, newest first. */
@@ -100,12 +122,18 @@ export class DebianArchive {
   }
 
   async sourceVersions(pkg: string): Promise<Array<{ version: string; suite: string }>> {
-    const rows = parseMadison(await this.aptCache(["madison", pkg])).filter((x) => x.pkg === pkg && x.kind === "Sources");
+    const rows = parseMadison(await this.aptCache(["madison", pkg])).filter(
+      (x) => x.pkg === pkg && x.kind === "Sources",
+    );
     return sortVersionsDesc(rows.map(({ version, suite }) => ({ version, suite })));
   }
 
   async packageNames(prefix: string): Promise<string[]> {
-    return (await this.aptCache(["pkgnames", prefix], true)).split("\n").map((s) => s.trim()).filter(Boolean).sort();
+    return (await this.aptCache(["pkgnames", prefix], true))
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .sort();
   }
 
   /**
@@ -114,18 +142,25 @@ export class DebianArchive {
    * the same ones again.
    */
   private async aptCache(args: string[], mustSucceed = false): Promise<string> {
-    const key = createHash("sha256").update(JSON.stringify({ args, lists: await this.listsDigest(this.suites) })).digest("hex").slice(0, 24);
+    const key = createHash("sha256")
+      .update(JSON.stringify({ args, lists: await this.listsDigest(this.suites) }))
+      .digest("hex")
+      .slice(0, 24);
     const memo = path.join(this.dir, "apt-cache", `${key}.txt`);
     const known = await readFile(memo, "utf8").catch(() => null);
     if (known !== null) return known;
-    const r = mustSucceed ? await run("apt-cache", [...this.options(), ...args]) : await runAllowFail("apt-cache", [...this.options(), ...args]);
+    const r = mustSucceed
+      ? await run("apt-cache", [...this.options(), ...args])
+      : await runAllowFail("apt-cache", [...this.options(), ...args]);
     if (r.exitCode === 0) await writeFileAtomic(memo, r.stdout);
     return r.stdout;
   }
 
   /** The lists of these suites as they stand: their InRelease files' digest (it changes when the archive does). */
   async listsDigest(suites: readonly string[]): Promise<string> {
-    const files = (await readdir(path.join(this.dir, "lists"))).filter((f) => suites.some((s) => f.endsWith(`_dists_${s}_InRelease`)));
+    const files = (await readdir(path.join(this.dir, "lists"))).filter((f) =>
+      suites.some((s) => f.endsWith(`_dists_${s}_InRelease`)),
+    );
     const h = createHash("sha256");
     for (const f of files.sort()) h.update(f).update(await readFile(path.join(this.dir, "lists", f)));
     return h.digest("hex");
@@ -136,19 +171,44 @@ export class DebianArchive {
    * alone, for these packages or patterns (`?essential`, `?priority(required)`),
    * without recommends: what mmdebstrap installs for a variant, with versions.
    */
-  async simulateInstall(suites: readonly string[], wants: string[]): Promise<Map<string, { version: string; arch: string }>> {
+  async simulateInstall(
+    suites: readonly string[],
+    wants: string[],
+  ): Promise<Map<string, { version: string; arch: string }>> {
     const missing = suites.filter((s) => !this.suites.includes(s));
-    if (missing.length) throw new BenchError(`suite ${missing.join(", ")} is not one the tool follows (${this.suites.join(", ")})`, "use those suites in the workload");
+    if (missing.length)
+      throw new BenchError(
+        `suite ${missing.join(", ")} is not one the tool follows (${this.suites.join(", ")})`,
+        "use those suites in the workload",
+      );
     const list = path.join(this.dir, "sides", `${suites.join("+")}.list`);
     await mkdir(path.dirname(list), { recursive: true });
     await writeFile(list, this.sourcesListFor(suites));
-    const r = await run("apt-get", [
-      ...this.options(), "-s", "-q",
-      "-o", `Dir::Etc::SourceList=${list}`, "-o", "Dir::Etc::SourceParts=/nonexistent",
-      "-o", "Dir::State::status=/dev/null", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
-      "-o", "APT::Install-Recommends=false", "-o", "Debug::NoLocking=1",
-      "install", ...wants,
-    ], { what: `apt-get -s install ${wants.join(" ")} (from ${suites.join(", ")})` });
+    const r = await run(
+      "apt-get",
+      [
+        ...this.options(),
+        "-s",
+        "-q",
+        "-o",
+        `Dir::Etc::SourceList=${list}`,
+        "-o",
+        "Dir::Etc::SourceParts=/nonexistent",
+        "-o",
+        "Dir::State::status=/dev/null",
+        "-o",
+        "Dir::Cache::pkgcache=",
+        "-o",
+        "Dir::Cache::srcpkgcache=",
+        "-o",
+        "APT::Install-Recommends=false",
+        "-o",
+        "Debug::NoLocking=1",
+        "install",
+        ...wants,
+      ],
+      { what: `apt-get -s install ${wants.join(" ")} (from ${suites.join(", ")})` },
+    );
     return parseSimulatedInstall(r.stdout);
   }
 
@@ -157,7 +217,9 @@ export class DebianArchive {
    * SHA256, size and pool path), from the lists as they stand; a package the
    * lists no longer hold at that version is absent from the answer.
    */
-  async packageRecords(wanted: Array<{ name: string; version: string; arch: string }>): Promise<Map<string, ArchivePackage>> {
+  async packageRecords(
+    wanted: Array<{ name: string; version: string; arch: string }>,
+  ): Promise<Map<string, ArchivePackage>> {
     const out = new Map<string, ArchivePackage>();
     if (!wanted.length) return out;
     const want = new Set(wanted.map((w) => `${w.name}\0${w.version}\0${w.arch}`));
@@ -207,7 +269,15 @@ export class DebianArchive {
 }
 
 /** bookworm and bookworm-security for the pairs only bookworm has: MariaDB 10.11's two patch releases, Python 3.11. */
-export const DEFAULT_SUITES = ["trixie", "trixie-security", "trixie-backports", "forky", "sid", "bookworm", "bookworm-security"] as const;
+export const DEFAULT_SUITES = [
+  "trixie",
+  "trixie-security",
+  "trixie-backports",
+  "forky",
+  "sid",
+  "bookworm",
+  "bookworm-security",
+] as const;
 
 export interface MadisonRow {
   pkg: string;
@@ -234,7 +304,8 @@ export function parseMadison(text: string): MadisonRow[] {
 /** "Inst pkg (version suite [arch])" lines of `apt-get -s install`: package → version and architecture. */
 export function parseSimulatedInstall(text: string): Map<string, { version: string; arch: string }> {
   const out = new Map<string, { version: string; arch: string }>();
-  for (const m of text.matchAll(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) [^\n]*?\[([^\]\s]+)\]\)/gm)) out.set(m[1]!, { version: m[2]!, arch: m[3]! });
+  for (const m of text.matchAll(/^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) [^\n]*?\[([^\]\s]+)\]\)/gm))
+    out.set(m[1]!, { version: m[2]!, arch: m[3]! });
   return out;
 }
 
@@ -253,8 +324,16 @@ export function parsePackageStanzas(text: string): ArchivePackage[] {
   const out: ArchivePackage[] = [];
   for (const para of text.split(/\n\s*\n/)) {
     const field = (k: string) => new RegExp(`^${k}: (.+)$`, "m").exec(para)?.[1]?.trim();
-    const [name, version, arch, sha256, size, filename] = ["Package", "Version", "Architecture", "SHA256", "Size", "Filename"].map(field);
-    if (name && version && arch && sha256 && size && filename) out.push({ name, version, arch, sha256, size: Number(size), filename });
+    const [name, version, arch, sha256, size, filename] = [
+      "Package",
+      "Version",
+      "Architecture",
+      "SHA256",
+      "Size",
+      "Filename",
+    ].map(field);
+    if (name && version && arch && sha256 && size && filename)
+      out.push({ name, version, arch, sha256, size: Number(size), filename });
   }
   return out;
 }

@@ -9,7 +9,18 @@ import type { Progress } from "../util/progress.js";
 export const HOST_PACKAGES = {
   vm: ["qemu-system-x86", "busybox-static", "cpio", "gzip", "gcc", "libc6-dev"],
   kernel: ["make", "gcc", "flex", "bison", "bc", "libelf-dev", "libssl-dev", "perl", "xz-utils", "dpkg-dev"],
-  erofsUtils: ["dpkg-dev", "autoconf", "automake", "libtool", "pkg-config", "liblz4-dev", "uuid-dev", "zlib1g-dev", "libssl-dev", "libxml2-dev"],
+  erofsUtils: [
+    "dpkg-dev",
+    "autoconf",
+    "automake",
+    "libtool",
+    "pkg-config",
+    "liblz4-dev",
+    "uuid-dev",
+    "zlib1g-dev",
+    "libssl-dev",
+    "libxml2-dev",
+  ],
   rootfs: ["mmdebstrap"],
   git: ["git", "patch"],
   /** Only the tests need it: they look at the HTML reports in a real browser. */
@@ -42,17 +53,22 @@ export async function ensureHostPackages(parts: HostPart[], progress: Progress):
     throw new BenchError(`host packages missing: ${missing.join(", ")}`, `run as root: apt-get update && ${cmd}`);
   }
   // two runs (or test files) at once take turns; apt itself waits for a dpkg lock held by anything else
-  await withLock(path.join(os.tmpdir(), "erofs-share-bench-host-packages"), "installing host packages", () =>
-    progress.stage("provision", `installing ${missing.join(" ")}`, async () => {
-      const still = await missingPackages(missing);
-      if (!still.length) return;
-      const env = { DEBIAN_FRONTEND: "noninteractive" };
-      const wait = ["-o", "DPkg::Lock::Timeout=600"];
-      if (!aptUpdated) {
-        await run("apt-get", [...wait, "update", "-q"], { env, what: "apt-get update" });
-        aptUpdated = true;
-      }
-      await run("apt-get", [...wait, "install", "-y", "-q", "--no-install-recommends", ...still], { env, what: cmd });
-    }), (m) => progress.info(m));
+  await withLock(
+    path.join(os.tmpdir(), "erofs-share-bench-host-packages"),
+    "installing host packages",
+    () =>
+      progress.stage("provision", `installing ${missing.join(" ")}`, async () => {
+        const still = await missingPackages(missing);
+        if (!still.length) return;
+        const env = { DEBIAN_FRONTEND: "noninteractive" };
+        const wait = ["-o", "DPkg::Lock::Timeout=600"];
+        if (!aptUpdated) {
+          await run("apt-get", [...wait, "update", "-q"], { env, what: "apt-get update" });
+          aptUpdated = true;
+        }
+        await run("apt-get", [...wait, "install", "-y", "-q", "--no-install-recommends", ...still], { env, what: cmd });
+      }),
+    (m) => progress.info(m),
+  );
   return missing;
 }

@@ -27,18 +27,35 @@ export const CorrectnessImagesRecordSchema = z.object({
   format: z.string(),
   forged: z.union([
     z.object({
-      file: z.string(), path: z.string(), offset: z.number(), before: z.string(), after: z.string(), size: z.number(),
-      xattrName: z.string(), checksumRewritten: z.boolean(), edits: z.array(EditSchema),
+      file: z.string(),
+      path: z.string(),
+      offset: z.number(),
+      before: z.string(),
+      after: z.string(),
+      size: z.number(),
+      xattrName: z.string(),
+      checksumRewritten: z.boolean(),
+      edits: z.array(EditSchema),
     }),
     z.object({ notApplicable: z.string() }),
   ]),
   corrupt: z.union([
     z.object({
-      seed: z.string(), hitPath: z.string(), donorPath: z.string(),
-      images: z.array(z.object({
-        file: z.string(), name: z.string(), place: z.string(), what: z.string(), expect: z.string(), hitPath: z.string().nullable(),
-        checksum: z.string(), edits: z.array(EditSchema),
-      })),
+      seed: z.string(),
+      hitPath: z.string(),
+      donorPath: z.string(),
+      images: z.array(
+        z.object({
+          file: z.string(),
+          name: z.string(),
+          place: z.string(),
+          what: z.string(),
+          expect: z.string(),
+          hitPath: z.string().nullable(),
+          checksum: z.string(),
+          edits: z.array(EditSchema),
+        }),
+      ),
     }),
     z.object({ notApplicable: z.string() }),
   ]),
@@ -63,40 +80,75 @@ export async function prepareCorrectnessImages(
   want: { forged: boolean; corrupt: boolean },
   progress: Progress,
 ): Promise<CorrectnessImages> {
-  const files = (side: "a" | "b") => regularFiles(pair[side].manifest).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-  const inputs = { a: pair.a.record.imageSha256, b: pair.b.record.imageSha256, format: profile.format, seed: CORRUPT_SEED, want, v: 2 };
-  const hit = await cached("correctness-images", inputs, CorrectnessImagesRecordSchema, (dir) =>
-    progress.stage("images", `forged and corrupted images of ${pair.record.name} (${profile.format})`, async () => {
-      const [fa, fb] = [files("a"), files("b")];
-      let forged: CorrectnessImagesRecord["forged"] = { notApplicable: "not asked for" };
-      if (want.forged) {
-        const p = pickForgeryPath(fa, fb);
-        if (!p) forged = { notApplicable: "no file has the same path and size in A and B with different content (a plain name, no white space)" };
-        else {
-          try {
-            const f = await writeForgedImage(pair.b.image, pair.a.image, p, path.join(dir, "forged.erofs"), profile.format);
-            forged = { file: "forged.erofs", ...f };
-          } catch (e) {
-            forged = notApplicable(e, "forging a fingerprint", profile.format);
+  const files = (side: "a" | "b") =>
+    regularFiles(pair[side].manifest).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+  const inputs = {
+    a: pair.a.record.imageSha256,
+    b: pair.b.record.imageSha256,
+    format: profile.format,
+    seed: CORRUPT_SEED,
+    want,
+    v: 2,
+  };
+  const hit = await cached(
+    "correctness-images",
+    inputs,
+    CorrectnessImagesRecordSchema,
+    (dir) =>
+      progress.stage("images", `forged and corrupted images of ${pair.record.name} (${profile.format})`, async () => {
+        const [fa, fb] = [files("a"), files("b")];
+        let forged: CorrectnessImagesRecord["forged"] = { notApplicable: "not asked for" };
+        if (want.forged) {
+          const p = pickForgeryPath(fa, fb);
+          if (!p)
+            forged = {
+              notApplicable:
+                "no file has the same path and size in A and B with different content (a plain name, no white space)",
+            };
+          else {
+            try {
+              const f = await writeForgedImage(
+                pair.b.image,
+                pair.a.image,
+                p,
+                path.join(dir, "forged.erofs"),
+                profile.format,
+              );
+              forged = { file: "forged.erofs", ...f };
+            } catch (e) {
+              forged = notApplicable(e, "forging a fingerprint", profile.format);
+            }
           }
         }
-      }
-      let corrupt: CorrectnessImagesRecord["corrupt"] = { notApplicable: "not asked for" };
-      if (want.corrupt) {
-        const picks = pickCorruptionPaths(fa, fb);
-        if (!picks) corrupt = { notApplicable: "A and B share no two files of different sizes (with plain names) to hit and to take a fingerprint from" };
-        else {
-          try {
-            await mkdir(path.join(dir, "corrupt"), { recursive: true });
-            const made = await writeCorruptImages(pair.a.image, path.join(dir, "corrupt"), { seed: CORRUPT_SEED, ...picks }, profile.format);
-            corrupt = { seed: CORRUPT_SEED, ...picks, images: made.map((m) => ({ ...m.corruption, file: path.relative(dir, m.file) })) };
-          } catch (e) {
-            corrupt = notApplicable(e, "corrupting", profile.format);
+        let corrupt: CorrectnessImagesRecord["corrupt"] = { notApplicable: "not asked for" };
+        if (want.corrupt) {
+          const picks = pickCorruptionPaths(fa, fb);
+          if (!picks)
+            corrupt = {
+              notApplicable:
+                "A and B share no two files of different sizes (with plain names) to hit and to take a fingerprint from",
+            };
+          else {
+            try {
+              await mkdir(path.join(dir, "corrupt"), { recursive: true });
+              const made = await writeCorruptImages(
+                pair.a.image,
+                path.join(dir, "corrupt"),
+                { seed: CORRUPT_SEED, ...picks },
+                profile.format,
+              );
+              corrupt = {
+                seed: CORRUPT_SEED,
+                ...picks,
+                images: made.map((m) => ({ ...m.corruption, file: path.relative(dir, m.file) })),
+              };
+            } catch (e) {
+              corrupt = notApplicable(e, "corrupting", profile.format);
+            }
           }
         }
-      }
-      return { format: profile.format, forged, corrupt };
-    }),
+        return { format: profile.format, forged, corrupt };
+      }),
     {
       say: (m) => progress.info(m),
       files: (r) => ("images" in r.corrupt ? r.corrupt.images.map((i) => i.file) : []),

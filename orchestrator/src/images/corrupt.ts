@@ -125,14 +125,24 @@ const hex2 = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
 type Made = Pick<Corruption, "what"> & Partial<Pick<Corruption, "place" | "expect" | "hitPath">> & { stale?: boolean };
 
 /** One named corruption of `image` as edits (the image itself is not changed). */
-function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptOptions, format: ImageFormat): Corruption {
-  if (!corruptionNames(format).includes(name)) throw new BenchError(`corruption ${name} does not apply to ${format} images`);
+function corruptionEdits(
+  image: Uint8Array,
+  name: CorruptionName,
+  opts: CorruptOptions,
+  format: ImageFormat,
+): Corruption {
+  if (!corruptionNames(format).includes(name))
+    throw new BenchError(`corruption ${name} does not apply to ${format} images`);
   const layout = readLayout(image);
   const ed = new EditSet(image);
   const rnd = seededNumbers(opts.seed, name);
   const sb = (o: number) => SB_OFFSET + o;
   const hit = () => fingerprintEntry(image, opts.hitPath, fingerprintKey(image, format, layout));
-  const onHit = (place: "inode" | "xattr", expect: Expect = "all-correct") => ({ place, expect, hitPath: opts.hitPath });
+  const onHit = (place: "inode" | "xattr", expect: Expect = "all-correct") => ({
+    place,
+    expect,
+    hitPath: opts.hitPath,
+  });
   let made: Made;
   switch (name) {
     case "sb-checksum": {
@@ -151,13 +161,18 @@ function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptO
       const cur = new DataView(image.buffer, image.byteOffset).getUint32(sb(SB_MORE.xattrPrefixStart), true);
       const delta = 1 + (rnd() % 16);
       ed.u32(sb(SB_MORE.xattrPrefixStart), cur + delta);
-      made = { what: `xattr_prefix_start ${cur} -> ${cur + delta}: the long prefixes (the fingerprint's name) are read from the wrong place` };
+      made = {
+        what: `xattr_prefix_start ${cur} -> ${cur + delta}: the long prefixes (the fingerprint's name) are read from the wrong place`,
+      };
       break;
     }
     case "sb-random-1":
     case "sb-random-2":
     case "sb-random-3": {
-      const fields = format === "ishare-key-packed-name" ? [...RANDOM_SB_FIELDS, ["ishare_key_start", SB_FIELD.ishareKeyStart, 4] as [string, number, number]] : RANDOM_SB_FIELDS;
+      const fields =
+        format === "ishare-key-packed-name"
+          ? [...RANDOM_SB_FIELDS, ["ishare_key_start", SB_FIELD.ishareKeyStart, 4] as [string, number, number]]
+          : RANDOM_SB_FIELDS;
       const [field, off, width] = fields[rnd() % fields.length]!;
       const byte = rnd() % width;
       const x = 1 + (rnd() % 255);
@@ -171,33 +186,48 @@ function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptO
       const next = Math.floor(size / 2) + 1;
       ed.u32(inode.offset + 8, next);
       if (inode.inodeSize === 64) ed.u32(inode.offset + 12, 0);
-      made = { what: `i_size ${size} -> ${next} (the fingerprint stays: same fingerprint, different size)`, ...onHit("inode", "others-correct") };
+      made = {
+        what: `i_size ${size} -> ${next} (the fingerprint stays: same fingerprint, different size)`,
+        ...onHit("inode", "others-correct"),
+      };
       break;
     }
     case "inode-layout": {
       const { inode } = hit();
       const to = [1, 3, 4][rnd() % 3]!;
       ed.u16(inode.offset, (inode.format & ~(7 << 1)) | (to << 1));
-      made = { what: `data layout ${inode.datalayout} -> ${to} (${to === 4 ? "chunk-based" : "compressed"}), fingerprint kept`, ...onHit("inode", "others-correct") };
+      made = {
+        what: `data layout ${inode.datalayout} -> ${to} (${to === 4 ? "chunk-based" : "compressed"}), fingerprint kept`,
+        ...onHit("inode", "others-correct"),
+      };
       break;
     }
     case "inode-xattr-count": {
       const { inode } = hit();
       const to = inode.xattrIcount + 1 + (rnd() % (0xffff - inode.xattrIcount));
       ed.u16(inode.offset + 2, to);
-      made = { what: `i_xattr_icount ${inode.xattrIcount} -> ${to}: the inline xattr area claims ${12 + 4 * (to - 1)} bytes`, ...onHit("inode", "others-correct") };
+      made = {
+        what: `i_xattr_icount ${inode.xattrIcount} -> ${to}: the inline xattr area claims ${12 + 4 * (to - 1)} bytes`,
+        ...onHit("inode", "others-correct"),
+      };
       break;
     }
     case "fp-missing": {
       const { entry } = hit();
       ed.set(entry.offset + 1, [1]);
-      made = { what: `fingerprint entry's name index ${hex2(entry.nameIndex)} -> 0x01 (user.): the file has no fingerprint`, ...onHit("xattr") };
+      made = {
+        what: `fingerprint entry's name index ${hex2(entry.nameIndex)} -> 0x01 (user.): the file has no fingerprint`,
+        ...onHit("xattr"),
+      };
       break;
     }
     case "fp-prefix-oob": {
       const { entry } = hit();
       ed.set(entry.offset + 1, [0xff]);
-      made = { what: `fingerprint entry's name index ${hex2(entry.nameIndex)} -> 0xff (long prefix 127, which does not exist)`, ...onHit("xattr") };
+      made = {
+        what: `fingerprint entry's name index ${hex2(entry.nameIndex)} -> 0xff (long prefix 127, which does not exist)`,
+        ...onHit("xattr"),
+      };
       break;
     }
     case "fp-len-zero":
@@ -208,12 +238,18 @@ function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptO
       const areaEnd = inode.offset + inode.inodeSize + inode.xattrSize;
       const past = areaEnd - entry.valueOffset; // the longest value that still fits
       const to =
-        name === "fp-len-zero" ? 0
-          : name === "fp-len-short" ? Math.max(1, entry.valueSize >> 1)
-            : name === "fp-len-long" ? past + 1 + (rnd() % Math.max(1, layout.blockSize - past))
+        name === "fp-len-zero"
+          ? 0
+          : name === "fp-len-short"
+            ? Math.max(1, entry.valueSize >> 1)
+            : name === "fp-len-long"
+              ? past + 1 + (rnd() % Math.max(1, layout.blockSize - past))
               : 0xffff;
       ed.u16(entry.offset + 2, to);
-      made = { what: `fingerprint value size ${entry.valueSize} -> ${to}${to > past ? ` (runs ${to - past} bytes past the inline xattr area)` : ""}`, ...onHit("xattr") };
+      made = {
+        what: `fingerprint value size ${entry.valueSize} -> ${to}${to > past ? ` (runs ${to - past} bytes past the inline xattr area)` : ""}`,
+        ...onHit("xattr"),
+      };
       break;
     }
     case "fp-value-flip": {
@@ -227,10 +263,15 @@ function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptO
     case "fp-value-other": {
       const { entry, inode } = hit();
       const donor = fingerprintEntry(image, opts.donorPath, fingerprintKey(image, format, layout));
-      if (donor.inode.size === inode.size) throw new BenchError(`fp-value-other: ${opts.donorPath} has the hit file's size; pick a donor of another size`);
-      if (donor.entry.valueSize !== entry.valueSize) throw new BenchError(`fp-value-other: fingerprints of ${opts.donorPath} and ${opts.hitPath} differ in length`);
+      if (donor.inode.size === inode.size)
+        throw new BenchError(`fp-value-other: ${opts.donorPath} has the hit file's size; pick a donor of another size`);
+      if (donor.entry.valueSize !== entry.valueSize)
+        throw new BenchError(`fp-value-other: fingerprints of ${opts.donorPath} and ${opts.hitPath} differ in length`);
       ed.set(entry.valueOffset, Array.from(donor.entry.value));
-      made = { what: `fingerprint := that of ${opts.donorPath} (${donor.inode.size} bytes, not ${inode.size}): same fingerprint, different size`, ...onHit("xattr", "trusted-lie") };
+      made = {
+        what: `fingerprint := that of ${opts.donorPath} (${donor.inode.size} bytes, not ${inode.size}): same fingerprint, different size`,
+        ...onHit("xattr", "trusted-lie"),
+      };
       break;
     }
     case "packed-key-len-huge":
@@ -239,17 +280,34 @@ function corruptionEdits(image: Uint8Array, name: CorruptionName, opts: CorruptO
       break;
   }
   const checksum = sealEdits(image, ed, { stale: made.stale });
-  return { name, place: made.place ?? "superblock", what: made.what, expect: made.expect ?? "all-correct", hitPath: made.hitPath ?? null, edits: ed.edits, checksum };
+  return {
+    name,
+    place: made.place ?? "superblock",
+    what: made.what,
+    expect: made.expect ?? "all-correct",
+    hitPath: made.hitPath ?? null,
+    edits: ed.edits,
+    checksum,
+  };
 }
 
 /** One named corruption of a copy of `image`. */
-export function corrupt(image: Uint8Array, name: CorruptionName, opts: CorruptOptions, format: ImageFormat = "xattr-inode-digest"): { image: Uint8Array; corruption: Corruption } {
+export function corrupt(
+  image: Uint8Array,
+  name: CorruptionName,
+  opts: CorruptOptions,
+  format: ImageFormat = "xattr-inode-digest",
+): { image: Uint8Array; corruption: Corruption } {
   const corruption = corruptionEdits(image, name, opts, format);
   return { image: applyEdits(image, corruption.edits), corruption };
 }
 
 /** The whole fixed set for the format, in corruptionNames order. */
-export function corruptionSet(image: Uint8Array, opts: CorruptOptions, format: ImageFormat = "xattr-inode-digest"): Array<{ image: Uint8Array; corruption: Corruption }> {
+export function corruptionSet(
+  image: Uint8Array,
+  opts: CorruptOptions,
+  format: ImageFormat = "xattr-inode-digest",
+): Array<{ image: Uint8Array; corruption: Corruption }> {
   return corruptionNames(format).map((n) => corrupt(image, n, opts, format));
 }
 
@@ -257,16 +315,26 @@ export function corruptionSet(image: Uint8Array, opts: CorruptOptions, format: I
  * The hit file (the largest file identical in A and B) and the donor (the
  * largest other identical file of another size), with names the case list can carry.
  */
-export function pickCorruptionPaths(a: ManifestFile[], b: ManifestFile[]): { hitPath: string; donorPath: string } | null {
+export function pickCorruptionPaths(
+  a: ManifestFile[],
+  b: ManifestFile[],
+): { hitPath: string; donorPath: string } | null {
   const inB = new Map(b.map((f) => [f.path, f.sha256]));
-  const shared = a.filter((f) => f.size > 0 && plainPath(f.path) && inB.get(f.path) === f.sha256).sort((x, y) => y.size - x.size || x.path.localeCompare(y.path));
+  const shared = a
+    .filter((f) => f.size > 0 && plainPath(f.path) && inB.get(f.path) === f.sha256)
+    .sort((x, y) => y.size - x.size || x.path.localeCompare(y.path));
   const hit = shared[0];
   const donor = shared.find((f) => hit && f.size !== hit.size);
   return hit && donor ? { hitPath: hit.path, donorPath: donor.path } : null;
 }
 
 /** Writes every corruption of `image` for its format as `<dir>/<name>.erofs`; returns what was written. */
-export async function writeCorruptImages(image: string, dir: string, opts: CorruptOptions, format: ImageFormat): Promise<Array<{ file: string; corruption: Corruption }>> {
+export async function writeCorruptImages(
+  image: string,
+  dir: string,
+  opts: CorruptOptions,
+  format: ImageFormat,
+): Promise<Array<{ file: string; corruption: Corruption }>> {
   const bytes = new Uint8Array(await readFile(image));
   const out: Array<{ file: string; corruption: Corruption }> = [];
   for (const name of corruptionNames(format)) {

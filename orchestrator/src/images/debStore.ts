@@ -90,12 +90,17 @@ export class DebStore {
           for (const f of files) {
             const file = path.join(dir, f);
             const digest = await sha256File(file);
-            const p = bySha.get(digest) ?? batch.find((x) => f.startsWith(`${x.name}_`) && f.endsWith(`_${x.arch}.deb`));
+            const p =
+              bySha.get(digest) ?? batch.find((x) => f.startsWith(`${x.name}_`) && f.endsWith(`_${x.arch}.deb`));
             if (!p) continue;
             await this.keep(file, p, `the archive (apt-get download ${p.name}=${p.version})`);
           }
           const still = await this.missing(batch);
-          if (still.length) throw new BenchError(`apt-get download left no .deb for ${still.map((p) => `${p.name}=${p.version}`).join(", ")}`, "check the network, or give the files with --debs DIR");
+          if (still.length)
+            throw new BenchError(
+              `apt-get download left no .deb for ${still.map((p) => `${p.name}=${p.version}`).join(", ")}`,
+              "check the network, or give the files with --debs DIR",
+            );
         }
       });
     } finally {
@@ -124,7 +129,8 @@ export async function checkLockedPackages(opts: {
   const offered = await opts.archive.packageRecords(missing);
   const gone = missing.filter((p) => offered.get(`${p.name}=${p.version}`)?.sha256 !== p.sha256);
   if (!gone.length) return;
-  const owners = (p: LockedPackage) => [...new Set(opts.pkgs.filter((x) => x.sha256 === p.sha256).map((x) => x.workload))].join(", ");
+  const owners = (p: LockedPackage) =>
+    [...new Set(opts.pkgs.filter((x) => x.sha256 === p.sha256).map((x) => x.workload))].join(", ");
   const shown = gone.slice(0, 12).map((p) => `${p.name} ${p.version} (${p.arch}; ${owners(p)})`);
   const more = gone.length > shown.length ? `, and ${gone.length - shown.length} more` : "";
   const lockArg = path.resolve(opts.lockFile) === DEFAULT_LOCK ? "" : ` --lock ${opts.lockFile}`;
@@ -168,13 +174,21 @@ export async function ensureLockedPackages(opts: {
  * into the store), for mmdebstrap's file:// mirror: apt can then install
  * nothing but the locked files.
  */
-export async function writeLocalMirror(store: DebStore, pkgs: LockedPackage[], dir: string, suite: string): Promise<void> {
+export async function writeLocalMirror(
+  store: DebStore,
+  pkgs: LockedPackage[],
+  dir: string,
+  suite: string,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const p of pkgs) {
     const to = path.join(dir, `${p.name}_${p.version.replace(/^\d+:/, "")}_${p.arch}.deb`);
     await link(store.fileOf(p), to).catch(() => copyFile(store.fileOf(p), to));
   }
-  const index = await run("dpkg-scanpackages", ["--multiversion", ".", "/dev/null"], { cwd: dir, what: `dpkg-scanpackages in ${dir}` });
+  const index = await run("dpkg-scanpackages", ["--multiversion", ".", "/dev/null"], {
+    cwd: dir,
+    what: `dpkg-scanpackages in ${dir}`,
+  });
   await writeFileAtomic(path.join(dir, "Packages"), index.stdout);
   // the suite's name lets mmdebstrap find the packages of the suite it is asked for
   const release = [

@@ -12,7 +12,13 @@ import { EROFS_MAGIC, SB_OFFSET, parseSuperblock, type SuperblockInfo } from "./
 const INCOMPAT_48BIT = 0x80;
 const INCOMPAT_METABOX = 0x100;
 export const XATTR_LONG_PREFIX = 0x80;
-export const DATALAYOUT = { flatPlain: 0, compressedFull: 1, flatInline: 2, compressedCompact: 3, chunkBased: 4 } as const;
+export const DATALAYOUT = {
+  flatPlain: 0,
+  compressedFull: 1,
+  flatInline: 2,
+  compressedCompact: 3,
+  chunkBased: 4,
+} as const;
 
 /** Superblock fields beyond superblock.ts's parse (offsets relative to SB_OFFSET). */
 export const SB_MORE = {
@@ -66,7 +72,8 @@ export interface XattrEntry {
 }
 
 const u16 = (img: Uint8Array, off: number) => img[off]! | (img[off + 1]! << 8);
-const u32 = (img: Uint8Array, off: number) => (img[off]! | (img[off + 1]! << 8) | (img[off + 2]! << 16) | (img[off + 3]! << 24)) >>> 0;
+const u32 = (img: Uint8Array, off: number) =>
+  (img[off]! | (img[off + 1]! << 8) | (img[off + 2]! << 16) | (img[off + 3]! << 24)) >>> 0;
 const u64 = (img: Uint8Array, off: number) => BigInt(u32(img, off)) | (BigInt(u32(img, off + 4)) << 32n);
 
 export function readLayout(img: Uint8Array): Layout {
@@ -75,7 +82,8 @@ export function readLayout(img: Uint8Array): Layout {
   if (sb.magic !== EROFS_MAGIC) throw new BenchError(`not an EROFS image (magic 0x${sb.magic.toString(16)})`);
   if (sb.featureIncompat & INCOMPAT_METABOX) throw new BenchError("metabox images are not supported here");
   const at = (o: number) => SB_OFFSET + o;
-  const rootNid = sb.featureIncompat & INCOMPAT_48BIT ? u64(img, at(SB_MORE.rootNid8b)) : BigInt(u16(img, at(SB_MORE.rootNid2b)));
+  const rootNid =
+    sb.featureIncompat & INCOMPAT_48BIT ? u64(img, at(SB_MORE.rootNid8b)) : BigInt(u16(img, at(SB_MORE.rootNid2b)));
   return { ...sb, blockSize: 1 << sb.blockSizeBits, rootNid, xattrBlkaddr: u32(img, at(SB_MORE.xattrBlkaddr)) };
 }
 
@@ -116,9 +124,16 @@ export function inlineXattrs(img: Uint8Array, inode: Inode): { shared: number; e
     const nameIndex = img[p + 1]!;
     const valueSize = u16(img, p + 2);
     const valueOffset = p + 4 + nameLen;
-    if (valueOffset + valueSize > end) throw new BenchError(`inode ${inode.nid}: xattr entry at ${p} runs past the inline xattr area`);
+    if (valueOffset + valueSize > end)
+      throw new BenchError(`inode ${inode.nid}: xattr entry at ${p} runs past the inline xattr area`);
     entries.push({
-      offset: p, nameLen, nameIndex, name: img.slice(p + 4, valueOffset), valueOffset, valueSize, value: img.slice(valueOffset, valueOffset + valueSize),
+      offset: p,
+      nameLen,
+      nameIndex,
+      name: img.slice(p + 4, valueOffset),
+      valueOffset,
+      valueSize,
+      value: img.slice(valueOffset, valueOffset + valueSize),
     });
     p += (4 + nameLen + valueSize + 3) & ~3;
   }

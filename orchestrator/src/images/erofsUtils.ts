@@ -49,7 +49,9 @@ export async function prepareErofsUtils(opts: {
     if (!found) {
       throw new BenchError(
         `no erofs-utils source package ${opts.version ?? `>= ${MIN_EROFS_UTILS}`} in suites ${opts.archive.suites.join(", ")} (found: ${all.map((v) => v.version).join(", ") || "none"}), and none built in the cache`,
-        opts.version ? "the lock pins it: move the lock forward with: npm run bench -- lock update (every image then changes, and says so)" : "check the network and the tool's apt suites",
+        opts.version
+          ? "the lock pins it: move the lock forward with: npm run bench -- lock update (every image then changes, and says so)"
+          : "check the network and the tool's apt suites",
       );
     }
     return found;
@@ -57,37 +59,67 @@ export async function prepareErofsUtils(opts: {
   const version = opts.version ?? (await find()).version;
   const patches = opts.patches ?? [];
   const inputs = { pkg: "erofs-utils", version, patches: patches.map((p) => p.text) };
-  const hit = await cached("erofs-utils", inputs, ErofsUtilsRecordSchema, async (dir) => {
-    const pick = await find();
-    return opts.progress.stage("erofs-utils", `building mkfs.erofs from erofs-utils ${pick.version} (${pick.suite})`, async () => {
-      const log = path.join(dir, "build.log");
-      await opts.archive.source("erofs-utils", pick.version, dir);
-      const dsc = (await readdir(dir)).find((f) => f.endsWith(".dsc"));
-      if (!dsc) throw new BenchError(`apt-get source erofs-utils=${pick.version} left no .dsc in ${dir}`);
-      const src = path.join(dir, "src");
-      await run("dpkg-source", ["--no-check", "-x", dsc, src], { cwd: dir, logFile: log, what: `dpkg-source -x ${dsc}` });
-      for (const p of patches) {
-        await run("patch", ["-p1", "--no-backup-if-mismatch"], { cwd: src, input: p.text, logFile: log, what: `applying erofs-utils patch ${p.name}` });
-      }
-      await run("./autogen.sh", [], { cwd: src, logFile: log, what: "erofs-utils autogen.sh" });
-      await run("./configure", ["--disable-fuse", "--without-selinux", "--disable-lzma", "--without-libzstd", "--without-xxhash", "--without-libdeflate"], {
-        cwd: src, logFile: log, what: "erofs-utils configure",
-      });
-      await run("make", ["-j2", "-C", "lib"], { cwd: src, logFile: log, what: "make -C lib" });
-      await run("make", ["-j2", "-C", "mkfs"], { cwd: src, logFile: log, what: "make -C mkfs" });
-      const mkfs = path.join("src", "mkfs", "mkfs.erofs");
-      const v = await run(path.join(dir, mkfs), ["--version"]);
-      return {
-        mkfs,
-        version: (/erofs-utils\)\s+(\S+)/.exec(v.stdout + v.stderr)?.[1]) ?? pick.version,
-        sourcePackage: `erofs-utils ${pick.version}`,
-        suite: pick.suite,
-        dscSha256: await sha256File(path.join(dir, dsc)),
-        patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-        log: "build.log",
-      };
-    });
-  },
+  const hit = await cached(
+    "erofs-utils",
+    inputs,
+    ErofsUtilsRecordSchema,
+    async (dir) => {
+      const pick = await find();
+      return opts.progress.stage(
+        "erofs-utils",
+        `building mkfs.erofs from erofs-utils ${pick.version} (${pick.suite})`,
+        async () => {
+          const log = path.join(dir, "build.log");
+          await opts.archive.source("erofs-utils", pick.version, dir);
+          const dsc = (await readdir(dir)).find((f) => f.endsWith(".dsc"));
+          if (!dsc) throw new BenchError(`apt-get source erofs-utils=${pick.version} left no .dsc in ${dir}`);
+          const src = path.join(dir, "src");
+          await run("dpkg-source", ["--no-check", "-x", dsc, src], {
+            cwd: dir,
+            logFile: log,
+            what: `dpkg-source -x ${dsc}`,
+          });
+          for (const p of patches) {
+            await run("patch", ["-p1", "--no-backup-if-mismatch"], {
+              cwd: src,
+              input: p.text,
+              logFile: log,
+              what: `applying erofs-utils patch ${p.name}`,
+            });
+          }
+          await run("./autogen.sh", [], { cwd: src, logFile: log, what: "erofs-utils autogen.sh" });
+          await run(
+            "./configure",
+            [
+              "--disable-fuse",
+              "--without-selinux",
+              "--disable-lzma",
+              "--without-libzstd",
+              "--without-xxhash",
+              "--without-libdeflate",
+            ],
+            {
+              cwd: src,
+              logFile: log,
+              what: "erofs-utils configure",
+            },
+          );
+          await run("make", ["-j2", "-C", "lib"], { cwd: src, logFile: log, what: "make -C lib" });
+          await run("make", ["-j2", "-C", "mkfs"], { cwd: src, logFile: log, what: "make -C mkfs" });
+          const mkfs = path.join("src", "mkfs", "mkfs.erofs");
+          const v = await run(path.join(dir, mkfs), ["--version"]);
+          return {
+            mkfs,
+            version: /erofs-utils\)\s+(\S+)/.exec(v.stdout + v.stderr)?.[1] ?? pick.version,
+            sourcePackage: `erofs-utils ${pick.version}`,
+            suite: pick.suite,
+            dscSha256: await sha256File(path.join(dir, dsc)),
+            patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
+            log: "build.log",
+          };
+        },
+      );
+    },
     { files: (r) => [r.mkfs], say: (m) => opts.progress.info(m) },
   );
   return { mkfs: path.join(hit.dir, hit.record.mkfs), record: hit.record, reused: hit.reused };

@@ -19,7 +19,10 @@ const MAX_IMAGE_BYTES = 1536 * 2 ** 20;
  * every file when the image is too large or of no known format. Files are
  * named by their manifest key (pathKey: the name's bytes in hex).
  */
-export async function imageFileLayouts(image: string, format: ImageFormat | undefined): Promise<(key: string) => FileLayout | undefined> {
+export async function imageFileLayouts(
+  image: string,
+  format: ImageFormat | undefined,
+): Promise<(key: string) => FileLayout | undefined> {
   if (!format || (await stat(image)).size > MAX_IMAGE_BYTES) return () => undefined;
   const img = new Uint8Array(await readFile(image));
   const layout = readLayout(img);
@@ -32,7 +35,9 @@ export async function imageFileLayouts(image: string, format: ImageFormat | unde
   return (key) => {
     try {
       const inode = lookup(img, Buffer.from(key, "hex").toString("utf8"), layout);
-      const fingerprint = prefixId !== undefined && inlineXattrs(img, inode).entries.some((e) => e.nameIndex === (XATTR_LONG_PREFIX | prefixId) && e.nameLen === 0);
+      const fingerprint =
+        prefixId !== undefined &&
+        inlineXattrs(img, inode).entries.some((e) => e.nameIndex === (XATTR_LONG_PREFIX | prefixId) && e.nameLen === 0);
       return { inline: inode.datalayout === DATALAYOUT.flatInline, fingerprint };
     } catch {
       return undefined;

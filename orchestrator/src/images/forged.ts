@@ -34,27 +34,49 @@ interface Forgery {
  * checksum covers it, and it is recomputed: the kernel must see a
  * well-formed image that lies, not a corrupt one.
  */
-function forgeryEdits(target: Uint8Array, path: string, donor: Uint8Array, format: ImageFormat, donorPath = path): Forgery {
+function forgeryEdits(
+  target: Uint8Array,
+  path: string,
+  donor: Uint8Array,
+  format: ImageFormat,
+  donorPath = path,
+): Forgery {
   const t = fingerprintEntry(target, path, fingerprintKey(target, format));
   const d = fingerprintEntry(donor, donorPath, fingerprintKey(donor, format));
   if (t.entry.valueSize !== d.entry.valueSize) {
     throw new BenchError(`${path}: fingerprint is ${t.entry.valueSize} bytes, the donor's ${d.entry.valueSize}`);
   }
   if (t.inode.size !== d.inode.size) {
-    throw new BenchError(`${path}: ${t.inode.size} bytes, the donor ${donorPath} ${d.inode.size}: the kernel would not share them`, "pick a donor file of the same size");
+    throw new BenchError(
+      `${path}: ${t.inode.size} bytes, the donor ${donorPath} ${d.inode.size}: the kernel would not share them`,
+      "pick a donor file of the same size",
+    );
   }
-  if (hex(t.entry.value) === hex(d.entry.value)) throw new BenchError(`${path}: already has the donor's fingerprint (same content?)`);
+  if (hex(t.entry.value) === hex(d.entry.value))
+    throw new BenchError(`${path}: already has the donor's fingerprint (same content?)`);
   const set = new EditSet(target);
   set.set(t.entry.valueOffset, Array.from(d.entry.value));
   const checksum = sealEdits(target, set);
   return {
-    path, offset: t.entry.valueOffset, before: hex(t.entry.value), after: hex(d.entry.value), size: Number(t.inode.size),
-    xattrName: fingerprintKey(target, format).name, checksumRewritten: checksum === "recomputed", edits: set.edits,
+    path,
+    offset: t.entry.valueOffset,
+    before: hex(t.entry.value),
+    after: hex(d.entry.value),
+    size: Number(t.inode.size),
+    xattrName: fingerprintKey(target, format).name,
+    checksumRewritten: checksum === "recomputed",
+    edits: set.edits,
   };
 }
 
 /** The forged copy of `target` in memory, with what was done. */
-export function forgeFingerprint(target: Uint8Array, path: string, donor: Uint8Array, format: ImageFormat, donorPath = path): Forgery & { image: Uint8Array } {
+export function forgeFingerprint(
+  target: Uint8Array,
+  path: string,
+  donor: Uint8Array,
+  format: ImageFormat,
+  donorPath = path,
+): Forgery & { image: Uint8Array } {
   const f = forgeryEdits(target, path, donor, format, donorPath);
   return { ...f, image: applyEdits(target, f.edits) };
 }
@@ -89,7 +111,13 @@ export function pickForgeryPath(a: ManifestFile[], b: ManifestFile[]): string | 
 }
 
 /** Writes B with `path`'s fingerprint taken from A to `out`. */
-export async function writeForgedImage(imageB: string, imageA: string, path: string, out: string, format: ImageFormat): Promise<Forgery> {
+export async function writeForgedImage(
+  imageB: string,
+  imageA: string,
+  path: string,
+  out: string,
+  format: ImageFormat,
+): Promise<Forgery> {
   const f = forgeryEdits(new Uint8Array(await readFile(imageB)), path, new Uint8Array(await readFile(imageA)), format);
   await writeEdited(imageB, out, f.edits);
   return f;

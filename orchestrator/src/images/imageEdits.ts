@@ -27,7 +27,8 @@ export class EditSet {
   }
 
   set(offset: number, bytes: number[]): void {
-    if (offset < 0 || offset + bytes.length > this.image.length) throw new BenchError(`edit at ${offset} lies outside the image`);
+    if (offset < 0 || offset + bytes.length > this.image.length)
+      throw new BenchError(`edit at ${offset} lies outside the image`);
     const before = bytes.map((_, i) => this.byte(offset + i));
     bytes.forEach((b, i) => this.overlay.set(offset + i, b));
     this.edits.push({ offset, before, after: bytes });
@@ -48,14 +49,19 @@ export class EditSet {
  * anywhere in [1024, block size) invalidates it. Adds the edit that puts it
  * right (unless `stale` is asked for: a corruption of the checksum itself).
  */
-export function sealEdits(image: Uint8Array, set: EditSet, opts: { stale?: boolean } = {}): "recomputed" | "stale" | "untouched" {
+export function sealEdits(
+  image: Uint8Array,
+  set: EditSet,
+  opts: { stale?: boolean } = {},
+): "recomputed" | "stale" | "untouched" {
   if (opts.stale) return "stale";
   // parsed from the original: a corrupted feature word or block size must not stop the seal
   const sb = parseSuperblock(image.subarray(0, Math.min(image.byteLength, 4096 + SB_OFFSET)));
   const blockSize = 1 << sb.blockSizeBits;
   if (!set.edits.some((e) => e.offset + e.after.length > SB_OFFSET && e.offset < blockSize)) return "untouched";
   if (!(sb.featureCompat & COMPAT_SB_CHKSUM)) return "untouched";
-  if (sb.blockSizeBits < 10 || sb.blockSizeBits > 16) throw new BenchError(`block size bits ${sb.blockSizeBits}: cannot recompute the superblock checksum`);
+  if (sb.blockSizeBits < 10 || sb.blockSizeBits > 16)
+    throw new BenchError(`block size bits ${sb.blockSizeBits}: cannot recompute the superblock checksum`);
   const block = Uint8Array.from(image.subarray(0, Math.max(4096, blockSize)));
   for (const e of set.edits) e.after.forEach((b, i) => e.offset + i < block.length && (block[e.offset + i] = b));
   const sum = superblockChecksum(block);

@@ -87,7 +87,11 @@ export function lockRecord(loaded: LoadedLock, workloads: string[]): LockRecord 
     lockedAt: lock.lockedAt,
     erofsUtils: lock.tools.erofsUtils.version,
     ...(ks ? { kernelSource: `${ks.package} ${ks.version}` } : {}),
-    workloads: Object.fromEntries(workloads.filter((w) => lock.workloads[w]).map((w) => [w, { lockedAt: lock.workloads[w]!.lockedAt, archive: lock.workloads[w]!.archive }])),
+    workloads: Object.fromEntries(
+      workloads
+        .filter((w) => lock.workloads[w])
+        .map((w) => [w, { lockedAt: lock.workloads[w]!.lockedAt, archive: lock.workloads[w]!.archive }]),
+    ),
   };
 }
 
@@ -144,19 +148,26 @@ export async function writeLock(file: string, lock: Lock): Promise<void> {
 /** A lock file, checked; `what` names it in errors (e.g. "--lock x.json"). */
 export async function loadLock(file: string, what = file): Promise<LoadedLock> {
   const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") throw new BenchError(`lock ${what} does not exist`, `make it with: npm run bench -- lock update --lock ${file}`);
+    if (e.code === "ENOENT")
+      throw new BenchError(`lock ${what} does not exist`, `make it with: npm run bench -- lock update --lock ${file}`);
     throw new BenchError(`cannot read lock ${what}: ${e.message}`, "check the path");
   });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new BenchError(`lock ${what} is not JSON: ${(e as Error).message}`, `restore it from git, or make it again with: npm run bench -- lock update --lock ${file}`);
+    throw new BenchError(
+      `lock ${what} is not JSON: ${(e as Error).message}`,
+      `restore it from git, or make it again with: npm run bench -- lock update --lock ${file}`,
+    );
   }
   const r = LockSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new BenchError(`lock ${what} is not a lock this version reads: ${i?.path.join(".") || "(top)"}: ${i?.message}`, `make it again with: npm run bench -- lock update --lock ${file}`);
+    throw new BenchError(
+      `lock ${what} is not a lock this version reads: ${i?.path.join(".") || "(top)"}: ${i?.message}`,
+      `make it again with: npm run bench -- lock update --lock ${file}`,
+    );
   }
   return { file: path.resolve(file), sha256: sha256(text), lock: r.data };
 }
@@ -165,7 +176,11 @@ export async function loadLock(file: string, what = file): Promise<LoadedLock> {
 export function lockedWorkload(loaded: LoadedLock, w: DebianWorkload): LockedWorkload {
   const fix = `npm run bench -- lock update ${w.name}${loaded.file === DEFAULT_LOCK ? "" : ` --lock ${loaded.file}`}`;
   const entry = loaded.lock.workloads[w.name];
-  if (!entry) throw new BenchError(`workload ${w.name} is not in lock ${loaded.file}: its images would be whatever the archive holds today`, `resolve it once with: ${fix}`);
+  if (!entry)
+    throw new BenchError(
+      `workload ${w.name} is not in lock ${loaded.file}: its images would be whatever the archive holds today`,
+      `resolve it once with: ${fix}`,
+    );
   if (entry.recipe !== recipeOf(w)) {
     throw new BenchError(
       `workloads/${w.name}.yaml changed (packages, suites or pip pins) since lock ${loaded.file} was made for it, so the lock no longer says what its images hold`,
@@ -183,7 +198,10 @@ export interface PackageChange {
 }
 
 /** Packages added, removed or at another version between two lists (by name; SHA256 alone moving is a change too). */
-export function packageChanges(from: Array<Pick<LockedPackage, "name" | "version"> & { sha256?: string }>, to: typeof from): PackageChange[] {
+export function packageChanges(
+  from: Array<Pick<LockedPackage, "name" | "version"> & { sha256?: string }>,
+  to: typeof from,
+): PackageChange[] {
   const a = new Map(from.map((p) => [p.name, p]));
   const b = new Map(to.map((p) => [p.name, p]));
   const out: PackageChange[] = [];

@@ -25,15 +25,30 @@ export async function resolveSide(archive: DebianArchive, w: DebianWorkload, sid
   const suites = r[side].suites;
   const set = await archive.simulateInstall(suites, [...VARIANT_BASE[r.variant], ...r.include]);
   for (const p of r.include) {
-    if (!set.has(p)) throw new BenchError(`${w.name} ${side.toUpperCase()}: package ${p} is in none of the suites ${suites.join(", ")}`, `fix rootfs.include or rootfs.${side}.suites in workloads/${w.name}.yaml`);
+    if (!set.has(p))
+      throw new BenchError(
+        `${w.name} ${side.toUpperCase()}: package ${p} is in none of the suites ${suites.join(", ")}`,
+        `fix rootfs.include or rootfs.${side}.suites in workloads/${w.name}.yaml`,
+      );
   }
   const wanted = [...set].map(([name, v]) => ({ name, ...v }));
   const known = await archive.packageRecords(wanted);
   const packages = wanted
     .map((p) => {
       const rec = known.get(`${p.name}=${p.version}`);
-      if (!rec) throw new BenchError(`${w.name} ${side.toUpperCase()}: apt resolved ${p.name} ${p.version} (${p.arch}) but its lists have no record of that .deb`, "refresh the lists (delete the tool's apt/updated.stamp in the cache) and lock again");
-      return { name: p.name, version: p.version, arch: rec.arch, sha256: rec.sha256, size: rec.size, filename: rec.filename };
+      if (!rec)
+        throw new BenchError(
+          `${w.name} ${side.toUpperCase()}: apt resolved ${p.name} ${p.version} (${p.arch}) but its lists have no record of that .deb`,
+          "refresh the lists (delete the tool's apt/updated.stamp in the cache) and lock again",
+        );
+      return {
+        name: p.name,
+        version: p.version,
+        arch: rec.arch,
+        sha256: rec.sha256,
+        size: rec.size,
+        filename: rec.filename,
+      };
     })
     .sort((x, y) => (x.name < y.name ? -1 : 1));
   return { suites, packages, ...(r[side].pip ? { pip: r[side].pip } : {}) };
@@ -52,10 +67,19 @@ export async function resolveWorkload(archive: DebianArchive, w: DebianWorkload)
 
 /** The job's tools as the archive offers them today: the newest erofs-utils that writes fingerprints, the newest linux-source. */
 export async function resolveTools(archive: DebianArchive): Promise<Lock["tools"]> {
-  const erofs = (await archive.sourceVersions("erofs-utils")).filter((v) => compareDebianVersions(v.version, MIN_EROFS_UTILS) >= 0)[0];
-  if (!erofs) throw new BenchError(`no erofs-utils source package >= ${MIN_EROFS_UTILS} in suites ${archive.suites.join(", ")}`, "check the network and the tool's apt lists");
+  const erofs = (await archive.sourceVersions("erofs-utils")).filter(
+    (v) => compareDebianVersions(v.version, MIN_EROFS_UTILS) >= 0,
+  )[0];
+  if (!erofs)
+    throw new BenchError(
+      `no erofs-utils source package >= ${MIN_EROFS_UTILS} in suites ${archive.suites.join(", ")}`,
+      "check the network and the tool's apt lists",
+    );
   const kernel = await resolveDebianKernel(archive, {}).catch(() => undefined);
-  return { erofsUtils: { version: erofs.version }, ...(kernel ? { kernelSource: { package: kernel.pkg, version: kernel.version } } : {}) };
+  return {
+    erofsUtils: { version: erofs.version },
+    ...(kernel ? { kernelSource: { package: kernel.pkg, version: kernel.version } } : {}),
+  };
 }
 
 /**
@@ -74,7 +98,9 @@ export async function updateLock(opts: {
   await archive.update(progress, 0);
   const workloads = { ...(before?.workloads ?? {}) };
   for (const [i, w] of opts.workloads.entries()) {
-    workloads[w.name] = await progress.stage("lock", `resolving ${w.name} (${i + 1}/${opts.workloads.length})`, () => resolveWorkload(archive, w));
+    workloads[w.name] = await progress.stage("lock", `resolving ${w.name} (${i + 1}/${opts.workloads.length})`, () =>
+      resolveWorkload(archive, w),
+    );
   }
   const tools = opts.tools || !before ? await resolveTools(archive) : before.tools;
   return { schema: LOCK_SCHEMA, lockedAt: new Date().toISOString(), tools, workloads };

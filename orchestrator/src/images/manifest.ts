@@ -35,7 +35,9 @@ export function pagesOf(size: number, pageSize = PAGE_SIZE): number {
 
 /** Regular files with their own inode (hard links count once). */
 export function regularFiles(m: Manifest): Array<ManifestEntry & { sha256: string }> {
-  return m.entries.filter((e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string");
+  return m.entries.filter(
+    (e): e is ManifestEntry & { sha256: string } => e.type === "file" && typeof e.sha256 === "string",
+  );
 }
 
 /** A file name's bytes as the manifest keeps them: UTF-8 text, plus the raw bytes when they are not UTF-8. */
@@ -74,13 +76,26 @@ export async function manifestOfDir(root: string): Promise<Manifest> {
         entries.push({ ...id, type: "dir", size: 0, mode });
         await walk(r);
       } else if (st.isSymbolicLink()) {
-        entries.push({ ...id, type: "symlink", size: 0, mode, target: (await readlink(abs(r), { encoding: "buffer" })).toString("utf8") });
+        entries.push({
+          ...id,
+          type: "symlink",
+          size: 0,
+          mode,
+          target: (await readlink(abs(r), { encoding: "buffer" })).toString("utf8"),
+        });
       } else if (st.isFile()) {
         const ino = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? seenInodes.get(ino) : undefined;
         if (first) {
           const t = nameOf(first);
-          entries.push({ ...id, type: "hardlink", size: 0, mode, target: t.path, ...(t.pathHex ? { targetHex: t.pathHex } : {}) });
+          entries.push({
+            ...id,
+            type: "hardlink",
+            size: 0,
+            mode,
+            target: t.path,
+            ...(t.pathHex ? { targetHex: t.pathHex } : {}),
+          });
         } else {
           if (st.nlink > 1) seenInodes.set(ino, r);
           entries.push({ ...id, type: "file", size: st.size, mode, ...(await fileDigests(abs(r))) });
@@ -108,7 +123,8 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
   const newDigest = await digester();
   // latin1 keeps a ustar/GNU name's bytes as they are; a pax name is UTF-8 by definition
   const ex = extract({ filenameEncoding: "latin1" } as Parameters<typeof extract>[0]);
-  const bytesOf = (name: string, fromPax: boolean) => Buffer.from(name.replace(/^\.\//, "").replace(/\/$/, ""), fromPax ? "utf8" : "latin1");
+  const bytesOf = (name: string, fromPax: boolean) =>
+    Buffer.from(name.replace(/^\.\//, "").replace(/\/$/, ""), fromPax ? "utf8" : "latin1");
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (h, stream, next) => {
       const pax = (h.pax ?? {}) as Record<string, string | undefined>;
@@ -126,12 +142,20 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
       stream.on("end", () => {
         if (p) {
           const link = () => nameOf(bytesOf(h.linkname ?? "", Boolean(pax.linkpath)));
-          if (h.type === "file" || h.type === "contiguous-file") entries.push({ ...id, type: "file", size, mode, ...hash.digests() });
+          if (h.type === "file" || h.type === "contiguous-file")
+            entries.push({ ...id, type: "file", size, mode, ...hash.digests() });
           else if (h.type === "directory") entries.push({ ...id, type: "dir", size: 0, mode });
           else if (h.type === "symlink") entries.push({ ...id, type: "symlink", size: 0, mode, target: link().path });
           else if (h.type === "link") {
             const t = link();
-            entries.push({ ...id, type: "hardlink", size: 0, mode, target: t.path, ...(t.pathHex ? { targetHex: t.pathHex } : {}) });
+            entries.push({
+              ...id,
+              type: "hardlink",
+              size: 0,
+              mode,
+              target: t.path,
+              ...(t.pathHex ? { targetHex: t.pathHex } : {}),
+            });
           } else entries.push({ ...id, type: "other", size: 0, mode });
         }
         next();
@@ -148,7 +172,10 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
   try {
     await done;
   } catch (e) {
-    throw new BenchError(`${file}: not a readable tar archive: ${(e as Error).message}`, "pass a directory, a .tar or a .tar.gz");
+    throw new BenchError(
+      `${file}: not a readable tar archive: ${(e as Error).message}`,
+      "pass a directory, a .tar or a .tar.gz",
+    );
   }
   entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   return { entries };

@@ -37,7 +37,11 @@ export function parseImageRef(s: string): ImageRef | null {
 }
 
 /** Turns a container image into one directory tree, the way a container runtime stacks its layers. */
-export async function flattenImage(ref: ImageRef | string, destDir: string, opts: { logFile?: string } = {}): Promise<FlatImage> {
+export async function flattenImage(
+  ref: ImageRef | string,
+  destDir: string,
+  opts: { logFile?: string } = {},
+): Promise<FlatImage> {
   const img = typeof ref === "string" ? parseImageRef(ref) : ref;
   if (!img) throw new BenchError(`${String(ref)}: not a container image reference`, `write it as ${FORMS}`);
   const dest = path.resolve(destDir);
@@ -56,21 +60,48 @@ export async function flattenImage(ref: ImageRef | string, destDir: string, opts
     } else if (img.kind === "oci") {
       image = await resolveOci(img.path, img.ref);
     } else {
-      if (!(await stat(img.path).catch(() => null))?.isFile()) throw new BenchError(`docker-archive: ${img.path} is not a file`, "pass the tar that docker save -o FILE wrote");
+      if (!(await stat(img.path).catch(() => null))?.isFile())
+        throw new BenchError(
+          `docker-archive: ${img.path} is not a file`,
+          "pass the tar that docker save -o FILE wrote",
+        );
       await mkdir(work, { recursive: true });
-      await run("tar", ["-xf", path.resolve(img.path), "-C", work], { logFile: opts.logFile, what: `unpacking ${img.path}` });
+      await run("tar", ["-xf", path.resolve(img.path), "-C", work], {
+        logFile: opts.logFile,
+        what: `unpacking ${img.path}`,
+      });
       image = await resolveDockerArchive(img.path, work);
     }
     for (const l of image.layers) await applyLayer(realRoot, l.file, l.name, opts.logFile);
-    return { layers: image.layers.map((l) => ({ digest: l.digest, size: l.size })), configDigest: image.configDigest, labels: labelsOf(image.config), rootfs };
+    return {
+      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size })),
+      configDigest: image.configDigest,
+      labels: labelsOf(image.config),
+      rootfs,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-interface Descriptor { mediaType?: string; digest: string; size?: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } }
-interface LayerFile { file: string; digest: string; size: number; name: string }
-interface Resolved { layers: LayerFile[]; config: unknown; configDigest?: string }
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  annotations?: Record<string, string>;
+  platform?: { os?: string; architecture?: string; variant?: string };
+}
+interface LayerFile {
+  file: string;
+  digest: string;
+  size: number;
+  name: string;
+}
+interface Resolved {
+  layers: LayerFile[];
+  config: unknown;
+  configDigest?: string;
+}
 
 async function resolveOci(dir: string, tag: string | undefined): Promise<Resolved> {
   const hint = "an OCI layout comes from e.g. skopeo copy docker://REF oci:DIR:TAG";
@@ -83,16 +114,27 @@ async function resolveOci(dir: string, tag: string | undefined): Promise<Resolve
   const all = index.manifests ?? [];
   const tags = all.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string => !!t);
   const listed = `tags: ${tags.join(", ") || "(none)"}`;
-  const desc = tag !== undefined ? all.find((d) => d.annotations?.[REF_NAME] === tag) : all.length === 1 ? all[0] : undefined;
-  if (!desc && tag !== undefined) throw new BenchError(`${dir}: no manifest tagged "${tag}"; ${listed}`, `pick one: oci:${dir}:TAG`);
-  if (!desc) throw new BenchError(`${dir} holds ${all.length} manifests and no tag was given; ${listed}`, `name the one to use: oci:${dir}:${tags[0] ?? "TAG"}`);
+  const desc =
+    tag !== undefined ? all.find((d) => d.annotations?.[REF_NAME] === tag) : all.length === 1 ? all[0] : undefined;
+  if (!desc && tag !== undefined)
+    throw new BenchError(`${dir}: no manifest tagged "${tag}"; ${listed}`, `pick one: oci:${dir}:TAG`);
+  if (!desc)
+    throw new BenchError(
+      `${dir} holds ${all.length} manifests and no tag was given; ${listed}`,
+      `name the one to use: oci:${dir}:${tags[0] ?? "TAG"}`,
+    );
   let manifest = await readBlob(dir, desc, "manifest");
   for (let depth = 0; isIndex(manifest); depth++) {
     if (depth > 4) throw new BenchError(`${dir}: image indexes nested too deeply`);
-    manifest = await readBlob(dir, pickPlatform(dir, (manifest as { manifests?: Descriptor[] }).manifests ?? []), "manifest");
+    manifest = await readBlob(
+      dir,
+      pickPlatform(dir, (manifest as { manifests?: Descriptor[] }).manifests ?? []),
+      "manifest",
+    );
   }
   const m = manifest as { config?: Descriptor; layers?: Descriptor[] };
-  if (!m.config || !Array.isArray(m.layers)) throw new BenchError(`${dir}: the selected manifest has no config or layers`);
+  if (!m.config || !Array.isArray(m.layers))
+    throw new BenchError(`${dir}: the selected manifest has no config or layers`);
   const config = await readBlob(dir, m.config, "config");
   const layers: LayerFile[] = [];
   for (const l of m.layers) {
@@ -115,7 +157,10 @@ function pickPlatform(dir: string, list: Descriptor[]): Descriptor {
   const pick = match[0] ?? (real.length === 1 ? real[0] : undefined);
   if (pick) return pick;
   const have = real.map((d) => `${d.platform?.os}/${d.platform?.architecture}`).join(", ");
-  throw new BenchError(`${dir}: no linux/${arch} image in the index (has: ${have || "nothing"})`, "copy the image for this architecture");
+  throw new BenchError(
+    `${dir}: no linux/${arch} image in the index (has: ${have || "nothing"})`,
+    "copy the image for this architecture",
+  );
 }
 
 async function readBlob(dir: string, d: Descriptor, what: string): Promise<unknown> {
@@ -130,12 +175,17 @@ async function readBlob(dir: string, d: Descriptor, what: string): Promise<unkno
 /** The blob's path, once its content is known to hash to its digest. */
 async function verifiedBlob(dir: string, d: Descriptor, what: string): Promise<string> {
   const m = /^sha256:([a-f0-9]{64})$/.exec(d.digest ?? "");
-  if (!m) throw new BenchError(`${dir}: ${what} digest "${d.digest}" is not sha256:<64 hex digits>`, "only sha256 digests are supported");
+  if (!m)
+    throw new BenchError(
+      `${dir}: ${what} digest "${d.digest}" is not sha256:<64 hex digits>`,
+      "only sha256 digests are supported",
+    );
   const file = path.join(dir, "blobs", "sha256", m[1]!);
   const st = await stat(file).catch(() => null);
   if (!st) throw new BenchError(`${what} blob ${d.digest} is missing from ${dir}`, "copy the image again");
   await checkHash(file, m[1]!, `${what} blob ${d.digest} in ${dir}`);
-  if (d.size !== undefined && d.size !== st.size) throw new BenchError(`${what} blob ${d.digest} in ${dir} is ${st.size} bytes, its descriptor says ${d.size}`);
+  if (d.size !== undefined && d.size !== st.size)
+    throw new BenchError(`${what} blob ${d.digest} in ${dir} is ${st.size} bytes, its descriptor says ${d.size}`);
   return file;
 }
 
@@ -145,7 +195,10 @@ async function checkHash(file: string, want: string, what: string, gunzip = fals
 }
 
 function hashMismatch(what: string, got: string, want: string): BenchError {
-  return new BenchError(`${what}: content hashes to sha256:${got}, expected sha256:${want}`, "the image is damaged or truncated; copy it again");
+  return new BenchError(
+    `${what}: content hashes to sha256:${got}, expected sha256:${want}`,
+    "the image is damaged or truncated; copy it again",
+  );
 }
 
 async function sha256Gunzipped(file: string): Promise<string> {
@@ -157,19 +210,27 @@ async function sha256Gunzipped(file: string): Promise<string> {
 async function resolveDockerArchive(archive: string, work: string): Promise<Resolved> {
   const hint = "docker-archive: takes the tar that docker save writes";
   const list = await readJson(path.join(work, "manifest.json")).catch(() => null);
-  if (!Array.isArray(list) || list.length === 0) throw new BenchError(`${archive}: no manifest.json listing an image`, hint);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new BenchError(`${archive}: no manifest.json listing an image`, hint);
   if (list.length > 1) {
     const names = list.flatMap((e: { RepoTags?: string[] }) => e.RepoTags ?? ["(untagged)"]);
-    throw new BenchError(`${archive} holds ${list.length} images (${names.join(", ")})`, "docker save exactly one image into the archive");
+    throw new BenchError(
+      `${archive} holds ${list.length} images (${names.join(", ")})`,
+      "docker save exactly one image into the archive",
+    );
   }
   const entry = list[0] as { Config?: string; Layers?: string[] };
-  if (typeof entry.Config !== "string" || !Array.isArray(entry.Layers)) throw new BenchError(`${archive}: manifest.json lacks Config or Layers`, hint);
+  if (typeof entry.Config !== "string" || !Array.isArray(entry.Layers))
+    throw new BenchError(`${archive}: manifest.json lacks Config or Layers`, hint);
   const configFile = inside(work, entry.Config, archive);
   const configHex = await sha256File(configFile);
   const named = /([a-f0-9]{64})(\.json)?$/.exec(entry.Config);
-  if (named && named[1] !== configHex) throw hashMismatch(`config blob ${entry.Config} in ${archive}`, configHex, named[1]!);
+  if (named && named[1] !== configHex)
+    throw hashMismatch(`config blob ${entry.Config} in ${archive}`, configHex, named[1]!);
   const config = await readJson(configFile);
-  const diffIds = ((config as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []).map((d) => d.replace(/^sha256:/, ""));
+  const diffIds = ((config as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []).map((d) =>
+    d.replace(/^sha256:/, ""),
+  );
   const layers: LayerFile[] = [];
   for (const [i, name] of entry.Layers.entries()) {
     const file = inside(work, name, archive);
@@ -192,7 +253,8 @@ async function resolveDockerArchive(archive: string, work: string): Promise<Reso
 
 function inside(root: string, rel: string, archive: string): string {
   const p = path.resolve(root, rel);
-  if (!p.startsWith(root + path.sep)) throw new BenchError(`${archive}: manifest.json names "${rel}", outside the archive`);
+  if (!p.startsWith(root + path.sep))
+    throw new BenchError(`${archive}: manifest.json names "${rel}", outside the archive`);
   return p;
 }
 
@@ -206,11 +268,25 @@ function labelsOf(config: unknown): Record<string, string> {
 }
 
 async function pullWithSkopeo(ref: string, dir: string, logFile?: string): Promise<void> {
-  const have = await Promise.any((process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => access(path.join(d, "skopeo"), fsConstants.X_OK)))
-    .then(() => true, () => false);
-  if (!have) throw new BenchError(`docker://${ref} needs skopeo, which is not installed`, "run: apt-get install skopeo (or pass docker-archive:FILE / oci:DIR)");
+  const have = await Promise.any(
+    (process.env.PATH ?? "")
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((d) => access(path.join(d, "skopeo"), fsConstants.X_OK)),
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (!have)
+    throw new BenchError(
+      `docker://${ref} needs skopeo, which is not installed`,
+      "run: apt-get install skopeo (or pass docker-archive:FILE / oci:DIR)",
+    );
   await rm(dir, { recursive: true, force: true });
-  const r = await runAllowFail("skopeo", ["copy", `docker://${ref}`, `oci:${dir}:latest`], { logFile, timeoutMs: 30 * 60_000 });
+  const r = await runAllowFail("skopeo", ["copy", `docker://${ref}`, `oci:${dir}:latest`], {
+    logFile,
+    timeoutMs: 30 * 60_000,
+  });
   if (r.exitCode !== 0) {
     const tail = logFile ? await tailOfFile(logFile, 5) : lastLines(r.stderr || r.stdout, 5);
     throw new BenchError(

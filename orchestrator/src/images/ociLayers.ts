@@ -4,7 +4,10 @@ import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
 
 export function zstdError(what: string): BenchError {
-  return new BenchError(`${what} is zstd-compressed, which is not supported`, "recompress: skopeo copy --dest-compress-format gzip oci:DIR oci:NEWDIR");
+  return new BenchError(
+    `${what} is zstd-compressed, which is not supported`,
+    "recompress: skopeo copy --dest-compress-format gzip oci:DIR oci:NEWDIR",
+  );
 }
 
 export async function compressionOf(file: string): Promise<"gzip" | "zstd" | "none"> {
@@ -19,16 +22,27 @@ export async function compressionOf(file: string): Promise<"gzip" | "zstd" | "no
   }
 }
 
-interface TarEntry { type: string; name: string; link?: string }
+interface TarEntry {
+  type: string;
+  name: string;
+  link?: string;
+}
 
 /** Applies one layer on top of the tree: whiteouts first, then the layer's own entries. */
 export async function applyLayer(root: string, file: string, layer: string, logFile?: string): Promise<void> {
   const kind = await compressionOf(file);
   if (kind === "zstd") throw zstdError(`layer ${layer}`);
   const z = kind === "gzip" ? ["-z"] : [];
-  const listing = await run("tar", ["-t", "-v", ...z, "-f", file, "--quoting-style=c", "--numeric-owner", "--full-time"], { what: `listing layer ${layer}` });
+  const listing = await run(
+    "tar",
+    ["-t", "-v", ...z, "-f", file, "--quoting-style=c", "--numeric-owner", "--full-time"],
+    { what: `listing layer ${layer}` },
+  );
   // V and M lines are volume labels and multi-volume continuations, not paths
-  const entries = listing.stdout.split("\n").filter((l) => l.trim() && !"VM".includes(l[0]!)).map((l) => parseListLine(l, layer));
+  const entries = listing.stdout
+    .split("\n")
+    .filter((l) => l.trim() && !"VM".includes(l[0]!))
+    .map((l) => parseListLine(l, layer));
   const guard = rootGuard(root, layer);
   for (const e of entries) {
     const base = path.posix.basename(e.name);
@@ -37,7 +51,8 @@ export async function applyLayer(root: string, file: string, layer: string, logF
     const dir = path.join(root, path.posix.dirname(e.name));
     if (base === ".wh..wh..opq") {
       const st = await lstat(dir).catch(() => null);
-      if (st?.isDirectory()) for (const child of await readdir(dir)) await rm(path.join(dir, child), { recursive: true, force: true });
+      if (st?.isDirectory())
+        for (const child of await readdir(dir)) await rm(path.join(dir, child), { recursive: true, force: true });
       else if (st && dir !== root) await rm(dir, { force: true });
     } else if (!/^\.wh\.(\.\.?)?$/.test(base)) {
       await rm(path.join(dir, base.slice(4)), { recursive: true, force: true });
@@ -74,7 +89,7 @@ function parseListLine(line: string, layer: string): TarEntry {
   const type = line[0]!;
   const entry: TarEntry = { type, name: cleanName(raw, layer) };
   const rest = line.slice(end);
-  const linkAt = rest.startsWith(" -> \"") ? 4 : rest.startsWith(" link to \"") ? 9 : -1;
+  const linkAt = rest.startsWith(' -> "') ? 4 : rest.startsWith(' link to "') ? 9 : -1;
   if (linkAt >= 0) {
     const target = unquoteC(rest, linkAt)[0];
     entry.link = type === "h" ? cleanName(target, layer) : target;
@@ -99,9 +114,11 @@ function unquoteC(s: string, start: number): [string, number] {
 
 function cleanName(raw: string, layer: string): string {
   const hint = "the image is malformed or hostile; rebuild it";
-  if (raw.startsWith("/")) throw new BenchError(`layer ${layer}: entry "${raw}" is an absolute path, outside the root filesystem`, hint);
+  if (raw.startsWith("/"))
+    throw new BenchError(`layer ${layer}: entry "${raw}" is an absolute path, outside the root filesystem`, hint);
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw new BenchError(`layer ${layer}: entry "${raw}" escapes the root filesystem through ".."`, hint);
+  if (parts.includes(".."))
+    throw new BenchError(`layer ${layer}: entry "${raw}" escapes the root filesystem through ".."`, hint);
   return parts.join("/");
 }
 
@@ -113,7 +130,11 @@ function rootGuard(root: string, layer: string): { check(rel: string): Promise<v
     async check(rel) {
       const dir = path.posix.dirname(rel);
       if (!memo.has(dir)) memo.set(dir, staysInside(root, dir));
-      if (!(await memo.get(dir))) throw new BenchError(`layer ${layer}: entry "${rel}" would be written through a symbolic link that leads outside the root filesystem`, "the image is malformed or hostile; rebuild it");
+      if (!(await memo.get(dir)))
+        throw new BenchError(
+          `layer ${layer}: entry "${rel}" would be written through a symbolic link that leads outside the root filesystem`,
+          "the image is malformed or hostile; rebuild it",
+        );
     },
   };
 }
@@ -138,4 +159,3 @@ function tarHasXattrs(): Promise<boolean> {
   xattrSupport ??= runAllowFail("tar", ["--help"]).then((r) => r.stdout.includes("--xattrs"));
   return xattrSupport;
 }
-

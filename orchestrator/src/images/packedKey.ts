@@ -35,7 +35,8 @@ interface PackedKeyFixup {
 /** The key record as erofs_read_metadata reads it: __le16 length, then the bytes. */
 export function keyRecord(xattrName: string): Uint8Array {
   const name = new TextEncoder().encode(xattrName);
-  if (name.length === 0 || name.length > 0xffff) throw new BenchError(`fingerprint xattr name "${xattrName}" has an impossible length`);
+  if (name.length === 0 || name.length > 0xffff)
+    throw new BenchError(`fingerprint xattr name "${xattrName}" has an impossible length`);
   const rec = new Uint8Array(2 + name.length);
   new DataView(rec.buffer).setUint16(0, name.length, true);
   rec.set(name, 2);
@@ -61,15 +62,20 @@ function compactFlatInode(size: number, startBlock: number): Uint8Array {
 export async function appendPackedIshareKey(image: string, xattrName: string): Promise<PackedKeyFixup> {
   return editSuperblock(image, async (block, sb, fh) => {
     const refuse = (why: string): never => {
-      throw new BenchError(`${image}: cannot add the RFC v7 packed-inode key: ${why}`, "build the image without fragments, metabox or 48-bit layout (plain mkfs.erofs --xattr-inode-digest)");
+      throw new BenchError(
+        `${image}: cannot add the RFC v7 packed-inode key: ${why}`,
+        "build the image without fragments, metabox or 48-bit layout (plain mkfs.erofs --xattr-inode-digest)",
+      );
     };
     const blockSize = 1 << sb.blockSizeBits;
     if (blockSize !== 4096) refuse(`block size ${blockSize}, the tool writes 4096-byte blocks only`);
     if (sb.featureIncompat & INCOMPAT_48BIT) refuse("it uses the 48-bit layout");
-    if (sb.packedNid !== 0n || sb.featureIncompat & INCOMPAT_FRAGMENTS) refuse(`it already has a packed inode (nid ${sb.packedNid})`);
+    if (sb.packedNid !== 0n || sb.featureIncompat & INCOMPAT_FRAGMENTS)
+      refuse(`it already has a packed inode (nid ${sb.packedNid})`);
     if (sb.ishareKeyStart !== 0) refuse(`superblock bytes 120..123 are not zero (0x${sb.ishareKeyStart.toString(16)})`);
     // long prefixes live in the packed inode unless PLAIN_XATTR_PFX says otherwise
-    if (sb.xattrPrefixCount > 0 && !(sb.featureCompat & COMPAT_PLAIN_XATTR_PFX)) refuse("its long xattr prefixes are not stored plain");
+    if (sb.xattrPrefixCount > 0 && !(sb.featureCompat & COMPAT_PLAIN_XATTR_PFX))
+      refuse("its long xattr prefixes are not stored plain");
     const { size } = await fh.stat();
     if (size !== sb.blocks * blockSize) refuse(`its size ${size} is not blocks_lo (${sb.blocks}) x ${blockSize}`);
 
@@ -118,11 +124,17 @@ export async function readPackedIshareKey(image: string): Promise<string | null>
     await fh.read(inode, 0, inode.length, inodeAt);
     const idv = new DataView(inode.buffer);
     const format = idv.getUint16(0, true);
-    if (format !== 0) throw new BenchError(`${image}: packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`);
+    if (format !== 0)
+      throw new BenchError(
+        `${image}: packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`,
+      );
     const inodeSize = idv.getUint32(8, true);
     const dataAt = idv.getUint32(16, true) * blockSize;
     const at = dataAt + sb.ishareKeyStart * 4;
-    if (sb.ishareKeyStart * 4 + 2 > inodeSize) throw new BenchError(`${image}: ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`);
+    if (sb.ishareKeyStart * 4 + 2 > inodeSize)
+      throw new BenchError(
+        `${image}: ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`,
+      );
     const len = new Uint8Array(2);
     await fh.read(len, 0, 2, at);
     const n = new DataView(len.buffer).getUint16(0, true);
@@ -139,19 +151,26 @@ export async function readPackedIshareKey(image: string): Promise<string | null>
  * (superblock, packed inode, record): where it lies and the name; null when
  * the image has none.
  */
-export function packedKeyRecord(img: Uint8Array): { inodeOffset: number; inodeSize: number; offset: number; length: number; name: string } | null {
+export function packedKeyRecord(
+  img: Uint8Array,
+): { inodeOffset: number; inodeSize: number; offset: number; length: number; name: string } | null {
   const sb = parseSuperblock(img.subarray(0, Math.min(img.byteLength, 4096 + SB_OFFSET)));
   const needed = INCOMPAT_FRAGMENTS | INCOMPAT_ISHARE_KEY;
   if ((sb.featureIncompat & needed) !== needed || sb.packedNid === 0n) return null;
   const blockSize = 1 << sb.blockSizeBits;
   const inodeOffset = sb.metaBlkaddr * blockSize + Number(sb.packedNid) * COMPACT_INODE_BYTES;
-  if (inodeOffset + COMPACT_INODE_BYTES > img.byteLength) throw new BenchError(`packed inode at ${inodeOffset} lies beyond the image`);
+  if (inodeOffset + COMPACT_INODE_BYTES > img.byteLength)
+    throw new BenchError(`packed inode at ${inodeOffset} lies beyond the image`);
   const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
   const format = dv.getUint16(inodeOffset, true);
-  if (format !== 0) throw new BenchError(`packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`);
+  if (format !== 0)
+    throw new BenchError(
+      `packed inode has i_format 0x${format.toString(16)}, this reader knows compact FLAT_PLAIN only`,
+    );
   const inodeSize = dv.getUint32(inodeOffset + 8, true);
   const offset = dv.getUint32(inodeOffset + 16, true) * blockSize + sb.ishareKeyStart * 4;
-  if (sb.ishareKeyStart * 4 + 2 > inodeSize || offset + 2 > img.byteLength) throw new BenchError(`ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`);
+  if (sb.ishareKeyStart * 4 + 2 > inodeSize || offset + 2 > img.byteLength)
+    throw new BenchError(`ishare_key_start ${sb.ishareKeyStart} lies past the packed inode's ${inodeSize} bytes`);
   const length = dv.getUint16(offset, true);
   const name = new TextDecoder().decode(img.subarray(offset + 2, offset + 2 + length));
   return { inodeOffset, inodeSize, offset, length, name };

@@ -1,6 +1,13 @@
 import path from "node:path";
 import type { ErofsUtils } from "./erofsUtils.js";
-import { buildImage, ImageRecordSchema, syntheticSource, userImageSource, type BuiltImage, type ImageSource } from "./image.js";
+import {
+  buildImage,
+  ImageRecordSchema,
+  syntheticSource,
+  userImageSource,
+  type BuiltImage,
+  type ImageSource,
+} from "./image.js";
 import { flattenImage, parseImageRef } from "./oci.js";
 import { DebianArchive } from "../host/debianArchive.js";
 import { buildDebianRootfs, RootfsRecordSchema, versionLabel, type RootfsRecord } from "./rootfs.js";
@@ -55,12 +62,19 @@ export interface ImagePair {
 async function containerImageSource(ref: string, progress: Progress): Promise<ImageSource> {
   const parsed = parseImageRef(ref);
   if (!parsed) return userImageSource(ref);
-  const identity = parsed.kind === "docker" ? { ref: parsed.ref, at: new Date().toISOString().slice(0, 10) } : { ...parsed, digest: await digestOf(parsed.path) };
-  const hit = await cached("oci-rootfs", { identity, v: 1 }, z.object({ rootfs: z.string(), layers: z.number() }), (dir) =>
-    progress.stage("images", `flattening ${ref}`, async () => {
-      const r = await flattenImage(parsed, dir, { logFile: path.join(dir, "flatten.log") });
-      return { rootfs: path.relative(dir, r.rootfs), layers: r.layers.length };
-    }),
+  const identity =
+    parsed.kind === "docker"
+      ? { ref: parsed.ref, at: new Date().toISOString().slice(0, 10) }
+      : { ...parsed, digest: await digestOf(parsed.path) };
+  const hit = await cached(
+    "oci-rootfs",
+    { identity, v: 1 },
+    z.object({ rootfs: z.string(), layers: z.number() }),
+    (dir) =>
+      progress.stage("images", `flattening ${ref}`, async () => {
+        const r = await flattenImage(parsed, dir, { logFile: path.join(dir, "flatten.log") });
+        return { rootfs: path.relative(dir, r.rootfs), layers: r.layers.length };
+      }),
     { say: (m) => progress.info(m) },
   );
   const label = parsed.kind === "docker" ? parsed.ref : path.basename(parsed.path).replace(/\.(tar|tar\.gz)$/, "");
@@ -89,7 +103,8 @@ export interface PairsRequest {
 /** "8.0.2-3+deb13u3 (trixie, trixie-security), 7.0.15-1~deb12u10 (bookworm-security)": which suites could make a pair. */
 async function versionsBySuite(archive: DebianArchive, pkg: string): Promise<string> {
   const bySuite = new Map<string, string[]>();
-  for (const { version, suite } of await archive.versions(pkg)) bySuite.set(version, [...(bySuite.get(version) ?? []), suite]);
+  for (const { version, suite } of await archive.versions(pkg))
+    bySuite.set(version, [...(bySuite.get(version) ?? []), suite]);
   return [...bySuite].map(([v, suites]) => `${versionLabel(v)} (${suites.join(", ")})`).join(", ") || `no ${pkg}`;
 }
 
@@ -105,17 +120,31 @@ export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
     srcB: ImageSource,
     extra: { runtime?: RuntimeSpec; rootfs?: { a: RootfsRecord; b: RootfsRecord } } = {},
   ) => {
-    const a = await time(`image ${name} A`, () => buildImage({ source: srcA, erofsUtils: erofs, profile: req.profile, progress }));
-    const b = await time(`image ${name} B`, () => buildImage({ source: srcB, erofsUtils: erofs, profile: req.profile, progress }));
+    const a = await time(`image ${name} A`, () =>
+      buildImage({ source: srcA, erofsUtils: erofs, profile: req.profile, progress }),
+    );
+    const b = await time(`image ${name} B`, () =>
+      buildImage({ source: srcB, erofsUtils: erofs, profile: req.profile, progress }),
+    );
     pairs.push({
-      record: { name, image, versions: versions(a.record.label, b.record.label), imageA: a.record, imageB: b.record, rootfs: extra.rootfs },
+      record: {
+        name,
+        image,
+        versions: versions(a.record.label, b.record.label),
+        imageA: a.record,
+        imageB: b.record,
+        rootfs: extra.rootfs,
+      },
       a,
       b,
       runtime: extra.runtime,
     });
   };
   if (req.images) {
-    const [sa, sb] = [await containerImageSource(req.images[0], progress), await containerImageSource(req.images[1], progress)];
+    const [sa, sb] = [
+      await containerImageSource(req.images[0], progress),
+      await containerImageSource(req.images[1], progress),
+    ];
     await make("images", "images", (x, y) => `${x} & ${y}`, sa, sb);
     return pairs;
   }
@@ -127,12 +156,14 @@ export async function imagePairs(req: PairsRequest): Promise<ImagePair[]> {
       continue;
     }
     const locked = lockedWorkload(req.lock, w);
-    const side = (s: "a" | "b") => buildDebianRootfs({ workload: w, side: s, locked, archive, store: req.store, progress });
+    const side = (s: "a" | "b") =>
+      buildDebianRootfs({ workload: w, side: s, locked, archive, store: req.store, progress });
     const ra = await time(`rootfs ${name} A`, () => side("a"));
     const rb = await time(`rootfs ${name} B`, () => side("b"));
     progress.info(`${name}: A has ${w.rootfs.versionPackage} ${ra.record.label}, B has ${rb.record.label}`);
     const same = pairNotAnUpdate({ name, rootfs: { a: ra.record, b: rb.record } });
-    if (same) progress.info(`warning: ${same}; the archive has ${await versionsBySuite(archive, w.rootfs.versionPackage)}`);
+    if (same)
+      progress.info(`warning: ${same}; the archive has ${await versionsBySuite(archive, w.rootfs.versionPackage)}`);
     await make(
       w.name,
       w.image,

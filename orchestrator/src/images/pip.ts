@@ -63,7 +63,14 @@ export async function pipRecord(tar: string, pip: PipInputs, where: string): Pro
   const list = await run("tar", ["-tf", tar], { what: `listing ${tar}` });
   const found = parseDistInfo(list.stdout.split("\n"), pip.venv);
   for (const [name, version] of pipPins(pip.requirements)) {
-    if (found.get(name) !== version) throw new BenchError(`${where}: pip package ${name}==${version} is not in ${pip.venv} (found ${found.get(name) ?? "none"})`);
+    if (found.get(name) !== version)
+      throw new BenchError(
+        `${where}: pip package ${name}==${version} is not in ${pip.venv} (found ${found.get(name) ?? "none"})`,
+      );
   }
-  return { venv: pip.venv, requirements: pip.requirements, installed: Object.fromEntries([...found].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return {
+    venv: pip.venv,
+    requirements: pip.requirements,
+    installed: Object.fromEntries([...found].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
 }

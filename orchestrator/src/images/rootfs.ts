@@ -83,15 +83,27 @@ export const DROP_MACHINE_SECRETS =
 /** What a rootfs is made of, as its cache key: the locked packages (by .deb SHA256), the recipe's hooks, and the side's pip pins. */
 export function rootfsInputs(r: DebianWorkload["rootfs"], side: LockedSide, pip?: PipInputs): object {
   // only a side with pip packages has the key, so every other rootfs keeps its cache entry
-  return { variant: r.variant, include: r.include, customize: r.customize, suites: side.suites, packages: side.packages.map((p) => p.sha256), ...(pip ? { pip } : {}), settle: DROP_MACHINE_SECRETS, v: 3 };
+  return {
+    variant: r.variant,
+    include: r.include,
+    customize: r.customize,
+    suites: side.suites,
+    packages: side.packages.map((p) => p.sha256),
+    ...(pip ? { pip } : {}),
+    settle: DROP_MACHINE_SECRETS,
+    v: 3,
+  };
 }
 
 /** Installed packages that are not the locked ones, named: the build did not make what the lock says. */
 export function installedAgainstLock(installed: Map<string, string>, side: LockedSide): string[] {
   const wrong: string[] = [];
   const locked = new Map(side.packages.map((p) => [p.name, p.version]));
-  for (const [name, version] of locked) if (installed.get(name) !== version) wrong.push(`${name} ${version} locked, ${installed.get(name) ?? "not"} installed`);
-  for (const [name, version] of installed) if (!locked.has(name)) wrong.push(`${name} ${version} installed, not in the lock`);
+  for (const [name, version] of locked)
+    if (installed.get(name) !== version)
+      wrong.push(`${name} ${version} locked, ${installed.get(name) ?? "not"} installed`);
+  for (const [name, version] of installed)
+    if (!locked.has(name)) wrong.push(`${name} ${version} installed, not in the lock`);
   return wrong;
 }
 
@@ -110,53 +122,76 @@ export async function buildDebianRootfs(opts: {
   const mm = (await runAllowFail("mmdebstrap", ["--version"])).stdout.trim() || "mmdebstrap (unknown)";
   const pip = await pipInputs(r, side);
   const inputs = rootfsInputs(r, lockedSide, pip);
-  const hit = await cached("rootfs", inputs, RootfsRecordSchema, async (dir) => {
-    await store.fetch(archive, lockedSide.packages, progress);
-    return progress.stage("rootfs", `mmdebstrap ${workload.name} ${side.toUpperCase()} from its lock (${lockedSide.packages.length} packages of ${suites.join(" + ")})`, async () => {
-      const t0 = Date.now();
-      const tar = path.join(dir, "rootfs.tar");
-      const mirror = path.join(dir, "mirror");
-      await writeLocalMirror(store, lockedSide.packages, mirror, suites[0]!);
-      // what the image says of where it came from: the Debian suites, never this machine's mirror folder
-      const settle = `printf '%s\\n' ${suites.map((s) => shQuote(mirrorLine(s))).join(" ")} > "$1/etc/apt/sources.list" && echo esb > "$1/etc/hostname" && : > "$1/etc/resolv.conf" && ${DROP_MACHINE_SECRETS}`;
-      // the venv first: the workload's own hooks may use it
-      const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize, settle];
-      const args = [
-        // exactly the locked set, each at its version: nothing left for apt to choose
-        "--variant=custom",
-        `--include=${lockedSide.packages.map((p) => `${p.name}=${p.version}`).join(",")}`,
-        `--hook-dir=${FILE_MIRROR_HOOKS}`,
-        ...hooks.map((c) => `--customize-hook=${c}`),
-        suites[0]!,
-        tar,
-        `deb [trusted=yes] file://${mirror} ./`,
-      ];
-      try {
-        await run("mmdebstrap", args, { env: { SOURCE_DATE_EPOCH: ROOTFS_EPOCH, ESB_WHEEL_STORE: path.join(cacheRoot(), "wheels") }, logFile: path.join(dir, "mmdebstrap.log"), what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}` });
-      } finally {
-        await rm(mirror, { recursive: true, force: true });
-      }
-      const status = await run("tar", ["-xOf", tar, "./var/lib/dpkg/status"], { what: `reading dpkg status from ${tar}` });
-      const installedAll = parseDpkgStatus(status.stdout);
-      const wrong = installedAgainstLock(installedAll, lockedSide);
-      if (wrong.length) throw new BenchError(`${workload.name} ${side.toUpperCase()}: the rootfs does not hold what its lock says: ${wrong.slice(0, 8).join("; ")}`, "move the lock forward with: npm run bench -- lock update " + workload.name, [path.join(dir, "mmdebstrap.log")]);
-      const installed: Record<string, string> = {};
-      for (const p of r.include) installed[p] = installedAll.get(p)!;
-      const pipFound = pip ? await pipRecord(tar, pip, `${workload.name} ${side.toUpperCase()}`) : undefined;
-      const labelVersion = versionFromPip(r) ? pipFound?.installed[pipName(r.versionPackage)] : installed[r.versionPackage];
-      return {
-        tar: "rootfs.tar",
-        tarSha256: await sha256File(tar),
-        tarBytes: (await stat(tar)).size,
-        suites,
-        installed,
-        packages: Object.fromEntries([...installedAll].sort(([a], [b]) => (a < b ? -1 : 1))),
-        ...(pipFound ? { pip: pipFound } : {}),
-        label: versionLabel(labelVersion ?? "?"),
-        mmdebstrap: mm,
-        seconds: (Date.now() - t0) / 1000,
-      };
-    });
-  }, { say: (m) => progress.info(m) });
+  const hit = await cached(
+    "rootfs",
+    inputs,
+    RootfsRecordSchema,
+    async (dir) => {
+      await store.fetch(archive, lockedSide.packages, progress);
+      return progress.stage(
+        "rootfs",
+        `mmdebstrap ${workload.name} ${side.toUpperCase()} from its lock (${lockedSide.packages.length} packages of ${suites.join(" + ")})`,
+        async () => {
+          const t0 = Date.now();
+          const tar = path.join(dir, "rootfs.tar");
+          const mirror = path.join(dir, "mirror");
+          await writeLocalMirror(store, lockedSide.packages, mirror, suites[0]!);
+          // what the image says of where it came from: the Debian suites, never this machine's mirror folder
+          const settle = `printf '%s\\n' ${suites.map((s) => shQuote(mirrorLine(s))).join(" ")} > "$1/etc/apt/sources.list" && echo esb > "$1/etc/hostname" && : > "$1/etc/resolv.conf" && ${DROP_MACHINE_SECRETS}`;
+          // the venv first: the workload's own hooks may use it
+          const hooks = [...(pip ? [await pipHook(dir, pip)] : []), ...r.customize, settle];
+          const args = [
+            // exactly the locked set, each at its version: nothing left for apt to choose
+            "--variant=custom",
+            `--include=${lockedSide.packages.map((p) => `${p.name}=${p.version}`).join(",")}`,
+            `--hook-dir=${FILE_MIRROR_HOOKS}`,
+            ...hooks.map((c) => `--customize-hook=${c}`),
+            suites[0]!,
+            tar,
+            `deb [trusted=yes] file://${mirror} ./`,
+          ];
+          try {
+            await run("mmdebstrap", args, {
+              env: { SOURCE_DATE_EPOCH: ROOTFS_EPOCH, ESB_WHEEL_STORE: path.join(cacheRoot(), "wheels") },
+              logFile: path.join(dir, "mmdebstrap.log"),
+              what: `mmdebstrap for ${workload.name} ${side.toUpperCase()}`,
+            });
+          } finally {
+            await rm(mirror, { recursive: true, force: true });
+          }
+          const status = await run("tar", ["-xOf", tar, "./var/lib/dpkg/status"], {
+            what: `reading dpkg status from ${tar}`,
+          });
+          const installedAll = parseDpkgStatus(status.stdout);
+          const wrong = installedAgainstLock(installedAll, lockedSide);
+          if (wrong.length)
+            throw new BenchError(
+              `${workload.name} ${side.toUpperCase()}: the rootfs does not hold what its lock says: ${wrong.slice(0, 8).join("; ")}`,
+              "move the lock forward with: npm run bench -- lock update " + workload.name,
+              [path.join(dir, "mmdebstrap.log")],
+            );
+          const installed: Record<string, string> = {};
+          for (const p of r.include) installed[p] = installedAll.get(p)!;
+          const pipFound = pip ? await pipRecord(tar, pip, `${workload.name} ${side.toUpperCase()}`) : undefined;
+          const labelVersion = versionFromPip(r)
+            ? pipFound?.installed[pipName(r.versionPackage)]
+            : installed[r.versionPackage];
+          return {
+            tar: "rootfs.tar",
+            tarSha256: await sha256File(tar),
+            tarBytes: (await stat(tar)).size,
+            suites,
+            installed,
+            packages: Object.fromEntries([...installedAll].sort(([a], [b]) => (a < b ? -1 : 1))),
+            ...(pipFound ? { pip: pipFound } : {}),
+            label: versionLabel(labelVersion ?? "?"),
+            mmdebstrap: mm,
+            seconds: (Date.now() - t0) / 1000,
+          };
+        },
+      );
+    },
+    { say: (m) => progress.info(m) },
+  );
   return { tar: path.join(hit.dir, hit.record.tar), record: hit.record, reused: hit.reused };
 }

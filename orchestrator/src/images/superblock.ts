@@ -95,7 +95,8 @@ export async function readSuperblock(image: string): Promise<SuperblockInfo & { 
   const fh = await open(image, "r");
   const block = await readFirstBlock(fh, image).finally(() => fh.close());
   const info = parseSuperblock(block);
-  if (info.magic !== EROFS_MAGIC) throw new BenchError(`${image}: not an EROFS image (magic 0x${info.magic.toString(16)})`);
+  if (info.magic !== EROFS_MAGIC)
+    throw new BenchError(`${image}: not an EROFS image (magic 0x${info.magic.toString(16)})`);
   const checksumOk = info.featureCompat & COMPAT_SB_CHKSUM ? superblockChecksum(block) === info.checksum : null;
   return { ...info, checksumOk };
 }
@@ -116,7 +117,8 @@ export async function editSuperblock<T>(
     if (info.magic !== EROFS_MAGIC) throw new BenchError(`${image}: not an EROFS image`);
     const result = await edit(block, info, fh);
     const checksumRewritten = (info.featureCompat & COMPAT_SB_CHKSUM) !== 0;
-    if (checksumRewritten) new DataView(block.buffer).setUint32(SB_OFFSET + SB_FIELD.checksum, superblockChecksum(block), true);
+    if (checksumRewritten)
+      new DataView(block.buffer).setUint32(SB_OFFSET + SB_FIELD.checksum, superblockChecksum(block), true);
     const end = 1 << info.blockSizeBits;
     await fh.write(block, SB_OFFSET, end - SB_OFFSET, SB_OFFSET);
     return { ...result, checksumRewritten };
@@ -130,10 +132,15 @@ export async function editSuperblock<T>(
  * v8 format (0x80 long-prefix bit plus the index), fixing the superblock
  * checksum. Returns the byte before and after.
  */
-export async function setIshareLongPrefixBit(image: string): Promise<{ before: number; after: number; checksumRewritten: boolean }> {
+export async function setIshareLongPrefixBit(
+  image: string,
+): Promise<{ before: number; after: number; checksumRewritten: boolean }> {
   return editSuperblock(image, async (block, info) => {
     if (!(info.featureCompat & COMPAT_ISHARE_XATTRS)) {
-      throw new BenchError(`${image}: has no ishare xattr prefix (compat 0x${info.featureCompat.toString(16)})`, "build it with mkfs.erofs --xattr-inode-digest=<name>");
+      throw new BenchError(
+        `${image}: has no ishare xattr prefix (compat 0x${info.featureCompat.toString(16)})`,
+        "build it with mkfs.erofs --xattr-inode-digest=<name>",
+      );
     }
     const after = info.ishareByte | LONG_PREFIX_BIT;
     block[SB_OFFSET + ISHARE_BYTE] = after;

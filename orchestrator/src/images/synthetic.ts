@@ -19,12 +19,30 @@ export const DEFAULT_SYNTHETIC: SyntheticSpec = {
   seed: "esb-synthetic-1",
   // 16 MiB identical, mixed sizes including non-page-aligned tails and tiny files
   shared: [
-    4 << 20, 2 << 20, 2 << 20, 1 << 20, 1 << 20, 1 << 20, (1 << 20) + 123, 777_777, 500_000, 300_001,
+    4 << 20,
+    2 << 20,
+    2 << 20,
+    1 << 20,
+    1 << 20,
+    1 << 20,
+    (1 << 20) + 123,
+    777_777,
+    500_000,
+    300_001,
     ...Array.from({ length: 24 }, (_, i) => 65536 + i * 4099),
     ...Array.from({ length: 8 }, (_, i) => 100 + i * 300),
   ],
   // 8 MiB per image that differs
-  changed: [2 << 20, 2 << 20, 1 << 20, 1 << 20, 1 << 20, 524_288, 262_144 + 17, ...Array.from({ length: 8 }, (_, i) => 16_384 + i * 5000)],
+  changed: [
+    2 << 20,
+    2 << 20,
+    1 << 20,
+    1 << 20,
+    1 << 20,
+    524_288,
+    262_144 + 17,
+    ...Array.from({ length: 8 }, (_, i) => 16_384 + i * 5000),
+  ],
 };
 
 /** Deterministic bytes: AES-128-CTR keystream keyed by (seed, name). */
@@ -39,7 +57,10 @@ export async function writeSyntheticTree(spec: SyntheticSpec, variant: "a" | "b"
   for (const d of [...dirs, "etc"]) await mkdir(path.join(root, d), { recursive: true });
   for (const [i, size] of spec.shared.entries()) {
     const dir = dirs[i % 2]!;
-    await writeFile(path.join(root, dir, `shared-${String(i).padStart(3, "0")}.bin`), deterministicBytes(spec.seed, `shared-${i}`, size));
+    await writeFile(
+      path.join(root, dir, `shared-${String(i).padStart(3, "0")}.bin`),
+      deterministicBytes(spec.seed, `shared-${i}`, size),
+    );
   }
   for (const [i, size] of spec.changed.entries()) {
     const name = `app-${String(i).padStart(3, "0")}.bin`;

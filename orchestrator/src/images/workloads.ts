@@ -52,15 +52,26 @@ const DebianRootfsSchema = strictObject({
   /** Shell run by mmdebstrap with the rootfs path as $1 (static content, config tweaks). */
   customize: z.array(z.string()).default([]),
   /** The virtual environment (made with the rootfs' python3 -m venv) that a side's pip packages go into. */
-  venv: z.string().regex(/^\/[A-Za-z0-9._/-]+$/).default("/opt/venv"),
+  venv: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/)
+    .default("/opt/venv"),
   a: DebianSideSchema,
   b: DebianSideSchema,
 }).superRefine((r, ctx) => {
   if ((r.a.pip || r.b.pip) && !r.include.includes("python3-venv")) {
-    ctx.addIssue({ code: "custom", path: ["include"], message: "pip packages need python3-venv in include (the venv is made inside the rootfs)" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["include"],
+      message: "pip packages need python3-venv in include (the venv is made inside the rootfs)",
+    });
   }
   if (!r.include.includes(r.versionPackage) && !versionFromPip(r)) {
-    ctx.addIssue({ code: "custom", path: ["versionPackage"], message: `"${r.versionPackage}" is neither in include nor a pip package of both sides` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["versionPackage"],
+      message: `"${r.versionPackage}" is neither in include nor a pip package of both sides`,
+    });
   }
 });
 
@@ -119,7 +130,10 @@ export async function listWorkloads(dir = workloadsDir): Promise<string[]> {
 
 /** The same names at once, for help texts: commander builds them before anything can be awaited. */
 export function listWorkloadsSync(dir = workloadsDir): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => f.replace(/\.yaml$/, ""))
+    .sort();
 }
 
 export function parseWorkload(text: string, source: string): WorkloadSpec {

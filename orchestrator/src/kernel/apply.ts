@@ -6,16 +6,25 @@ import { BenchError } from "../util/errors.js";
 import { runAllowFail } from "../util/exec.js";
 import { exists, removeQuietly } from "../util/fsx.js";
 import {
-  hunkResults, statusOf,
-  type ApplyMethod, type ApplyReport, type FixupReport, type HunkReport, type PatchReport,
+  hunkResults,
+  statusOf,
+  type ApplyMethod,
+  type ApplyReport,
+  type FixupReport,
+  type HunkReport,
+  type PatchReport,
 } from "./applyReport.js";
 import type { SeriesPatch } from "./patches/select.js";
 import { BENCH_IDENT, committerEnv, git, gitOk } from "../util/git.js";
 
-
 /** A patch that did not apply; `report` says what did, up to the failure. */
 export class ApplyError extends BenchError {
-  constructor(message: string, hint: string | undefined, files: string[], readonly report: ApplyReport) {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    files: string[],
+    readonly report: ApplyReport,
+  ) {
     super(message, hint, files);
     this.name = "ApplyError";
   }
@@ -33,13 +42,18 @@ function fixupsDir(): string {
 }
 
 export async function loadFixups(names: string[], dir = fixupsDir()): Promise<Fixup[]> {
-  return Promise.all(names.map(async (name) => {
-    try {
-      return { name, text: await readFile(path.resolve(dir, name), "utf8") };
-    } catch {
-      throw new BenchError(`fixup ${name} not found in ${dir}`, `add ${path.join(dir, name)} or remove it from the series spec's fixups`);
-    }
-  }));
+  return Promise.all(
+    names.map(async (name) => {
+      try {
+        return { name, text: await readFile(path.resolve(dir, name), "utf8") };
+      } catch {
+        throw new BenchError(
+          `fixup ${name} not found in ${dir}`,
+          `add ${path.join(dir, name)} or remove it from the series spec's fixups`,
+        );
+      }
+    }),
+  );
 }
 
 interface ApplyOptions {
@@ -53,7 +67,15 @@ interface ApplyOptions {
   logFile: string;
 }
 
-const PATCH_ARGS = ["-p1", "--fuzz=2", "--no-backup-if-mismatch", "--forward", "--batch", "--reject-file=-", "--quoting-style=literal"];
+const PATCH_ARGS = [
+  "-p1",
+  "--fuzz=2",
+  "--no-backup-if-mismatch",
+  "--forward",
+  "--batch",
+  "--reject-file=-",
+  "--quoting-style=literal",
+];
 
 /**
  * Applies a series with one commit per patch: `git am`, else `git am --3way`,
@@ -66,7 +88,10 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
   await mkdir(path.dirname(opts.logFile), { recursive: true });
   const tmp = await mkdtemp(path.join(os.tmpdir(), "esb-apply-"));
   const log = async (cmd: string, out: { stdout: string; stderr: string; exitCode: number }) =>
-    appendFile(opts.logFile, `$ ${cmd}\n${out.stdout}${out.stdout && !out.stdout.endsWith("\n") ? "\n" : ""}${out.stderr}${out.stderr && !out.stderr.endsWith("\n") ? "\n" : ""}[exit ${out.exitCode}]\n`);
+    appendFile(
+      opts.logFile,
+      `$ ${cmd}\n${out.stdout}${out.stdout && !out.stdout.endsWith("\n") ? "\n" : ""}${out.stderr}${out.stderr && !out.stderr.endsWith("\n") ? "\n" : ""}[exit ${out.exitCode}]\n`,
+    );
   const step = async (args: string[], env: Record<string, string> = {}, input?: string) => {
     // Even `git am --abort` writes a reflog entry and needs a committer.
     const r = await git(dir, args, { ...committerEnv(), ...env }, input);
@@ -74,17 +99,31 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
     return r;
   };
   try {
-    if (await exists(await gitOk(dir, ["rev-parse", "--path-format=absolute", "--git-path", "rebase-apply"]))) await step(["am", "--abort"]);
+    if (await exists(await gitOk(dir, ["rev-parse", "--path-format=absolute", "--git-path", "rebase-apply"])))
+      await step(["am", "--abort"]);
     if (await gitOk(dir, ["status", "--porcelain", "--untracked-files=no"])) {
-      throw new BenchError(`${dir} has uncommitted changes; patches go onto a clean tree`, `discard them (git -C ${dir} reset --hard) or make a fresh worktree`);
+      throw new BenchError(
+        `${dir} has uncommitted changes; patches go onto a clean tree`,
+        `discard them (git -C ${dir} reset --hard) or make a fresh worktree`,
+      );
     }
     const base = await gitOk(dir, ["rev-parse", "HEAD"]);
     const series = path.join(tmp, "series.mbox");
     await writeFile(series, opts.patches.map((p) => p.raw.replace(/\n*$/, "\n\n")).join(""));
     const mails = await Promise.all(opts.patches.map((p, i) => mailParts(tmp, p, i)));
     const attempts: ApplyReport["attempts"] = [];
-    const report = async (method: ApplyMethod, patches: PatchReport[], fixups: FixupReport[] = []): Promise<ApplyReport> =>
-      ({ base, head: await gitOk(dir, ["rev-parse", "HEAD"]), method, attempts, patches, fixups });
+    const report = async (
+      method: ApplyMethod,
+      patches: PatchReport[],
+      fixups: FixupReport[] = [],
+    ): Promise<ApplyReport> => ({
+      base,
+      head: await gitOk(dir, ["rev-parse", "HEAD"]),
+      method,
+      attempts,
+      patches,
+      fixups,
+    });
     /** Applies a patch file whose dry run passed; a failure now still leaves nothing behind. */
     const applyChecked = async (file: string, what: string) => {
       if ((await patchRun(dir, file, false, log)).exitCode === 0) return;
@@ -96,8 +135,18 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
     let method: ApplyMethod | undefined;
     let patchReports: PatchReport[] = [];
     for (const m of ["git-am", "git-am-3way"] as const) {
-      const am = await step(["am", "--patch-format=mboxrd", "--committer-date-is-author-date", ...(m === "git-am-3way" ? ["--3way"] : []), series]);
-      attempts.push({ method: m, ok: am.exitCode === 0, detail: am.exitCode === 0 ? undefined : firstError(am.stdout + "\n" + am.stderr) });
+      const am = await step([
+        "am",
+        "--patch-format=mboxrd",
+        "--committer-date-is-author-date",
+        ...(m === "git-am-3way" ? ["--3way"] : []),
+        series,
+      ]);
+      attempts.push({
+        method: m,
+        ok: am.exitCode === 0,
+        detail: am.exitCode === 0 ? undefined : firstError(am.stdout + "\n" + am.stderr),
+      });
       if (am.exitCode === 0) {
         method = m;
         patchReports = await describeAmCommits(dir, base, opts.patches, mails, total, m, tmp);
@@ -116,10 +165,30 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
         if (!mail) continue;
         const hunks = checked(mail.patch, await patchRun(dir, mail.patchFile, true, log));
         const status = statusOf(hunks);
-        const entry: PatchReport = { index: p.index, total, subject: p.title, messageId: p.messageId, method, status, hunks };
+        const entry: PatchReport = {
+          index: p.index,
+          total,
+          subject: p.title,
+          messageId: p.messageId,
+          method,
+          status,
+          hunks,
+        };
         patchReports.push(entry);
         if (status === "failed") {
-          const rest = opts.patches.slice(i + 1).map((q): PatchReport => ({ index: q.index, total, subject: q.title, messageId: q.messageId, method: "patch", status: "skipped", hunks: [] }));
+          const rest = opts.patches
+            .slice(i + 1)
+            .map(
+              (q): PatchReport => ({
+                index: q.index,
+                total,
+                subject: q.title,
+                messageId: q.messageId,
+                method: "patch",
+                status: "skipped",
+                hunks: [],
+              }),
+            );
           const r = await report(method, [...patchReports, ...rest]);
           throw new ApplyError(
             `patch [${p.index}/${total}] "${p.title}" does not apply: ${failedHunks(hunks)}`,
@@ -141,7 +210,10 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
       const hunks = checked(fx.text, await patchRun(dir, file, true, log));
       const status = statusOf(hunks);
       if (status === "failed") {
-        const r = await report(method, patchReports, [...fixupReports, { name: fx.name, status, files: [], added: 0, removed: 0, hunks }]);
+        const r = await report(method, patchReports, [
+          ...fixupReports,
+          { name: fx.name, status, files: [], added: 0, removed: 0, hunks },
+        ]);
         throw new ApplyError(
           `fixup ${fx.name} does not apply after the series: ${failedHunks(hunks)}`,
           `update ${path.join("kernel/fixups", fx.name)} to the tree as the series leaves it (context lines must match)`,
@@ -151,7 +223,15 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
       }
       await applyChecked(file, `fixup ${fx.name}`);
       const date = await gitOk(dir, ["log", "-1", "--format=%ad", "--date=raw"]);
-      const commit = await commitAll(dir, fx.text, step, `fixup: ${fx.name}\n\nApplied by erofs-share-bench from kernel/fixups/${fx.name}.\n`, BENCH_IDENT.name, BENCH_IDENT.email, date);
+      const commit = await commitAll(
+        dir,
+        fx.text,
+        step,
+        `fixup: ${fx.name}\n\nApplied by erofs-share-bench from kernel/fixups/${fx.name}.\n`,
+        BENCH_IDENT.name,
+        BENCH_IDENT.email,
+        date,
+      );
       const stat = await numstat(dir);
       fixupReports.push({ name: fx.name, status, hunks, commit, ...stat });
     }
@@ -184,7 +264,12 @@ async function mailParts(tmp: string, p: SeriesPatch, i: number): Promise<MailPa
   };
 }
 
-async function patchRun(dir: string, file: string, dryRun: boolean, log: (cmd: string, r: { stdout: string; stderr: string; exitCode: number }) => Promise<void>): Promise<{ output: string; exitCode: number }> {
+async function patchRun(
+  dir: string,
+  file: string,
+  dryRun: boolean,
+  log: (cmd: string, r: { stdout: string; stderr: string; exitCode: number }) => Promise<void>,
+): Promise<{ output: string; exitCode: number }> {
   const args = [...PATCH_ARGS, ...(dryRun ? ["--dry-run"] : []), "-i", file];
   const r = await runAllowFail("patch", args, { cwd: dir });
   await log(`patch ${args.join(" ")}`, r);
@@ -195,22 +280,43 @@ async function patchRun(dir: string, file: string, dryRun: boolean, log: (cmd: s
 function checked(patchText: string, run: { output: string; exitCode: number }): HunkReport[] {
   const hunks = hunkResults(patchText, run.output);
   if (run.exitCode !== 0 && statusOf(hunks) !== "failed") {
-    const why = run.output.split("\n").find((l) => /\S/.test(l) && !/^(checking|patching) file/.test(l))?.trim() ?? `patch exited ${run.exitCode}`;
+    const why =
+      run.output
+        .split("\n")
+        .find((l) => /\S/.test(l) && !/^(checking|patching) file/.test(l))
+        ?.trim() ?? `patch exited ${run.exitCode}`;
     hunks.push({ file: why, hunk: 0, hunkHeader: "", result: "failed", offset: 0, fuzz: 0 });
   }
   return hunks;
 }
 
-type Step = (args: string[], env?: Record<string, string>, input?: string) => Promise<{ stdout: string; stderr: string; exitCode: number }>;
+type Step = (
+  args: string[],
+  env?: Record<string, string>,
+  input?: string,
+) => Promise<{ stdout: string; stderr: string; exitCode: number }>;
 
-async function commitAll(dir: string, patchText: string, step: Step, message: string, name: string, email: string, date: string): Promise<string> {
+async function commitAll(
+  dir: string,
+  patchText: string,
+  step: Step,
+  message: string,
+  name: string,
+  email: string,
+  date: string,
+): Promise<string> {
   await step(["add", "-A"]);
   // Files a .gitignore matches still belong in the commit when the patch made them.
   const touched = [...patchText.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1] ?? "");
   const present: string[] = [];
   for (const f of touched) if (f && (await exists(path.join(dir, f)))) present.push(f);
   if (present.length) await step(["add", "-f", "--", ...present]);
-  const env = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, ...(date ? { GIT_AUTHOR_DATE: date } : {}), ...committerEnv(date || undefined) };
+  const env = {
+    GIT_AUTHOR_NAME: name,
+    GIT_AUTHOR_EMAIL: email,
+    ...(date ? { GIT_AUTHOR_DATE: date } : {}),
+    ...committerEnv(date || undefined),
+  };
   const c = await step(["commit", "-q", "--no-verify", "--allow-empty", "-F", "-"], env, message);
   if (c.exitCode !== 0) throw new BenchError(`git commit failed in ${dir}: ${c.stderr.trim()}`);
   return gitOk(dir, ["rev-parse", "HEAD"]);
@@ -235,12 +341,20 @@ async function numstat(dir: string): Promise<{ files: string[]; added: number; r
  * `git apply -v` on a scratch index, which reports offsets git am keeps quiet
  * about; a patch that only went in by 3-way merge is marked "3way".
  */
-async function describeAmCommits(dir: string, base: string, patches: SeriesPatch[], mails: MailParts[], total: number, method: ApplyMethod, tmp: string): Promise<PatchReport[]> {
+async function describeAmCommits(
+  dir: string,
+  base: string,
+  patches: SeriesPatch[],
+  mails: MailParts[],
+  total: number,
+  method: ApplyMethod,
+  tmp: string,
+): Promise<PatchReport[]> {
   const commits = (await gitOk(dir, ["rev-list", "--reverse", `${base}..HEAD`])).split("\n").filter(Boolean);
   const out: PatchReport[] = [];
   for (const [i, p] of patches.entries()) {
     const mail = mails[i];
-    const parent = i === 0 ? base : commits[i - 1] ?? base;
+    const parent = i === 0 ? base : (commits[i - 1] ?? base);
     const index = path.join(tmp, `index-${i}`);
     const env = { GIT_INDEX_FILE: index };
     await gitOk(dir, ["read-tree", parent], env);
@@ -251,7 +365,16 @@ async function describeAmCommits(dir: string, base: string, patches: SeriesPatch
       status = "3way";
       hunks = hunks.map((h) => (h.result === "failed" ? { ...h, result: "3way" } : h));
     }
-    out.push({ index: p.index, total, subject: p.title, messageId: p.messageId, method, status, hunks, commit: commits[i] });
+    out.push({
+      index: p.index,
+      total,
+      subject: p.title,
+      messageId: p.messageId,
+      method,
+      status,
+      hunks,
+      commit: commits[i],
+    });
   }
   return out;
 }

@@ -70,7 +70,9 @@ function parsePatchOutput(output: string): OutputFile[] {
   let cur: OutputFile | undefined;
   for (const raw of output.split("\n")) {
     const line = raw.trimEnd();
-    const start = /^(?:patching|checking) file (.+?)(?: \((?:renamed|copied) from .*\))?$/.exec(line) ?? /^Checking patch (.+?)(?: => .+)?\.\.\.$/.exec(line);
+    const start =
+      /^(?:patching|checking) file (.+?)(?: \((?:renamed|copied) from .*\))?$/.exec(line) ??
+      /^Checking patch (.+?)(?: => .+)?\.\.\.$/.exec(line);
     if (start) {
       cur = { file: (start[1] ?? "").replace(/^'(.*)'$/, "$1"), hunks: new Map(), skipped: false };
       files.push(cur);
@@ -87,7 +89,8 @@ function parsePatchOutput(output: string): OutputFile[] {
       cur.hunks.set(Number(bad[1]), { failed: true, fuzz: 0, offset: 0 });
       continue;
     }
-    if (/Skipping patch\.$|^error: .*(?:patch does not apply|does not exist in index|already exists)/.test(line)) cur.skipped = true;
+    if (/Skipping patch\.$|^error: .*(?:patch does not apply|does not exist in index|already exists)/.test(line))
+      cur.skipped = true;
   }
   return files;
 }
@@ -118,7 +121,8 @@ export function hunkResults(patchText: string, output: string): HunkReport[] {
       const result = failed ? "failed" : fuzz ? `fuzz ${fuzz}` : offset ? `offset ${offset}` : "clean";
       out.push({ file: s.file, hunk: n + 1, hunkHeader, result, offset: failed ? 0 : offset, fuzz: failed ? 0 : fuzz });
     });
-    if (s.headers.length === 0 && f?.skipped) out.push({ file: s.file, hunk: 0, hunkHeader: "", result: "failed", offset: 0, fuzz: 0 });
+    if (s.headers.length === 0 && f?.skipped)
+      out.push({ file: s.file, hunk: 0, hunkHeader: "", result: "failed", offset: 0, fuzz: 0 });
   });
   return out;
 }
@@ -149,13 +153,25 @@ function detail(status: string, hunks: HunkReport[]): string {
   };
   switch (status) {
     case "failed":
-      return pick((h) => h.result === "failed", () => "FAILED");
+      return pick(
+        (h) => h.result === "failed",
+        () => "FAILED",
+      );
     case "fuzz":
-      return pick((h) => h.fuzz > 0, (h) => `fuzz ${Math.max(h.fuzz, ...hunks.map((x) => x.fuzz))}`);
+      return pick(
+        (h) => h.fuzz > 0,
+        (h) => `fuzz ${Math.max(h.fuzz, ...hunks.map((x) => x.fuzz))}`,
+      );
     case "offset":
-      return pick((h) => h.offset !== 0, (h) => `offset ${h.offset > 0 ? "+" : ""}${h.offset}`);
+      return pick(
+        (h) => h.offset !== 0,
+        (h) => `offset ${h.offset > 0 ? "+" : ""}${h.offset}`,
+      );
     case "3way":
-      return pick((h) => h.result === "3way", () => "3-way merge");
+      return pick(
+        (h) => h.result === "3way",
+        () => "3-way merge",
+      );
     case "skipped":
       return "not attempted";
     default:
@@ -189,8 +205,11 @@ export function renderApplyReport(report: ApplyReport): string {
     lines.push(`  [${p.index}/${p.total}] ${subject}  ${detail(p.status, p.hunks)}`);
   }
   for (const f of report.fixups) {
-    const what = f.status === "failed" ? detail("failed", f.hunks) : `${f.files.join(", ")} (+${f.added} -${f.removed})`;
-    lines.push(`  fixup ${f.name}: ${what}${f.status === "fuzz" || f.status === "offset" ? ` ${detail(f.status, f.hunks)}` : ""}`);
+    const what =
+      f.status === "failed" ? detail("failed", f.hunks) : `${f.files.join(", ")} (+${f.added} -${f.removed})`;
+    lines.push(
+      `  fixup ${f.name}: ${what}${f.status === "fuzz" || f.status === "offset" ? ` ${detail(f.status, f.hunks)}` : ""}`,
+    );
   }
   return lines.join("\n");
 }

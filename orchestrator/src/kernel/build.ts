@@ -83,39 +83,57 @@ export async function buildKernel(opts: {
   const compiler = await compilerVersion();
   const jobs = opts.jobs ?? os.availableParallelism();
   const inputs = { tree: opts.treeIdentity, fragment: renderFragment(opts.fragment), base: "tinyconfig", compiler };
-  const hit = await cached("kernel-build", inputs, KernelBuildRecordSchema, async (dir) => {
-    const out = path.join(dir, "out");
-    const logFile = path.join(dir, "build.log");
-    const t0 = Date.now();
-    const { configText } = await opts.progress.stage("config", "tinyconfig + fragment + olddefconfig", () =>
-      configureKernel({ tree: opts.tree, outDir: out, fragment: opts.fragment, logFile }),
-    );
-    await opts.progress.stage("build", `make -j${jobs} bzImage (log: ${logFile})`, async () => {
-      const r = await runAllowFail("make", [`O=${out}`, `-j${jobs}`, "bzImage"], { cwd: opts.tree, logFile });
-      if (r.exitCode !== 0) {
-        const kept = opts.runDir ? path.join(opts.runDir, "build.log") : logFile;
-        if (opts.runDir) await copyFile(logFile, kept);
-        const log = await readFile(logFile, "utf8");
-        const err = firstCompilerError(log, opts.tree);
-        const where = err ? `${err.file}:${err.line}${err.column ? `:${err.column}` : ""}: ${err.message}` : "no compiler error found in the log";
-        const extra = err && opts.explainError ? `\n  ${opts.explainError(err)}` : "";
-        throw new BenchError(`kernel build failed: ${where}${extra}`, "fix the tree or add a fixup to the series spec (kernel/fixups/)", [kept]);
-      }
-    });
-    await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
-    await copyFile(path.join(out, ".config"), path.join(dir, "config"));
-    const release = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
-    return {
-      bzImage: "bzImage",
-      config: "config",
-      log: "build.log",
-      kernelRelease: release,
-      configSha256: sha256(configText),
-      compiler,
-      buildSeconds: Math.round((Date.now() - t0) / 1000),
-      jobs,
-    };
-  }, { files: () => ["out/vmlinux"], say: (m) => opts.progress.info(m) });
+  const hit = await cached(
+    "kernel-build",
+    inputs,
+    KernelBuildRecordSchema,
+    async (dir) => {
+      const out = path.join(dir, "out");
+      const logFile = path.join(dir, "build.log");
+      const t0 = Date.now();
+      const { configText } = await opts.progress.stage("config", "tinyconfig + fragment + olddefconfig", () =>
+        configureKernel({ tree: opts.tree, outDir: out, fragment: opts.fragment, logFile }),
+      );
+      await opts.progress.stage("build", `make -j${jobs} bzImage (log: ${logFile})`, async () => {
+        const r = await runAllowFail("make", [`O=${out}`, `-j${jobs}`, "bzImage"], { cwd: opts.tree, logFile });
+        if (r.exitCode !== 0) {
+          const kept = opts.runDir ? path.join(opts.runDir, "build.log") : logFile;
+          if (opts.runDir) await copyFile(logFile, kept);
+          const log = await readFile(logFile, "utf8");
+          const err = firstCompilerError(log, opts.tree);
+          const where = err
+            ? `${err.file}:${err.line}${err.column ? `:${err.column}` : ""}: ${err.message}`
+            : "no compiler error found in the log";
+          const extra = err && opts.explainError ? `\n  ${opts.explainError(err)}` : "";
+          throw new BenchError(
+            `kernel build failed: ${where}${extra}`,
+            "fix the tree or add a fixup to the series spec (kernel/fixups/)",
+            [kept],
+          );
+        }
+      });
+      await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
+      await copyFile(path.join(out, ".config"), path.join(dir, "config"));
+      const release = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
+      return {
+        bzImage: "bzImage",
+        config: "config",
+        log: "build.log",
+        kernelRelease: release,
+        configSha256: sha256(configText),
+        compiler,
+        buildSeconds: Math.round((Date.now() - t0) / 1000),
+        jobs,
+      };
+    },
+    { files: () => ["out/vmlinux"], say: (m) => opts.progress.info(m) },
+  );
   if (opts.runDir) await copyFile(path.join(hit.dir, hit.record.log), path.join(opts.runDir, "build.log"));
-  return { bzImage: path.join(hit.dir, hit.record.bzImage), dir: hit.dir, record: hit.record, reused: hit.reused, key: hit.key };
+  return {
+    bzImage: path.join(hit.dir, hit.record.bzImage),
+    dir: hit.dir,
+    record: hit.record,
+    reused: hit.reused,
+    key: hit.key,
+  };
 }

@@ -45,7 +45,9 @@ export type CommitBuildRecord = z.infer<typeof CommitBuildRecordSchema>;
 
 /** The symbols that are not as the series asks: the commit lacks the feature. */
 export function missingSymbols(r: CommitBuildRecord, wanted: Record<string, string>): string[] {
-  return Object.entries(wanted).filter(([k, v]) => r.symbols[k] !== v).map(([k, v]) => `${k}=${v} (${r.symbols[k] ?? "not set"})`);
+  return Object.entries(wanted)
+    .filter(([k, v]) => r.symbols[k] !== v)
+    .map(([k, v]) => `${k}=${v} (${r.symbols[k] ?? "not set"})`);
 }
 
 /** Files that differ between `commit` and the tree's HEAD, with the commit's content (null: absent at the commit). */
@@ -80,49 +82,96 @@ export async function buildCommitKernel(opts: {
     throw new BenchError(`commit ${opts.commit} is not in ${opts.tree}`, "name a commit of the tree's history");
   });
   const inputs = { base: base.key, commit, fixups: opts.fixups.map((f) => f.text), v: 2 };
-  const hit = await cached("kernel-commit", inputs, CommitBuildRecordSchema, (dir) =>
-    progress.stage("build", `${opts.label} (${commit.slice(0, 12)}) on the ${base.record.kernelRelease} build`, async () => {
-      const t0 = Date.now();
-      const changed = await filesAt(opts.tree, commit);
-      const src = path.join(dir, "src");
-      await linkedCopy(opts.tree, src, changed.map((c) => c.file));
-      for (const c of changed) {
-        const file = path.join(src, c.file);
-        if (c.content === null) await rm(file, { force: true });
-        else await writeFile(file, c.content);
-      }
-      const fixups: CommitBuildRecord["fixups"] = [];
-      for (const f of opts.fixups) {
-        const dry = await runAllowFail("patch", ["-p1", "--dry-run", "--forward", "--batch", "--fuzz=2", "--reject-file=-"], { cwd: src, input: f.text });
-        if (dry.exitCode === 0) await runAllowFail("patch", ["-p1", "--forward", "--batch", "--fuzz=2", "--no-backup-if-mismatch"], { cwd: src, input: f.text });
-        fixups.push({ name: f.name, applied: dry.exitCode === 0 });
-      }
-      const out = path.join(dir, "out");
-      const log = path.join(dir, "build.log");
-      const record: CommitBuildRecord = {
-        commit, label: opts.label, baseBuildKey: base.key, files: changed.map((c) => c.file), fixups, built: false, incremental: false,
-        compiled: [], symbols: {}, buildSeconds: 0,
-      };
-      try {
-        const built = await buildVariant({
-          baseTree: opts.tree, baseOut: path.join(base.dir, "out"), variant: src, out, jobs: opts.jobs ?? os.availableParallelism(),
-          localVersion: `-g${commit.slice(0, 8)}`, logFile: log,
-        });
-        Object.assign(record, { built: true, incremental: built.incremental, why: built.why, compiled: built.compiled });
-        await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
-        record.kernelRelease = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
-      } catch (e) {
-        if (!(e instanceof BenchError)) throw e;
-        record.error = e.message;
-      }
-      const config = parseConfig(await readFile(path.join(out, ".config"), "utf8").catch(() => ""));
-      record.symbols = Object.fromEntries(Object.keys(opts.symbols).map((k) => [k, config.get(k) && config.get(k) !== "n" ? config.get(k)! : null]));
-      record.buildSeconds = Math.round((Date.now() - t0) / 1000);
-      await rm(src, { recursive: true, force: true });
-      for (const e of await readdir(out).catch(() => [] as string[])) if (e !== "vmlinux") await rm(path.join(out, e), { recursive: true, force: true });
-      return record;
-    }),
+  const hit = await cached(
+    "kernel-commit",
+    inputs,
+    CommitBuildRecordSchema,
+    (dir) =>
+      progress.stage(
+        "build",
+        `${opts.label} (${commit.slice(0, 12)}) on the ${base.record.kernelRelease} build`,
+        async () => {
+          const t0 = Date.now();
+          const changed = await filesAt(opts.tree, commit);
+          const src = path.join(dir, "src");
+          await linkedCopy(
+            opts.tree,
+            src,
+            changed.map((c) => c.file),
+          );
+          for (const c of changed) {
+            const file = path.join(src, c.file);
+            if (c.content === null) await rm(file, { force: true });
+            else await writeFile(file, c.content);
+          }
+          const fixups: CommitBuildRecord["fixups"] = [];
+          for (const f of opts.fixups) {
+            const dry = await runAllowFail(
+              "patch",
+              ["-p1", "--dry-run", "--forward", "--batch", "--fuzz=2", "--reject-file=-"],
+              { cwd: src, input: f.text },
+            );
+            if (dry.exitCode === 0)
+              await runAllowFail("patch", ["-p1", "--forward", "--batch", "--fuzz=2", "--no-backup-if-mismatch"], {
+                cwd: src,
+                input: f.text,
+              });
+            fixups.push({ name: f.name, applied: dry.exitCode === 0 });
+          }
+          const out = path.join(dir, "out");
+          const log = path.join(dir, "build.log");
+          const record: CommitBuildRecord = {
+            commit,
+            label: opts.label,
+            baseBuildKey: base.key,
+            files: changed.map((c) => c.file),
+            fixups,
+            built: false,
+            incremental: false,
+            compiled: [],
+            symbols: {},
+            buildSeconds: 0,
+          };
+          try {
+            const built = await buildVariant({
+              baseTree: opts.tree,
+              baseOut: path.join(base.dir, "out"),
+              variant: src,
+              out,
+              jobs: opts.jobs ?? os.availableParallelism(),
+              localVersion: `-g${commit.slice(0, 8)}`,
+              logFile: log,
+            });
+            Object.assign(record, {
+              built: true,
+              incremental: built.incremental,
+              why: built.why,
+              compiled: built.compiled,
+            });
+            await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
+            record.kernelRelease = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
+          } catch (e) {
+            if (!(e instanceof BenchError)) throw e;
+            record.error = e.message;
+          }
+          const config = parseConfig(await readFile(path.join(out, ".config"), "utf8").catch(() => ""));
+          record.symbols = Object.fromEntries(
+            Object.keys(opts.symbols).map((k) => [k, config.get(k) && config.get(k) !== "n" ? config.get(k)! : null]),
+          );
+          record.buildSeconds = Math.round((Date.now() - t0) / 1000);
+          await rm(src, { recursive: true, force: true });
+          for (const e of await readdir(out).catch(() => [] as string[]))
+            if (e !== "vmlinux") await rm(path.join(out, e), { recursive: true, force: true });
+          return record;
+        },
+      ),
     { files: (r) => (r.built ? ["bzImage", "out/vmlinux"] : []), say: (m) => progress.info(m) },
   );
-  return { bzImage: path.join(hit.dir, "bzImage"), vmlinux: path.join(hit.dir, "out", "vmlinux"), record: hit.record, key: hit.key, reused: hit.reused };
+  return {
+    bzImage: path.join(hit.dir, "bzImage"),
+    vmlinux: path.join(hit.dir, "out", "vmlinux"),
+    record: hit.record,
+    key: hit.key,
+    reused: hit.reused,
+  };
 }

@@ -18,7 +18,11 @@ export function parseConfig(text: string): ConfigValues {
     }
     if (!line || line.startsWith("#")) continue;
     const m = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
-    if (!m) throw new BenchError(`config line not understood: "${line}"`, `use CONFIG_NAME=value or "# CONFIG_NAME is not set"`);
+    if (!m)
+      throw new BenchError(
+        `config line not understood: "${line}"`,
+        `use CONFIG_NAME=value or "# CONFIG_NAME is not set"`,
+      );
     values.set(m[1]!, m[2]!);
   }
   return values;

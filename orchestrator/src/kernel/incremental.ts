@@ -33,7 +33,10 @@ export async function applyDiff(dir: string, diff: string, what: string): Promis
   const args = ["-p1", "--fuzz=2", "--no-backup-if-mismatch", "--forward", "--batch", "--reject-file=-"];
   const dry = await runAllowFail("patch", [...args, "--dry-run"], { cwd: dir, input: diff });
   if (dry.exitCode !== 0) {
-    throw new BenchError(`${what} does not apply to ${dir}:\n${(dry.stdout + dry.stderr).trim()}`, "update the patch to this tree (or pin the tree it was written for)");
+    throw new BenchError(
+      `${what} does not apply to ${dir}:\n${(dry.stdout + dry.stderr).trim()}`,
+      "update the patch to this tree (or pin the tree it was written for)",
+    );
   }
   await run("patch", args, { cwd: dir, input: diff, what: `applying ${what}` });
 }
@@ -49,7 +52,9 @@ interface VariantBuild {
 
 /** Lines "  CC      fs/erofs/ishare.o" of a build log, as object paths relative to the output directory `out`. */
 export function compiledObjects(log: string, out: string): string[] {
-  return [...log.matchAll(/^\s+CC\s+(\S+\.o)\s*$/gm)].map((m) => (m[1]!.startsWith(`${out}/`) ? m[1]!.slice(out.length + 1) : m[1]!));
+  return [...log.matchAll(/^\s+CC\s+(\S+\.o)\s*$/gm)].map((m) =>
+    m[1]!.startsWith(`${out}/`) ? m[1]!.slice(out.length + 1) : m[1]!,
+  );
 }
 
 /**
@@ -72,10 +77,24 @@ export async function buildVariant(opts: {
   const script = 'mount --bind "$1" "$2" && mount --bind "$3" "$4" || exit 125; shift 4; cd "$0" && exec "$@"';
   const inNamespace = await runAllowFail(
     "unshare",
-    ["--mount", "--propagation", "private", "sh", "-c", script, opts.baseTree, opts.variant, opts.baseTree, opts.out, opts.baseOut, ...make(opts.baseOut)],
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      script,
+      opts.baseTree,
+      opts.variant,
+      opts.baseTree,
+      opts.out,
+      opts.baseOut,
+      ...make(opts.baseOut),
+    ],
     { logFile: opts.logFile },
   );
-  if (inNamespace.exitCode === 0) return { incremental: true, compiled: compiledObjects(await readFile(opts.logFile, "utf8"), opts.baseOut) };
+  if (inNamespace.exitCode === 0)
+    return { incremental: true, compiled: compiledObjects(await readFile(opts.logFile, "utf8"), opts.baseOut) };
   const log = await readFile(opts.logFile, "utf8");
   if (inNamespace.exitCode !== 125 && !/unshare: /.test(log)) throw buildFailure(log, opts);
   // no private mount namespace here: the whole kernel, from the variant's own tree
@@ -83,8 +102,14 @@ export async function buildVariant(opts: {
   await rm(opts.out, { recursive: true, force: true });
   await mkdir(opts.out, { recursive: true });
   await copyFile(path.join(opts.baseOut, ".config"), path.join(opts.out, ".config"));
-  const whole = await runAllowFail("make", [`O=${opts.out}`, "olddefconfig"], { cwd: opts.variant, logFile: opts.logFile });
-  const r = whole.exitCode === 0 ? await runAllowFail("make", make(opts.out).slice(1), { cwd: opts.variant, logFile: opts.logFile }) : whole;
+  const whole = await runAllowFail("make", [`O=${opts.out}`, "olddefconfig"], {
+    cwd: opts.variant,
+    logFile: opts.logFile,
+  });
+  const r =
+    whole.exitCode === 0
+      ? await runAllowFail("make", make(opts.out).slice(1), { cwd: opts.variant, logFile: opts.logFile })
+      : whole;
   if (r.exitCode !== 0) throw buildFailure(await readFile(opts.logFile, "utf8"), opts);
   return { incremental: false, why, compiled: compiledObjects(await readFile(opts.logFile, "utf8"), opts.out) };
 }
@@ -93,5 +118,7 @@ function buildFailure(log: string, opts: { baseTree: string; variant: string; lo
   // built in the namespace, the compiler names the base tree's paths; built whole, the variant's
   const err = firstCompilerError(log, log.includes(opts.baseTree) ? opts.baseTree : opts.variant);
   const where = err ? `${err.file}:${err.line}: ${err.message}` : "no compiler error found in the log";
-  return new BenchError(`the kernel does not compile: ${where}`, "fix the patch so that it compiles on this tree", [opts.logFile]);
+  return new BenchError(`the kernel does not compile: ${where}`, "fix the patch so that it compiles on this tree", [
+    opts.logFile,
+  ]);
 }

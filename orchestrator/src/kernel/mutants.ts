@@ -18,7 +18,9 @@ import { parseYamlWith } from "../util/yamlFile.js";
 export const READALL_SIGNALS = ["readall-corruption", "readall-leak", "readall-boot"] as const;
 
 /** "NAME" (must fail or oops) or "NAME=finding" (must become a finding where mainline passes). */
-const SignalSchema = z.string().regex(/^[a-z][a-z-]*(=finding)?$/, "a check or read-all signal name, optionally =finding");
+const SignalSchema = z
+  .string()
+  .regex(/^[a-z][a-z-]*(=finding)?$/, "a check or read-all signal name, optionally =finding");
 
 const MutantSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -56,20 +58,35 @@ export async function loadMutants(checkNames: readonly string[], dir = mutantsDi
     names.add(m.name);
     for (const s of [...m.caughtBy, ...m.mayAlsoFail, ...Object.keys(set.knownOnBase)]) {
       const name = s.replace(/=finding$/, "");
-      if (!known.has(name)) throw new BenchError(`${file}: mutant ${m.name} names "${name}", which is no check result or read-all signal`, `use one of: ${[...known].join(", ")}`);
+      if (!known.has(name))
+        throw new BenchError(
+          `${file}: mutant ${m.name} names "${name}", which is no check result or read-all signal`,
+          `use one of: ${[...known].join(", ")}`,
+        );
     }
   }
   return set;
 }
 
 /** One mutant by name with its patch text. */
-export async function loadMutant(name: string, checkNames: readonly string[], dir = mutantsDir()): Promise<{ mutant: Mutant; patch: string; patchSha256: string; file: string }> {
+export async function loadMutant(
+  name: string,
+  checkNames: readonly string[],
+  dir = mutantsDir(),
+): Promise<{ mutant: Mutant; patch: string; patchSha256: string; file: string }> {
   const set = await loadMutants(checkNames, dir);
   const mutant = set.mutants.find((m) => m.name === name);
-  if (!mutant) throw new BenchError(`no kernel mutant named ${name}`, `choose from: ${set.mutants.map((m) => m.name).join(", ")} (kernel/mutants/mutants.yaml)`);
+  if (!mutant)
+    throw new BenchError(
+      `no kernel mutant named ${name}`,
+      `choose from: ${set.mutants.map((m) => m.name).join(", ")} (kernel/mutants/mutants.yaml)`,
+    );
   const file = path.join(dir, mutant.patch);
   const patch = await readFile(file, "utf8").catch(() => {
-    throw new BenchError(`mutant ${name}: ${file} cannot be read`, `add the patch or fix "patch:" in ${path.join(dir, "mutants.yaml")}`);
+    throw new BenchError(
+      `mutant ${name}: ${file} cannot be read`,
+      `add the patch or fix "patch:" in ${path.join(dir, "mutants.yaml")}`,
+    );
   });
   return { mutant, patch, patchSha256: sha256(patch), file };
 }

@@ -15,7 +15,8 @@ export interface Oops {
   comm?: string;
 }
 
-const HEADLINE = /^(BUG:.*|kernel BUG at .*|general protection fault.*|Oops:.*|WARNING:.*|Unable to handle .*|Kernel panic - not syncing:.*)$/;
+const HEADLINE =
+  /^(BUG:.*|kernel BUG at .*|general protection fault.*|Oops:.*|WARNING:.*|Unable to handle .*|Kernel panic - not syncing:.*)$/;
 
 /** The first oops in a console log, addresses unresolved. */
 export function parseOops(consoleText: string): Oops | null {
@@ -53,7 +54,9 @@ const loaded = new Map<string, Promise<SymbolTable | null>>();
 export function loadSymbols(vmlinux: string): Promise<SymbolTable | null> {
   let table = loaded.get(vmlinux);
   if (!table) {
-    table = runAllowFail("nm", ["-n", "--defined-only", vmlinux], { timeoutMs: 60_000 }).then((r) => (r.exitCode === 0 ? symbolTableFromNm(r.stdout) : null));
+    table = runAllowFail("nm", ["-n", "--defined-only", vmlinux], { timeoutMs: 60_000 }).then((r) =>
+      r.exitCode === 0 ? symbolTableFromNm(r.stdout) : null,
+    );
     loaded.set(vmlinux, table);
   }
   return table;
@@ -99,5 +102,11 @@ export function symbolise(oops: Oops, table: SymbolTable | null): Oops {
 }
 
 export function renderOops(o: Oops): string {
-  return [o.headline, o.rip ? `  at ${o.rip}${o.comm ? ` (task ${o.comm})` : ""}` : "", ...o.trace.map((f) => `  <- ${f}`)].filter(Boolean).join("\n");
+  return [
+    o.headline,
+    o.rip ? `  at ${o.rip}${o.comm ? ` (task ${o.comm})` : ""}` : "",
+    ...o.trace.map((f) => `  <- ${f}`),
+  ]
+    .filter(Boolean)
+    .join("\n");
 }

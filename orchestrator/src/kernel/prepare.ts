@@ -73,13 +73,28 @@ export async function kernelFragment(spec: SeriesSpec): Promise<ConfigValues> {
 /** The source tree a series' kernel is built from: a Debian package, or its base with the series applied. */
 export async function prepareKernelTree(spec: SeriesSpec, req: KernelTreeRequest): Promise<KernelTree> {
   if (spec.base.kind === "debian") {
-    const source = await prepareDebianKernelSource(new DebianArchive(), { ...spec.base, ...req.kernelDeb }, req.progress);
-    return { tree: source.tree, identity: { source: source.record }, record: { source: source.record }, reused: source.reused };
+    const source = await prepareDebianKernelSource(
+      new DebianArchive(),
+      { ...spec.base, ...req.kernelDeb },
+      req.progress,
+    );
+    return {
+      tree: source.tree,
+      identity: { source: source.record },
+      record: { source: source.record },
+      reused: source.reused,
+    };
   }
   if (!req.kernelSrc) throw new BenchError(`series ${spec.name} needs --kernel-src`);
   const st = await prepareSeriesTree({
-    spec, kernelSrc: req.kernelSrc, baseRef: req.baseRef, mbox: req.mbox, exclude: req.exclude ?? [], noFixups: req.noFixups,
-    logDir: req.logDir, progress: req.progress,
+    spec,
+    kernelSrc: req.kernelSrc,
+    baseRef: req.baseRef,
+    mbox: req.mbox,
+    exclude: req.exclude ?? [],
+    noFixups: req.noFixups,
+    logDir: req.logDir,
+    progress: req.progress,
   });
   return {
     tree: st.tree,
@@ -88,11 +103,18 @@ export async function prepareKernelTree(spec: SeriesSpec, req: KernelTreeRequest
     reused: st.reused,
     record: {
       source: {
-        kind: st.record.tarball ? "tarball" : "git", repo: st.record.repo, ref: st.record.ref, commit: st.record.baseCommit, kernelVersion: st.record.version,
+        kind: st.record.tarball ? "tarball" : "git",
+        repo: st.record.repo,
+        ref: st.record.ref,
+        commit: st.record.baseCommit,
+        kernelVersion: st.record.version,
         ...(st.record.tarball ? { tarball: st.record.tarball.file, tarballSha256: st.record.tarball.sha256 } : {}),
       },
       apply: {
-        ...st.record.apply, patchSource: st.acquired.source, mbox: st.acquired.origin, mboxSha256: st.acquired.sha256,
+        ...st.record.apply,
+        patchSource: st.acquired.source,
+        mbox: st.acquired.origin,
+        mboxSha256: st.acquired.sha256,
         patchDiffSha256: st.acquired.series.patches.map((p) => sha256(p.diff)),
       },
     },

@@ -74,13 +74,15 @@ export async function loadSeries(name: string, dir = seriesDir()): Promise<Serie
   try {
     text = await readFile(file, "utf8");
   } catch {
-    if (own) throw new BenchError(`series spec ${file} cannot be read`, "check the path, or name a series in kernel/series/");
+    if (own)
+      throw new BenchError(`series spec ${file} cannot be read`, "check the path, or name a series in kernel/series/");
     const known = await listSeries(dir).catch(() => []);
     throw new BenchError(`unknown series "${name}"`, `use one of: ${known.join(", ")} (or add ${file})`);
   }
   const spec = parseSeriesSpec(text, file);
   const expected = path.basename(file, ".yaml");
-  if (spec.name !== expected) throw new BenchError(`${file}: name is "${spec.name}", expected "${expected}"`, "a spec's name is its file name");
+  if (spec.name !== expected)
+    throw new BenchError(`${file}: name is "${spec.name}", expected "${expected}"`, "a spec's name is its file name");
   return spec;
 }
 

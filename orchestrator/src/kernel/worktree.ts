@@ -19,7 +19,10 @@ interface Worktree {
 /** VERSION.PATCHLEVEL of a Linux tree, from its top Makefile. */
 async function makefileVersion(tree: string): Promise<string> {
   if (!(await exists(path.join(tree, "Makefile")))) {
-    throw new BenchError(`${tree} has no top-level Makefile: not a Linux source tree`, "point the kernel source at a Linux git clone");
+    throw new BenchError(
+      `${tree} has no top-level Makefile: not a Linux source tree`,
+      "point the kernel source at a Linux git clone",
+    );
   }
   return (await kernelVersionOf(tree)).split(".").slice(0, 2).join(".");
 }
@@ -41,7 +44,10 @@ export async function makeWorktree(opts: {
   const dest = path.resolve(opts.dest);
   const top = await git(repo, ["rev-parse", "--show-toplevel"]);
   if (top.exitCode !== 0) {
-    throw new BenchError(`${repo} is not a git repository`, "pass a Linux git clone (git clone https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git)");
+    throw new BenchError(
+      `${repo} is not a git repository`,
+      "pass a Linux git clone (git clone https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git)",
+    );
   }
   const resolved = await git(repo, ["rev-parse", "--verify", "--quiet", `${opts.ref}^{commit}`]);
   const commit = resolved.stdout.trim();
@@ -54,7 +60,10 @@ export async function makeWorktree(opts: {
   await clearDest(repo, dest);
   const add = await git(repo, ["worktree", "add", "--no-checkout", "--detach", dest, commit]);
   if (add.exitCode !== 0) {
-    throw new BenchError(`git worktree add ${dest} ${opts.ref} failed in ${repo}: ${add.stderr.trim()}`, `remove ${dest}, then run: git -C ${repo} worktree prune`);
+    throw new BenchError(
+      `git worktree add ${dest} ${opts.ref} failed in ${repo}: ${add.stderr.trim()}`,
+      `remove ${dest}, then run: git -C ${repo} worktree prune`,
+    );
   }
   await checkoutExcept(dest, opts.exclude ?? [], repo);
   const version = await makefileVersion(dest);
@@ -82,7 +91,9 @@ async function checkoutExcept(dest: string, exclude: string[], repo: string): Pr
   }
   const co = await git(dest, ["checkout-index", "-a", "-q"]);
   if (co.exitCode !== 0) {
-    const dirs = [...co.stderr.matchAll(/unable to read sha1 file of (\S+)/g)].map((m) => m[1]!.slice(0, Math.max(0, m[1]!.lastIndexOf("/"))));
+    const dirs = [...co.stderr.matchAll(/unable to read sha1 file of (\S+)/g)].map((m) =>
+      m[1]!.slice(0, Math.max(0, m[1]!.lastIndexOf("/"))),
+    );
     const unique = [...new Set(dirs.filter(Boolean))];
     throw new BenchError(
       `checking out the base tree from ${repo} failed: ${co.stderr.trim().split("\n")[0]}`,
@@ -115,7 +126,10 @@ async function clearDest(repo: string, dest: string): Promise<void> {
     await removeWorktree(repo, dest);
     return;
   }
-  throw new BenchError(`${dest} already exists and is not a worktree of ${repo}`, `remove ${dest} or choose another destination`);
+  throw new BenchError(
+    `${dest} already exists and is not a worktree of ${repo}`,
+    `remove ${dest} or choose another destination`,
+  );
 }
 
 /**

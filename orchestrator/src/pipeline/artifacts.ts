@@ -49,8 +49,15 @@ const imageFile = (name: string, side: "A" | "B") => `images/${name}/${side}.ero
 const manifestFile = (name: string, side: "A" | "B") => `images/${name}/${side}.manifest.json`;
 
 /** Copies what a run built into `dir`, with artifacts.json listing every file's digest. */
-export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesSpec, record: RunRecord, progress: Progress): Promise<void> {
-  if (!record.kernel || !record.erofsUtils || !record.initramfs) throw new BenchError("nothing to export: the run did not build its kernel, tools and images");
+export async function exportArtifacts(
+  dir: string,
+  art: Artefacts,
+  spec: SeriesSpec,
+  record: RunRecord,
+  progress: Progress,
+): Promise<void> {
+  if (!record.kernel || !record.erofsUtils || !record.initramfs)
+    throw new BenchError("nothing to export: the run did not build its kernel, tools and images");
   const files: ArtifactsManifest["files"] = [];
   const put = async (rel: string, from?: string, data?: string) => {
     const to = path.join(dir, rel);
@@ -65,7 +72,10 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
     await put(INITRAMFS, art.initramfs);
     const extra = art.checks && !art.pairs.includes(art.checks) ? [art.checks] : [];
     for (const p of [...art.pairs, ...extra]) {
-      for (const [side, img] of [["A", p.a], ["B", p.b]] as const) {
+      for (const [side, img] of [
+        ["A", p.a],
+        ["B", p.b],
+      ] as const) {
         await put(imageFile(p.record.name, side), img.image);
         await put(manifestFile(p.record.name, side), undefined, JSON.stringify(img.manifest));
       }
@@ -75,17 +85,29 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
       const { lock } = await loadLock(record.lock.file);
       await put(LOCK_FILE, record.lock.file);
       const store = new DebStore();
-      const pkgs = uniqueBySha(art.pairs.flatMap((p) => {
-        const entry = lock.workloads[p.record.name];
-        return entry ? [...entry.a.packages, ...entry.b.packages] : [];
-      }));
-      for (const pkg of pkgs) if (await store.has(pkg)) await put(`${DEBS_DIR}/${pkg.name}_${pkg.version.replace(/^\d+:/, "")}_${pkg.arch}.deb`, store.fileOf(pkg));
+      const pkgs = uniqueBySha(
+        art.pairs.flatMap((p) => {
+          const entry = lock.workloads[p.record.name];
+          return entry ? [...entry.a.packages, ...entry.b.packages] : [];
+        }),
+      );
+      for (const pkg of pkgs)
+        if (await store.has(pkg))
+          await put(`${DEBS_DIR}/${pkg.name}_${pkg.version.replace(/^\d+:/, "")}_${pkg.arch}.deb`, store.fileOf(pkg));
     }
   });
   const manifest: ArtifactsManifest = {
-    schema: 1, spec, specSha256: record.series.specSha256, kernel: record.kernel, erofsUtils: record.erofsUtils, initramfs: record.initramfs,
+    schema: 1,
+    spec,
+    specSha256: record.series.specSha256,
+    kernel: record.kernel,
+    erofsUtils: record.erofsUtils,
+    initramfs: record.initramfs,
     ...(record.lock ? { lock: record.lock } : {}),
-    workloads: record.workloads.map((w) => ({ ...w, runtime: art.pairs.find((p) => p.record.name === w.name)?.runtime })),
+    workloads: record.workloads.map((w) => ({
+      ...w,
+      runtime: art.pairs.find((p) => p.record.name === w.name)?.runtime,
+    })),
     checksPair: art.checks?.record,
     files,
   };
@@ -93,20 +115,32 @@ export async function exportArtifacts(dir: string, art: Artefacts, spec: SeriesS
 }
 
 /** Reads and checks exported artefacts: every file present with its digest, or an error naming the file. */
-export async function importArtifacts(dir: string, progress: Progress): Promise<{ manifest: ArtifactsManifest; artefacts: Artefacts }> {
+export async function importArtifacts(
+  dir: string,
+  progress: Progress,
+): Promise<{ manifest: ArtifactsManifest; artefacts: Artefacts }> {
   const file = path.join(dir, "artifacts.json");
   const raw = await readFile(file, "utf8").catch(() => {
     throw new BenchError(`--artifacts ${dir} holds no artifacts.json`, "pass the folder export wrote");
   });
   const parsed = ArtifactsSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new BenchError(`${file} is not an artifacts manifest this version reads: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`, "export again with this version");
+  if (!parsed.success)
+    throw new BenchError(
+      `${file} is not an artifacts manifest this version reads: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+      "export again with this version",
+    );
   const manifest = parsed.data;
   await progress.stage("artifacts", `checking ${manifest.files.length} files in ${dir}`, async () => {
     for (const f of manifest.files) {
       const p = path.join(dir, f.path);
       const digest = await sha256File(p).catch(() => null);
-      if (digest === null) throw new BenchError(`--artifacts ${dir}: ${f.path} is missing`, "copy the whole exported folder");
-      if (digest !== f.sha256) throw new BenchError(`--artifacts ${dir}: ${f.path} has sha256 ${digest.slice(0, 16)}…, the export says ${f.sha256.slice(0, 16)}…`, "the copy is damaged or was changed: copy the exported folder again");
+      if (digest === null)
+        throw new BenchError(`--artifacts ${dir}: ${f.path} is missing`, "copy the whole exported folder");
+      if (digest !== f.sha256)
+        throw new BenchError(
+          `--artifacts ${dir}: ${f.path} has sha256 ${digest.slice(0, 16)}…, the export says ${f.sha256.slice(0, 16)}…`,
+          "the copy is damaged or was changed: copy the exported folder again",
+        );
     }
   });
   const built = async (name: string, side: "A" | "B", rec: PairRecord["imageA"]) => ({
@@ -115,15 +149,24 @@ export async function importArtifacts(dir: string, progress: Progress): Promise<
     record: rec,
     reused: true,
   });
-  const pairOf = async (record: PairRecord, runtime?: ImagePair["runtime"]): Promise<ImagePair> =>
-    ({ record, a: await built(record.name, "A", record.imageA), b: await built(record.name, "B", record.imageB), runtime });
+  const pairOf = async (record: PairRecord, runtime?: ImagePair["runtime"]): Promise<ImagePair> => ({
+    record,
+    a: await built(record.name, "A", record.imageA),
+    b: await built(record.name, "B", record.imageB),
+    runtime,
+  });
   const pairs: ImagePair[] = [];
   for (const { sharing: _sharing, runtime, ...record } of manifest.workloads) pairs.push(await pairOf(record, runtime));
   // exported by a run without the checks: there is no pair for them
   const wanted = manifest.checksPair;
-  const checks = wanted ? pairs.find((p) => p.record.name === wanted.name) ?? (await pairOf(wanted)) : undefined;
+  const checks = wanted ? (pairs.find((p) => p.record.name === wanted.name) ?? (await pairOf(wanted))) : undefined;
   return {
     manifest,
-    artefacts: { kernel: { bzImage: path.join(dir, KERNEL), vmlinux: path.join(dir, VMLINUX) }, initramfs: path.join(dir, INITRAMFS), pairs, checks },
+    artefacts: {
+      kernel: { bzImage: path.join(dir, KERNEL), vmlinux: path.join(dir, VMLINUX) },
+      initramfs: path.join(dir, INITRAMFS),
+      pairs,
+      checks,
+    },
   };
 }

@@ -44,17 +44,25 @@ export const CHECKS_WORKLOAD = "synthetic";
  * pair when it runs the checks alone) and where the checks' pair comes from:
  * the user's --images, one of the measured workloads, or built for them.
  */
-export function pairPlan(opts: Pick<JobSpec, "phases" | "images" | "workloads">): { measured: string[]; checks: "none" | "images" | "measured" | "extra" } {
+export function pairPlan(opts: Pick<JobSpec, "phases" | "images" | "workloads">): {
+  measured: string[];
+  checks: "none" | "images" | "measured" | "extra";
+} {
   const { phases } = opts;
   if (!phases.includes("correctness")) return { measured: opts.workloads, checks: "none" };
-  if (phases.every((p) => p === "correctness")) return { measured: [CHECKS_WORKLOAD], checks: opts.images ? "images" : "measured" };
+  if (phases.every((p) => p === "correctness"))
+    return { measured: [CHECKS_WORKLOAD], checks: opts.images ? "images" : "measured" };
   if (opts.images) return { measured: opts.workloads, checks: "images" };
   return { measured: opts.workloads, checks: opts.workloads.includes(CHECKS_WORKLOAD) ? "measured" : "extra" };
 }
 
 /** A commit the run measures instead of the built head: nothing to measure when it does not build or lacks the feature. */
 export class UnusableCommit extends BenchError {
-  constructor(readonly record: CommitBuildRecord, readonly reason: "does not build" | "lacks the feature", readonly detail: string) {
+  constructor(
+    readonly record: CommitBuildRecord,
+    readonly reason: "does not build" | "lacks the feature",
+    readonly detail: string,
+  ) {
     super(`${record.label} (${record.commit.slice(0, 12)}) ${reason}: ${detail}`);
   }
 }
@@ -72,12 +80,25 @@ async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBui
   if (opts.prefix !== undefined) {
     const patches = tree.record.apply?.patches ?? [];
     const p = patches[opts.prefix - 1];
-    if (!p?.commit) throw new BenchError(`--prefix ${opts.prefix}: series ${spec.name} has ${patches.length} applied patch(es)`, `choose 1 to ${patches.length}`);
+    if (!p?.commit)
+      throw new BenchError(
+        `--prefix ${opts.prefix}: series ${spec.name} has ${patches.length} applied patch(es)`,
+        `choose 1 to ${patches.length}`,
+      );
     commit = p.commit;
     label = `patch ${p.index}/${p.total}: ${p.subject}`;
   }
   const fixups = opts.prefix !== undefined && opts.fixups ? await loadFixups(spec.fixups) : [];
-  return buildCommitKernel({ base, tree: tree.tree, commit: commit!, label, fixups, symbols: spec.symbols, progress, jobs: opts.jobs });
+  return buildCommitKernel({
+    base,
+    tree: tree.tree,
+    commit: commit!,
+    label,
+    fixups,
+    symbols: spec.symbols,
+    progress,
+    jobs: opts.jobs,
+  });
 }
 
 /**
@@ -107,25 +128,57 @@ export async function buildArtefacts(
     record.lock = lockRecord(lock, measured);
     await folder.save();
     // a package the archive dropped is found now, not after a kernel build
-    await time("locked packages", async () => (await ensureLockedPackages({ lock, workloads: workloads.filter((w) => measured.includes(w.name)), archive, store, debs: opts.debs, progress }), {}));
+    await time(
+      "locked packages",
+      async () => (
+        await ensureLockedPackages({
+          lock,
+          workloads: workloads.filter((w) => measured.includes(w.name)),
+          archive,
+          store,
+          debs: opts.debs,
+          progress,
+        }),
+        {}
+      ),
+    );
   }
 
   const kernelPart = async (): Promise<Artefacts["kernel"]> => {
     const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
       prepareKernelTree(spec, {
-        kernelDeb: opts.kernelDeb, kernelSrc: opts.kernelSrc, baseRef: opts.baseRef, exclude: opts.kernelSrcExclude, mbox: opts.mbox,
-        noFixups: !opts.fixups, logDir: folder.dir, progress,
+        kernelDeb: opts.kernelDeb,
+        kernelSrc: opts.kernelSrc,
+        baseRef: opts.baseRef,
+        exclude: opts.kernelSrcExclude,
+        mbox: opts.mbox,
+        noFixups: !opts.fixups,
+        logDir: folder.dir,
+        progress,
       }),
     );
     record.kernel = { ...tree.record, buildKey: "" };
     await folder.save();
     const kernel = await time("kernel build", async () =>
       buildKernel({
-        tree: tree.tree, treeIdentity: tree.identity, fragment: await kernelFragment(spec), progress, jobs: opts.jobs, explainError: tree.explainError, runDir: folder.dir,
+        tree: tree.tree,
+        treeIdentity: tree.identity,
+        fragment: await kernelFragment(spec),
+        progress,
+        jobs: opts.jobs,
+        explainError: tree.explainError,
+        runDir: folder.dir,
       }),
     );
-    record.kernel = { ...record.kernel, build: kernel.record, buildKey: kernel.key, release: kernel.record.kernelRelease };
-    progress.info(`kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`);
+    record.kernel = {
+      ...record.kernel,
+      build: kernel.record,
+      buildKey: kernel.key,
+      release: kernel.record.kernelRelease,
+    };
+    progress.info(
+      `kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`,
+    );
     await folder.save();
     let bzImage = kernel.bzImage;
     let vmlinux = vmlinuxBeside(kernel.bzImage);
@@ -133,17 +186,35 @@ export async function buildArtefacts(
       // broken on purpose: the run measures the mutant, and every record says so
       const m = await loadMutant(opts.mutant, RESULT_NAMES);
       const mutant = await time("mutant build", async () =>
-        buildMutantKernel({ base: kernel, tree: tree.tree, mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 }, progress, jobs: opts.jobs }),
+        buildMutantKernel({
+          base: kernel,
+          tree: tree.tree,
+          mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+          progress,
+          jobs: opts.jobs,
+        }),
       );
-      record.kernel = { ...record.kernel, mutant: mutant.record, buildKey: mutant.key, release: mutant.record.kernelRelease };
-      progress.info(`mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`);
+      record.kernel = {
+        ...record.kernel,
+        mutant: mutant.record,
+        buildKey: mutant.key,
+        release: mutant.record.kernelRelease,
+      };
+      progress.info(
+        `mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`,
+      );
       await folder.save();
       bzImage = mutant.bzImage;
       vmlinux = mutant.vmlinux;
     }
     if (opts.prefix !== undefined || opts.commit !== undefined) {
       const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
-      record.kernel = { ...record.kernel, variant: variant.record, buildKey: variant.key, release: variant.record.kernelRelease };
+      record.kernel = {
+        ...record.kernel,
+        variant: variant.record,
+        buildKey: variant.key,
+        release: variant.record.kernelRelease,
+      };
       await folder.save();
       unusable(variant.record, spec);
       bzImage = variant.bzImage;
@@ -158,14 +229,19 @@ export async function buildArtefacts(
   const imagesPart = async (): Promise<Omit<Artefacts, "kernel">> => {
     // erofs-utils patches are diffs named like fixups (kernel/fixups/) or absolute paths
     const erofsPatches = await loadFixups(spec.erofsUtilsPatches);
-    const erofs = await time("erofs-utils", () => prepareErofsUtils({ archive, progress, patches: erofsPatches, version: lock.lock.tools.erofsUtils.version }));
+    const erofs = await time("erofs-utils", () =>
+      prepareErofsUtils({ archive, progress, patches: erofsPatches, version: lock.lock.tools.erofsUtils.version }),
+    );
     record.erofsUtils = erofs.record;
     const plan = pairPlan(opts);
-    const pairOf = (workloads: string[]) => imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time, lock, store });
+    const pairOf = (workloads: string[]) =>
+      imagePairs({ images: opts.images, workloads, profile: spec.imageProfile, erofs, progress, time, lock, store });
     const pairs = await pairOf(plan.measured);
     let checks: ImagePair | undefined;
     if (plan.checks === "extra") {
-      progress.info(`correctness: the checks run on the ${CHECKS_WORKLOAD} pair, built for them (not measured in the tables)`);
+      progress.info(
+        `correctness: the checks run on the ${CHECKS_WORKLOAD} pair, built for them (not measured in the tables)`,
+      );
       checks = (await pairOf([CHECKS_WORKLOAD]))[0];
       record.checksPair = checks?.record;
     } else if (plan.checks !== "none") {
@@ -185,7 +261,11 @@ export async function buildArtefacts(
     return { initramfs: initramfs.file, pairs, checks };
   };
   // the images need nothing of the kernel: on a first run they are made while it compiles
-  const [kernel, images] = await bothFinished(progress, ["the kernel", "is built", kernelPart()], ["the images", "are made", imagesPart()]);
+  const [kernel, images] = await bothFinished(
+    progress,
+    ["the kernel", "is built", kernelPart()],
+    ["the images", "are made", imagesPart()],
+  );
   return { kernel, ...images };
 }
 
@@ -198,7 +278,9 @@ type Side<T> = [what: string, done: string, work: Promise<T>];
  */
 export async function bothFinished<A, B>(progress: Progress, a: Side<A>, b: Side<B>): Promise<[A, B]> {
   const say = (failed: Side<unknown>, other: Side<unknown>) => (e: unknown) => {
-    progress.info(`${failed[0]}: failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); stopping once ${other[0]} ${other[1]}, so the next run finds them cached`);
+    progress.info(
+      `${failed[0]}: failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); stopping once ${other[0]} ${other[1]}, so the next run finds them cached`,
+    );
     throw e;
   };
   const [ra, rb] = await Promise.allSettled([a[2].catch(say(a, b)), b[2].catch(say(b, a))]);

@@ -14,7 +14,9 @@ export function conclusions(record: RunRecord): string[] {
   const out: string[] = record.workloads.flatMap((w) => pairNotAnUpdate(w) ?? []);
   for (const c of record.comparisons) {
     if (c.splitShared) {
-      out.push(`SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`);
+      out.push(
+        `SECURITY: ${c.workload}/${c.path}: images in different domains shared page cache (split reduction ${c.splitReductionPct?.toFixed(1)}%)`,
+      );
     }
     if (c.sharingInactive) {
       out.push(
@@ -22,12 +24,15 @@ export function conclusions(record: RunRecord): string[] {
       );
     }
   }
-  for (const f of failedCells(record)) out.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
+  for (const f of failedCells(record))
+    out.push(`${f.workload} ${f.where}: ${f.count} of ${f.of} boot(s) failed: ${f.first}`);
   const stalled = [...record.boots, ...record.runtime].filter((b) => b.earlyHangs?.length);
   if (stalled.length) {
     const first = stalled[0]!.earlyHangs![0]!;
     const names = stalled.map((b) => path.basename(b.bootDir)).join(", ");
-    out.push(`${stallNote(stalled.length, names, first)}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`);
+    out.push(
+      `${stallNote(stalled.length, names, first)}. No figure comes from a stalled boot; a host too loaded for its guests stalls them (try --parallel 1)`,
+    );
   }
   return out;
 }

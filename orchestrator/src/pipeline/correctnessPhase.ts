@@ -1,6 +1,23 @@
 import path from "node:path";
-import { judgeCorrectness, mergeCorruptRuns, overRuns, resultWithRate, type CheckRun, type CheckVerdict, type CorrectnessResult } from "../analysis/correctnessVerdicts.js";
-import { casesAfter, CHECK_NAMES, checkSpec, corruptRerun, isFailed, planCorrectnessBoots, type CheckDisks, type CorrectnessBoot } from "../guest/checks.js";
+import {
+  judgeCorrectness,
+  mergeCorruptRuns,
+  overRuns,
+  resultWithRate,
+  type CheckRun,
+  type CheckVerdict,
+  type CorrectnessResult,
+} from "../analysis/correctnessVerdicts.js";
+import {
+  casesAfter,
+  CHECK_NAMES,
+  checkSpec,
+  corruptRerun,
+  isFailed,
+  planCorrectnessBoots,
+  type CheckDisks,
+  type CorrectnessBoot,
+} from "../guest/checks.js";
 import { runCheckBoot, type CheckBootResult } from "../guest/correctnessBoot.js";
 import type { GuestMachine } from "../guest/machine.js";
 import { prepareCorrectnessImages } from "../images/correctnessImages.js";
@@ -33,7 +50,11 @@ interface CorrectnessContext {
 const TCG_SLOWDOWN = 1.5;
 
 /** The extra disks the checks need (a forged copy, corrupted copies), or why each check that needs one cannot run on this pair. */
-async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessContext): Promise<{ disks: CheckDisks; notApplicable: Map<string, string> }> {
+async function extraDisks(
+  pair: ImagePair,
+  checks: string[],
+  ctx: CorrectnessContext,
+): Promise<{ disks: CheckDisks; notApplicable: Map<string, string> }> {
   const disks: CheckDisks = { a: pair.a.image, b: pair.b.image };
   const notApplicable = new Map<string, string>();
   const needing = (kind: "forged" | "corrupt") => checks.filter((c) => checkSpec(c).needs === kind);
@@ -47,7 +68,13 @@ async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessCon
     else for (const c of needing("forged")) notApplicable.set(c, forged.notApplicable);
   }
   if (want.corrupt) {
-    if ("images" in corrupt) disks.corrupt = corrupt.images.map((c) => ({ file: path.join(made.dir, c.file), name: c.name, hitPath: c.hitPath, expect: c.expect }));
+    if ("images" in corrupt)
+      disks.corrupt = corrupt.images.map((c) => ({
+        file: path.join(made.dir, c.file),
+        name: c.name,
+        hitPath: c.hitPath,
+        expect: c.expect,
+      }));
     else for (const c of needing("corrupt")) notApplicable.set(c, corrupt.notApplicable);
   }
   return { disks, notApplicable };
@@ -57,7 +84,12 @@ async function extraDisks(pair: ImagePair, checks: string[], ctx: CorrectnessCon
  * The corrupt check over as many boots as it takes: after an oops in one
  * case the cases after it run in a fresh boot, so one oops hides nothing.
  */
-export async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b: CorrectnessBoot, k: number) => Promise<CheckBootResult>, judge: (r: CheckBootResult) => CheckVerdict): Promise<{ verdict: CheckVerdict; boots: CheckBootResult[] }> {
+export async function runCorrupt(
+  first: CorrectnessBoot,
+  all: string[],
+  run: (b: CorrectnessBoot, k: number) => Promise<CheckBootResult>,
+  judge: (r: CheckBootResult) => CheckVerdict,
+): Promise<{ verdict: CheckVerdict; boots: CheckBootResult[] }> {
   const boots: CheckBootResult[] = [];
   const verdicts: CheckVerdict[] = [];
   let boot = first;
@@ -81,7 +113,12 @@ export async function runCorrupt(first: CorrectnessBoot, all: string[], run: (b:
  * oopsed: a failure seen once says nothing of its rate, so the verdict
  * carries how often it failed.
  */
-export async function runRated<T extends CheckRun>(once: (rep: number) => Promise<T>, reps: number, reruns: number, onRerun?: () => void): Promise<T[]> {
+export async function runRated<T extends CheckRun>(
+  once: (rep: number) => Promise<T>,
+  reps: number,
+  reruns: number,
+  onRerun?: () => void,
+): Promise<T[]> {
   const runs: T[] = [];
   for (let rep = 0; rep < reps; rep++) runs.push(await once(rep));
   if (reruns && runs.some((r) => r.verdicts.some((v) => isFailed(v.result)))) {
@@ -104,30 +141,66 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   const reruns = opts.checkReruns;
   const { disks, notApplicable } = await extraDisks(pair, checks, ctx);
   const bytes = [pair.a.manifest, pair.b.manifest].flatMap((m) => regularFiles(m)).reduce((s, f) => s + f.size, 0);
-  const boots = planCorrectnessBoots(checks.filter((c) => !notApplicable.has(c)), disks, {
-    shareOptions: ctx.series.shareMountOptions, digest: opts.digest, imagesMiB: bytes / 2 ** 20, slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
-  });
+  const boots = planCorrectnessBoots(
+    checks.filter((c) => !notApplicable.has(c)),
+    disks,
+    {
+      shareOptions: ctx.series.shareMountOptions,
+      digest: opts.digest,
+      imagesMiB: bytes / 2 ** 20,
+      slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
+    },
+  );
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };
   const judge = (r: CheckBootResult) => judgeCorrectness([r.boot.check], r.stream, r.end, manifests);
   const save = async (check: string, runs: Array<CheckRun & { done: CheckBootResult[] }>) => {
     const done = runs.flatMap((r) => r.done);
     for (const b of done.filter((x) => x.earlyHangs.length)) {
-      record.warnings.push(`correctness ${workload} ${b.boot.check}: ${stallNote(b.earlyHangs.length, path.basename(b.bootDir), b.earlyHangs[0]!)}`);
+      record.warnings.push(
+        `correctness ${workload} ${b.boot.check}: ${stallNote(b.earlyHangs.length, path.basename(b.bootDir), b.earlyHangs[0]!)}`,
+      );
     }
     for (const v of overRuns(runs)) {
       const result: CorrectnessResult = {
-        workload, check: v.check, name: v.name, series: ctx.series.name, result: v.result, reason: v.reason, proves: v.proves, ms: v.ms,
-        wallMs: done.reduce((t, b) => t + b.end.wallMs, 0), details: v.details ?? {}, bootDir: runs[0]?.bootDir ?? "",
-        timing: done.length === 1 ? done[0]!.timing : undefined, boots: v.boots, failures: v.failures,
+        workload,
+        check: v.check,
+        name: v.name,
+        series: ctx.series.name,
+        result: v.result,
+        reason: v.reason,
+        proves: v.proves,
+        ms: v.ms,
+        wallMs: done.reduce((t, b) => t + b.end.wallMs, 0),
+        details: v.details ?? {},
+        bootDir: runs[0]?.bootDir ?? "",
+        timing: done.length === 1 ? done[0]!.timing : undefined,
+        boots: v.boots,
+        failures: v.failures,
       };
       record.correctness.push(result);
       const time = result.ms !== undefined ? `${(result.ms / 1000).toFixed(1)} s in the guest, ` : "";
-      progress.info(`  ${v.name}: ${resultWithRate(result).toUpperCase()} (${time}${(result.wallMs / 1000).toFixed(0)} s of boots): ${v.reason.split("\n")[0]}`);
-      if (isFailed(v.result)) record.warnings.push(`correctness ${workload} ${v.name}: ${resultWithRate(result).toUpperCase()}: ${v.reason.split("\n")[0]}`);
+      progress.info(
+        `  ${v.name}: ${resultWithRate(result).toUpperCase()} (${time}${(result.wallMs / 1000).toFixed(0)} s of boots): ${v.reason.split("\n")[0]}`,
+      );
+      if (isFailed(v.result))
+        record.warnings.push(
+          `correctness ${workload} ${v.name}: ${resultWithRate(result).toUpperCase()}: ${v.reason.split("\n")[0]}`,
+        );
     }
     if (!runs.length) {
       for (const r of checkSpec(check).results) {
-        record.correctness.push({ workload, check, name: r.name, series: ctx.series.name, result: "na", reason: notApplicable.get(check) ?? "", proves: r.proves, wallMs: 0, details: {}, bootDir: "" });
+        record.correctness.push({
+          workload,
+          check,
+          name: r.name,
+          series: ctx.series.name,
+          result: "na",
+          reason: notApplicable.get(check) ?? "",
+          proves: r.proves,
+          wallMs: 0,
+          details: {},
+          bootDir: "",
+        });
       }
     }
     await folder.save();
@@ -135,25 +208,42 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
   const measure = async (check: string): Promise<Array<CheckRun & { done: CheckBootResult[] }>> => {
     const boot = boots.find((b) => b.check === check)!;
     const once = async (rep: number): Promise<CheckRun & { done: CheckBootResult[] }> => {
-      const dirOf = (k: number) => path.join(folder.dir, "boots", `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`);
+      const dirOf = (k: number) =>
+        path.join(
+          folder.dir,
+          "boots",
+          `correctness-${workload}-${check}${rep ? `-r${rep + 1}` : ""}${k ? `-${k + 1}` : ""}`,
+        );
       const run = (b: CorrectnessBoot, k: number) => runCheckBoot(ctx.machine, b, dirOf(k));
       if (checkSpec(check).needs === "corrupt") {
-        const { verdict, boots: done } = await runCorrupt(boot, disks.corrupt!.map((c) => c.name), run, (r) => judge(r)[0]!);
+        const { verdict, boots: done } = await runCorrupt(
+          boot,
+          disks.corrupt!.map((c) => c.name),
+          run,
+          (r) => judge(r)[0]!,
+        );
         return { verdicts: [verdict], done, bootDir: done[0]?.bootDir ?? dirOf(0) };
       }
       const r = await run(boot, 0);
       return { verdicts: judge(r), done: [r], bootDir: r.bootDir };
     };
-    return runRated(once, reps, reruns, () => progress.info(`  ${check} failed: ${reruns} more boot(s) to see how often`));
+    return runRated(once, reps, reruns, () =>
+      progress.info(`  ${check} failed: ${reruns} more boot(s) to see how often`),
+    );
   };
   for (const check of checks.filter((c) => notApplicable.has(c))) await save(check, []);
   // independent boots side by side; a check that hunts a race has the host to itself (its rate moves with the load), after the others
   const order = (c: string) => (checkSpec(c).alone ? 1 : 0);
-  const jobs = checks.filter((c) => !notApplicable.has(c)).sort((a, b) => order(a) - order(b))
+  const jobs = checks
+    .filter((c) => !notApplicable.has(c))
+    .sort((a, b) => order(a) - order(b))
     .map((check) => ({ id: check, exclusive: checkSpec(check).alone, run: () => measure(check) }));
   await schedule(jobs, {
     parallel: ctx.parallel,
-    onStart: (job, running) => progress.info(`correctness: ${job.id} on ${workload} (series ${ctx.series.name})${job.exclusive ? ", alone on the host" : running > 1 ? `, ${running} guests running` : ""}`),
+    onStart: (job, running) =>
+      progress.info(
+        `correctness: ${job.id} on ${workload} (series ${ctx.series.name})${job.exclusive ? ", alone on the host" : running > 1 ? `, ${running} guests running` : ""}`,
+      ),
     onFinished: async (f) => {
       if (!f.result.ok) throw f.result.error;
       await save(f.job.id, f.result.value);
@@ -161,6 +251,8 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
     },
   });
   // the record lists the checks in the table's order, whatever order their boots ended in
-  record.correctness.sort((a, b) => (a.workload === b.workload ? checks.indexOf(a.check) - checks.indexOf(b.check) : 0));
+  record.correctness.sort((a, b) =>
+    a.workload === b.workload ? checks.indexOf(a.check) - checks.indexOf(b.check) : 0,
+  );
   await folder.save();
 }

@@ -45,7 +45,13 @@ function noteSplat(record: RunFolder["record"], where: string, splat: string | u
 }
 
 export function toPair(p: ImagePair): PairToMeasure {
-  return { workload: p.record.name, imageA: p.a.image, imageB: p.b.image, manifestA: p.a.manifest, manifestB: p.b.manifest };
+  return {
+    workload: p.record.name,
+    imageA: p.a.image,
+    imageB: p.b.image,
+    manifestA: p.a.manifest,
+    manifestB: p.b.manifest,
+  };
 }
 
 /** "7/36 done, ~12m40s left": the estimate is the phase's time so far per finished boot, times what is left. */
@@ -78,7 +84,9 @@ const BOOT_COST = 50;
  * with what the guests read.
  */
 export function readAllGroup(c: { pair: PairToMeasure; path: string }): BootGroup {
-  const bytes = [c.pair.manifestA, c.pair.manifestB].flatMap((m) => m.entries).reduce((s, e) => s + (e.type === "file" ? e.size : 0), 0);
+  const bytes = [c.pair.manifestA, c.pair.manifestB]
+    .flatMap((m) => m.entries)
+    .reduce((s, e) => s + (e.type === "file" ? e.size : 0), 0);
   return { key: `${c.pair.workload}|${c.path}`, cost: bytes / MIB + BOOT_COST };
 }
 
@@ -103,16 +111,28 @@ export async function runReadAll(pairs: ImagePair[], ctx: PhaseContext): Promise
   ).map((g) => ({ ...g, key: readAllGroup(g).key, workload: g.pair.workload }));
   // a cell's figures: page cache after A and after A+B, from the boots that were not left out
   const figures = (workload: string, accessPath: AccessPath, mode: Mode) => {
-    const boots = record.boots.filter((b) => b.workload === workload && b.path === accessPath && b.mode === mode && !b.excluded);
+    const boots = record.boots.filter(
+      (b) => b.workload === workload && b.path === accessPath && b.mode === mode && !b.excluded,
+    );
     return [
       { name: `${mode} after A`, values: boots.map((b) => b.afterAKiB / 1024) },
       { name: `${mode} after A+B`, values: boots.map((b) => b.afterBKiB / 1024) },
     ];
   };
   await measureInRounds({
-    phase: "read-all", groups, cap: opts.reps, fixed: opts.fixedReps, rule: SETTLE_RULES.readall,
+    phase: "read-all",
+    groups,
+    cap: opts.reps,
+    fixed: opts.fixedReps,
+    rule: SETTLE_RULES.readall,
     measure: (items, round) =>
-      measureReadAllCells(items.flatMap(({ group, rep }) => opts.modes.map((mode) => ({ pair: group.pair, mode, path: group.path, rep }))), round, ctx),
+      measureReadAllCells(
+        items.flatMap(({ group, rep }) =>
+          opts.modes.map((mode) => ({ pair: group.pair, mode, path: group.path, rep })),
+        ),
+        round,
+        ctx,
+      ),
     cellsOf: (g) => opts.modes.flatMap((mode) => figures(g.workload, g.path, mode)),
     onMore: (g, why) => progress.info(`read-all ${g.workload} ${g.path}: ${why}`),
     decided: async (d) => {
@@ -134,8 +154,15 @@ async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: Pha
     exclusive: false,
     run: () =>
       measureOnce(ctx.machine, {
-        pair: cell.pair, mode: cell.mode, path: cell.path, rep: cell.rep,
-        shareOptions: ctx.shareOptions, shareBanner: ctx.shareBanner, digest: opts.digest, runDir: folder.dir, progress,
+        pair: cell.pair,
+        mode: cell.mode,
+        path: cell.path,
+        rep: cell.rep,
+        shareOptions: ctx.shareOptions,
+        shareBanner: ctx.shareBanner,
+        digest: opts.digest,
+        runDir: folder.dir,
+        progress,
         // one walk per (workload, path) explains the gap to the expected saving; more would only cost time
         residentBeforeB: cell.mode === "on" && cell.rep === 1,
       }),
@@ -143,7 +170,8 @@ async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: Pha
   const t0 = Date.now();
   await schedule(jobs, {
     parallel: ctx.parallel,
-    onStart: (job, running) => progress.info(`read-all: ${job.id} started${running > 1 ? ` (${running} guests running)` : ""}`),
+    onStart: (job, running) =>
+      progress.info(`read-all: ${job.id} started${running > 1 ? ` (${running} guests running)` : ""}`),
     onFinished: async (f) => {
       const { cell } = f.job as (typeof jobs)[number];
       const state = `read-all${round > 1 ? ` round ${round}` : ""} ${progressOf(f.done, f.total, Date.now() - t0)}`;
@@ -153,10 +181,19 @@ async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: Pha
         const e = r.failure;
         progress.info(`${state}: ${f.job.id} FAILED: ${e.message.split("\n")[0]}`);
         if (e instanceof ReadBackFailure && e.corrupt) {
-          warnOnce(record, `DATA CORRUPTION: ${cell.pair.workload} ${cell.mode}/${cell.path}: files read back with other content than the image holds (see report.md, failed boots)`);
+          warnOnce(
+            record,
+            `DATA CORRUPTION: ${cell.pair.workload} ${cell.mode}/${cell.path}: files read back with other content than the image holds (see report.md, failed boots)`,
+          );
         }
         record.failedBoots.push({
-          phase: "read-all", workload: cell.pair.workload, mode: cell.mode, path: cell.path, rep: cell.rep, failure: e.message, bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
+          phase: "read-all",
+          workload: cell.pair.workload,
+          mode: cell.mode,
+          path: cell.path,
+          rep: cell.rep,
+          failure: e.message,
+          bootDir: e.files[0] ? path.dirname(e.files[0]) : "",
         });
         await folder.save();
         return;
@@ -164,20 +201,35 @@ async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: Pha
       const { measurement, samples } = r.value;
       noteSplat(record, `${cell.pair.workload} read-all ${cell.mode}/${cell.path}`, measurement.kernelSplat);
       if (cell.mode !== "off" && ctx.shareBanner && !measurement.shareBannerSeen) {
-        warnOnce(record, `${cell.pair.workload} ${cell.mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`);
+        warnOnce(
+          record,
+          `${cell.pair.workload} ${cell.mode}: kernel never logged "${ctx.shareBanner}"; sharing may be inactive`,
+        );
       }
       if (measurement.excluded) {
         progress.info(`  ${f.job.id}: left out of the median: ${measurement.excluded}`);
-        warnOnce(record, `${cell.pair.workload} read-all ${cell.mode}/${cell.path}: boot(s) left out of the median: ${measurement.excluded}`);
+        warnOnce(
+          record,
+          `${cell.pair.workload} read-all ${cell.mode}/${cell.path}: boot(s) left out of the median: ${measurement.excluded}`,
+        );
       }
-      if (!measurement.reclaim) warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
+      if (!measurement.reclaim)
+        warnOnce(record, "the guest kernel has no VM event counters: reclaim during reads cannot be ruled out");
       record.boots.push(measurement);
       await folder.appendSamples(samples);
       if (r.value.resident.length) {
-        const walk = { workload: cell.pair.workload, path: cell.path, manifestA: cell.pair.manifestA, manifestB: cell.pair.manifestB, residentB: r.value.resident };
+        const walk = {
+          workload: cell.pair.workload,
+          path: cell.path,
+          manifestA: cell.pair.manifestA,
+          manifestB: cell.pair.manifestB,
+          residentB: r.value.resident,
+        };
         const evidence = gapEvidence(walk);
         // image B is read for its files' layout only when some identical file did not share
-        const layoutB = evidence.notShared.length ? await imageFileLayouts(cell.pair.imageB, ctx.imageFormat).catch(() => undefined) : undefined;
+        const layoutB = evidence.notShared.length
+          ? await imageFileLayouts(cell.pair.imageB, ctx.imageFormat).catch(() => undefined)
+          : undefined;
         record.gapEvidence.push(layoutB ? gapEvidence({ ...walk, layoutB }) : evidence);
       }
       progress.info(
@@ -198,8 +250,11 @@ async function measureReadAllCells(cells: ReadAllCell[], round: number, ctx: Pha
 export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
-  const groups = inShard(pairs.filter((p) => p.runtime).map((p) => ({ p })), runtimeGroup, opts.shard)
-    .map((g) => ({ ...g, key: runtimeGroup(g).key, workload: g.p.record.name }));
+  const groups = inShard(
+    pairs.filter((p) => p.runtime).map((p) => ({ p })),
+    runtimeGroup,
+    opts.shard,
+  ).map((g) => ({ ...g, key: runtimeGroup(g).key, workload: g.p.record.name }));
   // a cell's figures: the containers' memory and the page cache after B, from the boots that finished
   const figures = (workload: string, mode: Mode) => {
     const ok = record.runtime.filter((m) => m.workload === workload && m.mode === mode && m.ok);
@@ -209,8 +264,17 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
     ];
   };
   await measureInRounds({
-    phase: "runtime", groups, cap: opts.reps, fixed: opts.fixedReps, rule: SETTLE_RULES.runtime,
-    measure: (items, round) => measureRuntimeCells(items.flatMap(({ group, rep }) => opts.modes.map((mode) => ({ p: group.p, mode, rep }))), round, ctx),
+    phase: "runtime",
+    groups,
+    cap: opts.reps,
+    fixed: opts.fixedReps,
+    rule: SETTLE_RULES.runtime,
+    measure: (items, round) =>
+      measureRuntimeCells(
+        items.flatMap(({ group, rep }) => opts.modes.map((mode) => ({ p: group.p, mode, rep }))),
+        round,
+        ctx,
+      ),
     cellsOf: (g) => opts.modes.flatMap((mode) => figures(g.workload, mode)),
     onMore: (g, why) => progress.info(`runtime ${g.workload}: ${why}`),
     decided: async (d) => {
@@ -222,7 +286,11 @@ export async function runRuntime(pairs: ImagePair[], ctx: PhaseContext): Promise
 }
 
 /** One round of runtime boots: these cells, alone on the host unless asked otherwise. */
-async function measureRuntimeCells(cells: Array<{ p: ImagePair; mode: Mode; rep: number }>, round: number, ctx: PhaseContext): Promise<void> {
+async function measureRuntimeCells(
+  cells: Array<{ p: ImagePair; mode: Mode; rep: number }>,
+  round: number,
+  ctx: PhaseContext,
+): Promise<void> {
   const { opts, folder, progress } = ctx;
   const record = folder.record;
   const jobs: Array<Job<RuntimeMeasurement> & { cell: (typeof cells)[number] }> = cells.map((cell) => ({
@@ -231,9 +299,16 @@ async function measureRuntimeCells(cells: Array<{ p: ImagePair; mode: Mode; rep:
     exclusive: !ctx.runtimeShared,
     run: () =>
       measureRuntime(ctx.machine, {
-        workload: cell.p.record.name, runtime: cell.p.runtime!, quick: opts.quick, imageA: cell.p.a.image, imageB: cell.p.b.image,
-        mode: cell.mode, rep: cell.rep,
-        memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p), ctx.machine) + 512), shareOptions: ctx.shareOptions, runDir: folder.dir,
+        workload: cell.p.record.name,
+        runtime: cell.p.runtime!,
+        quick: opts.quick,
+        imageA: cell.p.a.image,
+        imageB: cell.p.b.image,
+        mode: cell.mode,
+        rep: cell.rep,
+        memoryMiB: Math.max(1024, guestMemoryMiB(toPair(cell.p), ctx.machine) + 512),
+        shareOptions: ctx.shareOptions,
+        runDir: folder.dir,
       }),
   }));
   const t0 = Date.now();
@@ -247,16 +322,29 @@ async function measureRuntimeCells(cells: Array<{ p: ImagePair; mode: Mode; rep:
       if (!r.ok) {
         progress.info(`${state}: ${f.job.id} FAILED: ${r.failure.message.split("\n")[0]}`);
         record.runtime.push({
-          workload: cell.p.record.name, mode: cell.mode, rep: cell.rep, accel: ctx.machine.accel, bootDir: "", wallMs: f.ms, ok: false, failure: r.failure.message,
-          pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [],
+          workload: cell.p.record.name,
+          mode: cell.mode,
+          rep: cell.rep,
+          accel: ctx.machine.accel,
+          bootDir: "",
+          wallMs: f.ms,
+          ok: false,
+          failure: r.failure.message,
+          pageCache: { afterAKiB: NaN, afterBKiB: NaN },
+          cgroups: {},
+          load: [],
         });
       } else {
         const m = r.value;
         record.runtime.push(m);
         noteSplat(record, `${cell.p.record.name} runtime ${cell.mode}`, m.kernelSplat);
         if (m.ok) {
-          const load = m.load.filter((l) => l.throughput !== undefined).map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
-          progress.info(`${state}: ${f.job.id}: containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`);
+          const load = m.load
+            .filter((l) => l.throughput !== undefined)
+            .map((l) => `${l.container} ${l.step} ${l.throughput!.toFixed(0)} ${l.throughputUnit}`);
+          progress.info(
+            `${state}: ${f.job.id}: containers ${m.memoryMiB!.toFixed(1)} MiB, page cache +${(m.pageCache.afterBKiB / 1024).toFixed(1)} MiB; ${load.join("; ")}`,
+          );
         } else {
           progress.info(`${state}: ${f.job.id} FAILED: ${m.failure?.split("\n")[0]}`);
         }

@@ -34,22 +34,44 @@ export async function measureInRounds<G extends RoundGroup>(o: RoundsOptions<G>)
   const fixed = o.fixed || o.cap < MIN_REPS;
   const first = fixed ? o.cap : MIN_REPS;
   let open = o.groups.map((group) => ({ group, reps: first }));
-  await o.measure(o.groups.flatMap((group) => Array.from({ length: first }, (_, i) => ({ group, rep: i + 1 }))), 1);
+  await o.measure(
+    o.groups.flatMap((group) => Array.from({ length: first }, (_, i) => ({ group, rep: i + 1 }))),
+    1,
+  );
   for (let round = 2; open.length; round++) {
     const going: typeof open = [];
     for (const g of open) {
-      const next = fixed ? { more: false, settled: false, why: o.fixed ? `fixed at ${o.cap} boots (--fixed-reps)` : `${o.cap} boot(s) per cell: too few to settle` } : nextRound(o.cellsOf(g.group), o.rule, g.reps, o.cap);
+      const next = fixed
+        ? {
+            more: false,
+            settled: false,
+            why: o.fixed ? `fixed at ${o.cap} boots (--fixed-reps)` : `${o.cap} boot(s) per cell: too few to settle`,
+          }
+        : nextRound(o.cellsOf(g.group), o.rule, g.reps, o.cap);
       if (next.more) {
         o.onMore?.(g.group, next.why);
         going.push({ group: g.group, reps: g.reps + 1 });
         continue;
       }
       await o.decided(
-        { phase: o.phase, workload: g.group.workload, ...(g.group.path ? { path: g.group.path } : {}), boots: g.reps, settled: next.settled, why: next.why, rule: o.rule, fixed },
+        {
+          phase: o.phase,
+          workload: g.group.workload,
+          ...(g.group.path ? { path: g.group.path } : {}),
+          boots: g.reps,
+          settled: next.settled,
+          why: next.why,
+          rule: o.rule,
+          fixed,
+        },
         g.group,
       );
     }
     open = going;
-    if (open.length) await o.measure(open.map((g) => ({ group: g.group, rep: g.reps })), round);
+    if (open.length)
+      await o.measure(
+        open.map((g) => ({ group: g.group, rep: g.reps })),
+        round,
+      );
   }
 }

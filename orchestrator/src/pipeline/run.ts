@@ -32,7 +32,10 @@ function newRecord(runId: string, opts: JobSpec, spec: SeriesSpec): RunRecord {
     command: opts.command,
     host: { node: process.version, hostKernel: os.release(), cpus: os.availableParallelism() },
     series: {
-      name: spec.name, title: spec.title, shareMountOptions: spec.shareMountOptions, specSha256: sha256(JSON.stringify(spec)),
+      name: spec.name,
+      title: spec.title,
+      shareMountOptions: spec.shareMountOptions,
+      specSha256: sha256(JSON.stringify(spec)),
       ...(spec.messageId ? { messageId: spec.messageId } : {}),
     },
     plan: planOf(opts),
@@ -47,7 +50,11 @@ function newRecord(runId: string, opts: JobSpec, spec: SeriesSpec): RunRecord {
  * reports. Every stage returns its artefact and its record; this is the one
  * place that puts the records into the run record.
  */
-export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<RunFolder> {
+export async function runBench(
+  opts: JobSpec,
+  progress: Progress,
+  onFolder?: (f: RunFolder) => void,
+): Promise<RunFolder> {
   const { spec, workloads, lock } = await checkInputs(opts);
   const runId = newRunId();
   const dir = path.resolve(opts.out ?? path.join(opts.outRoot ?? resultsDir, runId));
@@ -65,7 +72,10 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
     // built elsewhere: measured here exactly as exported, nothing rebuilt
     const imported = await importArtifacts(opts.artifacts, progress);
     if (imported.manifest.specSha256 !== record.series.specSha256) {
-      throw new BenchError(`--artifacts ${opts.artifacts} were built for another version of series ${spec.name}`, "export and measure from the same checkout");
+      throw new BenchError(
+        `--artifacts ${opts.artifacts} were built for another version of series ${spec.name}`,
+        "export and measure from the same checkout",
+      );
     }
     await ensureHostPackages(["vm"], progress);
     record.host.qemu = await qemuVersion();
@@ -77,7 +87,13 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
     record.plan.workloads = record.workloads.map((w) => w.name);
     art = imported.artefacts;
   } else {
-    art = await buildArtefacts(spec, workloads, opts, { folder, progress, time, lock, kernelOnly: opts.buildOnly && !opts.export });
+    art = await buildArtefacts(spec, workloads, opts, {
+      folder,
+      progress,
+      time,
+      lock,
+      kernelOnly: opts.buildOnly && !opts.export,
+    });
   }
   if (!art) return finish(folder);
   if (opts.export) {
@@ -88,28 +104,57 @@ export async function runBench(opts: JobSpec, progress: Progress, onFolder?: (f:
   const { pairs } = art;
   const analyses = new Map(record.workloads.map((w) => [w.name, w.sharing]));
   const { machine, choice } = await progress.stage("vm", "choosing the accelerator (KVM probe)", () =>
-    prepareMachine({ kernel: art.kernel, initramfs: art.initramfs, request: { accel: opts.accel, tcgThread: opts.tcgThread }, dir: path.join(dir, "kvm-probe") }),
+    prepareMachine({
+      kernel: art.kernel,
+      initramfs: art.initramfs,
+      request: { accel: opts.accel, tcgThread: opts.tcgThread },
+      dir: path.join(dir, "kvm-probe"),
+    }),
   );
   record.accel = choice;
   progress.info(`accelerator: ${describeAccelerator(choice)}`);
   await folder.save();
 
   const guestMiB = Math.max(machine.memoryMiB, ...pairs.map((p) => guestMemoryMiB(toPair(p), machine)));
-  const auto = defaultParallel({ cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 }, { accel: machine.accel, cpus: machine.cpus, memoryMiB: guestMiB });
+  const auto = defaultParallel(
+    { cpus: os.availableParallelism(), freeMiB: os.freemem() / 2 ** 20 },
+    { accel: machine.accel, cpus: machine.cpus, memoryMiB: guestMiB },
+  );
   const parallel = opts.parallel ?? auto.parallel;
   const runtime = runtimeSideBySide(machine.accel, opts.runtimeShared);
-  record.scheduling = { parallel, why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why, runtimeAlone: !runtime.shared, runtimeWhy: runtime.why };
-  progress.info(`read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${runtime.shared ? "share the host" : "run alone"} (${runtime.why})`);
+  record.scheduling = {
+    parallel,
+    why: opts.parallel ? `--parallel ${opts.parallel}` : auto.why,
+    runtimeAlone: !runtime.shared,
+    runtimeWhy: runtime.why,
+  };
+  progress.info(
+    `read-all: ${parallel} guest(s) at once (${record.scheduling.why}); runtime boots ${runtime.shared ? "share the host" : "run alone"} (${runtime.why})`,
+  );
   const ctx: PhaseContext = {
-    opts, folder, progress, machine,
-    shareOptions: (d) => shareOptions(spec, d), shareBanner: spec.shareBanner, analyses, parallel, runtimeShared: runtime.shared, imageFormat: spec.imageProfile.format,
+    opts,
+    folder,
+    progress,
+    machine,
+    shareOptions: (d) => shareOptions(spec, d),
+    shareBanner: spec.shareBanner,
+    analyses,
+    parallel,
+    runtimeShared: runtime.shared,
+    imageFormat: spec.imageProfile.format,
   };
   const { phases } = opts;
-  if (phases.includes("readall")) await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
-  if (phases.includes("runtime")) await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
+  if (phases.includes("readall"))
+    await time("read-all phase (all boots)", async () => (await runReadAll(pairs, ctx), {}));
+  if (phases.includes("runtime"))
+    await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
   // the checks are one unit of work: the first shard runs them, the merge carries them over
   const checksHere = !opts.shard || opts.shard.index === 1;
-  if (phases.includes("correctness") && checksHere) await time("correctness phase (all boots)", async () => (await runCorrectness(art.checks, { ...ctx, series: spec }), {}));
+  if (phases.includes("correctness") && checksHere)
+    await time(
+      "correctness phase (all boots)",
+      async () => (await runCorrectness(art.checks, { ...ctx, series: spec }), {}),
+    );
   // conclusions are about the whole job: a shard's part cannot draw them, its merge does
   if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);

@@ -18,7 +18,10 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 export class RunFolder {
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string, readonly record: RunRecord) {}
+  constructor(
+    readonly dir: string,
+    readonly record: RunRecord,
+  ) {}
 
   get runJson(): string {
     return path.join(this.dir, "run.json");
@@ -87,6 +90,9 @@ export async function rerenderReports(dir: string): Promise<RunRecord> {
 }
 
 export function newRunId(now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const ts = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `${ts}-${Math.random().toString(36).slice(2, 6)}`;
 }

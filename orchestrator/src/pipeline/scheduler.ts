@@ -86,7 +86,10 @@ export async function schedule<T>(jobs: Job<T>[], opts: ScheduleOptions<T>): Pro
  * How many guests may run at once here, and why: each TCG guest keeps about
  * one host core busy (a KVM guest, one per vCPU), and each needs its memory.
  */
-export function defaultParallel(host: { cpus: number; freeMiB: number }, guest: { accel: "kvm" | "tcg"; cpus: number; memoryMiB: number }): { parallel: number; why: string } {
+export function defaultParallel(
+  host: { cpus: number; freeMiB: number },
+  guest: { accel: "kvm" | "tcg"; cpus: number; memoryMiB: number },
+): { parallel: number; why: string } {
   const perGuestCores = guest.accel === "kvm" ? guest.cpus : 1;
   const byCpu = Math.max(1, Math.floor(host.cpus / perGuestCores));
   // leave a quarter of the free memory to the host (page cache of the images, the tool, the compilers)

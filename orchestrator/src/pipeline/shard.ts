@@ -5,7 +5,10 @@ export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : null;
   if (!shard || shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
-    throw new BenchError(`--shard ${text} is not K/N with 1 <= K <= N`, "e.g. --shard 2/4 measures the second of four parts");
+    throw new BenchError(
+      `--shard ${text} is not K/N with 1 <= K <= N`,
+      "e.g. --shard 2/4 measures the second of four parts",
+    );
   }
   return shard;
 }

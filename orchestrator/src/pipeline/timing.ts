@@ -7,7 +7,12 @@ export function stageTimer(folder: RunFolder): TimeStage {
     const t0 = Date.now();
     const out = await fn();
     const startedS = (t0 - Date.parse(folder.record.startedAt)) / 1000;
-    folder.record.stageTimes.push({ stage, seconds: (Date.now() - t0) / 1000, reused: Boolean(out.reused), ...(Number.isFinite(startedS) ? { startedS } : {}) });
+    folder.record.stageTimes.push({
+      stage,
+      seconds: (Date.now() - t0) / 1000,
+      reused: Boolean(out.reused),
+      ...(Number.isFinite(startedS) ? { startedS } : {}),
+    });
     await folder.save();
     return out;
   };

@@ -8,7 +8,12 @@ import { RecordHeaderSchema } from "./recordHeader.js";
  */
 export const BISECT_SCHEMA = 1;
 
-const MeasuredSchema = z.object({ samples: z.array(z.number()), failed: z.number().int(), of: z.number().int(), runDir: z.string() });
+const MeasuredSchema = z.object({
+  samples: z.array(z.number()),
+  failed: z.number().int(),
+  of: z.number().int(),
+  runDir: z.string(),
+});
 
 const BisectStepSchema = z.object({
   commit: z.string(),

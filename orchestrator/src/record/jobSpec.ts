@@ -29,7 +29,11 @@ const DebianPackage = z.preprocess(
   z.object({ package: z.string().optional(), version: z.string().optional() }),
 );
 
-const checkName = z.string().refine((c) => CHECK_NAMES.includes(c), { error: (i) => `unknown check "${String(i.input)}" (choose from ${CHECK_NAMES.join(", ")})` });
+const checkName = z
+  .string()
+  .refine((c) => CHECK_NAMES.includes(c), {
+    error: (i) => `unknown check "${String(i.input)}" (choose from ${CHECK_NAMES.join(", ")})`,
+  });
 
 /** The kernel under test: a series on its base, or your own tree, and which build of it. */
 const kernelFields = {
@@ -66,9 +70,18 @@ const measureFields = {
   lock: z.string().optional(),
   /** A folder of .debs the lock names (an export's debs/), for packages the archive no longer has. */
   debs: z.string().optional(),
-  phases: z.array(z.enum(PHASES)).min(1).default([...PHASES]),
-  modes: z.array(z.enum(MODES)).min(1).default([...MODES]),
-  paths: z.array(z.enum(ACCESS_PATHS)).min(1).default([...ACCESS_PATHS]),
+  phases: z
+    .array(z.enum(PHASES))
+    .min(1)
+    .default([...PHASES]),
+  modes: z
+    .array(z.enum(MODES))
+    .min(1)
+    .default([...MODES]),
+  paths: z
+    .array(z.enum(ACCESS_PATHS))
+    .min(1)
+    .default([...ACCESS_PATHS]),
   /** The most fresh boots a cell gets (at least two); a cell whose boots agree within its band stops early. */
   reps: Count.default(3),
   /** Every cell gets exactly --reps boots, settled or not. */
@@ -137,7 +150,22 @@ export function resolveJob(input: JobInput, source: string): JobSpec {
 }
 
 /** The keys a job of nightly.yaml sets: the tree and what is measured. */
-export const MATRIX_JOB_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox", "lock", "workloads", "phases", "modes", "paths", "reps", "fixedReps", "quick"] as const;
+export const MATRIX_JOB_KEYS = [
+  "series",
+  "profile",
+  "kernelSrc",
+  "baseRef",
+  "kernelSrcExclude",
+  "mbox",
+  "lock",
+  "workloads",
+  "phases",
+  "modes",
+  "paths",
+  "reps",
+  "fixedReps",
+  "quick",
+] as const;
 /** Of those, the ones naming the job's kernel: a job's own, which the command line does not override. */
 export const TREE_KEYS = ["series", "profile", "kernelSrc", "baseRef", "kernelSrcExclude", "mbox"] as const;
 

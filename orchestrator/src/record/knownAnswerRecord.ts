@@ -18,7 +18,9 @@ export const KnownAnswerRecordSchema = RecordHeaderSchema.extend({
   signals: z.array(z.string()),
   targets: z.array(TargetResultSchema),
   /** Where the time went, per target: its whole run, and its kernel builds (the base's, then the mutant's). */
-  costs: z.array(z.object({ target: z.string(), wallSeconds: z.number(), buildSeconds: z.number(), reusedBuild: z.boolean() })),
+  costs: z.array(
+    z.object({ target: z.string(), wallSeconds: z.number(), buildSeconds: z.number(), reusedBuild: z.boolean() }),
+  ),
   /** Defects of this tool the matrix shows (missed, unexpected, inconclusive cells), as lines. */
   problems: z.array(z.string()),
   /** Failures that are no defect of this tool: the base kernel's own (known) and intermittent ones, as lines. */

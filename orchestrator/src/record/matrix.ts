@@ -14,7 +14,9 @@ import { JobSpecSchema, MATRIX_JOB_KEYS, resolveJob, TREE_KEYS, type JobInput, t
  * skipped with `needs` as the reason (a v6.19 tree, say), so one file serves
  * machines with and without a given tree.
  */
-const jobKeys = JobSpecSchema.pick(Object.fromEntries(MATRIX_JOB_KEYS.map((k) => [k, true])) as { [K in (typeof MATRIX_JOB_KEYS)[number]]: true }).shape;
+const jobKeys = JobSpecSchema.pick(
+  Object.fromEntries(MATRIX_JOB_KEYS.map((k) => [k, true])) as { [K in (typeof MATRIX_JOB_KEYS)[number]]: true },
+).shape;
 const MatrixJobSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   /** bench: a run judged against the job's last good night; known-answer: mainline and its kernel mutants judged as a matrix (npm run validate). */
@@ -57,12 +59,25 @@ function expand(job: MatrixJob, env: NodeJS.ProcessEnv): { job: MatrixJob; unset
 
 export async function loadMatrix(file: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedJob[]> {
   const text = await readFile(file, "utf8").catch(() => {
-    throw new BenchError(`matrix ${file} cannot be read`, "pass --matrix FILE (the repository's nightly.yaml is the built-in one)");
+    throw new BenchError(
+      `matrix ${file} cannot be read`,
+      "pass --matrix FILE (the repository's nightly.yaml is the built-in one)",
+    );
   });
-  const matrix = parseYamlWith(MatrixSchema, text, file, "nightly matrix", "see the README, section Nightly and comparisons");
+  const matrix = parseYamlWith(
+    MatrixSchema,
+    text,
+    file,
+    "nightly matrix",
+    "see the README, section Nightly and comparisons",
+  );
   const names = matrix.jobs.map((j) => j.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new BenchError(`${file}: job ${twice} is listed twice`, "give every job its own name (it names its history folder)");
+  if (twice)
+    throw new BenchError(
+      `${file}: job ${twice} is listed twice`,
+      "give every job its own name (it names its history folder)",
+    );
   return matrix.jobs.map((j) => {
     const { job, unset } = expand(j, env);
     return unset.length ? { job, skipped: `${unset.join(", ")} not set${j.needs ? ` (${j.needs})` : ""}` } : { job };
@@ -78,7 +93,11 @@ export async function loadMatrix(file: string, env: NodeJS.ProcessEnv = process.
 export function matrixJobSpec(job: MatrixJob, matrixFile: string, cli: JobInput): JobSpec {
   const dir = path.dirname(path.resolve(matrixFile));
   const tree = TREE_KEYS.find((k) => cli[k] !== undefined);
-  if (tree) throw new BenchError(`job ${job.name} of ${matrixFile} names its own kernel tree; ${tree} cannot be given for it`, `drop the option, or change the job in ${matrixFile}`);
+  if (tree)
+    throw new BenchError(
+      `job ${job.name} of ${matrixFile} names its own kernel tree; ${tree} cannot be given for it`,
+      `drop the option, or change the job in ${matrixFile}`,
+    );
   const resolve = (p: string | undefined) => (p ? path.resolve(dir, p) : undefined);
   const own: JobInput = Object.fromEntries(MATRIX_JOB_KEYS.map((k) => [k, job[k]]));
   return resolveJob(
@@ -99,6 +118,7 @@ export async function plannedJobs(matrix: string, only?: string): Promise<Planne
   const planned = await loadMatrix(matrix);
   if (!only) return planned;
   const one = planned.filter((p) => p.job.name === only);
-  if (!one.length) throw new BenchError(`no job "${only}" in ${matrix}`, `use one of: ${planned.map((p) => p.job.name).join(", ")}`);
+  if (!one.length)
+    throw new BenchError(`no job "${only}" in ${matrix}`, `use one of: ${planned.map((p) => p.job.name).join(", ")}`);
   return one;
 }

@@ -109,7 +109,13 @@ export async function loadHistory(historyDir: string): Promise<{ nights: Night[]
   });
   for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = path.join(historyDir, e.name);
-    if (!(await stat(path.join(dir, "run.json")).then(() => true, () => false))) continue;
+    if (
+      !(await stat(path.join(dir, "run.json")).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     let run: RunRecord;
     try {
       run = await loadRunRecord(dir);
@@ -131,7 +137,8 @@ export async function loadHistory(historyDir: string): Promise<{ nights: Night[]
       // a torn or hand-edited line: noted below like any other that does not parse
     }
     if (!parsed?.success) notes.push(`nightly.jsonl: a line that is not a night record: ${line.slice(0, 80)}`);
-    else if (!loaded.has(parsed.data.runId)) notes.push(`nightly.jsonl lists ${parsed.data.runId}, which has no readable folder`);
+    else if (!loaded.has(parsed.data.runId))
+      notes.push(`nightly.jsonl lists ${parsed.data.runId}, which has no readable folder`);
   }
   nights.sort((a, b) => a.run.startedAt.localeCompare(b.run.startedAt) || a.run.runId.localeCompare(b.run.runId));
   return { nights, notes };

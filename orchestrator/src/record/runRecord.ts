@@ -76,7 +76,13 @@ export const RunRecordSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   command: z.array(z.string()),
-  host: z.object({ node: z.string(), qemu: z.string().optional(), compiler: z.string().optional(), hostKernel: z.string(), cpus: z.number() }),
+  host: z.object({
+    node: z.string(),
+    qemu: z.string().optional(),
+    compiler: z.string().optional(),
+    hostKernel: z.string(),
+    cpus: z.number(),
+  }),
   accel: AcceleratorChoiceSchema.optional(),
   series: z.object({
     name: z.string(),
@@ -97,7 +103,14 @@ export const RunRecordSchema = z.object({
   /** Shard folders this run was merged from. */
   mergedFrom: z.array(z.string()).optional(),
   /** How boots were run: guests at once for read-all and why; whether runtime boots had the host to themselves. */
-  scheduling: z.object({ parallel: z.number().int(), why: z.string(), runtimeAlone: z.boolean(), runtimeWhy: z.string().optional() }).optional(),
+  scheduling: z
+    .object({
+      parallel: z.number().int(),
+      why: z.string(),
+      runtimeAlone: z.boolean(),
+      runtimeWhy: z.string().optional(),
+    })
+    .optional(),
   workloads: z.array(WorkloadRecordSchema),
   /** How many boots each group of cells got, and why it stopped there (absent: every cell got plan.reps). */
   repetitions: z.array(RepetitionDecisionSchema).default([]),
@@ -123,8 +136,35 @@ export const RunRecordSchema = z.object({
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
 /** What a run has measured before its first stage: nothing yet. */
-export function emptyResults(): Pick<RunRecord, "workloads" | "repetitions" | "boots" | "failedBoots" | "cells" | "comparisons" | "gapEvidence" | "runtime" | "runtimeCells" | "correctness" | "stageTimes" | "warnings"> {
-  return { workloads: [], repetitions: [], boots: [], failedBoots: [], cells: [], comparisons: [], gapEvidence: [], runtime: [], runtimeCells: [], correctness: [], stageTimes: [], warnings: [] };
+export function emptyResults(): Pick<
+  RunRecord,
+  | "workloads"
+  | "repetitions"
+  | "boots"
+  | "failedBoots"
+  | "cells"
+  | "comparisons"
+  | "gapEvidence"
+  | "runtime"
+  | "runtimeCells"
+  | "correctness"
+  | "stageTimes"
+  | "warnings"
+> {
+  return {
+    workloads: [],
+    repetitions: [],
+    boots: [],
+    failedBoots: [],
+    cells: [],
+    comparisons: [],
+    gapEvidence: [],
+    runtime: [],
+    runtimeCells: [],
+    correctness: [],
+    stageTimes: [],
+    warnings: [],
+  };
 }
 
 /** A run record from parsed JSON; `source` names it in errors. */
@@ -139,8 +179,14 @@ export function parseRunRecord(raw: unknown, source: string): RunRecord {
   }
   const parsed = RunRecordSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
-    throw new BenchError(`${source} is not a valid run record: ${issues}`, "pass a run folder written by erofs-share-bench (one that holds run.json)");
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`)
+      .join("; ");
+    throw new BenchError(
+      `${source} is not a valid run record: ${issues}`,
+      "pass a run folder written by erofs-share-bench (one that holds run.json)",
+    );
   }
   return parsed.data;
 }

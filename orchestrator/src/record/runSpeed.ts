@@ -10,7 +10,11 @@ import { stat } from "../analysis/stats.js";
  * every figure moved: a speed change is only kept when this stays inside
  * each figure's settle band.
  */
-const PHASE_STAGES = { "read-all": "read-all phase (all boots)", runtime: "runtime phase (all boots)", correctness: "correctness phase (all boots)" } as const;
+const PHASE_STAGES = {
+  "read-all": "read-all phase (all boots)",
+  runtime: "runtime phase (all boots)",
+  correctness: "correctness phase (all boots)",
+} as const;
 type SpeedPhase = keyof typeof PHASE_STAGES;
 
 const PhaseSpeedSchema = z.object({
@@ -93,7 +97,10 @@ function phaseOf(run: RunRecord, phase: SpeedPhase): PhaseSpeed | undefined {
   const wallMs = stage.reduce((s, t) => s + t.seconds * 1000, 0);
   const bootWallSumMs = walls.reduce((s, x) => s + x, 0);
   return {
-    phase, wallMs, boots: walls.length, bootWallSumMs,
+    phase,
+    wallMs,
+    boots: walls.length,
+    bootWallSumMs,
     ratio: bootWallSumMs > 0 ? wallMs / bootWallSumMs : null,
     bootToInitMedianMs: toInit.length ? stat(toInit).median : null,
   };
@@ -105,12 +112,15 @@ function phaseOf(run: RunRecord, phase: SpeedPhase): PhaseSpeed | undefined {
  * made while the kernel compiles), else the sum of their times.
  */
 function prepareMs(stages: RunRecord["stageTimes"]): number {
-  if (stages.length && stages.every((t) => t.startedS !== undefined)) return Math.max(...stages.map((t) => (t.startedS! + t.seconds) * 1000));
+  if (stages.length && stages.every((t) => t.startedS !== undefined))
+    return Math.max(...stages.map((t) => (t.startedS! + t.seconds) * 1000));
   return stages.reduce((s, t) => s + t.seconds * 1000, 0);
 }
 
 export function speedOf(runDir: string, run: RunRecord): RunSpeed {
-  const phases = (Object.keys(PHASE_STAGES) as SpeedPhase[]).map((p) => phaseOf(run, p)).filter((p): p is PhaseSpeed => p !== undefined);
+  const phases = (Object.keys(PHASE_STAGES) as SpeedPhase[])
+    .map((p) => phaseOf(run, p))
+    .filter((p): p is PhaseSpeed => p !== undefined);
   const phaseStages = new Set<string>(Object.values(PHASE_STAGES));
   const runWallMs = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null;
   return {
@@ -128,13 +138,17 @@ function figuresOf(run: RunRecord): Map<string, { mib: number; rule: SettleRule 
   const out = new Map<string, { mib: number; rule: SettleRule }>();
   for (const c of run.cells) {
     const where = `${c.workload} read-all ${c.path} ${c.mode}`;
-    if (Number.isFinite(c.afterA.median)) out.set(`${where} after A`, { mib: c.afterA.median, rule: SETTLE_RULES.readall });
-    if (Number.isFinite(c.afterB.median)) out.set(`${where} after A+B`, { mib: c.afterB.median, rule: SETTLE_RULES.readall });
+    if (Number.isFinite(c.afterA.median))
+      out.set(`${where} after A`, { mib: c.afterA.median, rule: SETTLE_RULES.readall });
+    if (Number.isFinite(c.afterB.median))
+      out.set(`${where} after A+B`, { mib: c.afterB.median, rule: SETTLE_RULES.readall });
   }
   for (const c of run.runtimeCells) {
     const where = `${c.workload} runtime ${c.mode}`;
-    if (Number.isFinite(c.memory.median)) out.set(`${where} memory`, { mib: c.memory.median, rule: SETTLE_RULES.runtime });
-    if (Number.isFinite(c.pageCache.median)) out.set(`${where} page cache`, { mib: c.pageCache.median, rule: SETTLE_RULES.runtime });
+    if (Number.isFinite(c.memory.median))
+      out.set(`${where} memory`, { mib: c.memory.median, rule: SETTLE_RULES.runtime });
+    if (Number.isFinite(c.pageCache.median))
+      out.set(`${where} page cache`, { mib: c.pageCache.median, rule: SETTLE_RULES.runtime });
   }
   return out;
 }
@@ -150,18 +164,31 @@ export function differenceFrom(referenceDir: string, reference: RunRecord, run: 
       unmatched.push(`${figure} (only in the reference)`);
       continue;
     }
-    moves.push({ figure, referenceMiB: r.mib, thisMiB: c.mib, diffMiB: c.mib - r.mib, bandMiB: bandOf([r.mib], r.rule) });
+    moves.push({
+      figure,
+      referenceMiB: r.mib,
+      thisMiB: c.mib,
+      diffMiB: c.mib - r.mib,
+      bandMiB: bandOf([r.mib], r.rule),
+    });
   }
   for (const figure of cur.keys()) if (!ref.has(figure)) unmatched.push(`${figure} (only in this run)`);
-  const largest = moves.reduce<FigureMove | null>((m, x) => (!m || Math.abs(x.diffMiB) > Math.abs(m.diffMiB) ? x : m), null);
-  const verdictOf = (r: RunRecord) => new Map(r.correctness.map((c) => [`${c.workload} ${c.name}`, c.result as string]));
+  const largest = moves.reduce<FigureMove | null>(
+    (m, x) => (!m || Math.abs(x.diffMiB) > Math.abs(m.diffMiB) ? x : m),
+    null,
+  );
+  const verdictOf = (r: RunRecord) =>
+    new Map(r.correctness.map((c) => [`${c.workload} ${c.name}`, c.result as string]));
   const [rv, cv] = [verdictOf(reference), verdictOf(run)];
-  const verdicts = [...rv].filter(([k, v]) => cv.has(k) && cv.get(k) !== v).map(([check, v]) => ({ check, reference: v, this: cv.get(check)! }));
+  const verdicts = [...rv]
+    .filter(([k, v]) => cv.has(k) && cv.get(k) !== v)
+    .map(([check, v]) => ({ check, reference: v, this: cv.get(check)! }));
   const inputsDiffer: string[] = [];
   if (reference.kernel?.buildKey !== run.kernel?.buildKey) inputsDiffer.push("kernel build");
   for (const w of run.workloads) {
     const r = reference.workloads.find((x) => x.name === w.name);
-    if (r && (r.imageA.imageSha256 !== w.imageA.imageSha256 || r.imageB.imageSha256 !== w.imageB.imageSha256)) inputsDiffer.push(`${w.name} images (${r.versions} then ${w.versions})`);
+    if (r && (r.imageA.imageSha256 !== w.imageA.imageSha256 || r.imageB.imageSha256 !== w.imageB.imageSha256))
+      inputsDiffer.push(`${w.name} images (${r.versions} then ${w.versions})`);
   }
   return {
     referenceDir,

@@ -12,10 +12,12 @@ export function renderBisectMarkdown(r: BisectRecord): string {
   const step = (c?: string) => r.steps.find((s) => s.commit === c);
   const firstBad = r.firstBad === r.bad ? { ...r.ends?.bad, subject: "(BAD itself)" } : step(r.firstBad);
   const goods = r.steps.filter((s) => s.action === "good");
-  const lastGood: (Partial<BisectStep> & { samples: number[]; failed: number; of: number }) | undefined = goods.length ? goods[goods.length - 1] : r.ends?.good;
+  const lastGood: (Partial<BisectStep> & { samples: number[]; failed: number; of: number }) | undefined = goods.length
+    ? goods[goods.length - 1]
+    : r.ends?.good;
   const lastGoodCommit = goods.length ? goods[goods.length - 1]!.commit : r.good;
   const head = r.firstBad
-    ? `**First bad commit: ${r.firstBad.slice(0, 12)}** ${firstBad && "subject" in firstBad ? firstBad.subject ?? "" : ""}`
+    ? `**First bad commit: ${r.firstBad.slice(0, 12)}** ${firstBad && "subject" in firstBad ? (firstBad.subject ?? "") : ""}`
     : r.candidates
       ? `**Only skipped commits were left: the first bad commit is one of ${r.candidates.map((c) => c.slice(0, 12)).join(", ")}**`
       : `Status: ${r.status}, ${r.steps.length} step(s) so far.`;
@@ -32,11 +34,19 @@ export function renderBisectMarkdown(r: BisectRecord): string {
     "|---|---|---|",
     `| GOOD | ${r.good.slice(0, 12)} | ${figures(r.ends?.good)} |`,
     `| BAD | ${r.bad.slice(0, 12)} | ${figures(r.ends?.bad)} |`,
-    ...(r.firstBad ? [`| last good | ${lastGoodCommit.slice(0, 12)} | ${figures(lastGood)} |`, `| first bad | ${r.firstBad.slice(0, 12)} | ${figures(firstBad as { samples: number[]; failed: number; of: number } | undefined)} |`] : []),
+    ...(r.firstBad
+      ? [
+          `| last good | ${lastGoodCommit.slice(0, 12)} | ${figures(lastGood)} |`,
+          `| first bad | ${r.firstBad.slice(0, 12)} | ${figures(firstBad as { samples: number[]; failed: number; of: number } | undefined)} |`,
+        ]
+      : []),
     "",
     "| step | commit | subject | figures | verdict | git bisect |",
     "|---:|---|---|---|---|---|",
-    ...r.steps.map((s, i) => `| ${i + 1} | ${s.commit.slice(0, 12)} | ${s.subject.replaceAll("|", "\\|")} | ${s.note ? s.note.replaceAll("|", "\\|") : figures(s)} | ${s.verdict} | ${s.action} |`),
+    ...r.steps.map(
+      (s, i) =>
+        `| ${i + 1} | ${s.commit.slice(0, 12)} | ${s.subject.replaceAll("|", "\\|")} | ${s.note ? s.note.replaceAll("|", "\\|") : figures(s)} | ${s.verdict} | ${s.action} |`,
+    ),
     "",
     "```",
     r.log.trim(),

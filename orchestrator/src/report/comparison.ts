@@ -29,9 +29,15 @@ export function imagesSentence(cmp: Pick<RunComparison, "imagesMoved" | "unjudge
 /** Side by side, one row per metric, verdict last (the mmtests compare habit). */
 export function renderComparison(cmp: RunComparison): string {
   const lines: string[] = [];
-  const verdict = (cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression") + (cmp.unjudged ? `, ${cmp.unjudged} row(s) not judged: images moved` : "");
+  const verdict =
+    (cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression") +
+    (cmp.unjudged ? `, ${cmp.unjudged} row(s) not judged: images moved` : "");
   lines.push(`# ${cmp.current.runId} against ${cmp.baseline.runId}: ${verdict}`, "");
-  lines.push(`baseline: ${cmp.baseline.dir} (${cmp.baseline.status})`, `current:  ${cmp.current.dir} (${cmp.current.status})`, "");
+  lines.push(
+    `baseline: ${cmp.baseline.dir} (${cmp.baseline.status})`,
+    `current:  ${cmp.current.dir} (${cmp.current.status})`,
+    "",
+  );
   lines.push(
     `Thresholds: read-all sharing efficiency -${cmp.thresholds.efficiencyPoints} pt, runtime reduction -${cmp.thresholds.runtimePoints} pt, ` +
       `off-mode page cache ±${cmp.thresholds.offChangePct}% (reported as changed).`,
@@ -45,10 +51,19 @@ export function renderComparison(cmp: RunComparison): string {
   } else {
     lines.push("Inputs: identical (kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan).", "");
   }
-  lines.push("## Metrics", "", SIGNIFICANCE_RULE, "", "| workload | where | metric | baseline | current | delta | significance | verdict |", "|---|---|---|---:|---:|---:|---|---|");
+  lines.push(
+    "## Metrics",
+    "",
+    SIGNIFICANCE_RULE,
+    "",
+    "| workload | where | metric | baseline | current | delta | significance | verdict |",
+    "|---|---|---|---:|---:|---:|---|---|",
+  );
   for (const r of cmp.rows) {
     const v = r.verdict === "regression" ? "**REGRESSION**" : r.verdict;
-    lines.push(`| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${r.significance ?? ""} | ${v}${r.note ? ` (${r.note})` : ""} |`);
+    lines.push(
+      `| ${r.workload} | ${r.where} | ${r.metric} | ${fmt(r.baseline, r.unit)} | ${fmt(r.current, r.unit)} | ${delta(r)} | ${r.significance ?? ""} | ${v}${r.note ? ` (${r.note})` : ""} |`,
+    );
   }
   return lines.join("\n") + "\n";
 }

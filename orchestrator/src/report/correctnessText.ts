@@ -53,12 +53,16 @@ export function renderCorrectnessMarkdown(results: CorrectnessResult[]): string[
   ];
   for (const r of results) {
     const result = isFailed(r.result) ? `**${resultWithRate(r).toUpperCase()}**` : resultWithRate(r);
-    out.push(`| ${r.name} | ${result} | ${cell(r.proves)} | ${cell(r.reason)} | ${seconds(r.ms)} / ${seconds(r.wallMs)} |`);
+    out.push(
+      `| ${r.name} | ${result} | ${cell(r.proves)} | ${cell(r.reason)} | ${seconds(r.ms)} / ${seconds(r.wallMs)} |`,
+    );
   }
   const failing = results.filter((r) => r.failures?.length);
   if (failing.length) {
     out.push("", "Every failing boot (its console.log and, after an oops, oops.txt hold the trace):", "");
-    for (const r of failing) for (const f of r.failures!) out.push(`- ${r.name}: ${f.result} in \`${f.bootDir}\`: ${cell(oneLine(f.reason, 300))}`);
+    for (const r of failing)
+      for (const f of r.failures!)
+        out.push(`- ${r.name}: ${f.result} in \`${f.bootDir}\`: ${cell(oneLine(f.reason, 300))}`);
   }
   out.push(
     "",

@@ -25,7 +25,8 @@ export const COVER_LETTER_ORDER = ["redis", "postgres", "tensorflow", "mysql", "
 
 /** Sorts rows by COVER_LETTER_ORDER, keeping run order among workloads it does not name. */
 export function inCoverLetterOrder<T extends { workload: string }>(rows: T[]): T[] {
-  const rank = (w: string) => (COVER_LETTER_ORDER.includes(w) ? COVER_LETTER_ORDER.indexOf(w) : COVER_LETTER_ORDER.length);
+  const rank = (w: string) =>
+    COVER_LETTER_ORDER.includes(w) ? COVER_LETTER_ORDER.indexOf(w) : COVER_LETTER_ORDER.length;
   return [...rows].sort((x, y) => rank(x.workload) - rank(y.workload));
 }
 
@@ -43,7 +44,14 @@ function completePairs(run: RunRecord, p: AccessPath): Comparison[] {
  * fewer boots (some failed, or were left out as untrustworthy) carries a
  * mark, and a note under the table says how many boots it is and why.
  */
-function countedMiB(v: number, n: number, planned: number, decimals: 0 | 1, notes: string[], note: () => string): string {
+function countedMiB(
+  v: number,
+  n: number,
+  planned: number,
+  decimals: 0 | 1,
+  notes: string[],
+  note: () => string,
+): string {
   const text = formatMiB(v, decimals);
   if (n >= planned) return text;
   notes.push(note());
@@ -62,12 +70,19 @@ function withNotes(title: string, table: string, notes: string[], inputs: string
  * sharing code path reading less ahead, a server that did less work): the
  * figure is true, but calling it the effect of sharing would not be.
  */
-function savingBeyondSharing(off: RuntimeCell, on: RuntimeCell, split: RuntimeCell | undefined, sharedBytes: number | undefined): string | undefined {
+function savingBeyondSharing(
+  off: RuntimeCell,
+  on: RuntimeCell,
+  split: RuntimeCell | undefined,
+  sharedBytes: number | undefined,
+): string | undefined {
   if (sharedBytes === undefined || !off.pageCache.n || !on.pageCache.n) return undefined;
   const saved = off.pageCache.median - on.pageCache.median;
   const common = sharedBytes / 2 ** 20;
   if (saved <= common + Math.max(1, off.pageCache.median * 0.01)) return undefined;
-  const bySplit = split?.pageCache.n ? `; split, which shares nothing across the images, grew ${formatMiB(off.pageCache.median - split.pageCache.median, 1)} MiB less than off` : "";
+  const bySplit = split?.pageCache.n
+    ? `; split, which shares nothing across the images, grew ${formatMiB(off.pageCache.median - split.pageCache.median, 1)} MiB less than off`
+    : "";
   return (
     `${on.workload} on: the page cache grew ${formatMiB(saved, 1)} MiB less than off, more than the ${formatMiB(common, 1)} MiB of files both images hold identically, ` +
     `so sharing alone does not explain this saving${bySplit} (report.md: "Where a runtime saving comes from")`
@@ -82,7 +97,9 @@ export function renderCoverLetter(run: RunRecord): string {
   const medianOf = (phase: "read-all" | "runtime") => {
     const got = [...new Set(run.repetitions.filter((d) => d.phase === phase && !d.fixed).map((d) => d.boots))];
     if (!got.some((n) => n < planned)) return `median of ${planned} boot(s)`;
-    return got.length === 1 ? `median of ${got[0]} boot(s) (they agreed; up to ${planned})` : `median of ${MIN_REPS}-${planned} boots (fewer when they agreed)`;
+    return got.length === 1
+      ? `median of ${got[0]} boot(s) (they agreed; up to ${planned})`
+      : `median of ${MIN_REPS}-${planned} boots (fewer when they agreed)`;
   };
   for (const p of run.plan.paths as AccessPath[]) {
     const comps = inCoverLetterOrder(completePairs(run, p));
@@ -97,36 +114,75 @@ export function renderCoverLetter(run: RunRecord): string {
         return `${cell.workload} ${cell.mode}: median of ${cell.afterB.n} of ${meant} boots (${why.join("; ")})`;
       });
     };
-    const rows = comps.map((c) => ({ ...labelsOf(run, c.workload), off: fig(c.off!), on: fig(c.on!), reduction: formatReduction(c.reductionPct) }));
-    const inputs = imageInputLines(run, comps.map((c) => c.workload));
-    parts.push(...withNotes(`Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf("read-all")}:`, renderCoverLetterTable(rows, { unit: "MiB" }), notes, inputs));
+    const rows = comps.map((c) => ({
+      ...labelsOf(run, c.workload),
+      off: fig(c.off!),
+      on: fig(c.on!),
+      reduction: formatReduction(c.reductionPct),
+    }));
+    const inputs = imageInputLines(
+      run,
+      comps.map((c) => c.workload),
+    );
+    parts.push(
+      ...withNotes(
+        `Page cache after reading every file of both images (${PATH_TITLES[p]}), ${medianOf("read-all")}:`,
+        renderCoverLetterTable(rows, { unit: "MiB" }),
+        notes,
+        inputs,
+      ),
+    );
   }
   const notes: string[] = [];
   const runtimeFig = (c: RuntimeCell) => {
     const meant = bootsPlanned(run, "runtime", c.workload);
-    return countedMiB(c.memory.median, c.memory.n, meant, 1, notes, () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${meant} boots (${meant - c.memory.n} failed)`);
+    return countedMiB(
+      c.memory.median,
+      c.memory.n,
+      meant,
+      1,
+      notes,
+      () => `${c.workload} ${c.mode}: median of ${c.memory.n} of ${meant} boots (${meant - c.memory.n} failed)`,
+    );
   };
   const workloads = inCoverLetterOrder(run.runtimeCells.map((c) => ({ workload: c.workload }))).map((c) => c.workload);
-  const runtime = workloads.filter((w, i, all) => all.indexOf(w) === i).flatMap((w) => {
-    const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
-    const on = run.runtimeCells.find((c) => c.workload === w && c.mode === "on");
-    if (!off?.memory.n || !on?.memory.n) return [];
-    const split = run.runtimeCells.find((c) => c.workload === w && c.mode === "split");
-    const beyond = savingBeyondSharing(off, on, split, run.workloads.find((x) => x.name === w)?.sharing.sharedBytes);
-    let onFig = runtimeFig(on);
-    if (beyond && onFig.endsWith("*")) notes[notes.length - 1] += `; ${beyond}`;
-    else if (beyond) {
-      notes.push(beyond);
-      onFig += "*".repeat(notes.length);
-    }
-    return [{ ...labelsOf(run, w), off: runtimeFig(off), on: onFig, reduction: formatReduction(on.reductionPct) }];
-  });
+  const runtime = workloads
+    .filter((w, i, all) => all.indexOf(w) === i)
+    .flatMap((w) => {
+      const off = run.runtimeCells.find((c) => c.workload === w && c.mode === "off");
+      const on = run.runtimeCells.find((c) => c.workload === w && c.mode === "on");
+      if (!off?.memory.n || !on?.memory.n) return [];
+      const split = run.runtimeCells.find((c) => c.workload === w && c.mode === "split");
+      const beyond = savingBeyondSharing(off, on, split, run.workloads.find((x) => x.name === w)?.sharing.sharedBytes);
+      let onFig = runtimeFig(on);
+      if (beyond && onFig.endsWith("*")) notes[notes.length - 1] += `; ${beyond}`;
+      else if (beyond) {
+        notes.push(beyond);
+        onFig += "*".repeat(notes.length);
+      }
+      return [{ ...labelsOf(run, w), off: runtimeFig(off), on: onFig, reduction: formatReduction(on.reductionPct) }];
+    });
   if (runtime.length) {
-    const inputs = imageInputLines(run, workloads.filter((w, i, all) => all.indexOf(w) === i));
-    parts.push(...withNotes(`Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`, renderCoverLetterTable(runtime, { unit: "MiB" }), notes, inputs));
+    const inputs = imageInputLines(
+      run,
+      workloads.filter((w, i, all) => all.indexOf(w) === i),
+    );
+    parts.push(
+      ...withNotes(
+        `Runtime memory in MiB (${run.runtimeBasis}), ${medianOf("runtime")}:`,
+        renderCoverLetterTable(runtime, { unit: "MiB" }),
+        notes,
+        inputs,
+      ),
+    );
   }
   const notUpdates = run.workloads.flatMap((w) => pairNotAnUpdate(w) ?? []);
-  if (notUpdates.length) parts.push("Pairs that are not an update (their reduction is the most sharing can give):", ...notUpdates.map((n) => `  ${n}`), "");
+  if (notUpdates.length)
+    parts.push(
+      "Pairs that are not an update (their reduction is the most sharing can give):",
+      ...notUpdates.map((n) => `  ${n}`),
+      "",
+    );
   parts.push(...renderCorrectnessText(run.correctness));
   const failed = failedCells(run);
   if (failed.length) {

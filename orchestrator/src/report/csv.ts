@@ -24,11 +24,22 @@ export function renderCsv(run: RunRecord): string {
     };
   });
   const runtime = run.runtimeCells.map((c) => ({
-    workload: c.workload, phase: "runtime", path: "", mode: c.mode, reps: c.memory.n,
-    after_a_mib_median: "", after_a_mib_min: "", after_a_mib_max: "",
-    after_b_mib_median: c.memory.median.toFixed(2), after_b_mib_min: c.memory.min.toFixed(2), after_b_mib_max: c.memory.max.toFixed(2),
-    expected_after_b_mib: "", reduction_pct: c.reductionPct === undefined ? "" : c.reductionPct.toFixed(1), expected_reduction_pct: "",
-    memory_basis: run.runtimeBasis, accel: run.accel?.accel ?? "",
+    workload: c.workload,
+    phase: "runtime",
+    path: "",
+    mode: c.mode,
+    reps: c.memory.n,
+    after_a_mib_median: "",
+    after_a_mib_min: "",
+    after_a_mib_max: "",
+    after_b_mib_median: c.memory.median.toFixed(2),
+    after_b_mib_min: c.memory.min.toFixed(2),
+    after_b_mib_max: c.memory.max.toFixed(2),
+    expected_after_b_mib: "",
+    reduction_pct: c.reductionPct === undefined ? "" : c.reductionPct.toFixed(1),
+    expected_reduction_pct: "",
+    memory_basis: run.runtimeBasis,
+    accel: run.accel?.accel ?? "",
   }));
   return stringify([...readall, ...runtime], { header: true });
 }

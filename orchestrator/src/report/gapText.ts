@@ -13,7 +13,14 @@ export function renderGap(run: RunRecord): string[] {
   const rows = run.gapEvidence.flatMap((e) => {
     const c = run.comparisons.find((x) => x.workload === e.workload && x.path === e.path);
     if (!c?.on || !c.off) return [];
-    return [gapTable(e, { offMeasured: c.off.afterB.median, offExpected: c.off.expectedAfterB, onMeasured: c.on.afterB.median, onExpected: c.on.expectedAfterB })];
+    return [
+      gapTable(e, {
+        offMeasured: c.off.afterB.median,
+        offExpected: c.off.expectedAfterB,
+        onMeasured: c.on.afterB.median,
+        onExpected: c.on.expectedAfterB,
+      }),
+    ];
   });
   if (!rows.length) return [];
   const out = [
@@ -25,8 +32,12 @@ export function renderGap(run: RunRecord): string[] {
     "|---|---|---:|---|---:|---:|---:|",
   ];
   for (const g of rows) {
-    const ns = g.notShared.length ? g.notShared.map((x) => `${f1(x.MiB)} in ${x.files} (${x.cause}, e.g. ${x.example})`).join("; ") : "none";
-    out.push(`| ${g.workload} | ${g.path} | ${f1(g.gapMiB)} | ${ns} | ${f1(g.metadataMiB)} | ${f1(g.restMiB)} | ${f1((g.restMiB / g.offMiB) * 100)} |`);
+    const ns = g.notShared.length
+      ? g.notShared.map((x) => `${f1(x.MiB)} in ${x.files} (${x.cause}, e.g. ${x.example})`).join("; ")
+      : "none";
+    out.push(
+      `| ${g.workload} | ${g.path} | ${f1(g.gapMiB)} | ${ns} | ${f1(g.metadataMiB)} | ${f1(g.restMiB)} | ${f1((g.restMiB / g.offMiB) * 100)} |`,
+    );
   }
   return [...out, ""];
 }

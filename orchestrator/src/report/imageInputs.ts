@@ -11,7 +11,8 @@ import type { RunRecord } from "../record/runRecord.js";
 
 type WorkloadRecord = RunRecord["workloads"][number];
 
-const asList = (m: Record<string, string>) => Object.entries(m).map(([name, version]) => ({ name, version: versionLabel(version) }));
+const asList = (m: Record<string, string>) =>
+  Object.entries(m).map(([name, version]) => ({ name, version: versionLabel(version) }));
 
 /** "redis: A and B differ in 18 packages: redis-server, redis-tools (the workload's); libssl3 3.0.15 -> 3.0.17, ... and 12 more". */
 export function pairPackageLine(w: WorkloadRecord, shown = 6): string | undefined {
@@ -23,10 +24,14 @@ export function pairPackageLine(w: WorkloadRecord, shown = 6): string | undefine
   const mine = changes.filter((c) => own.has(c.name)).map((c) => c.name);
   const others = changes.filter((c) => !own.has(c.name));
   const head = `${w.name}: A and B differ in ${changes.length} package(s)`;
-  const parts = [mine.length ? `${mine.join(", ")} (the workload's)` : `none of the workload's own (${[...own].join(", ")})`];
+  const parts = [
+    mine.length ? `${mine.join(", ")} (the workload's)` : `none of the workload's own (${[...own].join(", ")})`,
+  ];
   if (others.length) {
     const listed = others.slice(0, shown).map(describeChange).join(", ");
-    parts.push(`${listed}${others.length > shown ? `, and ${others.length - shown} more (run.json: workloads[].rootfs)` : ""}`);
+    parts.push(
+      `${listed}${others.length > shown ? `, and ${others.length - shown} more (run.json: workloads[].rootfs)` : ""}`,
+    );
   }
   return `${head}: ${parts.join("; ")}`;
 }

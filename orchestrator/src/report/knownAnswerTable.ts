@@ -17,9 +17,20 @@ const CELL: Record<KnownVerdict, string> = {
 /** Short column heads, in the order the signals are given. */
 function heads(signals: readonly string[]): string[] {
   const short: Record<string, string> = {
-    "readall-corruption": "ra-corr", "readall-leak": "ra-leak", "readall-boot": "ra-boot", "private-write": "priv-w", "umount-shared": "umount",
-    reclaim: "reclaim", concurrency: "concur", fadvise: "fadv", "mount-cycles": "cycles", "trust-same-domain": "trust-sd", "trust-cross-domain": "trust-cd",
-    corrupt: "corrupt", "corrupt-same-domain": "corr-sd", "copy-up": "copy-up",
+    "readall-corruption": "ra-corr",
+    "readall-leak": "ra-leak",
+    "readall-boot": "ra-boot",
+    "private-write": "priv-w",
+    "umount-shared": "umount",
+    reclaim: "reclaim",
+    concurrency: "concur",
+    fadvise: "fadv",
+    "mount-cycles": "cycles",
+    "trust-same-domain": "trust-sd",
+    "trust-cross-domain": "trust-cd",
+    corrupt: "corrupt",
+    "corrupt-same-domain": "corr-sd",
+    "copy-up": "copy-up",
   };
   return signals.map((s) => short[s] ?? s.slice(0, 8));
 }
@@ -41,7 +52,10 @@ export function renderKnownAnswerText(results: TargetResult[], signals: readonly
   const w = Math.max(8, ...h.map((x) => x.length)) + 1;
   const tw = Math.max(8, ...results.map((r) => r.target.length)) + 2;
   const lines = [`${"".padEnd(tw)}${h.map((x) => x.padEnd(w)).join("")}`];
-  for (const r of results) lines.push(`${r.target.padEnd(tw)}${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"].padEnd(w)).join("")}`.trimEnd());
+  for (const r of results)
+    lines.push(
+      `${r.target.padEnd(tw)}${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"].padEnd(w)).join("")}`.trimEnd(),
+    );
   return lines.join("\n") + "\n";
 }
 
@@ -57,7 +71,10 @@ function cellsWith(results: TargetResult[], signals: readonly string[], pick: (v
 
 /** Every cell that is not as expected (a defect of this tool), and every target not measured: what to look at first. */
 export function knownAnswerProblems(results: TargetResult[], signals: readonly string[]): string[] {
-  return [...results.flatMap((r) => (r.error ? [`${r.target}: not measured: ${r.error}`] : [])), ...cellsWith(results, signals, (v) => BAD_VERDICTS.includes(v))];
+  return [
+    ...results.flatMap((r) => (r.error ? [`${r.target}: not measured: ${r.error}`] : [])),
+    ...cellsWith(results, signals, (v) => BAD_VERDICTS.includes(v)),
+  ];
 }
 
 /** Failures that are no defect of this tool, but worth reading: bugs the base kernel itself has, and failures seen in some boots only. */
@@ -77,10 +94,17 @@ export function renderKnownAnswerMarkdown(results: TargetResult[], signals: read
     "",
   ];
   const broken = results.filter((r) => r.breaks);
-  if (broken.length) out.push("| mutant | breaks |", "|---|---|", ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} |`), "");
+  if (broken.length)
+    out.push(
+      "| mutant | breaks |",
+      "|---|---|",
+      ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} |`),
+      "",
+    );
   const problems = knownAnswerProblems(results, signals);
   if (problems.length) out.push("Not as expected:", "", ...problems.map((p) => `- ${p}`), "");
   const notes = knownAnswerNotes(results, signals);
-  if (notes.length) out.push("Failures of the base kernel itself, and intermittent ones:", "", ...notes.map((p) => `- ${p}`), "");
+  if (notes.length)
+    out.push("Failures of the base kernel itself, and intermittent ones:", "", ...notes.map((p) => `- ${p}`), "");
   return out.join("\n");
 }

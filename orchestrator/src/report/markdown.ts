@@ -18,7 +18,10 @@ export function renderMarkdown(run: RunRecord): string {
   out.push(`- series: ${run.series.name} (${run.series.title}); share on = \`${run.series.shareMountOptions}\``);
   if (run.kernel) out.push(`- kernel: ${run.kernel.release ?? "?"}, build ${run.kernel.buildKey}`);
   out.push(`- accelerator: ${run.accel ? describeAccelerator(run.accel) : "?"}`);
-  out.push(`- plan: modes ${run.plan.modes.join(", ")}; paths ${run.plan.paths.join(", ")}; ${run.plan.reps} rep(s)${run.plan.fixedReps === false ? " at most, fewer when settled" : ""}`, "");
+  out.push(
+    `- plan: modes ${run.plan.modes.join(", ")}; paths ${run.plan.paths.join(", ")}; ${run.plan.reps} rep(s)${run.plan.fixedReps === false ? " at most, fewer when settled" : ""}`,
+    "",
+  );
   for (const w of run.workloads) {
     const s = w.sharing;
     out.push(
@@ -55,7 +58,7 @@ export function renderMarkdown(run: RunRecord): string {
       "## Runtime phase",
       "",
       `Memory basis: ${run.runtimeBasis}. Page cache is the global Cached - Shmem growth; file/anon/shmem are the containers' memory.stat, summed. ` +
-        "\"vs split\" compares on with split (sharing enabled, images in different domains): the saving from sharing across images alone, " +
+        '"vs split" compares on with split (sharing enabled, images in different domains): the saving from sharing across images alone, ' +
         "with any difference of the sharing code path itself (readahead, for one) taken out.",
       "",
       "| workload | mode | memory MiB (median [min-max]) | reduction % vs off | vs off significance | vs split | page cache MiB | file MiB | anon MiB | shmem MiB | failed boots |",
@@ -70,7 +73,10 @@ export function renderMarkdown(run: RunRecord): string {
       );
     }
     out.push("", "Load (median throughput per container; the cost of the sharing path shows as off vs on):", "");
-    out.push("| workload | mode | container | step | throughput | vs off significance | avg latency ms |", "|---|---|---|---|---|---|---|");
+    out.push(
+      "| workload | mode | container | step | throughput | vs off significance | avg latency ms |",
+      "|---|---|---|---|---|---|---|",
+    );
     for (const c of run.runtimeCells) {
       for (const l of c.load) {
         out.push(
@@ -86,7 +92,8 @@ export function renderMarkdown(run: RunRecord): string {
   const failed = failedCells(run);
   if (failed.length) {
     out.push("## Failed boots", "");
-    for (const f of failed) out.push(`### ${f.workload} ${f.where}: ${f.count} of ${f.of} failed`, "", "```", f.detail, "```", "");
+    for (const f of failed)
+      out.push(`### ${f.workload} ${f.where}: ${f.count} of ${f.of} failed`, "", "```", f.detail, "```", "");
   }
   if (run.warnings.length) out.push("## Warnings", "", ...run.warnings.map((w) => `- ${w}`), "");
   out.push(...renderGap(run));

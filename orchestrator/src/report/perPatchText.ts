@@ -13,7 +13,9 @@ const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…
 export function perPatchChanges(r: PerPatchRecord): string[] {
   const total = r.rows[0]?.total ?? "?";
   return columnChanges(r.rows, perPatchColumns(r)).map((c) =>
-    c.changes.length ? `${c.column}: ${c.changes.map((x) => `${x.to} at ${x.index}/${total}`).join(", ")}` : `${c.column}: never measured`,
+    c.changes.length
+      ? `${c.column}: ${c.changes.map((x) => `${x.to} at ${x.index}/${total}`).join(", ")}`
+      : `${c.column}: never measured`,
   );
 }
 
@@ -21,8 +23,13 @@ export function renderPerPatchText(r: PerPatchRecord): string {
   const cols = perPatchColumns(r);
   const w = cols.map((c) => Math.max(c.length, ...r.rows.map((row) => cellOf(row, c).length)));
   const head = `${"patch".padEnd(7)}${cols.map((c, i) => c.padEnd(w[i]! + 2)).join("")}`;
-  const rows = r.rows.map((row) => `${`${row.index}/${row.total}`.padEnd(7)}${cols.map((c, i) => cellOf(row, c).padEnd(w[i]! + 2)).join("")}`.trimEnd());
-  const subjects = r.rows.map((row) => `  ${row.index}/${row.total} ${short(row.subject, 70)}${row.status === "measured" ? "" : `: ${row.status}${row.reason ? ` (${short(row.reason, 90)})` : ""}`}`);
+  const rows = r.rows.map((row) =>
+    `${`${row.index}/${row.total}`.padEnd(7)}${cols.map((c, i) => cellOf(row, c).padEnd(w[i]! + 2)).join("")}`.trimEnd(),
+  );
+  const subjects = r.rows.map(
+    (row) =>
+      `  ${row.index}/${row.total} ${short(row.subject, 70)}${row.status === "measured" ? "" : `: ${row.status}${row.reason ? ` (${short(row.reason, 90)})` : ""}`}`,
+  );
   return [
     `Per patch: ${r.title}, each prefix on the ${r.workload} pair (read-all, one boot per path and mode; every correctness check).`,
     "Sharing: full = at least 90% of what identical files allow, partial, none, LEAK = split shared across domains.",
@@ -41,7 +48,8 @@ export function renderPerPatchText(r: PerPatchRecord): string {
 export function renderPerPatchMarkdown(r: PerPatchRecord): string {
   const cols = perPatchColumns(r);
   const cell = (s: string) => s.replaceAll("|", "\\|");
-  const build = (row: PerPatchRow) => (row.buildSeconds === undefined ? "-" : `${row.buildSeconds} s, ${row.compiled ?? "?"} objects`);
+  const build = (row: PerPatchRow) =>
+    row.buildSeconds === undefined ? "-" : `${row.buildSeconds} s, ${row.compiled ?? "?"} objects`;
   return [
     `# Per patch: ${r.title}`,
     "",
@@ -50,7 +58,10 @@ export function renderPerPatchMarkdown(r: PerPatchRecord): string {
     "",
     `| patch | subject | ${cols.join(" | ")} | prefix build |`,
     `|---|---|${cols.map(() => "---").join("|")}|---|`,
-    ...r.rows.map((row) => `| ${row.index}/${row.total} | ${cell(short(row.subject, 60))}${row.status === "measured" ? "" : ` (**${row.status}**)`} | ${cols.map((c) => cell(cellOf(row, c))).join(" | ")} | ${build(row)} |`),
+    ...r.rows.map(
+      (row) =>
+        `| ${row.index}/${row.total} | ${cell(short(row.subject, 60))}${row.status === "measured" ? "" : ` (**${row.status}**)`} | ${cols.map((c) => cell(cellOf(row, c))).join(" | ")} | ${build(row)} |`,
+    ),
     "",
     "Sharing per path: full = at least 90% of the saving identical files allow, partial, none, LEAK = split shared across domains.",
     "",

@@ -41,7 +41,7 @@ export function renderRuntimeSaving(run: RunRecord): string[] {
   return [
     "## Where a runtime saving comes from",
     "",
-    "Containers' memory (MiB, medians). \"Shared across images\" is split minus on (both run the sharing code path, only on shares across the images); \"code path\" is off minus split (what the sharing code path saves without sharing anything across domains). Major faults, disk read requests and MiB read from the image disks are per boot, off / split / on.",
+    'Containers\' memory (MiB, medians). "Shared across images" is split minus on (both run the sharing code path, only on shares across the images); "code path" is off minus split (what the sharing code path saves without sharing anything across domains). Major faults, disk read requests and MiB read from the image disks are per boot, off / split / on.',
     "",
     "| workload | off | split | on | shared across images | code path | major faults | disk reads | disk MiB read |",
     "|---|---:|---:|---:|---:|---:|---|---|---|",

@@ -11,13 +11,32 @@ import type { RunRecord } from "../record/runRecord.js";
  */
 
 export const SAMPLE_COLUMNS = [
-  "phase", "workload", "path", "mode", "rep", "point", "container", "step",
-  "status", "in_median", "why_not",
-  "mib", "kib",
-  "settle_tries", "settle_stable", "settle_readings_kib",
-  "throughput", "throughput_unit", "latency_avg_ms", "latency_p50_ms", "latency_p99_ms",
-  "file_mib", "anon_mib", "shmem_mib",
-  "accel", "boot_dir",
+  "phase",
+  "workload",
+  "path",
+  "mode",
+  "rep",
+  "point",
+  "container",
+  "step",
+  "status",
+  "in_median",
+  "why_not",
+  "mib",
+  "kib",
+  "settle_tries",
+  "settle_stable",
+  "settle_readings_kib",
+  "throughput",
+  "throughput_unit",
+  "latency_avg_ms",
+  "latency_p50_ms",
+  "latency_p99_ms",
+  "file_mib",
+  "anon_mib",
+  "shmem_mib",
+  "accel",
+  "boot_dir",
 ] as const;
 type Column = (typeof SAMPLE_COLUMNS)[number];
 type Row = Partial<Record<Column, string | number>>;
@@ -45,23 +64,43 @@ const READ_ALL_POINTS = [
 function readAllRows(run: RunRecord, raw: Map<string, RawSample>): Row[] {
   const rows: Row[] = [];
   for (const b of run.boots) {
-    const common = { phase: "read-all", workload: b.workload, path: b.path, mode: b.mode, rep: b.rep, accel: b.accel, boot_dir: bootFolder(b.bootDir) };
+    const common = {
+      phase: "read-all",
+      workload: b.workload,
+      path: b.path,
+      mode: b.mode,
+      rep: b.rep,
+      accel: b.accel,
+      boot_dir: bootFolder(b.bootDir),
+    };
     for (const p of READ_ALL_POINTS) {
       const s = raw.get(sampleKey(b.workload, b.mode, b.path, b.rep, p.point));
       const kib = p.kib(b);
       rows.push({
-        ...common, point: p.point,
+        ...common,
+        point: p.point,
         status: b.excluded ? "excluded" : "ok",
         in_median: p.median ? (b.excluded ? "no" : "yes") : "",
         why_not: b.excluded ?? "",
-        mib: exact(kib / 1024), kib: exact(kib),
-        settle_tries: s?.tries ?? "", settle_stable: s ? (s.stable ? "yes" : "no") : "", settle_readings_kib: s?.readings.join(" ") ?? "",
+        mib: exact(kib / 1024),
+        kib: exact(kib),
+        settle_tries: s?.tries ?? "",
+        settle_stable: s ? (s.stable ? "yes" : "no") : "",
+        settle_readings_kib: s?.readings.join(" ") ?? "",
       });
     }
   }
   for (const f of run.failedBoots) {
     rows.push({
-      phase: "read-all", workload: f.workload, path: f.path, mode: f.mode, rep: f.rep, status: "failed", in_median: "no", why_not: firstLine(f.failure), boot_dir: bootFolder(f.bootDir),
+      phase: "read-all",
+      workload: f.workload,
+      path: f.path,
+      mode: f.mode,
+      rep: f.rep,
+      status: "failed",
+      in_median: "no",
+      why_not: firstLine(f.failure),
+      boot_dir: bootFolder(f.bootDir),
       accel: run.accel?.accel ?? "",
     });
   }
@@ -71,31 +110,56 @@ function readAllRows(run: RunRecord, raw: Map<string, RawSample>): Row[] {
 function runtimeRows(run: RunRecord): Row[] {
   const rows: Row[] = [];
   for (const m of run.runtime) {
-    const common = { phase: "runtime", workload: m.workload, mode: m.mode, rep: m.rep, accel: m.accel, boot_dir: bootFolder(m.bootDir) };
+    const common = {
+      phase: "runtime",
+      workload: m.workload,
+      mode: m.mode,
+      rep: m.rep,
+      accel: m.accel,
+      boot_dir: bootFolder(m.bootDir),
+    };
     if (!m.ok) {
       rows.push({ ...common, status: "failed", in_median: "no", why_not: firstLine(m.failure ?? "failed") });
       continue;
     }
     rows.push({ ...common, point: "memory", status: "ok", in_median: "yes", mib: exact(m.memoryMiB) });
-    for (const [point, kib, median] of [["page-cache-after-A", m.pageCache.afterAKiB, ""], ["page-cache-after-B", m.pageCache.afterBKiB, "yes"]] as const) {
+    for (const [point, kib, median] of [
+      ["page-cache-after-A", m.pageCache.afterAKiB, ""],
+      ["page-cache-after-B", m.pageCache.afterBKiB, "yes"],
+    ] as const) {
       rows.push({ ...common, point, status: "ok", in_median: median, mib: exact(kib / 1024), kib: exact(kib) });
     }
     for (const container of ["A", "B"] as const) {
       const cg = m.cgroups[container];
       if (!cg) continue;
       rows.push({
-        ...common, point: "cgroup", container, status: "ok", in_median: "",
-        mib: exact(cg.currentKiB / 1024), kib: exact(cg.currentKiB),
-        file_mib: exact(cg.fileKiB / 1024), anon_mib: exact(cg.anonKiB / 1024), shmem_mib: exact(cg.shmemKiB / 1024),
+        ...common,
+        point: "cgroup",
+        container,
+        status: "ok",
+        in_median: "",
+        mib: exact(cg.currentKiB / 1024),
+        kib: exact(cg.currentKiB),
+        file_mib: exact(cg.fileKiB / 1024),
+        anon_mib: exact(cg.anonKiB / 1024),
+        shmem_mib: exact(cg.shmemKiB / 1024),
       });
     }
     for (const l of m.load) {
       const measured = l.throughput !== undefined;
       rows.push({
-        ...common, point: "load", container: l.container, step: l.step,
-        status: measured ? "ok" : "failed", in_median: measured ? "yes" : "no", why_not: l.error ?? "",
-        throughput: exact(l.throughput), throughput_unit: l.throughputUnit ?? "",
-        latency_avg_ms: exact(l.latencyMs?.avg), latency_p50_ms: exact(l.latencyMs?.p50), latency_p99_ms: exact(l.latencyMs?.p99),
+        ...common,
+        point: "load",
+        container: l.container,
+        step: l.step,
+        status: measured ? "ok" : "failed",
+        in_median: measured ? "yes" : "no",
+        why_not: l.error ?? "",
+        throughput: exact(l.throughput),
+        throughput_unit: l.throughputUnit ?? "",
+        latency_avg_ms: exact(l.latencyMs?.avg),
+        latency_p50_ms: exact(l.latencyMs?.p50),
+        latency_p99_ms: exact(l.latencyMs?.p99),
       });
     }
   }

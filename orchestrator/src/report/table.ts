@@ -55,7 +55,16 @@ export function renderCoverLetterTable(rows: TableRow[], opts: TableOptions = {}
     const full = r.versions.length >= w[0] - 2;
     const [top, mid, bottom] = full ? [r.image, r.versions, ""] : ["", r.image, r.versions];
     out.push(line([top, "No", r.off, "-"]));
-    out.push("|" + centre(mid, w[0]) + "+" + w.slice(1).map((n) => "-".repeat(n)).join("+") + "+");
+    out.push(
+      "|" +
+        centre(mid, w[0]) +
+        "+" +
+        w
+          .slice(1)
+          .map((n) => "-".repeat(n))
+          .join("+") +
+        "+",
+    );
     out.push(line([bottom, "Yes", r.on, r.reduction]));
     out.push(rule);
   }

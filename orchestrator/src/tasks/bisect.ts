@@ -1,6 +1,15 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { decideCheck, decideFigure, endsDiffer, nextAction, passesNeeded, rowName, type BisectRow, type FigureEnds } from "../analysis/bisectRule.js";
+import {
+  decideCheck,
+  decideFigure,
+  endsDiffer,
+  nextAction,
+  passesNeeded,
+  rowName,
+  type BisectRow,
+  type FigureEnds,
+} from "../analysis/bisectRule.js";
 import { failureRate } from "../analysis/correctnessVerdicts.js";
 import { CHECKS } from "../guest/checks.js";
 import { BISECT_SCHEMA, BisectRecordSchema, type BisectRecord, type BisectStep } from "../record/bisectRecord.js";
@@ -54,29 +63,61 @@ function efficiencySamples(run: Pick<RunRecord, "boots" | "workloads">, workload
   return reps.flatMap((rep) => {
     const off = boots.find((b) => b.rep === rep && b.mode === "off");
     const on = boots.find((b) => b.rep === rep && b.mode === "on");
-    return off && on && off.afterBKiB > 0 ? [(((off.afterBKiB - on.afterBKiB) / off.afterBKiB) * 100 / expected) * 100] : [];
+    return off && on && off.afterBKiB > 0
+      ? [((((off.afterBKiB - on.afterBKiB) / off.afterBKiB) * 100) / expected) * 100]
+      : [];
   });
 }
 
 /** Measures one commit `reps` times into `runDir` (a run of the pipeline; a test gives its own). */
 export type MeasureCommit = (commit: string, reps: number, runDir: string) => Promise<Omit<Measured, "runDir">>;
 
-export async function runBisect(opts: BisectOptions, progress: Progress, onFolder?: (f: RunFolder) => void, measureCommit?: MeasureCommit): Promise<BisectRecord> {
+export async function runBisect(
+  opts: BisectOptions,
+  progress: Progress,
+  onFolder?: (f: RunFolder) => void,
+  measureCommit?: MeasureCommit,
+): Promise<BisectRecord> {
   const { bench, row } = opts;
   const clone = bench.kernelSrc;
-  if (!clone || !bench.profile) throw new BenchError("bisect bisects your own tree: it needs --kernel-src and --profile", "bisect GOOD..BAD --kernel-src ~/linux --profile mainline --row check:fadvise");
-  const good = await gitOk(clone, ["rev-parse", "--verify", `${opts.good}^{commit}`]).catch(() => { throw new BenchError(`GOOD ${opts.good} is not a commit of ${clone}`); });
-  const bad = await gitOk(clone, ["rev-parse", "--verify", `${opts.bad}^{commit}`]).catch(() => { throw new BenchError(`BAD ${opts.bad} is not a commit of ${clone}`); });
-  if ((await git(clone, ["merge-base", "--is-ancestor", good, bad])).exitCode !== 0) throw new BenchError(`GOOD ${opts.good} is not an ancestor of BAD ${opts.bad}`, "name GOOD..BAD in history order");
+  if (!clone || !bench.profile)
+    throw new BenchError(
+      "bisect bisects your own tree: it needs --kernel-src and --profile",
+      "bisect GOOD..BAD --kernel-src ~/linux --profile mainline --row check:fadvise",
+    );
+  const good = await gitOk(clone, ["rev-parse", "--verify", `${opts.good}^{commit}`]).catch(() => {
+    throw new BenchError(`GOOD ${opts.good} is not a commit of ${clone}`);
+  });
+  const bad = await gitOk(clone, ["rev-parse", "--verify", `${opts.bad}^{commit}`]).catch(() => {
+    throw new BenchError(`BAD ${opts.bad} is not a commit of ${clone}`);
+  });
+  if ((await git(clone, ["merge-base", "--is-ancestor", good, bad])).exitCode !== 0)
+    throw new BenchError(`GOOD ${opts.good} is not an ancestor of BAD ${opts.bad}`, "name GOOD..BAD in history order");
   const dir = path.resolve(opts.out);
   await mkdir(dir, { recursive: true });
   progress.setLogFile(path.join(dir, "progress.log"));
   const file = path.join(dir, "bisect.json");
-  const earlier = await readFile(file, "utf8").then((t) => BisectRecordSchema.safeParse(JSON.parse(t)), () => null);
-  const resumed = earlier?.success && earlier.data.good === good && earlier.data.bad === bad && earlier.data.row === rowName(row) ? earlier.data : undefined;
+  const earlier = await readFile(file, "utf8").then(
+    (t) => BisectRecordSchema.safeParse(JSON.parse(t)),
+    () => null,
+  );
+  const resumed =
+    earlier?.success && earlier.data.good === good && earlier.data.bad === bad && earlier.data.row === rowName(row)
+      ? earlier.data
+      : undefined;
   const record: BisectRecord = resumed ?? {
-    schema: BISECT_SCHEMA, status: "running", startedAt: new Date().toISOString(), command: bench.command, repo: clone, profile: bench.profile,
-    good, bad, row: rowName(row), cap: opts.cap, steps: [], log: "",
+    schema: BISECT_SCHEMA,
+    status: "running",
+    startedAt: new Date().toISOString(),
+    command: bench.command,
+    repo: clone,
+    profile: bench.profile,
+    good,
+    bad,
+    row: rowName(row),
+    cap: opts.cap,
+    steps: [],
+    log: "",
   };
   record.status = "running";
   const save = async () => {
@@ -89,25 +130,58 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
   const measureRun: MeasureCommit = async (commit, reps, runDir) => {
     const folder = await runBench(
       {
-        ...bench, baseRef: bad, commit: commit === bad ? undefined : commit, images: undefined, shard: undefined, export: undefined, artifacts: undefined, buildOnly: false,
-        out: runDir, ...(row.kind === "check"
-          ? { workloads: [CHECKS_WORKLOAD], phases: ["correctness" as const], checks: [check!], checkReps: reps, checkReruns: 0 }
-          : { workloads: [row.workload], phases: ["readall" as const], paths: [row.path as "read"], modes: ["off" as const, "on" as const], reps }),
+        ...bench,
+        baseRef: bad,
+        commit: commit === bad ? undefined : commit,
+        images: undefined,
+        shard: undefined,
+        export: undefined,
+        artifacts: undefined,
+        buildOnly: false,
+        out: runDir,
+        ...(row.kind === "check"
+          ? {
+              workloads: [CHECKS_WORKLOAD],
+              phases: ["correctness" as const],
+              checks: [check!],
+              checkReps: reps,
+              checkReruns: 0,
+            }
+          : {
+              workloads: [row.workload],
+              phases: ["readall" as const],
+              paths: [row.path as "read"],
+              modes: ["off" as const, "on" as const],
+              reps,
+            }),
       },
       new Progress(),
       onFolder,
     );
     const rec = folder.record;
-    if (rec.status !== "complete") throw new BenchError(`the run of ${commit.slice(0, 12)} did not complete: ${rec.error ?? rec.status}`, undefined, [runDir]);
+    if (rec.status !== "complete")
+      throw new BenchError(
+        `the run of ${commit.slice(0, 12)} did not complete: ${rec.error ?? rec.status}`,
+        undefined,
+        [runDir],
+      );
     if (row.kind === "check") {
       const r = rec.correctness.find((c) => c.name === row.name);
-      if (!r || r.result === "error" || r.result === "na") throw new BenchError(`${row.name} could not judge ${commit.slice(0, 12)}: ${r?.reason ?? "no result"}`, undefined, [runDir]);
+      if (!r || r.result === "error" || r.result === "na")
+        throw new BenchError(
+          `${row.name} could not judge ${commit.slice(0, 12)}: ${r?.reason ?? "no result"}`,
+          undefined,
+          [runDir],
+        );
       return { samples: [], ...failureRate(r) };
     }
     return { samples: efficiencySamples(rec, row.workload, row.path), failed: 0, of: 0 };
   };
   const measure = async (commit: string, reps: number, label: string): Promise<Measured> => {
-    const runDir = path.join(dir, `${label}-${String(++runs + record.steps.reduce((n, s) => n + s.runDirs.length, 0)).padStart(3, "0")}`);
+    const runDir = path.join(
+      dir,
+      `${label}-${String(++runs + record.steps.reduce((n, s) => n + s.runDirs.length, 0)).padStart(3, "0")}`,
+    );
     return { ...(await (measureCommit ?? measureRun)(commit, reps, runDir)), runDir };
   };
 
@@ -115,13 +189,29 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
   if (!record.ends) {
     progress.info(`bisect: measuring BAD ${bad.slice(0, 12)} and GOOD ${good.slice(0, 12)} for ${record.row}`);
     const b = await measure(bad, row.kind === "check" ? opts.cap : 3, "bad");
-    if (row.kind === "check" && b.failed === 0) throw new BenchError(`BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`, "raise --cap, or check the row", [b.runDir]);
+    if (row.kind === "check" && b.failed === 0)
+      throw new BenchError(
+        `BAD ${opts.bad} passed ${row.name} in all ${b.of} boots: nothing to bisect`,
+        "raise --cap, or check the row",
+        [b.runDir],
+      );
     const need = row.kind === "check" ? Math.min(passesNeeded(b.failed / b.of), opts.cap * 4) : 3;
     const g = await measure(good, need, "good");
-    if (row.kind === "check" && g.failed > 0) throw new BenchError(`GOOD ${opts.good} fails ${row.name} too (${g.failed} of ${g.of} boots)`, "pick an older GOOD", [g.runDir]);
-    record.ends = { good: { samples: g.samples, failed: g.failed, of: g.of, runDir: g.runDir }, bad: { samples: b.samples, failed: b.failed, of: b.of, runDir: b.runDir } };
+    if (row.kind === "check" && g.failed > 0)
+      throw new BenchError(
+        `GOOD ${opts.good} fails ${row.name} too (${g.failed} of ${g.of} boots)`,
+        "pick an older GOOD",
+        [g.runDir],
+      );
+    record.ends = {
+      good: { samples: g.samples, failed: g.failed, of: g.of, runDir: g.runDir },
+      bad: { samples: b.samples, failed: b.failed, of: b.of, runDir: b.runDir },
+    };
     if (row.kind === "efficiency" && !endsDiffer(figureEnds(record))) {
-      throw new BenchError(`GOOD and BAD do not differ beyond their noise on ${record.row} (GOOD ${fmt(g.samples)}, BAD ${fmt(b.samples)})`, "pick other ends, or another row");
+      throw new BenchError(
+        `GOOD and BAD do not differ beyond their noise on ${record.row} (GOOD ${fmt(g.samples)}, BAD ${fmt(b.samples)})`,
+        "pick other ends, or another row",
+      );
     }
     await save();
   }
@@ -136,7 +226,16 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
     while (!outcome.done) {
       const commit = await gitOk(wt, ["rev-parse", "BISECT_HEAD"]);
       const subject = await gitOk(clone, ["log", "-1", "--format=%s", commit]);
-      const step: BisectStep = { commit, subject, samples: [], failed: 0, of: 0, verdict: "unsure", action: "skip", runDirs: [] };
+      const step: BisectStep = {
+        commit,
+        subject,
+        samples: [],
+        failed: 0,
+        of: 0,
+        verdict: "unsure",
+        action: "skip",
+        runDirs: [],
+      };
       progress.info(`bisect: step ${record.steps.length + 1}: ${commit.slice(0, 12)} ${subject}`);
       const badRate = record.ends!.bad.of ? record.ends!.bad.failed / record.ends!.bad.of : 0;
       // a check gets the boots it takes to call it GOOD at BAD's rate (capped); a figure two samples, then one more while unsure
@@ -156,14 +255,17 @@ export async function runBisect(opts: BisectOptions, progress: Progress, onFolde
           step.action = "skip";
           break;
         }
-        step.verdict = row.kind === "check" ? decideCheck(step, badRate) : decideFigure(step.samples, figureEnds(record));
+        step.verdict =
+          row.kind === "check" ? decideCheck(step, badRate) : decideFigure(step.samples, figureEnds(record));
         const action = nextAction(step.verdict, row.kind === "check" ? step.of : step.samples.length, cap);
         if (action !== "again") {
           step.action = action;
           break;
         }
       }
-      progress.info(`  ${commit.slice(0, 12)}: ${step.action}${step.note ? ` (${step.note})` : ""}${step.samples.length ? ` ${fmt(step.samples)}` : step.of ? ` (failed ${step.failed} of ${step.of} boots)` : ""}`);
+      progress.info(
+        `  ${commit.slice(0, 12)}: ${step.action}${step.note ? ` (${step.note})` : ""}${step.samples.length ? ` ${fmt(step.samples)}` : step.of ? ` (failed ${step.failed} of ${step.of} boots)` : ""}`,
+      );
       record.steps.push(step);
       await save();
       outcome = await bisectCommand(wt, [step.action, commit]);
@@ -191,13 +293,18 @@ function figureEnds(r: BisectRecord): FigureEnds {
 export function parseBisectOutput(out: string): { done?: { firstBad?: string; candidates?: string[] } } {
   const first = /^([0-9a-f]{40}) is the first bad commit/m.exec(out);
   if (first) return { done: { firstBad: first[1]! } };
-  if (/only 'skip'ped commits left to test/.test(out)) return { done: { candidates: [...out.matchAll(/^([0-9a-f]{40})\b/gm)].map((m) => m[1]!) } };
+  if (/only 'skip'ped commits left to test/.test(out))
+    return { done: { candidates: [...out.matchAll(/^([0-9a-f]{40})\b/gm)].map((m) => m[1]!) } };
   return {};
 }
 
-async function bisectCommand(wt: string, args: string[]): Promise<{ done?: { firstBad?: string; candidates?: string[] } }> {
+async function bisectCommand(
+  wt: string,
+  args: string[],
+): Promise<{ done?: { firstBad?: string; candidates?: string[] } }> {
   const r = await git(wt, ["bisect", ...args]);
   const parsed = parseBisectOutput(r.stdout + r.stderr);
-  if (r.exitCode !== 0 && !parsed.done) throw new BenchError(`git bisect ${args.join(" ")} failed in ${wt}: ${(r.stderr || r.stdout).trim()}`);
+  if (r.exitCode !== 0 && !parsed.done)
+    throw new BenchError(`git bisect ${args.join(" ")} failed in ${wt}: ${(r.stderr || r.stdout).trim()}`);
   return parsed;
 }

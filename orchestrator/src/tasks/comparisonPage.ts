@@ -9,7 +9,13 @@ import { writeFileAtomic } from "../util/fsx.js";
 async function reportHref(pageDir: string, runDir: string): Promise<string | undefined> {
   for (const name of ["report.html", "report.md"]) {
     const file = path.join(runDir, name);
-    if (await stat(file).then(() => true, () => false)) return urlPath(...path.relative(pageDir, file).split(path.sep));
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return urlPath(...path.relative(pageDir, file).split(path.sep));
   }
   return undefined;
 }
@@ -17,6 +23,9 @@ async function reportHref(pageDir: string, runDir: string): Promise<string | und
 /** The comparison as a self-contained page at `file`, linking each run's report relative to it. */
 export async function writeComparisonHtml(file: string, cmp: RunComparison): Promise<void> {
   const dir = path.dirname(file);
-  const [baselineHref, currentHref] = await Promise.all([reportHref(dir, cmp.baseline.dir), reportHref(dir, cmp.current.dir)]);
+  const [baselineHref, currentHref] = await Promise.all([
+    reportHref(dir, cmp.baseline.dir),
+    reportHref(dir, cmp.current.dir),
+  ]);
   await writeFileAtomic(file, renderComparisonHtml(cmp, { baselineHref, currentHref }));
 }

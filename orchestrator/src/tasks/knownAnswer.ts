@@ -5,7 +5,12 @@ import { RESULT_NAMES } from "../guest/checks.js";
 import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
 import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
-import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../report/knownAnswerTable.js";
+import {
+  knownAnswerNotes,
+  knownAnswerProblems,
+  renderKnownAnswerMarkdown,
+  renderKnownAnswerText,
+} from "../report/knownAnswerTable.js";
 import { BenchError, describeError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { fmtElapsed, Progress } from "../util/progress.js";
@@ -35,24 +40,49 @@ interface KnownAnswerOptions {
   mutants?: string[];
 }
 
-export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<KnownAnswerRecord> {
+export async function runKnownAnswer(
+  opts: KnownAnswerOptions,
+  progress: Progress,
+  onFolder?: (f: RunFolder) => void,
+): Promise<KnownAnswerRecord> {
   const set = await loadMutants(RESULT_NAMES);
   for (const m of opts.mutants ?? []) {
-    if (!set.mutants.some((x) => x.name === m)) throw new BenchError(`no kernel mutant named ${m}`, `choose from: ${set.mutants.map((x) => x.name).join(", ")}`);
+    if (!set.mutants.some((x) => x.name === m))
+      throw new BenchError(`no kernel mutant named ${m}`, `choose from: ${set.mutants.map((x) => x.name).join(", ")}`);
   }
   const chosen = set.mutants.filter((m) => !opts.mutants || opts.mutants.includes(m.name));
   const targets: Array<{ target: string; breaks?: string; expect: Expectation | null }> = [
     { target: set.base, expect: null },
-    ...chosen.map((m) => ({ target: m.name, breaks: m.breaks, expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail } })),
+    ...chosen.map((m) => ({
+      target: m.name,
+      breaks: m.breaks,
+      expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail },
+    })),
   ];
   const dir = path.resolve(opts.out);
   await mkdir(dir, { recursive: true });
   progress.setLogFile(path.join(dir, "progress.log"));
   const record: KnownAnswerRecord = {
-    schema: KNOWN_ANSWER_SCHEMA, status: "running", startedAt: new Date().toISOString(), command: opts.bench.command, series: set.base,
-    workload: CHECKS_WORKLOAD, signals: [...SIGNALS], targets: [], costs: [], problems: [], notes: [],
+    schema: KNOWN_ANSWER_SCHEMA,
+    status: "running",
+    startedAt: new Date().toISOString(),
+    command: opts.bench.command,
+    series: set.base,
+    workload: CHECKS_WORKLOAD,
+    signals: [...SIGNALS],
+    targets: [],
+    costs: [],
+    problems: [],
+    notes: [],
   };
-  const measured: Array<{ target: string; breaks?: string; runDir: string; error?: string; signals?: Map<string, Observed>; expect: Expectation | null }> = [];
+  const measured: Array<{
+    target: string;
+    breaks?: string;
+    runDir: string;
+    error?: string;
+    signals?: Map<string, Observed>;
+    expect: Expectation | null;
+  }> = [];
   const save = async () => {
     record.targets = judgeTargets(measured, SIGNALS, Object.keys(set.knownOnBase));
     record.problems = knownAnswerProblems(record.targets, SIGNALS);
@@ -64,16 +94,32 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
   const t0 = Date.now();
   for (const [i, t] of targets.entries()) {
     const left = i ? ` (~${fmtElapsed(((Date.now() - t0) / i) * (targets.length - i))} left)` : "";
-    progress.info(`known answer ${i + 1}/${targets.length}: ${t.expect ? `mutant ${t.target}` : `${t.target} as it is`}${left}`);
+    progress.info(
+      `known answer ${i + 1}/${targets.length}: ${t.expect ? `mutant ${t.target}` : `${t.target} as it is`}${left}`,
+    );
     const runDir = path.join(dir, t.target);
     const started = Date.now();
     let folder: RunFolder | undefined;
     try {
       folder = await runBench(
         {
-          ...opts.bench, series: set.base, profile: undefined, workloads: [CHECKS_WORKLOAD], images: undefined, reps: 1, modes: [...MODES], paths: [...ACCESS_PATHS],
-          phases: ["readall", "correctness"], checks: undefined, checkReps: 1,
-          mutant: t.expect ? t.target : undefined, out: runDir, buildOnly: false, shard: undefined, export: undefined, artifacts: undefined,
+          ...opts.bench,
+          series: set.base,
+          profile: undefined,
+          workloads: [CHECKS_WORKLOAD],
+          images: undefined,
+          reps: 1,
+          modes: [...MODES],
+          paths: [...ACCESS_PATHS],
+          phases: ["readall", "correctness"],
+          checks: undefined,
+          checkReps: 1,
+          mutant: t.expect ? t.target : undefined,
+          out: runDir,
+          buildOnly: false,
+          shard: undefined,
+          export: undefined,
+          artifacts: undefined,
         },
         new Progress(),
         onFolder,
@@ -84,14 +130,23 @@ export async function runKnownAnswer(opts: KnownAnswerOptions, progress: Progres
       progress.info(`  ${t.target}: not measured: ${describeError(e).split("\n")[0]}`);
       measured.push({ ...t, runDir, error: describeError(e).split("\n")[0]! });
     }
-    const builds = folder?.record.stageTimes.filter((s) => s.stage === "kernel build" || s.stage === "mutant build") ?? [];
+    const builds =
+      folder?.record.stageTimes.filter((s) => s.stage === "kernel build" || s.stage === "mutant build") ?? [];
     record.costs.push({
-      target: t.target, wallSeconds: Math.round((Date.now() - started) / 1000),
-      buildSeconds: Math.round(builds.filter((s) => !s.reused).reduce((n, s) => n + s.seconds, 0)), reusedBuild: builds.every((s) => s.reused),
+      target: t.target,
+      wallSeconds: Math.round((Date.now() - started) / 1000),
+      buildSeconds: Math.round(builds.filter((s) => !s.reused).reduce((n, s) => n + s.seconds, 0)),
+      reusedBuild: builds.every((s) => s.reused),
     });
     await save();
     const row = record.targets[record.targets.length - 1]!;
-    progress.info(`  ${t.target}: ${SIGNALS.filter((s) => row.verdicts[s] !== "ok").map((s) => `${s} ${row.verdicts[s]}`).join(", ") || "as expected, nothing failed"}`);
+    progress.info(
+      `  ${t.target}: ${
+        SIGNALS.filter((s) => row.verdicts[s] !== "ok")
+          .map((s) => `${s} ${row.verdicts[s]}`)
+          .join(", ") || "as expected, nothing failed"
+      }`,
+    );
   }
   record.status = "complete";
   record.finishedAt = new Date().toISOString();
@@ -118,7 +173,10 @@ function renderKnownAnswerDoc(r: KnownAnswerRecord): string {
     renderKnownAnswerMarkdown(r.targets, r.signals),
     "| target | wall | kernel build | run folder |",
     "|---|---|---|---|",
-    ...r.costs.map((c) => `| ${c.target} | ${fmtElapsed(c.wallSeconds * 1000)} | ${c.reusedBuild ? "cached" : fmtElapsed(c.buildSeconds * 1000)} | ${r.targets.find((t) => t.target === c.target)?.runDir ?? ""} |`),
+    ...r.costs.map(
+      (c) =>
+        `| ${c.target} | ${fmtElapsed(c.wallSeconds * 1000)} | ${c.reusedBuild ? "cached" : fmtElapsed(c.buildSeconds * 1000)} | ${r.targets.find((t) => t.target === c.target)?.runDir ?? ""} |`,
+    ),
     `| all | ${fmtElapsed(total * 1000)} | ${fmtElapsed(build * 1000)} | |`,
     "",
   ].join("\n");

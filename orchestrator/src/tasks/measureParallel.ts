@@ -14,11 +14,20 @@ import type { RunFolder } from "../pipeline/runFolder.js";
  * run (an earlier run of the same job), how far every figure moved. It
  * judges nothing.
  */
-export async function measureParallel(job: JobSpec, counts: number[], onFolder: (f: RunFolder) => void, reference?: { dir: string; run: RunRecord }): Promise<RunSpeed[]> {
+export async function measureParallel(
+  job: JobSpec,
+  counts: number[],
+  onFolder: (f: RunFolder) => void,
+  reference?: { dir: string; run: RunRecord },
+): Promise<RunSpeed[]> {
   const root = await mkdtemp(path.join(os.tmpdir(), "esb-parallel-"));
   const rows: RunSpeed[] = [];
   for (const parallel of counts) {
-    const folder = await runBench({ ...job, parallel, out: path.join(root, `parallel-${parallel}`) }, new Progress(), onFolder);
+    const folder = await runBench(
+      { ...job, parallel, out: path.join(root, `parallel-${parallel}`) },
+      new Progress(),
+      onFolder,
+    );
     const speed = speedOf(folder.dir, folder.record);
     rows.push(reference ? { ...speed, reference: differenceFrom(reference.dir, reference.run, folder.record) } : speed);
     process.stderr.write(`parallel ${parallel}: ${folder.dir}\n`);

@@ -18,7 +18,9 @@ function shardInputs(r: RunRecord): Record<string, string> {
     "mkfs.erofs": `${r.erofsUtils?.version ?? "none"} ${r.erofsUtils?.dscSha256 ?? ""}`.trim(),
     "guest initramfs": r.initramfs?.initramfsSha256 ?? "none",
     plan: hashOf(r.plan),
-    images: r.workloads.map((w) => `${w.name} ${w.imageA.imageSha256.slice(0, 12)} ${w.imageB.imageSha256.slice(0, 12)}`).join(", "),
+    images: r.workloads
+      .map((w) => `${w.name} ${w.imageA.imageSha256.slice(0, 12)} ${w.imageB.imageSha256.slice(0, 12)}`)
+      .join(", "),
     shards: String(r.shard?.count ?? "none"),
   };
 }
@@ -36,7 +38,11 @@ interface ShardRun {
 function checkShards(shards: ShardRun[]): void {
   if (!shards.length) throw new BenchError("merge needs the shard folders to join", "merge DIR1,DIR2,...");
   for (const s of shards) {
-    if (!s.record.shard) throw new BenchError(`${s.dir} is not a shard (it was not run with --shard)`, "merge the folders of one job's --shard K/N runs");
+    if (!s.record.shard)
+      throw new BenchError(
+        `${s.dir} is not a shard (it was not run with --shard)`,
+        "merge the folders of one job's --shard K/N runs",
+      );
   }
   const [first, ...rest] = shards as [ShardRun, ...ShardRun[]];
   const want = shardInputs(first.record);
@@ -56,21 +62,29 @@ function checkShards(shards: ShardRun[]): void {
   const twice = indices.filter((i, n) => indices.indexOf(i) !== n);
   if (twice.length) throw new BenchError(`shard ${twice[0]}/${count} is given twice`, "pass each shard's folder once");
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !indices.includes(i));
-  if (missing.length) throw new BenchError(`shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from the merge`, "pass every shard's folder (a shard that failed still has one)");
+  if (missing.length)
+    throw new BenchError(
+      `shard ${missing.map((m) => `${m}/${count}`).join(", ")} missing from the merge`,
+      "pass every shard's folder (a shard that failed still has one)",
+    );
 }
 
 /** Every planned read-all boot, and the ones the shards hold more than once. */
 function coverage(record: RunRecord): { missing: string[]; twice: string[] } {
   const seen = new Map<string, number>();
   const key = (w: string, m: string, p: string, rep: number) => `${w} ${m}/${p} rep ${rep}`;
-  for (const b of [...record.boots, ...record.failedBoots]) seen.set(key(b.workload, b.mode, b.path, b.rep), (seen.get(key(b.workload, b.mode, b.path, b.rep)) ?? 0) + 1);
-  for (const m of record.runtime) seen.set(key(m.workload, m.mode, "runtime", m.rep), (seen.get(key(m.workload, m.mode, "runtime", m.rep)) ?? 0) + 1);
+  for (const b of [...record.boots, ...record.failedBoots])
+    seen.set(key(b.workload, b.mode, b.path, b.rep), (seen.get(key(b.workload, b.mode, b.path, b.rep)) ?? 0) + 1);
+  for (const m of record.runtime)
+    seen.set(key(m.workload, m.mode, "runtime", m.rep), (seen.get(key(m.workload, m.mode, "runtime", m.rep)) ?? 0) + 1);
   const missing: string[] = [];
   // a group that settled early got fewer boots than the cap, as its shard decided
   if (record.plan.phases.includes("readall")) {
     for (const w of record.workloads) {
       for (const p of record.plan.paths) {
-        for (let rep = 1; rep <= bootsPlanned(record, "read-all", w.name, p); rep++) for (const m of record.plan.modes) if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
+        for (let rep = 1; rep <= bootsPlanned(record, "read-all", w.name, p); rep++)
+          for (const m of record.plan.modes)
+            if (!seen.has(key(w.name, m, p, rep))) missing.push(key(w.name, m, p, rep));
       }
     }
   }
@@ -96,9 +110,20 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     ...base,
     runId,
     status: notComplete.length ? "failed" : "complete",
-    error: notComplete.length ? notComplete.map((s) => `shard ${s.record.shard!.index}/${s.record.shard!.count} ${s.record.status}${s.record.error ? `: ${s.record.error}` : ""}`).join("; ") : undefined,
+    error: notComplete.length
+      ? notComplete
+          .map(
+            (s) =>
+              `shard ${s.record.shard!.index}/${s.record.shard!.count} ${s.record.status}${s.record.error ? `: ${s.record.error}` : ""}`,
+          )
+          .join("; ")
+      : undefined,
     startedAt: all.map((r) => r.startedAt).sort()[0]!,
-    finishedAt: all.map((r) => r.finishedAt ?? "").sort().at(-1) || undefined,
+    finishedAt:
+      all
+        .map((r) => r.finishedAt ?? "")
+        .sort()
+        .at(-1) || undefined,
     shard: undefined,
     mergedFrom: sorted.map((s) => s.dir),
     scheduling: undefined,
@@ -111,12 +136,21 @@ export function mergeRecords(shards: ShardRun[], runId: string): RunRecord {
     // the checks ran in one shard: its records of what they booted come along
     ...(correctnessImages ? { correctnessImages } : {}),
     ...(checksPair ? { checksPair } : {}),
-    stageTimes: all.flatMap((r) => r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` }))),
+    stageTimes: all.flatMap((r) =>
+      r.stageTimes.map((t) => ({ ...t, stage: `shard ${r.shard!.index}/${r.shard!.count}: ${t.stage}` })),
+    ),
     warnings: [...new Set(all.flatMap((r) => r.warnings))],
   };
-  if (accels.length > 1) merged.warnings.push(`shards ran under different accelerators (${accels.join(", ")}): page cache figures are comparable, timings are not`);
+  if (accels.length > 1)
+    merged.warnings.push(
+      `shards ran under different accelerators (${accels.join(", ")}): page cache figures are comparable, timings are not`,
+    );
   const { missing, twice } = coverage(merged);
-  if (twice.length) throw new BenchError(`the shards measured ${twice[0]} more than once`, "merge the shards of one --shard K/N split, each once");
+  if (twice.length)
+    throw new BenchError(
+      `the shards measured ${twice[0]} more than once`,
+      "merge the shards of one --shard K/N split, each once",
+    );
   if (missing.length && merged.status === "complete") {
     merged.status = "failed";
     merged.error = `boots missing from the shards: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`;
@@ -137,12 +171,14 @@ export async function mergeShardFolders(dirsIn: string[], out: string | undefine
   for (const dir of dirs) shards.push({ dir, record: await loadRunRecord(dir) });
   const runId = newRunId();
   const dest = path.resolve(out ?? path.join(resultsDir, runId));
-  if ((await readdir(dest).catch(() => [])).length) throw new BenchError(`--out ${dest} is not empty`, "merge into a new folder");
+  if ((await readdir(dest).catch(() => [])).length)
+    throw new BenchError(`--out ${dest} is not empty`, "merge into a new folder");
   const record = mergeRecords(shards, runId);
   await mkdir(path.join(dest, "boots"), { recursive: true });
   for (const s of shards) {
     const boots = path.join(s.dir, "boots");
-    for (const name of await readdir(boots).catch(() => [] as string[])) await cp(path.join(boots, name), path.join(dest, "boots", name), { recursive: true });
+    for (const name of await readdir(boots).catch(() => [] as string[]))
+      await cp(path.join(boots, name), path.join(dest, "boots", name), { recursive: true });
     const samples = await readFile(path.join(s.dir, "samples.jsonl"), "utf8").catch(() => "");
     if (samples) await appendFile(path.join(dest, "samples.jsonl"), samples);
   }

@@ -55,7 +55,12 @@ export async function writeNightlyHtml(history: string): Promise<{ file: string;
  * last good night (judgeInHistory). A run that fails is itself a
  * regression; what it measured is still compared.
  */
-export async function runNightly(job: JobSpec, night: NightOptions, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<NightlyResult> {
+export async function runNightly(
+  job: JobSpec,
+  night: NightOptions,
+  progress: Progress,
+  onFolder?: (f: RunFolder) => void,
+): Promise<NightlyResult> {
   const history = path.resolve(night.history);
   await mkdir(history, { recursive: true });
   let folder: RunFolder | undefined;
@@ -90,7 +95,17 @@ async function bisectTonight(folder: RunFolder, hints: BisectHint[], job: JobSpe
   const profile = folder.record.series.name.replace(/-tree$/, "");
   try {
     progress.info(`nightly: bisecting ${h.row} over ${good}..${bad} into ${dir}`);
-    await runBisect({ bench: { ...job, kernelSrc: src.repo, profile, series: profile }, good, bad, row: parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS), out: dir, cap: DEFAULT_BISECT_CAP }, progress);
+    await runBisect(
+      {
+        bench: { ...job, kernelSrc: src.repo, profile, series: profile },
+        good,
+        bad,
+        row: parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS),
+        out: dir,
+        cap: DEFAULT_BISECT_CAP,
+      },
+      progress,
+    );
     h.dir = path.basename(dir);
   } catch (e) {
     h.note = `the bisection did not finish: ${describeError(e).split("\n")[0]}`;
@@ -109,7 +124,13 @@ async function bisectTonight(folder: RunFolder, hints: BisectHint[], job: JobSpe
  * `<history>/nightly.html` rewritten. A run that did not complete counts as
  * a regression.
  */
-async function judgeInHistory(dir: string, current: RunRecord, history: string, thresholds: Thresholds | undefined, progress: Progress): Promise<NightJudgement> {
+async function judgeInHistory(
+  dir: string,
+  current: RunRecord,
+  history: string,
+  thresholds: Thresholds | undefined,
+  progress: Progress,
+): Promise<NightJudgement> {
   const baseline = findBaseline((await loadHistory(history)).nights, current);
   const judged = judgeNight(current, dir, baseline, history, thresholds);
   const { comparison, note, regressions, hints } = judged;
@@ -122,15 +143,34 @@ async function judgeInHistory(dir: string, current: RunRecord, history: string, 
     progress.info(`nightly: ${note}`);
   }
   const imagesMoved = (comparison?.imagesMoved ?? []).map((m) => `${m.workload} ${m.side}: ${m.detail}`);
-  if (imagesMoved.length) progress.info(`nightly: images moved since ${baseline!.run.runId}, so ${comparison!.unjudged} row(s) are not judged: ${imagesMoved.join("; ")}`);
-  const verdict: NightlyVerdict = { regressions, baseline: baseline?.dir ?? null, note: note ?? null, comparison, bisect: hints, imagesMoved, unjudged: comparison?.unjudged ?? 0 };
+  if (imagesMoved.length)
+    progress.info(
+      `nightly: images moved since ${baseline!.run.runId}, so ${comparison!.unjudged} row(s) are not judged: ${imagesMoved.join("; ")}`,
+    );
+  const verdict: NightlyVerdict = {
+    regressions,
+    baseline: baseline?.dir ?? null,
+    note: note ?? null,
+    comparison,
+    bisect: hints,
+    imagesMoved,
+    unjudged: comparison?.unjudged ?? 0,
+  };
   await writeJsonAtomic(path.join(dir, "nightly.json"), NightlyVerdictSchema.parse(verdict));
   const line = NightLineSchema.parse({
-    runId: current.runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: baseline?.run.runId ?? null, regressions, imagesMoved,
+    runId: current.runId,
+    startedAt: current.startedAt,
+    status: current.status,
+    kernel: current.kernel?.release ?? null,
+    baseline: baseline?.run.runId ?? null,
+    regressions,
+    imagesMoved,
   });
   await appendFile(path.join(history, "nightly.jsonl"), JSON.stringify(line) + "\n");
   const page = await writeNightlyHtml(history);
-  const passedOver = page.notes.length ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)` : "";
+  const passedOver = page.notes.length
+    ? ` (${page.notes.length} note(s) on what it passed over, at the top of the page)`
+    : "";
   progress.info(`nightly: ${page.file}${passedOver}`);
   return judged;
 }
@@ -140,7 +180,12 @@ async function judgeInHistory(dir: string, current: RunRecord, history: string, 
  * night judges its own run; the folder is copied into the history first, so
  * it can be tomorrow's baseline.
  */
-export async function judgeRunFolder(runDir: string, history: string, thresholds: Thresholds | undefined, progress: Progress): Promise<NightJudgement & { runDir: string; record: RunRecord }> {
+export async function judgeRunFolder(
+  runDir: string,
+  history: string,
+  thresholds: Thresholds | undefined,
+  progress: Progress,
+): Promise<NightJudgement & { runDir: string; record: RunRecord }> {
   const src = path.resolve(runDir);
   const record = await loadRunRecord(src);
   const hist = path.resolve(history);

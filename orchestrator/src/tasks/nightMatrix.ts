@@ -31,7 +31,12 @@ export interface MatrixNightOptions {
  * the night (<history>/nights/<night>.md and .json) with one exit status.
  * `cli` is what the command line says over every job's own keys.
  */
-export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, progress: Progress, onFolder: (f: RunFolder) => void): Promise<NightSummary> {
+export async function runMatrixNight(
+  cli: JobInput,
+  opts: MatrixNightOptions,
+  progress: Progress,
+  onFolder: (f: RunFolder) => void,
+): Promise<NightSummary> {
   const matrix = path.resolve(opts.matrix);
   const planned = await plannedJobs(matrix, opts.only);
   const history = path.resolve(opts.history);
@@ -41,17 +46,39 @@ export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, pr
   for (const { job, skipped } of planned) {
     if (skipped) {
       progress.info(`nightly: job ${job.name} skipped: ${skipped}`);
-      jobs.push({ job: job.name, status: "skipped", reason: skipped, regressions: 0, failedBoots: 0, baseline: null, imagesMoved: [] });
+      jobs.push({
+        job: job.name,
+        status: "skipped",
+        reason: skipped,
+        regressions: 0,
+        failedBoots: 0,
+        baseline: null,
+        imagesMoved: [],
+      });
       continue;
     }
     progress.info(`nightly: job ${job.name}`);
     if (job.kind === "known-answer") {
-      jobs.push(await knownAnswerNight(job.name, matrixJobSpec(job, matrix, { ...KNOWN_ANSWER_DEFAULTS, ...cli }), path.join(history, job.name, night), job.mutants, progress, onFolder));
+      jobs.push(
+        await knownAnswerNight(
+          job.name,
+          matrixJobSpec(job, matrix, { ...KNOWN_ANSWER_DEFAULTS, ...cli }),
+          path.join(history, job.name, night),
+          job.mutants,
+          progress,
+          onFolder,
+        ),
+      );
       // the interrupt handler ends the process
       if (interrupted()) return new Promise<NightSummary>(() => undefined);
       continue;
     }
-    const result = await runNightly(matrixJobSpec(job, matrix, cli), { history: path.join(history, job.name), thresholds: opts.thresholds, autoBisect: opts.autoBisect }, progress, onFolder);
+    const result = await runNightly(
+      matrixJobSpec(job, matrix, cli),
+      { history: path.join(history, job.name), thresholds: opts.thresholds, autoBisect: opts.autoBisect },
+      progress,
+      onFolder,
+    );
     if (interrupted()) return new Promise<NightSummary>(() => undefined);
     const rec = result.folder?.record;
     jobs.push({
@@ -66,8 +93,13 @@ export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, pr
     });
   }
   const summary: NightSummary = {
-    night, matrix, startedAt, finishedAt: new Date().toISOString(), jobs,
-    regressions: jobs.reduce((s, j) => s + j.regressions, 0), exitStatus: nightExitStatus(jobs),
+    night,
+    matrix,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    jobs,
+    regressions: jobs.reduce((s, j) => s + j.regressions, 0),
+    exitStatus: nightExitStatus(jobs),
   };
   await writeNight(history, summary);
   return summary;
@@ -78,13 +110,41 @@ export async function runMatrixNight(cli: JobInput, opts: MatrixNightOptions, pr
  * caught, mainline failing, a check that could not judge) counts as a
  * regression of the tool itself, so the night says so.
  */
-async function knownAnswerNight(name: string, bench: JobSpec, out: string, mutants: string[] | undefined, progress: Progress, onFolder: (f: RunFolder) => void): Promise<NightJob> {
+async function knownAnswerNight(
+  name: string,
+  bench: JobSpec,
+  out: string,
+  mutants: string[] | undefined,
+  progress: Progress,
+  onFolder: (f: RunFolder) => void,
+): Promise<NightJob> {
   try {
     const record = await runKnownAnswer({ bench, out, mutants }, progress, onFolder);
-    const bad = record.targets.reduce((n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length, 0);
-    return { job: name, status: record.status, runDir: out, regressions: bad, failedBoots: 0, baseline: null, imagesMoved: [], ...(bad ? { reason: record.problems.find((p) => /: (MISSED|UNEXPECTED|INCONCLUSIVE):/.test(p)) } : {}) };
+    const bad = record.targets.reduce(
+      (n, t) => n + SIGNALS.filter((s) => BAD_VERDICTS.includes(t.verdicts[s]!)).length,
+      0,
+    );
+    return {
+      job: name,
+      status: record.status,
+      runDir: out,
+      regressions: bad,
+      failedBoots: 0,
+      baseline: null,
+      imagesMoved: [],
+      ...(bad ? { reason: record.problems.find((p) => /: (MISSED|UNEXPECTED|INCONCLUSIVE):/.test(p)) } : {}),
+    };
   } catch (e) {
-    return { job: name, status: "error", reason: describeError(e).split("\n")[0], runDir: out, regressions: 0, failedBoots: 0, baseline: null, imagesMoved: [] };
+    return {
+      job: name,
+      status: "error",
+      reason: describeError(e).split("\n")[0],
+      runDir: out,
+      regressions: 0,
+      failedBoots: 0,
+      baseline: null,
+      imagesMoved: [],
+    };
   }
 }
 
@@ -92,5 +152,8 @@ async function writeNight(history: string, summary: NightSummary): Promise<void>
   const dir = path.join(history, "nights");
   await writeJsonAtomic(path.join(dir, `${summary.night}.json`), NightSummarySchema.parse(summary));
   await writeFileAtomic(path.join(dir, `${summary.night}.md`), renderNight(summary));
-  await appendFile(path.join(history, "nights.jsonl"), JSON.stringify({ night: summary.night, regressions: summary.regressions, exitStatus: summary.exitStatus }) + "\n");
+  await appendFile(
+    path.join(history, "nights.jsonl"),
+    JSON.stringify({ night: summary.night, regressions: summary.regressions, exitStatus: summary.exitStatus }) + "\n",
+  );
 }

@@ -27,18 +27,40 @@ import type { RunFolder } from "../pipeline/runFolder.js";
 /** What a per-patch sweep does unless told otherwise: one more boot for a failing check. */
 export const PER_PATCH_DEFAULTS: JobInput = { checkReruns: 1 };
 
-export async function runPerPatch(bench: JobSpec, out: string, progress: Progress, onFolder?: (f: RunFolder) => void): Promise<PerPatchRecord> {
+export async function runPerPatch(
+  bench: JobSpec,
+  out: string,
+  progress: Progress,
+  onFolder?: (f: RunFolder) => void,
+): Promise<PerPatchRecord> {
   const spec = await loadSeries(bench.series);
-  if (spec.base.kind !== "git" || !spec.patches) throw new BenchError(`series ${spec.name} has no patches to measure one by one`, "per-patch goes with a mailed series (--series v8)");
+  if (spec.base.kind !== "git" || !spec.patches)
+    throw new BenchError(
+      `series ${spec.name} has no patches to measure one by one`,
+      "per-patch goes with a mailed series (--series v8)",
+    );
   const dir = path.resolve(out);
   await mkdir(dir, { recursive: true });
   progress.setLogFile(path.join(dir, "progress.log"));
   const file = path.join(dir, "per-patch.json");
-  const earlier = await readFile(file, "utf8").then((t) => PerPatchRecordSchema.safeParse(JSON.parse(t)), () => null);
-  const kept = earlier?.success && earlier.data.series === spec.name ? earlier.data.rows.filter((r) => r.status !== "failed") : [];
+  const earlier = await readFile(file, "utf8").then(
+    (t) => PerPatchRecordSchema.safeParse(JSON.parse(t)),
+    () => null,
+  );
+  const kept =
+    earlier?.success && earlier.data.series === spec.name ? earlier.data.rows.filter((r) => r.status !== "failed") : [];
   const record: PerPatchRecord = {
-    schema: PER_PATCH_SCHEMA, status: "running", startedAt: new Date().toISOString(), command: bench.command, series: spec.name, title: spec.title,
-    workload: CHECKS_WORKLOAD, paths: [...ACCESS_PATHS], checks: [...RESULT_NAMES], rows: [], wallSeconds: 0,
+    schema: PER_PATCH_SCHEMA,
+    status: "running",
+    startedAt: new Date().toISOString(),
+    command: bench.command,
+    series: spec.name,
+    title: spec.title,
+    workload: CHECKS_WORKLOAD,
+    paths: [...ACCESS_PATHS],
+    checks: [...RESULT_NAMES],
+    rows: [],
+    wallSeconds: 0,
   };
   const save = async () => {
     record.rows.sort((a, b) => a.index - b.index);
@@ -60,32 +82,72 @@ export async function runPerPatch(bench: JobSpec, out: string, progress: Progres
     const left = done ? ` (~${fmtElapsed(((Date.now() - t0) / done) * (spec.patches - k + 1))} left)` : "";
     progress.info(`per patch ${k}/${spec.patches}${left}`);
     const runDir = path.join(dir, `patch-${String(k).padStart(2, "0")}`);
-    const row: PerPatchRow = { index: k, total: spec.patches, subject: "", status: "measured", runDir, paths: {}, checks: {} };
+    const row: PerPatchRow = {
+      index: k,
+      total: spec.patches,
+      subject: "",
+      status: "measured",
+      runDir,
+      paths: {},
+      checks: {},
+    };
     try {
       const folder = await runBench(
         {
-          ...bench, workloads: [CHECKS_WORKLOAD], images: undefined, reps: 1, modes: [...MODES], paths: [...ACCESS_PATHS], phases: ["readall", "correctness"],
-          checks: undefined, checkReps: 1, prefix: k < spec.patches ? k : undefined, out: runDir,
-          buildOnly: false, shard: undefined, export: undefined, artifacts: undefined,
+          ...bench,
+          workloads: [CHECKS_WORKLOAD],
+          images: undefined,
+          reps: 1,
+          modes: [...MODES],
+          paths: [...ACCESS_PATHS],
+          phases: ["readall", "correctness"],
+          checks: undefined,
+          checkReps: 1,
+          prefix: k < spec.patches ? k : undefined,
+          out: runDir,
+          buildOnly: false,
+          shard: undefined,
+          export: undefined,
+          artifacts: undefined,
         },
         new Progress(),
         onFolder,
       );
       const rec = folder.record;
       const patch = rec.kernel?.apply?.patches[k - 1];
-      Object.assign(row, { subject: patch?.subject ?? "", commit: patch?.commit, compiled: rec.kernel?.variant?.compiled.length, buildSeconds: rec.kernel?.variant?.buildSeconds });
+      Object.assign(row, {
+        subject: patch?.subject ?? "",
+        commit: patch?.commit,
+        compiled: rec.kernel?.variant?.compiled.length,
+        buildSeconds: rec.kernel?.variant?.buildSeconds,
+      });
       record.baseBuildKey ??= rec.kernel?.variant?.baseBuildKey ?? rec.kernel?.buildKey;
       record.baseBuildSeconds ??= rec.kernel?.build?.buildSeconds;
       Object.assign(row, rowFigures(rec, CHECKS_WORKLOAD, ACCESS_PATHS));
       if (rec.status !== "complete") Object.assign(row, { status: "failed", reason: rec.error ?? rec.status });
     } catch (e) {
       if (e instanceof UnusableCommit) {
-        Object.assign(row, { subject: e.record.label.replace(/^patch \d+\/\d+: /, ""), commit: e.record.commit, status: e.reason, reason: e.detail, buildSeconds: e.record.buildSeconds, compiled: e.record.compiled.length });
+        Object.assign(row, {
+          subject: e.record.label.replace(/^patch \d+\/\d+: /, ""),
+          commit: e.record.commit,
+          status: e.reason,
+          reason: e.detail,
+          buildSeconds: e.record.buildSeconds,
+          compiled: e.record.compiled.length,
+        });
       } else {
         Object.assign(row, { status: "failed", reason: describeError(e).split("\n")[0] });
       }
     }
-    progress.info(`  patch ${k}/${spec.patches} ${row.subject}: ${row.status === "measured" ? Object.entries(row.paths).map(([p, s]) => `${p} ${s.state}`).join(", ") : `${row.status}${row.reason ? `: ${row.reason.split("\n")[0]}` : ""}`}`);
+    progress.info(
+      `  patch ${k}/${spec.patches} ${row.subject}: ${
+        row.status === "measured"
+          ? Object.entries(row.paths)
+              .map(([p, s]) => `${p} ${s.state}`)
+              .join(", ")
+          : `${row.status}${row.reason ? `: ${row.reason.split("\n")[0]}` : ""}`
+      }`,
+    );
     record.rows.push(row);
     record.wallSeconds = Math.round((Date.now() - t0) / 1000) + (earlier?.success ? earlier.data.wallSeconds : 0);
     done++;

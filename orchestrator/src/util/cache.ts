@@ -41,28 +41,33 @@ export async function cached<R>(
 ): Promise<CacheHit<R>> {
   const key = hashOf(inputs).slice(0, 24);
   const dir = path.join(cacheRoot(), kind, key);
-  return withLock(dir, `${kind} ${key}`, async () => {
-    await removeStalePartials(dir, opts.say);
-    const found = await readEntry(dir, schema);
-    if (found.ok) return { dir, key, record: found.record, reused: true };
-    if (found.problem) opts.say?.(`warning: cache entry ${dir} is damaged (${found.problem}): rebuilding it`);
-    const scratch = `${dir}.partial-${process.pid}`;
-    await removeQuietly(scratch);
-    let record: R;
-    try {
-      await writeJsonAtomic(path.join(scratch, "inputs.json"), inputs);
-      record = await build(scratch);
-      await writeJsonAtomic(path.join(scratch, "files.json"), await entryFiles(scratch, opts.files?.(record) ?? []));
-      await writeJsonAtomic(path.join(scratch, "record.json"), record);
-    } catch (e) {
-      // nothing half-made stays behind to be taken for a good entry later
+  return withLock(
+    dir,
+    `${kind} ${key}`,
+    async () => {
+      await removeStalePartials(dir, opts.say);
+      const found = await readEntry(dir, schema);
+      if (found.ok) return { dir, key, record: found.record, reused: true };
+      if (found.problem) opts.say?.(`warning: cache entry ${dir} is damaged (${found.problem}): rebuilding it`);
+      const scratch = `${dir}.partial-${process.pid}`;
       await removeQuietly(scratch);
-      throw diskError(e, scratch);
-    }
-    await removeQuietly(dir);
-    await rename(scratch, dir);
-    return { dir, key, record, reused: false };
-  }, opts.say);
+      let record: R;
+      try {
+        await writeJsonAtomic(path.join(scratch, "inputs.json"), inputs);
+        record = await build(scratch);
+        await writeJsonAtomic(path.join(scratch, "files.json"), await entryFiles(scratch, opts.files?.(record) ?? []));
+        await writeJsonAtomic(path.join(scratch, "record.json"), record);
+      } catch (e) {
+        // nothing half-made stays behind to be taken for a good entry later
+        await removeQuietly(scratch);
+        throw diskError(e, scratch);
+      }
+      await removeQuietly(dir);
+      await rename(scratch, dir);
+      return { dir, key, record, reused: false };
+    },
+    opts.say,
+  );
 }
 
 type EntryState<R> = { ok: true; record: R } | { ok: false; problem?: string };
@@ -99,7 +104,9 @@ async function readEntry<R>(dir: string, schema: z.ZodType<R>): Promise<EntrySta
 
 /** The entry's top-level files and the named deeper ones, with their sizes. */
 async function entryFiles(dir: string, deeper: string[]): Promise<z.infer<typeof EntryFilesSchema>> {
-  const top = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !BOOKKEEPING.has(e.name)).map((e) => e.name);
+  const top = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && !BOOKKEEPING.has(e.name))
+    .map((e) => e.name);
   const out = [];
   for (const p of [...new Set([...top, ...deeper])]) {
     const st = await stat(path.join(dir, p)).catch(() => null);

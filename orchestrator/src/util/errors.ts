@@ -26,8 +26,12 @@ export function describeError(err: unknown): string {
   if (sys?.code === "ENOSPC" || sys?.code === "EDQUOT") {
     return `error: no space left on the disk${sys.path ? ` writing ${sys.path}` : ""}\n  fix: free space there (or move the cache with ESB_CACHE, the results with --out) and run again`;
   }
-  if (sys?.code === "EACCES" || sys?.code === "EPERM") return `error: permission denied${sys.path ? ` on ${sys.path}` : ""}: ${sys.message}`;
+  if (sys?.code === "EACCES" || sys?.code === "EPERM")
+    return `error: permission denied${sys.path ? ` on ${sys.path}` : ""}: ${sys.message}`;
   // a stack trace is for the tool's developers, not its users: ESB_DEBUG=1 shows it
-  if (err instanceof Error) return process.env.ESB_DEBUG ? `error: ${err.stack ?? err.message}` : `error: ${err.message}\n  (an unexpected error; ESB_DEBUG=1 shows where it came from)`;
+  if (err instanceof Error)
+    return process.env.ESB_DEBUG
+      ? `error: ${err.stack ?? err.message}`
+      : `error: ${err.message}\n  (an unexpected error; ESB_DEBUG=1 shows where it came from)`;
   return `error: ${String(err)}`;
 }

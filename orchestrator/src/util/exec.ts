@@ -30,7 +30,9 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     const full = /No space left on device|Disk quota exceeded/.test(tail);
     throw new BenchError(
       `${what} failed (exit ${r.exitCode})${tail ? `:\n${indent(tail)}` : ""}`,
-      full ? "the disk is full: free space (or move the cache with ESB_CACHE, the results with --out) and run again" : undefined,
+      full
+        ? "the disk is full: free space (or move the cache with ESB_CACHE, the results with --out) and run again"
+        : undefined,
       opts.logFile ? [opts.logFile] : [],
     );
   }
@@ -81,8 +83,14 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     log.write(`$ ${cmd} ${args.join(" ")}\n`);
     try {
       const child = spawnTracked(cmd, args, {
-        cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
-        stdout: "pipe", stderr: "pipe", buffer: false,
+        cwd: opts.cwd,
+        env,
+        reject: false,
+        timeout: opts.timeoutMs,
+        input: opts.input,
+        stdout: "pipe",
+        stderr: "pipe",
+        buffer: false,
       });
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });
@@ -94,7 +102,11 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     }
   }
   const res = await spawnTracked(cmd, args, {
-    cwd: opts.cwd, env, reject: false, timeout: opts.timeoutMs, input: opts.input,
+    cwd: opts.cwd,
+    env,
+    reject: false,
+    timeout: opts.timeoutMs,
+    input: opts.input,
   });
   if (isMissing(res)) throw missingTool(cmd);
   return { stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? ""), exitCode: exitCodeOf(res) };
@@ -111,7 +123,10 @@ function exitCodeOf(res: { exitCode?: number; failed?: boolean; timedOut?: boole
 }
 
 function missingTool(cmd: string): BenchError {
-  return new BenchError(`${cmd}: command not found`, `install the package that provides ${cmd} (npm run bench provisions its own tools when run as root)`);
+  return new BenchError(
+    `${cmd}: command not found`,
+    `install the package that provides ${cmd} (npm run bench provisions its own tools when run as root)`,
+  );
 }
 
 export async function tailOfFile(file: string, lines: number): Promise<string> {
@@ -128,5 +143,8 @@ export function lastLines(text: string, n: number): string {
 }
 
 export function indent(text: string, by = "    "): string {
-  return text.split("\n").map((l) => by + l).join("\n");
+  return text
+    .split("\n")
+    .map((l) => by + l)
+    .join("\n");
 }

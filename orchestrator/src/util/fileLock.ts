@@ -21,7 +21,12 @@ const POLL_MS = 1_000;
  * sees what the first one made. A holder that dies leaves a lock that goes
  * stale and is taken over.
  */
-export async function withLock<T>(target: string, what: string, fn: () => Promise<T>, say?: (msg: string) => void): Promise<T> {
+export async function withLock<T>(
+  target: string,
+  what: string,
+  fn: () => Promise<T>,
+  say?: (msg: string) => void,
+): Promise<T> {
   await mkdir(path.dirname(target), { recursive: true });
   const ownerFile = `${target}.owner.json`;
   let waitedSince: number | undefined;
@@ -40,13 +45,18 @@ export async function withLock<T>(target: string, what: string, fn: () => Promis
       if ((e as NodeJS.ErrnoException).code !== "ELOCKED") throw e;
       if (waitedSince === undefined) {
         waitedSince = Date.now();
-        const owner = await readFile(ownerFile, "utf8").then((t) => JSON.parse(t) as Owner).catch(() => undefined);
-        say?.(`waiting for another run (${owner ? `pid ${owner.pid}, since ${owner.since}, ${owner.what}` : "starting"}) to finish ${what}`);
+        const owner = await readFile(ownerFile, "utf8")
+          .then((t) => JSON.parse(t) as Owner)
+          .catch(() => undefined);
+        say?.(
+          `waiting for another run (${owner ? `pid ${owner.pid}, since ${owner.since}, ${owner.what}` : "starting"}) to finish ${what}`,
+        );
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
-  if (waitedSince !== undefined) say?.(`${what}: the other run is done after ${Math.round((Date.now() - waitedSince) / 1000)}s`);
+  if (waitedSince !== undefined)
+    say?.(`${what}: the other run is done after ${Math.round((Date.now() - waitedSince) / 1000)}s`);
   try {
     await writeJsonAtomic(ownerFile, { pid: process.pid, what, since: new Date().toISOString() } satisfies Owner);
     return await fn();

@@ -26,7 +26,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 export function diskError(e: unknown, file: string): unknown {
   const code = (e as NodeJS.ErrnoException).code;
   if (code !== "ENOSPC" && code !== "EDQUOT") return e;
-  return new BenchError(`no space left on the disk writing ${file}`, "free space there (or move the cache with ESB_CACHE, the results with --out) and run again");
+  return new BenchError(
+    `no space left on the disk writing ${file}`,
+    "free space there (or move the cache with ESB_CACHE, the results with --out) and run again",
+  );
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -47,7 +50,9 @@ export async function fileDigests(file: string | Buffer): Promise<{ sha256: stri
 }
 
 /** A maker of streaming digests (sha256 and XXH64) for data that arrives in chunks, such as tar entries. */
-export async function digester(): Promise<() => { update: (b: Buffer) => void; digests: () => { sha256: string; xxh64: string } }> {
+export async function digester(): Promise<
+  () => { update: (b: Buffer) => void; digests: () => { sha256: string; xxh64: string } }
+> {
   const xxh = await (xxhasher ??= xxhash());
   return () => {
     const sha = createHash("sha256");
@@ -77,7 +82,11 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .map((k) => [k, o[k]]),
+      );
     }
     return v;
   });

@@ -19,7 +19,12 @@ export function committerEnv(date?: string): Record<string, string> {
 
 /** The identity (author and committer) of a commit the tool makes itself, at a fixed date. */
 export function benchIdentityEnv(date: string): Record<string, string> {
-  return { GIT_AUTHOR_NAME: BENCH_IDENT.name, GIT_AUTHOR_EMAIL: BENCH_IDENT.email, GIT_AUTHOR_DATE: date, ...committerEnv(date) };
+  return {
+    GIT_AUTHOR_NAME: BENCH_IDENT.name,
+    GIT_AUTHOR_EMAIL: BENCH_IDENT.email,
+    GIT_AUTHOR_DATE: date,
+    ...committerEnv(date),
+  };
 }
 
 /**
@@ -28,7 +33,12 @@ export function benchIdentityEnv(date: string): Record<string, string> {
  */
 export function gitOkSync(cwd: string, args: string[], input: string, what: string): string {
   try {
-    return execFileSync("git", [...GIT_SAFE, ...args], { input, encoding: "utf8", cwd, env: { ...process.env, LC_ALL: "C" } });
+    return execFileSync("git", [...GIT_SAFE, ...args], {
+      input,
+      encoding: "utf8",
+      cwd,
+      env: { ...process.env, LC_ALL: "C" },
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === "ENOENT") throw new BenchError(`git: command not found (${what})`, "apt-get install git");
@@ -37,12 +47,22 @@ export function gitOkSync(cwd: string, args: string[], input: string, what: stri
 }
 
 /** git in `cwd`, whatever its exit status. */
-export async function git(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
+export async function git(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<RunResult> {
   return runAllowFail("git", [...GIT_SAFE, ...args], { cwd, env, input });
 }
 
 /** git that must succeed: its trimmed stdout, or a BenchError naming the command. */
-export async function gitOk(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<string> {
+export async function gitOk(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<string> {
   const r = await run("git", [...GIT_SAFE, ...args], { cwd, env, input, what: `git ${args.join(" ")} in ${cwd}` });
   return r.stdout.trim();
 }
@@ -50,9 +70,15 @@ export async function gitOk(cwd: string, args: string[], env: Record<string, str
 /** A file's bytes at a commit (`git cat-file blob REV:PATH`), whatever they are. */
 export async function gitBlob(cwd: string, rev: string, file: string): Promise<Buffer> {
   try {
-    const { stdout } = await promisify(execFile)("git", [...GIT_SAFE, "cat-file", "blob", `${rev}:${file}`], { cwd, encoding: "buffer", maxBuffer: 1 << 30 });
+    const { stdout } = await promisify(execFile)("git", [...GIT_SAFE, "cat-file", "blob", `${rev}:${file}`], {
+      cwd,
+      encoding: "buffer",
+      maxBuffer: 1 << 30,
+    });
     return stdout;
   } catch (e) {
-    throw new BenchError(`git cat-file blob ${rev}:${file} failed in ${cwd}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`);
+    throw new BenchError(
+      `git cat-file blob ${rev}:${file} failed in ${cwd}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`,
+    );
   }
 }

@@ -14,6 +14,9 @@ export const figure = z.union([z.number(), z.nan(), z.null().transform(() => Num
 export function strictObject<S extends z.ZodRawShape>(shape: S) {
   const known = Object.keys(shape).join(", ");
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")} (known keys: ${known})` : undefined),
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")} (known keys: ${known})`
+        : undefined,
   });
 }

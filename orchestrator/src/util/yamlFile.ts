@@ -21,5 +21,8 @@ export function parseYamlWith<T>(schema: z.ZodType<T>, text: string, source: str
 
 /** Names of the *.yaml files of a directory, without the extension. */
 export async function yamlNames(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith(".yaml")).map((f) => f.replace(/\.yaml$/, "")).sort();
+  return (await readdir(dir))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => f.replace(/\.yaml$/, ""))
+    .sort();
 }

@@ -19,16 +19,28 @@ describe("end to end: correctness checks on mainline", () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-correctness-"));
       const checks = ["private-write", "umount-shared", "fadvise"];
       const folder = await runBench(
-        resolveJob({
-          series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off", "on", "split"], paths: ["read"],
-          phases: ["correctness"], checks, out, command: ["e2e", "correctness"],
-        }, "e2e"),
+        resolveJob(
+          {
+            series: "mainline",
+            workloads: ["synthetic"],
+            reps: 1,
+            modes: ["off", "on", "split"],
+            paths: ["read"],
+            phases: ["correctness"],
+            checks,
+            out,
+            command: ["e2e", "correctness"],
+          },
+          "e2e",
+        ),
         new Progress(),
       );
       const run = await loadRunRecord(out);
       expect(run.status).toBe("complete");
       expect(run.boots).toEqual([]);
-      expect(run.correctness.map((c) => [c.name, c.result, c.reason])).toEqual(checks.map((c) => [c, "pass", expect.any(String)]));
+      expect(run.correctness.map((c) => [c.name, c.result, c.reason])).toEqual(
+        checks.map((c) => [c, "pass", expect.any(String)]),
+      );
       for (const c of run.correctness) {
         expect(c).toMatchObject({ workload: "synthetic", series: "mainline" });
         // each check first proved that sharing is in effect: B found A's pages resident
@@ -37,7 +49,9 @@ describe("end to end: correctness checks on mainline", () => {
       }
       expect(folder.record.plan.checks).toEqual(checks);
       const letter = await readFile(path.join(out, "cover-letter.txt"), "utf8");
-      expect(letter).toMatch(/^Correctness of page cache sharing \(synthetic, series mainline\), one boot per check:\n\n {2}private-write {2}PASS/);
+      expect(letter).toMatch(
+        /^Correctness of page cache sharing \(synthetic, series mainline\), one boot per check:\n\n {2}private-write {2}PASS/,
+      );
       expect(await readFile(path.join(out, "report.md"), "utf8")).toContain("| fadvise | pass |");
     },
     85 * 60_000,

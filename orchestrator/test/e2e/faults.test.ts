@@ -38,44 +38,59 @@ async function qemuOf(runDir: string, timeoutMs: number): Promise<number> {
 const small = ["--workload", "synthetic", "--reps", "1", "--paths", "read", "--phases", "readall"];
 
 describe("faults in real runs", () => {
-  it("completes two runs started at once on one cache, with the same figures", async () => {
-    const [a, b] = [await tempDir("esb-twin-a,"), await tempDir("esb-twin-b-")];
-    const [ra, rb] = await Promise.all([cli([...small, "--modes", "off,on", "--out", a, "--json"]), cli([...small, "--modes", "off,on", "--out", b, "--json"])]);
-    expect([ra.exitCode, rb.exitCode], `${ra.stderr}\n${rb.stderr}`).toEqual([0, 0]);
-    const [runA, runB] = [await loadRunRecord(a), await loadRunRecord(b)];
-    for (const r of [runA, runB]) {
-      const c = r.comparisons.find((x) => x.path === "read")!;
-      expect(r.status).toBe("complete");
-      expect(c.reductionPct!).toBeGreaterThanOrEqual(0.9 * c.expectedReductionPct);
-    }
-    const off = (r: typeof runA) => r.comparisons[0]!.off!.afterB.median;
-    expect(Math.abs(off(runA) - off(runB))).toBeLessThan(0.5);
-    expect(runA.kernel?.buildKey).toBe(runB.kernel?.buildKey);
-  }, 85 * 60_000);
+  it(
+    "completes two runs started at once on one cache, with the same figures",
+    async () => {
+      const [a, b] = [await tempDir("esb-twin-a,"), await tempDir("esb-twin-b-")];
+      const [ra, rb] = await Promise.all([
+        cli([...small, "--modes", "off,on", "--out", a, "--json"]),
+        cli([...small, "--modes", "off,on", "--out", b, "--json"]),
+      ]);
+      expect([ra.exitCode, rb.exitCode], `${ra.stderr}\n${rb.stderr}`).toEqual([0, 0]);
+      const [runA, runB] = [await loadRunRecord(a), await loadRunRecord(b)];
+      for (const r of [runA, runB]) {
+        const c = r.comparisons.find((x) => x.path === "read")!;
+        expect(r.status).toBe("complete");
+        expect(c.reductionPct!).toBeGreaterThanOrEqual(0.9 * c.expectedReductionPct);
+      }
+      const off = (r: typeof runA) => r.comparisons[0]!.off!.afterB.median;
+      expect(Math.abs(off(runA) - off(runB))).toBeLessThan(0.5);
+      expect(runA.kernel?.buildKey).toBe(runB.kernel?.buildKey);
+    },
+    85 * 60_000,
+  );
 
-  it("on SIGTERM during a boot leaves no QEMU behind and keeps the run as interrupted", async () => {
-    const out = await tempDir("esb-int-");
-    const run = cli([...small, "--modes", "off", "--paths", "read,mmap,sendfile", "--out", out]);
-    await qemuOf(out, 30 * 60_000);
-    run.kill("SIGTERM");
-    const r = await run;
-    expect(r.exitCode).toBe(130);
-    expect(r.stderr).toContain(`interrupted: what was measured is in ${out}`);
-    expect(await processesMentioning(out)).toEqual([]);
-    const rec = await loadRunRecord(out);
-    expect(rec.status).toBe("interrupted");
-    expect(rec.error).toBe("interrupted by SIGTERM");
-  }, 40 * 60_000);
+  it(
+    "on SIGTERM during a boot leaves no QEMU behind and keeps the run as interrupted",
+    async () => {
+      const out = await tempDir("esb-int-");
+      const run = cli([...small, "--modes", "off", "--paths", "read,mmap,sendfile", "--out", out]);
+      await qemuOf(out, 30 * 60_000);
+      run.kill("SIGTERM");
+      const r = await run;
+      expect(r.exitCode).toBe(130);
+      expect(r.stderr).toContain(`interrupted: what was measured is in ${out}`);
+      expect(await processesMentioning(out)).toEqual([]);
+      const rec = await loadRunRecord(out);
+      expect(rec.status).toBe("interrupted");
+      expect(rec.error).toBe("interrupted by SIGTERM");
+    },
+    40 * 60_000,
+  );
 
-  it("calls a QEMU killed by someone else a host problem (exit 1), not a failed boot", async () => {
-    const out = await tempDir("esb-kill-");
-    const run = cli([...small, "--modes", "off", "--out", out]);
-    process.kill(await qemuOf(out, 30 * 60_000), "SIGKILL");
-    const r = await run;
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/QEMU was killed by SIGKILL, not by erofs-share-bench/);
-    const rec = await loadRunRecord(out);
-    expect(rec.status).toBe("failed");
-    expect(rec.failedBoots).toEqual([]);
-  }, 40 * 60_000);
+  it(
+    "calls a QEMU killed by someone else a host problem (exit 1), not a failed boot",
+    async () => {
+      const out = await tempDir("esb-kill-");
+      const run = cli([...small, "--modes", "off", "--out", out]);
+      process.kill(await qemuOf(out, 30 * 60_000), "SIGKILL");
+      const r = await run;
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/QEMU was killed by SIGKILL, not by erofs-share-bench/);
+      const rec = await loadRunRecord(out);
+      expect(rec.status).toBe("failed");
+      expect(rec.failedBoots).toEqual([]);
+    },
+    40 * 60_000,
+  );
 });

@@ -55,7 +55,12 @@ describe("images built from a lock", () => {
         for (const side of ["a", "b"] as const) {
           const rootfs = await buildDebianRootfs({ workload: tiny, side, locked, archive, store, progress });
           expect(rootfs.reused).toBe(false);
-          const image = await buildImage({ source: { kind: "tar", path: rootfs.tar, label: side }, erofsUtils: erofs, profile, progress });
+          const image = await buildImage({
+            source: { kind: "tar", path: rootfs.tar, label: side },
+            erofsUtils: erofs,
+            profile,
+            progress,
+          });
           out[`${side} rootfs`] = rootfs.record.tarSha256;
           out[`${side} image`] = image.record.imageSha256;
           expect(Object.keys(rootfs.record.packages).sort()).toEqual(locked[side].packages.map((p) => p.name).sort());

@@ -17,17 +17,20 @@ describe("end to end: mainline, synthetic pair", () => {
     async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-"));
       const folder = await runBench(
-        resolveJob({
-          series: "mainline",
-          workloads: ["synthetic"],
-          // the checks have an end-to-end test of their own
-          phases: ["readall"],
-          reps: 1,
-          modes: ["off", "on", "split"],
-          paths: ["read", "mmap", "sendfile"],
-          out,
-          command: ["e2e"],
-        }, "e2e"),
+        resolveJob(
+          {
+            series: "mainline",
+            workloads: ["synthetic"],
+            // the checks have an end-to-end test of their own
+            phases: ["readall"],
+            reps: 1,
+            modes: ["off", "on", "split"],
+            paths: ["read", "mmap", "sendfile"],
+            out,
+            command: ["e2e"],
+          },
+          "e2e",
+        ),
         new Progress(),
       );
       const run = folder.record;
@@ -36,7 +39,8 @@ describe("end to end: mainline, synthetic pair", () => {
       // under TCG every guest runs its vCPUs on one host thread, and the record says so
       if (run.accel?.accel === "tcg") {
         expect(run.accel.tcgThread).toBe("single");
-        for (const b of run.boots) expect(await readFile(path.join(b.bootDir, "qemu.command"), "utf8")).toContain("-accel tcg,thread=single ");
+        for (const b of run.boots)
+          expect(await readFile(path.join(b.bootDir, "qemu.command"), "utf8")).toContain("-accel tcg,thread=single ");
       }
       const read = run.comparisons.find((c) => c.workload === "synthetic" && c.path === "read");
       expect(read).toBeDefined();

@@ -27,16 +27,41 @@ const FIXTURES = path.join(import.meta.dirname, "../fixtures/agents");
  */
 export async function buildReaddirFailure(dir: string): Promise<string> {
   const out = path.join(dir, "readdirFails.so");
-  await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o", out, path.join(FIXTURES, "readdirFails.c"), "-ldl"]);
+  await execa("gcc", [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-shared",
+    "-fPIC",
+    "-o",
+    out,
+    path.join(FIXTURES, "readdirFails.c"),
+    "-ldl",
+  ]);
   return out;
 }
 
 /** The environment that makes readdir fail in directories named `name`. */
-export const readdirFailsIn = (so: string, name: string): Record<string, string> => ({ LD_PRELOAD: so, ESB_READDIR_FAILS: name });
+export const readdirFailsIn = (so: string, name: string): Record<string, string> => ({
+  LD_PRELOAD: so,
+  ESB_READDIR_FAILS: name,
+});
 
 /** fixtures/agents/digestChunks.c linked with the library's digests. */
 export async function buildDigestChunks(dir: string): Promise<string> {
   const out = path.join(dir, "digestChunks");
-  await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-I", path.join(ROOTFS, "common"), "-o", out, path.join(FIXTURES, "digestChunks.c"), path.join(ROOTFS, "common", "digest.c")]);
+  await execa("gcc", [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-I",
+    path.join(ROOTFS, "common"),
+    "-o",
+    out,
+    path.join(FIXTURES, "digestChunks.c"),
+    path.join(ROOTFS, "common", "digest.c"),
+  ]);
   return out;
 }

@@ -31,7 +31,14 @@ export interface PageShot {
   layout: { viewportWidth: number; scrollWidth: number; height: number; widestChart: number; charts: number };
 }
 
-type Message = { id?: number; method?: string; params?: any; result?: any; error?: { message: string }; sessionId?: string };
+type Message = {
+  id?: number;
+  method?: string;
+  params?: any;
+  result?: any;
+  error?: { message: string };
+  sessionId?: string;
+};
 
 export class Chromium {
   private nextId = 1;
@@ -40,7 +47,10 @@ export class Chromium {
   private buffer = "";
   private stderr = "";
 
-  private constructor(private readonly child: ChildProcess, private readonly profile: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly profile: string,
+  ) {
     const out = child.stdio[4] as Readable;
     out.setEncoding("utf8");
     out.on("data", (chunk: string) => {
@@ -62,7 +72,8 @@ export class Chromium {
     });
     child.stderr?.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     child.on("exit", (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`chromium exited (${code}): ${this.stderr.slice(-800)}`));
+      for (const p of this.pending.values())
+        p.reject(new Error(`chromium exited (${code}): ${this.stderr.slice(-800)}`));
       this.pending.clear();
     });
   }
@@ -72,9 +83,20 @@ export class Chromium {
     const child = spawn(
       bin,
       [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-        "--disable-extensions", "--disable-background-networking", "--disable-sync", "--hide-scrollbars", "--mute-audio",
-        "--remote-debugging-pipe", `--user-data-dir=${profile}`, "about:blank",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--mute-audio",
+        "--remote-debugging-pipe",
+        `--user-data-dir=${profile}`,
+        "about:blank",
       ],
       { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] },
     );
@@ -124,9 +146,13 @@ export class Chromium {
       if (m.method === "Runtime.consoleAPICalled" && ["error", "warning", "assert"].includes(m.params.type)) {
         problems.push(`console.${m.params.type}: ${m.params.args.map((a: any) => a.value ?? a.description).join(" ")}`);
       } else if (m.method === "Runtime.exceptionThrown") {
-        problems.push(`uncaught: ${m.params.exceptionDetails.exception?.description ?? m.params.exceptionDetails.text}`);
+        problems.push(
+          `uncaught: ${m.params.exceptionDetails.exception?.description ?? m.params.exceptionDetails.text}`,
+        );
       } else if (m.method === "Log.entryAdded" && ["error", "warning"].includes(m.params.entry.level)) {
-        problems.push(`log ${m.params.entry.level}: ${m.params.entry.text}${m.params.entry.url ? ` (${m.params.entry.url})` : ""}`);
+        problems.push(
+          `log ${m.params.entry.level}: ${m.params.entry.text}${m.params.entry.url ? ` (${m.params.entry.url})` : ""}`,
+        );
       } else if (m.method === "Network.requestWillBeSent") {
         requests.push(m.params.request.url);
       }
@@ -134,7 +160,11 @@ export class Chromium {
     this.listeners.push(listener);
     try {
       for (const domain of ["Page", "Runtime", "Log", "Network"]) await this.send(`${domain}.enable`, {}, sessionId);
-      await this.send("Emulation.setDeviceMetricsOverride", { width, height: 900, deviceScaleFactor: 1, mobile: false }, sessionId);
+      await this.send(
+        "Emulation.setDeviceMetricsOverride",
+        { width, height: 900, deviceScaleFactor: 1, mobile: false },
+        sessionId,
+      );
       const loaded = this.waitFor((m) => m.sessionId === sessionId && m.method === "Page.loadEventFired", 30_000);
       await this.send("Page.navigate", { url }, sessionId);
       await loaded;
@@ -152,8 +182,16 @@ export class Chromium {
       );
       const layout = result.value as PageShot["layout"];
       const height = Math.min(maxHeight, Math.max(1, Math.ceil(layout.height)));
-      await this.send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false }, sessionId);
-      const shot = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: false }, sessionId);
+      await this.send(
+        "Emulation.setDeviceMetricsOverride",
+        { width, height, deviceScaleFactor: 1, mobile: false },
+        sessionId,
+      );
+      const shot = await this.send(
+        "Page.captureScreenshot",
+        { format: "png", captureBeyondViewport: false },
+        sessionId,
+      );
       return { png: Buffer.from(shot.data, "base64"), problems, requests, layout };
     } finally {
       this.listeners = this.listeners.filter((l) => l !== listener);
@@ -162,7 +200,10 @@ export class Chromium {
   }
 
   async close(): Promise<void> {
-    const exited = this.child.exitCode !== null || this.child.signalCode !== null ? Promise.resolve() : new Promise((r) => this.child.once("exit", r));
+    const exited =
+      this.child.exitCode !== null || this.child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((r) => this.child.once("exit", r));
     await this.send("Browser.close").catch(() => undefined);
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
     await exited;

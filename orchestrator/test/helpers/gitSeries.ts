@@ -24,7 +24,14 @@ export const TEST_GIT_ENV: Record<string, string> = {
 export function isolateGitFromUser(): void {
   process.env.GIT_CONFIG_GLOBAL = "/dev/null";
   process.env.GIT_CONFIG_NOSYSTEM = "1";
-  for (const k of ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"]) {
+  for (const k of [
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_COMMITTER_DATE",
+  ]) {
     delete process.env[k];
   }
 }
@@ -34,7 +41,10 @@ export async function tempDir(prefix = "esb-test-"): Promise<string> {
 }
 
 export async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await execa("git", ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", ...args], { cwd, env: TEST_GIT_ENV });
+  const r = await execa("git", ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", ...args], {
+    cwd,
+    env: TEST_GIT_ENV,
+  });
   return String(r.stdout).trim();
 }
 
@@ -73,7 +83,11 @@ export async function commitFiles(dir: string, files: Record<string, string>, me
 }
 
 /** Mails of `git format-patch` for `range`, one string per mail (cover letter first when asked for). */
-export async function formatPatches(repo: string, range: string, opts: { prefix?: string; version?: number; rfc?: boolean; cover?: boolean } = {}): Promise<string[]> {
+export async function formatPatches(
+  repo: string,
+  range: string,
+  opts: { prefix?: string; version?: number; rfc?: boolean; cover?: boolean } = {},
+): Promise<string[]> {
   const out = await tempDir("esb-fp-");
   const args = ["format-patch", "-q", "--thread=shallow", "-o", out];
   if (opts.cover) args.push("--cover-letter");
@@ -101,7 +115,9 @@ export function handMail(subject: string, body: string, extra: Record<string, st
     "Message-ID": `<${Math.random().toString(36).slice(2)}@example.org>`,
     ...extra,
   };
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n");
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
   return `From reviewer@example.org Thu Jan  2 10:00:00 2025\n${head}\n\n${body}`;
 }
 
@@ -123,9 +139,17 @@ export async function buildSeriesRepo(root: string): Promise<{ repo: string; bas
   const base = await initRepo(repo, BASE_FILES);
   const a = BASE_FILES["src/a.c"] ?? "";
   const b = BASE_FILES["src/b.c"] ?? "";
-  await commitFiles(repo, { "src/a.c": editLine(a, "a line 20", "a line 20 changed") }, `${SERIES_TITLES[0]}\n\nChange line 20.\n\nSigned-off-by: Test Author <author@example.org>`);
+  await commitFiles(
+    repo,
+    { "src/a.c": editLine(a, "a line 20", "a line 20 changed") },
+    `${SERIES_TITLES[0]}\n\nChange line 20.\n\nSigned-off-by: Test Author <author@example.org>`,
+  );
   await commitFiles(repo, { "src/c.c": "int c(void)\n{\n\treturn 3;\n}\n" }, `${SERIES_TITLES[1]}\n\nA new file.`);
-  await commitFiles(repo, { "src/b.c": editLine(editLine(b, "b line 10", "b line 10 changed"), "b line 30", "b line 30 changed") }, `${SERIES_TITLES[2]}\n\nTwo hunks.`);
+  await commitFiles(
+    repo,
+    { "src/b.c": editLine(editLine(b, "b line 10", "b line 10 changed"), "b line 30", "b line 30 changed") },
+    `${SERIES_TITLES[2]}\n\nTwo hunks.`,
+  );
   return { repo, base };
 }
 

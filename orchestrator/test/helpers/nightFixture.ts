@@ -19,7 +19,10 @@ export interface FixtureNight {
 }
 
 function runIdOf(started: Date, k: number): string {
-  return `${started.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-n${k.toString().padStart(3, "0")}`;
+  return `${started
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-n${k.toString().padStart(3, "0")}`;
 }
 
 /**
@@ -28,7 +31,11 @@ function runIdOf(started: Date, k: number): string {
  * real comparison), and nightly.jsonl; with `pages`, each night's
  * report.html and comparison.html too.
  */
-export async function writeHistory(dir: string, nights: FixtureNight[], opts: { pages?: boolean } = {}): Promise<string[]> {
+export async function writeHistory(
+  dir: string,
+  nights: FixtureNight[],
+  opts: { pages?: boolean } = {},
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const ids: string[] = [];
   let good: { dir: string; run: RunRecord } | null = null;
@@ -39,7 +46,10 @@ export async function writeHistory(dir: string, nights: FixtureNight[], opts: { 
     redisImageSha = n.redisImageSha ?? redisImageSha;
     const started = new Date(Date.UTC(2026, 10, 10 + n.day, 2, 0, 0));
     const runId = runIdOf(started, k);
-    const run = fixtureRun({ runId, startedAt: started.toISOString(), status: n.status ?? "complete" }, { efficiency: n.efficiency, seed: k });
+    const run = fixtureRun(
+      { runId, startedAt: started.toISOString(), status: n.status ?? "complete" },
+      { efficiency: n.efficiency, seed: k },
+    );
     if (kernelRelease) run.kernel = { ...run.kernel!, release: kernelRelease };
     if (redisImageSha) {
       const w = run.workloads.find((x) => x.name === "redis")!;
@@ -52,12 +62,31 @@ export async function writeHistory(dir: string, nights: FixtureNight[], opts: { 
     const comparison = good ? compareRuns(good.run, current, { baseline: good.dir, current: runDir }) : null;
     if (opts.pages) {
       await writeFile(path.join(runDir, "report.html"), renderRunHtml(current));
-      if (comparison) await writeFile(path.join(runDir, "comparison.html"), renderComparisonHtml(comparison, { baselineHref: `../${good!.run.runId}/report.html`, currentHref: "report.html" }));
+      if (comparison)
+        await writeFile(
+          path.join(runDir, "comparison.html"),
+          renderComparisonHtml(comparison, {
+            baselineHref: `../${good!.run.runId}/report.html`,
+            currentHref: "report.html",
+          }),
+        );
     }
     const regressions = comparison?.regressions ?? (current.status === "complete" ? 0 : 1);
-    const verdict = NightlyVerdictSchema.parse({ regressions, baseline: good?.dir ?? null, note: good ? null : "first baseline", comparison });
+    const verdict = NightlyVerdictSchema.parse({
+      regressions,
+      baseline: good?.dir ?? null,
+      note: good ? null : "first baseline",
+      comparison,
+    });
     await writeFile(path.join(runDir, "nightly.json"), JSON.stringify(verdict, null, 2));
-    const line = NightLineSchema.parse({ runId, startedAt: current.startedAt, status: current.status, kernel: current.kernel?.release ?? null, baseline: good?.run.runId ?? null, regressions });
+    const line = NightLineSchema.parse({
+      runId,
+      startedAt: current.startedAt,
+      status: current.status,
+      kernel: current.kernel?.release ?? null,
+      baseline: good?.run.runId ?? null,
+      regressions,
+    });
     await appendFile(path.join(dir, "nightly.jsonl"), JSON.stringify(line) + "\n");
     if (current.status === "complete" && regressions === 0) good = { dir: runDir, run: current };
     ids.push(runId);

@@ -20,7 +20,9 @@ import { imageRecord, runRecord } from "./runRecord.js";
 const MiB = 1024 * 1024;
 
 function manifest(files: Array<[string, string, number]>): Manifest {
-  return { entries: files.map(([p, sha, size]) => ({ path: p, type: "file" as const, size, mode: 0o644, sha256: sha })) };
+  return {
+    entries: files.map(([p, sha, size]) => ({ path: p, type: "file" as const, size, mode: 0o644, sha256: sha })),
+  };
 }
 
 function range(n: number, f: (i: number) => [string, string, number]): Array<[string, string, number]> {
@@ -34,21 +36,37 @@ const MANIFESTS: Record<string, { a: Manifest; b: Manifest }> = {
     b: manifest([...range(40, (i) => [`/s/${i}`, `s${i}`, MiB]), ...range(10, (i) => [`/b/${i}`, `b${i}`, MiB])]),
   },
   redis: {
-    a: manifest([...range(60, (i) => [`/usr/lib/${i}.so`, `r${i}`, 1.5 * MiB]), ...range(12, (i) => [`/usr/bin/a${i}`, `ra${i}`, 2 * MiB]), ["/usr/lib/d1.so", "dup", 4 * MiB], ["/usr/lib/d2.so", "dup", 4 * MiB]]),
-    b: manifest([...range(60, (i) => [`/usr/lib/${i}.so`, `r${i}`, 1.5 * MiB]), ...range(14, (i) => [`/usr/bin/b${i}`, `rb${i}`, 2 * MiB])]),
+    a: manifest([
+      ...range(60, (i) => [`/usr/lib/${i}.so`, `r${i}`, 1.5 * MiB]),
+      ...range(12, (i) => [`/usr/bin/a${i}`, `ra${i}`, 2 * MiB]),
+      ["/usr/lib/d1.so", "dup", 4 * MiB],
+      ["/usr/lib/d2.so", "dup", 4 * MiB],
+    ]),
+    b: manifest([
+      ...range(60, (i) => [`/usr/lib/${i}.so`, `r${i}`, 1.5 * MiB]),
+      ...range(14, (i) => [`/usr/bin/b${i}`, `rb${i}`, 2 * MiB]),
+    ]),
   },
 };
 
-export const fixtureAnalyses = new Map<string, SharingAnalysis>(Object.entries(MANIFESTS).map(([w, m]) => [w, analyseSharing(m.a, m.b)]));
+export const fixtureAnalyses = new Map<string, SharingAnalysis>(
+  Object.entries(MANIFESTS).map(([w, m]) => [w, analyseSharing(m.a, m.b)]),
+);
 
 /** redis read and mmap: the residency walk finds one library half shared and one not at all. */
 function gapEvidenceOf(): GapEvidence[] {
   const m = MANIFESTS.redis!;
   const residentB = regularFiles(m.b).map((f) => {
     const pages = pagesOf(f.size);
-    return { path: f.path, pages, resident: f.path === "/usr/lib/7.so" ? pages / 2 : f.path === "/usr/lib/9.so" ? 0 : pages };
+    return {
+      path: f.path,
+      pages,
+      resident: f.path === "/usr/lib/7.so" ? pages / 2 : f.path === "/usr/lib/9.so" ? 0 : pages,
+    };
   });
-  return (["read", "mmap"] as const).map((p) => gapEvidence({ workload: "redis", path: p, manifestA: m.a, manifestB: m.b, residentB }));
+  return (["read", "mmap"] as const).map((p) =>
+    gapEvidence({ workload: "redis", path: p, manifestA: m.a, manifestB: m.b, residentB }),
+  );
 }
 
 /** How much of the expected saving each path achieves, per workload: redis sendfile does not share. */
@@ -78,15 +96,35 @@ function bootsOf(workload: string, v: FixtureVariation): BootMeasurement[] {
       for (let rep = 1; rep <= 3; rep++) {
         if (workload === "redis" && mode === "on" && p === "mmap" && rep === 2) continue; // the failed boot
         const eff = v.efficiency?.(workload, p) ?? EFFICIENCY[workload]![p];
-        const afterB = mode === "off" ? e.off.afterB : mode === "on" ? e.off.afterB - (e.off.afterB - e.on.afterB) * eff : e.split.afterB;
+        const afterB =
+          mode === "off"
+            ? e.off.afterB
+            : mode === "on"
+              ? e.off.afterB - (e.off.afterB - e.on.afterB) * eff
+              : e.split.afterB;
         const afterA = mode === "off" ? e.off.afterA : e.on.afterA;
         out.push({
-          workload, mode, path: p, rep, accel: "kvm", release: "7.3.4", bootDir: `boots/${workload}-${mode}-${p}-r${rep}`, wallMs: 41_000,
+          workload,
+          mode,
+          path: p,
+          rep,
+          accel: "kvm",
+          release: "7.3.4",
+          bootDir: `boots/${workload}-${mode}-${p}-r${rep}`,
+          wallMs: 41_000,
           afterAKiB: Math.round((afterA + 0.4 + noise(seed++) * 0.3) * 1024),
           afterBKiB: Math.round((afterB + 0.8 + noise(seed++) * 0.4) * 1024),
-          baselineKiB: 20_000, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 120, hashedFiles: mode === "off" ? 0 : 120, digest: "xxh64",
-          shareBannerSeen: mode !== "off", readMs: { A: 800, B: 820 },
-          ...(workload === "synthetic" && mode === "off" && p === "sendfile" && rep === 3 ? { excluded: "reclaim during the read (pgscan +12, pgsteal +12 pages)" } : {}),
+          baselineKiB: 20_000,
+          stable: true,
+          reclaim: { pgscan: 0, pgsteal: 0 },
+          verifiedFiles: 120,
+          hashedFiles: mode === "off" ? 0 : 120,
+          digest: "xxh64",
+          shareBannerSeen: mode !== "off",
+          readMs: { A: 800, B: 820 },
+          ...(workload === "synthetic" && mode === "off" && p === "sendfile" && rep === 3
+            ? { excluded: "reclaim during the read (pgscan +12, pgsteal +12 pages)" }
+            : {}),
         });
       }
     }
@@ -101,19 +139,46 @@ function runtimeOf(v: FixtureVariation): RuntimeMeasurement[] {
   const thr: Record<Mode, number> = { off: 81_000, on: 78_600, split: 80_100 };
   for (const mode of MODES) {
     for (let rep = 1; rep <= 3; rep++) {
-      const boot = { workload: "redis", mode, rep, accel: "kvm" as const, bootDir: `boots/redis-runtime-${mode}-r${rep}`, wallMs: 60_000 };
+      const boot = {
+        workload: "redis",
+        mode,
+        rep,
+        accel: "kvm" as const,
+        bootDir: `boots/redis-runtime-${mode}-r${rep}`,
+        wallMs: 60_000,
+      };
       if (mode === "split" && rep === 3) {
-        out.push({ ...boot, ok: false, failure: "redis split rep 3: container B exited 137 (OOM?); log tail:\n  Killed", pageCache: { afterAKiB: NaN, afterBKiB: NaN }, cgroups: {}, load: [] });
+        out.push({
+          ...boot,
+          ok: false,
+          failure: "redis split rep 3: container B exited 137 (OOM?); log tail:\n  Killed",
+          pageCache: { afterAKiB: NaN, afterBKiB: NaN },
+          cgroups: {},
+          load: [],
+        });
         continue;
       }
-      const cg = () => ({ currentKiB: Math.round((mem[mode] / 2) * 1024), fileKiB: Math.round((mem[mode] / 2 - 6) * 1024), anonKiB: 5 * 1024, shmemKiB: 64, fileMappedKiB: 2048 });
+      const cg = () => ({
+        currentKiB: Math.round((mem[mode] / 2) * 1024),
+        fileKiB: Math.round((mem[mode] / 2 - 6) * 1024),
+        anonKiB: 5 * 1024,
+        shmemKiB: 64,
+        fileMappedKiB: 2048,
+      });
       out.push({
-        ...boot, ok: true, memoryMiB: mem[mode] + noise(seed++) * 0.6,
+        ...boot,
+        ok: true,
+        memoryMiB: mem[mode] + noise(seed++) * 0.6,
         pageCache: { afterAKiB: Math.round((mem[mode] - 30) * 1024), afterBKiB: Math.round((mem[mode] - 10) * 1024) },
         cgroups: { A: cg(), B: cg() },
         load: (["A", "B"] as const).flatMap((container) =>
           ["SET", "GET"].map((step) => ({
-            container, step, tool: "redis-benchmark", throughput: thr[mode] * (step === "GET" ? 1.12 : 1) + noise(seed++) * 900, throughputUnit: "req/s", latencyMs: { avg: 0.31 + noise(seed++) * 0.02 },
+            container,
+            step,
+            tool: "redis-benchmark",
+            throughput: thr[mode] * (step === "GET" ? 1.12 : 1) + noise(seed++) * 900,
+            throughputUnit: "req/s",
+            latencyMs: { avg: 0.31 + noise(seed++) * 0.02 },
           })),
         ),
       });
@@ -126,9 +191,23 @@ export function fixtureRun(over: Partial<RunRecord> = {}, variation: FixtureVari
   const boots = [...bootsOf("synthetic", variation), ...bootsOf("redis", variation)];
   const cells = buildCells(boots, fixtureAnalyses);
   const runtime = runtimeOf(variation);
-  const image = (label: string, sha: string) => ({ ...imageRecord(sha.repeat(64).slice(0, 64)), label, source: `dir:/cache/${label}`, imageBytes: 180 * MiB, mkfsArgs: ["--xattr-inode-digest", "-zlz4hc"] });
+  const image = (label: string, sha: string) => ({
+    ...imageRecord(sha.repeat(64).slice(0, 64)),
+    label,
+    source: `dir:/cache/${label}`,
+    imageBytes: 180 * MiB,
+    mkfsArgs: ["--xattr-inode-digest", "-zlz4hc"],
+  });
   const rootfs = (suites: string[], redis: string, libc: string) => ({
-    tar: "/cache/rootfs.tar", tarSha256: "5".repeat(64), tarBytes: 90 * MiB, suites, installed: { "redis-server": redis }, packages: { "redis-server": redis, libc6: libc }, label: suites.join("+"), mmdebstrap: "1.5.7", seconds: 40,
+    tar: "/cache/rootfs.tar",
+    tarSha256: "5".repeat(64),
+    tarBytes: 90 * MiB,
+    suites,
+    installed: { "redis-server": redis },
+    packages: { "redis-server": redis, libc6: libc },
+    label: suites.join("+"),
+    mmdebstrap: "1.5.7",
+    seconds: 40,
   });
   const base = runRecord();
   return runRecord({
@@ -139,16 +218,36 @@ export function fixtureRun(over: Partial<RunRecord> = {}, variation: FixtureVari
     accel: { accel: "kvm", reason: "/dev/kvm booted the probe kernel" },
     plan: { ...base.plan, workloads: ["synthetic", "redis"], paths: [...ACCESS_PATHS] },
     workloads: [
-      { name: "synthetic", image: "synthetic", versions: "A & B", imageA: image("synthetic-a", "1"), imageB: image("synthetic-b", "2"), sharing: fixtureAnalyses.get("synthetic")! },
       {
-        name: "redis", image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: image("redis-a", "3"), imageB: image("redis-b", "4"), sharing: fixtureAnalyses.get("redis")!,
-        rootfs: { a: rootfs(["trixie"], "5:8.0.2-3+deb13u2", "2.41-12"), b: rootfs(["trixie", "trixie-security"], "5:8.0.2-3+deb13u3", "2.41-12+deb13u1") },
+        name: "synthetic",
+        image: "synthetic",
+        versions: "A & B",
+        imageA: image("synthetic-a", "1"),
+        imageB: image("synthetic-b", "2"),
+        sharing: fixtureAnalyses.get("synthetic")!,
+      },
+      {
+        name: "redis",
+        image: "redis",
+        versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3",
+        imageA: image("redis-a", "3"),
+        imageB: image("redis-b", "4"),
+        sharing: fixtureAnalyses.get("redis")!,
+        rootfs: {
+          a: rootfs(["trixie"], "5:8.0.2-3+deb13u2", "2.41-12"),
+          b: rootfs(["trixie", "trixie-security"], "5:8.0.2-3+deb13u3", "2.41-12+deb13u1"),
+        },
       },
     ],
     boots,
     failedBoots: [
       {
-        phase: "read-all", workload: "redis", mode: "on", path: "mmap", rep: 2, bootDir: "boots/redis-on-mmap-r2",
+        phase: "read-all",
+        workload: "redis",
+        mode: "on",
+        path: "mmap",
+        rep: 2,
+        bootDir: "boots/redis-on-mmap-r2",
         failure:
           "redis on/mmap rep 2: guest kernel panicked; BUG: kernel NULL pointer dereference, address: 0000000000000060 at erofs_read_begin+0x31/0x6b; console tail:\n" +
           "    <- erofs_readahead+0x27/0x44\n    <- read_pages+0x6a/0x270\n[   41.231] Kernel panic - not syncing: Fatal exception",

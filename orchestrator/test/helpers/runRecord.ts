@@ -12,8 +12,17 @@ export const stat = (median: number, n = 3) => ({ median, min: median, max: medi
 
 export function imageRecord(sha: string): ImageRecord {
   return {
-    label: "x", source: "dir:/x", image: "image.erofs", imageSha256: sha, imageBytes: 4096, manifest: "manifest.json", manifestSha256: "m",
-    mkfsVersion: "1.9.4", mkfsArgs: [], profile: "xattr-inode-digest", superblock: { featureCompat: 0x21, ishareByte: 0 },
+    label: "x",
+    source: "dir:/x",
+    image: "image.erofs",
+    imageSha256: sha,
+    imageBytes: 4096,
+    manifest: "manifest.json",
+    manifestSha256: "m",
+    mkfsVersion: "1.9.4",
+    mkfsArgs: [],
+    profile: "xattr-inode-digest",
+    superblock: { featureCompat: 0x21, ishareByte: 0 },
   };
 }
 
@@ -21,15 +30,41 @@ const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 40
 export const SHARING = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
 
 export function cell(workload: string, path: AccessPath, mode: Mode, afterB: number, reductionPct?: number): Cell {
-  return { workload, phase: "read-all", path, mode, afterA: stat(afterB / 2), afterB: stat(afterB), expectedAfterB: afterB, reductionPct, excluded: [] };
+  return {
+    workload,
+    phase: "read-all",
+    path,
+    mode,
+    afterA: stat(afterB / 2),
+    afterB: stat(afterB),
+    expectedAfterB: afterB,
+    reductionPct,
+    excluded: [],
+  };
 }
 
 export function comparison(c: Partial<Comparison> & { workload: string; path: AccessPath }): Comparison {
   return { expectedReductionPct: 45.5, splitShared: false, noisy: false, sharingInactive: false, ...c };
 }
 
-export function runtimeCell(workload: string, mode: Mode, memory: number, over: Partial<RuntimeCell> = {}): RuntimeCell {
-  return { workload, mode, memory: stat(memory), pageCache: stat(0), file: stat(0), anon: stat(0), shmem: stat(0), failures: [], load: [], ...over };
+export function runtimeCell(
+  workload: string,
+  mode: Mode,
+  memory: number,
+  over: Partial<RuntimeCell> = {},
+): RuntimeCell {
+  return {
+    workload,
+    mode,
+    memory: stat(memory),
+    pageCache: stat(0),
+    file: stat(0),
+    anon: stat(0),
+    shmem: stat(0),
+    failures: [],
+    load: [],
+    ...over,
+  };
 }
 
 /** A complete run of one workload; every field a reader needs, valid against the schema. */
@@ -42,16 +77,53 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
     command: [],
     host: { node: "v20", hostKernel: "6.1", cpus: 2, qemu: "QEMU emulator version 7.2.0" },
     accel: { accel: "tcg", reason: "test" },
-    series: { name: "mainline", title: "t", specSha256: "ab".repeat(32), shareMountOptions: "inode_share,domain_id={domain}" },
+    series: {
+      name: "mainline",
+      title: "t",
+      specSha256: "ab".repeat(32),
+      shareMountOptions: "inode_share,domain_id={domain}",
+    },
     kernel: {
-      source: { kind: "debian", description: "Debian linux-source-7.3", package: "linux-source-7.3", packageVersion: "7.3.4-1", kernelVersion: "7.3.4", tree: "t" },
+      source: {
+        kind: "debian",
+        description: "Debian linux-source-7.3",
+        package: "linux-source-7.3",
+        packageVersion: "7.3.4-1",
+        kernelVersion: "7.3.4",
+        tree: "t",
+      },
       buildKey: "k1",
       release: "7.3.4",
     },
-    erofsUtils: { mkfs: "mkfs.erofs", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "build.log" },
-    plan: { workloads: ["redis"], modes: ["off", "on", "split"], paths: ["read"], reps: 3, phases: ["readall", "runtime"], quick: false, digest: "xxh64" },
+    erofsUtils: {
+      mkfs: "mkfs.erofs",
+      version: "1.9.4",
+      sourcePackage: "erofs-utils 1.9.4",
+      suite: "forky",
+      dscSha256: "d",
+      patches: [],
+      log: "build.log",
+    },
+    plan: {
+      workloads: ["redis"],
+      modes: ["off", "on", "split"],
+      paths: ["read"],
+      reps: 3,
+      phases: ["readall", "runtime"],
+      quick: false,
+      digest: "xxh64",
+    },
     ...emptyResults(),
-    workloads: [{ name: "redis", image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)), sharing: SHARING }],
+    workloads: [
+      {
+        name: "redis",
+        image: "redis",
+        versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3",
+        imageA: imageRecord("aa".repeat(32)),
+        imageB: imageRecord("bb".repeat(32)),
+        sharing: SHARING,
+      },
+    ],
     runtimeBasis: "sum of memory.current",
     ...over,
   };
@@ -59,12 +131,41 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
 }
 
 /** One correctness result, as the phase records it. */
-export function correctnessResult(name: string, result: CorrectnessResult["result"], reason = "all verified", over: Partial<CorrectnessResult> = {}): CorrectnessResult {
-  return { workload: "synthetic", check: name.startsWith("trust") ? "trust" : name, name, series: "mainline", result, reason, proves: `what ${name} proves`, ms: 7500, wallMs: 40_000, details: {}, bootDir: `/r/boots/correctness-synthetic-${name}`, ...over };
+export function correctnessResult(
+  name: string,
+  result: CorrectnessResult["result"],
+  reason = "all verified",
+  over: Partial<CorrectnessResult> = {},
+): CorrectnessResult {
+  return {
+    workload: "synthetic",
+    check: name.startsWith("trust") ? "trust" : name,
+    name,
+    series: "mainline",
+    result,
+    reason,
+    proves: `what ${name} proves`,
+    ms: 7500,
+    wallMs: 40_000,
+    details: {},
+    bootDir: `/r/boots/correctness-synthetic-${name}`,
+    ...over,
+  };
 }
 
 /** A run of redis on the read path, with its sharing efficiency, off-mode page cache and runtime saving as a night would record them. */
-export function nightRun(over: { runId: string; startedAt?: string; efficiency?: number; off?: number; splitShared?: boolean; runtimeOn?: number; failures?: string[]; status?: RunRecord["status"]; release?: string; quick?: boolean }): RunRecord {
+export function nightRun(over: {
+  runId: string;
+  startedAt?: string;
+  efficiency?: number;
+  off?: number;
+  splitShared?: boolean;
+  runtimeOn?: number;
+  failures?: string[];
+  status?: RunRecord["status"];
+  release?: string;
+  quick?: boolean;
+}): RunRecord {
   const eff = over.efficiency ?? 98;
   const off = over.off ?? 272.5;
   const runtimeOn = over.runtimeOn ?? 35.3;
@@ -78,13 +179,23 @@ export function nightRun(over: { runId: string; startedAt?: string; efficiency?:
     comparisons: [
       comparison({
         // the on cell is what the efficiency says, so that the boots and the figures agree
-        workload: "redis", path: "read", off: cell("redis", "read", "off", off), on: cell("redis", "read", "on", off * (1 - (45.5 * eff) / 10_000)),
-        reductionPct: (45.5 * eff) / 100, expectedReductionPct: 45.5, efficiencyPct: eff, splitShared: over.splitShared ?? false, noisy: false,
+        workload: "redis",
+        path: "read",
+        off: cell("redis", "read", "off", off),
+        on: cell("redis", "read", "on", off * (1 - (45.5 * eff) / 10_000)),
+        reductionPct: (45.5 * eff) / 100,
+        expectedReductionPct: 45.5,
+        efficiencyPct: eff,
+        splitShared: over.splitShared ?? false,
+        noisy: false,
       }),
     ],
     runtimeCells: [
       runtimeCell("redis", "off", 53.6),
-      runtimeCell("redis", "on", 53.6 * (1 - runtimeOn / 100), { reductionPct: runtimeOn, failures: over.failures ?? [] }),
+      runtimeCell("redis", "on", 53.6 * (1 - runtimeOn / 100), {
+        reductionPct: runtimeOn,
+        failures: over.failures ?? [],
+      }),
     ],
   });
 }

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { appendPackedIshareKey, COMPAT_PLAIN_XATTR_PFX } from "../../src/images/packedKey.js";
-import { COMPAT_ISHARE_XATTRS, COMPAT_SB_CHKSUM, EROFS_MAGIC, SB_OFFSET, setIshareLongPrefixBit, superblockChecksum } from "../../src/images/superblock.js";
+import {
+  COMPAT_ISHARE_XATTRS,
+  COMPAT_SB_CHKSUM,
+  EROFS_MAGIC,
+  SB_OFFSET,
+  setIshareLongPrefixBit,
+  superblockChecksum,
+} from "../../src/images/superblock.js";
 import type { ImageFormat } from "../../src/images/fingerprintKey.js";
 
 /**
@@ -115,7 +122,11 @@ export function tinyErofs(files: TinyFile[], opts: { inodesInFirstBlock?: boolea
     const off = meta + n.nid * 32;
     if (n.dir) {
       // dirents: ".", "..", children
-      const entries: Array<[string, number, number]> = [[".", n.nid, 2], ["..", n.nid, 2], ...n.children.map((c): [string, number, number] => [c.name, c.nid, c.dir ? 2 : 1])];
+      const entries: Array<[string, number, number]> = [
+        [".", n.nid, 2],
+        ["..", n.nid, 2],
+        ...n.children.map((c): [string, number, number] => [c.name, c.nid, c.dir ? 2 : 1]),
+      ];
       entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
       const d = n.dataBlk * BS;
       let nameoff = entries.length * 12;
@@ -161,7 +172,11 @@ export function tinyErofs(files: TinyFile[], opts: { inodesInFirstBlock?: boolea
 }
 
 /** A tiny image in a series' format, made the way the tool makes it: the image, then the profile's fix-up. */
-export async function tinyErofsIn(format: ImageFormat, files: TinyFile[], opts: { inodesInFirstBlock?: boolean } = {}): Promise<Uint8Array> {
+export async function tinyErofsIn(
+  format: ImageFormat,
+  files: TinyFile[],
+  opts: { inodesInFirstBlock?: boolean } = {},
+): Promise<Uint8Array> {
   const img = tinyErofs(files, opts);
   if (format === "xattr-inode-digest") return img;
   const file = path.join(await mkdtemp(path.join(os.tmpdir(), "esb-tiny-")), "image.erofs");

@@ -35,9 +35,15 @@ interface CheckLine {
   details: Record<string, unknown>;
 }
 
-async function verifyTree(root: string, refs: string): Promise<{ check: CheckLine; steps: Array<Record<string, unknown>>; exitCode: number }> {
+async function verifyTree(
+  root: string,
+  refs: string,
+): Promise<{ check: CheckLine; steps: Array<Record<string, unknown>>; exitCode: number }> {
   const r = await execa(esbcheck, ["verify-tree", root, refs], { reject: false });
-  const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as CheckLine);
+  const lines = r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as CheckLine);
   const checks = lines.filter((l) => l.t === "check");
   expect(checks).toHaveLength(1);
   const steps = lines.filter((l) => l.t === "check-step") as unknown as Array<Record<string, unknown>>;
@@ -60,11 +66,12 @@ async function fixture(name: string, files: Record<string, Buffer>): Promise<{ r
   return { root, refs };
 }
 
-const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + seed * 7 + (i >> 9)) & 0xff));
+const bytes = (n: number, seed: number) =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + seed * 7 + (i >> 9)) & 0xff));
 
 describe("esbcheck verdicts, on the host", () => {
   it("passes a tree read back right by every path", async () => {
-    const f = await fixture("right", { "a.bin": bytes(300_001, 1), "b.bin": bytes(4096, 2), "empty": Buffer.alloc(0) });
+    const f = await fixture("right", { "a.bin": bytes(300_001, 1), "b.bin": bytes(4096, 2), empty: Buffer.alloc(0) });
     const { check, exitCode } = await verifyTree(f.root, f.refs);
     expect(check).toMatchObject({ result: "pass", reason: "3 file(s) read back right by every path (14 reads)" });
     expect(exitCode).toBe(0);
@@ -77,7 +84,9 @@ describe("esbcheck verdicts, on the host", () => {
     await writeFile(path.join(f.root, "a.bin"), b);
     const { check, steps, exitCode } = await verifyTree(f.root, f.refs);
     expect(check.result).toBe("fail");
-    expect(check.reason).toMatch(/^T a\.bin by read read back xxh64 [0-9a-f]{16} \(size 200000\), expected [0-9a-f]{16} \(size 200000\); T a\.bin by mmap /);
+    expect(check.reason).toMatch(
+      /^T a\.bin by read read back xxh64 [0-9a-f]{16} \(size 200000\), expected [0-9a-f]{16} \(size 200000\); T a\.bin by mmap /,
+    );
     expect(steps.map((x) => x.method)).toEqual(["read", "mmap", "sendfile", "pread-shuffled", "mapping"]);
     expect(steps.every((x) => x.ok === false && x.sigbus === undefined)).toBe(true);
     expect(exitCode).toBe(1);
@@ -88,8 +97,15 @@ describe("esbcheck verdicts, on the host", () => {
     await truncate(path.join(f.root, "a.bin"), 4096);
     const { check, steps, exitCode } = await verifyTree(f.root, f.refs);
     expect(check.result).toBe("fail");
-    expect(check.reason).toMatch(/by read read back xxh64 [0-9a-f]{16} \(size 4096\), expected [0-9a-f]{16} \(size 12293\)/);
-    expect(steps.find((x) => x.method === "mapping")).toMatchObject({ what: "whole-file mapping", path: "a.bin", ok: false, sigbus: true });
+    expect(check.reason).toMatch(
+      /by read read back xxh64 [0-9a-f]{16} \(size 4096\), expected [0-9a-f]{16} \(size 12293\)/,
+    );
+    expect(steps.find((x) => x.method === "mapping")).toMatchObject({
+      what: "whole-file mapping",
+      path: "a.bin",
+      ok: false,
+      sigbus: true,
+    });
     expect(check.details).toMatchObject({ files: 1 });
     expect(exitCode).toBe(1);
   });
@@ -98,13 +114,22 @@ describe("esbcheck verdicts, on the host", () => {
     const f = await fixture("missing", { "a.bin": bytes(10, 5) });
     await writeFile(f.refs, `0123456789abcdef 10 ${Buffer.from("gone.bin").toString("hex")}\n`);
     const { check } = await verifyTree(f.root, f.refs);
-    expect(check).toMatchObject({ result: "fail", reason: expect.stringMatching(/^T gone\.bin by read: No such file or directory/) });
+    expect(check).toMatchObject({
+      result: "fail",
+      reason: expect.stringMatching(/^T gone\.bin by read: No such file or directory/),
+    });
   });
 
   it("says it could not judge without its reference list, and that nothing applies with an empty one", async () => {
     const f = await fixture("none", {});
-    expect((await verifyTree(f.root, path.join(work, "no-such.refs"))).check).toMatchObject({ result: "error", reason: `cannot read the reference list ${path.join(work, "no-such.refs")}` });
-    expect((await verifyTree(f.root, f.refs)).check).toMatchObject({ result: "na", reason: `the reference list ${f.refs} names no file` });
+    expect((await verifyTree(f.root, path.join(work, "no-such.refs"))).check).toMatchObject({
+      result: "error",
+      reason: `cannot read the reference list ${path.join(work, "no-such.refs")}`,
+    });
+    expect((await verifyTree(f.root, f.refs)).check).toMatchObject({
+      result: "na",
+      reason: `the reference list ${f.refs} names no file`,
+    });
   });
 
   it("ends a check with a fail line when SIGBUS strikes outside a guarded read", async () => {
@@ -141,22 +166,36 @@ async function xxh64Of(content: Buffer): Promise<string> {
 }
 
 /** esbcheck refs-tree: its lines, the reference list it wrote, and its exit status. */
-async function refsTree(root: string, opts: { asNobody?: boolean; env?: Record<string, string> } = {}): Promise<{ lines: Rec[]; list: string; exitCode: number }> {
+async function refsTree(
+  root: string,
+  opts: { asNobody?: boolean; env?: Record<string, string> } = {},
+): Promise<{ lines: Rec[]; list: string; exitCode: number }> {
   const out = path.join(await mkdtemp(path.join(work, "list-")), "ref.txt");
   await chmod(path.dirname(out), 0o777);
   // root reads everything: run as nobody (setpriv, util-linux) so that permissions apply
-  const nobody = opts.asNobody && process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+  const nobody =
+    opts.asNobody && process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
   const argv = [...nobody, esbcheck, "refs-tree", root, "A", out];
   const r = await execa(argv[0]!, argv.slice(1), { reject: false, env: opts.env });
-  const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  const lines = r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Rec);
   return { lines, list: await readFile(out, "utf8").catch(() => ""), exitCode: r.exitCode ?? -1 };
 }
 
 describe("esbcheck's reference pass, on the host", () => {
   it("names every regular file as on disk, with the size and digest the host computes, and writes the list the checks load", async () => {
-    const files: Record<string, Buffer> = { "a.bin": bytes(70_001, 6), "empty": Buffer.alloc(0), "sub-ü/inner.txt": Buffer.from("inner\n") };
+    const files: Record<string, Buffer> = {
+      "a.bin": bytes(70_001, 6),
+      empty: Buffer.alloc(0),
+      "sub-ü/inner.txt": Buffer.from("inner\n"),
+    };
     const f = await fixture("refs-ok", files);
-    await writeFile(Buffer.concat([Buffer.from(f.root + "/sub-ü/"), Buffer.from([0xff]), Buffer.from(".bin")]), "raw name\n");
+    await writeFile(
+      Buffer.concat([Buffer.from(f.root + "/sub-ü/"), Buffer.from([0xff]), Buffer.from(".bin")]),
+      "raw name\n",
+    );
     await symlink("a.bin", path.join(f.root, "link")); // not a regular file: not listed
     const { lines, list, exitCode } = await refsTree(f.root);
     expect(exitCode).toBe(0);
@@ -167,7 +206,9 @@ describe("esbcheck's reference pass, on the host", () => {
       const content = want[r.path as string]!;
       expect(r).toMatchObject({ image: "A", size: content.length, xxh64: await xxh64Of(content) });
     }
-    expect(refs.find((r) => r.pathHex)).toMatchObject({ pathHex: Buffer.concat([Buffer.from("sub-ü/"), Buffer.from([0xff]), Buffer.from(".bin")]).toString("hex") });
+    expect(refs.find((r) => r.pathHex)).toMatchObject({
+      pathHex: Buffer.concat([Buffer.from("sub-ü/"), Buffer.from([0xff]), Buffer.from(".bin")]).toString("hex"),
+    });
     expect(lines.at(-1)).toMatchObject({ t: "refs", image: "A", files: 4, errors: 0, walk: 0, bytes: 70_001 + 6 + 9 });
     // the list is what verify-tree (and every check) reads back against
     const listed = path.join(work, "refs-ok.list");
@@ -187,7 +228,9 @@ describe("esbcheck's reference pass, on the host", () => {
     await chmod(path.join(f.root, "unsearchable"), 0o644);
     try {
       const { lines, list, exitCode } = await refsTree(f.root, { asNobody: true });
-      const failed = lines.filter((l) => l.t === "ref" && l.errno !== undefined).sort((a, b) => String(a.path).localeCompare(String(b.path)));
+      const failed = lines
+        .filter((l) => l.t === "ref" && l.errno !== undefined)
+        .sort((a, b) => String(a.path).localeCompare(String(b.path)));
       expect(failed).toEqual([
         { t: "ref", image: "A", path: "closed", op: "opendir", errno: 13 },
         { t: "ref", image: "A", path: "locked.txt", errno: 13 },
@@ -206,8 +249,15 @@ describe("esbcheck's reference pass, on the host", () => {
     const f = await fixture("refs-readdir", { "top.txt": Buffer.from("top\n") });
     await mkdir(path.join(f.root, "damaged"));
     await writeFile(path.join(f.root, "damaged", "lost.txt"), "lost\n");
-    const { lines, exitCode } = await refsTree(f.root, { env: readdirFailsIn(await buildReaddirFailure(work), "damaged") });
-    expect(lines.filter((l) => l.t === "ref").map((l) => [l.path, l.op ?? null, l.errno ?? null])).toEqual(expect.arrayContaining([["damaged", "readdir", 5], ["top.txt", null, null]]));
+    const { lines, exitCode } = await refsTree(f.root, {
+      env: readdirFailsIn(await buildReaddirFailure(work), "damaged"),
+    });
+    expect(lines.filter((l) => l.t === "ref").map((l) => [l.path, l.op ?? null, l.errno ?? null])).toEqual(
+      expect.arrayContaining([
+        ["damaged", "readdir", 5],
+        ["top.txt", null, null],
+      ]),
+    );
     expect(lines.at(-1)).toMatchObject({ t: "refs", files: 1, errors: 1, walk: -1 });
     expect(exitCode).toBe(1);
   });

@@ -38,8 +38,18 @@ describe("the guest library's digests", () => {
   const VECTORS: Array<[string, Buffer, string, string]> = [
     ["empty", Buffer.alloc(0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "ef46db3751d8e999"],
     ["abc", Buffer.from("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "44bc2cf5ad770999"],
-    ["two blocks", Buffer.from("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "f06103773e8585df"],
-    ["a million a", Buffer.alloc(1_000_000, "a"), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "dc483aaa9b4fdc40"],
+    [
+      "two blocks",
+      Buffer.from("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+      "f06103773e8585df",
+    ],
+    [
+      "a million a",
+      Buffer.alloc(1_000_000, "a"),
+      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+      "dc483aaa9b4fdc40",
+    ],
   ];
   it.each(VECTORS)("gives the published digests of %s, in any piece size", async (_, input, sha256, xxh64) => {
     for (const chunk of [1, 3, 32, 64, 65, 4096]) {
@@ -58,8 +68,12 @@ describe("the guest library's digests", () => {
       return d.digests();
     });
     for (const chunk of [1, 7, 31, 32, 33, 63, 64, 65, 1000]) {
-      expect(await digest("sha256", input, chunk, true), `sha256 in ${chunk}-byte pieces`).toEqual(host.map((h) => h.sha256));
-      expect(await digest("xxh64", input, chunk, true), `xxh64 in ${chunk}-byte pieces`).toEqual(host.map((h) => h.xxh64));
+      expect(await digest("sha256", input, chunk, true), `sha256 in ${chunk}-byte pieces`).toEqual(
+        host.map((h) => h.sha256),
+      );
+      expect(await digest("xxh64", input, chunk, true), `xxh64 in ${chunk}-byte pieces`).toEqual(
+        host.map((h) => h.xxh64),
+      );
     }
   });
 });
@@ -80,7 +94,9 @@ describe("the agents' sources", () => {
   it.each(AGENTS)("%s: every file it includes is compiled or keyed with it, and the library is part of it", (agent) => {
     const sources = agentSources(agent, ROOTFS);
     const c = sources.filter((f) => f.endsWith(".c"));
-    for (const f of c) for (const inc of included(f)) expect(sources, `${path.relative(ROOTFS, f)} includes ${path.relative(ROOTFS, inc)}`).toContain(inc);
+    for (const f of c)
+      for (const inc of included(f))
+        expect(sources, `${path.relative(ROOTFS, f)} includes ${path.relative(ROOTFS, inc)}`).toContain(inc);
     for (const lib of ["digest", "json", "walk", "clock"]) expect(c).toContain(path.join(ROOTFS, "common", `${lib}.c`));
     expect(agentCompileArgs(agent, "/out", { rootfs: ROOTFS })).toEqual([...AGENT_CFLAGS, "-o", "/out", ...c]);
   });
@@ -89,9 +105,20 @@ describe("the agents' sources", () => {
     expect(agentSources("esbcheck", ROOTFS)).toContain(path.join(ROOTFS, "esbcheck", "checks.def"));
   });
 
-  it.each(AGENTS)("%s compiles static without a warning (-Wall -Wextra -Werror)", async (agent) => {
-    const r = await execa("gcc", agentCompileArgs(agent, path.join(work, `${agent}-static`), { rootfs: ROOTFS, flags: [...AGENT_CFLAGS, "-Wextra", "-Werror"] }), { reject: false });
-    expect(r.stderr).toBe("");
-    expect(r.exitCode).toBe(0);
-  }, 120_000);
+  it.each(AGENTS)(
+    "%s compiles static without a warning (-Wall -Wextra -Werror)",
+    async (agent) => {
+      const r = await execa(
+        "gcc",
+        agentCompileArgs(agent, path.join(work, `${agent}-static`), {
+          rootfs: ROOTFS,
+          flags: [...AGENT_CFLAGS, "-Wextra", "-Werror"],
+        }),
+        { reject: false },
+      );
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+    },
+    120_000,
+  );
 });

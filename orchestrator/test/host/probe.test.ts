@@ -17,9 +17,15 @@ import { buildAgent, buildReaddirFailure, readdirFailsIn } from "../helpers/agen
 import { needHost } from "../helpers/host.js";
 
 /** A name on disk, and the "path" the probe must show for it when it is not UTF-8. */
-interface Name { bytes: Buffer; shown?: string }
+interface Name {
+  bytes: Buffer;
+  shown?: string;
+}
 const utf8 = (s: string): Name => ({ bytes: Buffer.from(s, "utf8") });
-const raw = (bytes: number[], tail: string, shown: string): Name => ({ bytes: Buffer.concat([Buffer.from(bytes), Buffer.from(tail)]), shown });
+const raw = (bytes: number[], tail: string, shown: string): Name => ({
+  bytes: Buffer.concat([Buffer.from(bytes), Buffer.from(tail)]),
+  shown,
+});
 
 const FFFD = "\uFFFD";
 const NAMES: Name[] = [
@@ -39,7 +45,12 @@ const NAMES: Name[] = [
 ];
 const SUBDIR = "sübdir-目录";
 
-interface Expected { rel: Buffer; shown?: string; size: number; sha256: string }
+interface Expected {
+  rel: Buffer;
+  shown?: string;
+  size: number;
+  sha256: string;
+}
 type Rec = Record<string, unknown> & { t: string };
 
 let tmp: string;
@@ -49,7 +60,8 @@ let expected: Expected[];
 let pageSize: number;
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-const hexOf = (r: Rec) => (typeof r.pathHex === "string" ? r.pathHex : Buffer.from(String(r.path), "utf8").toString("hex"));
+const hexOf = (r: Rec) =>
+  typeof r.pathHex === "string" ? r.pathHex : Buffer.from(String(r.path), "utf8").toString("hex");
 
 /** Runs the probe; every line must be JSON and the whole output well-formed UTF-8. */
 async function probe(args: string[], asUser?: string[], env?: Record<string, string>): Promise<Rec[]> {
@@ -57,7 +69,11 @@ async function probe(args: string[], asUser?: string[], env?: Record<string, str
   const r = await execa(cmd, argv, { encoding: "buffer", env });
   const out = Buffer.from(r.stdout);
   expect(() => new TextDecoder("utf-8", { fatal: true }).decode(out)).not.toThrow();
-  return out.toString("utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Rec);
+  return out
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Rec);
 }
 
 /** The per-file records of a run, keyed by the raw bytes of the path; each file once. */
@@ -106,7 +122,11 @@ beforeAll(async () => {
   await mkdir(path.join(tree, SUBDIR));
   await add(Buffer.from(`${SUBDIR}/inner-ü.txt`), Buffer.from("inner\n"));
   // pathHex is the whole relative path, directory included
-  await add(Buffer.concat([Buffer.from(`${SUBDIR}/`), Buffer.from([0xff]), Buffer.from("-inner.bin")]), Buffer.from("x"), `${SUBDIR}/${FFFD}-inner.bin`);
+  await add(
+    Buffer.concat([Buffer.from(`${SUBDIR}/`), Buffer.from([0xff]), Buffer.from("-inner.bin")]),
+    Buffer.from("x"),
+    `${SUBDIR}/${FFFD}-inner.bin`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -131,7 +151,10 @@ describe("esbprobe read", () => {
       const sum = recs.filter((r) => r.t === "read");
       expect(sum).toHaveLength(1);
       expect(sum[0]).toMatchObject({
-        method, files: expected.length, errors: 0, walk: 0,
+        method,
+        files: expected.length,
+        errors: 0,
+        walk: 0,
         bytes: expected.reduce((s, e) => s + e.size, 0),
       });
     });
@@ -165,11 +188,16 @@ describe("esbprobe read", () => {
     await chmod(dir, 0o755);
     try {
       // root ignores file permissions: run as nobody (setpriv, util-linux) so they apply
-      const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : undefined;
+      const asUser =
+        process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : undefined;
       const recs = await probe(["read", "read", dir, "A"], asUser);
       const errors = byPath(recs, "file-error");
       const err = (p: string) => errors.get(Buffer.from(p).toString("hex"));
-      expect([...errors.values()].map((r) => r.path).sort()).toEqual(["closed", "locked.txt", "unsearchable/inside.txt"]);
+      expect([...errors.values()].map((r) => r.path).sort()).toEqual([
+        "closed",
+        "locked.txt",
+        "unsearchable/inside.txt",
+      ]);
       expect(err("locked.txt")).toMatchObject({ op: "open", errno: 13, bytes: 0 });
       expect(err("closed")).toMatchObject({ op: "opendir", errno: 13 });
       expect(err("unsearchable/inside.txt")).toMatchObject({ op: "stat", errno: 13 });
@@ -186,13 +214,19 @@ describe("esbprobe read", () => {
 
   it("a directory whose readdir fails is a file-error line (op readdir), and the walk goes on with the rest", async () => {
     const failing = readdirFailsIn(await buildReaddirFailure(tmp), SUBDIR);
-    for (const cmd of [["read", "read", tree, "A", "xxh64"], ["resident", tree, "A"]]) {
+    for (const cmd of [
+      ["read", "read", tree, "A", "xxh64"],
+      ["resident", tree, "A"],
+    ]) {
       const recs = await probe(cmd, undefined, failing);
       const errors = recs.filter((r) => r.t === "file-error");
       expect(errors).toEqual([{ t: "file-error", image: "A", path: SUBDIR, op: "readdir", errno: 5, bytes: 0 }]);
       const outside = expected.filter((e) => !e.rel.toString().startsWith(`${SUBDIR}/`));
-      expect([...byPath(recs, cmd[0] === "read" ? "file" : "resident").keys()].sort()).toEqual(outside.map((e) => e.rel.toString("hex")).sort());
-      if (cmd[0] === "read") expect(recs.find((r) => r.t === "read")).toMatchObject({ files: outside.length, errors: 1, walk: -1 });
+      expect([...byPath(recs, cmd[0] === "read" ? "file" : "resident").keys()].sort()).toEqual(
+        outside.map((e) => e.rel.toString("hex")).sort(),
+      );
+      if (cmd[0] === "read")
+        expect(recs.find((r) => r.t === "read")).toMatchObject({ files: outside.length, errors: 1, walk: -1 });
     }
   });
 });
@@ -241,9 +275,13 @@ describe("esbprobe resident", () => {
 describe("esbprobe strings", () => {
   it("file contents that are not UTF-8 come out as valid JSON, invalid bytes as U+FFFD, NUL kept", async () => {
     const file = path.join(tmp, "log.txt");
-    await writeFile(file, Buffer.concat([
-      Buffer.from("ok café 🦀 "), Buffer.from([0xff, 0x00, 0x41, 0xe6, 0x97, 0x0a, 0xed, 0xa0, 0x80, 0x22, 0x5c, 0x09, 0x7f]),
-    ]));
+    await writeFile(
+      file,
+      Buffer.concat([
+        Buffer.from("ok café 🦀 "),
+        Buffer.from([0xff, 0x00, 0x41, 0xe6, 0x97, 0x0a, 0xed, 0xa0, 0x80, 0x22, 0x5c, 0x09, 0x7f]),
+      ]),
+    );
     const recs = await probe(["output", "A", "step", file]);
     expect(recs).toHaveLength(1);
     expect(recs[0]!.text).toBe(`ok café 🦀 ${FFFD}\u0000A${FFFD}${FFFD}\n${FFFD}${FFFD}${FFFD}"\\\t\u007f`);

@@ -24,8 +24,21 @@ beforeAll(async () => {
   await writeFile(path.join(dir, "a,b", "disk.img"), Buffer.alloc(1 << 20));
   await writeFile(path.join(dir, "a,b", "kernel"), "not a kernel\n");
   const kernel = path.join(dir, "a,b", "kernel");
-  machine = { accel: "tcg", tcgThread: "single", kernel, vmlinux: path.join(dir, "a,b", "vmlinux"), initramfs: kernel, cpus: 1, memoryMiB: 128 };
-  req = { disks: [path.join(dir, "a,b", "disk.img")], guestArgs: { "esb.mode": "probe" }, timeoutMs: 30_000, dir: path.join(dir, "boot,1") };
+  machine = {
+    accel: "tcg",
+    tcgThread: "single",
+    kernel,
+    vmlinux: path.join(dir, "a,b", "vmlinux"),
+    initramfs: kernel,
+    cpus: 1,
+    memoryMiB: 128,
+  };
+  req = {
+    disks: [path.join(dir, "a,b", "disk.img")],
+    guestArgs: { "esb.mode": "probe" },
+    timeoutMs: 30_000,
+    dir: path.join(dir, "boot,1"),
+  };
 }, 600_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -34,7 +47,9 @@ afterAll(async () => {
 describe("QEMU failures on the host side", () => {
   it("doubles commas in paths that go into QEMU option lists", () => {
     const args = qemuArgs(machine, { ...req, dir: "/r,un" });
-    expect(args).toContain(`file=${path.join(dir, "a,,b", "disk.img").replace(dir, dir.replaceAll(",", ",,"))},if=virtio,format=raw,readonly=on`);
+    expect(args).toContain(
+      `file=${path.join(dir, "a,,b", "disk.img").replace(dir, dir.replaceAll(",", ",,"))},if=virtio,format=raw,readonly=on`,
+    );
     expect(args).toContain("file,id=esb,path=/r,,un/samples.jsonl");
     expect(args).toContain("file,id=console,path=/r,,un/console.log");
   });
@@ -49,7 +64,12 @@ describe("QEMU failures on the host side", () => {
   it("boots the machine's kernel, initramfs, vCPUs and memory", () => {
     const args = qemuArgs({ ...machine, memoryMiB: 1024, initramfs: "/boot/own.cpio.gz" }, req);
     const after = (flag: string) => args[args.indexOf(flag) + 1];
-    expect([after("-kernel"), after("-initrd"), after("-smp"), after("-m")]).toEqual([machine.kernel, "/boot/own.cpio.gz", "1", "1024"]);
+    expect([after("-kernel"), after("-initrd"), after("-smp"), after("-m")]).toEqual([
+      machine.kernel,
+      "/boot/own.cpio.gz",
+      "1",
+      "1024",
+    ]);
   });
 
   it("passes a drive path with a comma to QEMU whole (QEMU gets as far as the kernel)", async () => {
@@ -64,6 +84,8 @@ describe("QEMU failures on the host side", () => {
     const e = await readGuestReport(r, "synthetic off/read rep 1").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BenchError);
     expect(e).not.toBeInstanceOf(GuestFailure);
-    expect((e as BenchError).message).toMatch(/synthetic off\/read rep 1: QEMU exited with status 1: .*Could not open '.*a,b\/missing\.img'/);
+    expect((e as BenchError).message).toMatch(
+      /synthetic off\/read rep 1: QEMU exited with status 1: .*Could not open '.*a,b\/missing\.img'/,
+    );
   });
 });

@@ -34,7 +34,8 @@ beforeAll(async () => {
   bin = await buildAgent("esbprobe", tmp);
   tree = path.join(tmp, "tree");
   await mkdir(tree);
-  for (const [i, n] of NAMES.entries()) await writeFile(Buffer.concat([Buffer.from(tree + "/"), n]), Buffer.alloc(1000 + i * 4096, i + 1));
+  for (const [i, n] of NAMES.entries())
+    await writeFile(Buffer.concat([Buffer.from(tree + "/"), n]), Buffer.alloc(1000 + i * 4096, i + 1));
   await mkdir(path.join(tree, "dir-ü"));
   await writeFile(path.join(tree, "dir-ü", "inner"), "x");
 }, 600_000);
@@ -45,7 +46,11 @@ afterAll(async () => {
 async function probeReport(method: string, hash: boolean | "xxh64") {
   const lines: string[] = [];
   for (const image of ["A", "B"]) {
-    const r = await execa(bin, ["read", method, tree, image, ...(hash === "xxh64" ? ["xxh64"] : hash ? ["hash"] : [])], { encoding: "buffer", stripFinalNewline: false });
+    const r = await execa(
+      bin,
+      ["read", method, tree, image, ...(hash === "xxh64" ? ["xxh64"] : hash ? ["hash"] : [])],
+      { encoding: "buffer", stripFinalNewline: false },
+    );
     lines.push(Buffer.from(r.stdout).toString("utf8"));
   }
   lines.push(JSON.stringify({ t: "dmesg", text: "" }) + "\n");
@@ -53,15 +58,18 @@ async function probeReport(method: string, hash: boolean | "xxh64") {
 }
 
 describe("read-back of odd file names", () => {
-  it.each(["read", "mmap", "sendfile"])("matches every file read by %s to the directory's manifest, with digests and without", async (method) => {
-    const m = await manifestOfDir(tree);
-    expect(m.entries.filter((e) => e.pathHex).map((e) => e.pathHex)).toHaveLength(2);
-    for (const hash of [true, false]) {
-      const check = verifyReads(await probeReport(method, hash), m, m, { digest: hash ? "sha256" : null });
-      expect(check.problems).toEqual([]);
-      expect(check.files).toBe(2 * (NAMES.length + 1));
-    }
-  });
+  it.each(["read", "mmap", "sendfile"])(
+    "matches every file read by %s to the directory's manifest, with digests and without",
+    async (method) => {
+      const m = await manifestOfDir(tree);
+      expect(m.entries.filter((e) => e.pathHex).map((e) => e.pathHex)).toHaveLength(2);
+      for (const hash of [true, false]) {
+        const check = verifyReads(await probeReport(method, hash), m, m, { digest: hash ? "sha256" : null });
+        expect(check.problems).toEqual([]);
+        expect(check.files).toBe(2 * (NAMES.length + 1));
+      }
+    },
+  );
 
   it("keeps the same names when the manifest comes from a tarball", async () => {
     const tar = path.join(tmp, "tree.tar");

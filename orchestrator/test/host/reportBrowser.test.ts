@@ -30,7 +30,9 @@ describe("HTML reports in headless Chromium", () => {
 
   beforeAll(async () => {
     await needHost("browser");
-    dir = process.env.ESB_SCREENSHOTS ? path.resolve(process.env.ESB_SCREENSHOTS) : await mkdtemp(path.join(os.tmpdir(), "esb-html-"));
+    dir = process.env.ESB_SCREENSHOTS
+      ? path.resolve(process.env.ESB_SCREENSHOTS)
+      : await mkdtemp(path.join(os.tmpdir(), "esb-html-"));
     await mkdir(dir, { recursive: true });
     browser = await Chromium.launch(findChromium());
   }, 900_000);
@@ -75,7 +77,14 @@ describe("HTML reports in headless Chromium", () => {
   it("nightly.html of a two-night history with a regression and a kernel change, and the night's comparison.html", async () => {
     const history = path.join(dir, "history");
     await rm(history, { recursive: true, force: true });
-    const ids = await writeHistory(history, [{ day: 0 }, { day: 1, kernelRelease: "7.3.5", efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined) }], { pages: true });
+    const ids = await writeHistory(
+      history,
+      [
+        { day: 0 },
+        { day: 1, kernelRelease: "7.3.5", efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined) },
+      ],
+      { pages: true },
+    );
     const { nights, notes } = await loadNightEntries(history);
     expect(notes).toEqual([]);
     const file = path.join(history, "nightly.html");

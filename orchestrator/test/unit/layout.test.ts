@@ -6,7 +6,20 @@ import { describe, expect, it } from "vitest";
  * The source tree is the pipeline: each folder a step, and a step only uses
  * the steps below it. This keeps a newcomer's reading of the code one-way.
  */
-const LAYERS = ["util", "host", "kernel", "images", "guest", "analysis", "record", "report", "pipeline", "tasks", "commands", "cli.ts"];
+const LAYERS = [
+  "util",
+  "host",
+  "kernel",
+  "images",
+  "guest",
+  "analysis",
+  "record",
+  "report",
+  "pipeline",
+  "tasks",
+  "commands",
+  "cli.ts",
+];
 
 const SRC = path.resolve(import.meta.dirname, "..", "..", "src");
 
@@ -27,7 +40,9 @@ function layerOf(file: string): number {
 /** Relative imports of a file, resolved to the .ts files they name. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.\.?\/[^"]+)"/g)].map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, ".ts")));
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.\.?\/[^"]+)"/g)].map((m) =>
+    path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, ".ts")),
+  );
 }
 
 /** Every cycle of a graph of folders, each as "a -> b -> a". */
@@ -50,8 +65,23 @@ function folderCycles(edges: Map<string, Set<string>>): string[] {
 
 describe("a cycle between folders", () => {
   it("is found, however many folders it goes through", () => {
-    expect(folderCycles(new Map([["report", new Set(["report/html"])], ["report/html", new Set(["report"])]]))).toEqual(["report -> report/html -> report"]);
-    expect(folderCycles(new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set()]]))).toEqual([]);
+    expect(
+      folderCycles(
+        new Map([
+          ["report", new Set(["report/html"])],
+          ["report/html", new Set(["report"])],
+        ]),
+      ),
+    ).toEqual(["report -> report/html -> report"]);
+    expect(
+      folderCycles(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set(["c"])],
+          ["c", new Set()],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -61,7 +91,8 @@ describe("source layout", () => {
   it("has every file in a known layer and every import resolving to a file", () => {
     for (const f of files) {
       layerOf(f);
-      for (const target of importsOf(f)) expect(files, `${path.relative(SRC, f)} imports a missing ${path.relative(SRC, target)}`).toContain(target);
+      for (const target of importsOf(f))
+        expect(files, `${path.relative(SRC, f)} imports a missing ${path.relative(SRC, target)}`).toContain(target);
     }
   });
 
@@ -89,8 +120,11 @@ describe("source layout", () => {
 
   it("gives no two files one name, but for a verb of commands/ and the code it runs (README, the folder table)", () => {
     const byName = new Map<string, string[]>();
-    for (const f of files) byName.set(path.basename(f), [...(byName.get(path.basename(f)) ?? []), path.relative(SRC, f)]);
-    const shared = [...byName.values()].filter((fs) => fs.length > 1 && !(fs.length === 2 && fs.some((f) => f.startsWith(`commands${path.sep}`))));
+    for (const f of files)
+      byName.set(path.basename(f), [...(byName.get(path.basename(f)) ?? []), path.relative(SRC, f)]);
+    const shared = [...byName.values()].filter(
+      (fs) => fs.length > 1 && !(fs.length === 2 && fs.some((f) => f.startsWith(`commands${path.sep}`))),
+    );
     expect(shared).toEqual([]);
   });
 

@@ -43,11 +43,17 @@ describe("the nightly workflow", () => {
 
   it("builds each job once, measures it in shards, merges and judges it, in that order", () => {
     expect(Object.keys(workflow.jobs)).toEqual(["plan", "known-answer", "build", "measure", "merge", "verdict"]);
-    expect(runs("known-answer")).toMatch(/nightly --history known-answer --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}"/);
+    expect(runs("known-answer")).toMatch(
+      /nightly --history known-answer --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}"/,
+    );
     expect(runs("plan")).toContain("jobs --matrix nightly.yaml --json");
-    expect(runs("build")).toMatch(/export "artifacts-\$\{\{ matrix\.job \}\}" --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}"/);
-    expect(runs("measure")).toMatch(/run --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}" --artifacts artifacts --shard "\$\{\{ matrix\.shard \}\}\/\$SHARDS"/);
-    expect(runs("merge")).toContain("merge \"$dirs\"");
+    expect(runs("build")).toMatch(
+      /export "artifacts-\$\{\{ matrix\.job \}\}" --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}"/,
+    );
+    expect(runs("measure")).toMatch(
+      /run --matrix nightly\.yaml --job "\$\{\{ matrix\.job \}\}" --artifacts artifacts --shard "\$\{\{ matrix\.shard \}\}\/\$SHARDS"/,
+    );
+    expect(runs("merge")).toContain('merge "$dirs"');
     expect(runs("verdict")).toMatch(/judge "merged\/merged-\$job" --history "history\/\$job"/);
     expect(workflow.jobs.measure!.needs).toEqual(["plan", "build"]);
     expect(runs("measure")).toContain("udevadm");
@@ -58,7 +64,9 @@ describe("the nightly workflow", () => {
     expect(used.map((c) => c.verb)).toEqual(["jobs", "nightly", "export", "run", "merge", "judge"]);
     for (const { verb, options } of used) {
       // the verb's help as commander prints it, without a process per verb
-      const help = program([verb]).verbs.find((v) => v.name() === verb)!.helpInformation();
+      const help = program([verb])
+        .verbs.find((v) => v.name() === verb)!
+        .helpInformation();
       for (const o of options) expect(help, `${verb} ${o} is used by the workflow`).toContain(`${o} `);
     }
   }, 120_000);

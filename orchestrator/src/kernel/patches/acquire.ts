@@ -51,7 +51,12 @@ interface AcquireOptions {
 
 /** What a tree benched as it is has to apply: nothing. */
 export const NO_PATCHES: AcquiredPatches = {
-  source: "none", mboxPath: "", sha256: "", origin: "the tree as it is", series: { version: "", total: 0, patches: [], dropped: [] }, skipped: [],
+  source: "none",
+  mboxPath: "",
+  sha256: "",
+  origin: "the tree as it is",
+  series: { version: "", total: 0, patches: [], dropped: [] },
+  skipped: [],
 };
 
 export function seriesCachePath(messageId: string): string {
@@ -71,16 +76,26 @@ export async function acquirePatches(opts: AcquireOptions): Promise<AcquiredPatc
   const { spec, progress } = opts;
   const messageId = spec.messageId;
   if (!messageId) {
-    throw new BenchError(`series "${spec.name}" has no messageId, so there are no patches to fetch`, `add messageId (the cover letter's Message-ID) to kernel/series/${spec.name}.yaml`);
+    throw new BenchError(
+      `series "${spec.name}" has no messageId, so there are no patches to fetch`,
+      `add messageId (the cover letter's Message-ID) to kernel/series/${spec.name}.yaml`,
+    );
   }
   const cachePath = seriesCachePath(messageId);
   const select = (text: string, source: string) =>
     seriesFromMbox(text, { version: spec.version, expectedCount: spec.patches || undefined, source });
   const skipped: string[] = [];
-  const done = async (source: PatchSource, origin: string, text: string, series: SelectedSeries): Promise<AcquiredPatches> => {
+  const done = async (
+    source: PatchSource,
+    origin: string,
+    text: string,
+    series: SelectedSeries,
+  ): Promise<AcquiredPatches> => {
     if (source !== "cache") await writeFileAtomic(cachePath, text);
     const digest = sha256(text);
-    progress.info(`patches: ${series.patches.length} patches of ${spec.name} (${series.version || "unversioned"}) from ${source}: ${origin} (sha256 ${digest.slice(0, 12)})`);
+    progress.info(
+      `patches: ${series.patches.length} patches of ${spec.name} (${series.version || "unversioned"}) from ${source}: ${origin} (sha256 ${digest.slice(0, 12)})`,
+    );
     return { source, mboxPath: cachePath, sha256: digest, origin, series, skipped };
   };
 
@@ -127,14 +142,20 @@ export async function acquirePatches(opts: AcquireOptions): Promise<AcquiredPatc
   return done("lore", url, text, select(text, url));
 }
 
-async function viaB4(b4: string, messageId: string, version: string | undefined, progress: Progress): Promise<string | { error: string }> {
+async function viaB4(
+  b4: string,
+  messageId: string,
+  version: string | undefined,
+  progress: Progress,
+): Promise<string | { error: string }> {
   const out = await mkdtemp(path.join(os.tmpdir(), "esb-b4-"));
   try {
     const v = /^v(\d+)$/i.exec(version ?? "")?.[1];
     const args = ["am", "-o", out, ...(v ? ["-v", v] : []), messageId];
     progress.info(`patches: ${b4} ${args.join(" ")}`);
     const r = await runAllowFail(b4, args, { timeoutMs: 120_000 });
-    if (r.exitCode !== 0) return { error: `exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}` };
+    if (r.exitCode !== 0)
+      return { error: `exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}` };
     const mbx = (await readdir(out)).filter((f) => f.endsWith(".mbx")).sort();
     const file = mbx[0];
     if (!file) return { error: `wrote no .mbx file into ${out}` };
@@ -151,13 +172,19 @@ async function viaLore(url: string, fetchImpl: typeof fetch, progress: Progress,
   const hint = `pass the series as a file: --mbox FILE (download ${url} elsewhere and gunzip it, or run: b4 am <message-id>)`;
   let body: Buffer;
   try {
-    const res = await fetchImpl(url, { signal: AbortSignal.timeout(60_000), headers: { "user-agent": "erofs-share-bench" } });
+    const res = await fetchImpl(url, {
+      signal: AbortSignal.timeout(60_000),
+      headers: { "user-agent": "erofs-share-bench" },
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
     body = Buffer.from(await res.arrayBuffer());
   } catch (e) {
     const cause = (e as { cause?: { message?: string } }).cause?.message;
     const tried = skipped.length ? ` (also tried: ${skipped.join("; ")})` : "";
-    throw new BenchError(`could not download ${url}: ${(e as Error).message}${cause ? ` (${cause})` : ""}${tried}`, hint);
+    throw new BenchError(
+      `could not download ${url}: ${(e as Error).message}${cause ? ` (${cause})` : ""}${tried}`,
+      hint,
+    );
   }
   // lore sends gzip; a proxy or fetch itself may already have unpacked it.
   if (body[0] === 0x1f && body[1] === 0x8b) {

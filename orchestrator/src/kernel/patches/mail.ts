@@ -59,7 +59,9 @@ export function parseMbox(text: string): MailMessage[] {
   const raw: Array<{ fromLine: string; lines: string[] }> = [];
   // A single mail saved without a separator (an .eml file) is still one message.
   if (starts.length === 0 && HEADER_LINE.test(lines[0] ?? "")) raw.push({ fromLine: "", lines });
-  starts.forEach((start, n) => raw.push({ fromLine: lines[start] ?? "", lines: lines.slice(start + 1, starts[n + 1] ?? lines.length) }));
+  starts.forEach((start, n) =>
+    raw.push({ fromLine: lines[start] ?? "", lines: lines.slice(start + 1, starts[n + 1] ?? lines.length) }),
+  );
   if (!raw.length) return [];
   const scratch = mkdtempSync(path.join(os.tmpdir(), "esb-mailinfo-"));
   try {
@@ -100,7 +102,10 @@ function parseMessage(fromLine: string, lines: string[], scratch: string): MailM
 }
 
 /** One mail through `git mailinfo -k -u`: the subject kept whole, everything re-coded to UTF-8. */
-function mailinfo(mail: string, scratch: string): { subject: string; author: string; email: string; date: string; message: string; patch: string } {
+function mailinfo(
+  mail: string,
+  scratch: string,
+): { subject: string; author: string; email: string; date: string; message: string; patch: string } {
   const msgFile = path.join(scratch, "msg");
   const patchFile = path.join(scratch, "patch");
   const out = gitOkSync(scratch, ["mailinfo", "-k", "-u", msgFile, patchFile], mail, "reading the series' mails");
@@ -117,10 +122,16 @@ function mailinfo(mail: string, scratch: string): { subject: string; author: str
 
 /** An ASCII header (Message-ID, In-Reply-To), unfolded; mailinfo does not report these. */
 function rawHeader(headerLines: string[]): (name: string) => string | undefined {
-  const unfolded = headerLines.join("\n").replace(/\n[ \t]+/g, " ").split("\n");
+  const unfolded = headerLines
+    .join("\n")
+    .replace(/\n[ \t]+/g, " ")
+    .split("\n");
   return (name) => {
     const prefix = `${name.toLowerCase()}:`;
-    return unfolded.find((l) => l.toLowerCase().startsWith(prefix))?.slice(prefix.length).trim();
+    return unfolded
+      .find((l) => l.toLowerCase().startsWith(prefix))
+      ?.slice(prefix.length)
+      .trim();
   };
 }
 

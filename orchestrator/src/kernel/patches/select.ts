@@ -133,10 +133,13 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
     version = opts.version;
     if (!versions.some((v) => sameVersion(v, version))) {
       const found = versions.length ? versions.map(label).join(", ") : "no patch mails at all";
-      throw new BenchError(`${opts.source}: no patches of version ${label(version)} (found: ${found})`, fix, [opts.source]);
+      throw new BenchError(`${opts.source}: no patches of version ${label(version)} (found: ${found})`, fix, [
+        opts.source,
+      ]);
     }
   } else {
-    if (versions.length === 0) throw new BenchError(`${opts.source}: no patch mails (no "[PATCH ...]" subject with a diff)`, fix, [opts.source]);
+    if (versions.length === 0)
+      throw new BenchError(`${opts.source}: no patch mails (no "[PATCH ...]" subject with a diff)`, fix, [opts.source]);
     if (versions.length > 1) {
       throw new BenchError(
         `${opts.source}: mixes versions ${versions.map(label).join(" and ")} of the series`,
@@ -154,7 +157,11 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
 
   const totals = [...new Set(chosen.map((c) => c.tag.total))];
   if (totals.length > 1) {
-    throw new BenchError(`${opts.source}: version ${label(version)} patches disagree on the series length (${totals.map((t) => `of ${t}`).join(", ")})`, fix, [opts.source]);
+    throw new BenchError(
+      `${opts.source}: version ${label(version)} patches disagree on the series length (${totals.map((t) => `of ${t}`).join(", ")})`,
+      fix,
+      [opts.source],
+    );
   }
   const total = totals[0] ?? 0;
   if (opts.expectedCount !== undefined && opts.expectedCount !== total) {
@@ -168,7 +175,11 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
   for (const c of chosen) byIndex.set(c.tag.index, [...(byIndex.get(c.tag.index) ?? []), c]);
   const twice = [...byIndex.entries()].filter(([, list]) => list.length > 1).map(([k]) => `${k}/${total}`);
   if (twice.length) {
-    throw new BenchError(`${opts.source}: patch ${twice.join(", ")} appears more than once`, `remove the resent copy from the mbox`, [opts.source]);
+    throw new BenchError(
+      `${opts.source}: patch ${twice.join(", ")} appears more than once`,
+      `remove the resent copy from the mbox`,
+      [opts.source],
+    );
   }
   const missing: number[] = [];
   for (let k = 1; k <= total; k++) if (!byIndex.has(k)) missing.push(k);
@@ -180,7 +191,10 @@ export function selectSeries(messages: MailMessage[], opts: SelectOptions): Sele
     );
   }
   const extra = [...byIndex.keys()].filter((k) => k > total);
-  if (extra.length) throw new BenchError(`${opts.source}: patch numbers ${extra.join(", ")} exceed the series length ${total}`, fix, [opts.source]);
+  if (extra.length)
+    throw new BenchError(`${opts.source}: patch numbers ${extra.join(", ")} exceed the series length ${total}`, fix, [
+      opts.source,
+    ]);
 
   const cover = covers.find((c) => sameVersion(c.tag.version, version));
   const patches = [...chosen]

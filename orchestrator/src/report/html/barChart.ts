@@ -41,7 +41,13 @@ export function barChart(spec: BarChartSpec): string {
   const longest = Math.max(3, ...spec.groups.flatMap((g) => g.bars.map((b) => b.label.length))) * CH;
   const above = longest > MAX_SIDE_LABEL;
   const labelW = above ? 2 : 10 + longest;
-  const valueW = 8 + Math.max(3, ...spec.groups.flatMap((g) => g.bars.map((b) => (isNum(b.value) ? b.value.toFixed(decimals).length : 3)))) * CH;
+  const valueW =
+    8 +
+    Math.max(
+      3,
+      ...spec.groups.flatMap((g) => g.bars.map((b) => (isNum(b.value) ? b.value.toFixed(decimals).length : 3))),
+    ) *
+      CH;
   const barH = 16;
   const rowH = above ? 38 : 22;
   const groupLabelH = spec.groups.some((g) => g.label) ? 20 : 0;
@@ -54,7 +60,12 @@ export function barChart(spec: BarChartSpec): string {
   const x = (v: number) => x0 + ((v - scale.lo) / (scale.hi - scale.lo)) * (x1 - x0);
 
   const leg = legend(
-    [...(spec.legend ?? []), ...(spec.referenceLabel && spec.groups.some((g) => g.bars.some((b) => isNum(b.reference))) ? [{ label: spec.referenceLabel, marker: "reference" as const }] : [])],
+    [
+      ...(spec.legend ?? []),
+      ...(spec.referenceLabel && spec.groups.some((g) => g.bars.some((b) => isNum(b.reference)))
+        ? [{ label: spec.referenceLabel, marker: "reference" as const }]
+        : []),
+    ],
     width,
   );
   let y = leg.height ? leg.height + 8 : 4;
@@ -73,7 +84,10 @@ export function barChart(spec: BarChartSpec): string {
         spans.push([y - 3, y + barH + 3]);
       }
       const mid = y + barH / 2;
-      if (!above) body.push(`<text x="${c(labelW - 6)}" y="${c(mid + 4.5)}" text-anchor="end" fill="${INK}">${esc(b.label)}</text>`);
+      if (!above)
+        body.push(
+          `<text x="${c(labelW - 6)}" y="${c(mid + 4.5)}" text-anchor="end" fill="${INK}">${esc(b.label)}</text>`,
+        );
       if (isNum(b.value)) {
         const a = x(Math.min(0, b.value));
         const e = x(Math.max(0, b.value));
@@ -104,12 +118,24 @@ export function barChart(spec: BarChartSpec): string {
   const grid: string[] = [];
   for (const t of scale.ticks) {
     const tx = x(t);
-    for (const [a, b] of spans) grid.push(`<line x1="${c(tx)}" y1="${c(a)}" x2="${c(tx)}" y2="${c(b)}" stroke="${t === 0 ? MUTED : GRID}" stroke-width="1"/>`);
+    for (const [a, b] of spans)
+      grid.push(
+        `<line x1="${c(tx)}" y1="${c(a)}" x2="${c(tx)}" y2="${c(b)}" stroke="${t === 0 ? MUTED : GRID}" stroke-width="1"/>`,
+      );
     grid.push(`<line x1="${c(tx)}" y1="${c(bottom)}" x2="${c(tx)}" y2="${c(bottom + 4)}" stroke="${MUTED}"/>`);
-    grid.push(`<text x="${c(tx)}" y="${c(bottom + 17)}" text-anchor="middle" fill="${MUTED}">${esc(t.toFixed(scale.decimals))}</text>`);
+    grid.push(
+      `<text x="${c(tx)}" y="${c(bottom + 17)}" text-anchor="middle" fill="${MUTED}">${esc(t.toFixed(scale.decimals))}</text>`,
+    );
   }
   grid.push(`<line x1="${c(x0)}" y1="${c(bottom)}" x2="${c(x1)}" y2="${c(bottom)}" stroke="${MUTED}"/>`);
-  grid.push(`<text x="${c((x0 + x1) / 2)}" y="${c(bottom + 34)}" text-anchor="middle" fill="${MUTED}">${esc(spec.unit)}</text>`);
+  grid.push(
+    `<text x="${c((x0 + x1) / 2)}" y="${c(bottom + 34)}" text-anchor="middle" fill="${MUTED}">${esc(spec.unit)}</text>`,
+  );
   const height = bottom + 42;
-  return svgHead(spec.id, width, height, spec.title, spec.desc) + leg.svg + `<g class="grid">${grid.join("")}</g>` + `<g class="bars">${body.join("")}</g></svg>`;
+  return (
+    svgHead(spec.id, width, height, spec.title, spec.desc) +
+    leg.svg +
+    `<g class="grid">${grid.join("")}</g>` +
+    `<g class="bars">${body.join("")}</g></svg>`
+  );
 }

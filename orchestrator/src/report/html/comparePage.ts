@@ -18,7 +18,8 @@ const VERDICT_TONE: Record<Verdict, "ok" | "bad" | "warn" | "muted"> = {
   improvement: "ok",
   changed: "warn",
   new: "muted",
-  missing: "warn", unjudged: "muted",
+  missing: "warn",
+  unjudged: "muted",
 };
 
 function value(v: number | undefined, unit: MetricRow["unit"]): string {
@@ -66,7 +67,9 @@ function percentChart(cmp: RunComparison): string {
       legend: [
         { label: "baseline", tone: "neutral" },
         { label: "current", tone: "on" },
-        ...(groups.some((g) => g.bars.some((b) => b.tone === "bad")) ? [{ label: "current, regression", tone: "bad" as const }] : []),
+        ...(groups.some((g) => g.bars.some((b) => b.tone === "bad"))
+          ? [{ label: "current, regression", tone: "bad" as const }]
+          : []),
       ],
     }),
     "The table below has every metric with its delta and verdict.",
@@ -78,7 +81,10 @@ function runRef(side: RunComparison["baseline"], href: string | undefined): stri
   return `${href ? `<a href="${esc(href)}">${id}</a>` : id} ${statusBadge(side.status)}<br><span class="meta mono">${esc(side.dir)}</span>`;
 }
 
-export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: string; currentHref?: string } = {}): string {
+export function renderComparisonHtml(
+  cmp: RunComparison,
+  opts: { baselineHref?: string; currentHref?: string } = {},
+): string {
   const regressions = cmp.rows.filter((r) => r.verdict === "regression");
   const verdict = cmp.regressions ? badge(`REGRESSION (${cmp.regressions})`, "bad") : badge("no regression", "ok");
   const t = cmp.thresholds;
@@ -89,29 +95,48 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
     parts.push(
       `<div class="box bad"><h3>Regressions</h3><ul>` +
         regressions
-          .map((r) => `<li>${esc(r.workload === "*" ? "" : `${r.workload} `)}${esc(r.where)}: ${esc(r.metric)} ${value(r.baseline, r.unit)} → ${value(r.current, r.unit)} ${esc(unitLabel(r.unit))}${r.note ? ` <span class="meta">(${esc(r.note)})</span>` : ""}</li>`)
+          .map(
+            (r) =>
+              `<li>${esc(r.workload === "*" ? "" : `${r.workload} `)}${esc(r.where)}: ${esc(r.metric)} ${value(r.baseline, r.unit)} → ${value(r.current, r.unit)} ${esc(unitLabel(r.unit))}${r.note ? ` <span class="meta">(${esc(r.note)})</span>` : ""}</li>`,
+          )
           .join("") +
         `</ul></div>`,
     );
   }
-  parts.push(kv([
-    ["baseline", runRef(cmp.baseline, opts.baselineHref)],
-    ["current", runRef(cmp.current, opts.currentHref)],
-  ]));
+  parts.push(
+    kv([
+      ["baseline", runRef(cmp.baseline, opts.baselineHref)],
+      ["current", runRef(cmp.current, opts.currentHref)],
+    ]),
+  );
   parts.push(
     `<p class="note">Thresholds: read-all sharing efficiency −${esc(t.efficiencyPoints)} pt, runtime reduction −${esc(t.runtimePoints)} pt, ` +
       `off-mode page cache ±${esc(t.offChangePct)}% (reported as changed).</p>`,
   );
   parts.push(`<p class="note">${esc(SIGNIFICANCE_RULE)}</p>`);
-  parts.push(`<div class="box ${cmp.imagesMoved.length ? "warn" : "ok"}" id="images">${esc(imagesSentence(cmp))}</div>`);
+  parts.push(
+    `<div class="box ${cmp.imagesMoved.length ? "warn" : "ok"}" id="images">${esc(imagesSentence(cmp))}</div>`,
+  );
   parts.push(
     `<section id="inputs"><h2>Inputs that changed</h2>` +
       (cmp.inputsChanged.length
-        ? table("Inputs that differ between the two runs", [
-            { head: "input", cell: (i: RunComparison["inputsChanged"][number]) => esc(i.input) },
-            { head: "baseline", cell: (i: RunComparison["inputsChanged"][number]) => `<code>${esc(i.baseline)}</code>`, wrap: true },
-            { head: "current", cell: (i: RunComparison["inputsChanged"][number]) => `<code>${esc(i.current)}</code>`, wrap: true },
-          ], cmp.inputsChanged)
+        ? table(
+            "Inputs that differ between the two runs",
+            [
+              { head: "input", cell: (i: RunComparison["inputsChanged"][number]) => esc(i.input) },
+              {
+                head: "baseline",
+                cell: (i: RunComparison["inputsChanged"][number]) => `<code>${esc(i.baseline)}</code>`,
+                wrap: true,
+              },
+              {
+                head: "current",
+                cell: (i: RunComparison["inputsChanged"][number]) => `<code>${esc(i.current)}</code>`,
+                wrap: true,
+              },
+            ],
+            cmp.inputsChanged,
+          )
         : `<div class="box ok">Identical: kernel, images, mkfs.erofs, guest initramfs, QEMU, accelerator, plan.</div>`) +
       `</section>`,
   );
@@ -119,20 +144,39 @@ export function renderComparisonHtml(cmp: RunComparison, opts: { baselineHref?: 
   parts.push(
     `<section id="metrics"><h2>Metrics</h2>` +
       (chart ? `<div class="charts">${chart}</div>` : "") +
-      table("Every metric, baseline against current", [
-        { head: "workload", cell: (r: MetricRow) => esc(r.workload === "*" ? "run" : r.workload) },
-        { head: "where", cell: (r: MetricRow) => esc(r.where), nowrap: true },
-        { head: "metric", cell: (r: MetricRow) => esc(r.metric), wrap: true },
-        { head: "baseline", cell: (r: MetricRow) => `${value(r.baseline, r.unit)}`, num: true },
-        { head: "current", cell: (r: MetricRow) => `${value(r.current, r.unit)}`, num: true },
-        { head: "delta", cell: (r: MetricRow) => esc(delta(r)), num: true },
-        { head: "significance", cell: (r: MetricRow) => (r.significance ? badge(r.significance, r.significance === "significant" ? "warn" : "muted") : ""), nowrap: true },
-        { head: "verdict", cell: (r: MetricRow) => badge(r.verdict === "regression" ? "REGRESSION" : r.verdict, VERDICT_TONE[r.verdict] ?? "muted") },
-        // an empty column only widens the table
-        ...(cmp.rows.some((r) => r.note) ? [{ head: "note", cell: (r: MetricRow) => esc(r.note ?? ""), wrap: true }] : []),
-      ], cmp.rows, (r) => (r.verdict === "regression" ? "regression" : r.verdict === "improvement" ? "improvement" : undefined)) +
+      table(
+        "Every metric, baseline against current",
+        [
+          { head: "workload", cell: (r: MetricRow) => esc(r.workload === "*" ? "run" : r.workload) },
+          { head: "where", cell: (r: MetricRow) => esc(r.where), nowrap: true },
+          { head: "metric", cell: (r: MetricRow) => esc(r.metric), wrap: true },
+          { head: "baseline", cell: (r: MetricRow) => `${value(r.baseline, r.unit)}`, num: true },
+          { head: "current", cell: (r: MetricRow) => `${value(r.current, r.unit)}`, num: true },
+          { head: "delta", cell: (r: MetricRow) => esc(delta(r)), num: true },
+          {
+            head: "significance",
+            cell: (r: MetricRow) =>
+              r.significance ? badge(r.significance, r.significance === "significant" ? "warn" : "muted") : "",
+            nowrap: true,
+          },
+          {
+            head: "verdict",
+            cell: (r: MetricRow) =>
+              badge(r.verdict === "regression" ? "REGRESSION" : r.verdict, VERDICT_TONE[r.verdict] ?? "muted"),
+          },
+          // an empty column only widens the table
+          ...(cmp.rows.some((r) => r.note)
+            ? [{ head: "note", cell: (r: MetricRow) => esc(r.note ?? ""), wrap: true }]
+            : []),
+        ],
+        cmp.rows,
+        (r) => (r.verdict === "regression" ? "regression" : r.verdict === "improvement" ? "improvement" : undefined),
+      ) +
       `</section>`,
   );
   const unjudged = cmp.unjudged ? `, ${cmp.unjudged} not judged (images moved)` : "";
-  return page({ title: `${cmp.current.runId} against ${cmp.baseline.runId}: ${cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression"}${unjudged}`, body: parts.join("\n") });
+  return page({
+    title: `${cmp.current.runId} against ${cmp.baseline.runId}: ${cmp.regressions ? `REGRESSION (${cmp.regressions})` : "no regression"}${unjudged}`,
+    body: parts.join("\n"),
+  });
 }

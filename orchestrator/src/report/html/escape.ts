@@ -16,7 +16,10 @@ export function esc(value: unknown): string {
  * goes through `esc` when it is put in an attribute.
  */
 export function urlPath(...segments: string[]): string {
-  return segments.flatMap((s) => s.split("/")).map((s) => encodeURIComponent(s)).join("/");
+  return segments
+    .flatMap((s) => s.split("/"))
+    .map((s) => encodeURIComponent(s))
+    .join("/");
 }
 
 /** A number that can be drawn or printed: finite (JSON turns NaN into null, so null counts as missing too). */

@@ -81,7 +81,9 @@ export function lineChart(spec: LineChartSpec): string {
   const out: string[] = [];
   for (const t of scale.ticks) {
     out.push(`<line x1="${c(left)}" y1="${c(py(t))}" x2="${c(width - right)}" y2="${c(py(t))}" stroke="${GRID}"/>`);
-    out.push(`<text x="${c(left - 5)}" y="${c(py(t) + 4)}" text-anchor="end" fill="${MUTED}">${esc(t.toFixed(scale.decimals))}</text>`);
+    out.push(
+      `<text x="${c(left - 5)}" y="${c(py(t) + 4)}" text-anchor="end" fill="${MUTED}">${esc(t.toFixed(scale.decimals))}</text>`,
+    );
   }
   out.push(`<text x="2" y="${c(top - 8)}" fill="${MUTED}">${esc(spec.unit)}</text>`);
   // x labels: first and last, then as many between as fit without overlapping
@@ -106,7 +108,9 @@ export function lineChart(spec: LineChartSpec): string {
   for (const i of shown) {
     const anchor = n === 1 ? "middle" : i === 0 ? "start" : i === n - 1 ? "end" : "middle";
     out.push(`<line x1="${c(px(i))}" y1="${c(bottom)}" x2="${c(px(i))}" y2="${c(bottom + 4)}" stroke="${MUTED}"/>`);
-    out.push(`<text x="${c(px(i))}" y="${c(bottom + 17)}" text-anchor="${anchor}" fill="${MUTED}">${esc(spec.x[i])}</text>`);
+    out.push(
+      `<text x="${c(px(i))}" y="${c(bottom + 17)}" text-anchor="${anchor}" fill="${MUTED}">${esc(spec.x[i])}</text>`,
+    );
   }
   out.push(`<line x1="${c(left)}" y1="${c(bottom)}" x2="${c(width - right)}" y2="${c(bottom)}" stroke="${MUTED}"/>`);
   notes.forEach((a, k) => {
@@ -122,7 +126,9 @@ export function lineChart(spec: LineChartSpec): string {
   });
   for (const m of marks) {
     const mx = px(m.index);
-    out.push(`<rect x="${c(mx - 6)}" y="${c(top)}" width="12" height="${c(plotH)}" fill="${TONES.bad}" fill-opacity="0.12"/>`);
+    out.push(
+      `<rect x="${c(mx - 6)}" y="${c(top)}" width="12" height="${c(plotH)}" fill="${TONES.bad}" fill-opacity="0.12"/>`,
+    );
   }
   for (const s of spec.series) {
     const color = TONES[s.tone ?? "neutral"];
@@ -150,7 +156,9 @@ export function lineChart(spec: LineChartSpec): string {
       `<circle cx="${c(mx)}" cy="${c(top + 8)}" r="7" fill="${TONES.bad}"/>` +
       `<text x="${c(mx)}" y="${c(top + 12)}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">!</text>`;
     const title = `<title>${esc(m.label)}</title>`;
-    out.push(m.href ? `<a href="${esc(m.href)}" class="mark">${title}${dot}</a>` : `<g class="mark">${title}${dot}</g>`);
+    out.push(
+      m.href ? `<a href="${esc(m.href)}" class="mark">${title}${dot}</a>` : `<g class="mark">${title}${dot}</g>`,
+    );
   }
   const height = bottom + 26;
   return svgHead(spec.id, width, height, spec.title, spec.desc) + leg.svg + out.join("") + "</svg>";

@@ -75,7 +75,9 @@ function nightEntryOf(night: Night, links: { report?: string | null; comparison?
       .filter((r) => r.verdict === "regression")
       .map((r) => ({ workload: r.workload, where: r.where, metric: r.metric, ...(r.note ? { note: r.note } : {}) })),
     baseline: verdict?.comparison?.baseline.runId ?? (verdict?.baseline ? path.basename(verdict.baseline) : null),
-    bisections: (verdict?.bisect ?? []).filter((h) => h.dir).map((h) => ({ row: h.row, href: `${night.folder}/${h.dir}/bisect.md` })),
+    bisections: (verdict?.bisect ?? [])
+      .filter((h) => h.dir)
+      .map((h) => ({ row: h.row, href: `${night.folder}/${h.dir}/bisect.md` })),
     imagesMoved: verdict?.imagesMoved ?? [],
     kernelRelease: run.kernel?.release ?? null,
     mkfsVersion: run.erofsUtils?.version ?? null,
@@ -87,12 +89,18 @@ function nightEntryOf(night: Night, links: { report?: string | null; comparison?
       offMiB: num(c.off?.afterB.median),
       onMiB: num(c.on?.afterB.median),
     })),
-    runtime: run.runtimeCells.filter((c) => c.mode !== "off").map((c) => ({ workload: c.workload, mode: c.mode, reductionPct: num(c.reductionPct) })),
+    runtime: run.runtimeCells
+      .filter((c) => c.mode !== "off")
+      .map((c) => ({ workload: c.workload, mode: c.mode, reductionPct: num(c.reductionPct) })),
     ...links,
   };
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** The first of a night's pages that exists, as a link relative to the history folder. */
 async function linkTo(night: Night, ...names: string[]): Promise<string | null> {
@@ -105,7 +113,12 @@ export async function loadNightEntries(historyDir: string): Promise<{ nights: Ni
   const { nights, notes } = await loadHistory(historyDir);
   const entries: NightEntry[] = [];
   for (const n of nights) {
-    entries.push(nightEntryOf(n, { report: await linkTo(n, "report.html", "report.md"), comparison: await linkTo(n, "comparison.html", "nightly.md") }));
+    entries.push(
+      nightEntryOf(n, {
+        report: await linkTo(n, "report.html", "report.md"),
+        comparison: await linkTo(n, "comparison.html", "nightly.md"),
+      }),
+    );
   }
   return { nights: entries, notes };
 }

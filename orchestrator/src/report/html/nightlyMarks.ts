@@ -51,13 +51,16 @@ function inputChanges(nights: NightEntry[]): InputChange[] {
   for (let i = 1; i < nights.length; i++) {
     const a = nights[i - 1]!;
     const b = nights[i]!;
-    if ((a.kernelRelease ?? "?") !== (b.kernelRelease ?? "?")) out.push({ index: i, what: "kernel", from: a.kernelRelease ?? "?", to: b.kernelRelease ?? "?" });
-    if ((a.mkfsVersion ?? "?") !== (b.mkfsVersion ?? "?")) out.push({ index: i, what: "mkfs.erofs", from: a.mkfsVersion ?? "?", to: b.mkfsVersion ?? "?" });
+    if ((a.kernelRelease ?? "?") !== (b.kernelRelease ?? "?"))
+      out.push({ index: i, what: "kernel", from: a.kernelRelease ?? "?", to: b.kernelRelease ?? "?" });
+    if ((a.mkfsVersion ?? "?") !== (b.mkfsVersion ?? "?"))
+      out.push({ index: i, what: "mkfs.erofs", from: a.mkfsVersion ?? "?", to: b.mkfsVersion ?? "?" });
     for (const w of new Set([...Object.keys(a.images), ...Object.keys(b.images)])) {
       const x = a.images[w];
       const y = b.images[w];
       // a workload joining or leaving the plan is not an input change of the others
-      if (x !== undefined && y !== undefined && x !== y) out.push({ index: i, workload: w, what: `${w} images`, from: x, to: y });
+      if (x !== undefined && y !== undefined && x !== y)
+        out.push({ index: i, workload: w, what: `${w} images`, from: x, to: y });
     }
   }
   return out;
@@ -85,13 +88,19 @@ export function annotationsFor(groups: ChangeGroup[], workload: string): XAnnota
   return groups
     .map((g) => ({ g, cs: g.changes.filter((c) => c.workload === undefined || c.workload === workload) }))
     .filter((x) => x.cs.length)
-    .map(({ g, cs }) => ({ index: g.index, tag: g.tag, label: cs.map((c) => `${c.what}: ${c.from} → ${c.to}`).join("; ") }));
+    .map(({ g, cs }) => ({
+      index: g.index,
+      tag: g.tag,
+      label: cs.map((c) => `${c.what}: ${c.from} → ${c.to}`).join("; "),
+    }));
 }
 
 /** Does a regressed metric belong on the read-all charts of (workload, path)? */
 export function onReadAll(r: NightRegression, workload: string, p: string): boolean {
   if (r.workload !== workload && r.workload !== "*") return false;
-  return r.where === "run" || r.where === `read-all ${p}` || (r.where.startsWith("read-all ") && r.where.endsWith(`/${p}`));
+  return (
+    r.where === "run" || r.where === `read-all ${p}` || (r.where.startsWith("read-all ") && r.where.endsWith(`/${p}`))
+  );
 }
 
 export function onRuntime(r: NightRegression, workload: string): boolean {
@@ -103,10 +112,16 @@ export function marksFor(nights: NightEntry[], relevant: (r: NightRegression) =>
   nights.forEach((n, i) => {
     if (!n.regressions) return;
     // a count without rows (a failed first night) concerns every chart
-    const rows = n.regressed.length ? n.regressed.filter(relevant) : [{ workload: "*", where: "run", metric: n.status === "complete" ? "regression" : `run ${n.status}` }];
+    const rows = n.regressed.length
+      ? n.regressed.filter(relevant)
+      : [{ workload: "*", where: "run", metric: n.status === "complete" ? "regression" : `run ${n.status}` }];
     if (!rows.length) return;
     const href = verdictHref(n);
-    marks.push({ index: i, label: `${n.runId}: ${rows.map(whereText).join("; ")}${href ? " (open the night's verdict)" : ""}`, ...(href ? { href } : {}) });
+    marks.push({
+      index: i,
+      label: `${n.runId}: ${rows.map(whereText).join("; ")}${href ? " (open the night's verdict)" : ""}`,
+      ...(href ? { href } : {}),
+    });
   });
   return marks;
 }
@@ -117,9 +132,15 @@ export function runLink(n: NightEntry): string {
 }
 
 export function regressionBadge(n: NightEntry): string {
-  if (n.regressions === null) return n.status === "complete" ? badge("not judged", "muted") : badge("no verdict", "bad");
-  const b = n.regressions > 0 ? badge(`${n.regressions} regression${n.regressions > 1 ? "s" : ""}`, "bad") : badge("no regression", "ok");
+  if (n.regressions === null)
+    return n.status === "complete" ? badge("not judged", "muted") : badge("no verdict", "bad");
+  const b =
+    n.regressions > 0
+      ? badge(`${n.regressions} regression${n.regressions > 1 ? "s" : ""}`, "bad")
+      : badge("no regression", "ok");
   // a night on moved images is neither better nor worse: said beside its verdict, with what moved on hover
-  const moved = n.imagesMoved?.length ? ` <span title="${esc(n.imagesMoved.join("\n"))}">${badge("images moved: not judged", "warn")}</span>` : "";
+  const moved = n.imagesMoved?.length
+    ? ` <span title="${esc(n.imagesMoved.join("\n"))}">${badge("images moved: not judged", "warn")}</span>`
+    : "";
   return (n.comparison ? `<a href="${esc(n.comparison)}">${b}</a>` : b) + moved;
 }

@@ -2,7 +2,18 @@ import { ACCESS_PATHS } from "../../guest/modes.js";
 import { esc, fmtNum } from "./escape.js";
 import { lineChart } from "./lineChart.js";
 import type { NightEntry } from "./nightEntries.js";
-import { annotationsFor, changeGroups, marksFor, onReadAll, onRuntime, regressionBadge, runLink, timeLabels, whereText, type ChangeGroup } from "./nightlyMarks.js";
+import {
+  annotationsFor,
+  changeGroups,
+  marksFor,
+  onReadAll,
+  onRuntime,
+  regressionBadge,
+  runLink,
+  timeLabels,
+  whereText,
+  type ChangeGroup,
+} from "./nightlyMarks.js";
 import { figure, page, statusBadge, table, type Column } from "./page.js";
 
 /**
@@ -16,7 +27,9 @@ import { figure, page, statusBadge, table, type Column } from "./page.js";
 
 function workloadsOf(nights: NightEntry[]): string[] {
   const out: string[] = [];
-  for (const n of nights) for (const w of [...n.cells.map((c) => c.workload), ...n.runtime.map((r) => r.workload)]) if (!out.includes(w)) out.push(w);
+  for (const n of nights)
+    for (const w of [...n.cells.map((c) => c.workload), ...n.runtime.map((r) => r.workload)])
+      if (!out.includes(w)) out.push(w);
   return out;
 }
 
@@ -79,7 +92,11 @@ function workloadSection(nights: NightEntry[], x: string[], w: string, wi: numbe
           desc: `Reduction of the containers' memory.current with sharing ${modes.join(" and ")} against off, in percent, one point per night.`,
           unit: "% vs off",
           x,
-          series: modes.map((m) => ({ label: m, values: nights.map((n) => n.runtime.find((r) => r.workload === w && r.mode === m)?.reductionPct), tone: m === "on" ? ("on" as const) : m === "split" ? ("split" as const) : ("neutral" as const) })),
+          series: modes.map((m) => ({
+            label: m,
+            values: nights.map((n) => n.runtime.find((r) => r.workload === w && r.mode === m)?.reductionPct),
+            tone: m === "on" ? ("on" as const) : m === "split" ? ("split" as const) : ("neutral" as const),
+          })),
           marks: marksFor(nights, (r) => onRuntime(r, w)),
           annotations: notes,
           includeZero: true,
@@ -98,12 +115,30 @@ function workloadSection(nights: NightEntry[], x: string[], w: string, wi: numbe
         { head: `${p} on MiB`, cell: (n) => fmtNum(cell(n)?.onMiB), num: true },
       ];
     }),
-    ...modes.map((m): Column<NightEntry> => ({ head: `runtime ${m} vs off %`, cell: (n) => fmtNum(n.runtime.find((r) => r.workload === w && r.mode === m)?.reductionPct), num: true })),
-    { head: "regressions", cell: (n) => esc(n.regressed.filter((r) => r.workload === w || r.workload === "*").map(whereText).join("; ")), wrap: true },
+    ...modes.map(
+      (m): Column<NightEntry> => ({
+        head: `runtime ${m} vs off %`,
+        cell: (n) => fmtNum(n.runtime.find((r) => r.workload === w && r.mode === m)?.reductionPct),
+        num: true,
+      }),
+    ),
+    {
+      head: "regressions",
+      cell: (n) =>
+        esc(
+          n.regressed
+            .filter((r) => r.workload === w || r.workload === "*")
+            .map(whereText)
+            .join("; "),
+        ),
+      wrap: true,
+    },
   ];
   return (
     `<section id="w${wi}"><h2>${esc(w)}</h2>` +
-    (notes.length ? `<p class="note">Input changes on these charts: ${notes.map((a) => `<strong>${esc(a.tag)}</strong> ${esc(a.label)}`).join("; ")}.</p>` : "") +
+    (notes.length
+      ? `<p class="note">Input changes on these charts: ${notes.map((a) => `<strong>${esc(a.tag)}</strong> ${esc(a.label)}`).join("; ")}.</p>`
+      : "") +
     `<div class="charts">${charts.join("")}</div>` +
     `<details><summary>${esc(w)}: figures per night</summary>${table(`${w}: figures per night`, cols, nights, (n) => (n.regressed.some((r) => r.workload === w || r.workload === "*") ? "regression" : undefined))}</details>` +
     `</section>`
@@ -112,11 +147,20 @@ function workloadSection(nights: NightEntry[], x: string[], w: string, wi: numbe
 
 function changesSection(nights: NightEntry[], x: string[], groups: ChangeGroup[]): string {
   const body = groups.length
-    ? table("Inputs that changed from one night to the next", [
-        { head: "#", cell: (g: ChangeGroup) => `<strong>${esc(g.tag)}</strong>` },
-        { head: "first night", cell: (g: ChangeGroup) => `${esc(x[g.index])}<br>${runLink(nights[g.index]!)}` },
-        { head: "changes", cell: (g: ChangeGroup) => `<ul>${g.changes.map((c) => `<li>${esc(c.what)}: <code>${esc(c.from)}</code> → <code>${esc(c.to)}</code></li>`).join("")}</ul>`, wrap: true },
-      ], groups)
+    ? table(
+        "Inputs that changed from one night to the next",
+        [
+          { head: "#", cell: (g: ChangeGroup) => `<strong>${esc(g.tag)}</strong>` },
+          { head: "first night", cell: (g: ChangeGroup) => `${esc(x[g.index])}<br>${runLink(nights[g.index]!)}` },
+          {
+            head: "changes",
+            cell: (g: ChangeGroup) =>
+              `<ul>${g.changes.map((c) => `<li>${esc(c.what)}: <code>${esc(c.from)}</code> → <code>${esc(c.to)}</code></li>`).join("")}</ul>`,
+            wrap: true,
+          },
+        ],
+        groups,
+      )
     : `<p>The kernel, mkfs.erofs and the images were the same every night.</p>`;
   return `<section id="changes"><h2>Input changes</h2>${body}</section>`;
 }
@@ -128,7 +172,12 @@ function nightsSection(nights: NightEntry[], x: string[]): string {
     { head: "status", cell: (n) => statusBadge(n.status) },
     { head: "regressions", cell: regressionBadge },
     { head: "kernel", cell: (n) => esc(n.kernelRelease ?? "?") },
-    { head: "baseline", cell: (n) => (n.baseline ? `<span class="mono">${esc(n.baseline)}</span>` : `<span class="meta">first baseline</span>`), nowrap: true },
+    {
+      head: "baseline",
+      cell: (n) =>
+        n.baseline ? `<span class="mono">${esc(n.baseline)}</span>` : `<span class="meta">first baseline</span>`,
+      nowrap: true,
+    },
     { head: "what regressed", cell: (n) => esc(n.regressed.map(whereText).join("; ")) + bisectLinks(n), wrap: true },
   ];
   return `<section id="nights"><h2>Nights</h2>${table("Every night, oldest first", cols, nights, (n) => ((n.regressions ?? 0) > 0 ? "regression" : undefined))}</section>`;
@@ -141,7 +190,9 @@ function bisectLinks(n: NightEntry): string {
 
 function latestNight(last: NightEntry): string {
   const bad = (last.regressions ?? 0) > 0 || last.status !== "complete";
-  const what = last.regressed.length ? `<ul>${last.regressed.map((r) => `<li>${esc(whereText(r))}</li>`).join("")}</ul>${bisectLinks(last)}` : "";
+  const what = last.regressed.length
+    ? `<ul>${last.regressed.map((r) => `<li>${esc(whereText(r))}</li>`).join("")}</ul>${bisectLinks(last)}`
+    : "";
   return `<div class="box ${bad ? "bad" : "ok"}"><strong>Latest night</strong> ${runLink(last)} ${statusBadge(last.status)} ${regressionBadge(last)}${what}</div>`;
 }
 
@@ -151,11 +202,16 @@ export function renderNightlyHtml(input: NightEntry[], opts: { notes?: string[];
   const x = timeLabels(nights);
   const first = nights[0];
   const last = nights[nights.length - 1];
-  const span = first && last ? `, ${esc(first.startedAt.slice(0, 16).replace("T", " "))} to ${esc(last.startedAt.slice(0, 16).replace("T", " "))} UTC` : "";
+  const span =
+    first && last
+      ? `, ${esc(first.startedAt.slice(0, 16).replace("T", " "))} to ${esc(last.startedAt.slice(0, 16).replace("T", " "))} UTC`
+      : "";
   const parts = [`<header><h1>${esc(title)}</h1><p class="meta">${nights.length} night(s)${span}</p></header>`];
   if (last) parts.push(latestNight(last));
   if (opts.notes?.length) {
-    parts.push(`<div class="box warn"><strong>Skipped while loading</strong><ul>${opts.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul></div>`);
+    parts.push(
+      `<div class="box warn"><strong>Skipped while loading</strong><ul>${opts.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul></div>`,
+    );
   }
   if (!nights.length) {
     parts.push(`<p>No nights in this history folder yet.</p>`);
@@ -163,7 +219,9 @@ export function renderNightlyHtml(input: NightEntry[], opts: { notes?: string[];
   }
   const groups = changeGroups(nights);
   const names = workloadsOf(nights);
-  parts.push(`<nav class="toc" aria-label="Contents">${[...names.map((w, i) => `<a href="#w${i}">${esc(w)}</a>`), `<a href="#changes">Input changes</a>`, `<a href="#nights">Nights</a>`].join(" ")}</nav>`);
+  parts.push(
+    `<nav class="toc" aria-label="Contents">${[...names.map((w, i) => `<a href="#w${i}">${esc(w)}</a>`), `<a href="#changes">Input changes</a>`, `<a href="#nights">Nights</a>`].join(" ")}</nav>`,
+  );
   parts.push(
     `<p class="note">One point per night. <span class="bang">!</span> marks a night judged a regression (it links to that night's comparison); ` +
       `a dashed line with a number marks a change of the kernel, mkfs.erofs or the images before that night.</p>`,

@@ -27,7 +27,12 @@ export interface Column<T> {
 }
 
 /** A table in a horizontally scrolling region (a wide table never widens the page). */
-export function table<T>(caption: string, cols: Array<Column<T>>, rows: T[], rowClass?: (row: T) => string | undefined): string {
+export function table<T>(
+  caption: string,
+  cols: Array<Column<T>>,
+  rows: T[],
+  rowClass?: (row: T) => string | undefined,
+): string {
   const cls = (c: Column<T>) => (c.num ? ` class="num"` : c.wrap ? ` class="wrap"` : c.nowrap ? ` class="nw"` : "");
   const head = cols.map((c) => `<th scope="col"${cls(c)}>${esc(c.head)}</th>`).join("");
   const body = rows

@@ -19,7 +19,14 @@ function tablesOf(run: RunRecord, workload: string): GapTable[] {
     .flatMap((e) => {
       const c = run.comparisons.find((x) => x.workload === e.workload && x.path === e.path);
       if (!c?.on || !c.off) return [];
-      return [gapTable(e, { offMeasured: c.off.afterB.median, offExpected: c.off.expectedAfterB, onMeasured: c.on.afterB.median, onExpected: c.on.expectedAfterB })];
+      return [
+        gapTable(e, {
+          offMeasured: c.off.afterB.median,
+          offExpected: c.off.expectedAfterB,
+          onMeasured: c.on.afterB.median,
+          onExpected: c.on.expectedAfterB,
+        }),
+      ];
     });
 }
 
@@ -44,18 +51,33 @@ export function gapSection(run: RunRecord, workload: string, index: number): str
     groups: rows.map((g) => ({ label: `${title(g.path)}: gap ${fmtNum(g.gapMiB)} MiB`, bars: parts(g) })),
   });
   const notShared = (g: GapTable) =>
-    g.notShared.length ? g.notShared.map((x) => `${esc(fmtNum(x.MiB))} MiB in ${esc(x.files)} (${esc(x.cause)}, e.g. <code>${esc(x.example)}</code>)`).join("<br>") : "none";
+    g.notShared.length
+      ? g.notShared
+          .map(
+            (x) =>
+              `${esc(fmtNum(x.MiB))} MiB in ${esc(x.files)} (${esc(x.cause)}, e.g. <code>${esc(x.example)}</code>)`,
+          )
+          .join("<br>")
+      : "none";
   return (
     `<h3>The gap to 100%</h3>` +
     `<p class="note">Which identical files shared is measured in the guest: after A is read and before B is, the pages of B's files already in the page cache (mincore).</p>` +
     `<div class="charts">${figure("With sharing on, above the expectation (MiB)", chart)}</div>` +
-    table(`${workload}: the gap to 100%`, [
-      { head: "path", cell: (g) => esc(g.path) },
-      { head: "gap MiB", cell: (g) => fmtNum(g.gapMiB), num: true },
-      { head: "identical but not shared", cell: notShared, wrap: true },
-      { head: "directories and inodes MiB", cell: (g) => fmtNum(g.metadataMiB), num: true },
-      { head: "rest MiB", cell: (g) => fmtNum(g.restMiB), num: true },
-      { head: "rest % of off", cell: (g) => (isNum(g.offMiB) && g.offMiB > 0 ? fmtNum((g.restMiB / g.offMiB) * 100) : "n/a"), num: true },
-    ], rows)
+    table(
+      `${workload}: the gap to 100%`,
+      [
+        { head: "path", cell: (g) => esc(g.path) },
+        { head: "gap MiB", cell: (g) => fmtNum(g.gapMiB), num: true },
+        { head: "identical but not shared", cell: notShared, wrap: true },
+        { head: "directories and inodes MiB", cell: (g) => fmtNum(g.metadataMiB), num: true },
+        { head: "rest MiB", cell: (g) => fmtNum(g.restMiB), num: true },
+        {
+          head: "rest % of off",
+          cell: (g) => (isNum(g.offMiB) && g.offMiB > 0 ? fmtNum((g.restMiB / g.offMiB) * 100) : "n/a"),
+          num: true,
+        },
+      ],
+      rows,
+    )
   );
 }

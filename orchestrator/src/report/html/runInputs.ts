@@ -22,7 +22,13 @@ function code(v: unknown): string {
 function scheduling(run: RunRecord): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const s = run.scheduling;
-  if (s) out.push(["boots", esc(`read-all: ${s.parallel} guest(s) at once (${s.why}); runtime boots ${s.runtimeAlone ? "alone on the host" : "beside other guests"}${s.runtimeWhy ? ` (${s.runtimeWhy})` : ""}`)]);
+  if (s)
+    out.push([
+      "boots",
+      esc(
+        `read-all: ${s.parallel} guest(s) at once (${s.why}); runtime boots ${s.runtimeAlone ? "alone on the host" : "beside other guests"}${s.runtimeWhy ? ` (${s.runtimeWhy})` : ""}`,
+      ),
+    ]);
   if (run.shard) out.push(["shard", esc(`${run.shard.index} of ${run.shard.count}`)]);
   if (run.mergedFrom?.length) out.push(["merged from", run.mergedFrom.map(code).join("<br>")]);
   return out;
@@ -71,7 +77,12 @@ function hostPart(run: RunRecord): string {
   return (
     `<h3>Accelerator and host</h3>` +
     kv([
-      ["accelerator", run.accel ? `${esc(acceleratorLabel(run.accel))} <span class="meta">(${esc(run.accel.reason)})</span>` : `<span class="meta">?</span>`],
+      [
+        "accelerator",
+        run.accel
+          ? `${esc(acceleratorLabel(run.accel))} <span class="meta">(${esc(run.accel.reason)})</span>`
+          : `<span class="meta">?</span>`,
+      ],
       ["qemu", esc(run.host.qemu ?? "?")],
       ["compiler", esc(run.host.compiler ?? "?")],
       ["host kernel", esc(run.host.hostKernel)],
@@ -88,26 +99,34 @@ function imagesPart(w: WorkloadRecord): string {
     { side: "A", i: w.imageA },
     { side: "B", i: w.imageB },
   ];
-  const images = table(`${w.name}: images`, [
-    { head: "image", cell: (r) => r.side },
-    { head: "label", cell: (r) => esc(r.i.label) },
-    { head: "sha256", cell: (r) => code(r.i.imageSha256), wrap: true },
-    { head: "MiB", cell: (r) => mib(r.i.imageBytes), num: true },
-    { head: "mkfs.erofs", cell: (r) => esc(r.i.mkfsVersion) },
-    { head: "profile", cell: (r) => esc(r.i.profile) },
-    { head: "arguments", cell: (r) => code(r.i.mkfsArgs.join(" ")), wrap: true },
-    { head: "source", cell: (r) => esc(r.i.source), wrap: true },
-  ], rows);
+  const images = table(
+    `${w.name}: images`,
+    [
+      { head: "image", cell: (r) => r.side },
+      { head: "label", cell: (r) => esc(r.i.label) },
+      { head: "sha256", cell: (r) => code(r.i.imageSha256), wrap: true },
+      { head: "MiB", cell: (r) => mib(r.i.imageBytes), num: true },
+      { head: "mkfs.erofs", cell: (r) => esc(r.i.mkfsVersion) },
+      { head: "profile", cell: (r) => esc(r.i.profile) },
+      { head: "arguments", cell: (r) => code(r.i.mkfsArgs.join(" ")), wrap: true },
+      { head: "source", cell: (r) => esc(r.i.source), wrap: true },
+    ],
+    rows,
+  );
   const superblocks = `<details><summary>superblocks</summary>${json({ A: w.imageA.superblock, B: w.imageB.superblock })}</details>`;
   const fs = w.rootfs;
   const packages = fs
     ? `<details><summary>Debian root filesystems (${esc(fs.a.suites.join(", "))} / ${esc(fs.b.suites.join(", "))}; ` +
       `${Object.keys(fs.a.packages).length} / ${Object.keys(fs.b.packages).length} packages)</summary>` +
-      table(`${w.name}: the recipe's packages, installed versions`, [
-        { head: "package", cell: (p: string) => esc(p) },
-        { head: "A", cell: (p: string) => esc(fs.a.installed[p] ?? "–") },
-        { head: "B", cell: (p: string) => esc(fs.b.installed[p] ?? "–") },
-      ], [...new Set([...Object.keys(fs.a.installed), ...Object.keys(fs.b.installed)])].sort()) +
+      table(
+        `${w.name}: the recipe's packages, installed versions`,
+        [
+          { head: "package", cell: (p: string) => esc(p) },
+          { head: "A", cell: (p: string) => esc(fs.a.installed[p] ?? "–") },
+          { head: "B", cell: (p: string) => esc(fs.b.installed[p] ?? "–") },
+        ],
+        [...new Set([...Object.keys(fs.a.installed), ...Object.keys(fs.b.installed)])].sort(),
+      ) +
       `</details>`
     : "";
   return `<h3>Images: ${esc(w.name)}</h3><p>${esc(w.image)} ${esc(w.versions)}</p>${images}${superblocks}${packages}`;
@@ -117,11 +136,15 @@ function stageTimesPart(run: RunRecord): string {
   const total = run.stageTimes.reduce((s, t) => s + t.seconds, 0);
   return (
     `<h3>Stage times</h3>` +
-    table(`Stage times (their sum ${total.toFixed(0)} s; the images are made while the kernel compiles)`, [
-      { head: "stage", cell: (t) => esc(t.stage) },
-      { head: "seconds", cell: (t) => fmtNum(t.seconds), num: true },
-      { head: "cached", cell: (t) => (t.reused ? "yes" : "no") },
-    ], run.stageTimes)
+    table(
+      `Stage times (their sum ${total.toFixed(0)} s; the images are made while the kernel compiles)`,
+      [
+        { head: "stage", cell: (t) => esc(t.stage) },
+        { head: "seconds", cell: (t) => fmtNum(t.seconds), num: true },
+        { head: "cached", cell: (t) => (t.reused ? "yes" : "no") },
+      ],
+      run.stageTimes,
+    )
   );
 }
 

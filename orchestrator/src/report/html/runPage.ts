@@ -26,8 +26,13 @@ const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join(
 function problems(run: RunRecord, correctness: CorrectnessCheck[]): string {
   const parts: string[] = [];
   if (run.status !== "complete") {
-    const unfinished = run.status === "running" ? "The run is still going (this page is rewritten after every boot)" : "The run did not finish";
-    const why = run.error ? `<pre>${esc(run.error)}</pre>` : `<p>${unfinished}; the figures below are what it measured until then.</p>`;
+    const unfinished =
+      run.status === "running"
+        ? "The run is still going (this page is rewritten after every boot)"
+        : "The run did not finish";
+    const why = run.error
+      ? `<pre>${esc(run.error)}</pre>`
+      : `<p>${unfinished}; the figures below are what it measured until then.</p>`;
     parts.push(box(run.status === "running" ? "warn" : "bad", `Run ${run.status}`, why));
   }
   const failed = failedCells(run);
@@ -37,18 +42,39 @@ function problems(run: RunRecord, correctness: CorrectnessCheck[]): string {
         `<li><strong>${esc(f.workload)} ${esc(f.where)}</strong>: ${f.count} of ${f.of} failed<br>${esc(f.first)}` +
         `<details><summary>whole failure</summary><pre>${esc(f.detail)}</pre></details></li>`,
     );
-    parts.push(box("bad", "Failed boots", `<p>Their cells are left out or measured from the other boots.</p><ul class="failures">${items.join("")}</ul>`));
+    parts.push(
+      box(
+        "bad",
+        "Failed boots",
+        `<p>Their cells are left out or measured from the other boots.</p><ul class="failures">${items.join("")}</ul>`,
+      ),
+    );
   }
   const flagged = run.comparisons.filter((c) => c.splitShared || c.sharingInactive);
   if (flagged.length) {
-    const why = (c: (typeof flagged)[number]) => (c.splitShared ? "images in different domains shared page cache (split): a LEAK" : "no sharing on this path");
-    parts.push(box(flagged.some((c) => c.splitShared) ? "bad" : "warn", "Flags", list(flagged.map((c) => `${esc(c.workload)} ${esc(c.path)}: ${esc(why(c))}`))));
+    const why = (c: (typeof flagged)[number]) =>
+      c.splitShared ? "images in different domains shared page cache (split): a LEAK" : "no sharing on this path";
+    parts.push(
+      box(
+        flagged.some((c) => c.splitShared) ? "bad" : "warn",
+        "Flags",
+        list(flagged.map((c) => `${esc(c.workload)} ${esc(c.path)}: ${esc(why(c))}`)),
+      ),
+    );
   }
-  const excluded = run.cells.flatMap((c) => c.excluded.map((x) => `${esc(c.workload)} ${esc(c.mode)}/${esc(c.path)} rep ${esc(x.rep)}: ${esc(x.reason)}`));
+  const excluded = run.cells.flatMap((c) =>
+    c.excluded.map((x) => `${esc(c.workload)} ${esc(c.mode)}/${esc(c.path)} rep ${esc(x.rep)}: ${esc(x.reason)}`),
+  );
   if (excluded.length) parts.push(box("warn", "Boots left out of the medians", list(excluded)));
   const bad = failedChecks(correctness);
   if (bad.length) {
-    parts.push(box("bad", "Correctness", `<p>${bad.length} check(s) failed: ${bad.map((c) => esc(c.check)).join(", ")}. See <a href="#correctness">the correctness table</a>.</p>`));
+    parts.push(
+      box(
+        "bad",
+        "Correctness",
+        `<p>${bad.length} check(s) failed: ${bad.map((c) => esc(c.check)).join(", ")}. See <a href="#correctness">the correctness table</a>.</p>`,
+      ),
+    );
   }
   if (run.warnings.length) parts.push(box("warn", `Warnings (${run.warnings.length})`, list(run.warnings.map(esc))));
   if (!parts.length) parts.push(`<div class="box ok">No failed boots, no warnings, no flags.</div>`);
@@ -74,7 +100,14 @@ function header(run: RunRecord, names: string[], correctness: CorrectnessCheck[]
 /** The page of a run. */
 export function renderRunHtml(run: RunRecord): string {
   const names = workloadNames(run);
-  const correctness: CorrectnessCheck[] = run.correctness.map((c) => ({ check: c.name, series: c.series, result: c.result, boots: c.boots, reason: c.reason, proves: c.proves }));
+  const correctness: CorrectnessCheck[] = run.correctness.map((c) => ({
+    check: c.name,
+    series: c.series,
+    result: c.result,
+    boots: c.boots,
+    reason: c.reason,
+    proves: c.proves,
+  }));
   const body = [
     header(run, names, correctness),
     problems(run, correctness),

@@ -42,7 +42,12 @@ export function efficiencySection(run: RunRecord): string {
   const groups = workloadNames(run)
     .map((w) => ({
       label: w,
-      bars: comparisonsOf(run, w).map((c) => ({ label: c.path, value: c.efficiencyPct, reference: 100, tone: c.splitShared ? ("bad" as const) : ("on" as const) })),
+      bars: comparisonsOf(run, w).map((c) => ({
+        label: c.path,
+        value: c.efficiencyPct,
+        reference: 100,
+        tone: c.splitShared ? ("bad" as const) : ("on" as const),
+      })),
     }))
     .filter((g) => g.bars.length);
   const chart = barChart({
@@ -68,7 +73,11 @@ export function efficiencySection(run: RunRecord): string {
     `<section id="efficiency"><h2>Sharing efficiency</h2>` +
     `<p class="note">Page cache after reading every file of image A, then image B (median [min–max] over boots). Efficiency is the measured on-vs-off reduction divided by the reduction the sharing analysis expects from identical file content.</p>` +
     `<div class="charts">${figure("Efficiency per workload and access path", chart)}</div>` +
-    table("Sharing efficiency per cell (read-all phase)", cols, workloadNames(run).flatMap((w) => comparisonsOf(run, w))) +
+    table(
+      "Sharing efficiency per cell (read-all phase)",
+      cols,
+      workloadNames(run).flatMap((w) => comparisonsOf(run, w)),
+    ) +
     `</section>`
   );
 }
@@ -89,7 +98,9 @@ function cellFlags(c: Comparison, cell: Cell, planned: number): string {
 export function workloadSection(run: RunRecord, w: string, index: number, extra = ""): string {
   const rec = run.workloads.find((x) => x.name === w);
   const comps = comparisonsOf(run, w);
-  const out: string[] = [`<section id="w${index}"><h2>${esc(w)}${rec ? `: ${esc(rec.image)} ${esc(rec.versions)}` : ""}</h2>`];
+  const out: string[] = [
+    `<section id="w${index}"><h2>${esc(w)}${rec ? `: ${esc(rec.image)} ${esc(rec.versions)}` : ""}</h2>`,
+  ];
   const s = rec?.sharing;
   if (s) {
     out.push(
@@ -113,27 +124,42 @@ export function workloadSection(run: RunRecord, w: string, index: number, extra 
     unit: "MiB page cache after A+B",
     groups: comps.map((c) => ({
       label: PATH_TITLES[c.path],
-      bars: cells(c).map((cell) => ({ label: cell.mode, value: cell.afterB.median, reference: cell.expectedAfterB, tone: MODE_TONE[cell.mode] })),
+      bars: cells(c).map((cell) => ({
+        label: cell.mode,
+        value: cell.afterB.median,
+        reference: cell.expectedAfterB,
+        tone: MODE_TONE[cell.mode],
+      })),
     })),
     legend: MODE_LEGEND,
     referenceLabel: "expected",
   });
-  out.push(`<div class="charts">${figure("Page cache after A+B (MiB)", chart, "Bars: measured median. Tick: expected from the sharing analysis.")}</div>`);
+  out.push(
+    `<div class="charts">${figure("Page cache after A+B (MiB)", chart, "Bars: measured median. Tick: expected from the sharing analysis.")}</div>`,
+  );
   const rows = comps.flatMap((c) => cells(c).map((cell) => ({ c, cell })));
   const on = (r: { cell: Cell }, v: string) => (r.cell.mode === "on" ? v : "");
   out.push(
-    table(`${w}: read-all figures`, [
-      { head: "path", cell: (r) => esc(r.c.path) },
-      { head: "mode", cell: (r) => esc(r.cell.mode) },
-      { head: "after A+B MiB", cell: (r) => spread(r.cell.afterB, 1), num: true },
-      { head: "expected MiB", cell: (r) => fmtNum(r.cell.expectedAfterB), num: true },
-      { head: "reduction %", cell: (r) => (r.cell.mode === "off" ? "–" : pct(r.cell.reductionPct)), num: true },
-      { head: "expected %", cell: (r) => on(r, pct(r.c.expectedReductionPct)), num: true },
-      { head: "efficiency %", cell: (r) => on(r, pct(r.c.efficiencyPct)), num: true },
-      { head: "after A MiB", cell: (r) => spread(r.cell.afterA, 1), num: true },
-      { head: "boots", cell: (r) => esc(r.cell.afterB.n), num: true },
-      { head: "flags", cell: (r) => cellFlags(r.c, r.cell, bootsPlanned(run, "read-all", r.cell.workload, r.cell.path)) },
-    ], rows, (r) => (r.cell.mode === "split" && r.c.splitShared ? "regression" : undefined)),
+    table(
+      `${w}: read-all figures`,
+      [
+        { head: "path", cell: (r) => esc(r.c.path) },
+        { head: "mode", cell: (r) => esc(r.cell.mode) },
+        { head: "after A+B MiB", cell: (r) => spread(r.cell.afterB, 1), num: true },
+        { head: "expected MiB", cell: (r) => fmtNum(r.cell.expectedAfterB), num: true },
+        { head: "reduction %", cell: (r) => (r.cell.mode === "off" ? "–" : pct(r.cell.reductionPct)), num: true },
+        { head: "expected %", cell: (r) => on(r, pct(r.c.expectedReductionPct)), num: true },
+        { head: "efficiency %", cell: (r) => on(r, pct(r.c.efficiencyPct)), num: true },
+        { head: "after A MiB", cell: (r) => spread(r.cell.afterA, 1), num: true },
+        { head: "boots", cell: (r) => esc(r.cell.afterB.n), num: true },
+        {
+          head: "flags",
+          cell: (r) => cellFlags(r.c, r.cell, bootsPlanned(run, "read-all", r.cell.workload, r.cell.path)),
+        },
+      ],
+      rows,
+      (r) => (r.cell.mode === "split" && r.c.splitShared ? "regression" : undefined),
+    ),
   );
   out.push(extra, `</section>`);
   return out.filter(Boolean).join("\n");

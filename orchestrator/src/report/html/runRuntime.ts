@@ -30,7 +30,10 @@ function loadRows(cells: RuntimeCell[]): LoadRow[] {
   for (const c of sortModes(cells)) {
     for (const l of c.load) {
       let r = rows.find((x) => x.workload === c.workload && x.container === l.container && x.step === l.step);
-      if (!r) rows.push((r = { workload: c.workload, container: l.container, step: l.step, unit: l.unit, byMode: new Map() }));
+      if (!r)
+        rows.push(
+          (r = { workload: c.workload, container: l.container, step: l.step, unit: l.unit, byMode: new Map() }),
+        );
       r.byMode.set(c.mode, l);
     }
   }
@@ -49,7 +52,13 @@ function change(r: LoadRow, m: Mode): number | undefined {
   return isNum(base) && isNum(v) && base > 0 ? (v / base) * 100 - 100 : undefined;
 }
 
-function loadSignificance(cells: RuntimeCell[], r: LoadRow, m: Mode, accel: string | undefined, alone: boolean): Significance | undefined {
+function loadSignificance(
+  cells: RuntimeCell[],
+  r: LoadRow,
+  m: Mode,
+  accel: string | undefined,
+  alone: boolean,
+): Significance | undefined {
   const cell = cells.find((c) => c.workload === r.workload && c.mode === m);
   const load = r.byMode.get(m);
   return cell && load ? throughputVsOff(cells, cell, load, accel, alone) : undefined;
@@ -59,7 +68,9 @@ function throughputChart(loads: LoadRow[], modes: Mode[], reps: number): string 
   const groups = loads
     .map((r) => ({
       label: `${r.workload} · ${r.container} · ${r.step}`,
-      bars: modes.filter((m) => m !== "off" && r.byMode.has(m)).map((m) => ({ label: m, value: change(r, m), tone: MODE_TONE[m] })),
+      bars: modes
+        .filter((m) => m !== "off" && r.byMode.has(m))
+        .map((m) => ({ label: m, value: change(r, m), tone: MODE_TONE[m] })),
     }))
     .filter((g) => g.bars.some((b) => isNum(b.value)));
   if (!groups.length) return "";
@@ -72,13 +83,20 @@ function throughputChart(loads: LoadRow[], modes: Mode[], reps: number): string 
     legend: MODE_LEGEND.filter((l) => l.label !== "off"),
   });
   const noise = reps < 2 ? " One boot per mode: nothing here tells noise from effect." : "";
-  return figure("Throughput change vs sharing off (%)", chart, `0 is the throughput with sharing off; below 0 is slower.${noise}`);
+  return figure(
+    "Throughput change vs sharing off (%)",
+    chart,
+    `0 is the throughput with sharing off; below 0 is slower.${noise}`,
+  );
 }
 
 /** Throughput median [min–max], and the average latency under it (one column per mode keeps the table narrow). */
 function loadFigures(l: RuntimeCell["load"][number] | undefined): string {
   if (!l) return "n/a";
-  const latency = l.latencyAvgMs && isNum(l.latencyAvgMs.median) ? `<span class="rng">avg ${esc(l.latencyAvgMs.median.toFixed(2))} ms</span>` : "";
+  const latency =
+    l.latencyAvgMs && isNum(l.latencyAvgMs.median)
+      ? `<span class="rng">avg ${esc(l.latencyAvgMs.median.toFixed(2))} ms</span>`
+      : "";
   return spread(l.throughput) + latency;
 }
 
@@ -94,7 +112,11 @@ export function runtimeSection(run: RunRecord): string {
     unit: "MiB memory.current (sum)",
     groups: names.map((w) => ({
       label: w,
-      bars: sortModes(cells.filter((c) => c.workload === w)).map((c) => ({ label: c.mode, value: c.memory.median, tone: MODE_TONE[c.mode] })),
+      bars: sortModes(cells.filter((c) => c.workload === w)).map((c) => ({
+        label: c.mode,
+        value: c.memory.median,
+        tone: MODE_TONE[c.mode],
+      })),
     })),
     legend: MODE_LEGEND,
   });
@@ -104,7 +126,11 @@ export function runtimeSection(run: RunRecord): string {
     { head: "mode", cell: (c) => esc(c.mode) },
     { head: "boots", cell: (c) => esc(c.memory.n), num: true },
     { head: "memory MiB", cell: (c) => spread(c.memory, 1), num: true },
-    { head: "vs off %", cell: (c) => (c.mode === "off" ? "–" : withSignificance(pct(c.reductionPct), memoryVsOff(cells, c))), num: true },
+    {
+      head: "vs off %",
+      cell: (c) => (c.mode === "off" ? "–" : withSignificance(pct(c.reductionPct), memoryVsOff(cells, c))),
+      num: true,
+    },
     { head: "vs split %", cell: (c) => (c.mode === "on" ? pct(c.reductionVsSplitPct) : ""), num: true },
     { head: "page cache MiB", cell: (c) => fmtNum(c.pageCache.median), num: true },
     { head: "file MiB", cell: (c) => fmtNum(c.file.median), num: true },
@@ -117,8 +143,22 @@ export function runtimeSection(run: RunRecord): string {
     { head: "container", cell: (r) => esc(r.container) },
     // the unit under the step: one column less keeps the table inside a laptop's width
     { head: "step", cell: (r) => `${esc(r.step)}<span class="rng">${esc(r.unit)}</span>` },
-    ...modes.filter((m) => m !== "off").map((m): Column<LoadRow> => ({ head: `${m} vs off %`, cell: (r) => withSignificance(signed(change(r, m)), loadSignificance(cells, r, m, run.accel?.accel, run.scheduling?.runtimeAlone ?? true)), num: true })),
-    ...modes.map((m): Column<LoadRow> => ({ head: `${m} throughput`, cell: (r) => loadFigures(r.byMode.get(m)), num: true })),
+    ...modes
+      .filter((m) => m !== "off")
+      .map(
+        (m): Column<LoadRow> => ({
+          head: `${m} vs off %`,
+          cell: (r) =>
+            withSignificance(
+              signed(change(r, m)),
+              loadSignificance(cells, r, m, run.accel?.accel, run.scheduling?.runtimeAlone ?? true),
+            ),
+          num: true,
+        }),
+      ),
+    ...modes.map(
+      (m): Column<LoadRow> => ({ head: `${m} throughput`, cell: (r) => loadFigures(r.byMode.get(m)), num: true }),
+    ),
   ];
   const byWorkload = sortModes(cells).sort((a, b) => names.indexOf(a.workload) - names.indexOf(b.workload));
   return (
@@ -126,7 +166,9 @@ export function runtimeSection(run: RunRecord): string {
     `<p class="note">Memory: ${esc(run.runtimeBasis)}. “vs split” compares on with split: the saving from sharing across images alone, with the sharing code path in both. ${esc(RUNTIME_SIGNIFICANCE_NOTE.replace('"vs off significance"', "Under each change against off"))}</p>` +
     `<div class="charts">${figure("Runtime memory (MiB)", memChart)}${throughputChart(loads, modes, run.plan.reps)}</div>` +
     table("Runtime memory per workload and mode", memCols, byWorkload) +
-    (loads.length ? table("Load per container and step: throughput median [min–max], average latency", loadCols, loads) : "") +
+    (loads.length
+      ? table("Load per container and step: throughput median [min–max], average latency", loadCols, loads)
+      : "") +
     `</section>`
   );
 }

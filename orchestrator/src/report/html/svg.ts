@@ -53,7 +53,7 @@ export function niceScale(lo: number, hi: number, count = 5): Scale {
   }
   const raw = (hi - lo) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag);
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const start = Math.floor(lo / step + 1e-9) * step;
   const end = Math.ceil(hi / step - 1e-9) * step;
   const ticks: number[] = [];
@@ -71,7 +71,10 @@ export function svgHead(id: string, width: number, height: number, title: string
   );
 }
 
-export function legend(items: Array<{ label: string; tone?: Tone; marker?: "reference" | "regression" | "change" }>, width: number): { svg: string; height: number } {
+export function legend(
+  items: Array<{ label: string; tone?: Tone; marker?: "reference" | "regression" | "change" }>,
+  width: number,
+): { svg: string; height: number } {
   if (!items.length) return { svg: "", height: 0 };
   let x = 0;
   let y = 12;
@@ -83,13 +86,21 @@ export function legend(items: Array<{ label: string; tone?: Tone; marker?: "refe
       y += 18;
     }
     if (it.marker === "reference") {
-      parts.push(`<line x1="${c(x + 7)}" y1="${c(y - 8)}" x2="${c(x + 7)}" y2="${c(y + 4)}" stroke="${INK}" stroke-width="2.5"/>`);
+      parts.push(
+        `<line x1="${c(x + 7)}" y1="${c(y - 8)}" x2="${c(x + 7)}" y2="${c(y + 4)}" stroke="${INK}" stroke-width="2.5"/>`,
+      );
     } else if (it.marker === "regression") {
-      parts.push(`<circle cx="${c(x + 7)}" cy="${c(y - 2)}" r="6" fill="${TONES.bad}"/><text x="${c(x + 7)}" y="${c(y + 2)}" text-anchor="middle" font-size="10" font-weight="700" fill="#fff">!</text>`);
+      parts.push(
+        `<circle cx="${c(x + 7)}" cy="${c(y - 2)}" r="6" fill="${TONES.bad}"/><text x="${c(x + 7)}" y="${c(y + 2)}" text-anchor="middle" font-size="10" font-weight="700" fill="#fff">!</text>`,
+      );
     } else if (it.marker === "change") {
-      parts.push(`<line x1="${c(x + 7)}" y1="${c(y - 8)}" x2="${c(x + 7)}" y2="${c(y + 4)}" stroke="${MUTED}" stroke-width="1.5" stroke-dasharray="3 2"/>`);
+      parts.push(
+        `<line x1="${c(x + 7)}" y1="${c(y - 8)}" x2="${c(x + 7)}" y2="${c(y + 4)}" stroke="${MUTED}" stroke-width="1.5" stroke-dasharray="3 2"/>`,
+      );
     } else {
-      parts.push(`<rect x="${c(x)}" y="${c(y - 9)}" width="14" height="12" rx="2" fill="${TONES[it.tone ?? "neutral"]}"/>`);
+      parts.push(
+        `<rect x="${c(x)}" y="${c(y - 9)}" width="14" height="12" rx="2" fill="${TONES[it.tone ?? "neutral"]}"/>`,
+      );
     }
     parts.push(`<text x="${c(x + 20)}" y="${c(y + 2)}" fill="${INK}">${esc(it.label)}</text>`);
     x += w;

@@ -25,7 +25,12 @@ export function patchsetHash(diffSha256: string[]): string {
 
 /** A file name for a patch, as git format-patch would give it. */
 function patchFileName(index: number, subject: string): string {
-  const slug = subject.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 52).replace(/-+$/, "");
+  const slug = subject
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 52)
+    .replace(/-+$/, "");
   return `${String(index).padStart(4, "0")}-${slug || "patch"}.patch`;
 }
 
@@ -45,7 +50,10 @@ function repositoryUrl(repo: string): string | undefined {
 
 function sourceFields(source: Source): Partial<KcidbCheckout> {
   if (source.kind === "debian") return { tree_name: "debian" };
-  const commit = "commit" in source && source.commit && /^[0-9a-f]{40}$/.test(source.commit) ? { git_commit_hash: source.commit } : {};
+  const commit =
+    "commit" in source && source.commit && /^[0-9a-f]{40}$/.test(source.commit)
+      ? { git_commit_hash: source.commit }
+      : {};
   const ref = "ref" in source && source.ref ? { git_commit_name: source.ref } : {};
   const url = "repo" in source ? repositoryUrl(source.repo) : undefined;
   const repo = url ? { git_repository_url: url } : {};
@@ -59,20 +67,31 @@ function checkoutIdentity(run: RunRecord): unknown {
   const s = k.source as Record<string, unknown>;
   const base = ["kind", "package", "packageVersion", "debSha256", "commit", "tarballSha256"].map((f) => s[f] ?? null);
   const apply = k.apply;
-  return { base, patches: apply ? apply.patchDiffSha256 ?? apply.patches.map((p) => p.messageId) : [], fixups: apply?.fixups.map((f) => [f.name, f.status]) ?? [] };
+  return {
+    base,
+    patches: apply ? (apply.patchDiffSha256 ?? apply.patches.map((p) => p.messageId)) : [],
+    fixups: apply?.fixups.map((f) => [f.name, f.status]) ?? [],
+  };
 }
 
 export function checkoutOf(run: RunRecord, place: RunPlace): KcidbCheckout {
   const k = run.kernel;
   const apply = k?.apply;
   const source = k?.source;
-  const description = source && "description" in source ? source.description : source ? `${source.ref} (${source.commit.slice(0, 12)}) of ${source.repo}` : "?";
+  const description =
+    source && "description" in source
+      ? source.description
+      : source
+        ? `${source.ref} (${source.commit.slice(0, 12)}) of ${source.repo}`
+        : "?";
   const hash = apply ? (apply.patchDiffSha256 ? patchsetHash(apply.patchDiffSha256) : undefined) : k ? "" : undefined;
-  const patchFiles = (apply?.patches ?? []).filter((p) => messageIdOf(p.messageId)).map((p) => ({
-    name: patchFileName(p.index, p.subject),
-    // nothing of the series is uploaded; each patch is on lore under its Message-ID
-    url: `https://lore.kernel.org/all/${encodeURIComponent(messageIdOf(p.messageId)!).replace(/%40/g, "@")}/raw`,
-  }));
+  const patchFiles = (apply?.patches ?? [])
+    .filter((p) => messageIdOf(p.messageId))
+    .map((p) => ({
+      name: patchFileName(p.index, p.subject),
+      // nothing of the series is uploaded; each patch is on lore under its Message-ID
+      url: `https://lore.kernel.org/all/${encodeURIComponent(messageIdOf(p.messageId)!).replace(/%40/g, "@")}/raw`,
+    }));
   const failed = apply?.patches.filter((p) => p.status === "failed") ?? [];
   const log = logsOf(place, [apply ? "apply.log" : undefined]);
   const messageId = messageIdOf(run.series.messageId);
@@ -86,7 +105,9 @@ export function checkoutOf(run: RunRecord, place: RunPlace): KcidbCheckout {
     comment: `series ${run.series.name} (${run.series.title}) on ${description}`,
     start_time: run.startedAt,
     ...(log.log_url ? { log_url: log.log_url } : {}),
-    ...(failed.length ? { log_excerpt: excerpt(failed.map((p) => `patch ${p.index}/${p.total} ${p.subject}: failed`).join("\n")) } : {}),
+    ...(failed.length
+      ? { log_excerpt: excerpt(failed.map((p) => `patch ${p.index}/${p.total} ${p.subject}: failed`).join("\n")) }
+      : {}),
     ...(k ? { valid: failed.length === 0 } : {}),
     misc: {
       series: run.series.name,
@@ -95,14 +116,23 @@ export function checkoutOf(run: RunRecord, place: RunPlace): KcidbCheckout {
       source: source ?? null,
       ...(apply
         ? {
-          patches: apply.patches.map((p) => ({ index: p.index, subject: p.subject, message_id: p.messageId, method: p.method, status: p.status })),
-          fixups: apply.fixups.map((f) => ({ name: f.name, status: f.status, files: f.files })),
-          patch_source: apply.patchSource,
-          mbox_sha256: apply.mboxSha256,
-          patchset_hash_covers: "each patch's diff as applied, in order (the series' fixups are not part of it; they are listed under fixups)",
-        }
+            patches: apply.patches.map((p) => ({
+              index: p.index,
+              subject: p.subject,
+              message_id: p.messageId,
+              method: p.method,
+              status: p.status,
+            })),
+            fixups: apply.fixups.map((f) => ({ name: f.name, status: f.status, files: f.files })),
+            patch_source: apply.patchSource,
+            mbox_sha256: apply.mboxSha256,
+            patchset_hash_covers:
+              "each patch's diff as applied, in order (the series' fixups are not part of it; they are listed under fixups)",
+          }
         : {}),
-      ...(apply && !apply.patchDiffSha256 ? { patchset_hash_missing: "this run was recorded before patch digests were" } : {}),
+      ...(apply && !apply.patchDiffSha256
+        ? { patchset_hash_missing: "this run was recorded before patch digests were" }
+        : {}),
       ...(log.paths.length ? { log_path: log.paths[0], note: relativeNote(place) } : {}),
     },
   };
@@ -151,11 +181,12 @@ export function buildOf(run: RunRecord, place: RunPlace, checkoutId: string): Kc
       build_key: run.kernel?.buildKey ?? null,
       ...(b
         ? {
-          kernel_release: b.kernelRelease,
-          config_sha256: b.configSha256,
-          config: "tinyconfig, then kernel/guest.config and the series' feature symbols merged, then olddefconfig; every requested symbol verified",
-          config_file_in_cache: `kernel-build/<build_key>/${b.config}`,
-        }
+            kernel_release: b.kernelRelease,
+            config_sha256: b.configSha256,
+            config:
+              "tinyconfig, then kernel/guest.config and the series' feature symbols merged, then olddefconfig; every requested symbol verified",
+            config_file_in_cache: `kernel-build/<build_key>/${b.config}`,
+          }
         : {}),
       ...(reused !== undefined ? { reused_from_cache: reused } : {}),
       ...(log.paths.length ? { log_path: log.paths[0], note: relativeNote(place) } : {}),

@@ -46,7 +46,9 @@ const noNul = z.string().refine(isStorableText, "text without NUL or a lone surr
 const sha256 = /^[0-9a-f]{64}$/;
 const sha1 = /^[0-9a-f]{40}$/;
 /** RFC 3339 date-time, as JSON Schema's date-time format. */
-const dateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, "an RFC 3339 date-time");
+const dateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, "an RFC 3339 date-time");
 /** RFC 3986's URI, as kcidb-io checks JSON Schema's "uri" format (with the rfc3987 package): ASCII only, brackets only round an IP literal host. */
 const PCT = "%[0-9A-Fa-f]{2}";
 const UNRESERVED_SUB_DELIMS = "A-Za-z0-9\\-._~!$&'()*+,;=";
@@ -54,9 +56,13 @@ const PCHAR = `(?:[${UNRESERVED_SUB_DELIMS}:@]|${PCT})`;
 const HOST = `(?:\\[[0-9A-Fa-f:.]+\\]|\\[v[0-9A-Fa-f]+\\.[${UNRESERVED_SUB_DELIMS}:]+\\]|(?:[${UNRESERVED_SUB_DELIMS}]|${PCT})*)`;
 const AUTHORITY = `(?:(?:[${UNRESERVED_SUB_DELIMS}:]|${PCT})*@)?${HOST}(?::[0-9]*)?`;
 const HIER_PART = `(?://${AUTHORITY}(?:/${PCHAR}*)*|/?(?:${PCHAR}+(?:/${PCHAR}*)*)?)`;
-const URI_PATTERN = new RegExp(`^[A-Za-z][A-Za-z0-9+.-]*:${HIER_PART}(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?$`);
+const URI_PATTERN = new RegExp(
+  `^[A-Za-z][A-Za-z0-9+.-]*:${HIER_PART}(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?$`,
+);
 const uri = z.string().regex(URI_PATTERN, "an RFC 3986 URI (absolute, ASCII, anything else %-escaped)");
-const misc = z.record(z.string(), z.unknown()).refine(allStorable, "misc without NUL or a lone surrogate in any string");
+const misc = z
+  .record(z.string(), z.unknown())
+  .refine(allStorable, "misc without NUL or a lone surrogate in any string");
 const excerpt = noNul.max(16384);
 
 /** Test paths: "" or dot-separated parts of letters, digits, "_" and "-". */
@@ -65,7 +71,10 @@ const TEST_PATH_PATTERN = /^([a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*)?$/;
 const KCIDB_STATUSES = ["FAIL", "ERROR", "MISS", "PASS", "DONE", "SKIP"] as const;
 export type KcidbStatus = (typeof KCIDB_STATUSES)[number];
 
-export const KcidbResourceSchema = z.strictObject({ name: z.string().regex(/^[^/\0]+$/, "a file name without /"), url: uri });
+export const KcidbResourceSchema = z.strictObject({
+  name: z.string().regex(/^[^/\0]+$/, "a file name without /"),
+  url: uri,
+});
 
 const KcidbCheckoutSchema = z.strictObject({
   id: idString,
@@ -76,8 +85,14 @@ const KcidbCheckoutSchema = z.strictObject({
   git_commit_name: noNul.optional(),
   git_repository_branch: noNul.optional(),
   patchset_files: z.array(KcidbResourceSchema).optional(),
-  patchset_hash: z.string().regex(new RegExp(`^$|${sha256.source}`)).optional(),
-  message_id: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "an e-mail address (a Message-ID without <>)").optional(),
+  patchset_hash: z
+    .string()
+    .regex(new RegExp(`^$|${sha256.source}`))
+    .optional(),
+  message_id: z
+    .string()
+    .regex(/^[^\s@<>]+@[^\s@<>]+$/, "an e-mail address (a Message-ID without <>)")
+    .optional(),
   comment: noNul.optional(),
   start_time: dateTime.optional(),
   log_url: uri.optional(),
@@ -93,7 +108,10 @@ const KcidbBuildSchema = z.strictObject({
   comment: noNul.optional(),
   start_time: dateTime.optional(),
   duration: z.number().optional(),
-  architecture: z.string().regex(/^[a-z0-9_]*$/).optional(),
+  architecture: z
+    .string()
+    .regex(/^[a-z0-9_]*$/)
+    .optional(),
   command: noNul.optional(),
   compiler: noNul.optional(),
   input_files: z.array(KcidbResourceSchema).optional(),
@@ -132,7 +150,10 @@ const KcidbTestSchema = z.strictObject({
 
 /** The file kcidb writes: one submission for kcidb-submit. */
 export const KcidbDataSchema = z.strictObject({
-  version: z.strictObject({ major: z.literal(KCIDB_VERSION.major), minor: z.number().int().min(0).max(KCIDB_VERSION.minor).optional() }),
+  version: z.strictObject({
+    major: z.literal(KCIDB_VERSION.major),
+    minor: z.number().int().min(0).max(KCIDB_VERSION.minor).optional(),
+  }),
   checkouts: z.array(KcidbCheckoutSchema).optional(),
   builds: z.array(KcidbBuildSchema).optional(),
   tests: z.array(KcidbTestSchema).optional(),

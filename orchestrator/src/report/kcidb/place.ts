@@ -70,18 +70,25 @@ function urlOf(place: RunPlace, relative: string): string | undefined {
 }
 
 /** The files a test or build names: the first as its log, the rest as output files when there is a URL; all of them by path in misc. */
-export function logsOf(place: RunPlace, relatives: Array<string | undefined>): {
+export function logsOf(
+  place: RunPlace,
+  relatives: Array<string | undefined>,
+): {
   log_url?: string;
   output_files?: Array<z.infer<typeof KcidbResourceSchema>>;
   paths: string[];
 } {
   const paths = [...new Set(relatives.filter((r): r is string => Boolean(r) && place.has(r!)))];
-  const urls = paths.map((p) => ({ p, url: urlOf(place, p) })).filter((x): x is { p: string; url: string } => Boolean(x.url));
+  const urls = paths
+    .map((p) => ({ p, url: urlOf(place, p) }))
+    .filter((x): x is { p: string; url: string } => Boolean(x.url));
   const [first, ...rest] = urls;
   return {
     ...(first ? { log_url: first.url } : {}),
     // a resource's name is a file name: the boot folder's name goes into it, so that two consoles do not share one
-    ...(rest.length ? { output_files: rest.map((x) => ({ name: x.p.split("/").slice(-2).join("-"), url: x.url })) } : {}),
+    ...(rest.length
+      ? { output_files: rest.map((x) => ({ name: x.p.split("/").slice(-2).join("-"), url: x.url })) }
+      : {}),
     paths,
   };
 }

@@ -26,5 +26,12 @@ export function renderKcidb(runs: Array<{ run: RunRecord; place: RunPlace }>): K
     if (!builds.has(buildId)) builds.set(buildId, buildOf(run, place, checkout.id));
     tests.push(...testsOf(run, place, buildId));
   }
-  return KcidbDataSchema.parse(storable({ version: { ...KCIDB_VERSION }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests }));
+  return KcidbDataSchema.parse(
+    storable({
+      version: { ...KCIDB_VERSION },
+      checkouts: [...checkouts.values()],
+      builds: [...builds.values()],
+      tests,
+    }),
+  );
 }

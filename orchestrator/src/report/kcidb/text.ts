@@ -29,7 +29,8 @@ export const isStorableText = (s: string) => !REFUSED.test(s);
 export function storable<T>(v: T): T {
   if (typeof v === "string") return storableText(v) as T;
   if (Array.isArray(v)) return v.map(storable) as T;
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [storableText(k), storable(x)])) as T;
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [storableText(k), storable(x)])) as T;
   return v;
 }
 

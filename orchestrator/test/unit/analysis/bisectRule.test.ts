@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { decideCheck, decideFigure, endsDiffer, nextAction, parseBisectRow, passesNeeded, rowName } from "../../../src/analysis/bisectRule.js";
+import {
+  decideCheck,
+  decideFigure,
+  endsDiffer,
+  nextAction,
+  parseBisectRow,
+  passesNeeded,
+  rowName,
+} from "../../../src/analysis/bisectRule.js";
 import { RESULT_NAMES } from "../../../src/guest/checks.js";
 import { ACCESS_PATHS } from "../../../src/guest/modes.js";
 
@@ -51,7 +59,11 @@ describe("bisection decisions", () => {
     const checks = ["fadvise", "mount-cycles"];
     const paths = ACCESS_PATHS;
     expect(parseBisectRow("check:fadvise", checks, paths)).toEqual({ kind: "check", name: "fadvise" });
-    expect(parseBisectRow("efficiency:redis/mmap", checks, paths)).toEqual({ kind: "efficiency", workload: "redis", path: "mmap" });
+    expect(parseBisectRow("efficiency:redis/mmap", checks, paths)).toEqual({
+      kind: "efficiency",
+      workload: "redis",
+      path: "mmap",
+    });
     expect(rowName(parseBisectRow("efficiency:redis/mmap", checks, paths))).toBe("efficiency:redis/mmap");
     expect(() => parseBisectRow("check:nope", checks, paths)).toThrow(/no correctness result named nope/);
     expect(() => parseBisectRow("efficiency:redis/no-such-path", checks, paths)).toThrow(/not WORKLOAD\/PATH/);
@@ -63,8 +75,14 @@ describe("git bisect's conclusions", () => {
   it("reads the first bad commit, the candidates when only skipped commits are left, and nothing while it goes on", async () => {
     const { parseBisectOutput } = await import("../../../src/tasks/bisect.js");
     const sha = (c: string) => c.repeat(40);
-    expect(parseBisectOutput(`${sha("a")} is the first bad commit\ncommit ${sha("a")}\nAuthor: x\n`)).toEqual({ done: { firstBad: sha("a") } });
-    expect(parseBisectOutput(`There are only 'skip'ped commits left to test.\nThe first bad commit could be any of:\n${sha("b")}\n${sha("c")}\nWe cannot bisect more!\n`)).toEqual({ done: { candidates: [sha("b"), sha("c")] } });
+    expect(parseBisectOutput(`${sha("a")} is the first bad commit\ncommit ${sha("a")}\nAuthor: x\n`)).toEqual({
+      done: { firstBad: sha("a") },
+    });
+    expect(
+      parseBisectOutput(
+        `There are only 'skip'ped commits left to test.\nThe first bad commit could be any of:\n${sha("b")}\n${sha("c")}\nWe cannot bisect more!\n`,
+      ),
+    ).toEqual({ done: { candidates: [sha("b"), sha("c")] } });
     expect(parseBisectOutput("Bisecting: 3 revisions left to test after this (roughly 2 steps)\n")).toEqual({});
   });
 });
@@ -72,28 +90,64 @@ describe("git bisect's conclusions", () => {
 describe("where a nightly regression points", () => {
   it("gives the bisect command for a regressed check or efficiency of a git tree, and says what stands in the way otherwise", async () => {
     const { bisectHints, renderBisectHints } = await import("../../../src/analysis/bisectHint.js");
-    const row = (where: string, metric: string, verdict = "regression", workload = "synthetic") => ({ workload, where, metric, unit: "" as const, verdict: verdict as "regression", note: "" });
+    const row = (where: string, metric: string, verdict = "regression", workload = "synthetic") => ({
+      workload,
+      where,
+      metric,
+      unit: "" as const,
+      verdict: verdict as "regression",
+      note: "",
+    });
     const rows = [
-      row("correctness fadvise", "check result"), row("read-all mmap", "sharing efficiency (measured / expected reduction)", "regression", "redis"),
-      row("read-all read", "page cache, sharing off", "regression"), row("correctness reclaim", "check result", "ok"),
+      row("correctness fadvise", "check result"),
+      row("read-all mmap", "sharing efficiency (measured / expected reduction)", "regression", "redis"),
+      row("read-all read", "page cache, sharing off", "regression"),
+      row("correctness reclaim", "check result", "ok"),
     ];
-    const night = (commit: string, extra: object = {}) => ({ series: { name: "mainline-tree" }, kernel: { source: { kind: "git", repo: "/src/linux", commit }, ...extra } });
+    const night = (commit: string, extra: object = {}) => ({
+      series: { name: "mainline-tree" },
+      kernel: { source: { kind: "git", repo: "/src/linux", commit }, ...extra },
+    });
     const hints = bisectHints(night("a".repeat(40)), night("b".repeat(40)), rows);
     expect(hints.map((h) => h.row)).toEqual(["check:fadvise", "efficiency:redis/mmap"]);
-    expect(hints[0]!.command).toBe(`npm run bench -- bisect ${"a".repeat(12)}..${"b".repeat(12)} --kernel-src /src/linux --profile mainline --row check:fadvise`);
+    expect(hints[0]!.command).toBe(
+      `npm run bench -- bisect ${"a".repeat(12)}..${"b".repeat(12)} --kernel-src /src/linux --profile mainline --row check:fadvise`,
+    );
     expect(renderBisectHints(hints)).toContain("## Which commit did it");
-    const debian = { series: { name: "mainline" }, kernel: { source: { kind: "debian", package: "linux-source-7.3", packageVersion: "7.3.4-1" } } };
-    expect(bisectHints(debian, debian, rows)[0]).toMatchObject({ row: "check:fadvise", note: expect.stringContaining("bisect in a git clone that has both versions") });
+    const debian = {
+      series: { name: "mainline" },
+      kernel: { source: { kind: "debian", package: "linux-source-7.3", packageVersion: "7.3.4-1" } },
+    };
+    expect(bisectHints(debian, debian, rows)[0]).toMatchObject({
+      row: "check:fadvise",
+      note: expect.stringContaining("bisect in a git clone that has both versions"),
+    });
     const series = (commit: string) => night(commit, { apply: { patches: [{}] } });
-    expect(bisectHints(series("c".repeat(40)), series("c".repeat(40)), rows)[0]!.note).toMatch(/per-patch tells which patch/);
-    expect(bisectHints(night("a".repeat(40)), night("b".repeat(40)), [row("correctness fadvise", "check result", "changed")])).toEqual([]);
+    expect(bisectHints(series("c".repeat(40)), series("c".repeat(40)), rows)[0]!.note).toMatch(
+      /per-patch tells which patch/,
+    );
+    expect(
+      bisectHints(night("a".repeat(40)), night("b".repeat(40)), [
+        row("correctness fadvise", "check result", "changed"),
+      ]),
+    ).toEqual([]);
   });
 
   it("points at every access path the bench measures, with a row bisect itself reads", async () => {
     const { bisectHints } = await import("../../../src/analysis/bisectHint.js");
-    const night = (commit: string) => ({ series: { name: "mainline" }, kernel: { source: { kind: "git", repo: "/src/linux", commit } } });
+    const night = (commit: string) => ({
+      series: { name: "mainline" },
+      kernel: { source: { kind: "git", repo: "/src/linux", commit } },
+    });
     // the row as compareRuns names it, one per access path
-    const rows = ACCESS_PATHS.map((p) => ({ workload: "redis", where: `read-all ${p}`, metric: "sharing efficiency (measured / expected reduction)", unit: "%" as const, verdict: "regression" as const, note: "" }));
+    const rows = ACCESS_PATHS.map((p) => ({
+      workload: "redis",
+      where: `read-all ${p}`,
+      metric: "sharing efficiency (measured / expected reduction)",
+      unit: "%" as const,
+      verdict: "regression" as const,
+      note: "",
+    }));
     const hints = bisectHints(night("a".repeat(40)), night("b".repeat(40)), rows);
     expect(hints.map((h) => h.row)).toEqual(ACCESS_PATHS.map((p) => `efficiency:redis/${p}`));
     for (const h of hints) expect(rowName(parseBisectRow(h.row, RESULT_NAMES, ACCESS_PATHS))).toBe(h.row);

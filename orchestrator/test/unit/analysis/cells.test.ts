@@ -7,9 +7,25 @@ import { analyseSharing } from "../../../src/analysis/sharing.js";
 
 function boot(mode: Mode, rep: number, afterBMiB: number, excluded?: string): BootMeasurement {
   return {
-    workload: "w", mode, path: "read", rep, accel: "tcg", release: "7.2", bootDir: "", wallMs: 1,
-    afterAKiB: afterBMiB * 512, afterBKiB: afterBMiB * 1024, baselineKiB: 0, stable: !excluded, reclaim: { pgscan: 0, pgsteal: 0 }, excluded,
-    verifiedFiles: 0, hashedFiles: 0, digest: "xxh64", shareBannerSeen: false, readMs: { A: 0, B: 0 },
+    workload: "w",
+    mode,
+    path: "read",
+    rep,
+    accel: "tcg",
+    release: "7.2",
+    bootDir: "",
+    wallMs: 1,
+    afterAKiB: afterBMiB * 512,
+    afterBKiB: afterBMiB * 1024,
+    baselineKiB: 0,
+    stable: !excluded,
+    reclaim: { pgscan: 0, pgsteal: 0 },
+    excluded,
+    verifiedFiles: 0,
+    hashedFiles: 0,
+    digest: "xxh64",
+    shareBannerSeen: false,
+    readMs: { A: 0, B: 0 },
   };
 }
 
@@ -24,7 +40,15 @@ describe("aggregation", () => {
   });
 
   it("computes reduction on medians, efficiency against the expectation, and flags a split that shared", () => {
-    const ms = [boot("off", 1, 100), boot("off", 2, 102), boot("off", 3, 98), boot("on", 1, 50), boot("on", 2, 51), boot("on", 3, 52), boot("split", 1, 60)];
+    const ms = [
+      boot("off", 1, 100),
+      boot("off", 2, 102),
+      boot("off", 3, 98),
+      boot("on", 1, 50),
+      boot("on", 2, 51),
+      boot("on", 3, 52),
+      boot("split", 1, 60),
+    ];
     const cells = buildCells(ms, analyses);
     const [c] = compare(cells, analyses);
     expect(c?.off?.afterB.median).toBe(100);
@@ -56,16 +80,23 @@ describe("aggregation", () => {
   });
 
   it("leaves a boot that could be wrong out of the median, and says so", () => {
-    const ms = [boot("off", 1, 100), boot("off", 2, 40, "page cache did not settle at after-B (50 readings, last 1, 2, 3 KiB)"), boot("off", 3, 102)];
+    const ms = [
+      boot("off", 1, 100),
+      boot("off", 2, 40, "page cache did not settle at after-B (50 readings, last 1, 2, 3 KiB)"),
+      boot("off", 3, 102),
+    ];
     const [cell] = buildCells(ms, analyses);
     expect(cell?.afterB).toEqual({ median: 101, min: 100, max: 102, n: 2 });
-    expect(cell?.excluded).toEqual([{ rep: 2, reason: "page cache did not settle at after-B (50 readings, last 1, 2, 3 KiB)" }]);
+    expect(cell?.excluded).toEqual([
+      { rep: 2, reason: "page cache did not settle at after-B (50 readings, last 1, 2, 3 KiB)" },
+    ]);
   });
 });
 
 describe("split against what off measured", () => {
   const offs = [boot("off", 1, 100), boot("off", 2, 98), boot("off", 3, 102)];
-  const splitAt = (mib: number, an = analyses) => compare(buildCells([...offs, boot("split", 1, mib)], an), an)[0]!.splitShared;
+  const splitAt = (mib: number, an = analyses) =>
+    compare(buildCells([...offs, boot("split", 1, mib)], an), an)[0]!.splitShared;
 
   it("holds split within 1% of off when the images share nothing inside themselves", () => {
     expect(splitAt(100)).toBe(false);

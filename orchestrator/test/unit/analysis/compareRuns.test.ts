@@ -3,7 +3,6 @@ import { compareRuns } from "../../../src/analysis/compareRuns.js";
 import { renderComparison } from "../../../src/report/comparison.js";
 import { correctnessResult, nightRun as run } from "../../helpers/runRecord.js";
 
-
 const dirs = { baseline: "/b", current: "/c" };
 
 describe("run comparison", () => {
@@ -16,7 +15,9 @@ describe("run comparison", () => {
   });
 
   it("flags a drop of sharing efficiency beyond the threshold, not within it", () => {
-    expect(compareRuns(run({ runId: "b", efficiency: 98 }), run({ runId: "c", efficiency: 96 }), dirs).regressions).toBe(0);
+    expect(
+      compareRuns(run({ runId: "b", efficiency: 98 }), run({ runId: "c", efficiency: 96 }), dirs).regressions,
+    ).toBe(0);
     const cmp = compareRuns(run({ runId: "b", efficiency: 98 }), run({ runId: "c", efficiency: 60 }), dirs);
     expect(cmp.regressions).toBe(1);
     const row = cmp.rows.find((r) => r.verdict === "regression")!;
@@ -25,7 +26,11 @@ describe("run comparison", () => {
   });
 
   it("calls a rise an improvement and a moved off-mode baseline a change, neither a regression", () => {
-    const cmp = compareRuns(run({ runId: "b", efficiency: 80, off: 272.5 }), run({ runId: "c", efficiency: 98, off: 300 }), dirs);
+    const cmp = compareRuns(
+      run({ runId: "b", efficiency: 80, off: 272.5 }),
+      run({ runId: "c", efficiency: 98, off: 300 }),
+      dirs,
+    );
     expect(cmp.regressions).toBe(0);
     expect(cmp.rows.map((r) => r.verdict)).toEqual(expect.arrayContaining(["improvement", "changed"]));
   });
@@ -37,7 +42,12 @@ describe("run comparison", () => {
       dirs,
     );
     const flagged = cmp.rows.filter((r) => r.verdict === "regression").map((r) => r.metric);
-    expect(flagged).toEqual(["status", "domains isolated (split): page cache after A+B", "memory reduction vs off (memory.current)", "failed boots"]);
+    expect(flagged).toEqual([
+      "status",
+      "domains isolated (split): page cache after A+B",
+      "memory reduction vs off (memory.current)",
+      "failed boots",
+    ]);
     expect(cmp.regressions).toBe(4);
     // the leak is shown by its figures: split's page cache, before and now
     const split = cmp.rows.find((r) => r.metric.startsWith("domains isolated"))!;
@@ -45,44 +55,101 @@ describe("run comparison", () => {
   });
 
   it("flags read-all boots that fail where they did not", () => {
-    const failing = { ...run({ runId: "c" }), failedBoots: [{ workload: "redis", mode: "on", path: "mmap", failure: "redis on/mmap rep 1: guest kernel panicked; BUG: x\ntail" }] };
+    const failing = {
+      ...run({ runId: "c" }),
+      failedBoots: [
+        {
+          workload: "redis",
+          mode: "on",
+          path: "mmap",
+          failure: "redis on/mmap rep 1: guest kernel panicked; BUG: x\ntail",
+        },
+      ],
+    };
     const cmp = compareRuns(run({ runId: "b" }), failing, dirs);
     expect(cmp.rows.filter((r) => r.verdict === "regression")).toEqual([
-      { workload: "redis", where: "read-all on/mmap", metric: "failed boots", unit: "count", baseline: 0, current: 1, verdict: "regression", note: "redis on/mmap rep 1: guest kernel panicked; BUG: x" },
+      {
+        workload: "redis",
+        where: "read-all on/mmap",
+        metric: "failed boots",
+        unit: "count",
+        baseline: 0,
+        current: 1,
+        verdict: "regression",
+        note: "redis on/mmap rep 1: guest kernel panicked; BUG: x",
+      },
     ]);
     expect(compareRuns(failing, failing, dirs).regressions).toBe(0);
   });
 
   it("flags a correctness check that passed and now fails or oopses, and reports other changes without flagging them", () => {
     const checks = (fadvise: string, corrupt: string, reclaim: string) => [
-      correctnessResult("fadvise", fadvise as "pass", fadvise === "pass" ? "all verified" : "DONTNEED through A dropped 0 KiB of page cache"),
-      correctnessResult("corrupt", corrupt as "pass", corrupt === "oops" ? "in case fp-len-huge: BUG: kernel NULL pointer dereference" : "all verified"),
-      correctnessResult("reclaim", reclaim as "pass", reclaim === "na" ? "no reclaim happened in the group" : "all verified"),
+      correctnessResult(
+        "fadvise",
+        fadvise as "pass",
+        fadvise === "pass" ? "all verified" : "DONTNEED through A dropped 0 KiB of page cache",
+      ),
+      correctnessResult(
+        "corrupt",
+        corrupt as "pass",
+        corrupt === "oops" ? "in case fp-len-huge: BUG: kernel NULL pointer dereference" : "all verified",
+      ),
+      correctnessResult(
+        "reclaim",
+        reclaim as "pass",
+        reclaim === "na" ? "no reclaim happened in the group" : "all verified",
+      ),
     ];
     const before = { ...run({ runId: "b" }), correctness: checks("pass", "pass", "pass") };
     const now = { ...run({ runId: "c" }), correctness: checks("fail", "oops", "na") };
     const cmp = compareRuns(before, now, dirs);
     const rows = cmp.rows.filter((r) => r.where.startsWith("correctness"));
-    expect(rows.map((r) => [r.where, r.verdict])).toEqual([["correctness fadvise", "regression"], ["correctness corrupt", "regression"], ["correctness reclaim", "changed"]]);
+    expect(rows.map((r) => [r.where, r.verdict])).toEqual([
+      ["correctness fadvise", "regression"],
+      ["correctness corrupt", "regression"],
+      ["correctness reclaim", "changed"],
+    ]);
     expect(rows[1]!.note).toBe("pass -> oops: in case fp-len-huge: BUG: kernel NULL pointer dereference");
     expect(cmp.regressions).toBe(2);
-    expect(renderComparison(cmp)).toMatch(/correctness fadvise \| check result \| - \| - \|  \|  \| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/);
+    expect(renderComparison(cmp)).toMatch(
+      /correctness fadvise \| check result \| - \| - \|  \|  \| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/,
+    );
     // the other way round is an improvement; a run from before the phase compares without rows
     expect(compareRuns(now, before, dirs).rows.filter((r) => r.verdict === "improvement")).toHaveLength(2);
-    expect(compareRuns(run({ runId: "b" }), run({ runId: "c" }), dirs).rows.some((r) => r.where.startsWith("correctness"))).toBe(false);
+    expect(
+      compareRuns(run({ runId: "b" }), run({ runId: "c" }), dirs).rows.some((r) => r.where.startsWith("correctness")),
+    ).toBe(false);
   });
 
   it("calls a check that went from 0/N to k/N failing boots a regression, and does not flap on a known intermittent failure", () => {
     const mc = (result: "pass" | "fail", failed: number, of: number) => [
-      correctnessResult("mount-cycles", result, result === "fail" ? "kernel log: VFS: Busy inodes after unmount of vda (erofs)" : "all verified", {
-        boots: { of, failed, results: [...Array(failed).fill("fail"), ...Array(of - failed).fill("pass")] },
-      }),
+      correctnessResult(
+        "mount-cycles",
+        result,
+        result === "fail" ? "kernel log: VFS: Busy inodes after unmount of vda (erofs)" : "all verified",
+        {
+          boots: { of, failed, results: [...Array(failed).fill("fail"), ...Array(of - failed).fill("pass")] },
+        },
+      ),
     ];
-    const night = (result: "pass" | "fail", failed: number, of: number) => ({ ...run({ runId: `${result}${failed}${of}` }), correctness: mc(result, failed, of) });
-    const verdict = (a: ReturnType<typeof night>, b: ReturnType<typeof night>) => compareRuns(a, b, dirs).rows.find((r) => r.where === "correctness mount-cycles")!;
-    expect(verdict(night("pass", 0, 1), night("fail", 1, 4))).toMatchObject({ verdict: "regression", note: "pass -> fail 1/4 boots: kernel log: VFS: Busy inodes after unmount of vda (erofs)" });
-    expect(verdict(night("fail", 1, 4), night("fail", 2, 4))).toMatchObject({ verdict: "ok", note: "known intermittent: fail 1/4 boots -> fail 2/4 boots" });
-    expect(verdict(night("fail", 1, 4), night("pass", 0, 1))).toMatchObject({ verdict: "ok", note: "known intermittent (fail 1/4 boots in the baseline), not seen now" });
+    const night = (result: "pass" | "fail", failed: number, of: number) => ({
+      ...run({ runId: `${result}${failed}${of}` }),
+      correctness: mc(result, failed, of),
+    });
+    const verdict = (a: ReturnType<typeof night>, b: ReturnType<typeof night>) =>
+      compareRuns(a, b, dirs).rows.find((r) => r.where === "correctness mount-cycles")!;
+    expect(verdict(night("pass", 0, 1), night("fail", 1, 4))).toMatchObject({
+      verdict: "regression",
+      note: "pass -> fail 1/4 boots: kernel log: VFS: Busy inodes after unmount of vda (erofs)",
+    });
+    expect(verdict(night("fail", 1, 4), night("fail", 2, 4))).toMatchObject({
+      verdict: "ok",
+      note: "known intermittent: fail 1/4 boots -> fail 2/4 boots",
+    });
+    expect(verdict(night("fail", 1, 4), night("pass", 0, 1))).toMatchObject({
+      verdict: "ok",
+      note: "known intermittent (fail 1/4 boots in the baseline), not seen now",
+    });
     expect(verdict(night("fail", 4, 4), night("pass", 0, 1)).verdict).toBe("improvement");
     expect(verdict(night("fail", 4, 4), night("fail", 4, 4))).toMatchObject({ verdict: "ok", note: "fail 4/4 boots" });
   });
@@ -93,8 +160,13 @@ describe("run comparison", () => {
   });
 
   it("names a change of how TCG ran the vCPUs as a changed accelerator", () => {
-    const tcg = (tcgThread?: "single" | "multi") => ({ ...run({ runId: tcgThread ?? "old" }), accel: { accel: "tcg" as const, reason: "forced", tcgThread } });
+    const tcg = (tcgThread?: "single" | "multi") => ({
+      ...run({ runId: tcgThread ?? "old" }),
+      accel: { accel: "tcg" as const, reason: "forced", tcgThread },
+    });
     expect(compareRuns(tcg("single"), tcg("single"), dirs).inputsChanged).toEqual([]);
-    expect(compareRuns(tcg(), tcg("single"), dirs).inputsChanged).toEqual([{ input: "accelerator", baseline: "tcg", current: "tcg (single-threaded)" }]);
+    expect(compareRuns(tcg(), tcg("single"), dirs).inputsChanged).toEqual([
+      { input: "accelerator", baseline: "tcg", current: "tcg (single-threaded)" },
+    ]);
   });
 });

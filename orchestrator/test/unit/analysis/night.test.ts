@@ -25,7 +25,11 @@ describe("nightly baseline", () => {
     for (const { r, regressions } of runs) {
       await mkdir(path.join(h, r.runId));
       await writeFile(path.join(h, r.runId, "run.json"), JSON.stringify(r));
-      if (regressions !== undefined) await writeFile(path.join(h, r.runId, "nightly.json"), JSON.stringify({ regressions, baseline: null, note: null, comparison: null }));
+      if (regressions !== undefined)
+        await writeFile(
+          path.join(h, r.runId, "nightly.json"),
+          JSON.stringify({ regressions, baseline: null, note: null, comparison: null }),
+        );
     }
     await mkdir(path.join(h, "not-a-run"));
     return h;
@@ -37,7 +41,13 @@ describe("nightly baseline", () => {
     const failed = run({ runId: "n3", startedAt: "2026-11-19T12:00:00.000Z", status: "failed" });
     const otherPlan = run({ runId: "n4", startedAt: "2026-11-19T13:00:00.000Z", quick: true });
     const tonight = run({ runId: "n5", startedAt: "2026-11-20T02:00:00.000Z" });
-    const h = await history([{ r: good, regressions: 0 }, { r: bad, regressions: 1 }, { r: failed }, { r: otherPlan }, { r: tonight }]);
+    const h = await history([
+      { r: good, regressions: 0 },
+      { r: bad, regressions: 1 },
+      { r: failed },
+      { r: otherPlan },
+      { r: tonight },
+    ]);
     const { nights } = await loadHistory(h);
     expect(findBaseline(nights, tonight)?.run.runId).toBe("n1");
     expect(findBaseline(nights, good)).toBeNull();
@@ -48,7 +58,9 @@ describe("a night's verdict", () => {
   it("is the first baseline when nothing earlier has its plan, and a regression when it did not complete", () => {
     const first = judgeNight(run({ runId: "n1" }), "/h/n1", null, "/h");
     expect(first).toMatchObject({ comparison: null, regressions: 0, hints: [] });
-    expect(first.note).toBe("no earlier complete run of series mainline with the same plan in /h: this run is the first baseline");
+    expect(first.note).toBe(
+      "no earlier complete run of series mainline with the same plan in /h: this run is the first baseline",
+    );
     expect(judgeNight(run({ runId: "n1", status: "failed" }), "/h/n1", null, "/h").regressions).toBe(1);
   });
 
@@ -61,7 +73,14 @@ describe("a night's verdict", () => {
   });
 
   it("gives the night one exit status: a regression over failed boots over a job that did not run", () => {
-    const j = (over: object) => ({ job: "j", status: "complete" as const, regressions: 0, failedBoots: 0, baseline: null, ...over });
+    const j = (over: object) => ({
+      job: "j",
+      status: "complete" as const,
+      regressions: 0,
+      failedBoots: 0,
+      baseline: null,
+      ...over,
+    });
     expect(nightExitStatus([j({}), j({ status: "skipped" })])).toBe(0);
     expect(nightExitStatus([j({}), j({ status: "error" })])).toBe(1);
     expect(nightExitStatus([j({ failedBoots: 2 }), j({ status: "error" })])).toBe(4);
@@ -74,11 +93,24 @@ describe("judging a run measured elsewhere", () => {
     const history = path.join(dir, "history");
     const run = (runId: string, startedAt: string, efficiency: number) =>
       runRecord({
-        runId, startedAt,
-        comparisons: [comparison({ workload: "redis", path: "read", off: cell("redis", "read", "off", 272.5), on: cell("redis", "read", "on", 151.4), reductionPct: 44.5, efficiencyPct: efficiency })],
+        runId,
+        startedAt,
+        comparisons: [
+          comparison({
+            workload: "redis",
+            path: "read",
+            off: cell("redis", "read", "off", 272.5),
+            on: cell("redis", "read", "on", 151.4),
+            reductionPct: 44.5,
+            efficiencyPct: efficiency,
+          }),
+        ],
       });
     await new RunFolder(path.join(history, "n1"), run("n1", "2026-11-20T02:00:00.000Z", 98)).save();
-    await writeFile(path.join(history, "n1", "nightly.json"), JSON.stringify({ regressions: 0, baseline: null, note: null, comparison: null }));
+    await writeFile(
+      path.join(history, "n1", "nightly.json"),
+      JSON.stringify({ regressions: 0, baseline: null, note: null, comparison: null }),
+    );
     const merged = path.join(dir, "merged");
     await mkdir(merged);
     await new RunFolder(merged, run("n2", "2026-11-21T02:00:00.000Z", 60)).save();

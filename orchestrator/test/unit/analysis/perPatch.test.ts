@@ -1,16 +1,41 @@
 import { describe, expect, it } from "vitest";
-import { cellOf, columnChanges, rowFigures, sharingState, type PerPatchRow } from "../../../src/analysis/perPatchRows.js";
+import {
+  cellOf,
+  columnChanges,
+  rowFigures,
+  sharingState,
+  type PerPatchRow,
+} from "../../../src/analysis/perPatchRows.js";
 import { PER_PATCH_SCHEMA, type PerPatchRecord } from "../../../src/record/perPatchRecord.js";
 import { renderPerPatchText } from "../../../src/report/perPatchText.js";
 
-const cmp = (path: string, efficiencyPct: number | undefined, extra: Partial<{ splitShared: boolean; sharingInactive: boolean }> = {}) => ({
-  workload: "synthetic", path, efficiencyPct, splitShared: false, sharingInactive: false, ...extra,
+const cmp = (
+  path: string,
+  efficiencyPct: number | undefined,
+  extra: Partial<{ splitShared: boolean; sharingInactive: boolean }> = {},
+) => ({
+  workload: "synthetic",
+  path,
+  efficiencyPct,
+  splitShared: false,
+  sharingInactive: false,
+  ...extra,
 });
 
-function row(index: number, status: PerPatchRow["status"], paths: Record<string, string> = {}, checks: Record<string, string> = {}): PerPatchRow {
+function row(
+  index: number,
+  status: PerPatchRow["status"],
+  paths: Record<string, string> = {},
+  checks: Record<string, string> = {},
+): PerPatchRow {
   return {
-    index, total: 5, subject: `patch ${index}`, status, runDir: `/r/p${index}`,
-    paths: Object.fromEntries(Object.entries(paths).map(([p, state]) => [p, { state: state as "full" }])), checks,
+    index,
+    total: 5,
+    subject: `patch ${index}`,
+    status,
+    runDir: `/r/p${index}`,
+    paths: Object.fromEntries(Object.entries(paths).map(([p, state]) => [p, { state: state as "full" }])),
+    checks,
   };
 }
 
@@ -21,8 +46,22 @@ describe("the per-patch table", () => {
     expect(sharingState(cmp("read", 2, { sharingInactive: true }))).toEqual({ state: "none", efficiencyPct: 2 });
     expect(sharingState(cmp("read", 99, { splitShared: true })).state).toBe("LEAK");
     expect(sharingState(undefined)).toEqual({ state: "-" });
-    const figures = rowFigures({ comparisons: [cmp("read", 99.7), cmp("mmap", 1)], correctness: [{ name: "fadvise", result: "fail", boots: { of: 2, failed: 2 } }] }, "synthetic", ["read", "mmap", "sendfile"]);
-    expect(figures).toEqual({ paths: { read: { state: "full", efficiencyPct: 99.7 }, mmap: { state: "none", efficiencyPct: 1 }, sendfile: { state: "-" } }, checks: { fadvise: "fail 2/2 boots" } });
+    const figures = rowFigures(
+      {
+        comparisons: [cmp("read", 99.7), cmp("mmap", 1)],
+        correctness: [{ name: "fadvise", result: "fail", boots: { of: 2, failed: 2 } }],
+      },
+      "synthetic",
+      ["read", "mmap", "sendfile"],
+    );
+    expect(figures).toEqual({
+      paths: {
+        read: { state: "full", efficiencyPct: 99.7 },
+        mmap: { state: "none", efficiencyPct: 1 },
+        sendfile: { state: "-" },
+      },
+      checks: { fadvise: "fail 2/2 boots" },
+    });
   });
 
   it("lists where each column changed, passing over prefixes that were not measured", () => {
@@ -35,13 +74,35 @@ describe("the per-patch table", () => {
     ];
     expect(cellOf(rows[2]!, "read")).toBe("-");
     expect(columnChanges(rows, ["read", "fadvise", "copy-up"])).toEqual([
-      { column: "read", changes: [{ index: 2, from: "-", to: "none" }, { index: 4, from: "none", to: "full" }] },
-      { column: "fadvise", changes: [{ index: 2, from: "-", to: "na" }, { index: 4, from: "na", to: "fail 2/2 boots" }, { index: 5, from: "fail 2/2 boots", to: "pass" }] },
+      {
+        column: "read",
+        changes: [
+          { index: 2, from: "-", to: "none" },
+          { index: 4, from: "none", to: "full" },
+        ],
+      },
+      {
+        column: "fadvise",
+        changes: [
+          { index: 2, from: "-", to: "na" },
+          { index: 4, from: "na", to: "fail 2/2 boots" },
+          { index: 5, from: "fail 2/2 boots", to: "pass" },
+        ],
+      },
       { column: "copy-up", changes: [] },
     ]);
     const record: PerPatchRecord = {
-      schema: PER_PATCH_SCHEMA, status: "complete", startedAt: "t", command: [], series: "v9", title: "v9", workload: "synthetic",
-      paths: ["read"], checks: ["fadvise"], rows, wallSeconds: 60,
+      schema: PER_PATCH_SCHEMA,
+      status: "complete",
+      startedAt: "t",
+      command: [],
+      series: "v9",
+      title: "v9",
+      workload: "synthetic",
+      paths: ["read"],
+      checks: ["fadvise"],
+      rows,
+      wallSeconds: 60,
     };
     const text = renderPerPatchText(record);
     expect(text).toContain("  read: none at 2/5, full at 4/5");

@@ -25,22 +25,53 @@ describe("repetitions that stop when a figure is settled", () => {
     const off = { name: "off", values: [48.53, 48.55] };
     const on = { name: "on", values: [32.3, 32.34] };
     expect(nextRound([off, on], rule, 1, 3)).toMatchObject({ more: true, why: "1 of at least 2 boots" });
-    expect(nextRound([off, on], rule, 2, 3)).toEqual({ more: false, settled: true, why: "settled after 2 boots (every cell within its band)" });
+    expect(nextRound([off, on], rule, 2, 3)).toEqual({
+      more: false,
+      settled: true,
+      why: "settled after 2 boots (every cell within its band)",
+    });
     const wobbly = { name: "split", values: [48.5, 49.4] };
-    expect(nextRound([off, on, wobbly], rule, 2, 3)).toEqual({ more: true, settled: false, why: "one more boot: split spread 0.90 MiB > band 0.25 MiB" });
-    expect(nextRound([off, on, { name: "split", values: [48.5, 49.4, 47.9] }], rule, 3, 3)).toEqual({ more: false, settled: false, why: "not settled at the cap of 3 boots: split spread 1.50 MiB > band 0.25 MiB" });
+    expect(nextRound([off, on, wobbly], rule, 2, 3)).toEqual({
+      more: true,
+      settled: false,
+      why: "one more boot: split spread 0.90 MiB > band 0.25 MiB",
+    });
+    expect(nextRound([off, on, { name: "split", values: [48.5, 49.4, 47.9] }], rule, 3, 3)).toEqual({
+      more: false,
+      settled: false,
+      why: "not settled at the cap of 3 boots: split spread 1.50 MiB > band 0.25 MiB",
+    });
     // a cell that lost a boot is named as short of boots
-    expect(nextRound([off, { name: "on", values: [32.3] }], rule, 2, 3)).toEqual({ more: true, settled: false, why: "one more boot: on has 1 usable boot(s)" });
+    expect(nextRound([off, { name: "on", values: [32.3] }], rule, 2, 3)).toEqual({
+      more: true,
+      settled: false,
+      why: "one more boot: on has 1 usable boot(s)",
+    });
     // a cap of one boot is honoured: no verdict on settling, one boot
     expect(nextRound([{ name: "off", values: [48.5] }], rule, 1, 1)).toMatchObject({ more: false });
   });
 });
 
 describe("the report's repetitions table", () => {
-  const decision = { phase: "read-all" as const, workload: "redis", path: "read", boots: 2, settled: true, why: "settled after 2 boots (every cell within its band)", rule, fixed: false };
+  const decision = {
+    phase: "read-all" as const,
+    workload: "redis",
+    path: "read",
+    boots: 2,
+    settled: true,
+    why: "settled after 2 boots (every cell within its band)",
+    rule,
+    fixed: false,
+  };
 
   it("says which groups settled, and shouts about the ones that did not", () => {
-    const open = { ...decision, path: "mmap", boots: 3, settled: false, why: "not settled at the cap of 3 boots: on after A+B spread 0.90 MiB > band 0.25 MiB" };
+    const open = {
+      ...decision,
+      path: "mmap",
+      boots: 3,
+      settled: false,
+      why: "not settled at the cap of 3 boots: on after A+B spread 0.90 MiB > band 0.25 MiB",
+    };
     const md = renderRepetitions(runRecord({ repetitions: [decision, open] })).join("\n");
     expect(md).toContain("read-all: max - min of a cell's boots within 0.25 MiB or 0.05% of its median");
     expect(md).toContain("**1 group(s) did not settle by the cap**");

@@ -11,7 +11,11 @@ describe("a run's results", () => {
     const run = fixtureRun();
     const analyses = new Map(run.workloads.map((w) => [w.name, w.sharing]));
     const cells = buildCells(run.boots, analyses);
-    expect(deriveResults(run)).toEqual({ cells, comparisons: compare(cells, analyses), runtimeCells: buildRuntimeCells(run.runtime) });
+    expect(deriveResults(run)).toEqual({
+      cells,
+      comparisons: compare(cells, analyses),
+      runtimeCells: buildRuntimeCells(run.runtime),
+    });
     const stale: RunRecord = { ...run, cells: [], comparisons: [], runtimeCells: [] };
     expect(deriveResults(stale)).toEqual(deriveResults(run));
   });

@@ -10,7 +10,9 @@ function harness(script: Record<string, number[]>, cap: number, fixed = false) {
   const run = measureInRounds({
     phase: "read-all",
     groups: Object.keys(script).map((key) => ({ key, workload: key, path: "read" })),
-    cap, fixed, rule: SETTLE_RULES.readall,
+    cap,
+    fixed,
+    rule: SETTLE_RULES.readall,
     measure: async (items, round) => {
       for (const { group, rep } of items) {
         measured.push({ key: group.key, rep, round });
@@ -36,7 +38,9 @@ describe("repetitions in rounds", () => {
     const d = Object.fromEntries(h.decisions.map((x) => [x.workload, x]));
     expect(d.steady).toMatchObject({ boots: 2, settled: true, path: "read", fixed: false });
     expect(d.wobbly).toMatchObject({ boots: 4, settled: false });
-    expect(d.never!.why).toMatch(/^not settled at the cap of 4 boots: on after A\+B spread 15\.00 MiB > band 0\.25 MiB/);
+    expect(d.never!.why).toMatch(
+      /^not settled at the cap of 4 boots: on after A\+B spread 15\.00 MiB > band 0\.25 MiB/,
+    );
   });
 
   it("settles a group that agreed after a third boot", async () => {
@@ -54,6 +58,11 @@ describe("repetitions in rounds", () => {
     const one = harness({ steady: [48.5] }, 1);
     await one.run;
     expect(one.measured).toHaveLength(1);
-    expect(one.decisions[0]).toMatchObject({ boots: 1, settled: false, fixed: true, why: "1 boot(s) per cell: too few to settle" });
+    expect(one.decisions[0]).toMatchObject({
+      boots: 1,
+      settled: false,
+      fixed: true,
+      why: "1 boot(s) per cell: too few to settle",
+    });
   });
 });

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { compareRuns } from "../../../src/analysis/compareRuns.js";
 import { buildRuntimeCells } from "../../../src/analysis/runtimeCells.js";
 import { memoryVsOff, throughputVsOff } from "../../../src/analysis/runtimeSignificance.js";
-import { PAGE_CACHE_RESOLUTION_MIB, reductionRange, separation, throughputSignificance, widened } from "../../../src/analysis/significance.js";
+import {
+  PAGE_CACHE_RESOLUTION_MIB,
+  reductionRange,
+  separation,
+  throughputSignificance,
+  widened,
+} from "../../../src/analysis/significance.js";
 import type { Mode } from "../../../src/guest/modes.js";
 import { renderComparison } from "../../../src/report/comparison.js";
 import { renderComparisonHtml } from "../../../src/report/html/comparePage.js";
@@ -55,10 +61,14 @@ describe("significance in compare and nightly", () => {
   it("finds no difference beyond noise between two runs of the same kernel", () => {
     const cmp = compareRuns(fixtureRun({ runId: "b" }, { seed: 1 }), fixtureRun({ runId: "c" }, { seed: 2 }), dirs);
     const judged = cmp.rows.filter((x) => x.significance);
-    expect(judged.length).toBe(cmp.rows.filter((x) => x.baseline !== undefined && x.current !== undefined && x.unit !== "count").length);
+    expect(judged.length).toBe(
+      cmp.rows.filter((x) => x.baseline !== undefined && x.current !== undefined && x.unit !== "count").length,
+    );
     // cells with a failed or left-out boot have 2 boots: no verdict; the others are all alike
     expect(new Set(judged.map((x) => x.significance))).toEqual(new Set(["not significant", "not enough boots"]));
-    expect(judged.filter((x) => x.significance === "not enough boots").map((x) => `${x.workload} ${x.where} ${x.metric}`)).toEqual([
+    expect(
+      judged.filter((x) => x.significance === "not enough boots").map((x) => `${x.workload} ${x.where} ${x.metric}`),
+    ).toEqual([
       "synthetic read-all sendfile sharing efficiency (measured / expected reduction)",
       "synthetic read-all sendfile reduction on vs off",
       "synthetic read-all sendfile page cache, sharing off",
@@ -70,15 +80,25 @@ describe("significance in compare and nightly", () => {
 
   it("says where a kernel changed a figure, and only there", () => {
     const mainline = fixtureRun({ runId: "b" }, { seed: 1 });
-    const changed = fixtureRun({ runId: "c" }, { seed: 2, efficiency: (w, p) => (w === "redis" && p === "read" ? 0.8 : undefined) });
+    const changed = fixtureRun(
+      { runId: "c" },
+      { seed: 2, efficiency: (w, p) => (w === "redis" && p === "read" ? 0.8 : undefined) },
+    );
     const cmp = compareRuns(mainline, changed, dirs);
-    const significant = cmp.rows.filter((x) => x.significance === "significant").map((x) => `${x.workload} ${x.where} ${x.metric}`);
-    expect(significant).toEqual(["redis read-all read sharing efficiency (measured / expected reduction)", "redis read-all read reduction on vs off"]);
+    const significant = cmp.rows
+      .filter((x) => x.significance === "significant")
+      .map((x) => `${x.workload} ${x.where} ${x.metric}`);
+    expect(significant).toEqual([
+      "redis read-all read sharing efficiency (measured / expected reduction)",
+      "redis read-all read reduction on vs off",
+    ]);
     // 86% of the expected saving down to 80%: past the 3-point threshold, and beyond noise
     expect(cmp.rows.find((x) => x.significance === "significant")!.verdict).toBe("regression");
     const text = renderComparison(cmp);
     expect(text).toContain("| significance | verdict |");
-    expect(text).toMatch(/\| redis \| read-all read \| sharing efficiency[^\n]*\| significant \| \*\*REGRESSION\*\* \|/);
+    expect(text).toMatch(
+      /\| redis \| read-all read \| sharing efficiency[^\n]*\| significant \| \*\*REGRESSION\*\* \|/,
+    );
     expect(text).toMatch(/\| redis \| read-all mmap \| page cache, sharing off[^\n]*\| not significant \| ok \|/);
     expect(renderComparisonHtml(cmp)).toContain('<span class="badge warn">significant</span>');
   });
@@ -91,12 +111,26 @@ describe("significance in compare and nightly", () => {
 });
 
 describe("significance in the runtime tables", () => {
-  const load = (throughput: number) => [{ container: "A", step: "GET", throughput, throughputUnit: "req/s", latencyMs: { avg: 0.3 } }];
+  const load = (throughput: number) => [
+    { container: "A", step: "GET", throughput, throughputUnit: "req/s", latencyMs: { avg: 0.3 } },
+  ];
   const boots = (mode: Mode, memory: number[], thr: number[]) =>
-    memory.map((m, i) => ({ workload: "redis", mode, ok: true, memoryMiB: m, pageCache: { afterBKiB: 0 }, cgroups: {}, load: load(thr[i]!) }));
+    memory.map((m, i) => ({
+      workload: "redis",
+      mode,
+      ok: true,
+      memoryMiB: m,
+      pageCache: { afterBKiB: 0 },
+      cgroups: {},
+      load: load(thr[i]!),
+    }));
 
   it("judges memory and throughput against off, throughput as emulation noise under TCG", () => {
-    const cells = buildRuntimeCells([...boots("off", [60, 61, 62], [1000, 1010, 1020]), ...boots("on", [45, 46, 47], [900, 905, 910]), ...boots("split", [59, 61.5, 63], [1000, 990, 1100])]);
+    const cells = buildRuntimeCells([
+      ...boots("off", [60, 61, 62], [1000, 1010, 1020]),
+      ...boots("on", [45, 46, 47], [900, 905, 910]),
+      ...boots("split", [59, 61.5, 63], [1000, 990, 1100]),
+    ]);
     const on = cells.find((c) => c.mode === "on")!;
     const split = cells.find((c) => c.mode === "split")!;
     expect(memoryVsOff(cells, on)).toBe("significant");

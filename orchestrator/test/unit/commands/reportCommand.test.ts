@@ -17,13 +17,32 @@ describe("report", () => {
     const dir = await tempDir("esb-report-");
     dirs.push(dir);
     const boot = (mode: "off" | "on", mib: number) => ({
-      workload: "redis", mode, path: "read" as const, rep: 1, accel: "tcg" as const, release: "7.3.4", bootDir: "", wallMs: 1,
-      afterAKiB: 1, afterBKiB: mib * 1024, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 }, verifiedFiles: 2, hashedFiles: 1, digest: "xxh64" as const, shareBannerSeen: true, readMs: { A: 1, B: 1 },
+      workload: "redis",
+      mode,
+      path: "read" as const,
+      rep: 1,
+      accel: "tcg" as const,
+      release: "7.3.4",
+      bootDir: "",
+      wallMs: 1,
+      afterAKiB: 1,
+      afterBKiB: mib * 1024,
+      baselineKiB: 0,
+      stable: true,
+      reclaim: { pgscan: 0, pgsteal: 0 },
+      verifiedFiles: 2,
+      hashedFiles: 1,
+      digest: "xxh64" as const,
+      shareBannerSeen: true,
+      readMs: { A: 1, B: 1 },
     });
     const boots = [boot("off", 200), boot("on", 100)];
     const analyses = new Map([["redis", SHARING]]);
     // the record's cells are stale on purpose: report computes them from the boots
-    const folder = new RunFolder(dir, runRecord({ plan: { ...runRecord().plan, reps: 1 }, boots, cells: [], comparisons: [] }));
+    const folder = new RunFolder(
+      dir,
+      runRecord({ plan: { ...runRecord().plan, reps: 1 }, boots, cells: [], comparisons: [] }),
+    );
     await folder.save();
     const before = await readFile(path.join(dir, "run.json"));
     const mtime = (await stat(path.join(dir, "run.json"))).mtimeMs;
@@ -34,7 +53,9 @@ describe("report", () => {
     expect(letter).toContain("|      200     |");
     // report.html from the same cells: efficiency, reduction and expected reduction of redis read(2)
     const html = await readFile(path.join(dir, "report.html"), "utf8");
-    expect(html).toMatch(/<td>redis<\/td><td>read<\/td><td class="num"><strong>100\.0<\/strong><\/td><td class="num">50\.0<\/td><td class="num">50\.0<\/td>/);
+    expect(html).toMatch(
+      /<td>redis<\/td><td>read<\/td><td class="num"><strong>100\.0<\/strong><\/td><td class="num">50\.0<\/td><td class="num">50\.0<\/td>/,
+    );
     expect(compare(buildCells(boots, analyses), analyses)[0]?.reductionPct).toBe(50);
   });
 });

@@ -17,8 +17,18 @@ vi.mock("../../../src/guest/modes.js", async (importOriginal) => {
 describe("a new access path", () => {
   it("gets a bisect hint whose row bisect reads", () => {
     expect(ACCESS_PATHS).toContain("splice");
-    const night = (commit: string) => ({ series: { name: "mainline" }, kernel: { source: { kind: "git", repo: "/src/linux", commit } } });
-    const row = { workload: "redis", where: "read-all splice", metric: "sharing efficiency (measured / expected reduction)", unit: "%" as const, verdict: "regression" as const, note: "" };
+    const night = (commit: string) => ({
+      series: { name: "mainline" },
+      kernel: { source: { kind: "git", repo: "/src/linux", commit } },
+    });
+    const row = {
+      workload: "redis",
+      where: "read-all splice",
+      metric: "sharing efficiency (measured / expected reduction)",
+      unit: "%" as const,
+      verdict: "regression" as const,
+      note: "",
+    };
     const [hint] = bisectHints(night("a".repeat(40)), night("b".repeat(40)), [row]);
     expect(hint?.row).toBe("efficiency:redis/splice");
     expect(rowName(parseBisectRow(hint!.row, RESULT_NAMES, ACCESS_PATHS))).toBe("efficiency:redis/splice");

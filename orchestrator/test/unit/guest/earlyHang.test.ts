@@ -29,13 +29,40 @@ exec sleep 60
   await chmod(path.join(bin, "qemu-system-x86_64"), 0o755);
 });
 
-async function boot(helloOn: number, panicOn = 0): Promise<{ out: Awaited<ReturnType<typeof bootPastInit>> | unknown; dir: string; attempts: number }> {
+async function boot(
+  helloOn: number,
+  panicOn = 0,
+): Promise<{ out: Awaited<ReturnType<typeof bootPastInit>> | unknown; dir: string; attempts: number }> {
   const dir = await tempDir("esb-stall-");
   const count = path.join(dir, "count");
-  const env = { PATH: process.env.PATH, COUNT: process.env.COUNT, HELLO_ON: process.env.HELLO_ON, PANIC_ON: process.env.PANIC_ON };
-  Object.assign(process.env, { PATH: `${bin}:${env.PATH}`, COUNT: count, HELLO_ON: String(helloOn), PANIC_ON: String(panicOn) });
-  const machine: GuestMachine = { accel: "tcg", tcgThread: "single", kernel: "/k", vmlinux: "/vmlinux", initramfs: "/i", cpus: 1, memoryMiB: 128 };
-  const req: Boot = { disks: [], guestArgs: { "esb.mode": "off" }, timeoutMs: 30_000, initDeadlineMs: 1_500, dir: path.join(dir, "boot") };
+  const env = {
+    PATH: process.env.PATH,
+    COUNT: process.env.COUNT,
+    HELLO_ON: process.env.HELLO_ON,
+    PANIC_ON: process.env.PANIC_ON,
+  };
+  Object.assign(process.env, {
+    PATH: `${bin}:${env.PATH}`,
+    COUNT: count,
+    HELLO_ON: String(helloOn),
+    PANIC_ON: String(panicOn),
+  });
+  const machine: GuestMachine = {
+    accel: "tcg",
+    tcgThread: "single",
+    kernel: "/k",
+    vmlinux: "/vmlinux",
+    initramfs: "/i",
+    cpus: 1,
+    memoryMiB: 128,
+  };
+  const req: Boot = {
+    disks: [],
+    guestArgs: { "esb.mode": "off" },
+    timeoutMs: 30_000,
+    initDeadlineMs: 1_500,
+    dir: path.join(dir, "boot"),
+  };
   try {
     const out = await bootPastInit(machine, req, "synthetic off/read rep 1").catch((e: unknown) => e);
     return { out, dir: req.dir, attempts: Number(await readFile(count, "utf8")) };
@@ -68,7 +95,9 @@ describe("a guest that stalls before init", () => {
     const { out, dir, attempts } = await boot(0);
     expect(attempts).toBe(EARLY_BOOT_ATTEMPTS);
     expect(out).toBeInstanceOf(GuestFailure);
-    expect((out as Error).message).toMatch(/^synthetic off\/read rep 1: guest never reached init in 3 boots; the kernel stopped at: acpi PNP0A03:00: attempt 3$/);
+    expect((out as Error).message).toMatch(
+      /^synthetic off\/read rep 1: guest never reached init in 3 boots; the kernel stopped at: acpi PNP0A03:00: attempt 3$/,
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith("console.stalled-"))).toHaveLength(3);
   }, 30_000);
 });

@@ -219,7 +219,14 @@ describe("pgbench", () => {
       throughput: 987.302511,
       throughputUnit: "transactions/s",
       latencyMs: { avg: 8.103 },
-      raw: { transactions: 29615, failedTransactions: 0, clients: 8, threads: 2, latencyStddevMs: 2.441, initialConnectionMs: 18.722 },
+      raw: {
+        transactions: 29615,
+        failedTransactions: 0,
+        clients: 8,
+        threads: 2,
+        latencyStddevMs: 2.441,
+        initialConnectionMs: 18.722,
+      },
     });
   });
 
@@ -231,7 +238,8 @@ describe("pgbench", () => {
   });
 
   it("quotes the output when there is no tps line", () => {
-    const out = 'pgbench: error: connection to server at "10.0.2.2", port 5432 failed: Connection refused\npgbench: fatal: could not create connection for initialization\n';
+    const out =
+      'pgbench: error: connection to server at "10.0.2.2", port 5432 failed: Connection refused\npgbench: fatal: could not create connection for initialization\n';
     expect(() => parsePgbench(out)).toThrow(/could not find a "tps = \.\.\." line in the pgbench output/);
     expect(() => parsePgbench(out)).toThrow(/pgbench: fatal: could not create connection/);
   });
@@ -243,7 +251,14 @@ describe("wrk", () => {
     expect(r.throughput).toBe(51925.36);
     expect(r.throughputUnit).toBe("requests/s");
     expect(r.latencyMs).toEqual({ avg: 1.23, p50: 1.1, p99: 5 });
-    expect(r.raw).toMatchObject({ requests: 1558262, durationMs: 30010, p75LatencyMs: 1.4, p90LatencyMs: 1.9, socketErrorsRead: 3, socketErrorsTimeout: 12 });
+    expect(r.raw).toMatchObject({
+      requests: 1558262,
+      durationMs: 30010,
+      p75LatencyMs: 1.4,
+      p90LatencyMs: 1.9,
+      socketErrorsRead: 3,
+      socketErrorsTimeout: 12,
+    });
   });
 
   it("converts microseconds and works without the distribution", () => {
@@ -255,12 +270,16 @@ describe("wrk", () => {
   });
 
   it("converts seconds", () => {
-    const r = parseWrk(WRK_LATENCY.replace("Latency     1.23ms", "Latency     1.50s ").replace("99%    5.00ms", "99%    2.00s"));
+    const r = parseWrk(
+      WRK_LATENCY.replace("Latency     1.23ms", "Latency     1.50s ").replace("99%    5.00ms", "99%    2.00s"),
+    );
     expect(r.latencyMs).toEqual({ avg: 1500, p50: 1.1, p99: 2000 });
   });
 
   it("quotes the output when there is no Requests/sec line", () => {
-    expect(() => parseWrk("unable to connect to 10.0.2.2:8080 Connection refused\n")).toThrow(/wrk output; it begins:\n\s+unable to connect/);
+    expect(() => parseWrk("unable to connect to 10.0.2.2:8080 Connection refused\n")).toThrow(
+      /wrk output; it begins:\n\s+unable to connect/,
+    );
   });
 });
 
@@ -271,7 +290,15 @@ describe("sysbench", () => {
       throughput: 410.03,
       throughputUnit: "transactions/s",
       latencyMs: { avg: 19.5 },
-      raw: { transactions: 12306, queriesPerSec: 8200.68, errorsPerSec: 0, events: 12306, minLatencyMs: 5.12, maxLatencyMs: 110.38, p95LatencyMs: 30.81 },
+      raw: {
+        transactions: 12306,
+        queriesPerSec: 8200.68,
+        errorsPerSec: 0,
+        events: 12306,
+        minLatencyMs: 5.12,
+        maxLatencyMs: 110.38,
+        p95LatencyMs: 30.81,
+      },
     });
   });
 
@@ -281,7 +308,15 @@ describe("sysbench", () => {
       throughput: 625.09,
       throughputUnit: "transactions/s",
       latencyMs: { avg: 6.39 },
-      raw: { transactions: 12505, queriesPerSec: 12501.82, errorsPerSec: 0, events: 12505, minLatencyMs: 1.02, maxLatencyMs: 186.7, p95LatencyMs: 11.87 },
+      raw: {
+        transactions: 12505,
+        queriesPerSec: 12501.82,
+        errorsPerSec: 0,
+        events: 12505,
+        minLatencyMs: 1.02,
+        maxLatencyMs: 186.7,
+        p95LatencyMs: 11.87,
+      },
     });
   });
 
@@ -291,7 +326,15 @@ describe("sysbench", () => {
       throughput: 705.3,
       throughputUnit: "transactions/s",
       latencyMs: { avg: 5.66 },
-      raw: { transactions: 14118, queriesPerSec: 14117.64, errorsPerSec: 0.65, events: 14118, minLatencyMs: 0.7, maxLatencyMs: 46.12, p95LatencyMs: 11.65 },
+      raw: {
+        transactions: 14118,
+        queriesPerSec: 14117.64,
+        errorsPerSec: 0.65,
+        events: 14118,
+        minLatencyMs: 0.7,
+        maxLatencyMs: 46.12,
+        p95LatencyMs: 11.65,
+      },
     });
   });
 
@@ -301,7 +344,10 @@ describe("sysbench", () => {
   });
 
   it("quotes the output when there is no transactions line", () => {
-    const out = "sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)\n\nFATAL: unable to connect to MySQL server on host '10.0.2.2', port 3306\n";
-    expect(() => parseSysbench(out)).toThrow(/sysbench output; it begins:\n\s+sysbench 1\.0\.20.*\n\s+FATAL: unable to connect/);
+    const out =
+      "sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)\n\nFATAL: unable to connect to MySQL server on host '10.0.2.2', port 3306\n";
+    expect(() => parseSysbench(out)).toThrow(
+      /sysbench output; it begins:\n\s+sysbench 1\.0\.20.*\n\s+FATAL: unable to connect/,
+    );
   });
 });

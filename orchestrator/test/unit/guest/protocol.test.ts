@@ -27,7 +27,16 @@ describe("guest samples", () => {
   it("reads the channel: samples, files, the final dmesg as completion", () => {
     const text = [
       JSON.stringify({ t: "hello", release: "7.2.13", mode: "on", rep: 1 }),
-      JSON.stringify({ t: "sample", point: "baseline", path: "read", tries: 2, stable: true, meminfo: MEMINFO, readings: [5, 5], vmstat: "pgpgin 1\n" }),
+      JSON.stringify({
+        t: "sample",
+        point: "baseline",
+        path: "read",
+        tries: 2,
+        stable: true,
+        meminfo: MEMINFO,
+        readings: [5, 5],
+        vmstat: "pgpgin 1\n",
+      }),
       JSON.stringify({ t: "file", image: "A", path: "x", size: 3, bytes: 3, sha256: "ab" }),
       JSON.stringify({ t: "dmesg", text: "erofs: hello" }),
       "",
@@ -47,7 +56,9 @@ describe("guest samples", () => {
   });
 
   it("rejects a record of an unknown shape", () => {
-    expect(() => parseGuestOutput('{"t":"sample","point":1}\n{"t":"dmesg","text":""}\n\n', "s")).toThrow(/unexpected guest record/);
+    expect(() => parseGuestOutput('{"t":"sample","point":1}\n{"t":"dmesg","text":""}\n\n', "s")).toThrow(
+      /unexpected guest record/,
+    );
   });
 });
 
@@ -61,17 +72,23 @@ describe("the channel's lines", () => {
       { value: JSON.parse(dmesg), at: "s:4" },
     ]);
     // torn with or without the newline the guest never wrote
-    for (const torn of [`${hello}\n{"t":"sam`, `${hello}\n{"t":"sam\n`]) expect([...jsonLines(torn, "s")].map((l) => l.at)).toEqual(["s:1"]);
+    for (const torn of [`${hello}\n{"t":"sam`, `${hello}\n{"t":"sam\n`])
+      expect([...jsonLines(torn, "s")].map((l) => l.at)).toEqual(["s:1"]);
     expect(() => [...jsonLines(`${hello}\ngarbage\n${dmesg}\n`, "s")]).toThrow("s:2: not JSON: garbage");
   });
 
   // both parsers of a boot's channel read through jsonLines: a guest that died mid-write reads the same in either
-  for (const [name, parse] of [["read-all", parseGuestOutput], ["correctness", parseCheckStream]] as const) {
+  for (const [name, parse] of [
+    ["read-all", parseGuestOutput],
+    ["correctness", parseCheckStream],
+  ] as const) {
     it(`${name}: a torn last line is an unfinished guest, a line not JSON before it an error naming it`, () => {
       expect(parse(`${hello}\n{"t":"sam`, "s").complete).toBe(false);
       expect(parse(`${hello}\n${dmesg}\n`, "s").complete).toBe(true);
       expect(() => parse(`${hello}\ngarbage\n${dmesg}\n`, "s.jsonl")).toThrow(/^s\.jsonl:2: not JSON/);
-      expect(() => parse(`${hello}\n{"t":"nope"}\n${dmesg}\n`, "s.jsonl")).toThrow(/^s\.jsonl:2: unexpected guest record/);
+      expect(() => parse(`${hello}\n{"t":"nope"}\n${dmesg}\n`, "s.jsonl")).toThrow(
+        /^s\.jsonl:2: unexpected guest record/,
+      );
     });
   }
 });

@@ -17,9 +17,34 @@ type Line = [image: string, path: string, sha256: string | undefined, bytes?: nu
 
 function report(files: Line[], errors: GuestReport["fileErrors"] = [], walk = 0): GuestReport {
   return {
-    samples: [], errors: [], cgroups: [], outputs: [], dmesg: "", complete: true, fileErrors: errors, resident: [], residentDone: [],
-    reads: ["A", "B"].map((image) => ({ t: "read" as const, image, method: "read", files: 2, bytes: 6, errors: errors.length, ms: 1, walk })),
-    files: files.map(([image, path, sha256, bytes, pathHex]) => ({ t: "file" as const, image, path, size: 3, bytes: bytes ?? 3, sha256, pathHex })),
+    samples: [],
+    errors: [],
+    cgroups: [],
+    outputs: [],
+    dmesg: "",
+    complete: true,
+    fileErrors: errors,
+    resident: [],
+    residentDone: [],
+    reads: ["A", "B"].map((image) => ({
+      t: "read" as const,
+      image,
+      method: "read",
+      files: 2,
+      bytes: 6,
+      errors: errors.length,
+      ms: 1,
+      walk,
+    })),
+    files: files.map(([image, path, sha256, bytes, pathHex]) => ({
+      t: "file" as const,
+      image,
+      path,
+      size: 3,
+      bytes: bytes ?? 3,
+      sha256,
+      pathHex,
+    })),
   };
 }
 const verifyChecksums = (r: GuestReport, a: Manifest, b: Manifest) => {
@@ -29,14 +54,25 @@ const verifyChecksums = (r: GuestReport, a: Manifest, b: Manifest) => {
 
 describe("read-back verification", () => {
   it("accepts every file and hard link of both images read back with its digest", () => {
-    const r = report([["A", "bin/x", "aa"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]);
+    const r = report([
+      ["A", "bin/x", "aa"],
+      ["A", "bin/y", "aa"],
+      ["B", "bin/x", "aa"],
+      ["B", "bin/y", "aa"],
+    ]);
     expect(verifyChecksums(r, manifest, manifest)).toEqual({ files: 4, problems: [] });
   });
 
   it("names a wrong digest, a file not read, an unknown file and a read error", () => {
-    const r = report([["A", "bin/x", "bb"], ["A", "bin/y", "aa"], ["B", "bin/y", "aa"], ["B", "extra", "cc"]], [
-      { t: "file-error", image: "B", path: "bin/y", errno: 5, op: "read", bytes: 0 },
-    ]);
+    const r = report(
+      [
+        ["A", "bin/x", "bb"],
+        ["A", "bin/y", "aa"],
+        ["B", "bin/y", "aa"],
+        ["B", "extra", "cc"],
+      ],
+      [{ t: "file-error", image: "B", path: "bin/y", errno: 5, op: "read", bytes: 0 }],
+    );
     const { problems } = verifyChecksums(r, manifest, manifest);
     expect(problems).toEqual([
       "image A: bin/x read back as sha256 bb…, manifest says aa…",
@@ -49,14 +85,40 @@ describe("read-back verification", () => {
 
 describe("reads checked in every mode", () => {
   it("fails a boot without digests (sharing off) when a file came back short or not at all", () => {
-    const all: Line[] = [["A", "bin/x", undefined], ["A", "bin/y", undefined], ["B", "bin/x", undefined], ["B", "bin/y", undefined]];
-    expect(verifyReads(report(all), manifest, manifest, { digest: null })).toEqual({ files: 4, hashed: 0, problems: [], corrupt: false });
-    const short = verifyReads(report([["A", "bin/x", undefined, 2], ...all.slice(1, 3)]), manifest, manifest, { digest: null });
+    const all: Line[] = [
+      ["A", "bin/x", undefined],
+      ["A", "bin/y", undefined],
+      ["B", "bin/x", undefined],
+      ["B", "bin/y", undefined],
+    ];
+    expect(verifyReads(report(all), manifest, manifest, { digest: null })).toEqual({
+      files: 4,
+      hashed: 0,
+      problems: [],
+      corrupt: false,
+    });
+    const short = verifyReads(report([["A", "bin/x", undefined, 2], ...all.slice(1, 3)]), manifest, manifest, {
+      digest: null,
+    });
     expect(short.problems).toEqual(["image A: bin/x: 2 of 3 bytes read", "image B: bin/y was not read back"]);
   });
 
   it("fails a boot whose walk stopped early or that never read an image", () => {
-    const walked = verifyReads(report([["A", "bin/x", "aa"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]], [], -1), manifest, manifest, { digest: "sha256" });
+    const walked = verifyReads(
+      report(
+        [
+          ["A", "bin/x", "aa"],
+          ["A", "bin/y", "aa"],
+          ["B", "bin/x", "aa"],
+          ["B", "bin/y", "aa"],
+        ],
+        [],
+        -1,
+      ),
+      manifest,
+      manifest,
+      { digest: "sha256" },
+    );
     expect(walked.problems).toContain("image A: the read walk did not cover the whole tree");
     const none = verifyReads({ ...report([]), reads: [] }, manifest, manifest, { digest: null });
     expect(none.problems.slice(0, 1)).toEqual(["image A was not read"]);
@@ -66,26 +128,65 @@ describe("reads checked in every mode", () => {
     const odd: Manifest = {
       entries: [
         { path: "café", type: "file", size: 3, mode: 0o644, sha256: "aa" },
-        { path: "bad\ufffd.bin", pathHex: Buffer.from([0x62, 0x61, 0x64, 0xff, 0x2e, 0x62, 0x69, 0x6e]).toString("hex"), type: "file", size: 3, mode: 0o644, sha256: "bb" },
+        {
+          path: "bad\ufffd.bin",
+          pathHex: Buffer.from([0x62, 0x61, 0x64, 0xff, 0x2e, 0x62, 0x69, 0x6e]).toString("hex"),
+          type: "file",
+          size: 3,
+          mode: 0o644,
+          sha256: "bb",
+        },
       ],
     };
     const badHex = odd.entries[1]!.pathHex!;
-    const good: Line[] = [["A", "café", "aa"], ["A", "bad\ufffd.bin", "bb", 3, badHex], ["B", "café", "aa"], ["B", "bad\ufffd.bin", "bb", 3, badHex]];
+    const good: Line[] = [
+      ["A", "café", "aa"],
+      ["A", "bad\ufffd.bin", "bb", 3, badHex],
+      ["B", "café", "aa"],
+      ["B", "bad\ufffd.bin", "bb", 3, badHex],
+    ];
     expect(verifyReads(report(good), odd, odd, { digest: "sha256" }).problems).toEqual([]);
     // the same text with other bytes behind it is another file
-    const wrongBytes: Line[] = [["A", "café", "aa"], ["A", "bad\ufffd.bin", "bb", 3, "626164fe2e62696e"], ["B", "café", "aa"], ["B", "bad\ufffd.bin", "bb", 3, badHex]];
+    const wrongBytes: Line[] = [
+      ["A", "café", "aa"],
+      ["A", "bad\ufffd.bin", "bb", 3, "626164fe2e62696e"],
+      ["B", "café", "aa"],
+      ["B", "bad\ufffd.bin", "bb", 3, badHex],
+    ];
     expect(verifyReads(report(wrongBytes), odd, odd, { digest: "sha256" }).problems).toEqual([
       `image A: bad\ufffd.bin (bytes ${badHex}) was not read back`,
       "image A: bad\ufffd.bin (bytes 626164fe2e62696e) is in the image but not in the manifest",
     ]);
     // a name the guest mangled (Latin-1 bytes of UTF-8) no longer matches
-    expect(verifyReads(report([["A", "cafÃ©", "aa"], ...good.slice(1)]), odd, odd, { digest: "sha256" }).problems).toContain("image A: café was not read back");
+    expect(
+      verifyReads(report([["A", "cafÃ©", "aa"], ...good.slice(1)]), odd, odd, { digest: "sha256" }).problems,
+    ).toContain("image A: café was not read back");
   });
 
   it("marks a wrong digest as corruption, a short read as not", () => {
-    const wrong = verifyReads(report([["A", "bin/x", "bb"], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { digest: "sha256" });
+    const wrong = verifyReads(
+      report([
+        ["A", "bin/x", "bb"],
+        ["A", "bin/y", "aa"],
+        ["B", "bin/x", "aa"],
+        ["B", "bin/y", "aa"],
+      ]),
+      manifest,
+      manifest,
+      { digest: "sha256" },
+    );
     expect(wrong.corrupt).toBe(true);
-    const short = verifyReads(report([["A", "bin/x", "aa", 1], ["A", "bin/y", "aa"], ["B", "bin/x", "aa"], ["B", "bin/y", "aa"]]), manifest, manifest, { digest: "sha256" });
+    const short = verifyReads(
+      report([
+        ["A", "bin/x", "aa", 1],
+        ["A", "bin/y", "aa"],
+        ["B", "bin/x", "aa"],
+        ["B", "bin/y", "aa"],
+      ]),
+      manifest,
+      manifest,
+      { digest: "sha256" },
+    );
     expect(short.corrupt).toBe(false);
   });
 });

@@ -29,13 +29,16 @@ afterEach(() => {
   process.env.PATH = oldPath;
 });
 
-const calls = async () => (await readFile(path.join(dir, "calls"), "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+const calls = async () =>
+  (await readFile(path.join(dir, "calls"), "utf8").catch(() => "")).split("\n").filter(Boolean).length;
 
 describe("apt-cache look-ups", () => {
   it("are asked once while the lists stay the same, and again when they change", async () => {
     const archive = new DebianArchive(["trixie"], path.join(dir, "apt"));
     expect(await archive.versions("erofs-utils")).toEqual([{ version: "1.8.6-1", suite: "trixie" }]);
-    expect(await new DebianArchive(["trixie"], path.join(dir, "apt")).versions("erofs-utils")).toEqual([{ version: "1.8.6-1", suite: "trixie" }]);
+    expect(await new DebianArchive(["trixie"], path.join(dir, "apt")).versions("erofs-utils")).toEqual([
+      { version: "1.8.6-1", suite: "trixie" },
+    ]);
     expect(await calls()).toBe(1);
     await writeFile(path.join(dir, "apt", "lists", "deb.debian.org_debian_dists_trixie_InRelease"), "Date: day 2\n");
     await archive.versions("erofs-utils");

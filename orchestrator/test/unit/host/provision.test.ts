@@ -9,7 +9,10 @@ describe("Debian versions and the tool's apt view", () => {
     expect(compareDebianVersions("1:1.0", "9.9")).toBeGreaterThan(0);
     expect(compareDebianVersions("1.9.4-1", "1.9")).toBeGreaterThan(0);
     expect(compareDebianVersions("8.0.2-3+deb13u3", "8.0.2-3+deb13u2")).toBeGreaterThan(0);
-    expect(sortVersionsDesc([{ version: "1.8.6-1" }, { version: "1.9.4-1" }]).map((v) => v.version)).toEqual(["1.9.4-1", "1.8.6-1"]);
+    expect(sortVersionsDesc([{ version: "1.8.6-1" }, { version: "1.9.4-1" }]).map((v) => v.version)).toEqual([
+      "1.9.4-1",
+      "1.8.6-1",
+    ]);
   });
 
   it("parses apt-cache madison into suite and kind", () => {
@@ -25,8 +28,12 @@ describe("Debian versions and the tool's apt view", () => {
 
   it("keeps its own sources list with deb and deb-src per suite, security from its own archive", () => {
     const list = new DebianArchive(["trixie", "trixie-security"], "/tmp/x").sourcesList();
-    expect(list).toContain("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main");
-    expect(list).toContain("deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security trixie-security main");
+    expect(list).toContain(
+      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main",
+    );
+    expect(list).toContain(
+      "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security trixie-security main",
+    );
     expect(new DebianArchive(["sid"], "/tmp/x").options()).toContain("Dir::State::Lists=/tmp/x/lists");
   });
 });

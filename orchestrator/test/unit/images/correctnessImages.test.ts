@@ -2,15 +2,29 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { corrupt, corruptionNames, corruptionSet, pickCorruptionPaths, seededNumbers, writeCorruptImages, type CorruptionName } from "../../../src/images/corrupt.js";
+import {
+  corrupt,
+  corruptionNames,
+  corruptionSet,
+  pickCorruptionPaths,
+  seededNumbers,
+  writeCorruptImages,
+  type CorruptionName,
+} from "../../../src/images/corrupt.js";
 import { hex, inlineXattrs, lookup, readDir, readInode, readLayout } from "../../../src/images/erofsLayout.js";
-import { fingerprintEntry, fingerprintKey, longPrefixes, type ImageFormat } from "../../../src/images/fingerprintKey.js";
+import {
+  fingerprintEntry,
+  fingerprintKey,
+  longPrefixes,
+  type ImageFormat,
+} from "../../../src/images/fingerprintKey.js";
 import { forgeFingerprint, pickForgeryPath, writeForgedImage } from "../../../src/images/forged.js";
 import { packedIshareKeyOf } from "../../../src/images/packedKey.js";
 import { SB_OFFSET, parseSuperblock, superblockChecksum } from "../../../src/images/superblock.js";
 import { fingerprintOf, tinyErofs, tinyErofsIn } from "../../helpers/tinyErofs.js";
 
-const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
+const bytes = (n: number, seed: number) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
 
 const shared0 = bytes(9000, 1);
 const shared1 = bytes(5000, 2);
@@ -36,7 +50,8 @@ const A0 = tinyErofs(filesA, { inodesInFirstBlock: true });
 const B0 = tinyErofs([filesA[0]!, filesA[1]!, { path: "opt/app/app.bin", data: appB }], { inodesInFirstBlock: true });
 const MAINLINE: ImageFormat = "xattr-inode-digest";
 const FORMATS: ImageFormat[] = ["xattr-inode-digest", "ishare-key-long-prefix", "ishare-key-packed-name"];
-const fp = (img: Uint8Array, p: string, format: ImageFormat = MAINLINE) => fingerprintEntry(img, p, fingerprintKey(img, format));
+const fp = (img: Uint8Array, p: string, format: ImageFormat = MAINLINE) =>
+  fingerprintEntry(img, p, fingerprintKey(img, format));
 const OPTS = { seed: "esb-corrupt-1", hitPath: "usr/lib/shared-0.bin", donorPath: "usr/lib/shared-1.bin" };
 
 function checksumOk(img: Uint8Array): boolean {
@@ -51,7 +66,12 @@ function diffOffsets(a: Uint8Array, b: Uint8Array): number[] {
 describe("erofs layout", () => {
   it("finds files by path and their fingerprint xattr", () => {
     const layout = readLayout(A);
-    expect([...readDir(A, layout, readInode(A, layout, layout.rootNid)).keys()].sort()).toEqual([".", "..", "opt", "usr"]);
+    expect([...readDir(A, layout, readInode(A, layout, layout.rootNid)).keys()].sort()).toEqual([
+      ".",
+      "..",
+      "opt",
+      "usr",
+    ]);
     const ino = lookup(A, "usr/lib/shared-1.bin");
     expect(ino.size).toBe(5000n);
     const { entry } = fp(A, "opt/app/app.bin");
@@ -59,7 +79,10 @@ describe("erofs layout", () => {
     expect(inlineXattrs(A, ino).entries).toHaveLength(1);
     // an unaligned entry before the fingerprint: 4 + 4 + 5 bytes, padded to 16
     const app = inlineXattrs(A, lookup(A, "opt/app/app.bin")).entries;
-    expect(app.map((e) => [e.nameIndex, e.nameLen, e.valueSize])).toEqual([[1, 4, 5], [0x80, 0, 39]]);
+    expect(app.map((e) => [e.nameIndex, e.nameLen, e.valueSize])).toEqual([
+      [1, 4, 5],
+      [0x80, 0, 39],
+    ]);
     expect(lookup(A, "usr/lib/shared-1.bin").xattrIcount).toBe(12); // as mkfs.erofs 1.9.4 writes it
     expect(app[1]!.offset - app[0]!.offset).toBe(16);
     expect(() => lookup(A, "usr/lib/missing.bin")).toThrow(/no entry missing.bin/);
@@ -69,7 +92,11 @@ describe("erofs layout", () => {
   it("finds the fingerprint xattr the way each series' kernel does", async () => {
     const v8 = await tinyErofsIn("ishare-key-long-prefix", filesA);
     const v7 = await tinyErofsIn("ishare-key-packed-name", filesA);
-    for (const [img, format] of [[A, MAINLINE], [v8, "ishare-key-long-prefix"], [v7, "ishare-key-packed-name"]] as const) {
+    for (const [img, format] of [
+      [A, MAINLINE],
+      [v8, "ishare-key-long-prefix"],
+      [v7, "ishare-key-packed-name"],
+    ] as const) {
       const key = fingerprintKey(img, format);
       expect(key).toMatchObject({ prefixId: 0, name: "trusted.erofs.fingerprint" });
       expect(hex(fingerprintEntry(img, "opt/app/app.bin", key).entry.value)).toBe(hex(fingerprintOf(appA)));
@@ -103,7 +130,14 @@ describe("forged fingerprints", () => {
     expect(Math.max(...changed)).toBeLessThan(f.offset + 39);
     expect(checksumOk(f.image)).toBe(true);
     // the content stays B's
-    expect(Buffer.from(f.image.subarray(Number(lookup(f.image, "opt/app/app.bin").startBlk) * 4096, Number(lookup(f.image, "opt/app/app.bin").startBlk) * 4096 + 6000)).equals(Buffer.from(appB))).toBe(true);
+    expect(
+      Buffer.from(
+        f.image.subarray(
+          Number(lookup(f.image, "opt/app/app.bin").startBlk) * 4096,
+          Number(lookup(f.image, "opt/app/app.bin").startBlk) * 4096 + 6000,
+        ),
+      ).equals(Buffer.from(appB)),
+    ).toBe(true);
   });
 
   it("recomputes the superblock checksum when the fingerprint lies in the first block", () => {
@@ -117,8 +151,12 @@ describe("forged fingerprints", () => {
   });
 
   it("refuses a donor of another size (the kernel would not share it)", () => {
-    expect(() => forgeFingerprint(B, "usr/lib/shared-0.bin", A, MAINLINE, "usr/lib/shared-1.bin")).toThrow(/would not share/);
-    expect(() => forgeFingerprint(B, "usr/lib/shared-0.bin", A, MAINLINE)).toThrow(/already has the donor's fingerprint/);
+    expect(() => forgeFingerprint(B, "usr/lib/shared-0.bin", A, MAINLINE, "usr/lib/shared-1.bin")).toThrow(
+      /would not share/,
+    );
+    expect(() => forgeFingerprint(B, "usr/lib/shared-0.bin", A, MAINLINE)).toThrow(
+      /already has the donor's fingerprint/,
+    );
   });
 
   it("forges images of every series' format, and writes them as a copy with the edits", async () => {
@@ -131,7 +169,13 @@ describe("forged fingerprints", () => {
       expect(checksumOk(f.image)).toBe(true);
       await writeFile(path.join(dir, "a"), a);
       await writeFile(path.join(dir, "b"), b);
-      const written = await writeForgedImage(path.join(dir, "b"), path.join(dir, "a"), "opt/app/app.bin", path.join(dir, "forged"), format);
+      const written = await writeForgedImage(
+        path.join(dir, "b"),
+        path.join(dir, "a"),
+        "opt/app/app.bin",
+        path.join(dir, "forged"),
+        format,
+      );
       expect(written.xattrName).toBe("trusted.erofs.fingerprint");
       expect(Buffer.from(await readFile(path.join(dir, "forged"))).equals(Buffer.from(f.image))).toBe(true);
     }
@@ -147,13 +191,16 @@ describe("forged fingerprints", () => {
 describe("corrupted images", () => {
   it("is reproducible from the seed, and another seed gives other bytes", () => {
     const again = corruptionSet(A, OPTS);
-    for (const [i, c] of corruptionSet(A, OPTS).entries()) expect(Buffer.from(c.image).equals(Buffer.from(again[i]!.image))).toBe(true);
+    for (const [i, c] of corruptionSet(A, OPTS).entries())
+      expect(Buffer.from(c.image).equals(Buffer.from(again[i]!.image))).toBe(true);
     const other = corrupt(A, "sb-random-1", { ...OPTS, seed: "another" });
     const first = corrupt(A, "sb-random-1", OPTS);
     const n1 = seededNumbers("s", "x");
     const n2 = seededNumbers("s", "x");
     expect([n1(), n1(), n1()]).toEqual([n2(), n2(), n2()]);
-    expect(Buffer.from(other.image).equals(Buffer.from(first.image)) && other.corruption.what === first.corruption.what).toBe(false);
+    expect(
+      Buffer.from(other.image).equals(Buffer.from(first.image)) && other.corruption.what === first.corruption.what,
+    ).toBe(false);
   });
 
   it("leaves the original untouched and records every edit", () => {
@@ -161,7 +208,8 @@ describe("corrupted images", () => {
     for (const { image, corruption } of corruptionSet(A, OPTS)) {
       const changed = diffOffsets(A, image).filter((o) => o < SB_OFFSET + 4 || o >= SB_OFFSET + 8);
       const edited = new Set(corruption.edits.flatMap((e) => e.after.map((_, i) => e.offset + i)));
-      for (const o of changed) expect(edited.has(o), `${corruption.name}: byte ${o} changed without an edit`).toBe(true);
+      for (const o of changed)
+        expect(edited.has(o), `${corruption.name}: byte ${o} changed without an edit`).toBe(true);
       expect(changed.length, corruption.name).toBeGreaterThan(0);
     }
     expect(Buffer.from(A).equals(Buffer.from(copy))).toBe(true);
@@ -176,7 +224,9 @@ describe("corrupted images", () => {
         } else {
           expect(checksumOk(image), corruption.name).toBe(true);
           // inode and xattr edits only need it when mkfs put the inode in the first block
-          expect(corruption.checksum, corruption.name).toBe(corruption.place === "superblock" || img === A0 ? "recomputed" : "untouched");
+          expect(corruption.checksum, corruption.name).toBe(
+            corruption.place === "superblock" || img === A0 ? "recomputed" : "untouched",
+          );
         }
       }
     }
@@ -190,7 +240,12 @@ describe("corrupted images", () => {
       const img = corrupt(A, n, OPTS).image;
       const ino = lookup(img, OPTS.hitPath);
       const x = ino.offset + 32 + 12;
-      return { nameIndex: img[x + 1], valueSize: img[x + 2]! | (img[x + 3]! << 8), value: img.subarray(x + 4, x + 43), ino };
+      return {
+        nameIndex: img[x + 1],
+        valueSize: img[x + 2]! | (img[x + 3]! << 8),
+        value: img.subarray(x + 4, x + 43),
+        ino,
+      };
     };
     expect(fp("fp-missing").nameIndex).toBe(1);
     expect(fp("fp-prefix-oob").nameIndex).toBe(0xff);
@@ -211,17 +266,24 @@ describe("corrupted images", () => {
   it("hits each series' own fingerprint key, and RFC v7's packed name record", async () => {
     expect(corruptionNames(MAINLINE)).not.toContain("packed-key-len-huge");
     const v8 = await tinyErofsIn("ishare-key-long-prefix", filesA);
-    const sb8 = (n: CorruptionName) => parseSuperblock(corrupt(v8, n, OPTS, "ishare-key-long-prefix").image.subarray(0, 4096));
+    const sb8 = (n: CorruptionName) =>
+      parseSuperblock(corrupt(v8, n, OPTS, "ishare-key-long-prefix").image.subarray(0, 4096));
     expect(sb8("sb-ishare-key-oob").ishareByte).toBe(0x81);
     expect(sb8("sb-ishare-off").ishareByte).toBe(0);
     expect(sb8("sb-ishare-off").featureCompat).toBe(parseSuperblock(v8.subarray(0, 4096)).featureCompat);
     const v7 = await tinyErofsIn("ishare-key-packed-name", filesA);
     const c7 = (n: CorruptionName) => corrupt(v7, n, OPTS, "ishare-key-packed-name");
-    expect(corruptionNames("ishare-key-packed-name")).toEqual(expect.arrayContaining(["packed-key-len-huge", "packed-key-other-name"]));
+    expect(corruptionNames("ishare-key-packed-name")).toEqual(
+      expect.arrayContaining(["packed-key-len-huge", "packed-key-other-name"]),
+    );
     expect(parseSuperblock(c7("sb-ishare-off").image.subarray(0, 4096)).featureIncompat & 0x200).toBe(0);
     expect(parseSuperblock(c7("sb-ishare-key-oob").image.subarray(0, 4096)).ishareKeyStart).toBeGreaterThan(1000);
     expect(packedIshareKeyOf(c7("packed-key-other-name").image)).toBe("trusted.erofs.fingerprinT");
-    expect(c7("packed-key-len-huge").corruption).toMatchObject({ place: "packed-inode", expect: "no-harm", checksum: "untouched" });
+    expect(c7("packed-key-len-huge").corruption).toMatchObject({
+      place: "packed-inode",
+      expect: "no-harm",
+      checksum: "untouched",
+    });
     for (const format of FORMATS) {
       const img = await tinyErofsIn(format, filesA, { inodesInFirstBlock: true });
       for (const { image, corruption } of corruptionSet(img, OPTS, format)) {
@@ -235,7 +297,13 @@ describe("corrupted images", () => {
     await writeFile(path.join(dir, "a.erofs"), A0);
     const made = await writeCorruptImages(path.join(dir, "a.erofs"), dir, OPTS, MAINLINE);
     expect(made.map((m) => m.corruption.name)).toEqual(corruptionNames(MAINLINE));
-    for (const m of made) expect(Buffer.from(await readFile(m.file)).equals(Buffer.from(corrupt(A0, m.corruption.name as CorruptionName, OPTS).image)), m.corruption.name).toBe(true);
+    for (const m of made)
+      expect(
+        Buffer.from(await readFile(m.file)).equals(
+          Buffer.from(corrupt(A0, m.corruption.name as CorruptionName, OPTS).image),
+        ),
+        m.corruption.name,
+      ).toBe(true);
   });
 
   it("picks the largest shared file and a donor of another size", () => {
@@ -246,6 +314,8 @@ describe("corrupted images", () => {
       { path: "app", size: 999, sha256: app },
     ];
     expect(pickCorruptionPaths(m("x"), m("y"))).toEqual({ hitPath: "b", donorPath: "a" });
-    expect(pickCorruptionPaths([{ path: "a", size: 1, sha256: "1" }], [{ path: "a", size: 1, sha256: "1" }])).toBeNull();
+    expect(
+      pickCorruptionPaths([{ path: "a", size: 1, sha256: "1" }], [{ path: "a", size: 1, sha256: "1" }]),
+    ).toBeNull();
   });
 });

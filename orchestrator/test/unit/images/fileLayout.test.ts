@@ -35,10 +35,24 @@ describe("why an identical file of B did not share", () => {
 
   it("puts the unshared pages down to those causes, and the rest to unexplained", async () => {
     const layoutB = await imageFileLayouts(await imageB(), "xattr-inode-digest");
-    const manifest: Manifest = { entries: [...FILES.map((f, i) => ({ path: f.path, type: "file" as const, size: 9000, sha256: `s${i}` })), { path: "lib/other.so", type: "file" as const, size: 9000, sha256: "s9" }] } as Manifest;
+    const manifest: Manifest = {
+      entries: [
+        ...FILES.map((f, i) => ({ path: f.path, type: "file" as const, size: 9000, sha256: `s${i}` })),
+        { path: "lib/other.so", type: "file" as const, size: 9000, sha256: "s9" },
+      ],
+    } as Manifest;
     const e = gapEvidence({
-      workload: "w", path: "read", manifestA: manifest, manifestB: manifest, layoutB,
-      residentB: [{ path: "lib/plain.so", pages: 3, resident: 3 }, { path: "lib/inline.so", pages: 3, resident: 0 }, { path: "lib/nofp.so", pages: 3, resident: 0 }, { path: "lib/other.so", pages: 3, resident: 0 }],
+      workload: "w",
+      path: "read",
+      manifestA: manifest,
+      manifestB: manifest,
+      layoutB,
+      residentB: [
+        { path: "lib/plain.so", pages: 3, resident: 3 },
+        { path: "lib/inline.so", pages: 3, resident: 0 },
+        { path: "lib/nofp.so", pages: 3, resident: 0 },
+        { path: "lib/other.so", pages: 3, resident: 0 },
+      ],
     });
     expect(e.notShared.map((c) => [c.cause, c.files, c.example])).toEqual([
       ["inline or tail-packed data", 1, "lib/inline.so"],

@@ -2,17 +2,44 @@ import { describe, expect, it } from "vitest";
 import { gapEvidence, gapTable } from "../../../src/analysis/gap.js";
 import type { Manifest } from "../../../src/images/manifest.js";
 
-const file = (path: string, size: number, sha256: string) => ({ path, type: "file" as const, size, mode: 0o644, sha256 });
-const A: Manifest = { entries: [file("big", 40 * 4096, "s1"), file("tiny", 100, "s2"), file("half", 8 * 4096, "s3"), file("inl", 5000, "s4"), file("lost", 4 * 4096, "s5")] };
+const file = (path: string, size: number, sha256: string) => ({
+  path,
+  type: "file" as const,
+  size,
+  mode: 0o644,
+  sha256,
+});
+const A: Manifest = {
+  entries: [
+    file("big", 40 * 4096, "s1"),
+    file("tiny", 100, "s2"),
+    file("half", 8 * 4096, "s3"),
+    file("inl", 5000, "s4"),
+    file("lost", 4 * 4096, "s5"),
+  ],
+};
 const B: Manifest = { entries: [...A.entries, file("new", 4096, "s9")] };
 const res = (path: string, pages: number, resident: number) => ({ path, pages, resident });
 
 describe("the gap to 100%", () => {
   it("counts which identical files of B shared A's pages, and puts each that did not down to a cause", () => {
     const e = gapEvidence({
-      workload: "w", path: "read", manifestA: A, manifestB: B,
-      residentB: [res("big", 40, 40), res("tiny", 1, 0), res("half", 8, 3), res("inl", 2, 0), res("lost", 4, 0), res("new", 1, 0)],
-      layoutB: (key) => (key === Buffer.from("inl").toString("hex") ? { inline: true, fingerprint: true } : { inline: false, fingerprint: true }),
+      workload: "w",
+      path: "read",
+      manifestA: A,
+      manifestB: B,
+      residentB: [
+        res("big", 40, 40),
+        res("tiny", 1, 0),
+        res("half", 8, 3),
+        res("inl", 2, 0),
+        res("lost", 4, 0),
+        res("new", 1, 0),
+      ],
+      layoutB: (key) =>
+        key === Buffer.from("inl").toString("hex")
+          ? { inline: true, fingerprint: true }
+          : { inline: false, fingerprint: true },
     });
     expect(e.identicalFiles).toBe(5);
     expect(e.identicalMiB).toBeCloseTo((40 + 1 + 8 + 2 + 4) / 256);

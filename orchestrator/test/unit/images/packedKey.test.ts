@@ -10,13 +10,28 @@ import {
   keyRecord,
   readPackedIshareKey,
 } from "../../../src/images/packedKey.js";
-import { COMPAT_SB_CHKSUM, EROFS_MAGIC, SB_OFFSET, readSuperblock, superblockChecksum } from "../../../src/images/superblock.js";
+import {
+  COMPAT_SB_CHKSUM,
+  EROFS_MAGIC,
+  SB_OFFSET,
+  readSuperblock,
+  superblockChecksum,
+} from "../../../src/images/superblock.js";
 
 const BLOCK = 4096;
 const XATTR_PREFIXES = 0x40;
 
 /** The superblock block of a 3-block image as mkfs.erofs lays it out (only the fields the fix-up reads). */
-async function fakeImage(over: { compat?: number; incompat?: number; prefixes?: number; packedNid?: bigint; blocks?: number; size?: number } = {}): Promise<string> {
+async function fakeImage(
+  over: {
+    compat?: number;
+    incompat?: number;
+    prefixes?: number;
+    packedNid?: bigint;
+    blocks?: number;
+    size?: number;
+  } = {},
+): Promise<string> {
   const blocks = over.blocks ?? 3;
   const img = new Uint8Array(over.size ?? blocks * BLOCK);
   const dv = new DataView(img.buffer, SB_OFFSET);
@@ -78,11 +93,21 @@ describe("RFC v7 packed-inode key", () => {
   });
 
   it("refuses images it would corrupt, naming why", async () => {
-    await expect(appendPackedIshareKey(await fakeImage({ packedNid: 42n, incompat: XATTR_PREFIXES | INCOMPAT_FRAGMENTS }), "trusted.x"))
-      .rejects.toThrow(/already has a packed inode \(nid 42\)/);
-    await expect(appendPackedIshareKey(await fakeImage({ compat: COMPAT_SB_CHKSUM }), "trusted.x")).rejects.toThrow(/long xattr prefixes are not stored plain/);
-    await expect(appendPackedIshareKey(await fakeImage({ incompat: 0x80 }), "trusted.x")).rejects.toThrow(/48-bit layout/);
-    await expect(appendPackedIshareKey(await fakeImage({ size: 3 * BLOCK + 512 }), "trusted.x")).rejects.toThrow(/is not blocks_lo \(3\) x 4096/);
+    await expect(
+      appendPackedIshareKey(
+        await fakeImage({ packedNid: 42n, incompat: XATTR_PREFIXES | INCOMPAT_FRAGMENTS }),
+        "trusted.x",
+      ),
+    ).rejects.toThrow(/already has a packed inode \(nid 42\)/);
+    await expect(appendPackedIshareKey(await fakeImage({ compat: COMPAT_SB_CHKSUM }), "trusted.x")).rejects.toThrow(
+      /long xattr prefixes are not stored plain/,
+    );
+    await expect(appendPackedIshareKey(await fakeImage({ incompat: 0x80 }), "trusted.x")).rejects.toThrow(
+      /48-bit layout/,
+    );
+    await expect(appendPackedIshareKey(await fakeImage({ size: 3 * BLOCK + 512 }), "trusted.x")).rejects.toThrow(
+      /is not blocks_lo \(3\) x 4096/,
+    );
   });
 
   it("accepts an image without long prefixes even when they are not marked plain", async () => {

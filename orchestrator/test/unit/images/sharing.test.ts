@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { analyseSharing } from "../../../src/analysis/sharing.js";
 import type { Manifest } from "../../../src/images/manifest.js";
 
-const file = (path: string, size: number, sha256: string) => ({ path, type: "file" as const, size, mode: 0o644, sha256 });
+const file = (path: string, size: number, sha256: string) => ({
+  path,
+  type: "file" as const,
+  size,
+  mode: 0o644,
+  sha256,
+});
 
 describe("sharing analysis", () => {
   const a: Manifest = {
@@ -15,7 +21,12 @@ describe("sharing analysis", () => {
     ],
   };
   const b: Manifest = {
-    entries: [file("d/common", 8192, "c1"), file("elsewhere/renamed", 4097, "c2"), file("d/old", 4096, "b1"), file("d/dup", 4096, "b1")],
+    entries: [
+      file("d/common", 8192, "c1"),
+      file("elsewhere/renamed", 4097, "c2"),
+      file("d/old", 4096, "b1"),
+      file("d/dup", 4096, "b1"),
+    ],
   };
 
   it("counts identical content regardless of path, in pages", () => {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { COMPAT_ISHARE_XATTRS, COMPAT_SB_CHKSUM, EROFS_MAGIC, ISHARE_BYTE, SB_OFFSET, crc32c, parseSuperblock, superblockChecksum } from "../../../src/images/superblock.js";
+import {
+  COMPAT_ISHARE_XATTRS,
+  COMPAT_SB_CHKSUM,
+  EROFS_MAGIC,
+  ISHARE_BYTE,
+  SB_OFFSET,
+  crc32c,
+  parseSuperblock,
+  superblockChecksum,
+} from "../../../src/images/superblock.js";
 
 describe("superblock", () => {
   it("computes crc32c like the kernel (seed ~0, no final inversion)", () => {

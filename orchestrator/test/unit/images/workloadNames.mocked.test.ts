@@ -17,13 +17,16 @@ const SHIPPED = path.resolve(import.meta.dirname, "..", "..", "..", "..", "workl
 vi.mock("../../../src/util/paths.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../../src/util/paths.js")>();
   const dir = mkdtempSync(path.join(os.tmpdir(), "workload-names-"));
-  for (const f of [...readdirSync(real.workloadsDir), "brand-new.yaml", "notes.txt"]) writeFileSync(path.join(dir, f), "");
+  for (const f of [...readdirSync(real.workloadsDir), "brand-new.yaml", "notes.txt"])
+    writeFileSync(path.join(dir, f), "");
   return { ...real, workloadsDir: dir };
 });
 
 describe("workload names", () => {
   it("--workload's help lists every workload file, and no other file", async () => {
-    const help = addJobOptions(new Verb("run"), ["workloads"]).options.find((o) => o.long === "--workload")!.description;
+    const help = addJobOptions(new Verb("run"), ["workloads"]).options.find(
+      (o) => o.long === "--workload",
+    )!.description;
     const names = await listWorkloads();
     expect(names).toContain("brand-new");
     expect(listWorkloadsSync()).toEqual(names);

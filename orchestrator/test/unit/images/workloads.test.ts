@@ -8,12 +8,23 @@ import { shQuote } from "../../../src/util/shell.js";
 import { DEFAULT_SUITES } from "../../../src/host/debianArchive.js";
 import { parseDistInfo, pipRecord } from "../../../src/images/pip.js";
 import { parseDpkgStatus, versionLabel } from "../../../src/images/rootfs.js";
-import { expandParams, listWorkloads, loadWorkload, parseWorkload, pipName, pipPins, PipRequirementSchema, versionFromPip } from "../../../src/images/workloads.js";
+import {
+  expandParams,
+  listWorkloads,
+  loadWorkload,
+  parseWorkload,
+  pipName,
+  pipPins,
+  PipRequirementSchema,
+  versionFromPip,
+} from "../../../src/images/workloads.js";
 
 describe("workload definitions", () => {
   it("every shipped workload validates, and the real ones have a runtime", async () => {
     const names = await listWorkloads();
-    expect(names).toEqual(expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql", "tomcat", "tensorflow"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["synthetic", "redis", "postgres", "nginx", "mysql", "tomcat", "tensorflow"]),
+    );
     for (const n of names) {
       const w = await loadWorkload(n);
       if (w.kind === "debian") {
@@ -35,8 +46,12 @@ describe("workload definitions", () => {
   });
 
   it("names the field that is wrong", () => {
-    expect(() => parseWorkload("name: x\nkind: debian\nimage: x\nrootfs: { include: [] }\n", "x.yaml")).toThrow(/x\.yaml: invalid workload: rootfs/);
-    expect(() => parseWorkload("name: x\nkind: synthetic\nimage: x\nimages: y\n", "x.yaml")).toThrow(/unknown key "images" \(known keys: name, kind, image, description\)/);
+    expect(() => parseWorkload("name: x\nkind: debian\nimage: x\nrootfs: { include: [] }\n", "x.yaml")).toThrow(
+      /x\.yaml: invalid workload: rootfs/,
+    );
+    expect(() => parseWorkload("name: x\nkind: synthetic\nimage: x\nimages: y\n", "x.yaml")).toThrow(
+      /unknown key "images" \(known keys: name, kind, image, description\)/,
+    );
   });
 
   const PIN = "numpy==2.4.1 --hash=sha256:538bf4ec353709c765ff75ae616c34d3c3dca1a68312727e8f2676ea644f8509";
@@ -58,22 +73,34 @@ describe("workload definitions", () => {
     }
     const w = parseWorkload(pipWorkload(PIN), "x.yaml");
     expect(w.kind === "debian" && w.rootfs.venv).toBe("/opt/venv");
-    expect(() => parseWorkload(pipWorkload("numpy==2.4.1"), "x.yaml")).toThrow(/x\.yaml: invalid workload: rootfs\.a\.pip/);
-    expect(() => parseWorkload(pipWorkload(PIN).replace("b: { suites: [bookworm],", "b: { suites: [bookworm], pips: [], "), "x.yaml")).toThrow(/unknown key "pips"/);
+    expect(() => parseWorkload(pipWorkload("numpy==2.4.1"), "x.yaml")).toThrow(
+      /x\.yaml: invalid workload: rootfs\.a\.pip/,
+    );
+    expect(() =>
+      parseWorkload(
+        pipWorkload(PIN).replace("b: { suites: [bookworm],", "b: { suites: [bookworm], pips: [], "),
+        "x.yaml",
+      ),
+    ).toThrow(/unknown key "pips"/);
   });
 
   it("wants python3-venv for pip packages, and a versionPackage that is installed on both sides", () => {
-    expect(() => parseWorkload(pipWorkload(PIN).replace("python3, python3-venv", "python3"), "x.yaml")).toThrow(/python3-venv/);
-    expect(() => parseWorkload(pipWorkload(PIN).replace("versionPackage: numpy", "versionPackage: scipy"), "x.yaml")).toThrow(
-      /"scipy" is neither in include nor a pip package of both sides/,
+    expect(() => parseWorkload(pipWorkload(PIN).replace("python3, python3-venv", "python3"), "x.yaml")).toThrow(
+      /python3-venv/,
     );
+    expect(() =>
+      parseWorkload(pipWorkload(PIN).replace("versionPackage: numpy", "versionPackage: scipy"), "x.yaml"),
+    ).toThrow(/"scipy" is neither in include nor a pip package of both sides/);
   });
 
   it("normalises pip names the way pip does", () => {
     expect(pipName("Tensorflow_CPU")).toBe("tensorflow-cpu");
     expect(pipName("zope.interface")).toBe("zope-interface");
     expect(pipPins([PIN, "Google_Pasta==0.2.0 --hash=sha256:" + "a".repeat(64)])).toEqual(
-      new Map([["numpy", "2.4.1"], ["google-pasta", "0.2.0"]]),
+      new Map([
+        ["numpy", "2.4.1"],
+        ["google-pasta", "0.2.0"],
+      ]),
     );
   });
 
@@ -104,7 +131,9 @@ describe("container job script", () => {
 
   /** Runs the container script with /bin/sh in `dir`, and reads what it left in its /esb. */
   function runJob(spec: typeof rt, quick: boolean, dir = scratch()): (file: string) => string {
-    const script = containerScript("t", spec, quick).replaceAll("/esb", path.join(dir, "esb")).replace(/exec sleep 2147483647/g, "exit 0");
+    const script = containerScript("t", spec, quick)
+      .replaceAll("/esb", path.join(dir, "esb"))
+      .replace(/exec sleep 2147483647/g, "exit 0");
     writeFileSync(path.join(dir, "job.sh"), script);
     execFileSync("/bin/sh", [path.join(dir, "job.sh")]);
     return (f) => execFileSync("cat", [path.join(dir, "esb", f)]).toString();
@@ -117,8 +146,18 @@ describe("container job script", () => {
     // what the guest's runtime driver copies out if the script hangs before its fail()
     expect(read("server-logs")).toBe("/nonexistent/server.log\n");
     // each step's end on the boot clock, in the order they ran
-    const timeline = read("timeline.out").trim().split("\n").map((l) => l.split(" "));
-    expect(timeline.map(([label]) => label)).toEqual(["begin", "setup", "start", "ready", "load:step-one", "check:step-one"]);
+    const timeline = read("timeline.out")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "));
+    expect(timeline.map(([label]) => label)).toEqual([
+      "begin",
+      "setup",
+      "start",
+      "ready",
+      "load:step-one",
+      "check:step-one",
+    ]);
     const ups = timeline.map(([, up]) => Number(up));
     expect(ups.every((u, i) => Number.isFinite(u) && u >= (ups[i - 1] ?? 0))).toBe(true);
   });
@@ -134,7 +173,11 @@ describe("container job script", () => {
   it("fails the container when its server no longer answers after a load step", () => {
     const dir = scratch();
     // the load step stops the server, as a crash under load would
-    const dying = { ...rt, load: [{ name: "crash", cmd: "rm /esb/started", parser: "none" as const }], logs: [path.join(dir, "server.log")] };
+    const dying = {
+      ...rt,
+      load: [{ name: "crash", cmd: "rm /esb/started", parser: "none" as const }],
+      logs: [path.join(dir, "server.log")],
+    };
     writeFileSync(path.join(dir, "server.log"), "server died\n");
     const read = runJob(dying, false, dir);
     expect(read("status")).toBe("failed: server no longer answers after load step crash\n");
@@ -174,7 +217,11 @@ describe("Debian rootfs labels", () => {
       "./opt/other/lib/python3.11/site-packages/six-1.17.0.dist-info/",
     ];
     expect(parseDistInfo(listing, "/opt/venv")).toEqual(
-      new Map([["numpy", "2.4.1"], ["tensorflow-cpu", "2.21.0"], ["google-pasta", "0.2.0"]]),
+      new Map([
+        ["numpy", "2.4.1"],
+        ["tensorflow-cpu", "2.21.0"],
+        ["google-pasta", "0.2.0"],
+      ]),
     );
   });
 
@@ -182,8 +229,14 @@ describe("Debian rootfs labels", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "esb-pip-"));
     execFileSync("mkdir", ["-p", path.join(dir, "root/opt/venv/lib/python3.11/site-packages/numpy-2.4.0.dist-info")]);
     execFileSync("tar", ["-cf", path.join(dir, "rootfs.tar"), "-C", path.join(dir, "root"), "."]);
-    const pin = (v: string) => ({ requirements: [`numpy==${v} --hash=sha256:${"a".repeat(64)}`], venv: "/opt/venv", hook: "h" });
+    const pin = (v: string) => ({
+      requirements: [`numpy==${v} --hash=sha256:${"a".repeat(64)}`],
+      venv: "/opt/venv",
+      hook: "h",
+    });
     expect((await pipRecord(path.join(dir, "rootfs.tar"), pin("2.4.0"), "x A")).installed).toEqual({ numpy: "2.4.0" });
-    await expect(pipRecord(path.join(dir, "rootfs.tar"), pin("2.4.1"), "x A")).rejects.toThrow("x A: pip package numpy==2.4.1 is not in /opt/venv (found 2.4.0)");
+    await expect(pipRecord(path.join(dir, "rootfs.tar"), pin("2.4.1"), "x A")).rejects.toThrow(
+      "x A: pip package numpy==2.4.1 is not in /opt/venv (found 2.4.0)",
+    );
   });
 });

@@ -60,7 +60,9 @@ describe("building a variant of a built tree", () => {
     const copy = path.join(dir, "variant");
     await linkedCopy(tree, copy, ["a.c"]);
     const twoHunks = `${diffA}--- a/b.c\n+++ b/b.c\n@@ -1 +1 @@\n-int nope;\n+int b = 2;\n`;
-    await expect(applyDiff(copy, twoHunks, "mutant broken")).rejects.toThrow(/mutant broken does not apply to .*variant/);
+    await expect(applyDiff(copy, twoHunks, "mutant broken")).rejects.toThrow(
+      /mutant broken does not apply to .*variant/,
+    );
     expect(await readFile(path.join(copy, "a.c"), "utf8")).toBe("int a;\n");
   });
 
@@ -71,7 +73,15 @@ describe("building a variant of a built tree", () => {
     await applyDiff(variant, diffA, "mutant test");
     const before = await readFile(path.join(baseOut, "arch/x86/boot/bzImage"), "utf8");
     const out = path.join(dir, "variant-out");
-    const built = await buildVariant({ baseTree: tree, baseOut, variant, out, jobs: 1, localVersion: "-test", logFile: path.join(dir, "build.log") });
+    const built = await buildVariant({
+      baseTree: tree,
+      baseOut,
+      variant,
+      out,
+      jobs: 1,
+      localVersion: "-test",
+      logFile: path.join(dir, "build.log"),
+    });
     expect(await readFile(path.join(out, "arch/x86/boot/bzImage"), "utf8")).toBe("int a = 1; /* mutant */\nint b;\n");
     expect(await readFile(path.join(baseOut, "arch/x86/boot/bzImage"), "utf8")).toBe(before);
     expect(await readFile(path.join(tree, "a.c"), "utf8")).toBe("int a;\n");
@@ -87,7 +97,8 @@ describe("building a variant of a built tree", () => {
   });
 
   it("reads the objects a build compiled, relative to its output directory", () => {
-    const log = "  CC      /o/tools/objtool/check.o\n  CC      fs/erofs/ishare.o\n  LD      vmlinux.o\n  AR      fs/built-in.a\n";
+    const log =
+      "  CC      /o/tools/objtool/check.o\n  CC      fs/erofs/ishare.o\n  LD      vmlinux.o\n  AR      fs/built-in.a\n";
     expect(compiledObjects(log, "/o")).toEqual(["tools/objtool/check.o", "fs/erofs/ishare.o"]);
   });
 });

@@ -12,10 +12,18 @@ async function treeWith(makefile: string): Promise<string> {
 
 describe("kernel version from the top Makefile", () => {
   it("reads an empty EXTRAVERSION as empty, not as the next line's NAME", async () => {
-    expect(await kernelVersionOf(await treeWith("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n"))).toBe("7.3.4");
+    expect(
+      await kernelVersionOf(
+        await treeWith("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n"),
+      ),
+    ).toBe("7.3.4");
   });
 
   it("keeps an -rc EXTRAVERSION", async () => {
-    expect(await kernelVersionOf(await treeWith("VERSION = 6\nPATCHLEVEL = 19\nSUBLEVEL = 0\nEXTRAVERSION = -rc3\nNAME = x\n"))).toBe("6.19.0-rc3");
+    expect(
+      await kernelVersionOf(
+        await treeWith("VERSION = 6\nPATCHLEVEL = 19\nSUBLEVEL = 0\nEXTRAVERSION = -rc3\nNAME = x\n"),
+      ),
+    ).toBe("6.19.0-rc3");
   });
 });

@@ -12,7 +12,15 @@ import { SeriesSpecSchema } from "../../../src/kernel/series.js";
 import { BenchError } from "../../../src/util/errors.js";
 import { sha256 } from "../../../src/util/fsx.js";
 import { Progress } from "../../../src/util/progress.js";
-import { buildSeriesRepo, concatMbox, formatPatches, handMail, SERIES_TITLES, tempDir, writeFiles } from "../../helpers/gitSeries.js";
+import {
+  buildSeriesRepo,
+  concatMbox,
+  formatPatches,
+  handMail,
+  SERIES_TITLES,
+  tempDir,
+  writeFiles,
+} from "../../helpers/gitSeries.js";
 
 let root: string;
 let repo: string;
@@ -52,9 +60,18 @@ describe("parsePatchTag", () => {
     ["[PATCH RFC v7 2/7] erofs: y", { version: "v7", index: 2, total: 7, rfc: true, reply: false, title: "erofs: y" }],
     ["[RFC PATCH 6/6] erofs: z", { version: "", index: 6, total: 6, rfc: true, reply: false, title: "erofs: z" }],
     ["[PATCH 04/10] fs: w", { version: "", index: 4, total: 10, rfc: false, reply: false, title: "fs: w" }],
-    ["[PATCH erofs-utils v2 1/2] mkfs: q", { version: "v2", index: 1, total: 2, rfc: false, reply: false, title: "mkfs: q" }],
-    ["[PATCH v2] erofs-utils: single", { version: "v2", index: 1, total: 1, rfc: false, reply: false, title: "erofs-utils: single" }],
-    ["Re: [PATCH v8 0/9] erofs: cover", { version: "v8", index: 0, total: 9, rfc: false, reply: true, title: "erofs: cover" }],
+    [
+      "[PATCH erofs-utils v2 1/2] mkfs: q",
+      { version: "v2", index: 1, total: 2, rfc: false, reply: false, title: "mkfs: q" },
+    ],
+    [
+      "[PATCH v2] erofs-utils: single",
+      { version: "v2", index: 1, total: 1, rfc: false, reply: false, title: "erofs-utils: single" },
+    ],
+    [
+      "Re: [PATCH v8 0/9] erofs: cover",
+      { version: "v8", index: 0, total: 9, rfc: false, reply: true, title: "erofs: cover" },
+    ],
   ])("%s", (subject, want) => {
     expect(parsePatchTag(subject)).toEqual(want);
   });
@@ -111,9 +128,13 @@ describe("parseMbox", () => {
   });
 
   it("decodes a quoted-printable body for diff detection", () => {
-    const mail = handMail("[PATCH 1/1] qp", "Text=\n here.\n---\ndiff --git a/x=3Dy.c b/x=3Dy.c\n--- a/x=3Dy.c\n+++ b/x=3Dy.c\n@@ -1 +1 @@\n-a\n+b\n", {
-      "Content-Transfer-Encoding": "quoted-printable",
-    });
+    const mail = handMail(
+      "[PATCH 1/1] qp",
+      "Text=\n here.\n---\ndiff --git a/x=3Dy.c b/x=3Dy.c\n--- a/x=3Dy.c\n+++ b/x=3Dy.c\n@@ -1 +1 @@\n-a\n+b\n",
+      {
+        "Content-Transfer-Encoding": "quoted-printable",
+      },
+    );
     const [m] = parseMbox(mail);
     expect(m?.text).toContain("Text here.");
     expect(diffFiles(m?.text ?? "")).toEqual(["x=y.c"]);
@@ -137,18 +158,33 @@ describe("selectSeries", () => {
 
   it("drops replies, reviews and other mail, and orders by k whatever the mbox order", () => {
     const [cover, p1, p2, p3] = v3;
-    const reply = handMail("Re: [PATCH v3 2/3] demo: add c", "> diff --git a/src/c.c b/src/c.c\n> +int c(void)\n\nReviewed-by: R <r@example.org>\n");
+    const reply = handMail(
+      "Re: [PATCH v3 2/3] demo: add c",
+      "> diff --git a/src/c.c b/src/c.c\n> +int c(void)\n\nReviewed-by: R <r@example.org>\n",
+    );
     const review = handMail("Re: [PATCH v3 0/3] *** SUBJECT HERE ***", "Looks good.\n");
     const other = handMail("erofs: meeting notes", "nothing to apply\n");
     const noDiff = handMail("[PATCH v3 1/3] demo: change a", "the diff got lost\n");
     const text = concatMbox([p3, reply, cover, other, p1, review, noDiff, p2].map((m) => m ?? ""));
     const s = selectSeries(parseMbox(text), { source: "thread.mbox", version: "v3", expectedCount: 3 });
-    expect(s.patches.map((p) => `${p.index}/${s.total} ${p.title}`)).toEqual(["1/3 demo: change a", "2/3 demo: add c", "3/3 demo: change b twice"]);
-    expect(s.dropped.map((d) => d.reason).sort()).toEqual(["cover letter", "no [PATCH] tag", "no diff", "reply", "reply"]);
+    expect(s.patches.map((p) => `${p.index}/${s.total} ${p.title}`)).toEqual([
+      "1/3 demo: change a",
+      "2/3 demo: add c",
+      "3/3 demo: change b twice",
+    ]);
+    expect(s.dropped.map((d) => d.reason).sort()).toEqual([
+      "cover letter",
+      "no [PATCH] tag",
+      "no diff",
+      "reply",
+      "reply",
+    ]);
   });
 
   it("names the missing patch", () => {
-    const e = errorOf(() => seriesFromMbox(concatMbox([v3[0], v3[1], v3[3]].map((m) => m ?? "")), { source: "/tmp/gap.mbox" }));
+    const e = errorOf(() =>
+      seriesFromMbox(concatMbox([v3[0], v3[1], v3[3]].map((m) => m ?? "")), { source: "/tmp/gap.mbox" }),
+    );
     expect(e.message).toContain("/tmp/gap.mbox");
     expect(e.message).toMatch(/missing patch 2\/3\b/);
     expect(e.files).toEqual(["/tmp/gap.mbox"]);
@@ -167,7 +203,9 @@ describe("selectSeries", () => {
 
   it("reads RFC tags and checks the count against the spec", async () => {
     const rfc = await formatPatches(repo, "HEAD~3", { prefix: "PATCH RFC", version: 7 });
-    expect(seriesFromMbox(concatMbox(rfc), { source: "rfc.mbox", version: "v7" }).patches[2]?.subject).toBe("[PATCH RFC v7 3/3] demo: change b twice");
+    expect(seriesFromMbox(concatMbox(rfc), { source: "rfc.mbox", version: "v7" }).patches[2]?.subject).toBe(
+      "[PATCH RFC v7 3/3] demo: change b twice",
+    );
     const plain = await formatPatches(repo, "HEAD~3", { rfc: true });
     const s = seriesFromMbox(concatMbox(plain), { source: "rfc.mbox", version: "" });
     expect(s.version).toBe("");
@@ -186,8 +224,15 @@ describe("acquirePatches", () => {
     else process.env.ESB_CACHE = saved;
   });
   const spec = SeriesSpecSchema.parse({
-    name: "demo", title: "demo", messageId: "cover.1@example.org", patches: 3, version: "v3",
-    base: { kind: "git", ref: "v6.19" }, symbols: {}, shareMountOptions: "", imageProfile: { format: "xattr-inode-digest" },
+    name: "demo",
+    title: "demo",
+    messageId: "cover.1@example.org",
+    patches: 3,
+    version: "v3",
+    base: { kind: "git", ref: "v6.19" },
+    symbols: {},
+    shareMountOptions: "",
+    imageProfile: { format: "xattr-inode-digest" },
   });
   const progress = new Progress(true);
 
@@ -201,7 +246,12 @@ describe("acquirePatches", () => {
     expect(first.sha256).toBe(sha256(text));
     expect(first.mboxPath).toBe(seriesCachePath("cover.1@example.org"));
     expect(await readFile(first.mboxPath, "utf8")).toBe(text);
-    const again = await acquirePatches({ spec, progress, b4: false, fetchImpl: () => Promise.reject(new Error("no network in tests")) });
+    const again = await acquirePatches({
+      spec,
+      progress,
+      b4: false,
+      fetchImpl: () => Promise.reject(new Error("no network in tests")),
+    });
     expect(again.source).toBe("cache");
     expect(again.sha256).toBe(first.sha256);
     expect(again.series.patches).toHaveLength(3);
@@ -241,8 +291,12 @@ describe("acquirePatches", () => {
       expect(got.source).toBe("lore");
       expect(got.series.patches.map((p) => p.index)).toEqual([1, 2, 3]);
       await freshCache();
-      const err = await acquirePatches({ spec, progress, b4: false, loreBase: `${base}/elsewhere` }).catch((e: unknown) => e);
-      expect((err as BenchError).message).toContain(`could not download ${base}/elsewhere/cover.1@example.org/t.mbox.gz: HTTP 404`);
+      const err = await acquirePatches({ spec, progress, b4: false, loreBase: `${base}/elsewhere` }).catch(
+        (e: unknown) => e,
+      );
+      expect((err as BenchError).message).toContain(
+        `could not download ${base}/elsewhere/cover.1@example.org/t.mbox.gz: HTTP 404`,
+      );
       expect(served).toEqual(["/archive/cover.1@example.org/t.mbox.gz", "/elsewhere/cover.1@example.org/t.mbox.gz"]);
     } finally {
       server.close();
@@ -254,7 +308,9 @@ describe("acquirePatches", () => {
     const fetchImpl = (() => Promise.reject(new TypeError("fetch failed"))) as typeof fetch;
     const err = await acquirePatches({ spec, progress, b4: false, fetchImpl }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BenchError);
-    expect((err as BenchError).message).toContain("could not download https://lore.kernel.org/all/cover.1@example.org/t.mbox.gz: fetch failed");
+    expect((err as BenchError).message).toContain(
+      "could not download https://lore.kernel.org/all/cover.1@example.org/t.mbox.gz: fetch failed",
+    );
     expect((err as BenchError).hint).toContain("--mbox FILE");
   });
 });

@@ -57,7 +57,8 @@ describe("guest oops", () => {
   });
 
   it("takes a WARNING the guest survived as well", () => {
-    const warn = "esb: measured\nWARNING: CPU: 1 PID: 70 at fs/erofs/ishare.c:120 erofs_ishare_fill_inode+0x1c/0x2b0\nRIP: 0010:0xffffffff81001020\nCall Trace:\n <TASK>\n 0xffffffff81000a10\n </TASK>\nesb: done\n";
+    const warn =
+      "esb: measured\nWARNING: CPU: 1 PID: 70 at fs/erofs/ishare.c:120 erofs_ishare_fill_inode+0x1c/0x2b0\nRIP: 0010:0xffffffff81001020\nCall Trace:\n <TASK>\n 0xffffffff81000a10\n </TASK>\nesb: done\n";
     const o = symbolise(parseOops(warn)!, symbolTableFromNm(NM));
     expect(o.headline).toBe("WARNING: CPU: 1 PID: 70 at fs/erofs/ishare.c:120 erofs_ishare_fill_inode+0x1c/0x2b0");
     expect(o.rip).toBe("erofs_read_begin+0xb/0x6b");

@@ -16,7 +16,10 @@ beforeAll(async () => {
   root = await tempDir("esb-profile-");
   process.env.ESB_CACHE = path.join(root, "cache");
   repo = path.join(root, "linux");
-  await initRepo(repo, { Makefile: "VERSION = 6\nPATCHLEVEL = 19\nSUBLEVEL = 0\nEXTRAVERSION =\n", "fs/erofs/ishare.c": "int v9(void) { return 1; }\n" });
+  await initRepo(repo, {
+    Makefile: "VERSION = 6\nPATCHLEVEL = 19\nSUBLEVEL = 0\nEXTRAVERSION =\n",
+    "fs/erofs/ishare.c": "int v9(void) { return 1; }\n",
+  });
   await git(repo, "checkout", "-q", "-b", "my-branch");
   await git(repo, "commit", "-q", "--allow-empty", "-m", "v9 in progress");
   await git(repo, "checkout", "-q", "main");
@@ -29,8 +32,22 @@ describe("a developer's own tree (--profile)", () => {
   it("benches the branch as it is, with the profile's symbol, image format and mount options, and no mails", async () => {
     const v8 = await loadSeries("v8");
     const spec = treeSpec(v8, "my-branch");
-    expect(spec).toMatchObject({ name: "v8-tree", patches: 0, base: { kind: "git", ref: "my-branch" }, symbols: v8.symbols, imageProfile: v8.imageProfile, shareMountOptions: v8.shareMountOptions, fixups: [] });
-    const tree = await prepareSeriesTree({ spec, kernelSrc: repo, exclude: [], logDir: root, progress: new Progress(true) });
+    expect(spec).toMatchObject({
+      name: "v8-tree",
+      patches: 0,
+      base: { kind: "git", ref: "my-branch" },
+      symbols: v8.symbols,
+      imageProfile: v8.imageProfile,
+      shareMountOptions: v8.shareMountOptions,
+      fixups: [],
+    });
+    const tree = await prepareSeriesTree({
+      spec,
+      kernelSrc: repo,
+      exclude: [],
+      logDir: root,
+      progress: new Progress(true),
+    });
     expect(tree.record.apply.method).toBe("none");
     expect(tree.record.baseCommit).toBe(await git(repo, "rev-parse", "my-branch"));
     expect(await readFile(path.join(tree.tree, "fs/erofs/ishare.c"), "utf8")).toContain("v9");
@@ -38,10 +55,22 @@ describe("a developer's own tree (--profile)", () => {
   });
 
   it("checks the tree and its ref before anything is built", async () => {
-    const base = { series: "mainline", workloads: ["synthetic"], reps: 1, modes: ["off" as const], paths: ["read" as const] };
+    const base = {
+      series: "mainline",
+      workloads: ["synthetic"],
+      reps: 1,
+      modes: ["off" as const],
+      paths: ["read" as const],
+    };
     const job = (over: object) => resolveJob({ ...base, ...over }, "test");
-    await expect(checkInputs(job({ profile: "v8" }))).rejects.toThrow("--profile benches your own tree: it needs --kernel-src");
-    await expect(checkInputs(job({ profile: "v8", kernelSrc: repo, baseRef: "no-such-branch" }))).rejects.toThrow('ref "no-such-branch" not found');
-    expect((await checkInputs(job({ profile: "mainline", kernelSrc: repo, baseRef: "my-branch" }))).spec.name).toBe("mainline-tree");
+    await expect(checkInputs(job({ profile: "v8" }))).rejects.toThrow(
+      "--profile benches your own tree: it needs --kernel-src",
+    );
+    await expect(checkInputs(job({ profile: "v8", kernelSrc: repo, baseRef: "no-such-branch" }))).rejects.toThrow(
+      'ref "no-such-branch" not found',
+    );
+    expect((await checkInputs(job({ profile: "mainline", kernelSrc: repo, baseRef: "my-branch" }))).spec.name).toBe(
+      "mainline-tree",
+    );
   });
 });

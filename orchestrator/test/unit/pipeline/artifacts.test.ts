@@ -28,12 +28,29 @@ beforeAll(async () => {
   art = {
     kernel: { bzImage: path.join(src, "bzImage"), vmlinux: path.join(src, "out", "vmlinux") },
     initramfs: path.join(src, "initramfs.cpio.gz"),
-    pairs: [{
-      record: { name: rec.name, image: rec.image, versions: rec.versions, imageA: imageRecord("aa".repeat(32)), imageB: imageRecord("bb".repeat(32)) },
-      a: { image: path.join(src, "a.erofs"), manifest, record: imageRecord("aa".repeat(32)), reused: true },
-      b: { image: path.join(src, "b.erofs"), manifest, record: imageRecord("bb".repeat(32)), reused: true },
-      runtime: { setup: "", start: "redis-server", ready: "true", readyTimeoutS: 5, logs: [], load: [], params: {}, quick: {} },
-    }],
+    pairs: [
+      {
+        record: {
+          name: rec.name,
+          image: rec.image,
+          versions: rec.versions,
+          imageA: imageRecord("aa".repeat(32)),
+          imageB: imageRecord("bb".repeat(32)),
+        },
+        a: { image: path.join(src, "a.erofs"), manifest, record: imageRecord("aa".repeat(32)), reused: true },
+        b: { image: path.join(src, "b.erofs"), manifest, record: imageRecord("bb".repeat(32)), reused: true },
+        runtime: {
+          setup: "",
+          start: "redis-server",
+          ready: "true",
+          readyTimeoutS: 5,
+          logs: [],
+          load: [],
+          params: {},
+          quick: {},
+        },
+      },
+    ],
   };
 });
 afterAll(async () => {
@@ -42,8 +59,23 @@ afterAll(async () => {
 
 const record = () =>
   runRecord({
-    erofsUtils: { mkfs: "m", version: "1.9.4", sourcePackage: "erofs-utils 1.9.4", suite: "forky", dscSha256: "d", patches: [], log: "l" },
-    initramfs: { initramfs: "initramfs.cpio.gz", initramfsSha256: "i", busybox: "/bin/busybox", busyboxSha256: "b", probeSha256: "p", initSha256: "n" },
+    erofsUtils: {
+      mkfs: "m",
+      version: "1.9.4",
+      sourcePackage: "erofs-utils 1.9.4",
+      suite: "forky",
+      dscSha256: "d",
+      patches: [],
+      log: "l",
+    },
+    initramfs: {
+      initramfs: "initramfs.cpio.gz",
+      initramfsSha256: "i",
+      busybox: "/bin/busybox",
+      busyboxSha256: "b",
+      probeSha256: "p",
+      initSha256: "n",
+    },
   });
 
 describe("built once, measured many times", () => {
@@ -51,7 +83,15 @@ describe("built once, measured many times", () => {
     const out = path.join(dir, "export1");
     await exportArtifacts(out, art, await loadSeries("mainline"), record(), quiet);
     const { manifest, artefacts } = await importArtifacts(out, quiet);
-    expect(manifest.files.map((f) => f.path)).toEqual(["kernel/bzImage", "kernel/out/vmlinux", "initramfs.cpio.gz", "images/redis/A.erofs", "images/redis/A.manifest.json", "images/redis/B.erofs", "images/redis/B.manifest.json"]);
+    expect(manifest.files.map((f) => f.path)).toEqual([
+      "kernel/bzImage",
+      "kernel/out/vmlinux",
+      "initramfs.cpio.gz",
+      "images/redis/A.erofs",
+      "images/redis/A.manifest.json",
+      "images/redis/B.erofs",
+      "images/redis/B.manifest.json",
+    ]);
     expect(artefacts.kernel.bzImage).toBe(path.join(out, "kernel/bzImage"));
     expect(artefacts.pairs[0]!.a.manifest).toEqual(art.pairs[0]!.a.manifest);
     expect(artefacts.pairs[0]!.runtime?.start).toBe("redis-server");
@@ -62,7 +102,13 @@ describe("built once, measured many times", () => {
     const src = path.join(dir, "src");
     const manifest = { entries: [{ path: "g", type: "file" as const, size: 1, mode: 0o644, sha256: "s", xxh64: "z" }] };
     const checks = {
-      record: { name: "synthetic", image: "synthetic", versions: "A & B", imageA: imageRecord("cc".repeat(32)), imageB: imageRecord("dd".repeat(32)) },
+      record: {
+        name: "synthetic",
+        image: "synthetic",
+        versions: "A & B",
+        imageA: imageRecord("cc".repeat(32)),
+        imageB: imageRecord("dd".repeat(32)),
+      },
       a: { image: path.join(src, "b.erofs"), manifest, record: imageRecord("cc".repeat(32)), reused: true },
       b: { image: path.join(src, "a.erofs"), manifest, record: imageRecord("dd".repeat(32)), reused: true },
     };
@@ -86,7 +132,9 @@ describe("built once, measured many times", () => {
     const out = path.join(dir, "export2");
     await exportArtifacts(out, art, await loadSeries("mainline"), record(), quiet);
     await appendFile(path.join(out, "images/redis/B.erofs"), "x");
-    await expect(importArtifacts(out, quiet)).rejects.toThrow(/images\/redis\/B\.erofs has sha256 [0-9a-f]{16}…, the export says [0-9a-f]{16}…/);
+    await expect(importArtifacts(out, quiet)).rejects.toThrow(
+      /images\/redis\/B\.erofs has sha256 [0-9a-f]{16}…, the export says [0-9a-f]{16}…/,
+    );
     await rm(path.join(out, "kernel/bzImage"));
     await expect(importArtifacts(out, quiet)).rejects.toThrow("kernel/bzImage is missing");
     await expect(importArtifacts(path.join(dir, "nothing"), quiet)).rejects.toThrow("holds no artifacts.json");
@@ -99,20 +147,43 @@ describe("an export and the lock its images came from", () => {
     const saved = process.env.ESB_CACHE;
     process.env.ESB_CACHE = cache;
     try {
-      const deb = (name: string, body: string) => ({ name, version: "1.0-1", arch: "amd64", sha256: sha256(body), size: body.length, filename: `pool/${name}.deb`, body });
+      const deb = (name: string, body: string) => ({
+        name,
+        version: "1.0-1",
+        arch: "amd64",
+        sha256: sha256(body),
+        size: body.length,
+        filename: `pool/${name}.deb`,
+        body,
+      });
       const [libc, redis] = [deb("libc6", "libc bytes"), deb("redis-server", "redis bytes")];
       await mkdir(path.join(cache, "debs"), { recursive: true });
       for (const p of [libc, redis]) await writeFile(path.join(cache, "debs", `${p.sha256}.deb`), p.body);
       const pkgs = [libc, redis].map(({ body: _b, ...p }) => p);
       const lockFile = path.join(dir, "lock.json");
       const side = { suites: ["bookworm"], packages: pkgs };
-      await writeLock(lockFile, { schema: 1, lockedAt: "2026-12-07T00:00:00.000Z", tools: { erofsUtils: { version: "1.9.4-1" } }, workloads: { redis: { recipe: "r", lockedAt: "2026-12-07T00:00:00.000Z", archive: {}, a: side, b: side } } });
-      const lock = { file: lockFile, sha256: "ab".repeat(32), lockedAt: "2026-12-07T00:00:00.000Z", erofsUtils: "1.9.4-1", workloads: {} };
+      await writeLock(lockFile, {
+        schema: 1,
+        lockedAt: "2026-12-07T00:00:00.000Z",
+        tools: { erofsUtils: { version: "1.9.4-1" } },
+        workloads: { redis: { recipe: "r", lockedAt: "2026-12-07T00:00:00.000Z", archive: {}, a: side, b: side } },
+      });
+      const lock = {
+        file: lockFile,
+        sha256: "ab".repeat(32),
+        lockedAt: "2026-12-07T00:00:00.000Z",
+        erofsUtils: "1.9.4-1",
+        workloads: {},
+      };
       const out = path.join(dir, "export-lock");
       await exportArtifacts(out, art, await loadSeries("mainline"), { ...record(), lock }, quiet);
       const { manifest } = await importArtifacts(out, quiet);
       expect(manifest.lock).toEqual(lock);
-      expect(manifest.files.map((f) => f.path).filter((f) => f.startsWith("debs/") || f === "lock.json")).toEqual(["lock.json", "debs/libc6_1.0-1_amd64.deb", "debs/redis-server_1.0-1_amd64.deb"]);
+      expect(manifest.files.map((f) => f.path).filter((f) => f.startsWith("debs/") || f === "lock.json")).toEqual([
+        "lock.json",
+        "debs/libc6_1.0-1_amd64.deb",
+        "debs/redis-server_1.0-1_amd64.deb",
+      ]);
     } finally {
       if (saved === undefined) delete process.env.ESB_CACHE;
       else process.env.ESB_CACHE = saved;

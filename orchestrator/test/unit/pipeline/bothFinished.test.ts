@@ -12,21 +12,43 @@ class Said extends Progress {
   }
 }
 
-const after = <T>(ms: number, f: () => T) => new Promise<T>((resolve, reject) => setTimeout(() => { try { resolve(f()); } catch (e) { reject(e); } }, ms));
+const after = <T>(ms: number, f: () => T) =>
+  new Promise<T>((resolve, reject) =>
+    setTimeout(() => {
+      try {
+        resolve(f());
+      } catch (e) {
+        reject(e);
+      }
+    }, ms),
+  );
 
 describe("the kernel and the images made side by side", () => {
   it("gives both results", async () => {
-    await expect(bothFinished(new Said(), ["the kernel", "is built", after(5, () => 1)], ["the images", "are made", after(1, () => "x")])).resolves.toEqual([1, "x"]);
+    await expect(
+      bothFinished(
+        new Said(),
+        ["the kernel", "is built", after(5, () => 1)],
+        ["the images", "are made", after(1, () => "x")],
+      ),
+    ).resolves.toEqual([1, "x"]);
   });
 
   it("says a failure at once, lets the other side finish, then throws the failure", async () => {
     const said = new Said();
     let imagesDone = false;
-    const kernel = after(1, () => { throw new Error("drivers/foo.c:3: error: bar\nmore"); });
-    const images = after(60, () => { imagesDone = true; return []; });
+    const kernel = after(1, () => {
+      throw new Error("drivers/foo.c:3: error: bar\nmore");
+    });
+    const images = after(60, () => {
+      imagesDone = true;
+      return [];
+    });
     const both = bothFinished(said, ["the kernel", "is built", kernel], ["the images", "are made", images]);
     await after(20, () => undefined);
-    expect(said.lines).toEqual(["the kernel: failed (drivers/foo.c:3: error: bar); stopping once the images are made, so the next run finds them cached"]);
+    expect(said.lines).toEqual([
+      "the kernel: failed (drivers/foo.c:3: error: bar); stopping once the images are made, so the next run finds them cached",
+    ]);
     expect(imagesDone).toBe(false);
     await expect(both).rejects.toThrow("drivers/foo.c:3: error: bar");
     expect(imagesDone).toBe(true);

@@ -26,7 +26,9 @@ describe("compile error parsing", () => {
   });
 
   it("falls back to the linker's undefined reference", () => {
-    const e = firstCompilerError("ld: fs/erofs/ishare.o: in function `erofs_ishare_fill_inode':\nld: fs/erofs/ishare.o:(.text+0x1a): undefined reference to `foo'\n");
+    const e = firstCompilerError(
+      "ld: fs/erofs/ishare.o: in function `erofs_ishare_fill_inode':\nld: fs/erofs/ishare.o:(.text+0x1a): undefined reference to `foo'\n",
+    );
     expect(e?.file).toBe("fs/erofs/ishare.o");
     expect(e?.message).toMatch(/undefined reference to `foo'/);
   });
@@ -38,16 +40,31 @@ describe("compile error parsing", () => {
 
 describe("which pairs a run builds", () => {
   it("builds the synthetic pair for the checks when the run measures only other workloads, and keeps it out of the tables", () => {
-    expect(pairPlan(resolveJob({ workloads: ["mysql", "tomcat"] }, "test"))).toEqual({ measured: ["mysql", "tomcat"], checks: "extra" });
-    expect(pairPlan(resolveJob({ workloads: ["redis", "synthetic"] }, "test"))).toEqual({ measured: ["redis", "synthetic"], checks: "measured" });
+    expect(pairPlan(resolveJob({ workloads: ["mysql", "tomcat"] }, "test"))).toEqual({
+      measured: ["mysql", "tomcat"],
+      checks: "extra",
+    });
+    expect(pairPlan(resolveJob({ workloads: ["redis", "synthetic"] }, "test"))).toEqual({
+      measured: ["redis", "synthetic"],
+      checks: "measured",
+    });
   });
 
   it("checks the user's pair as given, and builds only the checks' pair for a run of the checks alone", () => {
-    expect(pairPlan(resolveJob({ workloads: ["synthetic"], images: ["a", "b"] }, "test"))).toEqual({ measured: ["synthetic"], checks: "images" });
-    expect(pairPlan(resolveJob({ workloads: ["postgres", "redis"], phases: ["correctness"] }, "test"))).toEqual({ measured: ["synthetic"], checks: "measured" });
+    expect(pairPlan(resolveJob({ workloads: ["synthetic"], images: ["a", "b"] }, "test"))).toEqual({
+      measured: ["synthetic"],
+      checks: "images",
+    });
+    expect(pairPlan(resolveJob({ workloads: ["postgres", "redis"], phases: ["correctness"] }, "test"))).toEqual({
+      measured: ["synthetic"],
+      checks: "measured",
+    });
   });
 
   it("builds nothing for the checks when they do not run", () => {
-    expect(pairPlan(resolveJob({ workloads: ["mysql"], phases: ["readall", "runtime"] }, "test"))).toEqual({ measured: ["mysql"], checks: "none" });
+    expect(pairPlan(resolveJob({ workloads: ["mysql"], phases: ["readall", "runtime"] }, "test"))).toEqual({
+      measured: ["mysql"],
+      checks: "none",
+    });
   });
 });

@@ -23,7 +23,10 @@ describe("HTML files of compare and nightly", () => {
     const ids = await writeHistory(path.join(dir, "runs"), [{ day: 0 }, { day: 1 }], { pages: true });
     const [a, b] = ids.map((id) => path.join(dir!, "runs", id)) as [string, string];
     const file = path.join(dir, "pages", "a against b.html");
-    await writeComparisonHtml(file, compareRuns(await loadRunRecord(a), await loadRunRecord(b), { baseline: a, current: b }));
+    await writeComparisonHtml(
+      file,
+      compareRuns(await loadRunRecord(a), await loadRunRecord(b), { baseline: a, current: b }),
+    );
     const html = await readFile(file, "utf8");
     selfContained(html);
     at(html, `<a href="../runs/${ids[0]}/report.html">`);
@@ -39,7 +42,12 @@ describe("HTML files of compare and nightly", () => {
     for (const id of ids) at(html, `<a href="${id}/report.html" class="mono">${id}</a>`);
     // a night that lost its folder is named at the top
     await rm(path.join(dir, ids[0]!), { recursive: true });
-    expect((await writeNightlyHtml(dir)).notes).toEqual([`nightly.jsonl lists ${ids[0]}, which has no readable folder`]);
-    at(await readFile(path.join(dir, "nightly.html"), "utf8"), `nightly.jsonl lists ${ids[0]}, which has no readable folder`);
+    expect((await writeNightlyHtml(dir)).notes).toEqual([
+      `nightly.jsonl lists ${ids[0]}, which has no readable folder`,
+    ]);
+    at(
+      await readFile(path.join(dir, "nightly.html"), "utf8"),
+      `nightly.jsonl lists ${ids[0]}, which has no readable folder`,
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { defaultParallel, runtimeSideBySide, schedule, type Finished, type Job } from "../../../src/pipeline/scheduler.js";
+import {
+  defaultParallel,
+  runtimeSideBySide,
+  schedule,
+  type Finished,
+  type Job,
+} from "../../../src/pipeline/scheduler.js";
 
 /** A job that takes `ms`, records when it started and ended and how many jobs ran with it. */
 function clock() {
@@ -25,9 +31,19 @@ function clock() {
   return { job, log, peak: () => peak, overlaps };
 }
 
-async function collect(jobs: Job<string>[], parallel: number, onFinished?: (f: Finished<string>) => Promise<void>): Promise<Finished<string>[]> {
+async function collect(
+  jobs: Job<string>[],
+  parallel: number,
+  onFinished?: (f: Finished<string>) => Promise<void>,
+): Promise<Finished<string>[]> {
   const out: Finished<string>[] = [];
-  await schedule(jobs, { parallel, onFinished: async (f) => { out.push(f); await onFinished?.(f); } });
+  await schedule(jobs, {
+    parallel,
+    onFinished: async (f) => {
+      out.push(f);
+      await onFinished?.(f);
+    },
+  });
   return out;
 }
 
@@ -58,15 +74,22 @@ describe("boot scheduler", () => {
     const got = await collect([c.job("a", 10), c.job("boom", 10, { fail: true }), c.job("c", 10)], 2);
     const boom = got.find((f) => f.job.id === "boom")!;
     expect(boom.result.ok).toBe(false);
-    expect(got.filter((f) => f.result.ok).map((f) => f.job.id).sort()).toEqual(["a", "c"]);
+    expect(
+      got
+        .filter((f) => f.result.ok)
+        .map((f) => f.job.id)
+        .sort(),
+    ).toEqual(["a", "c"]);
   });
 
   it("stops starting jobs when a result cannot be taken (an interrupt, a host error), lets the running ones end, and throws", async () => {
     const c = clock();
     const jobs = [c.job("a", 10), c.job("b", 40), c.job("c", 10), c.job("d", 10)];
-    await expect(collect(jobs, 2, async (f) => {
-      if (f.job.id === "a") throw new Error("host problem");
-    })).rejects.toThrow("host problem");
+    await expect(
+      collect(jobs, 2, async (f) => {
+        if (f.job.id === "a") throw new Error("host problem");
+      }),
+    ).rejects.toThrow("host problem");
     expect(c.log).toContain("end b");
     expect(c.log).not.toContain("start d");
   });
@@ -81,14 +104,19 @@ describe("boot scheduler", () => {
 
   it("gives an exclusive job the host to itself", async () => {
     const c = clock();
-    await collect([c.job("r1", 20), c.job("r2", 20), c.job("x", 20, { exclusive: true }), c.job("r3", 20), c.job("r4", 20)], 2);
+    await collect(
+      [c.job("r1", 20), c.job("r2", 20), c.job("x", 20, { exclusive: true }), c.job("r3", 20), c.job("r4", 20)],
+      2,
+    );
     expect(c.overlaps.get("x")).toBe(1);
     expect(c.log.indexOf("start x")).toBeGreaterThan(Math.max(c.log.indexOf("end r1"), c.log.indexOf("end r2")));
     expect(c.log.indexOf("start r3")).toBeGreaterThan(c.log.indexOf("end x"));
   });
 
   it("chooses as many guests as cores and memory allow, and says why", () => {
-    expect(defaultParallel({ cpus: 2, freeMiB: 20_000 }, { accel: "tcg", cpus: 2, memoryMiB: 1024 })).toMatchObject({ parallel: 2 });
+    expect(defaultParallel({ cpus: 2, freeMiB: 20_000 }, { accel: "tcg", cpus: 2, memoryMiB: 1024 })).toMatchObject({
+      parallel: 2,
+    });
     expect(defaultParallel({ cpus: 16, freeMiB: 20_000 }, { accel: "kvm", cpus: 2, memoryMiB: 1024 }).parallel).toBe(8);
     const tight = defaultParallel({ cpus: 16, freeMiB: 4000 }, { accel: "tcg", cpus: 2, memoryMiB: 2048 });
     expect(tight.parallel).toBe(1);

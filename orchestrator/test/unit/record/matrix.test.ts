@@ -22,7 +22,9 @@ describe("the nightly matrix", () => {
   it("ships a matrix with mainline, and v8 where a v6.19 tree is named", async () => {
     const shipped = path.resolve(import.meta.dirname, "../../../../nightly.yaml");
     expect((await loadMatrix(shipped, {})).map((p) => [p.job.name, p.skipped ?? "runs"])).toEqual([
-      ["mainline", "runs"], ["v8", "ESB_LINUX_V6_19 not set (a Linux v6.19 tree)"], ["known-answer", "runs"],
+      ["mainline", "runs"],
+      ["v8", "ESB_LINUX_V6_19 not set (a Linux v6.19 tree)"],
+      ["known-answer", "runs"],
     ]);
     const [, v8] = await loadMatrix(shipped, { ESB_LINUX_V6_19: "/src/linux" });
     expect(v8!.skipped).toBeUndefined();
@@ -31,19 +33,44 @@ describe("the nightly matrix", () => {
   });
 
   it("fills variables and defaults, turns a job into a run's spec, and refuses typos and twice-named jobs", async () => {
-    const m = await matrix("jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n    mbox: v8.mbox\n");
+    const m = await matrix(
+      "jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n    mbox: v8.mbox\n",
+    );
     const [dev] = await loadMatrix(m, { TREE: "/home/me" });
     const spec = matrixJobSpec(dev!.job, m, {});
-    expect(spec).toMatchObject({ series: "v8", profile: "v8", kernelSrc: "/home/me/linux", baseRef: "main", reps: 2, workloads: ["synthetic"], phases: ["readall", "runtime", "correctness"], digest: "xxh64" });
+    expect(spec).toMatchObject({
+      series: "v8",
+      profile: "v8",
+      kernelSrc: "/home/me/linux",
+      baseRef: "main",
+      reps: 2,
+      workloads: ["synthetic"],
+      phases: ["readall", "runtime", "correctness"],
+      digest: "xxh64",
+    });
     expect(spec.mbox).toBe(path.join(dir, "v8.mbox"));
-    await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(/unknown key "rep" \(known keys: name, kind, mutants, series, profile/);
-    await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n  - name: a\n    series: mainline\n"))).rejects.toThrow("job a is listed twice");
+    await expect(loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n    rep: 2\n"))).rejects.toThrow(
+      /unknown key "rep" \(known keys: name, kind, mutants, series, profile/,
+    );
+    await expect(
+      loadMatrix(await matrix("jobs:\n  - name: a\n    series: v8\n  - name: a\n    series: mainline\n")),
+    ).rejects.toThrow("job a is listed twice");
   });
 
   it("lets the command line change what a job measures, never which kernel it builds", async () => {
-    const [job] = await loadMatrix(await matrix("jobs:\n  - name: a\n    series: mainline\n    reps: 5\n    workloads: [redis]\n"), {});
-    expect(matrixJobSpec(job!.job, "m.yaml", { reps: 1, quick: true, digest: "sha256" })).toMatchObject({ series: "mainline", reps: 1, quick: true, digest: "sha256", workloads: ["redis"] });
-    expect(() => matrixJobSpec(job!.job, "m.yaml", { series: "v8" })).toThrow("job a of m.yaml names its own kernel tree; series cannot be given for it");
+    const [job] = await loadMatrix(
+      await matrix("jobs:\n  - name: a\n    series: mainline\n    reps: 5\n    workloads: [redis]\n"),
+      {},
+    );
+    expect(matrixJobSpec(job!.job, "m.yaml", { reps: 1, quick: true, digest: "sha256" })).toMatchObject({
+      series: "mainline",
+      reps: 1,
+      quick: true,
+      digest: "sha256",
+      workloads: ["redis"],
+    });
+    expect(() => matrixJobSpec(job!.job, "m.yaml", { series: "v8" })).toThrow(
+      "job a of m.yaml names its own kernel tree; series cannot be given for it",
+    );
   });
-
 });

@@ -9,11 +9,31 @@ import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema } from "../../../src/recor
 import { PER_PATCH_SCHEMA, PerPatchRecordSchema } from "../../../src/record/perPatchRecord.js";
 import { RecordHeaderSchema } from "../../../src/record/recordHeader.js";
 
-const header = { status: "complete", startedAt: "2026-01-02T03:04:05.000Z", finishedAt: "2026-01-02T04:04:05.000Z", command: ["tsx", "orchestrator/src/cli.ts"] };
+const header = {
+  status: "complete",
+  startedAt: "2026-01-02T03:04:05.000Z",
+  finishedAt: "2026-01-02T04:04:05.000Z",
+  command: ["tsx", "orchestrator/src/cli.ts"],
+};
 const RECORDS: Array<[string, z.ZodObject, number, Record<string, unknown>]> = [
-  ["bisect.json", BisectRecordSchema, BISECT_SCHEMA, { repo: "/src/linux", profile: "mainline", good: "a", bad: "b", row: "check:fadvise", cap: 4, steps: [], log: "" }],
-  ["known-answer.json", KnownAnswerRecordSchema, KNOWN_ANSWER_SCHEMA, { series: "mainline", workload: "synthetic", signals: [], targets: [], costs: [], problems: [], notes: [] }],
-  ["per-patch.json", PerPatchRecordSchema, PER_PATCH_SCHEMA, { series: "v8", title: "t", workload: "synthetic", paths: ["read"], checks: [], rows: [], wallSeconds: 1 }],
+  [
+    "bisect.json",
+    BisectRecordSchema,
+    BISECT_SCHEMA,
+    { repo: "/src/linux", profile: "mainline", good: "a", bad: "b", row: "check:fadvise", cap: 4, steps: [], log: "" },
+  ],
+  [
+    "known-answer.json",
+    KnownAnswerRecordSchema,
+    KNOWN_ANSWER_SCHEMA,
+    { series: "mainline", workload: "synthetic", signals: [], targets: [], costs: [], problems: [], notes: [] },
+  ],
+  [
+    "per-patch.json",
+    PerPatchRecordSchema,
+    PER_PATCH_SCHEMA,
+    { series: "v8", title: "t", workload: "synthetic", paths: ["read"], checks: [], rows: [], wallSeconds: 1 },
+  ],
 ];
 
 describe("sweep records", () => {

@@ -16,7 +16,9 @@ describe("reading run.json", () => {
   it("says which tool version a run record of another schema came from", async () => {
     const h = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-"));
     await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "old" }), schema: 1 }));
-    await expect(loadRunRecord(h)).rejects.toThrow(/has run record schema 1, written by an older erofs-share-bench; this one reads schema 2/);
+    await expect(loadRunRecord(h)).rejects.toThrow(
+      /has run record schema 1, written by an older erofs-share-bench; this one reads schema 2/,
+    );
     await writeFile(path.join(h, "run.json"), JSON.stringify({ ...run({ runId: "new" }), schema: 9 }));
     await expect(loadRunRecord(h)).rejects.toThrow(/schema 9, written by a newer erofs-share-bench/);
   });

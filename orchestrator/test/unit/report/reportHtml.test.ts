@@ -42,7 +42,8 @@ describe("report.html", () => {
     // efficiency, one per workload, redis' gap to 100%, runtime memory and throughput
     expect(html.match(/<svg [^>]*role="img"/g)).toHaveLength(6);
     expect(html.match(/<desc id=/g)).toHaveLength(6);
-    for (const p of ["read(2)", "mmap, every page touched", "sendfile(2) into a pipe"]) expect(html.split(`>${p}</text>`)).toHaveLength(3);
+    for (const p of ["read(2)", "mmap, every page touched", "sendfile(2) into a pipe"])
+      expect(html.split(`>${p}</text>`)).toHaveLength(3);
     // every mode of every path of both workloads has its expectation beside it
     expect(html.match(/<title>expected: /g)).toHaveLength(18);
     at(html, "<caption>redis: read-all figures</caption>");
@@ -60,15 +61,33 @@ describe("report.html", () => {
   it("lists every input in the collapsed section", () => {
     const html = renderRunHtml(fixtureRun());
     const inputs = html.slice(at(html, `<section id="inputs">`));
-    for (const s of ["7.3.4", "<code>k1</code>", "linux-source-7.3", "inode_share,domain_id={domain}", "kvm <span class=\"meta\">(/dev/kvm booted the probe kernel)</span>",
-      "QEMU emulator version 7.2.0", "3333333333333333", "--xattr-inode-digest -zlz4hc", "5:8.0.2-3+deb13u3", "trixie, trixie-security", "reads checked with xxh64",
-      "kernel build", "1830.2", "Stage times (their sum 3452 s; the images are made while the kernel compiles)"]) {
+    for (const s of [
+      "7.3.4",
+      "<code>k1</code>",
+      "linux-source-7.3",
+      "inode_share,domain_id={domain}",
+      'kvm <span class="meta">(/dev/kvm booted the probe kernel)</span>',
+      "QEMU emulator version 7.2.0",
+      "3333333333333333",
+      "--xattr-inode-digest -zlz4hc",
+      "5:8.0.2-3+deb13u3",
+      "trixie, trixie-security",
+      "reads checked with xxh64",
+      "kernel build",
+      "1830.2",
+      "Stage times (their sum 3452 s; the images are made while the kernel compiles)",
+    ]) {
       expect(inputs, s).toContain(s);
     }
   });
 
   it("says how the boots were run, and which part of the plan a shard or a merge is", () => {
-    const merged = renderRunHtml(fixtureRun({ scheduling: { parallel: 2, why: "2 cores, 7.6 GiB", runtimeAlone: true }, mergedFrom: ["/r/s1", "/r/s2"] }));
+    const merged = renderRunHtml(
+      fixtureRun({
+        scheduling: { parallel: 2, why: "2 cores, 7.6 GiB", runtimeAlone: true },
+        mergedFrom: ["/r/s1", "/r/s2"],
+      }),
+    );
     at(merged, "read-all: 2 guest(s) at once (2 cores, 7.6 GiB); runtime boots alone on the host");
     at(merged, "<dt>merged from</dt><dd><code>/r/s1</code><br><code>/r/s2</code></dd>");
     const shard = renderRunHtml(fixtureRun({ shard: { index: 2, count: 3 } }));
@@ -90,7 +109,10 @@ describe("report.html", () => {
       failedBoots: run.failedBoots.map((f) => ({ ...rename(f), failure: EVIL })),
       stageTimes: [{ stage: EVIL, seconds: 1, reused: false }],
     };
-    evil.gapEvidence = run.gapEvidence.map((e) => ({ ...rename(e), notShared: e.notShared.map((x) => ({ ...x, example: EVIL })) }));
+    evil.gapEvidence = run.gapEvidence.map((e) => ({
+      ...rename(e),
+      notShared: e.notShared.map((x) => ({ ...x, example: EVIL })),
+    }));
     evil.correctness = [correctnessResult(EVIL, "fail", EVIL, { series: EVIL, proves: EVIL })];
     const html = renderRunHtml(evil);
     selfContained(html);
@@ -100,7 +122,9 @@ describe("report.html", () => {
   });
 
   it("renders a record read back from run.json, with a cell whose boots all failed, and a run that stopped early", () => {
-    const bare = renderRunHtml(readBack(fixtureRun({ failedBoots: [], warnings: [], runtimeCells: [], runtime: [], gapEvidence: [] })));
+    const bare = renderRunHtml(
+      readBack(fixtureRun({ failedBoots: [], warnings: [], runtimeCells: [], runtime: [], gapEvidence: [] })),
+    );
     selfContained(bare);
     expect(bare).not.toContain("Failed boots");
     expect(bare).not.toContain(`id="runtime"`);
@@ -114,7 +138,11 @@ describe("report.html", () => {
     selfContained(html);
     expect(html).toContain(">n/a<");
     at(html, "QEMU ?");
-    const interrupted = renderRunHtml({ ...fixtureRun(), status: "interrupted", error: "interrupted (SIGINT) during read-all" });
+    const interrupted = renderRunHtml({
+      ...fixtureRun(),
+      status: "interrupted",
+      error: "interrupted (SIGINT) during read-all",
+    });
     expect(at(interrupted, "<h3>Run interrupted</h3>")).toBeLessThan(at(interrupted, "<h3>Failed boots</h3>"));
   });
 
@@ -124,7 +152,9 @@ describe("report.html", () => {
     at(redis, "<h3>The gap to 100%</h3>");
     at(redis, '<title id="w1-gap-title">redis: the gap to 100%, by what explains it</title>');
     // /usr/lib/7.so half resident: 0.8 MiB of 1.5; /usr/lib/9.so not at all: 1.5 MiB
-    expect(redis).toMatch(/0\.8 MiB in 1 \(partly shared, e\.g\. <code>\/usr\/lib\/7\.so<\/code>\)<br>1\.5 MiB in 1 \(unexplained, e\.g\. <code>\/usr\/lib\/9\.so<\/code>\)/);
+    expect(redis).toMatch(
+      /0\.8 MiB in 1 \(partly shared, e\.g\. <code>\/usr\/lib\/7\.so<\/code>\)<br>1\.5 MiB in 1 \(unexplained, e\.g\. <code>\/usr\/lib\/9\.so<\/code>\)/,
+    );
     expect(redis.match(/<tr><td>(read|mmap)<\/td><td class="num">/g)).toHaveLength(2);
     expect(html.slice(0, at(html, `<section id="w1">`))).not.toContain("The gap to 100%");
   });
@@ -134,7 +164,9 @@ describe("report.html", () => {
       fixtureRun({
         correctness: [
           correctnessResult("umount-shared", "pass", "split within 1% of expected"),
-          correctnessResult("mount-cycles", "oops", "oops in erofs_read_begin", { boots: { of: 4, failed: 1, results: ["oops", "pass", "pass", "pass"] } }),
+          correctnessResult("mount-cycles", "oops", "oops in erofs_read_begin", {
+            boots: { of: 4, failed: 1, results: ["oops", "pass", "pass", "pass"] },
+          }),
           correctnessResult("corrupt", "na", "no packed key"),
           correctnessResult("reclaim", "error", "OOM-killed under the check's own limit"),
         ],
@@ -153,7 +185,12 @@ describe("report.html", () => {
 describe("comparison.html", () => {
   it("shows the changed inputs, every metric with its delta and verdict, and the regressions first", () => {
     const base = readBack(fixtureRun({ runId: "base" }));
-    const cur = readBack(fixtureRun({ runId: "cur" }, { efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined), seed: 2 }));
+    const cur = readBack(
+      fixtureRun(
+        { runId: "cur" },
+        { efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined), seed: 2 },
+      ),
+    );
     cur.kernel = { ...cur.kernel!, release: "7.3.5" };
     const cmp = compareRuns(base, cur, { baseline: "/r/base", current: "/r/cur" });
     expect(cmp.regressions).toBe(1);
@@ -161,7 +198,9 @@ describe("comparison.html", () => {
     selfContained(html);
     at(html, `<h1>cur against base</h1><p><span class="badge bad">REGRESSION (1)</span></p>`);
     expect(at(html, "<h3>Regressions</h3>")).toBeLessThan(at(html, "<h2>Inputs that changed</h2>"));
-    expect(html).toMatch(/<td>kernel release<\/td><td class="wrap"><code>7\.3\.4<\/code><\/td><td class="wrap"><code>7\.3\.5<\/code><\/td>/);
+    expect(html).toMatch(
+      /<td>kernel release<\/td><td class="wrap"><code>7\.3\.4<\/code><\/td><td class="wrap"><code>7\.3\.5<\/code><\/td>/,
+    );
     expect(html.match(/<tr class="regression">/g)).toHaveLength(1);
     expect(html).toMatch(
       /<tr class="regression"><td>redis<\/td><td class="nw">read-all mmap<\/td><td class="wrap">sharing efficiency[^<]*<\/td><td class="num">[\d.]+<\/td><td class="num">[\d.]+<\/td><td class="num">−[\d.]+ pt<\/td><td class="nw"><span class="badge muted">not enough boots<\/span><\/td><td><span class="badge bad">REGRESSION<\/span>/,

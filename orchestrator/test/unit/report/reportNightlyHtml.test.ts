@@ -16,11 +16,15 @@ afterEach(async () => {
 describe("nightly.html", () => {
   it("loads every night of a history folder, passing over what it cannot read with a note", async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "esb-nightly-html-"));
-    const ids = await writeHistory(dir, [
-      { day: 0 },
-      { day: 1, kernelRelease: "7.3.5", efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined) },
-      { day: 2, redisImageSha: "e" },
-    ], { pages: true });
+    const ids = await writeHistory(
+      dir,
+      [
+        { day: 0 },
+        { day: 1, kernelRelease: "7.3.5", efficiency: (w, p) => (w === "redis" && p === "mmap" ? 0.5 : undefined) },
+        { day: 2, redisImageSha: "e" },
+      ],
+      { pages: true },
+    );
     await mkdir(path.join(dir, "garbage"));
     await writeFile(path.join(dir, "garbage", "run.json"), "{ not json");
     await mkdir(path.join(dir, "empty"));
@@ -31,14 +35,18 @@ describe("nightly.html", () => {
     // a folder without run.json is not a night and goes unmentioned
     expect(notes).toHaveLength(2);
     expect(notes.find((n) => n.startsWith("garbage:"))).toMatch(/^garbage: skipped: .*run\.json is not JSON/);
-    expect(notes.find((n) => n.startsWith("other:"))).toMatch(/^other: skipped: .*run record schema 1, written by an older erofs-share-bench/);
+    expect(notes.find((n) => n.startsWith("other:"))).toMatch(
+      /^other: skipped: .*run record schema 1, written by an older erofs-share-bench/,
+    );
     const [n0, n1, n2] = nights as [NightEntry, NightEntry, NightEntry];
     expect(n0.regressions).toBe(0);
     expect(n0.baseline).toBeNull();
     expect(n0.comparison).toBeNull();
     expect(n1.regressions).toBe(1);
     expect(n1.baseline).toBe(ids[0]);
-    expect(n1.regressed).toEqual([{ workload: "redis", where: "read-all mmap", metric: "sharing efficiency (measured / expected reduction)" }]);
+    expect(n1.regressed).toEqual([
+      { workload: "redis", where: "read-all mmap", metric: "sharing efficiency (measured / expected reduction)" },
+    ]);
     expect(n1.kernelRelease).toBe("7.3.5");
     expect(n1.report).toBe(`${ids[1]}/report.html`);
     expect(n1.comparison).toBe(`${ids[1]}/comparison.html`);
@@ -57,7 +65,10 @@ describe("nightly.html", () => {
     expect(html.match(/<svg /g)).toHaveLength(2 * 3 * 2 + 1);
     // the regression is marked on redis mmap (efficiency and page cache) and links to that night's comparison
     expect(html.match(new RegExp(`<a href="${ids[1]}/comparison.html" class="mark">`, "g"))).toHaveLength(2);
-    at(html, `<title>${ids[1]}: redis read-all mmap: sharing efficiency (measured / expected reduction) (open the night&#39;s verdict)</title>`);
+    at(
+      html,
+      `<title>${ids[1]}: redis read-all mmap: sharing efficiency (measured / expected reduction) (open the night&#39;s verdict)</title>`,
+    );
     // the kernel change is on every chart, the image change on redis' only
     expect(html.match(/<title>1: kernel: 7\.3\.4 → 7\.3\.5<\/title>/g)).toHaveLength(13);
     expect(html.match(/<title>2: redis images: /g)).toHaveLength(7);
@@ -68,13 +79,29 @@ describe("nightly.html", () => {
 
   it("escapes names from the history and survives missing figures", () => {
     const night = (i: number, extra: Partial<NightEntry> = {}): NightEntry => ({
-      folder: `${EVIL}${i}`, runId: `${EVIL}${i}`, startedAt: `2026-02-0${i + 1}T02:00:00.000Z`, status: "complete", regressions: 0, regressed: [], baseline: null,
-      kernelRelease: EVIL, mkfsVersion: null, images: { [EVIL]: `v${i}` },
+      folder: `${EVIL}${i}`,
+      runId: `${EVIL}${i}`,
+      startedAt: `2026-02-0${i + 1}T02:00:00.000Z`,
+      status: "complete",
+      regressions: 0,
+      regressed: [],
+      baseline: null,
+      kernelRelease: EVIL,
+      mkfsVersion: null,
+      images: { [EVIL]: `v${i}` },
       cells: [{ workload: EVIL, path: "read", efficiencyPct: i ? null : 90, offMiB: null, onMiB: 50 }],
       runtime: [{ workload: EVIL, mode: "on", reductionPct: null }],
       ...extra,
     });
-    const html = renderNightlyHtml([night(0), night(1, { regressions: 1, regressed: [{ workload: EVIL, where: "read-all read", metric: EVIL }], report: null, comparison: null })]);
+    const html = renderNightlyHtml([
+      night(0),
+      night(1, {
+        regressions: 1,
+        regressed: [{ workload: EVIL, where: "read-all read", metric: EVIL }],
+        report: null,
+        comparison: null,
+      }),
+    ]);
     selfContained(html);
     expect(html).not.toContain("<script");
     expect(html).toContain(EVIL_ESCAPED);

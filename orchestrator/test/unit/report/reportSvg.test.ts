@@ -7,7 +7,11 @@ import { niceScale, TONES } from "../../../src/report/html/svg.js";
 
 /** Rectangles drawn as bars (they carry a <title>), with their geometry. */
 function bars(svg: string): Array<{ x: number; width: number; fill: string; title: string }> {
-  return [...svg.matchAll(/<rect x="([\d.-]+)" y="[\d.-]+" width="([\d.-]+)" height="16" rx="2" fill="(#[0-9A-Fa-f]{6})"><title>([^<]*)<\/title><\/rect>/g)].map((m) => ({
+  return [
+    ...svg.matchAll(
+      /<rect x="([\d.-]+)" y="[\d.-]+" width="([\d.-]+)" height="16" rx="2" fill="(#[0-9A-Fa-f]{6})"><title>([^<]*)<\/title><\/rect>/g,
+    ),
+  ].map((m) => ({
     x: Number(m[1]),
     width: Number(m[2]),
     fill: m[3]!,
@@ -47,7 +51,13 @@ const pageCache: BarChartSpec = {
         { label: "split", value: 236, reference: 236, tone: "split" },
       ],
     },
-    { label: "mmap", bars: [{ label: "off", value: 120, tone: "off" }, { label: "on", value: 60, tone: "on" }] },
+    {
+      label: "mmap",
+      bars: [
+        { label: "off", value: 120, tone: "off" },
+        { label: "on", value: 60, tone: "on" },
+      ],
+    },
   ],
 };
 
@@ -62,7 +72,12 @@ describe("niceScale", () => {
   });
 
   it("survives a flat or empty range", () => {
-    for (const [lo, hi] of [[0, 0], [5, 5], [NaN, NaN], [-3, -3]]) {
+    for (const [lo, hi] of [
+      [0, 0],
+      [5, 5],
+      [NaN, NaN],
+      [-3, -3],
+    ]) {
       const s = niceScale(lo!, hi!);
       expect(s.hi).toBeGreaterThan(s.lo);
       expect(s.ticks.every(Number.isFinite)).toBe(true);
@@ -88,7 +103,19 @@ describe("barChart", () => {
 
   it("labels groups, bars, values, the axis and the legend, and is titled for screen readers", () => {
     const svg = barChart(pageCache);
-    for (const text of [">read(2)<", ">mmap<", ">off<", ">on<", ">split<", ">240.0<", ">160.0<", ">60.0<", ">MiB<", ">expected<"]) expect(svg).toContain(text);
+    for (const text of [
+      ">read(2)<",
+      ">mmap<",
+      ">off<",
+      ">on<",
+      ">split<",
+      ">240.0<",
+      ">160.0<",
+      ">60.0<",
+      ">MiB<",
+      ">expected<",
+    ])
+      expect(svg).toContain(text);
     expect(svg).toContain('role="img"');
     expect(svg).toContain('aria-labelledby="redis-readall-title redis-readall-desc"');
     expect(svg).toContain('<title id="redis-readall-title">redis: page cache after A+B</title>');
@@ -101,7 +128,17 @@ describe("barChart", () => {
   it("writes n/a for a missing value and never a NaN, whatever is missing", () => {
     const svg = barChart({
       ...pageCache,
-      groups: [{ label: "read", bars: [{ label: "off", value: 100 }, { label: "on", value: undefined, reference: NaN }, { label: "split", value: null, reference: null }, { label: "x", value: NaN }] }],
+      groups: [
+        {
+          label: "read",
+          bars: [
+            { label: "off", value: 100 },
+            { label: "on", value: undefined, reference: NaN },
+            { label: "split", value: null, reference: null },
+            { label: "x", value: NaN },
+          ],
+        },
+      ],
     });
     wellFormed(svg);
     expect(bars(svg)).toHaveLength(1);
@@ -112,7 +149,21 @@ describe("barChart", () => {
   });
 
   it("draws negative values left of zero", () => {
-    const svg = barChart({ id: "t", title: "t", desc: "d", unit: "%", groups: [{ label: "", bars: [{ label: "on", value: -3 }, { label: "split", value: 1 }] }] });
+    const svg = barChart({
+      id: "t",
+      title: "t",
+      desc: "d",
+      unit: "%",
+      groups: [
+        {
+          label: "",
+          bars: [
+            { label: "on", value: -3 },
+            { label: "split", value: 1 },
+          ],
+        },
+      ],
+    });
     wellFormed(svg);
     const [neg, pos] = bars(svg);
     expect(neg!.x + neg!.width).toBeCloseTo(pos!.x, 0);
@@ -121,7 +172,14 @@ describe("barChart", () => {
 
   it("escapes every label and title", () => {
     const evil = `<script>alert("x")</script>&`;
-    const svg = barChart({ id: `"><x`, title: evil, desc: evil, unit: evil, groups: [{ label: evil, bars: [{ label: evil, value: 1 }] }], legend: [{ label: evil, tone: "on" }] });
+    const svg = barChart({
+      id: `"><x`,
+      title: evil,
+      desc: evil,
+      unit: evil,
+      groups: [{ label: evil, bars: [{ label: evil, value: 1 }] }],
+      legend: [{ label: evil, tone: "on" }],
+    });
     wellFormed(svg);
     expect(svg).not.toContain("<script");
     expect(svg).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;");
@@ -134,8 +192,15 @@ describe("lineChart", () => {
 
   it("draws one path per series, breaking it at a missing night, and a point per value", () => {
     const svg = lineChart({
-      id: "eff", title: "efficiency", desc: "per night", unit: "%", x,
-      series: [{ label: "on", values: [80, 81, null, 79, 60], tone: "on" }, { label: "split", values: [undefined, undefined, undefined, undefined, undefined] }],
+      id: "eff",
+      title: "efficiency",
+      desc: "per night",
+      unit: "%",
+      x,
+      series: [
+        { label: "on", values: [80, 81, null, 79, 60], tone: "on" },
+        { label: "split", values: [undefined, undefined, undefined, undefined, undefined] },
+      ],
     });
     wellFormed(svg);
     const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]!);
@@ -150,12 +215,22 @@ describe("lineChart", () => {
 
   it("marks regressions with an escaped link and numbers the input changes", () => {
     const svg = lineChart({
-      id: "eff", title: "t", desc: "d", unit: "%", x, series: [{ label: "on", values: [80, 81, 82, 79, 60] }],
+      id: "eff",
+      title: "t",
+      desc: "d",
+      unit: "%",
+      x,
+      series: [{ label: "on", values: [80, 81, 82, 79, 60] }],
       marks: [{ index: 4, label: "night 5: efficiency <dropped>", href: urlPath("2026 01 14?x", "report.html") }],
-      annotations: [{ index: 2, label: "kernel: 6.15-rc3 → 6.15-rc4", tag: "1" }, { index: 0, label: "ignored: nothing before night 1" }],
+      annotations: [
+        { index: 2, label: "kernel: 6.15-rc3 → 6.15-rc4", tag: "1" },
+        { index: 0, label: "ignored: nothing before night 1" },
+      ],
     });
     wellFormed(svg);
-    expect(svg).toContain('<a href="2026%2001%2014%3Fx/report.html" class="mark"><title>night 5: efficiency &lt;dropped&gt;</title>');
+    expect(svg).toContain(
+      '<a href="2026%2001%2014%3Fx/report.html" class="mark"><title>night 5: efficiency &lt;dropped&gt;</title>',
+    );
     expect(svg).toContain("<title>1: kernel: 6.15-rc3 → 6.15-rc4</title>");
     expect(svg.match(/class="change"/g)).toHaveLength(1);
     expect(svg).toContain(">regression<");
@@ -163,10 +238,38 @@ describe("lineChart", () => {
   });
 
   it("stays well formed for one night, no values, and a flat line", () => {
-    wellFormed(lineChart({ id: "a", title: "t", desc: "d", unit: "MiB", x: ["01-10"], series: [{ label: "off", values: [100] }] }));
-    wellFormed(lineChart({ id: "b", title: "t", desc: "d", unit: "MiB", x: [], series: [{ label: "off", values: [] }] }));
-    wellFormed(lineChart({ id: "c", title: "t", desc: "d", unit: "MiB", x, series: [{ label: "off", values: [null, NaN, undefined, null, null] }] }));
-    const flat = lineChart({ id: "d", title: "t", desc: "d", unit: "%", x, series: [{ label: "on", values: [50, 50, 50, 50, 50] }], minSpan: 10 });
+    wellFormed(
+      lineChart({
+        id: "a",
+        title: "t",
+        desc: "d",
+        unit: "MiB",
+        x: ["01-10"],
+        series: [{ label: "off", values: [100] }],
+      }),
+    );
+    wellFormed(
+      lineChart({ id: "b", title: "t", desc: "d", unit: "MiB", x: [], series: [{ label: "off", values: [] }] }),
+    );
+    wellFormed(
+      lineChart({
+        id: "c",
+        title: "t",
+        desc: "d",
+        unit: "MiB",
+        x,
+        series: [{ label: "off", values: [null, NaN, undefined, null, null] }],
+      }),
+    );
+    const flat = lineChart({
+      id: "d",
+      title: "t",
+      desc: "d",
+      unit: "%",
+      x,
+      series: [{ label: "on", values: [50, 50, 50, 50, 50] }],
+      minSpan: 10,
+    });
     wellFormed(flat);
     expect(flat).toContain(">45.0<");
     expect(flat).toContain(">55.0<");
@@ -174,9 +277,18 @@ describe("lineChart", () => {
 
   it("never lets x labels overlap", () => {
     const many = Array.from({ length: 60 }, (_, i) => `01-${String(i + 1).padStart(2, "0")} 02:00`);
-    const svg = lineChart({ id: "m", title: "t", desc: "d", unit: "%", x: many, series: [{ label: "on", values: many.map((_, i) => 80 + (i % 3)) }] });
+    const svg = lineChart({
+      id: "m",
+      title: "t",
+      desc: "d",
+      unit: "%",
+      x: many,
+      series: [{ label: "on", values: many.map((_, i) => 80 + (i % 3)) }],
+    });
     wellFormed(svg);
-    const labels = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="(start|middle|end)" fill="#57606a">01-/g)].map((m) => Number(m[1]));
+    const labels = [
+      ...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="(start|middle|end)" fill="#57606a">01-/g),
+    ].map((m) => Number(m[1]));
     expect(labels.length).toBeGreaterThanOrEqual(2);
     expect(labels.length).toBeLessThan(10);
     expect(svg).toContain(">01-01 02:00<");
@@ -197,7 +309,13 @@ describe("numbers and times on the pages", () => {
     expect(fixed(-0.04, 1)).toBe("0.0");
     expect(fixed(-0.05, 1)).toBe("-0.1");
     expect(fixed(-0.4, 0)).toBe("0");
-    expect([signed(0.04), signed(-0.04), signed(1.25), signed(-3), signed(NaN)]).toEqual(["0.0", "0.0", "+1.3", "-3.0", "n/a"]);
+    expect([signed(0.04), signed(-0.04), signed(1.25), signed(-3), signed(NaN)]).toEqual([
+      "0.0",
+      "0.0",
+      "+1.3",
+      "-3.0",
+      "n/a",
+    ]);
   });
 
   it("writes an ISO time as date, time and UTC", () => {

@@ -5,24 +5,55 @@ import { renderTimeSpent } from "../../../src/report/timeSpent.js";
 import { runRecord } from "../../helpers/runRecord.js";
 
 const meminfo = "Cached: 1000 kB\nShmem: 0 kB\n";
-const sample = (point: string, ms: number, up: number) => ({ t: "sample", point, path: "runtime", tries: 2, stable: true, meminfo, readings: [1000], vmstat: "", ms, up });
-const timeline = (container: string, marks: Array<[string, number]>) => ({ t: "output", container, step: "timeline.out", text: marks.map(([l, s]) => `${l} ${s.toFixed(2)}`).join("\n") + "\n" });
+const sample = (point: string, ms: number, up: number) => ({
+  t: "sample",
+  point,
+  path: "runtime",
+  tries: 2,
+  stable: true,
+  meminfo,
+  readings: [1000],
+  vmstat: "",
+  ms,
+  up,
+});
+const timeline = (container: string, marks: Array<[string, number]>) => ({
+  t: "output",
+  container,
+  step: "timeline.out",
+  text: marks.map(([l, s]) => `${l} ${s.toFixed(2)}`).join("\n") + "\n",
+});
 
 /** What a runtime guest sends: boot at 1.4 s, containers A then B, each with a server, a readiness wait and one load step. */
 const guest = [
   { t: "hello", release: "7.3.4", mode: "on", rep: 1, up: 1400 },
   sample("baseline", 600, 2500),
-  timeline("A", [["begin", 2.7], ["start", 3.2], ["ready", 9.0], ["load:ops", 30.0], ["check:ops", 30.5]]),
+  timeline("A", [
+    ["begin", 2.7],
+    ["start", 3.2],
+    ["ready", 9.0],
+    ["load:ops", 30.0],
+    ["check:ops", 30.5],
+  ]),
   sample("after-A", 800, 32000),
-  timeline("B", [["begin", 32.3], ["start", 32.9], ["ready", 38.0], ["load:ops", 58.0], ["check:ops", 58.4]]),
+  timeline("B", [
+    ["begin", 32.3],
+    ["start", 32.9],
+    ["ready", 38.0],
+    ["load:ops", 58.0],
+    ["check:ops", 58.4],
+  ]),
   sample("after-B", 700, 60000),
   { t: "dmesg", text: "", up: 60400 },
-].map((l) => JSON.stringify(l)).join("\n");
+]
+  .map((l) => JSON.stringify(l))
+  .join("\n");
 
 describe("where a runtime boot's time goes", () => {
   it("splits the boot into its steps on the guest's clock, and QEMU's time outside it", () => {
     const steps = runtimeTiming(parseGuestOutput(guest, "guest"), 62000)!;
-    const of = (kind: string, container?: string) => steps.filter((s) => s.kind === kind && s.container === container).map((s) => Math.round(s.ms));
+    const of = (kind: string, container?: string) =>
+      steps.filter((s) => s.kind === kind && s.container === container).map((s) => Math.round(s.ms));
     expect(of("boot")).toEqual([1400]);
     expect(of("prepare")).toEqual([1100]);
     expect(of("launch", "A")).toEqual([200]);
@@ -47,10 +78,24 @@ describe("where a runtime boot's time goes", () => {
 
   it("shows the steps per workload and each load step's median in the report", () => {
     const timing = runtimeTiming(parseGuestOutput(guest, "guest"), 62000)!;
-    const m = { workload: "redis", mode: "on" as const, rep: 1, accel: "tcg" as const, bootDir: "/b", wallMs: 62000, ok: true, pageCache: { afterAKiB: 0, afterBKiB: 0 }, cgroups: {}, load: [], timing };
+    const m = {
+      workload: "redis",
+      mode: "on" as const,
+      rep: 1,
+      accel: "tcg" as const,
+      bootDir: "/b",
+      wallMs: 62000,
+      ok: true,
+      pageCache: { afterAKiB: 0, afterBKiB: 0 },
+      cgroups: {},
+      load: [],
+      timing,
+    };
     const md = renderTimeSpent(runRecord({ boots: [], runtime: [m, { ...m, rep: 2 }] })).join("\n");
     expect(md).toContain("## Where the time went");
-    expect(md).toMatch(/\| redis \| 2 \| 2\.8 \| 2\.2 \| 1\.0 \| 2\.2 \| 21\.8 \| 82\.0 \| 1\.8 \| 3\.2 \| 3\.0 \| 0\.8 \| 3\.2 \| 124\.0 \|/);
+    expect(md).toMatch(
+      /\| redis \| 2 \| 2\.8 \| 2\.2 \| 1\.0 \| 2\.2 \| 21\.8 \| 82\.0 \| 1\.8 \| 3\.2 \| 3\.0 \| 0\.8 \| 3\.2 \| 124\.0 \|/,
+    );
     expect(md).toMatch(/\| redis \| ops \| 21\.0 \| 20\.0 \|/);
   });
 });

@@ -58,9 +58,16 @@ describe("cover-letter table", () => {
   });
 
   it("widens the image column for long Debian version labels and keeps every line the same width", () => {
-    const rows: TableRow[] = [{ image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", off: "61", on: "40", reduction: "34%" }];
+    const rows: TableRow[] = [
+      { image: "redis", versions: "8.0.2-3+deb13u2 & 8.0.2-3+deb13u3", off: "61", on: "40", reduction: "34%" },
+    ];
     const text = renderCoverLetterTable(rows, { unit: "MiB" });
-    const widths = new Set(text.trimEnd().split("\n").map((l) => l.length));
+    const widths = new Set(
+      text
+        .trimEnd()
+        .split("\n")
+        .map((l) => l.length),
+    );
     expect(widths.size).toBe(1);
     expect(text).toContain("| Memory (MiB) |");
     expect(text).toContain("| 8.0.2-3+deb13u2 & 8.0.2-3+deb13u3 +");

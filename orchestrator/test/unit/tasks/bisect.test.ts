@@ -15,7 +15,10 @@ import { Progress } from "../../../src/util/progress.js";
  */
 async function history(): Promise<{ repo: string; commits: string[] }> {
   const repo = await mkdtemp(path.join(os.tmpdir(), "esb-bisect-"));
-  const g = (...args: string[]) => execa("git", ["-C", repo, ...args], { env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@l", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@l" } });
+  const g = (...args: string[]) =>
+    execa("git", ["-C", repo, ...args], {
+      env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@l", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@l" },
+    });
   await g("init", "-q", "-b", "main");
   const commits: string[] = [];
   for (let i = 0; i < 8; i++) {
@@ -27,7 +30,18 @@ async function history(): Promise<{ repo: string; commits: string[] }> {
   return { repo, commits };
 }
 
-const bench = (repo: string) => ({ series: "mainline", profile: "mainline", kernelSrc: repo, workloads: [], reps: 1, modes: [], paths: [], buildOnly: false, command: ["test"] }) as never;
+const bench = (repo: string) =>
+  ({
+    series: "mainline",
+    profile: "mainline",
+    kernelSrc: repo,
+    workloads: [],
+    reps: 1,
+    modes: [],
+    paths: [],
+    buildOnly: false,
+    command: ["test"],
+  }) as never;
 
 describe("bisection", () => {
   it("names the commit that broke a check, skipping one that does not build, and leaves the clone's checkout alone", async () => {
@@ -39,7 +53,19 @@ describe("bisection", () => {
         return { samples: [], failed: i >= broke ? reps : 0, of: reps };
       };
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-bisect-out-"));
-      const r = await runBisect({ bench: bench(repo), good: commits[0]!, bad: commits[7]!, row: { kind: "check", name: "fadvise" }, out, cap: 4 }, new Progress(true), undefined, measure);
+      const r = await runBisect(
+        {
+          bench: bench(repo),
+          good: commits[0]!,
+          bad: commits[7]!,
+          row: { kind: "check", name: "fadvise" },
+          out,
+          cap: 4,
+        },
+        new Progress(true),
+        undefined,
+        measure,
+      );
       return { r, md: await readFile(path.join(out, "bisect.md"), "utf8") };
     };
     const clear = await bisect(3, 5);
@@ -50,7 +76,10 @@ describe("bisection", () => {
     const unclear = await bisect(5, 4);
     expect(unclear.r.firstBad).toBeUndefined();
     expect(new Set(unclear.r.candidates)).toEqual(new Set([commits[4], commits[5]]));
-    expect(unclear.r.steps.find((s) => s.commit === commits[4])).toMatchObject({ action: "skip", note: "commit 4 does not build: file.c:1: error" });
+    expect(unclear.r.steps.find((s) => s.commit === commits[4])).toMatchObject({
+      action: "skip",
+      note: "commit 4 does not build: file.c:1: error",
+    });
     expect(unclear.md).toContain("Only skipped commits were left: the first bad commit is one of");
     // the user's checkout and branch did not move, and no worktree is left behind
     expect((await execa("git", ["-C", repo, "rev-parse", "HEAD"])).stdout.trim()).toBe(commits[7]);
@@ -61,15 +90,27 @@ describe("bisection", () => {
     const { repo, commits } = await history();
     const out = path.join(repo, "..", `${path.basename(repo)}-out`);
     const calls: string[] = [];
-    const measure = (stopAfter: number): MeasureCommit => async (commit, reps) => {
-      if (calls.length >= stopAfter) throw new Error("interrupted");
-      calls.push(commit);
-      const i = commits.indexOf(commit);
-      return { samples: [], failed: i >= 3 ? reps : 0, of: reps };
+    const measure =
+      (stopAfter: number): MeasureCommit =>
+      async (commit, reps) => {
+        if (calls.length >= stopAfter) throw new Error("interrupted");
+        calls.push(commit);
+        const i = commits.indexOf(commit);
+        return { samples: [], failed: i >= 3 ? reps : 0, of: reps };
+      };
+    const opts = {
+      bench: bench(repo),
+      good: commits[0]!,
+      bad: commits[7]!,
+      row: { kind: "check" as const, name: "fadvise" },
+      out,
+      cap: 4,
     };
-    const opts = { bench: bench(repo), good: commits[0]!, bad: commits[7]!, row: { kind: "check" as const, name: "fadvise" }, out, cap: 4 };
     await expect(runBisect(opts, new Progress(true), undefined, measure(3))).rejects.toThrow("interrupted");
-    const kept = JSON.parse(await readFile(path.join(out, "bisect.json"), "utf8")) as { steps: Array<{ commit: string }>; status: string };
+    const kept = JSON.parse(await readFile(path.join(out, "bisect.json"), "utf8")) as {
+      steps: Array<{ commit: string }>;
+      status: string;
+    };
     expect(kept.status).toBe("running");
     expect(kept.steps).toHaveLength(1);
     const before = calls.length;
@@ -85,7 +126,21 @@ describe("bisection", () => {
     const out = path.join(repo, "..", `${path.basename(repo)}-out`);
     const row = { kind: "check" as const, name: "fadvise" };
     const never: MeasureCommit = async (_c, reps) => ({ samples: [], failed: 0, of: reps });
-    await expect(runBisect({ bench: bench(repo), good: commits[5]!, bad: commits[2]!, row, out, cap: 4 }, new Progress(true), undefined, never)).rejects.toThrow(/is not an ancestor of BAD/);
-    await expect(runBisect({ bench: bench(repo), good: commits[0]!, bad: commits[7]!, row, out, cap: 4 }, new Progress(true), undefined, never)).rejects.toThrow(/passed fadvise in all 4 boots: nothing to bisect/);
+    await expect(
+      runBisect(
+        { bench: bench(repo), good: commits[5]!, bad: commits[2]!, row, out, cap: 4 },
+        new Progress(true),
+        undefined,
+        never,
+      ),
+    ).rejects.toThrow(/is not an ancestor of BAD/);
+    await expect(
+      runBisect(
+        { bench: bench(repo), good: commits[0]!, bad: commits[7]!, row, out, cap: 4 },
+        new Progress(true),
+        undefined,
+        never,
+      ),
+    ).rejects.toThrow(/passed fadvise in all 4 boots: nothing to bisect/);
   });
 });

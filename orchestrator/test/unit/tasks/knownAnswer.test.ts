@@ -5,9 +5,18 @@ import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../../../sr
 import { RESULT_NAMES } from "../../../src/guest/checks.js";
 import { loadMutants, mutantsDir, patchedFiles } from "../../../src/kernel/mutants.js";
 import { SIGNALS, verdictLine } from "../../../src/tasks/knownAnswer.js";
-import { knownAnswerNotes, knownAnswerProblems, renderKnownAnswerMarkdown, renderKnownAnswerText } from "../../../src/report/knownAnswerTable.js";
+import {
+  knownAnswerNotes,
+  knownAnswerProblems,
+  renderKnownAnswerMarkdown,
+  renderKnownAnswerText,
+} from "../../../src/report/knownAnswerTable.js";
 
-const seen = (state: Observed["state"], extra: Partial<Observed> = {}): Observed => ({ state, detail: state, ...extra });
+const seen = (state: Observed["state"], extra: Partial<Observed> = {}): Observed => ({
+  state,
+  detail: state,
+  ...extra,
+});
 const mutant = (caughtBy: string[], mayAlsoFail: string[] = []) => ({ name: "m", caughtBy, mayAlsoFail });
 
 describe("the kernel mutant set", () => {
@@ -18,10 +27,15 @@ describe("the kernel mutant set", () => {
     for (const m of set.mutants) {
       const file = path.join(mutantsDir(), m.patch);
       expect(existsSync(file), file).toBe(true);
-      expect(patchedFiles(readFileSync(file, "utf8")).every((f) => f.startsWith("fs/erofs/")), m.name).toBe(true);
+      expect(
+        patchedFiles(readFileSync(file, "utf8")).every((f) => f.startsWith("fs/erofs/")),
+        m.name,
+      ).toBe(true);
     }
     // every check result is caught by some mutant, or the set says why no small patch breaks it alone
-    const caught = new Set(set.mutants.flatMap((m) => [...m.caughtBy, ...m.mayAlsoFail]).map((s) => s.replace(/=finding$/, "")));
+    const caught = new Set(
+      set.mutants.flatMap((m) => [...m.caughtBy, ...m.mayAlsoFail]).map((s) => s.replace(/=finding$/, "")),
+    );
     for (const r of RESULT_NAMES) expect(caught.has(r) || r in set.notBrokenAlone, r).toBe(true);
     for (const r of Object.keys(set.knownOnBase)) expect(RESULT_NAMES, r).toContain(r);
   });
@@ -31,10 +45,21 @@ describe("known-answer signals", () => {
   const run = {
     status: "complete",
     failedBoots: [
-      { mode: "on", path: "read", failure: "synthetic on/read rep 1: 3 file(s) read back wrong (DATA CORRUPTION):\n    B usr/x" },
-      { mode: "split", path: "mmap", failure: "synthetic split/mmap rep 1: guest kernel panicked; BUG: kernel NULL pointer dereference" },
+      {
+        mode: "on",
+        path: "read",
+        failure: "synthetic on/read rep 1: 3 file(s) read back wrong (DATA CORRUPTION):\n    B usr/x",
+      },
+      {
+        mode: "split",
+        path: "mmap",
+        failure: "synthetic split/mmap rep 1: guest kernel panicked; BUG: kernel NULL pointer dereference",
+      },
     ],
-    comparisons: [{ workload: "synthetic", path: "read", splitShared: true }, { workload: "synthetic", path: "mmap", splitShared: false }],
+    comparisons: [
+      { workload: "synthetic", path: "read", splitShared: true },
+      { workload: "synthetic", path: "mmap", splitShared: false },
+    ],
     correctness: [
       { name: "fadvise", result: "fail", reason: "DONTNEED dropped 0 KiB", boots: { of: 2, failed: 2 } },
       { name: "mount-cycles", result: "fail", reason: "Busy inodes", boots: { of: 4, failed: 1 } },
@@ -45,10 +70,21 @@ describe("known-answer signals", () => {
 
   it("reads the read-all verdicts and each check's result, with its rate, off a run", () => {
     const s = signalsOf(run, ["fadvise", "mount-cycles", "trust-same-domain", "reclaim", "copy-up"]);
-    expect(s.get("readall-corruption")).toMatchObject({ state: "fail", detail: expect.stringContaining("1 boot(s) read files back wrong, e.g. on/read") });
-    expect(s.get("readall-leak")).toMatchObject({ state: "fail", detail: "split shared across domains on synthetic/read" });
+    expect(s.get("readall-corruption")).toMatchObject({
+      state: "fail",
+      detail: expect.stringContaining("1 boot(s) read files back wrong, e.g. on/read"),
+    });
+    expect(s.get("readall-leak")).toMatchObject({
+      state: "fail",
+      detail: "split shared across domains on synthetic/read",
+    });
     expect(s.get("readall-boot")).toMatchObject({ state: "oops" });
-    expect(s.get("fadvise")).toMatchObject({ state: "fail", failed: 2, of: 2, detail: "fail 2/2 boots: DONTNEED dropped 0 KiB" });
+    expect(s.get("fadvise")).toMatchObject({
+      state: "fail",
+      failed: 2,
+      of: 2,
+      detail: "fail 2/2 boots: DONTNEED dropped 0 KiB",
+    });
     expect(s.get("reclaim")!.state).toBe("clean");
     expect(s.get("copy-up")!.state).toBe("absent");
     const clean = signalsOf({ status: "complete", failedBoots: [], comparisons: [], correctness: [] }, []);
@@ -84,40 +120,60 @@ describe("known-answer signals", () => {
   });
 
   it("marks a failure the base itself has as known, on the base and on every mutant, unless a mutant must be caught by it", () => {
-    expect(judgeSignal("umount-race", seen("oops", { failed: 4, of: 4 }), null, undefined, ["umount-race"])).toBe("known");
+    expect(judgeSignal("umount-race", seen("oops", { failed: 4, of: 4 }), null, undefined, ["umount-race"])).toBe(
+      "known",
+    );
     expect(judgeSignal("umount-race", seen("oops", { failed: 4, of: 4 }), null, undefined, [])).toBe("unexpected");
     expect(judgeSignal("umount-race", seen("fail"), mutant(["fadvise"]), seen("fail"), ["umount-race"])).toBe("known");
     expect(judgeSignal("umount-race", seen("clean"), mutant(["fadvise"]), seen("fail"), ["umount-race"])).toBe("ok");
-    expect(judgeSignal("umount-race", seen("fail"), mutant(["umount-race"]), seen("fail"), ["umount-race"])).toBe("caught");
+    expect(judgeSignal("umount-race", seen("fail"), mutant(["umount-race"]), seen("fail"), ["umount-race"])).toBe(
+      "caught",
+    );
   });
 
   it("judges every target against mainline's own signals, and a target that could not run as not caught", () => {
     const mainline = new Map(SIGNALS.map((s) => [s, seen(s === "trust-same-domain" ? "finding" : "clean")]));
-    const fadvise = new Map(SIGNALS.map((s) => [s, seen(s === "fadvise" ? "fail" : s === "trust-same-domain" ? "finding" : "clean")]));
+    const fadvise = new Map(
+      SIGNALS.map((s) => [s, seen(s === "fadvise" ? "fail" : s === "trust-same-domain" ? "finding" : "clean")]),
+    );
     const results = judgeTargets(
       [
         { target: "mainline", runDir: "/r/mainline", signals: mainline, expect: null },
         { target: "fadvise-noop", runDir: "/r/f", signals: fadvise, expect: mutant(["fadvise"]) },
-        { target: "no-size-guard", runDir: "/r/n", error: "mutant no-size-guard does not apply", expect: mutant(["corrupt-same-domain=finding"]) },
+        {
+          target: "no-size-guard",
+          runDir: "/r/n",
+          error: "mutant no-size-guard does not apply",
+          expect: mutant(["corrupt-same-domain=finding"]),
+        },
       ],
       SIGNALS,
     );
     expect(results[0]!.verdicts["trust-same-domain"]).toBe("finding");
     expect(Object.values(results[1]!.verdicts).filter((v) => v !== "ok" && v !== "finding")).toEqual(["caught"]);
     expect(results[2]!.verdicts["corrupt-same-domain"]).toBe("missed");
-    expect(results[2]!.signals["fadvise"]).toMatchObject({ state: "absent", detail: "mutant no-size-guard does not apply" });
+    expect(results[2]!.signals["fadvise"]).toMatchObject({
+      state: "absent",
+      detail: "mutant no-size-guard does not apply",
+    });
     const text = renderKnownAnswerText(results, SIGNALS);
     expect(text.split("\n")[2]).toMatch(/^fadvise-noop\s+\.\s+\.\s+\.\s+\.\s+\.\s+\.\s+\.\s+CAUGHT/);
   });
 
   it("keeps a bug of the base kernel out of the tool's defects, and says both apart", () => {
-    const base = (extra: Record<string, Observed>) => new Map(SIGNALS.map((s) => [s, extra[s] ?? seen(s === "trust-same-domain" ? "finding" : "clean")]));
+    const base = (extra: Record<string, Observed>) =>
+      new Map(SIGNALS.map((s) => [s, extra[s] ?? seen(s === "trust-same-domain" ? "finding" : "clean")]));
     const race = { "umount-race": seen("oops", { failed: 2, of: 2 }) };
     const judge = (fadviseCaught: boolean) =>
       judgeTargets(
         [
           { target: "mainline", runDir: "/r/m", signals: base(race), expect: null },
-          { target: "fadvise-noop", runDir: "/r/f", signals: base({ ...race, ...(fadviseCaught ? { fadvise: seen("fail") } : {}) }), expect: mutant(["fadvise"]) },
+          {
+            target: "fadvise-noop",
+            runDir: "/r/f",
+            signals: base({ ...race, ...(fadviseCaught ? { fadvise: seen("fail") } : {}) }),
+            expect: mutant(["fadvise"]),
+          },
         ],
         SIGNALS,
         ["umount-race"],
@@ -127,10 +183,14 @@ describe("known-answer signals", () => {
     const notes = knownAnswerNotes(clean, SIGNALS);
     expect(notes).toHaveLength(2);
     expect(notes[0]).toMatch(/^mainline umount-race: KNOWN: /);
-    expect(verdictLine({ problems: [], notes })).toBe("Every mutant caught, mainline clean but for 2 failure(s) of the base kernel itself or intermittent ones (listed below).");
+    expect(verdictLine({ problems: [], notes })).toBe(
+      "Every mutant caught, mainline clean but for 2 failure(s) of the base kernel itself or intermittent ones (listed below).",
+    );
     expect(renderKnownAnswerMarkdown(clean, SIGNALS)).not.toContain("Not as expected");
     const missed = judge(false);
     expect(knownAnswerProblems(missed, SIGNALS)).toEqual([expect.stringMatching(/^fadvise-noop fadvise: MISSED: /)]);
-    expect(verdictLine({ problems: knownAnswerProblems(missed, SIGNALS), notes })).toBe("**1 cell(s) not as expected.**");
+    expect(verdictLine({ problems: knownAnswerProblems(missed, SIGNALS), notes })).toBe(
+      "**1 cell(s) not as expected.**",
+    );
   });
 });

@@ -11,15 +11,51 @@ import { cell, correctnessResult, imageRecord, runRecord, runtimeCell } from "..
 
 function boot(rep: number, wallMs: number, bootMs: number): BootMeasurement {
   return {
-    workload: "redis", mode: "off", path: "read", rep, accel: "tcg", release: "7.3.4", bootDir: `/r/boots/${rep}`, wallMs,
-    afterAKiB: 0, afterBKiB: 0, baselineKiB: 0, stable: true, reclaim: { pgscan: 0, pgsteal: 0 },
-    verifiedFiles: 0, hashedFiles: 0, digest: "xxh64", shareBannerSeen: false, readMs: { A: 0, B: 0 },
-    timing: { bootMs, settleMs: 0, readAMs: 0, readBMs: 0, residentMs: 0, guestOtherMs: 0, verifyMs: 0, qemuOutsideMs: 0 },
+    workload: "redis",
+    mode: "off",
+    path: "read",
+    rep,
+    accel: "tcg",
+    release: "7.3.4",
+    bootDir: `/r/boots/${rep}`,
+    wallMs,
+    afterAKiB: 0,
+    afterBKiB: 0,
+    baselineKiB: 0,
+    stable: true,
+    reclaim: { pgscan: 0, pgsteal: 0 },
+    verifiedFiles: 0,
+    hashedFiles: 0,
+    digest: "xxh64",
+    shareBannerSeen: false,
+    readMs: { A: 0, B: 0 },
+    timing: {
+      bootMs,
+      settleMs: 0,
+      readAMs: 0,
+      readBMs: 0,
+      residentMs: 0,
+      guestOtherMs: 0,
+      verifyMs: 0,
+      qemuOutsideMs: 0,
+    },
   };
 }
 
 function runtimeBoot(rep: number, wallMs: number, bootMs: number): RuntimeMeasurement {
-  return { workload: "redis", mode: "on", rep, accel: "tcg", bootDir: `/r/boots/rt${rep}`, wallMs, ok: true, pageCache: { afterAKiB: 0, afterBKiB: 0 }, cgroups: {}, load: [], timing: [{ kind: "boot", ms: bootMs }] } as RuntimeMeasurement;
+  return {
+    workload: "redis",
+    mode: "on",
+    rep,
+    accel: "tcg",
+    bootDir: `/r/boots/rt${rep}`,
+    wallMs,
+    ok: true,
+    pageCache: { afterAKiB: 0, afterBKiB: 0 },
+    cgroups: {},
+    load: [],
+    timing: [{ kind: "boot", ms: bootMs }],
+  } as RuntimeMeasurement;
 }
 
 describe("the speed of a finished run", () => {
@@ -38,9 +74,19 @@ describe("the speed of a finished run", () => {
     runtime: [runtimeBoot(1, 300_000, 1700)],
     // trust reports two results from one boot; fadvise was booted three times
     correctness: [
-      correctnessResult("trust-same-domain", "finding", "x", { wallMs: 10_000, timing: { bootMs: 1200, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 } }),
-      correctnessResult("trust-cross-domain", "pass", "x", { wallMs: 10_000, timing: { bootMs: 1200, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 } }),
-      correctnessResult("fadvise", "fail", "x", { wallMs: 20_000, boots: { of: 3, failed: 3, results: ["fail", "fail", "fail"] }, timing: { bootMs: 1000, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 } }),
+      correctnessResult("trust-same-domain", "finding", "x", {
+        wallMs: 10_000,
+        timing: { bootMs: 1200, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 },
+      }),
+      correctnessResult("trust-cross-domain", "pass", "x", {
+        wallMs: 10_000,
+        timing: { bootMs: 1200, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 },
+      }),
+      correctnessResult("fadvise", "fail", "x", {
+        wallMs: 20_000,
+        boots: { of: 3, failed: 3, results: ["fail", "fail", "fail"] },
+        timing: { bootMs: 1000, refsMs: 1, checkMs: 1, qemuOutsideMs: 1 },
+      }),
     ],
   });
 
@@ -50,7 +96,14 @@ describe("the speed of a finished run", () => {
     expect(s.phases).toEqual([
       { phase: "read-all", wallMs: 100_000, boots: 4, bootWallSumMs: 200_000, ratio: 0.5, bootToInitMedianMs: 1450 },
       { phase: "runtime", wallMs: 300_000, boots: 1, bootWallSumMs: 300_000, ratio: 1, bootToInitMedianMs: 1700 },
-      { phase: "correctness", wallMs: 50_000, boots: 4, bootWallSumMs: 70_000, ratio: 50 / 70, bootToInitMedianMs: 1100 },
+      {
+        phase: "correctness",
+        wallMs: 50_000,
+        boots: 4,
+        bootWallSumMs: 70_000,
+        ratio: 50 / 70,
+        bootToInitMedianMs: 1100,
+      },
     ]);
     const text = renderSpeed([s]);
     expect(text).toContain("/r: 2 guest(s) at once, runtime boots side by side; whole run 30m00s (preparing 1m00s)");
@@ -79,7 +132,11 @@ describe("the speed of a finished run", () => {
     });
     const moved = runRecord({
       // off after A+B +0.1 (band 0.25): inside; on after A+B +0.3: outside; runtime on +0.9 (band 1): inside
-      cells: [cell("redis", "read", "off", 272.7), cell("redis", "read", "on", 138.4), cell("redis", "mmap", "on", 100)],
+      cells: [
+        cell("redis", "read", "off", 272.7),
+        cell("redis", "read", "on", 138.4),
+        cell("redis", "mmap", "on", 100),
+      ],
       runtimeCells: [runtimeCell("redis", "off", 52.9), runtimeCell("redis", "on", 26.8)],
       correctness: [correctnessResult("fadvise", "fail")],
       workloads: [{ ...reference.workloads[0]!, versions: "a & c", imageB: imageRecord("cc".repeat(32)) }],
@@ -89,7 +146,10 @@ describe("the speed of a finished run", () => {
     expect(d.largest!.diffMiB).toBeCloseTo(0.9);
     expect(d.outsideBand.map((m) => m.figure)).toEqual(["redis read-all read on after A+B"]);
     expect(d.outsideBand[0]!.bandMiB).toBe(0.25);
-    expect(d.unmatched).toEqual(["redis read-all mmap on after A (only in this run)", "redis read-all mmap on after A+B (only in this run)"]);
+    expect(d.unmatched).toEqual([
+      "redis read-all mmap on after A (only in this run)",
+      "redis read-all mmap on after A+B (only in this run)",
+    ]);
     expect(d.inputsDiffer).toEqual(["redis images (8.0.2-3+deb13u2 & 8.0.2-3+deb13u3 then a & c)"]);
     expect(d.verdicts).toEqual([{ check: "synthetic fadvise", reference: "pass", this: "fail" }]);
     // the same run against itself: nothing moved
@@ -109,7 +169,13 @@ describe("speed, the verb", () => {
     const [ref, cur] = [await tempDir("esb-speed-ref-"), await tempDir("esb-speed-cur-")];
     dirs.push(ref, cur);
     await new RunFolder(ref, runRecord({ cells: [cell("redis", "read", "on", 138.1)] })).save();
-    await new RunFolder(cur, runRecord({ cells: [cell("redis", "read", "on", 138.2)], stageTimes: [{ stage: "read-all phase (all boots)", seconds: 10, reused: false }] })).save();
+    await new RunFolder(
+      cur,
+      runRecord({
+        cells: [cell("redis", "read", "on", 138.2)],
+        stageTimes: [{ stage: "read-all phase (all boots)", seconds: 10, reused: false }],
+      }),
+    ).save();
     let out = "";
     const write = vi.spyOn(process.stdout, "write").mockImplementation((t) => ((out += String(t)), true));
     try {

@@ -41,10 +41,22 @@ describe("cache entries", () => {
   });
 
   it.each([
-    ["a truncated record.json", async (dir: string) => truncate(path.join(dir, "record.json"), 5), /record\.json unreadable/],
+    [
+      "a truncated record.json",
+      async (dir: string) => truncate(path.join(dir, "record.json"), 5),
+      /record\.json unreadable/,
+    ],
     ["a deleted file of the entry", async (dir: string) => rm(path.join(dir, "out.bin")), /out\.bin is missing/],
-    ["a truncated file of the entry", async (dir: string) => truncate(path.join(dir, "out.bin"), 10), /out\.bin has 10 bytes, 1000 when it was made/],
-    ["a deleted nested file it named", async (dir: string) => rm(path.join(dir, "deep", "part.bin")), /deep\/part\.bin is missing/],
+    [
+      "a truncated file of the entry",
+      async (dir: string) => truncate(path.join(dir, "out.bin"), 10),
+      /out\.bin has 10 bytes, 1000 when it was made/,
+    ],
+    [
+      "a deleted nested file it named",
+      async (dir: string) => rm(path.join(dir, "deep", "part.bin")),
+      /deep\/part\.bin is missing/,
+    ],
   ])("rebuilds after %s, with a warning, never a SyntaxError or a silent hit", async (_what, damage, warning) => {
     const { calls, build } = counter();
     const said: string[] = [];
@@ -59,10 +71,12 @@ describe("cache entries", () => {
   });
 
   it("removes the scratch directory of a build that failed, and of a killed build", async () => {
-    await expect(cached("t", { k: 3 }, Rec, async (dir) => {
-      await writeFile(path.join(dir, "half"), "x");
-      throw new Error("disk on fire");
-    })).rejects.toThrow("disk on fire");
+    await expect(
+      cached("t", { k: 3 }, Rec, async (dir) => {
+        await writeFile(path.join(dir, "half"), "x");
+        throw new Error("disk on fire");
+      }),
+    ).rejects.toThrow("disk on fire");
     expect((await readdir(path.join(cache, "t"))).filter((n) => n.includes(".partial-"))).toEqual([]);
 
     // a build killed with SIGKILL leaves <key>.partial-<pid> behind; its pid is gone

@@ -57,7 +57,9 @@ describe.skipIf(!process.getuid || process.getuid() !== 0)("disk full", () => {
     const e = await cached("full", { k: 1 }, Rec, build(2 << 20)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BenchError);
     expect((e as BenchError).message).toMatch(/^no space left on the disk writing .*full\/[0-9a-f]+\.partial-\d+$/);
-    expect(await readdir(path.join(dir, "cache", "full"))).toEqual(expect.not.arrayContaining([expect.stringMatching(/partial|^[0-9a-f]{24}$/)]));
+    expect(await readdir(path.join(dir, "cache", "full"))).toEqual(
+      expect.not.arrayContaining([expect.stringMatching(/partial|^[0-9a-f]{24}$/)]),
+    );
     const ok = await cached("full", { k: 1 }, Rec, build(64 << 10));
     expect(ok.reused).toBe(false);
     expect((await readFile(path.join(ok.dir, "blob"))).length).toBe(64 << 10);
