@@ -91,7 +91,7 @@ function splitFloor(
   off: Cell | undefined,
   an: SharingAnalysis,
 ): { floorMiB: number; bandMiB: number; leaked: boolean } {
-  const offMiB = off && off.afterB.n ? off.afterB.median : an.expected.off.afterB;
+  const offMiB = off?.afterB.n ? off.afterB.median : an.expected.off.afterB;
   const withinImage = an.expected.off.afterB - an.expected.split.afterB;
   const floorMiB = offMiB - withinImage;
   const bandMiB = Math.max(SPLIT_BAND_FRACTION * offMiB, split.afterB.max - split.afterB.min);

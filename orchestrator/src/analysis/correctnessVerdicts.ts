@@ -266,9 +266,7 @@ export interface CheckRun {
  * the finding, then a pass. A run that could not judge (error) only decides
  * when no run could.
  */
-export function overRuns(
-  runs: CheckRun[],
-): Array<
+export function overRuns(runs: CheckRun[]): Array<
   CheckVerdict & {
     boots: { of: number; failed: number; results: CheckResult[] };
     failures: Array<{ bootDir: string; result: CheckResult; reason: string }>;

@@ -102,7 +102,7 @@ export function buildRuntimeCells(ms: RuntimeInput[]): RuntimeCell[] {
   for (const c of cells) {
     if (c.mode === "off") continue;
     const off = cells.find((o) => o.workload === c.workload && o.mode === "off");
-    if (off && off.memory.n && c.memory.n && off.memory.median > 0)
+    if (off?.memory.n && c.memory.n && off.memory.median > 0)
       c.reductionPct = ((off.memory.median - c.memory.median) / off.memory.median) * 100;
     const split = cells.find((o) => o.workload === c.workload && o.mode === "split");
     if (c.mode === "on" && split && split.memory.n && c.memory.n && split.memory.median > 0) {

@@ -28,6 +28,7 @@ export function jobsVerb(): Verb {
   const v = new Verb("jobs")
     .summary("list the jobs of a matrix and whether each can run here")
     .description(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VARIABLE} is the matrix's own syntax, shown as written
       "List the jobs of a nightly matrix and whether each can run here (a job whose ${VARIABLE} is not set is skipped, and says why).",
     )
     .requiredOption("--matrix <file>", "the nightly matrix (nightly.yaml)")

@@ -34,6 +34,7 @@ let aptUpdated = false;
 export async function missingPackages(pkgs: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
   for (const p of new Set(pkgs)) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a template
     const r = await runAllowFail("dpkg-query", ["-W", "-f=${Status}", p]);
     if (r.exitCode !== 0 || !r.stdout.includes("install ok installed")) missing.push(p);
   }

@@ -30,7 +30,7 @@ export class EditSet {
     if (offset < 0 || offset + bytes.length > this.image.length)
       throw new BenchError(`edit at ${offset} lies outside the image`);
     const before = bytes.map((_, i) => this.byte(offset + i));
-    bytes.forEach((b, i) => this.overlay.set(offset + i, b));
+    for (const [i, b] of bytes.entries()) this.overlay.set(offset + i, b);
     this.edits.push({ offset, before, after: bytes });
   }
 
@@ -63,7 +63,9 @@ export function sealEdits(
   if (sb.blockSizeBits < 10 || sb.blockSizeBits > 16)
     throw new BenchError(`block size bits ${sb.blockSizeBits}: cannot recompute the superblock checksum`);
   const block = Uint8Array.from(image.subarray(0, Math.max(4096, blockSize)));
-  for (const e of set.edits) e.after.forEach((b, i) => e.offset + i < block.length && (block[e.offset + i] = b));
+  for (const e of set.edits) {
+    for (const [i, b] of e.after.entries()) if (e.offset + i < block.length) block[e.offset + i] = b;
+  }
   const sum = superblockChecksum(block);
   const at = SB_OFFSET + SB_FIELD.checksum;
   const current = new DataView(block.buffer).getUint32(at, true);

@@ -176,19 +176,17 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
         };
         patchReports.push(entry);
         if (status === "failed") {
-          const rest = opts.patches
-            .slice(i + 1)
-            .map(
-              (q): PatchReport => ({
-                index: q.index,
-                total,
-                subject: q.title,
-                messageId: q.messageId,
-                method: "patch",
-                status: "skipped",
-                hunks: [],
-              }),
-            );
+          const rest = opts.patches.slice(i + 1).map(
+            (q): PatchReport => ({
+              index: q.index,
+              total,
+              subject: q.title,
+              messageId: q.messageId,
+              method: "patch",
+              status: "skipped",
+              hunks: [],
+            }),
+          );
           const r = await report(method, [...patchReports, ...rest]);
           throw new ApplyError(
             `patch [${p.index}/${total}] "${p.title}" does not apply: ${failedHunks(hunks)}`,

@@ -83,7 +83,7 @@ export function symbolTableFromNm(nmOutput: string): SymbolTable {
         } else hi = mid - 1;
       }
       const s = syms[at];
-      if (!s || !s.text) return null;
+      if (!s?.text) return null;
       // `at` is the last symbol at or below addr, so the next one starts above it
       const next = syms[at + 1];
       if (!next) return null;

@@ -29,11 +29,9 @@ const DebianPackage = z.preprocess(
   z.object({ package: z.string().optional(), version: z.string().optional() }),
 );
 
-const checkName = z
-  .string()
-  .refine((c) => CHECK_NAMES.includes(c), {
-    error: (i) => `unknown check "${String(i.input)}" (choose from ${CHECK_NAMES.join(", ")})`,
-  });
+const checkName = z.string().refine((c) => CHECK_NAMES.includes(c), {
+  error: (i) => `unknown check "${String(i.input)}" (choose from ${CHECK_NAMES.join(", ")})`,
+});
 
 /** The kernel under test: a series on its base, or your own tree, and which build of it. */
 const kernelFields = {

@@ -34,7 +34,7 @@ async function runDirsOf(source: string): Promise<string[]> {
       "pass a run folder or a night's summary (results/nightly/nights/<night>.json)",
     );
   if (info.isDirectory()) return [p];
-  let summary;
+  let summary: ReturnType<typeof NightSummarySchema.safeParse>;
   try {
     summary = NightSummarySchema.safeParse(JSON.parse(await readFile(p, "utf8")));
   } catch (e) {

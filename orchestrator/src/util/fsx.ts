@@ -38,10 +38,16 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 
 let xxhasher: Promise<Awaited<ReturnType<typeof xxhash>>> | undefined;
 
+/** The XXH64 implementation, loaded once (its WebAssembly takes a moment). */
+function hasher(): ReturnType<typeof xxhash> {
+  xxhasher ??= xxhash();
+  return xxhasher;
+}
+
 /** A file's sha256 and XXH64 (seed 0), in one pass: what the guest checks each file it reads against. */
 export async function fileDigests(file: string | Buffer): Promise<{ sha256: string; xxh64: string }> {
   const sha = createHash("sha256");
-  const xx = (await (xxhasher ??= xxhash())).create64(0n);
+  const xx = (await hasher()).create64(0n);
   for await (const chunk of createReadStream(file)) {
     sha.update(chunk as Buffer);
     xx.update(chunk as Buffer);
@@ -53,7 +59,7 @@ export async function fileDigests(file: string | Buffer): Promise<{ sha256: stri
 export async function digester(): Promise<
   () => { update: (b: Buffer) => void; digests: () => { sha256: string; xxh64: string } }
 > {
-  const xxh = await (xxhasher ??= xxhash());
+  const xxh = await hasher();
   return () => {
     const sha = createHash("sha256");
     const xx = xxh.create64(0n);

@@ -34,15 +34,22 @@ export interface PageShot {
 type Message = {
   id?: number;
   method?: string;
-  params?: any;
-  result?: any;
+  params?: Cdp;
+  result?: Cdp;
   error?: { message: string };
   sessionId?: string;
 };
 
+/**
+ * A DevTools protocol value: JSON whose shape each method defines; the
+ * tests read the fields they asked for.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the protocol's messages are untyped JSON, read field by field
+type Cdp = any;
+
 export class Chromium {
   private nextId = 1;
-  private pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private pending = new Map<number, { resolve: (v: Cdp) => void; reject: (e: Error) => void }>();
   private listeners: Array<(m: Message) => void> = [];
   private buffer = "";
   private stderr = "";
@@ -55,8 +62,7 @@ export class Chromium {
     out.setEncoding("utf8");
     out.on("data", (chunk: string) => {
       this.buffer += chunk;
-      let end: number;
-      while ((end = this.buffer.indexOf("\0")) >= 0) {
+      for (let end = this.buffer.indexOf("\0"); end >= 0; end = this.buffer.indexOf("\0")) {
         const text = this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + 1);
         const m = JSON.parse(text) as Message;
@@ -110,7 +116,7 @@ export class Chromium {
     return b;
   }
 
-  send(method: string, params: object = {}, sessionId?: string): Promise<any> {
+  send(method: string, params: object = {}, sessionId?: string): Promise<Cdp> {
     const id = this.nextId++;
     const msg = JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) });
     return new Promise((resolve, reject) => {
@@ -144,7 +150,7 @@ export class Chromium {
     const listener = (m: Message) => {
       if (m.sessionId !== sessionId) return;
       if (m.method === "Runtime.consoleAPICalled" && ["error", "warning", "assert"].includes(m.params.type)) {
-        problems.push(`console.${m.params.type}: ${m.params.args.map((a: any) => a.value ?? a.description).join(" ")}`);
+        problems.push(`console.${m.params.type}: ${m.params.args.map((a: Cdp) => a.value ?? a.description).join(" ")}`);
       } else if (m.method === "Runtime.exceptionThrown") {
         problems.push(
           `uncaught: ${m.params.exceptionDetails.exception?.description ?? m.params.exceptionDetails.text}`,

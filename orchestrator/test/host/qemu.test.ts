@@ -63,8 +63,8 @@ describe("QEMU failures on the host side", () => {
 
   it("boots the machine's kernel, initramfs, vCPUs and memory", () => {
     const args = qemuArgs({ ...machine, memoryMiB: 1024, initramfs: "/boot/own.cpio.gz" }, req);
-    const after = (flag: string) => args[args.indexOf(flag) + 1];
-    expect([after("-kernel"), after("-initrd"), after("-smp"), after("-m")]).toEqual([
+    const argAfter = (flag: string) => args[args.indexOf(flag) + 1];
+    expect([argAfter("-kernel"), argAfter("-initrd"), argAfter("-smp"), argAfter("-m")]).toEqual([
       machine.kernel,
       "/boot/own.cpio.gz",
       "1",

@@ -59,9 +59,9 @@ export function parseMbox(text: string): MailMessage[] {
   const raw: Array<{ fromLine: string; lines: string[] }> = [];
   // A single mail saved without a separator (an .eml file) is still one message.
   if (starts.length === 0 && HEADER_LINE.test(lines[0] ?? "")) raw.push({ fromLine: "", lines });
-  starts.forEach((start, n) =>
-    raw.push({ fromLine: lines[start] ?? "", lines: lines.slice(start + 1, starts[n + 1] ?? lines.length) }),
-  );
+  for (const [n, start] of starts.entries()) {
+    raw.push({ fromLine: lines[start] ?? "", lines: lines.slice(start + 1, starts[n + 1] ?? lines.length) });
+  }
   if (!raw.length) return [];
   const scratch = mkdtempSync(path.join(os.tmpdir(), "esb-mailinfo-"));
   try {

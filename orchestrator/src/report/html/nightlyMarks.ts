@@ -77,7 +77,10 @@ export function changeGroups(nights: NightEntry[]): ChangeGroup[] {
   const groups: ChangeGroup[] = [];
   for (const ch of inputChanges(nights)) {
     let g = groups.find((x) => x.index === ch.index);
-    if (!g) groups.push((g = { tag: String(groups.length + 1), index: ch.index, changes: [] }));
+    if (!g) {
+      g = { tag: String(groups.length + 1), index: ch.index, changes: [] };
+      groups.push(g);
+    }
     g.changes.push(ch);
   }
   return groups;

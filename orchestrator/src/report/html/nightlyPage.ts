@@ -226,7 +226,7 @@ export function renderNightlyHtml(input: NightEntry[], opts: { notes?: string[];
     `<p class="note">One point per night. <span class="bang">!</span> marks a night judged a regression (it links to that night's comparison); ` +
       `a dashed line with a number marks a change of the kernel, mkfs.erofs or the images before that night.</p>`,
   );
-  names.forEach((w, i) => parts.push(workloadSection(nights, x, w, i, groups)));
+  for (const [i, w] of names.entries()) parts.push(workloadSection(nights, x, w, i, groups));
   parts.push(changesSection(nights, x, groups), nightsSection(nights, x));
   return page({ title, body: parts.join("\n") });
 }

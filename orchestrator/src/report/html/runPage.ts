@@ -85,7 +85,7 @@ function header(run: RunRecord, names: string[], correctness: CorrectnessCheck[]
   const kernel = run.kernel?.release ? `Linux ${run.kernel.release}` : "kernel ?";
   const toc: Array<[string, string]> = [["#problems", "Problems"]];
   if (run.comparisons.length) toc.push(["#efficiency", "Efficiency"]);
-  names.forEach((w, i) => toc.push([`#w${i}`, w]));
+  for (const [i, w] of names.entries()) toc.push([`#w${i}`, w]);
   if (run.runtimeCells.length) toc.push(["#runtime", "Runtime"]);
   if (correctness.length) toc.push(["#correctness", "Correctness"]);
   toc.push(["#inputs", "Inputs"]);

@@ -30,10 +30,10 @@ function loadRows(cells: RuntimeCell[]): LoadRow[] {
   for (const c of sortModes(cells)) {
     for (const l of c.load) {
       let r = rows.find((x) => x.workload === c.workload && x.container === l.container && x.step === l.step);
-      if (!r)
-        rows.push(
-          (r = { workload: c.workload, container: l.container, step: l.step, unit: l.unit, byMode: new Map() }),
-        );
+      if (!r) {
+        r = { workload: c.workload, container: l.container, step: l.step, unit: l.unit, byMode: new Map() };
+        rows.push(r);
+      }
       r.byMode.set(c.mode, l);
     }
   }

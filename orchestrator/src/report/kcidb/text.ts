@@ -9,6 +9,7 @@
  */
 
 /** A terminal's escape sequences (colours, cursor moves): formatting, not text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what it removes
 const ESCAPE_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]/g;
 /** Half of a surrogate pair without the other half: not a character, so UTF-8 cannot carry it. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

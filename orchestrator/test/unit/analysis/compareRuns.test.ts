@@ -112,7 +112,7 @@ describe("run comparison", () => {
     expect(rows[1]!.note).toBe("pass -> oops: in case fp-len-huge: BUG: kernel NULL pointer dereference");
     expect(cmp.regressions).toBe(2);
     expect(renderComparison(cmp)).toMatch(
-      /correctness fadvise \| check result \| - \| - \|  \|  \| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/,
+      /correctness fadvise \| check result \| - \| - \| {2}\| {2}\| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/,
     );
     // the other way round is an improvement; a run from before the phase compares without rows
     expect(compareRuns(now, before, dirs).rows.filter((r) => r.verdict === "improvement")).toHaveLength(2);

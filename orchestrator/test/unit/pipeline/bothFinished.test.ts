@@ -12,7 +12,7 @@ class Said extends Progress {
   }
 }
 
-const after = <T>(ms: number, f: () => T) =>
+const later = <T>(ms: number, f: () => T) =>
   new Promise<T>((resolve, reject) =>
     setTimeout(() => {
       try {
@@ -28,8 +28,8 @@ describe("the kernel and the images made side by side", () => {
     await expect(
       bothFinished(
         new Said(),
-        ["the kernel", "is built", after(5, () => 1)],
-        ["the images", "are made", after(1, () => "x")],
+        ["the kernel", "is built", later(5, () => 1)],
+        ["the images", "are made", later(1, () => "x")],
       ),
     ).resolves.toEqual([1, "x"]);
   });
@@ -37,15 +37,15 @@ describe("the kernel and the images made side by side", () => {
   it("says a failure at once, lets the other side finish, then throws the failure", async () => {
     const said = new Said();
     let imagesDone = false;
-    const kernel = after(1, () => {
+    const kernel = later(1, () => {
       throw new Error("drivers/foo.c:3: error: bar\nmore");
     });
-    const images = after(60, () => {
+    const images = later(60, () => {
       imagesDone = true;
       return [];
     });
     const both = bothFinished(said, ["the kernel", "is built", kernel], ["the images", "are made", images]);
-    await after(20, () => undefined);
+    await later(20, () => undefined);
     expect(said.lines).toEqual([
       "the kernel: failed (drivers/foo.c:3: error: bar); stopping once the images are made, so the next run finds them cached",
     ]);

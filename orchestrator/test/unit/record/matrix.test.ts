@@ -34,6 +34,7 @@ describe("the nightly matrix", () => {
 
   it("fills variables and defaults, turns a job into a run's spec, and refuses typos and twice-named jobs", async () => {
     const m = await matrix(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the matrix's ${NAME} syntax under test
       "jobs:\n  - name: dev\n    series: v8\n    profile: v8\n    kernelSrc: ${TREE}/linux\n    baseRef: ${BRANCH:-main}\n    reps: 2\n    workloads: [synthetic]\n    mbox: v8.mbox\n",
     );
     const [dev] = await loadMatrix(m, { TREE: "/home/me" });

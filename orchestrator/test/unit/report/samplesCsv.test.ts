@@ -7,7 +7,7 @@ import { stat } from "../../../src/analysis/stats.js";
 import type { RawSample } from "../../../src/guest/readAll.js";
 import { writeReports } from "../../../src/pipeline/runFolder.js";
 import { inCoverLetterOrder, renderCoverLetter } from "../../../src/report/coverLetter.js";
-import { renderSamplesCsv, SAMPLE_COLUMNS } from "../../../src/report/samples.js";
+import { renderSamplesCsv, type SAMPLE_COLUMNS } from "../../../src/report/samples.js";
 import { formatMiB, formatReduction } from "../../../src/report/table.js";
 import { fixtureRun } from "../../helpers/runFixture.js";
 

@@ -152,7 +152,7 @@ describe("known-answer signals", () => {
     expect(results[0]!.verdicts["trust-same-domain"]).toBe("finding");
     expect(Object.values(results[1]!.verdicts).filter((v) => v !== "ok" && v !== "finding")).toEqual(["caught"]);
     expect(results[2]!.verdicts["corrupt-same-domain"]).toBe("missed");
-    expect(results[2]!.signals["fadvise"]).toMatchObject({
+    expect(results[2]!.signals.fadvise).toMatchObject({
       state: "absent",
       detail: "mutant no-size-guard does not apply",
     });

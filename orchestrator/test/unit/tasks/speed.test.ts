@@ -177,7 +177,10 @@ describe("speed, the verb", () => {
       }),
     ).save();
     let out = "";
-    const write = vi.spyOn(process.stdout, "write").mockImplementation((t) => ((out += String(t)), true));
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((t) => {
+      out += String(t);
+      return true;
+    });
     try {
       expect(await speedCommand([cur], ref, true)).toBe(0);
     } finally {

@@ -31,7 +31,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!process.getuid || process.getuid() !== 0)("disk full", () => {
+describe.skipIf(process.getuid?.() !== 0)("disk full", () => {
   it("keeps the last good run.json and says which file could not be written", async () => {
     expect(mounted).toBe(true);
     const out = path.join(dir, "run");
