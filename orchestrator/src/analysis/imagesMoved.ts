@@ -15,7 +15,10 @@ export interface ImagesView {
     name: string;
     imageA: { imageSha256: string; mkfsVersion?: string };
     imageB: { imageSha256: string; mkfsVersion?: string };
-    rootfs?: { a: { packages: Record<string, string> }; b: { packages: Record<string, string> } };
+    rootfs?: {
+      a: { packages: Record<string, string>; installed?: Record<string, string> };
+      b: { packages: Record<string, string>; installed?: Record<string, string> };
+    };
   }>;
 }
 
@@ -40,7 +43,11 @@ function sideMove(
   if (b[key].imageSha256 === c[key].imageSha256) return undefined;
   const rb = b.rootfs?.[side === "A" ? "a" : "b"];
   const rc = c.rootfs?.[side === "A" ? "a" : "b"];
-  const changes = rb && rc ? packageChanges(asList(rb.packages), asList(rc.packages)) : [];
+  const own = new Set(Object.keys(rc?.installed ?? {}));
+  // the workload's own packages first: "redis-server 7.0.15-1~deb12u10 -> ..." is what a reader looks for
+  const changes = (rb && rc ? packageChanges(asList(rb.packages), asList(rc.packages)) : []).sort(
+    (x, y) => Number(own.has(y.name)) - Number(own.has(x.name)),
+  );
   const parts: string[] = [];
   if (changes.length) {
     parts.push(

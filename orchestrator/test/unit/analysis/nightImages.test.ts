@@ -113,7 +113,7 @@ describe("a night where only the images moved", () => {
       /^images moved: not judged \(would have been regression\)/,
     );
     expect(verdict.imagesMoved).toEqual([
-      "redis B: libc6 2.36-9+deb12u13 -> 2.36-9+deb12u14, redis-server 5:7.0.15-1~deb12u10 -> 5:7.0.15-1~deb12u11",
+      "redis B: redis-server 5:7.0.15-1~deb12u10 -> 5:7.0.15-1~deb12u11, libc6 2.36-9+deb12u13 -> 2.36-9+deb12u14",
     ]);
     expect(verdict.bisect).toEqual([]);
 
@@ -124,7 +124,7 @@ describe("a night where only the images moved", () => {
     expect(line).toMatchObject({ runId: "n2", regressions: 0, imagesMoved: verdict.imagesMoved });
     const text = renderComparison(verdict.comparison!);
     expect(text).toContain("not judged: images moved");
-    expect(text).toContain("Images moved: redis B libc6 2.36-9+deb12u13 -> 2.36-9+deb12u14");
+    expect(text).toContain("Images moved: redis B redis-server 5:7.0.15-1~deb12u10 -> 5:7.0.15-1~deb12u11");
     expect(await readFile(path.join(h, "nightly.html"), "utf8")).toContain("images moved: not judged");
   });
 
