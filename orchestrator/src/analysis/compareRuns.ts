@@ -179,6 +179,20 @@ function readAllRange(c: Side, figure: "reduction" | "efficiency"): BootRange | 
   return figure === "reduction" ? r : scaled(r, 100 / c.expectedReductionPct);
 }
 
+/** A read-all reduction (or efficiency) of both runs' cell: the two figures, and whether their boots' ranges are apart. */
+function readAllFigure(
+  b: Side,
+  c: Side,
+  figure: "reduction" | "efficiency",
+): Pick<MetricRow, "baseline" | "current" | "significance"> {
+  const value = (s: Side) => num(figure === "reduction" ? s?.reductionPct : s?.efficiencyPct);
+  return {
+    baseline: value(b),
+    current: value(c),
+    significance: significanceOf(readAllRange(b, figure), readAllRange(c, figure)),
+  };
+}
+
 function significanceOf(b: BootRange | undefined, c: BootRange | undefined): Significance | undefined {
   return b && c ? separation(b, c) : undefined;
 }
@@ -257,16 +271,15 @@ export function compareRuns(
   for (const { b, c, workload, part: p } of matched(base.comparisons, cur.comparisons, (x) => x.path)) {
     const where = `read-all ${p}`;
     const noisy = Boolean(b?.noisy || c?.noisy);
-    const eff = pointsVerdict(num(b?.efficiencyPct), num(c?.efficiencyPct), t.efficiencyPoints);
+    const efficiency = readAllFigure(b, c, "efficiency");
+    const eff = pointsVerdict(efficiency.baseline, efficiency.current, t.efficiencyPoints);
     rows.push({
       workload,
       where,
       metric: "sharing efficiency (measured / expected reduction)",
       unit: "%",
-      baseline: num(b?.efficiencyPct),
-      current: num(c?.efficiencyPct),
+      ...efficiency,
       verdict: eff,
-      significance: significanceOf(readAllRange(b, "efficiency"), readAllRange(c, "efficiency")),
       note:
         noisy && (eff === "regression" || eff === "improvement")
           ? "spread of a cell is larger than its effect"
@@ -277,10 +290,8 @@ export function compareRuns(
       where,
       metric: "reduction on vs off",
       unit: "%",
-      baseline: num(b?.reductionPct),
-      current: num(c?.reductionPct),
+      ...readAllFigure(b, c, "reduction"),
       verdict: "ok",
-      significance: significanceOf(readAllRange(b, "reduction"), readAllRange(c, "reduction")),
     });
     const offB = num(b?.off?.afterB.median);
     const offC = num(c?.off?.afterB.median);

@@ -116,3 +116,31 @@ export function gapTable(
     offMiB: cells.offMeasured,
   };
 }
+
+/** A read-all cell as the gap tables read it: its median and what the model expected. */
+interface GapCell {
+  afterB: { median: number };
+  expectedAfterB: number;
+}
+
+/** The parts of a run the gap tables read; a parsed run.json is one. */
+interface GapView {
+  gapEvidence: GapEvidence[];
+  comparisons: Array<{ workload: string; path: string; off?: GapCell; on?: GapCell }>;
+}
+
+/** Every workload and access path with evidence, and both an off and an on cell to measure the gap by. */
+export function gapTables(run: GapView): GapTable[] {
+  return run.gapEvidence.flatMap((e) => {
+    const c = run.comparisons.find((x) => x.workload === e.workload && x.path === e.path);
+    if (!c?.on || !c.off) return [];
+    return [
+      gapTable(e, {
+        offMeasured: c.off.afterB.median,
+        offExpected: c.off.expectedAfterB,
+        onMeasured: c.on.afterB.median,
+        onExpected: c.on.expectedAfterB,
+      }),
+    ];
+  });
+}

@@ -163,15 +163,18 @@ export type TargetResult = z.infer<typeof TargetResultSchema>;
 /** Verdicts that make the known-answer run fail: a defect of this tool, to be fixed before anything else. */
 export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "inconclusive"];
 
+/** A target as the run measured it: its signals, or the error that kept it from being measured; mainline expects nothing. */
+export interface MeasuredTarget {
+  target: string;
+  breaks?: string;
+  runDir: string;
+  error?: string;
+  signals?: Map<string, Observed>;
+  expect: Expectation | null;
+}
+
 export function judgeTargets(
-  targets: Array<{
-    target: string;
-    breaks?: string;
-    runDir: string;
-    error?: string;
-    signals?: Map<string, Observed>;
-    expect: Expectation | null;
-  }>,
+  targets: MeasuredTarget[],
   signalNames: readonly string[],
   knownOnBase: readonly string[] = [],
 ): TargetResult[] {

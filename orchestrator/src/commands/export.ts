@@ -1,11 +1,10 @@
-import { BenchError } from "../util/errors.js";
 import {
   addJobOptions,
   addMatrixOptions,
   BUILD_OPTIONS,
   jobInput,
-  matrixJob,
   PAIR_OPTIONS,
+  plainMatrixJob,
   specOf,
   TREE_OPTIONS,
 } from "./jobOptions.js";
@@ -24,12 +23,7 @@ export function exportVerb(argv: string[]): Verb {
   addMatrixOptions(v, "with --job, build that job");
   addJsonOption(v);
   return v.runs(async ([dir], o: { matrix?: string; job?: string; json?: boolean }) => {
-    const job = await matrixJob(o);
-    if (job?.kind === "known-answer")
-      throw new BenchError(
-        `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
-        `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`,
-      );
+    const job = await plainMatrixJob(o);
     return benchCommand(specOf({ ...jobInput(v, argv), export: dir as string }, job, o.matrix), Boolean(o.json));
   });
 }

@@ -199,6 +199,8 @@ export const MEASURE_OPTIONS: JobKey[] = [
 ];
 /** The guests and the host. */
 export const HOST_OPTIONS: JobKey[] = ["accel", "tcgThread", "parallel", "runtimeShared"];
+/** All that says what a job measures: the kernel, its build, the pairs and how they are measured. */
+export const MEASURED_JOB_OPTIONS: JobKey[] = [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS];
 
 /** Where --help lists an option. */
 function groupOf(k: JobKey): string {
@@ -257,6 +259,21 @@ export async function matrixJob(o: { matrix?: string; job?: string }): Promise<M
   if (planned!.skipped)
     throw new BenchError(`job ${o.job} cannot run here: ${planned!.skipped}`, "set the variable the matrix names");
   return planned!.job;
+}
+
+/**
+ * The job --matrix and --job name, for a verb that makes one plain run of
+ * it: a known-answer job builds and measures its mutants in one go, which
+ * only `run` does.
+ */
+export async function plainMatrixJob(o: { matrix?: string; job?: string }): Promise<MatrixJob | undefined> {
+  const job = await matrixJob(o);
+  if (job?.kind === "known-answer")
+    throw new BenchError(
+      `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
+      `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`,
+    );
+  return job;
 }
 
 /**

@@ -5,18 +5,14 @@ import type { JobSpec } from "../record/jobSpec.js";
 import path from "node:path";
 import { loadRunRecord } from "../record/runRecord.js";
 import { renderSpeed } from "../report/speedTable.js";
-import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import {
   addJobOptions,
   addMatrixOptions,
-  BUILD_OPTIONS,
   jobInput,
-  matrixJob,
-  MEASURE_OPTIONS,
-  PAIR_OPTIONS,
+  MEASURED_JOB_OPTIONS,
+  plainMatrixJob,
   specOf,
-  TREE_OPTIONS,
 } from "./jobOptions.js";
 import { addJsonOption, commaList, positiveInt, Verb } from "./verb.js";
 
@@ -48,24 +44,11 @@ export function measureParallelVerb(argv: string[]): Verb {
     )
     .argument("<counts>", "guest counts, comma-separated (1,2)", (value: string) => commaList(value).map(positiveInt))
     .option("--reference <run-dir>", "an earlier run of the same job to compare every figure with") as Verb;
-  addJobOptions(v, [
-    ...TREE_OPTIONS,
-    ...BUILD_OPTIONS,
-    ...PAIR_OPTIONS,
-    ...MEASURE_OPTIONS,
-    "accel",
-    "tcgThread",
-    "runtimeShared",
-  ]);
+  addJobOptions(v, [...MEASURED_JOB_OPTIONS, "accel", "tcgThread", "runtimeShared"]);
   addMatrixOptions(v, "with --job, measure that job");
   addJsonOption(v);
   return v.runs(async ([counts], o: { matrix?: string; job?: string; reference?: string; json?: boolean }) => {
-    const job = await matrixJob(o);
-    if (job?.kind === "known-answer")
-      throw new BenchError(
-        `job ${job.name} is a known-answer run: it builds and measures its mutants in one go`,
-        `npm run bench -- run --matrix ${o.matrix} --job ${job.name}`,
-      );
+    const job = await plainMatrixJob(o);
     return measureParallelCommand(
       specOf(jobInput(v, argv), job, o.matrix),
       counts as number[],

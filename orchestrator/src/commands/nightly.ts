@@ -10,17 +10,7 @@ import { renderNight } from "../report/nightSummary.js";
 import { BenchError } from "../util/errors.js";
 import { EXIT } from "../util/exitStatus.js";
 import { Progress } from "../util/progress.js";
-import {
-  addJobOptions,
-  addMatrixOptions,
-  BUILD_OPTIONS,
-  HOST_OPTIONS,
-  jobInput,
-  MEASURE_OPTIONS,
-  PAIR_OPTIONS,
-  specOf,
-  TREE_OPTIONS,
-} from "./jobOptions.js";
+import { addJobOptions, addMatrixOptions, HOST_OPTIONS, jobInput, MEASURED_JOB_OPTIONS, specOf } from "./jobOptions.js";
 import { printRun, runSummary } from "./output.js";
 import { addJsonOption, addThresholdOption, Verb } from "./verb.js";
 
@@ -71,7 +61,7 @@ export function nightlyVerb(argv: string[]): Verb {
       "Run into the history folder (<history>/<run-id>; with --matrix every job of it into <history>/<job>/), then judge each run against the last good one there. Exit 3 on a regression, 4 when boots failed, 1 when a job could not run, 6 when images moved since the baseline (their rows are not judged; the next night judges them).",
     )
     .requiredOption("--history <dir>", "the history folder the nights are kept in") as Verb;
-  addJobOptions(v, [...TREE_OPTIONS, ...BUILD_OPTIONS, ...PAIR_OPTIONS, ...MEASURE_OPTIONS, ...HOST_OPTIONS]);
+  addJobOptions(v, [...MEASURED_JOB_OPTIONS, ...HOST_OPTIONS]);
   addMatrixOptions(v, "run every job of it (or the one --job names), each into <history>/<job>");
   addThresholdOption(v);
   v.option(

@@ -11,14 +11,11 @@ import { Progress } from "../util/progress.js";
 import {
   addJobOptions,
   addMatrixOptions,
-  BUILD_OPTIONS,
   HOST_OPTIONS,
   jobInput,
   matrixJob,
-  MEASURE_OPTIONS,
-  PAIR_OPTIONS,
+  MEASURED_JOB_OPTIONS,
   specOf,
-  TREE_OPTIONS,
 } from "./jobOptions.js";
 import { printRun, runSummary } from "./output.js";
 import { defaultKnownAnswerDir, validateCommand } from "./validate.js";
@@ -57,17 +54,8 @@ export function runVerb(argv: string[]): Verb {
     .description(
       "Apply a series, build the kernel, boot it in QEMU, read two images with sharing off, on and split across domains, and write cover-letter tables of the page cache each used into a run folder. Exit 4 when boots or checks failed.",
     ) as Verb;
-  addJobOptions(v, [
-    ...TREE_OPTIONS,
-    ...BUILD_OPTIONS,
-    "buildOnly",
-    ...PAIR_OPTIONS,
-    ...MEASURE_OPTIONS,
-    ...HOST_OPTIONS,
-    "shard",
-    "artifacts",
-    "out",
-  ]);
+  // --build-only is listed with the kernel's options: --help groups them by what they are about
+  addJobOptions(v, [...MEASURED_JOB_OPTIONS, "buildOnly", ...HOST_OPTIONS, "shard", "artifacts", "out"]);
   addMatrixOptions(v, "with --job, measure that job");
   addJsonOption(v);
   return v.runs(async (_args, o: { matrix?: string; job?: string; out?: string; json?: boolean }) => {

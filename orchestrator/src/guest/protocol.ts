@@ -152,9 +152,9 @@ export interface GuestReport {
   endUp?: number;
 }
 
-/** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
-export function parseGuestOutput(text: string, source: string): GuestReport {
-  const r: GuestReport = {
+/** What a guest that sent nothing reported: no lines, and not complete. */
+export function emptyGuestReport(): GuestReport {
+  return {
     samples: [],
     files: [],
     fileErrors: [],
@@ -167,6 +167,11 @@ export function parseGuestOutput(text: string, source: string): GuestReport {
     dmesg: "",
     complete: false,
   };
+}
+
+/** Parses what the guest sent on the sample channel; a malformed line is an error naming it. */
+export function parseGuestOutput(text: string, source: string): GuestReport {
+  const r = emptyGuestReport();
   for (const { value, at } of jsonLines(text, source)) {
     const o = parseGuestLine(value, at);
     switch (o.t) {

@@ -54,6 +54,19 @@ export function pathKey(e: { path: string; pathHex?: string }): string {
   return e.pathHex ?? Buffer.from(e.path, "utf8").toString("hex");
 }
 
+/** A hard link: the name it links to is kept byte-exact, like any name (its bytes in targetHex when not UTF-8). */
+function hardlinkEntry(id: { path: string; pathHex?: string }, mode: number, target: Buffer): ManifestEntry {
+  const t = nameOf(target);
+  return {
+    ...id,
+    type: "hardlink",
+    size: 0,
+    mode,
+    target: t.path,
+    ...(t.pathHex ? { targetHex: t.pathHex } : {}),
+  };
+}
+
 const bySortedName = (x: Buffer, y: Buffer) => {
   const [a, b] = [x.toString("utf8"), y.toString("utf8")];
   return a < b ? -1 : a > b ? 1 : Buffer.compare(x, y);
@@ -87,15 +100,7 @@ export async function manifestOfDir(root: string): Promise<Manifest> {
         const ino = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? seenInodes.get(ino) : undefined;
         if (first) {
-          const t = nameOf(first);
-          entries.push({
-            ...id,
-            type: "hardlink",
-            size: 0,
-            mode,
-            target: t.path,
-            ...(t.pathHex ? { targetHex: t.pathHex } : {}),
-          });
+          entries.push(hardlinkEntry(id, mode, first));
         } else {
           if (st.nlink > 1) seenInodes.set(ino, r);
           entries.push({ ...id, type: "file", size: st.size, mode, ...(await fileDigests(abs(r))) });
@@ -141,22 +146,14 @@ export async function manifestOfTar(file: string): Promise<Manifest> {
       });
       stream.on("end", () => {
         if (p) {
-          const link = () => nameOf(bytesOf(h.linkname ?? "", Boolean(pax.linkpath)));
+          const link = () => bytesOf(h.linkname ?? "", Boolean(pax.linkpath));
           if (h.type === "file" || h.type === "contiguous-file")
             entries.push({ ...id, type: "file", size, mode, ...hash.digests() });
           else if (h.type === "directory") entries.push({ ...id, type: "dir", size: 0, mode });
-          else if (h.type === "symlink") entries.push({ ...id, type: "symlink", size: 0, mode, target: link().path });
-          else if (h.type === "link") {
-            const t = link();
-            entries.push({
-              ...id,
-              type: "hardlink",
-              size: 0,
-              mode,
-              target: t.path,
-              ...(t.pathHex ? { targetHex: t.pathHex } : {}),
-            });
-          } else entries.push({ ...id, type: "other", size: 0, mode });
+          else if (h.type === "symlink")
+            entries.push({ ...id, type: "symlink", size: 0, mode, target: nameOf(link()).path });
+          else if (h.type === "link") entries.push(hardlinkEntry(id, mode, link()));
+          else entries.push({ ...id, type: "other", size: 0, mode });
         }
         next();
       });

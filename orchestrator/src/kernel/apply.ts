@@ -165,28 +165,10 @@ export async function applySeries(opts: ApplyOptions): Promise<ApplyReport> {
         if (!mail) continue;
         const hunks = checked(mail.patch, await patchRun(dir, mail.patchFile, true, log));
         const status = statusOf(hunks);
-        const entry: PatchReport = {
-          index: p.index,
-          total,
-          subject: p.title,
-          messageId: p.messageId,
-          method,
-          status,
-          hunks,
-        };
+        const entry = patchReport(p, total, method, status, hunks);
         patchReports.push(entry);
         if (status === "failed") {
-          const rest = opts.patches.slice(i + 1).map(
-            (q): PatchReport => ({
-              index: q.index,
-              total,
-              subject: q.title,
-              messageId: q.messageId,
-              method: "patch",
-              status: "skipped",
-              hunks: [],
-            }),
-          );
+          const rest = opts.patches.slice(i + 1).map((q) => patchReport(q, total, "patch", "skipped", []));
           const r = await report(method, [...patchReports, ...rest]);
           throw new ApplyError(
             `patch [${p.index}/${total}] "${p.title}" does not apply: ${failedHunks(hunks)}`,
@@ -363,18 +345,20 @@ async function describeAmCommits(
       status = "3way";
       hunks = hunks.map((h) => (h.result === "failed" ? { ...h, result: "3way" } : h));
     }
-    out.push({
-      index: p.index,
-      total,
-      subject: p.title,
-      messageId: p.messageId,
-      method,
-      status,
-      hunks,
-      commit: commits[i],
-    });
+    out.push({ ...patchReport(p, total, method, status, hunks), commit: commits[i] });
   }
   return out;
+}
+
+/** A patch of the series as the apply report lists it: which mail, how it went in, and how each hunk fared. */
+function patchReport(
+  p: SeriesPatch,
+  total: number,
+  method: ApplyMethod,
+  status: PatchReport["status"],
+  hunks: HunkReport[],
+): PatchReport {
+  return { index: p.index, total, subject: p.title, messageId: p.messageId, method, status, hunks };
 }
 
 function failedHunks(hunks: HunkReport[]): string {

@@ -1,5 +1,4 @@
-import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
@@ -10,7 +9,7 @@ import type { Progress } from "../util/progress.js";
 import type { Fixup } from "./apply.js";
 import type { KernelBuild } from "./build.js";
 import { parseConfig } from "./config.js";
-import { buildVariant, linkedCopy } from "./incremental.js";
+import { buildVariantKernel, keepOnlyVmlinux, linkedCopy } from "./incremental.js";
 
 /**
  * Another commit of a built tree's history, built on that build: a prefix of
@@ -118,8 +117,6 @@ export async function buildCommitKernel(opts: {
               });
             fixups.push({ name: f.name, applied: dry.exitCode === 0 });
           }
-          const out = path.join(dir, "out");
-          const log = path.join(dir, "build.log");
           const record: CommitBuildRecord = {
             commit,
             label: opts.label,
@@ -133,35 +130,30 @@ export async function buildCommitKernel(opts: {
             buildSeconds: 0,
           };
           try {
-            const built = await buildVariant({
-              baseTree: opts.tree,
-              baseOut: path.join(base.dir, "out"),
-              variant: src,
-              out,
-              jobs: opts.jobs ?? os.availableParallelism(),
+            const built = await buildVariantKernel({
+              base,
+              tree: opts.tree,
+              dir,
+              jobs: opts.jobs,
               localVersion: `-g${commit.slice(0, 8)}`,
-              logFile: log,
             });
             Object.assign(record, {
               built: true,
               incremental: built.incremental,
               why: built.why,
               compiled: built.compiled,
+              kernelRelease: built.kernelRelease,
             });
-            await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
-            record.kernelRelease = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
           } catch (e) {
             if (!(e instanceof BenchError)) throw e;
             record.error = e.message;
           }
-          const config = parseConfig(await readFile(path.join(out, ".config"), "utf8").catch(() => ""));
+          const config = parseConfig(await readFile(path.join(dir, "out", ".config"), "utf8").catch(() => ""));
           record.symbols = Object.fromEntries(
             Object.keys(opts.symbols).map((k) => [k, config.get(k) && config.get(k) !== "n" ? config.get(k)! : null]),
           );
           record.buildSeconds = Math.round((Date.now() - t0) / 1000);
-          await rm(src, { recursive: true, force: true });
-          for (const e of await readdir(out).catch(() => [] as string[]))
-            if (e !== "vmlinux") await rm(path.join(out, e), { recursive: true, force: true });
+          await keepOnlyVmlinux(dir);
           return record;
         },
       ),

@@ -1,8 +1,9 @@
-import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { BenchError } from "../util/errors.js";
 import { run, runAllowFail } from "../util/exec.js";
-import { firstCompilerError } from "./build.js";
+import { firstCompilerError, type KernelBuild } from "./build.js";
 
 /**
  * A kernel that differs from an already built one in a few source files,
@@ -112,6 +113,42 @@ export async function buildVariant(opts: {
       : whole;
   if (r.exitCode !== 0) throw buildFailure(await readFile(opts.logFile, "utf8"), opts);
   return { incremental: false, why, compiled: compiledObjects(await readFile(opts.logFile, "utf8"), opts.out) };
+}
+
+/**
+ * A variant of `base` in its cache entry `dir`: its tree in dir/src (a
+ * linkedCopy of `tree` with its changes) built into dir/out, logged to
+ * dir/build.log, its bzImage copied to dir/bzImage; with the release the
+ * built kernel reports.
+ */
+export async function buildVariantKernel(opts: {
+  base: KernelBuild;
+  tree: string;
+  dir: string;
+  jobs?: number;
+  localVersion: string;
+}): Promise<VariantBuild & { kernelRelease: string }> {
+  const out = path.join(opts.dir, "out");
+  const built = await buildVariant({
+    baseTree: opts.tree,
+    baseOut: path.join(opts.base.dir, "out"),
+    variant: path.join(opts.dir, "src"),
+    out,
+    jobs: opts.jobs ?? os.availableParallelism(),
+    localVersion: opts.localVersion,
+    logFile: path.join(opts.dir, "build.log"),
+  });
+  await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(opts.dir, "bzImage"));
+  const kernelRelease = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
+  return { ...built, kernelRelease };
+}
+
+/** Once a variant is built only its vmlinux is needed (oopses are symbolised against it): its tree and the other objects go. */
+export async function keepOnlyVmlinux(dir: string): Promise<void> {
+  await rm(path.join(dir, "src"), { recursive: true, force: true });
+  const out = path.join(dir, "out");
+  for (const e of await readdir(out).catch(() => [] as string[]))
+    if (e !== "vmlinux") await rm(path.join(out, e), { recursive: true, force: true });
 }
 
 function buildFailure(log: string, opts: { baseTree: string; variant: string; logFile: string }): BenchError {

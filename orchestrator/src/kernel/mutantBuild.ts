@@ -1,11 +1,9 @@
-import { copyFile, readdir, readFile, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { cached } from "../util/cache.js";
 import type { Progress } from "../util/progress.js";
 import type { KernelBuild } from "./build.js";
-import { applyDiff, buildVariant, linkedCopy } from "./incremental.js";
+import { applyDiff, buildVariantKernel, keepOnlyVmlinux, linkedCopy } from "./incremental.js";
 import { patchedFiles } from "./mutants.js";
 
 export const MutantBuildRecordSchema = z.object({
@@ -55,23 +53,14 @@ export async function buildMutantKernel(opts: {
           const src = path.join(dir, "src");
           await linkedCopy(opts.tree, src, files);
           await applyDiff(src, mutant.patch, `mutant ${mutant.name}`);
-          const log = path.join(dir, "build.log");
-          const out = path.join(dir, "out");
-          const built = await buildVariant({
-            baseTree: opts.tree,
-            baseOut: path.join(base.dir, "out"),
-            variant: src,
-            out,
-            jobs: opts.jobs ?? os.availableParallelism(),
+          const built = await buildVariantKernel({
+            base,
+            tree: opts.tree,
+            dir,
+            jobs: opts.jobs,
             localVersion: `-mutant-${mutant.name}`,
-            logFile: log,
           });
-          await copyFile(path.join(out, "arch/x86/boot/bzImage"), path.join(dir, "bzImage"));
-          const kernelRelease = (await readFile(path.join(out, "include/config/kernel.release"), "utf8")).trim();
-          // only vmlinux is needed from here on: the copies of the tree and the objects go
-          await rm(src, { recursive: true, force: true });
-          for (const e of await readdir(out))
-            if (e !== "vmlinux") await rm(path.join(out, e), { recursive: true, force: true });
+          await keepOnlyVmlinux(dir);
           return {
             mutant: mutant.name,
             breaks: mutant.breaks,
@@ -82,7 +71,7 @@ export async function buildMutantKernel(opts: {
             incremental: built.incremental,
             why: built.why,
             bzImage: "bzImage",
-            kernelRelease,
+            kernelRelease: built.kernelRelease,
             buildSeconds: Math.round((Date.now() - t0) / 1000),
             log: "build.log",
           };

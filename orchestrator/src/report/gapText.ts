@@ -1,4 +1,4 @@
-import { gapTable } from "../analysis/gap.js";
+import { gapTables } from "../analysis/gap.js";
 import type { RunRecord } from "../record/runRecord.js";
 
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "n/a");
@@ -10,18 +10,7 @@ const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "n/a");
  * directory and inode pages every mount costs, and the rest.
  */
 export function renderGap(run: RunRecord): string[] {
-  const rows = run.gapEvidence.flatMap((e) => {
-    const c = run.comparisons.find((x) => x.workload === e.workload && x.path === e.path);
-    if (!c?.on || !c.off) return [];
-    return [
-      gapTable(e, {
-        offMeasured: c.off.afterB.median,
-        offExpected: c.off.expectedAfterB,
-        onMeasured: c.on.afterB.median,
-        onExpected: c.on.expectedAfterB,
-      }),
-    ];
-  });
+  const rows = gapTables(run);
   if (!rows.length) return [];
   const out = [
     "## The gap to 100%",

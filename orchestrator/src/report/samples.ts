@@ -51,6 +51,23 @@ function bootFolder(bootDir: string): string {
   return bootDir ? path.posix.join("boots", path.basename(bootDir)) : "";
 }
 
+/** The columns that say which boot a row is from (a runtime boot has no access path). */
+function bootColumns(
+  phase: string,
+  b: { workload: string; path?: string; mode: string; rep: number; bootDir: string },
+  accel: string,
+): Row {
+  return {
+    phase,
+    workload: b.workload,
+    path: b.path,
+    mode: b.mode,
+    rep: b.rep,
+    accel,
+    boot_dir: bootFolder(b.bootDir),
+  };
+}
+
 const firstLine = (s: string) => s.split("\n")[0] ?? "";
 
 /** The read-all points a boot's cell uses, in the order the guest takes them, and what each figure is. */
@@ -64,15 +81,7 @@ const READ_ALL_POINTS = [
 function readAllRows(run: RunRecord, raw: Map<string, RawSample>): Row[] {
   const rows: Row[] = [];
   for (const b of run.boots) {
-    const common = {
-      phase: "read-all",
-      workload: b.workload,
-      path: b.path,
-      mode: b.mode,
-      rep: b.rep,
-      accel: b.accel,
-      boot_dir: bootFolder(b.bootDir),
-    };
+    const common = bootColumns("read-all", b, b.accel);
     for (const p of READ_ALL_POINTS) {
       const s = raw.get(sampleKey(b.workload, b.mode, b.path, b.rep, p.point));
       const kib = p.kib(b);
@@ -92,16 +101,10 @@ function readAllRows(run: RunRecord, raw: Map<string, RawSample>): Row[] {
   }
   for (const f of run.failedBoots) {
     rows.push({
-      phase: "read-all",
-      workload: f.workload,
-      path: f.path,
-      mode: f.mode,
-      rep: f.rep,
+      ...bootColumns("read-all", f, run.accel?.accel ?? ""),
       status: "failed",
       in_median: "no",
       why_not: firstLine(f.failure),
-      boot_dir: bootFolder(f.bootDir),
-      accel: run.accel?.accel ?? "",
     });
   }
   return rows;
@@ -110,14 +113,7 @@ function readAllRows(run: RunRecord, raw: Map<string, RawSample>): Row[] {
 function runtimeRows(run: RunRecord): Row[] {
   const rows: Row[] = [];
   for (const m of run.runtime) {
-    const common = {
-      phase: "runtime",
-      workload: m.workload,
-      mode: m.mode,
-      rep: m.rep,
-      accel: m.accel,
-      boot_dir: bootFolder(m.bootDir),
-    };
+    const common = bootColumns("runtime", m, m.accel);
     if (!m.ok) {
       rows.push({ ...common, status: "failed", in_median: "no", why_not: firstLine(m.failure ?? "failed") });
       continue;

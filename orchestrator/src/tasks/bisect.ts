@@ -22,6 +22,7 @@ import { Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD } from "../pipeline/buildArtefacts.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import { runBench } from "../pipeline/run.js";
+import { taskRun } from "../pipeline/taskRuns.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
@@ -130,15 +131,9 @@ export async function runBisect(
   const measureRun: MeasureCommit = async (commit, reps, runDir) => {
     const folder = await runBench(
       {
-        ...bench,
+        ...taskRun(bench, runDir),
         baseRef: bad,
         commit: commit === bad ? undefined : commit,
-        images: undefined,
-        shard: undefined,
-        export: undefined,
-        artifacts: undefined,
-        buildOnly: false,
-        out: runDir,
         ...(row.kind === "check"
           ? {
               workloads: [CHECKS_WORKLOAD],

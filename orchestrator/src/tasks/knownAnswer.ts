@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { judgeTargets, signalsOf, type Expectation, type Observed } from "../analysis/knownAnswerVerdicts.js";
+import { judgeTargets, signalsOf, type Expectation, type MeasuredTarget } from "../analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../guest/checks.js";
-import { ACCESS_PATHS, MODES } from "../guest/modes.js";
 import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
 import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
 import {
@@ -17,6 +16,7 @@ import { fmtElapsed, Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD } from "../pipeline/buildArtefacts.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { runBench } from "../pipeline/run.js";
+import { checksPairRun } from "../pipeline/taskRuns.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
@@ -75,14 +75,7 @@ export async function runKnownAnswer(
     problems: [],
     notes: [],
   };
-  const measured: Array<{
-    target: string;
-    breaks?: string;
-    runDir: string;
-    error?: string;
-    signals?: Map<string, Observed>;
-    expect: Expectation | null;
-  }> = [];
+  const measured: MeasuredTarget[] = [];
   const save = async () => {
     record.targets = judgeTargets(measured, SIGNALS, Object.keys(set.knownOnBase));
     record.problems = knownAnswerProblems(record.targets, SIGNALS);
@@ -103,23 +96,10 @@ export async function runKnownAnswer(
     try {
       folder = await runBench(
         {
-          ...opts.bench,
+          ...checksPairRun(opts.bench, runDir),
           series: set.base,
           profile: undefined,
-          workloads: [CHECKS_WORKLOAD],
-          images: undefined,
-          reps: 1,
-          modes: [...MODES],
-          paths: [...ACCESS_PATHS],
-          phases: ["readall", "correctness"],
-          checks: undefined,
-          checkReps: 1,
           mutant: t.expect ? t.target : undefined,
-          out: runDir,
-          buildOnly: false,
-          shard: undefined,
-          export: undefined,
-          artifacts: undefined,
         },
         new Progress(),
         onFolder,

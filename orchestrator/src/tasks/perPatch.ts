@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { rowFigures, type PerPatchRow } from "../analysis/perPatchRows.js";
 import { RESULT_NAMES } from "../guest/checks.js";
-import { ACCESS_PATHS, MODES } from "../guest/modes.js";
+import { ACCESS_PATHS } from "../guest/modes.js";
 import { loadSeries } from "../kernel/series.js";
 import { PER_PATCH_SCHEMA, PerPatchRecordSchema, type PerPatchRecord } from "../record/perPatchRecord.js";
 import { renderPerPatchMarkdown, renderPerPatchText } from "../report/perPatchText.js";
@@ -13,6 +13,7 @@ import { fmtElapsed, Progress } from "../util/progress.js";
 import { CHECKS_WORKLOAD, UnusableCommit } from "../pipeline/buildArtefacts.js";
 import type { JobInput, JobSpec } from "../record/jobSpec.js";
 import { runBench } from "../pipeline/run.js";
+import { checksPairRun } from "../pipeline/taskRuns.js";
 import type { RunFolder } from "../pipeline/runFolder.js";
 
 /**
@@ -93,23 +94,7 @@ export async function runPerPatch(
     };
     try {
       const folder = await runBench(
-        {
-          ...bench,
-          workloads: [CHECKS_WORKLOAD],
-          images: undefined,
-          reps: 1,
-          modes: [...MODES],
-          paths: [...ACCESS_PATHS],
-          phases: ["readall", "correctness"],
-          checks: undefined,
-          checkReps: 1,
-          prefix: k < spec.patches ? k : undefined,
-          out: runDir,
-          buildOnly: false,
-          shard: undefined,
-          export: undefined,
-          artifacts: undefined,
-        },
+        { ...checksPairRun(bench, runDir), prefix: k < spec.patches ? k : undefined },
         new Progress(),
         onFolder,
       );

@@ -21,25 +21,23 @@ export async function buildAgent(agent: Agent, dir: string, flags = ["-O2", "-Wa
 
 const FIXTURES = path.join(import.meta.dirname, "../fixtures/agents");
 
+/** Compiles a test's own C into `out`, every warning an error: nothing of it ships, so nothing in it may be sloppy. */
+async function compileStrict(out: string, args: string[]): Promise<string> {
+  await execa("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", out, ...args]);
+  return out;
+}
+
 /**
  * A library to preload into an agent: readdir fails with EIO in every
  * directory named as ESB_READDIR_FAILS says (fixtures/agents/readdirFails.c).
  */
 export async function buildReaddirFailure(dir: string): Promise<string> {
-  const out = path.join(dir, "readdirFails.so");
-  await execa("gcc", [
-    "-O2",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
+  return compileStrict(path.join(dir, "readdirFails.so"), [
     "-shared",
     "-fPIC",
-    "-o",
-    out,
     path.join(FIXTURES, "readdirFails.c"),
     "-ldl",
   ]);
-  return out;
 }
 
 /** The environment that makes readdir fail in directories named `name`. */
@@ -50,18 +48,10 @@ export const readdirFailsIn = (so: string, name: string): Record<string, string>
 
 /** fixtures/agents/digestChunks.c linked with the library's digests. */
 export async function buildDigestChunks(dir: string): Promise<string> {
-  const out = path.join(dir, "digestChunks");
-  await execa("gcc", [
-    "-O2",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
+  return compileStrict(path.join(dir, "digestChunks"), [
     "-I",
     path.join(ROOTFS, "common"),
-    "-o",
-    out,
     path.join(FIXTURES, "digestChunks.c"),
     path.join(ROOTFS, "common", "digest.c"),
   ]);
-  return out;
 }

@@ -7,6 +7,7 @@ import type { BootMeasurement } from "../../src/guest/readAll.js";
 import type { RuntimeMeasurement } from "../../src/guest/runtime.js";
 import { pagesOf, regularFiles, type Manifest } from "../../src/images/manifest.js";
 import type { RunRecord } from "../../src/record/runRecord.js";
+import { fileEntry } from "./manifest.js";
 import { imageRecord, runRecord } from "./runRecord.js";
 
 /**
@@ -21,7 +22,7 @@ const MiB = 1024 * 1024;
 
 function manifest(files: Array<[string, string, number]>): Manifest {
   return {
-    entries: files.map(([p, sha, size]) => ({ path: p, type: "file" as const, size, mode: 0o644, sha256: sha })),
+    entries: files.map(([p, sha, size]) => fileEntry(p, size, sha)),
   };
 }
 

@@ -1,10 +1,13 @@
 import type { Cell, Comparison } from "../../src/analysis/cells.js";
 import type { CorrectnessResult } from "../../src/analysis/correctnessVerdicts.js";
 import type { RuntimeCell } from "../../src/analysis/runtimeCells.js";
+import { type RepetitionDecision, SETTLE_RULES } from "../../src/analysis/repetitions.js";
 import { analyseSharing } from "../../src/analysis/sharing.js";
 import type { AccessPath, Mode } from "../../src/guest/modes.js";
+import type { BootMeasurement } from "../../src/guest/readAll.js";
 import type { ImageRecord } from "../../src/images/image.js";
 import { emptyResults, RUN_RECORD_SCHEMA, RunRecordSchema, type RunRecord } from "../../src/record/runRecord.js";
+import { fileEntry } from "./manifest.js";
 
 /** Fixtures for readers of run.json: complete, schema-valid run records built from a few figures. */
 
@@ -26,8 +29,45 @@ export function imageRecord(sha: string): ImageRecord {
   };
 }
 
-const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
+const file = (sha: string) => fileEntry("f", 40 * 4096, sha);
 export const SHARING = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
+
+/** One read-all boot of redis on the read path, every field the schema requires set; `over` sets what a test is about. */
+export function bootMeasurement(over: Partial<BootMeasurement> = {}): BootMeasurement {
+  return {
+    workload: "redis",
+    mode: "off",
+    path: "read",
+    rep: 1,
+    accel: "tcg",
+    release: "7.3.4",
+    bootDir: "",
+    wallMs: 1,
+    afterAKiB: 0,
+    afterBKiB: 0,
+    baselineKiB: 0,
+    stable: true,
+    reclaim: { pgscan: 0, pgsteal: 0 },
+    verifiedFiles: 0,
+    hashedFiles: 0,
+    digest: "xxh64",
+    shareBannerSeen: false,
+    readMs: { A: 0, B: 0 },
+    ...over,
+  };
+}
+
+/** The repetitions decision of a redis read group that settled after 2 boots, below a cap of 3. */
+export const SETTLED_DECISION: RepetitionDecision = {
+  phase: "read-all",
+  workload: "redis",
+  path: "read",
+  boots: 2,
+  settled: true,
+  why: "settled after 2 boots (every cell within its band)",
+  rule: SETTLE_RULES.readall,
+  fixed: false,
+};
 
 export function cell(workload: string, path: AccessPath, mode: Mode, afterB: number, reductionPct?: number): Cell {
   return {

@@ -102,6 +102,18 @@ function checkNames(got: Map<string, Rec>): void {
   }
 }
 
+/**
+ * A run over the test tree that no file failed in, and its per-file lines of
+ * kind `t`: one for each expected file, named as on disk, paired with it.
+ */
+async function cleanRun(args: string[], t: string): Promise<{ recs: Rec[]; perFile: Array<[Expected, Rec]> }> {
+  const recs = await probe(args);
+  expect(recs.filter((r) => r.t === "file-error")).toEqual([]);
+  const lines = byPath(recs, t);
+  checkNames(lines);
+  return { recs, perFile: expected.map((e) => [e, lines.get(e.rel.toString("hex"))!]) };
+}
+
 beforeAll(async () => {
   await needHost("vm");
   tmp = await mkdtemp(path.join(os.tmpdir(), "esbprobe-"));
@@ -137,12 +149,8 @@ describe("esbprobe read", () => {
   // every path the bench can ask for: a new one in ACCESS_PATHS is tested here before a guest runs it
   for (const method of ACCESS_PATHS) {
     it(`${method} with hash: one file line per file, named as on disk, with size, bytes and sha256`, async () => {
-      const recs = await probe(["read", method, tree, "A", "hash"]);
-      expect(recs.filter((r) => r.t === "file-error")).toEqual([]);
-      const files = byPath(recs, "file");
-      checkNames(files);
-      for (const e of expected) {
-        const r = files.get(e.rel.toString("hex"))!;
+      const { recs, perFile } = await cleanRun(["read", method, tree, "A", "hash"], "file");
+      for (const [e, r] of perFile) {
         expect(r.image).toBe("A");
         expect(r.size).toBe(e.size);
         expect(r.bytes).toBe(e.size);
@@ -161,12 +169,8 @@ describe("esbprobe read", () => {
   }
 
   it("without hash: still one file line per file, with size and bytes but no sha256", async () => {
-    const recs = await probe(["read", "read", tree, "A"]);
-    expect(recs.filter((r) => r.t === "file-error")).toEqual([]);
-    const files = byPath(recs, "file");
-    checkNames(files);
-    for (const e of expected) {
-      const r = files.get(e.rel.toString("hex"))!;
+    const { recs, perFile } = await cleanRun(["read", "read", tree, "A"], "file");
+    for (const [e, r] of perFile) {
       expect(r.size).toBe(e.size);
       expect(r.bytes).toBe(e.size);
       expect(r).not.toHaveProperty("sha256");
@@ -233,12 +237,8 @@ describe("esbprobe read", () => {
 
 describe("esbprobe resident", () => {
   it("one resident line per file, named as on disk, with pages and resident pages", async () => {
-    const recs = await probe(["resident", tree, "B"]);
-    expect(recs.filter((r) => r.t === "file-error")).toEqual([]);
-    const res = byPath(recs, "resident");
-    checkNames(res);
-    for (const e of expected) {
-      const r = res.get(e.rel.toString("hex"))!;
+    const { perFile } = await cleanRun(["resident", tree, "B"], "resident");
+    for (const [e, r] of perFile) {
       expect(r.image).toBe("B");
       expect(r.size).toBe(e.size);
       expect(r.pages).toBe(Math.ceil(e.size / pageSize));

@@ -1,4 +1,4 @@
-import { gapTable, type GapTable } from "../../analysis/gap.js";
+import { gapTables, type GapTable } from "../../analysis/gap.js";
 import type { RunRecord } from "../../record/runRecord.js";
 import { PATH_TITLES } from "../coverLetter.js";
 import { barChart, type Bar } from "./barChart.js";
@@ -13,23 +13,6 @@ import { figure, table } from "./page.js";
  * rest. The same figures as report.md's table (analysis/gap.ts).
  */
 
-function tablesOf(run: RunRecord, workload: string): GapTable[] {
-  return run.gapEvidence
-    .filter((e) => e.workload === workload)
-    .flatMap((e) => {
-      const c = run.comparisons.find((x) => x.workload === e.workload && x.path === e.path);
-      if (!c?.on || !c.off) return [];
-      return [
-        gapTable(e, {
-          offMeasured: c.off.afterB.median,
-          offExpected: c.off.expectedAfterB,
-          onMeasured: c.on.afterB.median,
-          onExpected: c.on.expectedAfterB,
-        }),
-      ];
-    });
-}
-
 const title = (p: string) => PATH_TITLES[p as keyof typeof PATH_TITLES] ?? p;
 
 function parts(g: GapTable): Bar[] {
@@ -41,7 +24,7 @@ function parts(g: GapTable): Bar[] {
 }
 
 export function gapSection(run: RunRecord, workload: string, index: number): string {
-  const rows = tablesOf(run, workload);
+  const rows = gapTables(run).filter((g) => g.workload === workload);
   if (!rows.length) return "";
   const chart = barChart({
     id: `w${index}-gap`,

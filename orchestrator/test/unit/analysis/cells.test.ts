@@ -4,33 +4,24 @@ import { stat } from "../../../src/analysis/stats.js";
 import type { Mode } from "../../../src/guest/modes.js";
 import type { BootMeasurement } from "../../../src/guest/readAll.js";
 import { analyseSharing } from "../../../src/analysis/sharing.js";
+import { fileEntry } from "../../helpers/manifest.js";
+import { bootMeasurement } from "../../helpers/runRecord.js";
 
 function boot(mode: Mode, rep: number, afterBMiB: number, excluded?: string): BootMeasurement {
-  return {
+  return bootMeasurement({
     workload: "w",
     mode,
-    path: "read",
     rep,
-    accel: "tcg",
     release: "7.2",
-    bootDir: "",
-    wallMs: 1,
     afterAKiB: afterBMiB * 512,
     afterBKiB: afterBMiB * 1024,
-    baselineKiB: 0,
     stable: !excluded,
-    reclaim: { pgscan: 0, pgsteal: 0 },
     excluded,
-    verifiedFiles: 0,
-    hashedFiles: 0,
-    digest: "xxh64",
-    shareBannerSeen: false,
-    readMs: { A: 0, B: 0 },
-  };
+  });
 }
 
 // A: 50 MiB of x, B: the same 50 MiB, so half is shareable and split should stay at 100 MiB
-const big = (sha: string) => ({ path: "f", type: "file" as const, size: 50 * 2 ** 20, mode: 0o644, sha256: sha });
+const big = (sha: string) => fileEntry("f", 50 * 2 ** 20, sha);
 const analyses = new Map([["w", analyseSharing({ entries: [big("x")] }, { entries: [big("x")] })]]);
 
 describe("aggregation", () => {

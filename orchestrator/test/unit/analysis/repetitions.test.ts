@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bandOf, cellSettled, nextRound, SETTLE_RULES } from "../../../src/analysis/repetitions.js";
 import { renderRepetitions } from "../../../src/report/repetitionsTable.js";
-import { runRecord } from "../../helpers/runRecord.js";
+import { runRecord, SETTLED_DECISION } from "../../helpers/runRecord.js";
 
 const rule = SETTLE_RULES.readall;
 
@@ -53,30 +53,21 @@ describe("repetitions that stop when a figure is settled", () => {
 });
 
 describe("the report's repetitions table", () => {
-  const decision = {
-    phase: "read-all" as const,
-    workload: "redis",
-    path: "read",
-    boots: 2,
-    settled: true,
-    why: "settled after 2 boots (every cell within its band)",
-    rule,
-    fixed: false,
-  };
-
   it("says which groups settled, and shouts about the ones that did not", () => {
     const open = {
-      ...decision,
+      ...SETTLED_DECISION,
       path: "mmap",
       boots: 3,
       settled: false,
       why: "not settled at the cap of 3 boots: on after A+B spread 0.90 MiB > band 0.25 MiB",
     };
-    const md = renderRepetitions(runRecord({ repetitions: [decision, open] })).join("\n");
+    const md = renderRepetitions(runRecord({ repetitions: [SETTLED_DECISION, open] })).join("\n");
     expect(md).toContain("read-all: max - min of a cell's boots within 0.25 MiB or 0.05% of its median");
     expect(md).toContain("**1 group(s) did not settle by the cap**");
     expect(md).toContain("| read-all | redis | mmap | 3 | **no** | not settled at the cap of 3 boots");
-    expect(renderRepetitions(runRecord({ repetitions: [decision] })).join("\n")).not.toContain("did not settle");
+    expect(renderRepetitions(runRecord({ repetitions: [SETTLED_DECISION] })).join("\n")).not.toContain(
+      "did not settle",
+    );
   });
 
   it("has nothing to say about a run made before repetitions were recorded", () => {

@@ -5,7 +5,7 @@ import { buildCells, compare } from "../../../src/analysis/cells.js";
 import { reportCommand } from "../../../src/commands/report.js";
 import { RunFolder } from "../../../src/pipeline/runFolder.js";
 import { tempDir } from "../../helpers/gitSeries.js";
-import { runRecord, SHARING } from "../../helpers/runRecord.js";
+import { bootMeasurement, runRecord, SHARING } from "../../helpers/runRecord.js";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -16,26 +16,16 @@ describe("report", () => {
   it("renders the reports again from the raw boots and never rewrites run.json", async () => {
     const dir = await tempDir("esb-report-");
     dirs.push(dir);
-    const boot = (mode: "off" | "on", mib: number) => ({
-      workload: "redis",
-      mode,
-      path: "read" as const,
-      rep: 1,
-      accel: "tcg" as const,
-      release: "7.3.4",
-      bootDir: "",
-      wallMs: 1,
-      afterAKiB: 1,
-      afterBKiB: mib * 1024,
-      baselineKiB: 0,
-      stable: true,
-      reclaim: { pgscan: 0, pgsteal: 0 },
-      verifiedFiles: 2,
-      hashedFiles: 1,
-      digest: "xxh64" as const,
-      shareBannerSeen: true,
-      readMs: { A: 1, B: 1 },
-    });
+    const boot = (mode: "off" | "on", mib: number) =>
+      bootMeasurement({
+        mode,
+        afterAKiB: 1,
+        afterBKiB: mib * 1024,
+        verifiedFiles: 2,
+        hashedFiles: 1,
+        shareBannerSeen: true,
+        readMs: { A: 1, B: 1 },
+      });
     const boots = [boot("off", 200), boot("on", 100)];
     const analyses = new Map([["redis", SHARING]]);
     // the record's cells are stale on purpose: report computes them from the boots

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildRuntimeCells, type RuntimeInput } from "../../../src/analysis/runtimeCells.js";
 import { loadFigures } from "../../../src/guest/runtime.js";
-import type { GuestReport } from "../../../src/guest/protocol.js";
+import { emptyGuestReport, type GuestReport } from "../../../src/guest/protocol.js";
 
 function m(mode: "off" | "on", memoryMiB: number, ok = true): RuntimeInput {
   const c = { fileKiB: 1024, anonKiB: 2048, shmemKiB: 0 };
@@ -55,16 +55,8 @@ describe("runtime cells", () => {
 
 describe("load figures from the guest", () => {
   it("parses each container's load step output and reports a step that never ran", () => {
-    const report = {
-      samples: [],
-      files: [],
-      fileErrors: [],
-      reads: [],
-      resident: [],
-      residentDone: [],
-      errors: [],
-      cgroups: [],
-      dmesg: "",
+    const report: GuestReport = {
+      ...emptyGuestReport(),
       complete: true,
       outputs: [
         {
@@ -74,7 +66,7 @@ describe("load figures from the guest", () => {
           text: "tps = 512.5 (without initial connection time)\nlatency average = 7.8 ms\n",
         },
       ],
-    } satisfies GuestReport;
+    };
     const rt = {
       setup: "",
       start: "",

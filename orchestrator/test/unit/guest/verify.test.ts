@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mountOptions } from "../../../src/guest/modes.js";
 import { verifyReads } from "../../../src/guest/verify.js";
-import type { GuestReport } from "../../../src/guest/protocol.js";
+import { emptyGuestReport, type GuestReport } from "../../../src/guest/protocol.js";
 import type { Manifest } from "../../../src/images/manifest.js";
 
 const manifest: Manifest = {
@@ -15,17 +15,19 @@ const manifest: Manifest = {
 
 type Line = [image: string, path: string, sha256: string | undefined, bytes?: number, pathHex?: string];
 
+/** Every file and hard link of `manifest`, in both images, read back whole with its digest. */
+const READ_BACK: Line[] = [
+  ["A", "bin/x", "aa"],
+  ["A", "bin/y", "aa"],
+  ["B", "bin/x", "aa"],
+  ["B", "bin/y", "aa"],
+];
+
 function report(files: Line[], errors: GuestReport["fileErrors"] = [], walk = 0): GuestReport {
   return {
-    samples: [],
-    errors: [],
-    cgroups: [],
-    outputs: [],
-    dmesg: "",
+    ...emptyGuestReport(),
     complete: true,
     fileErrors: errors,
-    resident: [],
-    residentDone: [],
     reads: ["A", "B"].map((image) => ({
       t: "read" as const,
       image,
@@ -54,12 +56,7 @@ const verifyChecksums = (r: GuestReport, a: Manifest, b: Manifest) => {
 
 describe("read-back verification", () => {
   it("accepts every file and hard link of both images read back with its digest", () => {
-    const r = report([
-      ["A", "bin/x", "aa"],
-      ["A", "bin/y", "aa"],
-      ["B", "bin/x", "aa"],
-      ["B", "bin/y", "aa"],
-    ]);
+    const r = report(READ_BACK);
     expect(verifyChecksums(r, manifest, manifest)).toEqual({ files: 4, problems: [] });
   });
 
@@ -85,12 +82,7 @@ describe("read-back verification", () => {
 
 describe("reads checked in every mode", () => {
   it("fails a boot without digests (sharing off) when a file came back short or not at all", () => {
-    const all: Line[] = [
-      ["A", "bin/x", undefined],
-      ["A", "bin/y", undefined],
-      ["B", "bin/x", undefined],
-      ["B", "bin/y", undefined],
-    ];
+    const all = READ_BACK.map(([image, path]): Line => [image, path, undefined]);
     expect(verifyReads(report(all), manifest, manifest, { digest: null })).toEqual({
       files: 4,
       hashed: 0,
@@ -104,21 +96,7 @@ describe("reads checked in every mode", () => {
   });
 
   it("fails a boot whose walk stopped early or that never read an image", () => {
-    const walked = verifyReads(
-      report(
-        [
-          ["A", "bin/x", "aa"],
-          ["A", "bin/y", "aa"],
-          ["B", "bin/x", "aa"],
-          ["B", "bin/y", "aa"],
-        ],
-        [],
-        -1,
-      ),
-      manifest,
-      manifest,
-      { digest: "sha256" },
-    );
+    const walked = verifyReads(report(READ_BACK, [], -1), manifest, manifest, { digest: "sha256" });
     expect(walked.problems).toContain("image A: the read walk did not cover the whole tree");
     const none = verifyReads({ ...report([]), reads: [] }, manifest, manifest, { digest: null });
     expect(none.problems.slice(0, 1)).toEqual(["image A was not read"]);
@@ -164,30 +142,11 @@ describe("reads checked in every mode", () => {
   });
 
   it("marks a wrong digest as corruption, a short read as not", () => {
-    const wrong = verifyReads(
-      report([
-        ["A", "bin/x", "bb"],
-        ["A", "bin/y", "aa"],
-        ["B", "bin/x", "aa"],
-        ["B", "bin/y", "aa"],
-      ]),
-      manifest,
-      manifest,
-      { digest: "sha256" },
-    );
-    expect(wrong.corrupt).toBe(true);
-    const short = verifyReads(
-      report([
-        ["A", "bin/x", "aa", 1],
-        ["A", "bin/y", "aa"],
-        ["B", "bin/x", "aa"],
-        ["B", "bin/y", "aa"],
-      ]),
-      manifest,
-      manifest,
-      { digest: "sha256" },
-    );
-    expect(short.corrupt).toBe(false);
+    // the clean read-back, but for how A's bin/x came back
+    const withAx = (x: Line) =>
+      verifyReads(report([x, ...READ_BACK.slice(1)]), manifest, manifest, { digest: "sha256" });
+    expect(withAx(["A", "bin/x", "bb"]).corrupt).toBe(true);
+    expect(withAx(["A", "bin/x", "aa", 1]).corrupt).toBe(false);
   });
 });
 

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { gapEvidence, gapTable } from "../../../src/analysis/gap.js";
 import type { Manifest } from "../../../src/images/manifest.js";
+import { fileEntry as file } from "../../helpers/manifest.js";
 
-const file = (path: string, size: number, sha256: string) => ({
-  path,
-  type: "file" as const,
-  size,
-  mode: 0o644,
-  sha256,
-});
 const A: Manifest = {
   entries: [
     file("big", 40 * 4096, "s1"),

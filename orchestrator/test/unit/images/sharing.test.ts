@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyseSharing } from "../../../src/analysis/sharing.js";
 import type { Manifest } from "../../../src/images/manifest.js";
-
-const file = (path: string, size: number, sha256: string) => ({
-  path,
-  type: "file" as const,
-  size,
-  mode: 0o644,
-  sha256,
-});
+import { fileEntry as file } from "../../helpers/manifest.js";
 
 describe("sharing analysis", () => {
   const a: Manifest = {

@@ -5,7 +5,7 @@ import type { BootMeasurement } from "../../../src/guest/readAll.js";
 import { mergeRecords } from "../../../src/tasks/merge.js";
 import { readAllGroup } from "../../../src/pipeline/phases.js";
 import { assignShards, inShard, parseShard } from "../../../src/pipeline/shard.js";
-import { imageRecord, runRecord, SHARING } from "../../helpers/runRecord.js";
+import { bootMeasurement, imageRecord, runRecord, SETTLED_DECISION, SHARING } from "../../helpers/runRecord.js";
 
 const groups = Array.from({ length: 17 }, (_, i) => ({ key: `g${i}`, cost: 10 + ((i * 37) % 23) * 5 }));
 
@@ -52,26 +52,19 @@ describe("shards", () => {
 });
 
 describe("merging shards", () => {
-  const boot = (mode: Mode, rep: number, mib: number): BootMeasurement => ({
-    workload: "redis",
-    mode,
-    path: "read",
-    rep,
-    accel: "tcg",
-    release: "7.3.4",
-    bootDir: `/s/boots/redis-${mode}-read-r${rep}`,
-    wallMs: 1000,
-    afterAKiB: mib * 512,
-    afterBKiB: mib * 1024,
-    baselineKiB: 0,
-    stable: true,
-    reclaim: { pgscan: 0, pgsteal: 0 },
-    verifiedFiles: 2,
-    hashedFiles: 2,
-    digest: "xxh64",
-    shareBannerSeen: true,
-    readMs: { A: 1, B: 1 },
-  });
+  const boot = (mode: Mode, rep: number, mib: number): BootMeasurement =>
+    bootMeasurement({
+      mode,
+      rep,
+      bootDir: `/s/boots/redis-${mode}-read-r${rep}`,
+      wallMs: 1000,
+      afterAKiB: mib * 512,
+      afterBKiB: mib * 1024,
+      verifiedFiles: 2,
+      hashedFiles: 2,
+      shareBannerSeen: true,
+      readMs: { A: 1, B: 1 },
+    });
   const all = [1, 2].flatMap((rep) => [
     boot("off", rep, 200 + rep),
     boot("on", rep, 100 + rep),
@@ -157,23 +150,13 @@ describe("merging shards", () => {
 
   it("expects of a group only the boots its shard decided it needed", () => {
     const cap3 = { ...runRecord().plan, reps: 3, paths: ["read" as const] };
-    const decision = {
-      phase: "read-all" as const,
-      workload: "redis",
-      path: "read",
-      boots: 2,
-      settled: true,
-      why: "settled after 2 boots (every cell within its band)",
-      rule: { floorMiB: 0.25, fraction: 0.0005 },
-      fixed: false,
-    };
     const rec = (index: number, boots: BootMeasurement[], over = {}) => ({
       dir: `/runs/s${index}`,
       record: runRecord({ runId: `s${index}`, plan: cap3, boots, shard: { index, count: 2 }, ...over }),
     });
-    const settled = mergeRecords([rec(1, all, { repetitions: [decision] }), rec(2, [])], "m");
+    const settled = mergeRecords([rec(1, all, { repetitions: [SETTLED_DECISION] }), rec(2, [])], "m");
     expect(settled.status).toBe("complete");
-    expect(settled.repetitions).toEqual([decision]);
+    expect(settled.repetitions).toEqual([SETTLED_DECISION]);
     // without the decision, the third rep the cap allows is missing
     const undecided = mergeRecords([rec(1, all), rec(2, [])], "m");
     expect(undecided.status).toBe("failed");

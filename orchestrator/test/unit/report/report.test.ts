@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../../../src/record/runRecord.js";
 import {
+  bootMeasurement,
   cell,
   comparison,
   correctnessResult,
   imageRecord,
   runRecord,
   runtimeCell,
+  SETTLED_DECISION,
   SHARING,
 } from "../../helpers/runRecord.js";
 import { buildCells, compare } from "../../../src/analysis/cells.js";
@@ -16,33 +18,20 @@ import type { BootMeasurement } from "../../../src/guest/readAll.js";
 import { renderCoverLetter } from "../../../src/report/coverLetter.js";
 import { renderCsv } from "../../../src/report/csv.js";
 import { renderMarkdown } from "../../../src/report/markdown.js";
-import { analyseSharing } from "../../../src/analysis/sharing.js";
 
-const file = (sha: string) => ({ path: "f", type: "file" as const, size: 40 * 4096, mode: 0o644, sha256: sha });
-const sharing = analyseSharing({ entries: [file("x")] }, { entries: [file("x")] });
-const boot = (mode: Mode, afterBMiB: number): BootMeasurement => ({
-  workload: "redis",
-  mode,
-  path: "read",
-  rep: 1,
-  accel: "tcg",
-  release: "7.3.4",
-  bootDir: "",
-  wallMs: 1,
-  afterAKiB: 80,
-  afterBKiB: afterBMiB * 1024,
-  baselineKiB: 0,
-  stable: true,
-  reclaim: { pgscan: 0, pgsteal: 0 },
-  verifiedFiles: 1,
-  hashedFiles: 1,
-  digest: "xxh64",
-  shareBannerSeen: true,
-  readMs: { A: 1, B: 1 },
-});
+const boot = (mode: Mode, afterBMiB: number): BootMeasurement =>
+  bootMeasurement({
+    mode,
+    afterAKiB: 80,
+    afterBKiB: afterBMiB * 1024,
+    verifiedFiles: 1,
+    hashedFiles: 1,
+    shareBannerSeen: true,
+    readMs: { A: 1, B: 1 },
+  });
 
 function run(): RunRecord {
-  const analyses = new Map([["redis", sharing]]);
+  const analyses = new Map([["redis", SHARING]]);
   const boots = [boot("off", 241), boot("on", 163), boot("split", 240)];
   const cells = buildCells(boots, analyses);
   const rc = (mode: Mode, memoryMiB: number) => ({
@@ -57,7 +46,7 @@ function run(): RunRecord {
   const base = runRecord();
   return runRecord({
     plan: { ...base.plan, reps: 1 },
-    workloads: [{ ...base.workloads[0]!, versions: "7.2.4 & 7.2.5", sharing }],
+    workloads: [{ ...base.workloads[0]!, versions: "7.2.4 & 7.2.5", sharing: SHARING }],
     boots,
     cells,
     comparisons: compare(cells, analyses),
@@ -176,7 +165,7 @@ describe("reports", () => {
   });
 
   it("marks a figure from fewer boots than planned and says why under the table", () => {
-    const analyses = new Map([["redis", sharing]]);
+    const analyses = new Map([["redis", SHARING]]);
     const unsettled = "page cache did not settle at after-B (50 readings, last 9, 170, 330 KiB)";
     const boots = [
       boot("off", 241),
@@ -198,7 +187,7 @@ describe("reports", () => {
   });
 
   it("counts a cell of a group that settled early against the boots its group got, not the cap", () => {
-    const analyses = new Map([["redis", sharing]]);
+    const analyses = new Map([["redis", SHARING]]);
     const boots = [
       boot("off", 241),
       { ...boot("off", 241), rep: 2 },
@@ -207,19 +196,9 @@ describe("reports", () => {
     ];
     const cells = buildCells(boots, analyses);
     const base = runRecord();
-    const decision = {
-      phase: "read-all" as const,
-      workload: "redis",
-      path: "read",
-      boots: 2,
-      settled: true,
-      why: "settled after 2 boots (every cell within its band)",
-      rule: { floorMiB: 0.25, fraction: 0.0005 },
-      fixed: false,
-    };
     const r = runRecord({
       plan: { ...base.plan, reps: 3, paths: ["read"] },
-      repetitions: [decision],
+      repetitions: [SETTLED_DECISION],
       boots,
       cells,
       comparisons: compare(cells, analyses),

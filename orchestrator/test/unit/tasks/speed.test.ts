@@ -7,28 +7,20 @@ import { tempDir } from "../../helpers/gitSeries.js";
 import type { BootMeasurement } from "../../../src/guest/readAll.js";
 import type { RuntimeMeasurement } from "../../../src/guest/runtime.js";
 import { renderSpeed } from "../../../src/report/speedTable.js";
-import { cell, correctnessResult, imageRecord, runRecord, runtimeCell } from "../../helpers/runRecord.js";
+import {
+  bootMeasurement,
+  cell,
+  correctnessResult,
+  imageRecord,
+  runRecord,
+  runtimeCell,
+} from "../../helpers/runRecord.js";
 
 function boot(rep: number, wallMs: number, bootMs: number): BootMeasurement {
-  return {
-    workload: "redis",
-    mode: "off",
-    path: "read",
+  return bootMeasurement({
     rep,
-    accel: "tcg",
-    release: "7.3.4",
     bootDir: `/r/boots/${rep}`,
     wallMs,
-    afterAKiB: 0,
-    afterBKiB: 0,
-    baselineKiB: 0,
-    stable: true,
-    reclaim: { pgscan: 0, pgsteal: 0 },
-    verifiedFiles: 0,
-    hashedFiles: 0,
-    digest: "xxh64",
-    shareBannerSeen: false,
-    readMs: { A: 0, B: 0 },
     timing: {
       bootMs,
       settleMs: 0,
@@ -39,7 +31,7 @@ function boot(rep: number, wallMs: number, bootMs: number): BootMeasurement {
       verifyMs: 0,
       qemuOutsideMs: 0,
     },
-  };
+  });
 }
 
 function runtimeBoot(rep: number, wallMs: number, bootMs: number): RuntimeMeasurement {
