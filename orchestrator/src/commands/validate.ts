@@ -22,9 +22,10 @@ export async function validateCommand(
   out: string,
   mutants: string[] | undefined,
   json: boolean,
+  docs?: string,
 ): Promise<number> {
   return interruptible(
-    (writing) => runKnownAnswer({ bench, out, mutants }, new Progress(), writing),
+    (writing) => runKnownAnswer({ bench, out, mutants, docs }, new Progress(), writing),
     (record) => printKnownAnswer(record, out, json),
   );
 }
@@ -57,15 +58,20 @@ export function validateVerb(argv: string[]): Verb {
       "Known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, each read on every path and mode and put through every check, judged as a matrix. Exit 5 when a mutant is not caught or mainline fails.",
     )
     .argument("[dir]", "the folder it writes (default results/known-answer-<run-id>)")
-    .option("--mutants <names>", "only these mutants (comma-separated)", commaList) as Verb;
+    .option("--mutants <names>", "only these mutants (comma-separated)", commaList)
+    .option(
+      "--docs <file>",
+      "also write the matrix here when every mutant ran (npm run validate: docs/known-answer.md)",
+    ) as Verb;
   addJobOptions(v, ["kernelDeb", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
   addJsonOption(v);
-  return v.runs(async ([dir], o: { mutants?: string[]; json?: boolean }) =>
+  return v.runs(async ([dir], o: { mutants?: string[]; docs?: string; json?: boolean }) =>
     validateCommand(
       specOf(jobInput(v, argv), undefined, undefined, KNOWN_ANSWER_DEFAULTS),
       (dir as string | undefined) ?? defaultKnownAnswerDir(),
       o.mutants,
       Boolean(o.json),
+      o.docs,
     ),
   );
 }

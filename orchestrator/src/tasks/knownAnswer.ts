@@ -38,6 +38,8 @@ interface KnownAnswerOptions {
   out: string;
   /** Only these mutants (all of them when absent). */
   mutants?: string[];
+  /** Also write the matrix here once every target has run (the repository's docs/known-answer.md): the table in the docs is the tool's output, never edited by hand. */
+  docs?: string;
 }
 
 export async function runKnownAnswer(
@@ -131,6 +133,12 @@ export async function runKnownAnswer(
   record.status = "complete";
   record.finishedAt = new Date().toISOString();
   await save();
+  // a subset of the mutants is a question of its own, not the project's known answer
+  if (opts.docs && !opts.mutants) {
+    const from = `Written by \`npm run validate\` (validate --docs) on ${record.finishedAt.slice(0, 10)}, run folder ${dir}; do not edit by hand.\n\n`;
+    await writeFileAtomic(path.resolve(opts.docs), from + renderKnownAnswerDoc(record));
+    progress.info(`known answer: the matrix written to ${opts.docs}`);
+  }
   return record;
 }
 

@@ -137,6 +137,7 @@ describe("the command line", () => {
       ]),
     );
     expect(optionsOf("validate")).toContain("--mutants");
+    expect(optionsOf("validate")).toContain("--docs");
     expect(optionsOf("validate")).not.toContain("--reps");
   });
 
