@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fisherGreater, fisherLess, formatP } from "./fisher.js";
 import { ImageMoveSchema, imagesMoved, type ImagesView } from "./imagesMoved.js";
 import { acceleratorLabel } from "../guest/accelerator.js";
 import { isFailed } from "../guest/checks.js";
@@ -235,17 +236,44 @@ function correctnessRows(base: ComparableRun, cur: ComparableRun): MetricRow[] {
     const intermittent = (rb.failed > 0 && rb.failed < rb.of) || (rc.failed > 0 && rc.failed < rc.of);
     const change = `${resultWithRate(b)} -> ${resultWithRate(c)}`;
     const why = isFailed(c.result) || c.result === "na" || c.result === "error" ? `: ${c.reason.split("\n")[0]}` : "";
+    // the rates side by side with Fisher's exact test, one-sided in the direction they moved
+    const more = fisherGreater(rb.failed, rb.of, rc.failed, rc.of);
+    const less = fisherLess(rb.failed, rb.of, rc.failed, rc.of);
+    const p = rc.failed / rc.of >= rb.failed / rb.of ? more : less;
+    const rate = `${rb.failed}/${rb.of} boots vs ${rc.failed}/${rc.of}, ${formatP(p)}`;
+    // with so few boots that no split could be rare (1 against 1: p = 0.5 at best), the test has nothing to say
+    const decidable = fisherGreater(0, rb.of, rc.of, rc.of) < 0.05;
+    const significance: Significance | undefined =
+      rb.failed === rc.failed && rb.of === rc.of
+        ? undefined
+        : !decidable
+          ? "not enough boots"
+          : p < 0.05
+            ? "significant"
+            : "not significant";
     let verdict: Verdict;
     let note: string;
-    if (rb.failed === 0 && rc.failed > 0) [verdict, note] = ["regression", `${change}${why}`];
+    // a failure where none was is a broken guarantee at any rate; between two failing kernels the rates decide
+    if (rb.failed === 0 && rc.failed > 0) [verdict, note] = ["regression", `${change}${why} (${rate})`];
     else if (rb.failed > 0 && rc.failed === 0)
-      [verdict, note] = intermittent
-        ? ["ok", `known intermittent (${resultWithRate(b)} in the baseline), not seen now`]
-        : ["improvement", change];
+      [verdict, note] =
+        intermittent && less >= 0.05
+          ? ["ok", `known intermittent (${resultWithRate(b)} in the baseline), not seen now (${rate})`]
+          : ["improvement", `${change} (${rate})`];
+    else if (rb.failed > 0 && more < 0.05) [verdict, note] = ["regression", `fails more often: ${rate}${why}`];
+    else if (rb.failed > 0 && less < 0.05) [verdict, note] = ["improvement", `fails less often: ${rate}`];
     else if (rb.failed > 0)
-      [verdict, note] = ["ok", intermittent ? `known intermittent: ${change}` : resultWithRate(c)];
+      [verdict, note] = ["ok", intermittent ? `known intermittent: ${change} (${rate})` : resultWithRate(c)];
     else [verdict, note] = b.result === c.result ? ["ok", c.result] : ["changed", `${change}${why}`];
-    rows.push({ workload, where, metric: "check result", unit: "", verdict, note });
+    rows.push({
+      workload,
+      where,
+      metric: "check result",
+      unit: "",
+      verdict,
+      note,
+      ...(significance ? { significance } : {}),
+    });
   }
   return rows;
 }

@@ -109,10 +109,12 @@ describe("run comparison", () => {
       ["correctness corrupt", "regression"],
       ["correctness reclaim", "changed"],
     ]);
-    expect(rows[1]!.note).toBe("pass -> oops: in case fp-len-huge: BUG: kernel NULL pointer dereference");
+    expect(rows[1]!.note).toBe(
+      "pass -> oops: in case fp-len-huge: BUG: kernel NULL pointer dereference (0/1 boots vs 1/1, p = 0.500)",
+    );
     expect(cmp.regressions).toBe(2);
     expect(renderComparison(cmp)).toMatch(
-      /correctness fadvise \| check result \| - \| - \| {2}\| {2}\| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/,
+      /correctness fadvise \| check result \| - \| - \| {2}\| not enough boots \| \*\*REGRESSION\*\* \(pass -> fail: DONTNEED/,
     );
     // the other way round is an improvement; a run from before the phase compares without rows
     expect(compareRuns(now, before, dirs).rows.filter((r) => r.verdict === "improvement")).toHaveLength(2);
@@ -140,18 +142,32 @@ describe("run comparison", () => {
       compareRuns(a, b, dirs).rows.find((r) => r.where === "correctness mount-cycles")!;
     expect(verdict(night("pass", 0, 1), night("fail", 1, 4))).toMatchObject({
       verdict: "regression",
-      note: "pass -> fail 1/4 boots: kernel log: VFS: Busy inodes after unmount of vda (erofs)",
+      note: "pass -> fail 1/4 boots: kernel log: VFS: Busy inodes after unmount of vda (erofs) (0/1 boots vs 1/4, p = 0.800)",
     });
     expect(verdict(night("fail", 1, 4), night("fail", 2, 4))).toMatchObject({
       verdict: "ok",
-      note: "known intermittent: fail 1/4 boots -> fail 2/4 boots",
+      note: "known intermittent: fail 1/4 boots -> fail 2/4 boots (1/4 boots vs 2/4, p = 0.500)",
     });
     expect(verdict(night("fail", 1, 4), night("pass", 0, 1))).toMatchObject({
       verdict: "ok",
-      note: "known intermittent (fail 1/4 boots in the baseline), not seen now",
+      note: "known intermittent (fail 1/4 boots in the baseline), not seen now (1/4 boots vs 0/1, p = 0.800)",
     });
     expect(verdict(night("fail", 4, 4), night("pass", 0, 1)).verdict).toBe("improvement");
     expect(verdict(night("fail", 4, 4), night("fail", 4, 4))).toMatchObject({ verdict: "ok", note: "fail 4/4 boots" });
+    // a race that became certain, or nearly went away: the rates decide, by Fisher's exact test
+    expect(verdict(night("fail", 1, 10), night("fail", 9, 10))).toMatchObject({
+      verdict: "regression",
+      significance: "significant",
+      note: "fails more often: 1/10 boots vs 9/10, p < 0.001: kernel log: VFS: Busy inodes after unmount of vda (erofs)",
+    });
+    expect(verdict(night("fail", 9, 10), night("fail", 1, 10))).toMatchObject({
+      verdict: "improvement",
+      note: "fails less often: 9/10 boots vs 1/10, p < 0.001",
+    });
+    expect(verdict(night("fail", 2, 10), night("fail", 4, 10))).toMatchObject({
+      verdict: "ok",
+      significance: "not significant",
+    });
   });
 
   it("names the inputs that changed", () => {
