@@ -35,11 +35,18 @@ afterAll(async () => {
 describe("images built from a lock", () => {
   it(
     "are byte-identical when built twice into two empty cache folders",
-    async () => {
+    async (ctx) => {
       await needHost("rootfs", "erofsUtils");
       const progress = new Progress(true);
       const archive = new DebianArchive();
-      await archive.update(progress);
+      // the pair is resolved from the live archive: without it there is nothing to pin, which is no failure of the lock
+      const reached = await archive.update(progress).then(
+        () => true,
+        (e: unknown) => (
+          console.log(`deb.debian.org not reached, so no pair to lock: ${String(e).split("\n")[0]}`), false
+        ),
+      );
+      if (!reached) ctx.skip();
       const locked = await resolveWorkload(archive, tiny);
       const profile = (await loadSeries("mainline")).imageProfile;
       const erofsVersion = (await archive.sourceVersions("erofs-utils"))[0]!.version;
