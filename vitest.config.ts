@@ -1,10 +1,5 @@
 import { defineConfig } from "vitest/config";
 
-const shared = {
-  testTimeout: 20_000,
-  globalSetup: ["orchestrator/test/helpers/scratchRoot.ts"],
-};
-
 /**
  * Four kinds of test, one folder each: unit (no root, no QEMU, no network),
  * host (real host tools: C agents built with gcc, QEMU started, chromium),
@@ -14,11 +9,21 @@ const shared = {
  */
 export default defineConfig({
   test: {
+    // once for every project: one scratch folder for the whole run (a folder per project would nest them)
+    globalSetup: ["orchestrator/test/helpers/scratchRoot.ts"],
     projects: [
-      { test: { ...shared, name: "unit", include: ["orchestrator/test/unit/**/*.test.ts"], exclude: ["**/*.mocked.test.ts"], isolate: false } },
-      { test: { ...shared, name: "unit-mocked", include: ["orchestrator/test/unit/**/*.mocked.test.ts"] } },
-      { test: { ...shared, name: "host", include: ["orchestrator/test/host/**/*.test.ts"] } },
-      { test: { ...shared, name: "e2e", include: ["orchestrator/test/e2e/**/*.test.ts"] } },
+      {
+        test: {
+          testTimeout: 20_000,
+          name: "unit",
+          include: ["orchestrator/test/unit/**/*.test.ts"],
+          exclude: ["**/*.mocked.test.ts"],
+          isolate: false,
+        },
+      },
+      { test: { testTimeout: 20_000, name: "unit-mocked", include: ["orchestrator/test/unit/**/*.mocked.test.ts"] } },
+      { test: { testTimeout: 20_000, name: "host", include: ["orchestrator/test/host/**/*.test.ts"] } },
+      { test: { testTimeout: 20_000, name: "e2e", include: ["orchestrator/test/e2e/**/*.test.ts"] } },
     ],
   },
 });
