@@ -152,6 +152,8 @@ export function judgeSignal(
 export const TargetResultSchema = z.object({
   target: z.string(),
   breaks: z.string().optional(),
+  /** The folder of a reviewer's own mutant (--mutants-dir); absent for mainline and the tool's mutants. */
+  from: z.string().optional(),
   runDir: z.string(),
   /** Why the target could not be measured at all (its patch did not apply, its build failed). */
   error: z.string().optional(),
@@ -167,6 +169,7 @@ export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "i
 export interface MeasuredTarget {
   target: string;
   breaks?: string;
+  from?: string;
   runDir: string;
   error?: string;
   signals?: Map<string, Observed>;
@@ -187,6 +190,14 @@ export function judgeTargets(
       signals[s] = seen;
       verdicts[s] = judgeSignal(s, seen, t.expect, mainline?.get(s), knownOnBase);
     }
-    return { target: t.target, breaks: t.breaks, runDir: t.runDir, error: t.error, signals, verdicts };
+    return {
+      target: t.target,
+      breaks: t.breaks,
+      ...(t.from ? { from: t.from } : {}),
+      runDir: t.runDir,
+      error: t.error,
+      signals,
+      verdicts,
+    };
   });
 }

@@ -74,6 +74,11 @@ const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
       "--mutant <name>",
       "measure a kernel mutant of the series (kernel/mutants/): its patch built on the series' kernel",
     ),
+  mutantsDir: () =>
+    new Option(
+      "--mutants-dir <dir>",
+      "your own kernel mutants (a folder with its mutants.yaml and patches, for the same series), beside the tool's",
+    ),
   jobs: () => new Option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)").argParser(positiveInt),
   buildOnly: () => new Option("--build-only", "stop after the kernel is built"),
   workloads: () =>
@@ -182,7 +187,7 @@ export const TREE_OPTIONS: JobKey[] = [
   "fixups",
 ];
 /** Which build of it. */
-export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "jobs"];
+export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "mutantsDir", "jobs"];
 /** Which pairs are built. */
 export const PAIR_OPTIONS: JobKey[] = ["workloads", "images", "lock", "debs", "phases"];
 /** How they are measured. */

@@ -55,7 +55,7 @@ export function validateVerb(argv: string[]): Verb {
   const v = new Verb("validate")
     .summary("the known-answer run: mainline and every kernel mutant, judged as a matrix")
     .description(
-      "Known-answer run: mainline and every kernel mutant (kernel/mutants/) on the synthetic pair, each read on every path and mode and put through every check, judged as a matrix. Exit 5 when a mutant is not caught or mainline fails.",
+      "Known-answer run: mainline and every kernel mutant (kernel/mutants/, and your own with --mutants-dir) on the synthetic pair, each read on every path and mode and put through every check, judged as a matrix. Exit 5 when a mutant is not caught or mainline fails.",
     )
     .argument("[dir]", "the folder it writes (default results/known-answer-<run-id>)")
     .option("--mutants <names>", "only these mutants (comma-separated)", commaList)
@@ -63,7 +63,7 @@ export function validateVerb(argv: string[]): Verb {
       "--docs <file>",
       "also write the matrix here when every mutant ran (npm run validate: docs/known-answer.md)",
     ) as Verb;
-  addJobOptions(v, ["kernelDeb", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
+  addJobOptions(v, ["kernelDeb", "mutantsDir", "jobs", "digest", "checkReruns", "accel", "tcgThread", "parallel"]);
   addJsonOption(v);
   return v.runs(async ([dir], o: { mutants?: string[]; docs?: string; json?: boolean }) =>
     validateCommand(

@@ -8,6 +8,8 @@ import { patchedFiles } from "./mutants.js";
 
 export const MutantBuildRecordSchema = z.object({
   mutant: z.string(),
+  /** The folder of a reviewer's own mutant (--mutants-dir); absent for the tool's kernel/mutants/. */
+  from: z.string().optional(),
   breaks: z.string(),
   patchSha256: z.string(),
   /** The files the mutant changes, and the objects its build compiled. */

@@ -68,19 +68,54 @@ export async function loadMutants(checkNames: readonly string[], dir = mutantsDi
   return set;
 }
 
-/** One mutant by name with its patch text. */
+/** A mutant and the folder its mutants.yaml and patch are in; `outside` when a user's folder, not the tool's. */
+export type PlacedMutant = Mutant & { dir: string; outside: boolean };
+
+/**
+ * The tool's mutants and, when given, a reviewer's own folder of them (its
+ * own mutants.yaml, for the same base): a suspicion about a series written
+ * as a patch, run like the tool's without editing its tree. A name may be
+ * used once across both.
+ */
+export async function loadAllMutants(
+  checkNames: readonly string[],
+  outsideDir?: string,
+): Promise<MutantSet & { placed: PlacedMutant[] }> {
+  const own = await loadMutants(checkNames);
+  const placed: PlacedMutant[] = own.mutants.map((m) => ({ ...m, dir: mutantsDir(), outside: false }));
+  if (!outsideDir) return { ...own, placed };
+  const dir = path.resolve(outsideDir);
+  const theirs = await loadMutants(checkNames, dir);
+  if (theirs.base !== own.base)
+    throw new BenchError(
+      `${path.join(dir, "mutants.yaml")} patches series ${theirs.base}, and the tool's mutants patch ${own.base}`,
+      `write the mutants against ${own.base} (base: ${own.base})`,
+    );
+  for (const m of theirs.mutants) {
+    if (own.mutants.some((x) => x.name === m.name))
+      throw new BenchError(
+        `mutant ${m.name} of ${dir} has the name of one of the tool's own (kernel/mutants/)`,
+        "rename yours",
+      );
+    placed.push({ ...m, dir, outside: true });
+  }
+  return { ...own, mutants: [...own.mutants, ...theirs.mutants], placed };
+}
+
+/** One mutant by name with its patch text, from the tool's mutants or a reviewer's folder of them. */
 export async function loadMutant(
   name: string,
   checkNames: readonly string[],
-  dir = mutantsDir(),
-): Promise<{ mutant: Mutant; patch: string; patchSha256: string; file: string }> {
-  const set = await loadMutants(checkNames, dir);
-  const mutant = set.mutants.find((m) => m.name === name);
+  outsideDir?: string,
+): Promise<{ mutant: Mutant; patch: string; patchSha256: string; file: string; outside: boolean }> {
+  const set = await loadAllMutants(checkNames, outsideDir);
+  const mutant = set.placed.find((m) => m.name === name);
   if (!mutant)
     throw new BenchError(
       `no kernel mutant named ${name}`,
-      `choose from: ${set.mutants.map((m) => m.name).join(", ")} (kernel/mutants/mutants.yaml)`,
+      `choose from: ${set.placed.map((m) => m.name).join(", ")} (kernel/mutants/mutants.yaml${outsideDir ? ` and ${outsideDir}/mutants.yaml` : ""})`,
     );
+  const dir = mutant.dir;
   const file = path.join(dir, mutant.patch);
   const patch = await readFile(file, "utf8").catch(() => {
     throw new BenchError(
@@ -88,7 +123,7 @@ export async function loadMutant(
       `add the patch or fix "patch:" in ${path.join(dir, "mutants.yaml")}`,
     );
   });
-  return { mutant, patch, patchSha256: sha256(patch), file };
+  return { mutant, patch, patchSha256: sha256(patch), file, outside: mutant.outside };
 }
 
 /** The files a unified diff changes (its +++ lines, a/ b/ prefixes dropped). */

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { analyseSharing } from "../analysis/sharing.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
 import { qemuVersion } from "../guest/qemu.js";
@@ -184,7 +185,7 @@ export async function buildArtefacts(
     let vmlinux = vmlinuxBeside(kernel.bzImage);
     if (opts.mutant) {
       // broken on purpose: the run measures the mutant, and every record says so
-      const m = await loadMutant(opts.mutant, RESULT_NAMES);
+      const m = await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir);
       const mutant = await time("mutant build", async () =>
         buildMutantKernel({
           base: kernel,
@@ -196,7 +197,7 @@ export async function buildArtefacts(
       );
       record.kernel = {
         ...record.kernel,
-        mutant: mutant.record,
+        mutant: { ...mutant.record, ...(m.outside ? { from: path.dirname(m.file) } : {}) },
         buildKey: mutant.key,
         release: mutant.record.kernelRelease,
       };

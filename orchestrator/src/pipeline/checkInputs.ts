@@ -160,7 +160,7 @@ export async function checkInputs(opts: JobSpec): Promise<CheckedInputs> {
       "--kernel-src ~/linux --base-ref BASE --profile mainline --commit REV",
     );
   if (opts.mutant) {
-    await loadMutant(opts.mutant, RESULT_NAMES);
+    await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir);
     const { base } = await loadMutants(RESULT_NAMES);
     if (opts.profile || spec.name !== base)
       throw new BenchError(

@@ -53,6 +53,8 @@ const kernelFields = {
   commit: z.string().optional(),
   /** A kernel broken on purpose (kernel/mutants/), built on the series' kernel and measured instead of it. */
   mutant: z.string().optional(),
+  /** A reviewer's own folder of mutants (its own mutants.yaml, for the same base), beside the tool's kernel/mutants/. */
+  mutantsDir: z.string().optional(),
   /** make -j; the host's CPUs when absent. */
   jobs: Count.optional(),
   /** Stop once the kernel is built. */

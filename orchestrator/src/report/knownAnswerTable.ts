@@ -46,17 +46,27 @@ export function knownAnswerLegend(signals: readonly string[]): string[] {
   ];
 }
 
+/** A target's row name: a reviewer's own mutant is marked, so no one takes it for one of the tool's. */
+function rowName(r: TargetResult): string {
+  return r.from ? `${r.target} (yours)` : r.target;
+}
+
+/** Where each of a reviewer's own mutants came from, one line each. */
+function fromLines(results: TargetResult[]): string[] {
+  return results.filter((r) => r.from).map((r) => `${r.target} (yours): from ${r.from}`);
+}
+
 /** The matrix as plain text. */
 export function renderKnownAnswerText(results: TargetResult[], signals: readonly string[]): string {
   const h = heads(signals);
   const w = Math.max(8, ...h.map((x) => x.length)) + 1;
-  const tw = Math.max(8, ...results.map((r) => r.target.length)) + 2;
+  const tw = Math.max(8, ...results.map((r) => rowName(r).length)) + 2;
   const lines = [`${"".padEnd(tw)}${h.map((x) => x.padEnd(w)).join("")}`];
   for (const r of results)
     lines.push(
-      `${r.target.padEnd(tw)}${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"].padEnd(w)).join("")}`.trimEnd(),
+      `${rowName(r).padEnd(tw)}${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"].padEnd(w)).join("")}`.trimEnd(),
     );
-  return lines.join("\n") + "\n";
+  return [...lines, ...fromLines(results)].join("\n") + "\n";
 }
 
 /** Cells whose verdict is one of these, with what the run showed. */
@@ -88,7 +98,9 @@ export function renderKnownAnswerMarkdown(results: TargetResult[], signals: read
   const out = [
     `| target | ${h.join(" | ")} |`,
     `|---|${signals.map(() => "---").join("|")}|`,
-    ...results.map((r) => `| ${r.target} | ${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"]).join(" | ")} |`),
+    ...results.map(
+      (r) => `| ${rowName(r)} | ${signals.map((s) => CELL[r.verdicts[s] ?? "inconclusive"]).join(" | ")} |`,
+    ),
     "",
     ...knownAnswerLegend(signals).map((l) => `${l}  `),
     "",
@@ -96,9 +108,9 @@ export function renderKnownAnswerMarkdown(results: TargetResult[], signals: read
   const broken = results.filter((r) => r.breaks);
   if (broken.length)
     out.push(
-      "| mutant | breaks |",
-      "|---|---|",
-      ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} |`),
+      "| mutant | breaks | from |",
+      "|---|---|---|",
+      ...broken.map((r) => `| ${r.target} | ${r.breaks!.replaceAll("|", "\\|")} | ${r.from ?? "kernel/mutants/"} |`),
       "",
     );
   const problems = knownAnswerProblems(results, signals);

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { judgeTargets, signalsOf, type Expectation, type MeasuredTarget } from "../analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../guest/checks.js";
-import { loadMutants, READALL_SIGNALS } from "../kernel/mutants.js";
+import { loadAllMutants, READALL_SIGNALS } from "../kernel/mutants.js";
 import { KNOWN_ANSWER_SCHEMA, KnownAnswerRecordSchema, type KnownAnswerRecord } from "../record/knownAnswerRecord.js";
 import {
   knownAnswerNotes,
@@ -47,17 +47,18 @@ export async function runKnownAnswer(
   progress: Progress,
   onFolder?: (f: RunFolder) => void,
 ): Promise<KnownAnswerRecord> {
-  const set = await loadMutants(RESULT_NAMES);
+  const set = await loadAllMutants(RESULT_NAMES, opts.bench.mutantsDir);
   for (const m of opts.mutants ?? []) {
-    if (!set.mutants.some((x) => x.name === m))
-      throw new BenchError(`no kernel mutant named ${m}`, `choose from: ${set.mutants.map((x) => x.name).join(", ")}`);
+    if (!set.placed.some((x) => x.name === m))
+      throw new BenchError(`no kernel mutant named ${m}`, `choose from: ${set.placed.map((x) => x.name).join(", ")}`);
   }
-  const chosen = set.mutants.filter((m) => !opts.mutants || opts.mutants.includes(m.name));
-  const targets: Array<{ target: string; breaks?: string; expect: Expectation | null }> = [
+  const chosen = set.placed.filter((m) => !opts.mutants || opts.mutants.includes(m.name));
+  const targets: Array<{ target: string; breaks?: string; from?: string; expect: Expectation | null }> = [
     { target: set.base, expect: null },
     ...chosen.map((m) => ({
       target: m.name,
       breaks: m.breaks,
+      ...(m.outside ? { from: m.dir } : {}),
       expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail },
     })),
   ];

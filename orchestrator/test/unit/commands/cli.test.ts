@@ -52,6 +52,7 @@ describe("the command line", () => {
       "--prefix",
       "--commit",
       "--mutant",
+      "--mutants-dir",
       "--jobs",
     ];
     const measured = [

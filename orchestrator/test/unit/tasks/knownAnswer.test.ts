@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../../../src/analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../../../src/guest/checks.js";
-import { loadMutants, mutantsDir, patchedFiles } from "../../../src/kernel/mutants.js";
+import { loadAllMutants, loadMutant, loadMutants, mutantsDir, patchedFiles } from "../../../src/kernel/mutants.js";
 import { SIGNALS, verdictLine } from "../../../src/tasks/knownAnswer.js";
 import {
   knownAnswerNotes,
@@ -38,6 +40,56 @@ describe("the kernel mutant set", () => {
     );
     for (const r of RESULT_NAMES) expect(caught.has(r) || r in set.notBrokenAlone, r).toBe(true);
     for (const r of Object.keys(set.knownOnBase)) expect(RESULT_NAMES, r).toContain(r);
+  });
+});
+
+describe("a reviewer's own mutants", () => {
+  const PATCH = "--- a/fs/erofs/ishare.c\n+++ b/fs/erofs/ishare.c\n@@ -1 +1 @@\n-a\n+b\n";
+  async function folder(yaml: string): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "esb-their-mutants-"));
+    await writeFile(path.join(dir, "mutants.yaml"), yaml);
+    await writeFile(path.join(dir, "prefix-key.patch"), PATCH);
+    return dir;
+  }
+  const theirs = (base: string, name: string) =>
+    `base: ${base}\nmutants:\n  - name: ${name}\n    patch: prefix-key.patch\n    breaks: "the key compared on a prefix"\n    caughtBy: [trust-cross-domain]\n`;
+
+  it("join the tool's, from their own folder, and are found there by name", async () => {
+    const dir = await folder(theirs("mainline", "prefix-key"));
+    const set = await loadAllMutants(RESULT_NAMES, dir);
+    expect(set.placed.find((m) => m.name === "prefix-key")).toMatchObject({ dir, outside: true });
+    expect(set.placed.find((m) => m.name === "domain-ignored")).toMatchObject({ dir: mutantsDir(), outside: false });
+    const one = await loadMutant("prefix-key", RESULT_NAMES, dir);
+    expect(one).toMatchObject({ outside: true, patch: PATCH, file: path.join(dir, "prefix-key.patch") });
+  });
+
+  it("are refused for another base, or under a name the tool's mutants have, naming the folder", async () => {
+    await expect(loadAllMutants(RESULT_NAMES, await folder(theirs("v8", "prefix-key")))).rejects.toThrow(
+      /patches series v8, and the tool's mutants patch mainline/,
+    );
+    await expect(loadAllMutants(RESULT_NAMES, await folder(theirs("mainline", "domain-ignored")))).rejects.toThrow(
+      /mutant domain-ignored of .* has the name of one of the tool's own/,
+    );
+  });
+
+  it("are marked in the matrix with where they came from", () => {
+    const results = judgeTargets(
+      [
+        { target: "mainline", runDir: "/r/mainline", expect: null, signals: new Map() },
+        {
+          target: "prefix-key",
+          breaks: "b",
+          from: "/home/r/mutants",
+          runDir: "/r/p",
+          expect: mutant(["fadvise"]),
+          signals: new Map([["fadvise", seen("fail")]]),
+        },
+      ],
+      ["fadvise"],
+    );
+    expect(renderKnownAnswerText(results, ["fadvise"])).toMatch(/^prefix-key \(yours\) +CAUGHT$/m);
+    expect(renderKnownAnswerText(results, ["fadvise"])).toContain("prefix-key (yours): from /home/r/mutants");
+    expect(renderKnownAnswerMarkdown(results, ["fadvise"])).toContain("| prefix-key | b | /home/r/mutants |");
   });
 });
 
