@@ -42,8 +42,9 @@ export async function makeWorktree(opts: {
 }): Promise<Worktree> {
   const repo = path.resolve(opts.kernelSrc);
   const dest = path.resolve(opts.dest);
-  const top = await git(repo, ["rev-parse", "--show-toplevel"]);
-  if (top.exitCode !== 0) {
+  // --git-dir, not --show-toplevel: a bare clone (git clone --bare, a mirror) has no work tree but serves worktrees
+  const gitDir = await git(repo, ["rev-parse", "--git-dir"]);
+  if (gitDir.exitCode !== 0) {
     throw new BenchError(
       `${repo} is not a git repository`,
       "pass a Linux git clone (git clone https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git)",

@@ -267,6 +267,15 @@ describe("makeWorktree", () => {
     expect(await git(kernel, "rev-parse", "HEAD")).toBe(headBefore);
   });
 
+  it("checks out of a bare clone (a mirror) as of any other", async () => {
+    const bare = path.join(root, "linux-bare.git");
+    await git(root, "clone", "-q", "--bare", kernel, bare);
+    const dest = path.join(root, "wt-bare");
+    const wt = await makeWorktree({ kernelSrc: bare, ref: "v6.19", expectVersion: "6.19", dest });
+    expect(wt.commit).toBe(tagged);
+    expect(await readFile(path.join(dest, "Makefile"), "utf8")).toContain("PATCHLEVEL = 19");
+  });
+
   it("names the ref and the repository when the ref is missing", async () => {
     const dest = path.join(root, "wt-missing");
     const err = (await makeWorktree({ kernelSrc: kernel, ref: "v9.99", dest }).catch((e: unknown) => e)) as Error;
