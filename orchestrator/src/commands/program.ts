@@ -11,6 +11,7 @@ import { measureParallelVerb } from "./measureParallel.js";
 import { mergeVerb } from "./merge.js";
 import { nightlyVerb } from "./nightly.js";
 import { perPatchVerb } from "./perPatch.js";
+import { recallVerb } from "./recall.js";
 import { reportVerb } from "./report.js";
 import { runVerb } from "./run.js";
 import { speedVerb } from "./speed.js";
@@ -29,6 +30,7 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
     jobsVerb(),
     exportVerb(args),
     validateVerb(args),
+    recallVerb(),
     perPatchVerb(args),
     bisectVerb(args),
     kcidbVerb(),

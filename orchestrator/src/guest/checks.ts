@@ -39,7 +39,7 @@ interface CheckSpec {
   /** The result lines it ends with (one, except trust). */
   results: Array<{ name: string; proves: string }>;
   /** Extra disks it needs beyond A and B. */
-  needs: "forged" | "corrupt" | null;
+  needs: "forged" | "corrupt" | "keyless" | null;
   /** Seconds it takes on TCG at esb.seconds=30, and the host timeout to give its boot. */
   typicalSeconds: number;
   timeoutSeconds: number;
@@ -50,7 +50,7 @@ interface CheckSpec {
 /** The table of checks esbcheck is compiled with: the one list of checks, read by the guest and the host alike. */
 const CHECKS_DEF = path.join(rootfsDir, "esbcheck", "checks.def");
 
-const NEEDS = { none: null, forged: "forged", corrupt: "corrupt" } as const;
+const NEEDS = { none: null, forged: "forged", corrupt: "corrupt", keyless: "keyless" } as const;
 const NAME = /^[a-z][a-z0-9-]*$/;
 const ROWS = {
   CHECK: ["name", "function", "argument", "needs", "typical seconds", "host timeout seconds", "neighbours", "proves"],
@@ -200,6 +200,10 @@ export interface CheckDisks {
   a: string;
   b: string;
   forged?: { file: string; path: string };
+  /** Images crafted against the key's layout; a case with no file mounts the forged image. */
+  crafted?: Array<{ name: string; file: string | null; victimDomain: string; domainHex: string }>;
+  /** A and B without their fingerprint key. */
+  keyless?: { a: string; b: string };
   corrupt?: Array<{ file: string; name: string; hitPath: string | null; expect: string }>;
 }
 
@@ -231,11 +235,23 @@ function safeWord(w: string, what: string): string {
 /** The case list the guest reads from /check/cases. */
 export function renderCaseList(entries: {
   trust?: { dev: string; path: string };
+  crafted?: Array<{ name: string; dev: string; path: string; victimDomain: string; domainHex: string }>;
+  keyless?: { a: string; b: string };
   corrupt?: Array<{ dev: string; name: string; hitPath: string | null; expect: string }>;
 }): string {
-  const lines = ["# erofs-share-bench correctness cases: trust DEV PATH | corrupt DEV NAME HITPATH|- EXPECT"];
+  const lines = [
+    "# erofs-share-bench correctness cases: trust DEV PATH | craft NAME DEV PATH VICTIM-DOMAIN-HEX DOMAIN-HEX | keyless DEV-A DEV-B | corrupt DEV NAME HITPATH|- EXPECT",
+  ];
   if (entries.trust)
     lines.push(`trust ${safeWord(entries.trust.dev, "device")} ${safeWord(entries.trust.path, "path")}`);
+  for (const c of entries.crafted ?? []) {
+    const victimHex = Buffer.from(c.victimDomain, "latin1").toString("hex");
+    lines.push(
+      `craft ${safeWord(c.name, "case")} ${safeWord(c.dev, "device")} ${safeWord(c.path, "path")} ${victimHex} ${safeWord(c.domainHex, "domain")}`,
+    );
+  }
+  if (entries.keyless)
+    lines.push(`keyless ${safeWord(entries.keyless.a, "device")} ${safeWord(entries.keyless.b, "device")}`);
   for (const c of entries.corrupt ?? []) {
     lines.push(
       `corrupt ${safeWord(c.dev, "device")} ${safeWord(c.name, "case")} ${c.hitPath === null ? "-" : safeWord(c.hitPath, "path")} ${safeWord(c.expect, "expectation")}`,
@@ -272,7 +288,15 @@ export function planCorrectnessBoots(checks: string[], disks: CheckDisks, opts: 
     if (spec.needs === "forged") {
       if (!disks.forged) throw new BenchError(`check ${name} needs a forged image and was given none`);
       drives.push(disks.forged.file);
-      caseList = renderCaseList({ trust: { dev: diskName(2), path: disks.forged.path } });
+      const crafted = (disks.crafted ?? []).map((c) => {
+        if (c.file) drives.push(c.file);
+        return { ...c, dev: diskName(c.file ? drives.length - 1 : 2), path: disks.forged!.path };
+      });
+      caseList = renderCaseList({ trust: { dev: diskName(2), path: disks.forged.path }, crafted });
+    }
+    if (spec.needs === "keyless" && disks.keyless) {
+      drives.push(disks.keyless.a, disks.keyless.b);
+      caseList = renderCaseList({ keyless: { a: diskName(2), b: diskName(3) } });
     }
     if (spec.needs === "corrupt") {
       if (!disks.corrupt?.length) throw new BenchError(`check ${name} needs corrupted images and was given none`);

@@ -45,8 +45,14 @@ export const AGENTS = ["esbprobe", "esbcheck"] as const;
 export type Agent = (typeof AGENTS)[number];
 /** rootfs/common/: digests, JSON lines and the directory walk. */
 const LIBRARY = "common";
-/** As the initramfs builds them: static, for a guest without a libc. */
-export const AGENT_CFLAGS = ["-O2", "-Wall", "-static"];
+/** As the initramfs builds them: static, for a guest without a libc; an undeclared function is an error (its pointer would be cut to an int). */
+export const AGENT_CFLAGS = [
+  "-O2",
+  "-Wall",
+  "-Werror=implicit-function-declaration",
+  "-Werror=int-conversion",
+  "-static",
+];
 
 /**
  * What an agent is compiled from, its own files and the library's (.c, .h

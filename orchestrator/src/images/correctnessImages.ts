@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import type { ImageProfile } from "../kernel/series.js";
@@ -6,7 +6,9 @@ import { cached } from "../util/cache.js";
 import { BenchError } from "../util/errors.js";
 import type { Progress } from "../util/progress.js";
 import { pickCorruptionPaths, writeCorruptImages } from "./corrupt.js";
+import { keylessEdits, writeCraftedImages } from "./crafted.js";
 import { pickForgeryPath, writeForgedImage } from "./forged.js";
+import { writeEdited, type Edit } from "./imageEdits.js";
 import { regularFiles } from "./manifest.js";
 import type { ImagePair } from "./pairs.js";
 
@@ -22,6 +24,9 @@ import type { ImagePair } from "./pairs.js";
 const CORRUPT_SEED = "esb-corrupt-1";
 
 const EditSchema = z.object({ offset: z.number(), before: z.array(z.number()), after: z.array(z.number()) });
+
+/** The domain trust-cross-domain mounts A in, against which the crafted images are made (esbcheck's check_trust). */
+export const VICTIM_DOMAIN = "esb-a";
 
 export const CorrectnessImagesRecordSchema = z.object({
   format: z.string(),
@@ -39,6 +44,31 @@ export const CorrectnessImagesRecordSchema = z.object({
     }),
     z.object({ notApplicable: z.string() }),
   ]),
+  /** Images crafted against the sharing key's layout (images/crafted.ts); a case on "forged" mounts the forged image. */
+  crafted: z
+    .union([
+      z.object({
+        cases: z.array(
+          z.object({
+            name: z.string(),
+            what: z.string(),
+            victimDomain: z.string(),
+            domainHex: z.string(),
+            file: z.string().nullable(),
+            edits: z.array(EditSchema),
+          }),
+        ),
+      }),
+      z.object({ notApplicable: z.string() }),
+    ])
+    .default({ notApplicable: "made before crafted images existed" }),
+  /** A and B without their fingerprint key: domain-id mounts images that have none. */
+  keyless: z
+    .union([
+      z.object({ a: z.string(), b: z.string(), edits: z.array(EditSchema) }),
+      z.object({ notApplicable: z.string() }),
+    ])
+    .default({ notApplicable: "made before keyless images existed" }),
   corrupt: z.union([
     z.object({
       seed: z.string(),
@@ -77,7 +107,7 @@ function notApplicable(e: unknown, what: string, format: string): { notApplicabl
 export async function prepareCorrectnessImages(
   pair: ImagePair,
   profile: ImageProfile,
-  want: { forged: boolean; corrupt: boolean },
+  want: { forged: boolean; corrupt: boolean; keyless: boolean },
   progress: Progress,
 ): Promise<CorrectnessImages> {
   const files = (side: "a" | "b") =>
@@ -88,7 +118,7 @@ export async function prepareCorrectnessImages(
     format: profile.format,
     seed: CORRUPT_SEED,
     want,
-    v: 2,
+    v: 3,
   };
   const hit = await cached(
     "correctness-images",
@@ -120,6 +150,47 @@ export async function prepareCorrectnessImages(
             }
           }
         }
+        let crafted: CorrectnessImagesRecord["crafted"] = {
+          notApplicable: "notApplicable" in forged ? forged.notApplicable : "no forged image",
+        };
+        if ("file" in forged) {
+          try {
+            const cases = await writeCraftedImages(
+              pair.b.image,
+              pair.a.image,
+              forged.path,
+              profile.format,
+              VICTIM_DOMAIN,
+              (c) => path.join(dir, `crafted-${c.name}.erofs`),
+            );
+            crafted = {
+              cases: cases.map((c) => ({
+                name: c.name,
+                what: c.what,
+                victimDomain: c.victimDomain,
+                domainHex: c.domainHex,
+                file: c.image === "own" ? `crafted-${c.name}.erofs` : null,
+                edits: c.edits,
+              })),
+            };
+          } catch (e) {
+            crafted = notApplicable(e, "crafting fingerprints against the key", profile.format);
+          }
+        }
+        let keyless: CorrectnessImagesRecord["keyless"] = { notApplicable: "not asked for" };
+        if (want.keyless) {
+          try {
+            let editsOfA: Edit[] = [];
+            for (const side of ["a", "b"] as const) {
+              const edits = keylessEdits(new Uint8Array(await readFile(pair[side].image)), profile.format);
+              await writeEdited(pair[side].image, path.join(dir, `keyless-${side}.erofs`), edits);
+              if (side === "a") editsOfA = edits;
+            }
+            keyless = { a: "keyless-a.erofs", b: "keyless-b.erofs", edits: editsOfA };
+          } catch (e) {
+            keyless = notApplicable(e, "taking the fingerprint key away", profile.format);
+          }
+        }
         let corrupt: CorrectnessImagesRecord["corrupt"] = { notApplicable: "not asked for" };
         if (want.corrupt) {
           const picks = pickCorruptionPaths(fa, fb);
@@ -147,7 +218,7 @@ export async function prepareCorrectnessImages(
             }
           }
         }
-        return { format: profile.format, forged, corrupt };
+        return { format: profile.format, forged, crafted, keyless, corrupt };
       }),
     {
       say: (m) => progress.info(m),

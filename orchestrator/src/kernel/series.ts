@@ -32,6 +32,24 @@ const KernelSourceSpecSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/**
+ * A change upstream made after a series version that a test can observe:
+ * the recall table (`recall`) shows the verdict of each check that sees it
+ * on the series and on mainline; a change no check sees says why.
+ */
+const LaterUpstreamSchema = strictObject({
+  /** The upstream commit's subject, or what changed in words when it has none of its own. */
+  change: z.string(),
+  /** Where it landed: a series version, a release. */
+  landed: z.string(),
+  /** What a test sees differ. */
+  observable: z.string(),
+  /** The correctness results that see it (names as in checks.def). */
+  seenBy: z.array(z.string()).default([]),
+  /** Why no check sees it yet, when seenBy is empty. */
+  unseen: z.string().optional(),
+}).refine((c) => c.seenBy.length > 0 || c.unseen, { message: "a change no check sees says why (unseen)" });
+
 export const SeriesSpecSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   title: z.string(),
@@ -51,6 +69,8 @@ export const SeriesSpecSchema = strictObject({
   erofsUtilsPatches: z.array(z.string()).default([]),
   /** When set the tool refuses the series with this reason. */
   notRunnable: z.string().optional(),
+  /** What upstream changed after this version that a test can observe (the recall table). */
+  laterUpstream: z.array(LaterUpstreamSchema).default([]),
 });
 export type SeriesSpec = z.infer<typeof SeriesSpecSchema>;
 

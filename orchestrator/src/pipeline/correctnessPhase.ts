@@ -57,16 +57,26 @@ async function extraDisks(
 ): Promise<{ disks: CheckDisks; notApplicable: Map<string, string> }> {
   const disks: CheckDisks = { a: pair.a.image, b: pair.b.image };
   const notApplicable = new Map<string, string>();
-  const needing = (kind: "forged" | "corrupt") => checks.filter((c) => checkSpec(c).needs === kind);
-  const want = { forged: needing("forged").length > 0, corrupt: needing("corrupt").length > 0 };
-  if (!want.forged && !want.corrupt) return { disks, notApplicable };
+  const needing = (kind: "forged" | "corrupt" | "keyless") => checks.filter((c) => checkSpec(c).needs === kind);
+  const want = {
+    forged: needing("forged").length > 0,
+    corrupt: needing("corrupt").length > 0,
+    keyless: needing("keyless").length > 0,
+  };
+  if (!want.forged && !want.corrupt && !want.keyless) return { disks, notApplicable };
   const made = await prepareCorrectnessImages(pair, ctx.series.imageProfile, want, ctx.progress);
   ctx.folder.record.correctnessImages = { ...made.record, workload: pair.record.name, dir: made.dir };
-  const { forged, corrupt } = made.record;
+  const { forged, crafted, keyless, corrupt } = made.record;
   if (want.forged) {
     if ("file" in forged) disks.forged = { file: path.join(made.dir, forged.file), path: forged.path };
     else for (const c of needing("forged")) notApplicable.set(c, forged.notApplicable);
+    // without crafted images trust still judges the plain forgery; its details say why there were none
+    if ("cases" in crafted)
+      disks.crafted = crafted.cases.map((c) => ({ ...c, file: c.file ? path.join(made.dir, c.file) : null }));
   }
+  // without keyless images domain-id still judges what the mounted images show; the guest says the rest is na
+  if (want.keyless && "a" in keyless)
+    disks.keyless = { a: path.join(made.dir, keyless.a), b: path.join(made.dir, keyless.b) };
   if (want.corrupt) {
     if ("images" in corrupt)
       disks.corrupt = corrupt.images.map((c) => ({

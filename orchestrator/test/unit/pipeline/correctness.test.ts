@@ -415,6 +415,32 @@ describe("correctness plan", () => {
     expect(() => renderCaseList({ trust: { dev: "vdc", path: "has space" } })).toThrow(/white space/);
   });
 
+  it("attaches the crafted images after the forged one, and the keyless pair for domain-id", () => {
+    const disks = {
+      a: "/i/a.erofs",
+      b: "/i/b.erofs",
+      forged: { file: "/i/forged.erofs", path: "opt/app.bin" },
+      crafted: [
+        { name: "value-takes-1", file: "/i/v1.erofs", victimDomain: "esb-a", domainHex: "73622d61" },
+        { name: "domain-prefix", file: null, victimDomain: "esb-a", domainHex: "6573622d" },
+        { name: "domain-takes-1", file: "/i/d1.erofs", victimDomain: "esb-a", domainHex: "ae6573622d61" },
+      ],
+      keyless: { a: "/i/ka.erofs", b: "/i/kb.erofs" },
+    };
+    const [trust, domain] = planCorrectnessBoots(["trust", "domain-id"], disks, { shareOptions: "x" });
+    expect(trust!.disks).toEqual(["/i/a.erofs", "/i/b.erofs", "/i/forged.erofs", "/i/v1.erofs", "/i/d1.erofs"]);
+    // the domain-prefix case mounts the forged image (vdc) itself; domains go as hex, the victim's too
+    expect(trust!.caseList).toContain(
+      "trust vdc opt/app.bin\ncraft value-takes-1 vdd opt/app.bin 6573622d61 73622d61\n" +
+        "craft domain-prefix vdc opt/app.bin 6573622d61 6573622d\ncraft domain-takes-1 vde opt/app.bin 6573622d61 ae6573622d61\n",
+    );
+    expect(domain!.disks).toEqual(["/i/a.erofs", "/i/b.erofs", "/i/ka.erofs", "/i/kb.erofs"]);
+    expect(domain!.caseList).toContain("keyless vdc vdd\n");
+    // without keyless images domain-id still runs on A and B (the guest says the rest was not attached)
+    const bare = planCorrectnessBoots(["domain-id"], { a: "a", b: "b" }, { shareOptions: "x" })[0]!;
+    expect([bare.disks, bare.caseList]).toEqual([["a", "b"], null]);
+  });
+
   it("gives every check of checks.def a plan: its disks, its timeout, its results", () => {
     for (const c of CHECKS) {
       expect(c.results.length).toBeGreaterThan(0);
@@ -492,7 +518,7 @@ describe("checks.def, the one table of checks", () => {
     [
       "an unknown disk",
       def(`CHECK("one", check_x, 0, cdrom, 10, 120, shared, "P.")`),
-      /:5: needs must be one of none, forged, corrupt, not cdrom/,
+      /:5: needs must be one of none, forged, corrupt, keyless, not cdrom/,
     ],
     [
       "a timeout of zero",
