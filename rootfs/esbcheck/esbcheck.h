@@ -34,7 +34,8 @@
  * Every check starts and ends with nothing of its own mounted. The program is
  * split by concern: table.c (the checks of checks.def and their dispatch),
  * refs.c (the reference pass), report.c (the running check and its lines),
- * system.c (mounts, caches, memory), files.c (expected bytes and verified
+ * system.c (mounts, caches, memory), leaks.c (kmemleak on a sanitizer
+ * kernel), files.c (expected bytes and verified
  * reads), and the checks in checks_*.c; digests, JSON and the walk are the
  * guest library's (../common).
  */
@@ -113,6 +114,9 @@ void summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fmt: extra JSON members without the leading comma, or NULL */
 void step(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kmsg_collect(void);
+/* kmemleak on a sanitizer kernel (leaks.c): cleared at a check's start, judged at its end */
+void kmemleak_begin(void);
+void kmemleak_judge(void);
 void check_begin(const char *name, const char *proves);
 void check_result(const char *name, const char *proves, const char *result, const char *reason);
 int check_end(void);

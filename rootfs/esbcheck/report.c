@@ -112,7 +112,8 @@ void kmsg_collect(void) {
     char *nl = strchr(msg, '\n');
     if (nl) *nl = 0;
     int bad = !!(strstr(msg, "WARNING:") || strstr(msg, "BUG:") || strstr(msg, "Oops") || strstr(msg, "general protection")
-                 || strstr(msg, "kernel BUG") || strstr(msg, "Busy inodes") || strstr(msg, "Call Trace"));
+                 || strstr(msg, "kernel BUG") || strstr(msg, "Busy inodes") || strstr(msg, "cannot create duplicate filename")
+                 || strstr(msg, "Call Trace"));
     if (bad && !splat) { splat = 1; snprintf(first, sizeof first, "%.200s", msg); }
     /* every mount logs these: they would crowd out the lines worth reading */
     int routine = strstr(msg, "mounted with root inode") || strstr(msg, "EXPERIMENTAL EROFS page cache share");
@@ -136,6 +137,7 @@ void check_begin(const char *name, const char *proves) {
   memset(&C, 0, sizeof C);
   C.name = name; C.proves = proves; C.t0 = now_ms();
   kmsg_open();
+  kmemleak_begin();
   arm_fatal_sigbus();
   struct jb b = {0};
   jb_printf(&b, "{\"t\":\"check-begin\",\"name\":");
@@ -162,6 +164,7 @@ void check_result(const char *name, const char *proves, const char *result, cons
 }
 
 int check_end(void) {
+  kmemleak_judge();
   kmsg_collect();
   const char *result = verdict_of(C.failures, C.tool_errors, C.na, C.finding);
   const char *pass = C.summary[0] ? C.summary : "all verified";

@@ -141,6 +141,11 @@ const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
       "--check-reruns <n>",
       `boots a correctness check gets again after it failed or oopsed, so its verdict carries a rate (0 for none)${shown("checkReruns")}`,
     ).argParser(nonNegativeInt),
+  checkKernel: () =>
+    new Option(
+      "--check-kernel <kind>",
+      `the kernel the correctness checks boot: the series' kernel built again with kernel/sanitizer.config (KASAN, kmemleak, lockdep), or the plain one the tables measure${shown("checkKernel")}`,
+    ).choices(["sanitizer", "plain"]),
   accel: () => new Option("--accel <accel>", "skip the KVM probe and use this accelerator").choices([...ACCELERATORS]),
   tcgThread: () =>
     new Option(
@@ -201,6 +206,7 @@ export const MEASURE_OPTIONS: JobKey[] = [
   "checks",
   "checkReps",
   "checkReruns",
+  "checkKernel",
 ];
 /** The guests and the host. */
 export const HOST_OPTIONS: JobKey[] = ["accel", "tcgThread", "parallel", "runtimeShared"];

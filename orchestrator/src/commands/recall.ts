@@ -8,6 +8,11 @@ import { EXIT } from "../util/exitStatus.js";
 import { writeFileAtomic } from "../util/fsx.js";
 import { addJsonOption, folders, Verb } from "./verb.js";
 
+/** A folder as the table names it: relative to here when it lies below, else whole. */
+const shown = (dir: string) => {
+  const rel = path.relative(process.cwd(), dir);
+  return rel && !rel.startsWith("..") ? rel : dir;
+};
 const kernelOf = (r: RunRecord) => r.kernel?.release ?? r.kernel?.build?.kernelRelease ?? "kernel not recorded";
 
 /**
@@ -25,6 +30,16 @@ export async function recallCommand(dirs: string[], json: boolean, docs?: string
       `${mDir} measured ${mRun.series.name}, not mainline`,
       "give a run of the series first and a run of mainline second",
     );
+  for (const [dir, run] of [
+    [sDir, sRun],
+    [mDir, mRun],
+  ] as const) {
+    if (run.kernel?.mutant)
+      throw new BenchError(
+        `${dir} measured the mutant ${run.kernel.mutant.mutant}, not the kernel as it is`,
+        "give runs of the series and of mainline as they are (npm run bench -- --series NAME --phases correctness)",
+      );
+  }
   const spec = await loadSeries(sRun.series.name);
   if (!spec.laterUpstream.length)
     throw new BenchError(
@@ -34,8 +49,8 @@ export async function recallCommand(dirs: string[], json: boolean, docs?: string
   const outcomes = (r: RunRecord) => r.correctness.map((c) => ({ name: c.name, result: c.result, reason: c.reason }));
   const rows = recallRows(spec.laterUpstream, outcomes(sRun), outcomes(mRun));
   const runs = {
-    series: { name: spec.name, kernel: kernelOf(sRun), dir: path.relative(process.cwd(), sDir) || "." },
-    mainline: { name: "mainline", kernel: kernelOf(mRun), dir: path.relative(process.cwd(), mDir) || "." },
+    series: { name: spec.name, kernel: kernelOf(sRun), dir: shown(sDir) },
+    mainline: { name: "mainline", kernel: kernelOf(mRun), dir: shown(mDir) },
   };
   const markdown = renderRecallMarkdown(rows, runs);
   if (docs) {

@@ -9,6 +9,13 @@ import { runAllowFail } from "../util/exec.js";
 export interface Oops {
   /** "BUG: kernel NULL pointer dereference, address: 0000000000000060", ... */
   headline: string;
+  /** What reported it: a sanitizer (KASAN, lockdep, UBSAN) or the kernel's own oops/warning. */
+  kind: "kasan" | "lockdep" | "ubsan" | "oops";
+  /** KASAN's access line: "Read of size 8 at addr ffff888004a1c0a8 by task esbcheck/81". */
+  access?: string;
+  /** KASAN's allocation and free stacks of the object, innermost first. */
+  allocated?: string[];
+  freed?: string[];
   /** Where it happened and the call trace, innermost first, symbolised when possible. */
   rip?: string;
   trace: string[];
@@ -16,16 +23,50 @@ export interface Oops {
 }
 
 const HEADLINE =
-  /^(BUG:.*|kernel BUG at .*|general protection fault.*|Oops:.*|WARNING:.*|Unable to handle .*|Kernel panic - not syncing:.*)$/;
+  /^(BUG:.*|kernel BUG at .*|general protection fault.*|Oops:.*|WARNING:.*|UBSAN:.*|Unable to handle .*|Kernel panic - not syncing:.*)$/;
+
+function kindOf(headline: string): Oops["kind"] {
+  if (/^BUG: KASAN:/.test(headline)) return "kasan";
+  if (/^UBSAN:/.test(headline)) return "ubsan";
+  if (
+    /^WARNING: (possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|bad unlock balance)/.test(
+      headline,
+    )
+  )
+    return "lockdep";
+  return "oops";
+}
+
+/** The frames of a KASAN stack ("Allocated by task 77:" ... blank line), innermost first. */
+function stackAfter(lines: string[], title: RegExp): string[] | undefined {
+  const at = lines.findIndex((l) => title.test(l));
+  if (at < 0) return undefined;
+  const out: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    const frame = /^\s*(\S+\+0x[0-9a-f]+\/0x[0-9a-f]+|[0-9a-f]{16})$/.exec(l.trim());
+    if (!frame) break;
+    out.push(frame[1]!);
+  }
+  return out;
+}
 
 /** The first oops in a console log, addresses unresolved. */
 export function parseOops(consoleText: string): Oops | null {
   const lines = consoleText.split("\n").map((l) => l.replace(/^\[\s*\d+\.\d+\]\s*/, "").trimEnd());
   const start = lines.findIndex((l) => HEADLINE.test(l));
   if (start < 0) return null;
-  const oops: Oops = { headline: lines[start]!, trace: [] };
+  const oops: Oops = { headline: lines[start]!, kind: kindOf(lines[start]!), trace: [] };
   let inTrace = false;
-  for (const l of lines.slice(start + 1)) {
+  const after = lines.slice(start + 1);
+  if (oops.kind === "kasan") {
+    // the report ends at its closing rule; its stacks name the object's allocation and free
+    const end = after.findIndex((l) => /^={20,}$/.test(l));
+    const report = end < 0 ? after : after.slice(0, end);
+    oops.access = report.find((l) => /^(Read|Write) of size \d+ at addr /.test(l));
+    oops.allocated = stackAfter(report, /^Allocated by task \d+/);
+    oops.freed = stackAfter(report, /^Freed by task \d+/);
+  }
+  for (const l of after) {
     const rip = /^RIP: [0-9a-f]{4}:(\S+)/.exec(l);
     if (rip && !oops.rip) oops.rip = rip[1];
     const comm = /\bComm: (\S+)/.exec(l);
@@ -98,14 +139,23 @@ export function symbolise(oops: Oops, table: SymbolTable | null): Oops {
     if (!table || !/^(0x)?[0-9a-f]{16}$/.test(frame)) return frame;
     return table.lookup(BigInt(frame.startsWith("0x") ? frame : `0x${frame}`)) ?? frame;
   };
-  return { ...oops, rip: oops.rip ? one(oops.rip) : undefined, trace: oops.trace.map(one) };
+  return {
+    ...oops,
+    rip: oops.rip ? one(oops.rip) : undefined,
+    trace: oops.trace.map(one),
+    ...(oops.allocated ? { allocated: oops.allocated.map(one) } : {}),
+    ...(oops.freed ? { freed: oops.freed.map(one) } : {}),
+  };
 }
 
 export function renderOops(o: Oops): string {
   return [
     o.headline,
+    o.access ? `  ${o.access}` : "",
     o.rip ? `  at ${o.rip}${o.comm ? ` (task ${o.comm})` : ""}` : "",
     ...o.trace.map((f) => `  <- ${f}`),
+    ...(o.allocated?.length ? ["  allocated at:", ...o.allocated.map((f) => `    <- ${f}`)] : []),
+    ...(o.freed?.length ? ["  freed at:", ...o.freed.map((f) => `    <- ${f}`)] : []),
   ]
     .filter(Boolean)
     .join("\n");

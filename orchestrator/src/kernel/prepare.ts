@@ -65,9 +65,11 @@ interface KernelTreeRequest {
 }
 
 /** The guest config fragment (kernel/guest.config) plus the series' own symbols. */
-export async function kernelFragment(spec: SeriesSpec): Promise<ConfigValues> {
+export async function kernelFragment(spec: SeriesSpec, opts: { sanitizer?: boolean } = {}): Promise<ConfigValues> {
   const guest = parseConfig(await readFile(path.join(kernelDir, "guest.config"), "utf8"));
-  return mergeFragments(guest, new Map(Object.entries(spec.symbols)));
+  const plain = mergeFragments(guest, new Map(Object.entries(spec.symbols)));
+  if (!opts.sanitizer) return plain;
+  return mergeFragments(plain, parseConfig(await readFile(path.join(kernelDir, "sanitizer.config"), "utf8")));
 }
 
 /** The source tree a series' kernel is built from: a Debian package, or its base with the series applied. */

@@ -25,7 +25,8 @@ import type { RunFolder } from "./runFolder.js";
 
 /** What the measured phases boot: a kernel, an initramfs, and the image pairs. */
 export interface Artefacts {
-  kernel: { bzImage: string; vmlinux: string };
+  /** The kernel the tables measure; `checks`, when built, the one the correctness checks boot (its sanitizer build). */
+  kernel: { bzImage: string; vmlinux: string; checks?: { bzImage: string; vmlinux: string; release: string } };
   initramfs: string;
   /** The pairs the read-all and runtime tables measure. */
   pairs: ImagePair[];
@@ -145,6 +146,34 @@ export async function buildArtefacts(
     );
   }
 
+  // the checks' kernel: the same tree with kernel/sanitizer.config, when the checks run and ask for it
+  const sanitizerPart = async (tree: Awaited<ReturnType<typeof prepareKernelTree>>) => {
+    if (!opts.phases.includes("correctness")) return null;
+    if (opts.checkKernel !== "sanitizer") return null;
+    // a prefix or a bisection step is judged on its plain build: a sanitizer build per step would double each
+    if (opts.prefix !== undefined || opts.commit !== undefined) return null;
+    const build = await time("kernel build (sanitizer)", async () =>
+      buildKernel({
+        tree: tree.tree,
+        treeIdentity: tree.identity,
+        fragment: await kernelFragment(spec, { sanitizer: true }),
+        progress,
+        jobs: opts.jobs,
+        explainError: tree.explainError,
+        runDir: folder.dir,
+      }),
+    );
+    record.kernel!.sanitizer = { build: build.record, buildKey: build.key, release: build.record.kernelRelease };
+    progress.info(
+      `sanitizer kernel: ${build.record.kernelRelease} ${build.reused ? "(cached)" : `(built in ${build.record.buildSeconds}s)`} ${build.bzImage}`,
+    );
+    await folder.save();
+    return {
+      build,
+      kernel: { bzImage: build.bzImage, vmlinux: vmlinuxBeside(build.bzImage), release: build.record.kernelRelease },
+    };
+  };
+
   const kernelPart = async (): Promise<Artefacts["kernel"]> => {
     const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
       prepareKernelTree(spec, {
@@ -183,6 +212,7 @@ export async function buildArtefacts(
     await folder.save();
     let bzImage = kernel.bzImage;
     let vmlinux = vmlinuxBeside(kernel.bzImage);
+    const sanitizer = await sanitizerPart(tree);
     if (opts.mutant) {
       // broken on purpose: the run measures the mutant, and every record says so
       const m = await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir);
@@ -207,6 +237,28 @@ export async function buildArtefacts(
       await folder.save();
       bzImage = mutant.bzImage;
       vmlinux = mutant.vmlinux;
+      if (sanitizer) {
+        const checked = await time("mutant build (sanitizer)", async () =>
+          buildMutantKernel({
+            base: sanitizer.build,
+            tree: tree.tree,
+            mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+            progress,
+            jobs: opts.jobs,
+          }),
+        );
+        record.kernel.sanitizer = {
+          ...record.kernel.sanitizer!,
+          mutant: checked.record,
+          release: checked.record.kernelRelease,
+        };
+        await folder.save();
+        sanitizer.kernel = {
+          bzImage: checked.bzImage,
+          vmlinux: checked.vmlinux,
+          release: checked.record.kernelRelease,
+        };
+      }
     }
     if (opts.prefix !== undefined || opts.commit !== undefined) {
       const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
@@ -221,7 +273,20 @@ export async function buildArtefacts(
       bzImage = variant.bzImage;
       vmlinux = variant.vmlinux;
     }
-    return { bzImage, vmlinux };
+    if (!sanitizer) {
+      if (opts.phases.includes("correctness"))
+        record.checksKernel = {
+          kind: "plain",
+          release: record.kernel.release ?? "",
+          why:
+            opts.checkKernel === "plain"
+              ? "--check-kernel plain"
+              : "a commit of the tree (--prefix, --commit) is checked on its plain build",
+        };
+      return { bzImage, vmlinux };
+    }
+    record.checksKernel = { kind: "sanitizer", release: sanitizer.kernel.release };
+    return { bzImage, vmlinux, checks: sanitizer.kernel };
   };
   if (ctx.kernelOnly) {
     await kernelPart();

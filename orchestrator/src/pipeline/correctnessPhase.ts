@@ -44,10 +44,14 @@ interface CorrectnessContext {
   series: SeriesSpec;
   /** Guests at once: the checks' boots run side by side, but for those that hunt a race (the table's `alone`). */
   parallel: number;
+  /** The machine boots the sanitizer kernel (KASAN, kmemleak, lockdep): every boot gets longer. */
+  sanitizer?: boolean;
 }
 
 /** TCG runs the checks this much slower than their typical times: their boots get that much longer. */
 const TCG_SLOWDOWN = 1.5;
+/** KASAN generic inline, lockdep and kmemleak's scans on top: about 3x, as kernel CI measures KASAN alone. */
+const SANITIZER_SLOWDOWN = 3;
 
 /** The extra disks the checks need (a forged copy, corrupted copies), or why each check that needs one cannot run on this pair. */
 async function extraDisks(
@@ -158,7 +162,7 @@ export async function runCorrectness(pair: ImagePair | undefined, ctx: Correctne
       shareOptions: ctx.series.shareMountOptions,
       digest: opts.digest,
       imagesMiB: bytes / 2 ** 20,
-      slowdown: ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1,
+      slowdown: (ctx.machine.accel === "tcg" ? TCG_SLOWDOWN : 1) * (ctx.sanitizer ? SANITIZER_SLOWDOWN : 1),
     },
   );
   const manifests = { A: pair.a.manifest, B: pair.b.manifest };

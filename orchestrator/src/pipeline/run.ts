@@ -150,11 +150,23 @@ export async function runBench(
     await time("runtime phase (all boots)", async () => (await runRuntime(pairs, ctx), {}));
   // the checks are one unit of work: the first shard runs them, the merge carries them over
   const checksHere = !opts.shard || opts.shard.index === 1;
-  if (phases.includes("correctness") && checksHere)
+  if (phases.includes("correctness") && checksHere) {
+    const checks = art.kernel.checks;
+    if (!checks && !record.checksKernel)
+      record.checksKernel = {
+        kind: "plain",
+        release: record.kernel?.release ?? "",
+        why: "the exported artefacts carry no sanitizer kernel",
+      };
+    // the checks boot their own kernel (the sanitizer build) on the same accelerator and initramfs
+    const checksCtx = checks
+      ? { ...ctx, machine: { ...machine, kernel: checks.bzImage, vmlinux: checks.vmlinux }, sanitizer: true }
+      : { ...ctx, sanitizer: false };
     await time(
       "correctness phase (all boots)",
-      async () => (await runCorrectness(art.checks, { ...ctx, series: spec }), {}),
+      async () => (await runCorrectness(art.checks, { ...checksCtx, series: spec }), {}),
     );
+  }
   // conclusions are about the whole job: a shard's part cannot draw them, its merge does
   if (!opts.shard) record.warnings.push(...conclusions(record));
   return finish(folder);

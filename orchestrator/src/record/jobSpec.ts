@@ -96,6 +96,12 @@ const measureFields = {
   checkReps: Count.default(1),
   /** Boots a check gets again after it failed or oopsed, so its verdict carries a rate. */
   checkReruns: z.number().int().nonnegative().default(3),
+  /**
+   * The kernel the correctness checks boot: the series' kernel built again
+   * with kernel/sanitizer.config (KASAN, kmemleak, lockdep: a fault that does
+   * not crash is reported where it happens), or the plain kernel the tables measure.
+   */
+  checkKernel: z.enum(["sanitizer", "plain"]).default("sanitizer"),
 };
 
 /** The guests and the host they share. */

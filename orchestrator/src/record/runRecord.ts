@@ -63,6 +63,15 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
   /** A kernel broken on purpose (kernel/mutants/), built on `build`: the run measured it, not the series. */
   mutant: MutantBuildRecordSchema.optional(),
   release: z.string().optional(),
+  /** The same kernel built again with kernel/sanitizer.config, which the correctness checks boot (--check-kernel sanitizer). */
+  sanitizer: z
+    .object({
+      build: KernelBuildRecordSchema,
+      buildKey: z.string(),
+      release: z.string(),
+      mutant: MutantBuildRecordSchema.optional(),
+    })
+    .optional(),
 });
 
 /** A run stands where any long run does. */
@@ -124,6 +133,10 @@ export const RunRecordSchema = z.object({
   runtimeCells: z.array(RuntimeCellSchema),
   /** The correctness phase: one result per check (two for trust); absent in runs made before it existed. */
   correctness: z.array(CorrectnessResultSchema).default([]),
+  /** The kernel every correctness check booted: which build, and why it is the plain one when it is (absent in runs made before sanitizer kernels). */
+  checksKernel: z
+    .object({ kind: z.enum(["sanitizer", "plain"]), release: z.string(), why: z.string().optional() })
+    .optional(),
   /** The pair the checks booted when it is not one of the measured workloads (built for the checks alone). */
   checksPair: PairRecordSchema.optional(),
   /** The forged and corrupted images the checks used: which file, which bytes, what each change means. */

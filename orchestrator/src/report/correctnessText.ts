@@ -17,8 +17,26 @@ function subject(results: CorrectnessResult[]): string {
   return `${workloads}, series ${series}`;
 }
 
+export interface ChecksKernel {
+  kind: "sanitizer" | "plain";
+  release: string;
+  why?: string;
+}
+
+/** Which kernel judged the checks, in one sentence (absent in runs made before sanitizer kernels). */
+function judgedOn(kernel: ChecksKernel | undefined): string[] {
+  if (!kernel) return [];
+  if (kernel.kind === "sanitizer")
+    return [
+      `Judged on the sanitizer build of ${kernel.release} (kernel/sanitizer.config: KASAN generic inline, kmemleak scanned after each check, lockdep, DEBUG_VM, DEBUG_LIST, BUG_ON_DATA_CORRUPTION); the tables measure the plain build.`,
+    ];
+  return [
+    `Judged on the plain build of ${kernel.release}${kernel.why ? ` (${kernel.why})` : ""}: a fault that does not crash may go unseen.`,
+  ];
+}
+
 /** One line per check: name, result, one-line reason; plain text, as a mail wants it. */
-export function renderCorrectnessText(results: CorrectnessResult[]): string[] {
+export function renderCorrectnessText(results: CorrectnessResult[], kernel?: ChecksKernel): string[] {
   if (!results.length) return [];
   const w = Math.max(...results.map((r) => r.name.length));
   const labels = results.map((r) => resultWithRate(r).toUpperCase());
@@ -33,12 +51,13 @@ export function renderCorrectnessText(results: CorrectnessResult[]): string[] {
     "",
     "FAIL: a guarantee the feature documents for any mount setup was broken. FINDING: behaviour inside the documented trust model,",
     "or hardening mainline has that this kernel lacks. NA: nothing could be proven here (why is given). ERROR: the check could not judge the kernel.",
+    ...judgedOn(kernel),
     "",
   ];
 }
 
 /** What each check proves, its result, why, and how long it took. */
-export function renderCorrectnessMarkdown(results: CorrectnessResult[]): string[] {
+export function renderCorrectnessMarkdown(results: CorrectnessResult[], kernel?: ChecksKernel): string[] {
   if (!results.length) return [];
   const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
   const out = [
@@ -47,6 +66,7 @@ export function renderCorrectnessMarkdown(results: CorrectnessResult[]): string[
     `Checks of page cache sharing on ${subject(results)}: one fresh boot per check, sharing on, every read compared with what the image holds ` +
       "(read with sharing off first). A WARNING, BUG or oops in the kernel log fails the check; `na` means the check could not prove anything here, " +
       "and says why; a finding is documented behaviour worth knowing.",
+    ...judgedOn(kernel).flatMap((l) => ["", l]),
     "",
     "| check | result | what it proves | reason | time (guest / boot) |",
     "|---|---|---|---|---|",

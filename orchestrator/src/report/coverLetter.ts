@@ -183,7 +183,7 @@ export function renderCoverLetter(run: RunRecord): string {
       ...notUpdates.map((n) => `  ${n}`),
       "",
     );
-  parts.push(...renderCorrectnessText(run.correctness));
+  parts.push(...renderCorrectnessText(run.correctness, run.checksKernel));
   const failed = failedCells(run);
   if (failed.length) {
     parts.push("Boots that failed (their cells are left out or measured from the other boots):");

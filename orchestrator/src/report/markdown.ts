@@ -88,7 +88,7 @@ export function renderMarkdown(run: RunRecord): string {
     out.push("", RUNTIME_SIGNIFICANCE_NOTE);
     out.push("");
   }
-  out.push(...renderCorrectnessMarkdown(run.correctness));
+  out.push(...renderCorrectnessMarkdown(run.correctness, run.checksKernel));
   const failed = failedCells(run);
   if (failed.length) {
     out.push("## Failed boots", "");

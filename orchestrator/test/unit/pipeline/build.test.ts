@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { kernelFragment } from "../../../src/kernel/prepare.js";
+import { loadSeries } from "../../../src/kernel/series.js";
 import { firstCompilerError } from "../../../src/kernel/build.js";
 import { pairPlan } from "../../../src/pipeline/buildArtefacts.js";
 import { resolveJob } from "../../../src/record/jobSpec.js";
@@ -66,5 +68,22 @@ describe("which pairs a run builds", () => {
       measured: ["mysql"],
       checks: "none",
     });
+  });
+});
+
+describe("the checks' sanitizer kernel", () => {
+  it("is the plain fragment with KASAN, kmemleak scanned on demand and lockdep on top, the series' symbol kept", async () => {
+    const spec = await loadSeries("mainline");
+    const plain = await kernelFragment(spec);
+    const sanitizer = await kernelFragment(spec, { sanitizer: true });
+    for (const [k, v] of plain) if (!["CONFIG_SLUB_TINY"].includes(k)) expect(sanitizer.get(k), k).toBe(v);
+    expect(plain.has("CONFIG_KASAN")).toBe(false);
+    expect(
+      ["CONFIG_KASAN", "CONFIG_KASAN_INLINE", "CONFIG_DEBUG_KMEMLEAK", "CONFIG_PROVE_LOCKING"].map((k) =>
+        sanitizer.get(k),
+      ),
+    ).toEqual(["y", "y", "y", "y"]);
+    expect(sanitizer.get("CONFIG_DEBUG_KMEMLEAK_AUTO_SCAN")).toBe("n");
+    expect(sanitizer.get("CONFIG_EROFS_FS_PAGE_CACHE_SHARE")).toBe("y");
   });
 });
