@@ -79,6 +79,11 @@ const JOB_OPTIONS: Record<JobKey, () => Option | [Option, Option]> = {
       "--mutants-dir <dir>",
       "your own kernel mutants (a folder with its mutants.yaml and patches, for the same series), beside the tool's",
     ),
+  patch: () =>
+    new Option(
+      "--patch <file>",
+      "your own patch (a diff of the tree, e.g. a candidate fix) on top of the series, built on its kernel (only what it touches recompiles); named in run.json and the cover letter",
+    ),
   jobs: () => new Option("--jobs <n>", "make -j for the kernel build (default: number of CPUs)").argParser(positiveInt),
   buildOnly: () => new Option("--build-only", "stop after the kernel is built"),
   workloads: () =>
@@ -192,7 +197,7 @@ export const TREE_OPTIONS: JobKey[] = [
   "fixups",
 ];
 /** Which build of it. */
-export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "mutantsDir", "jobs"];
+export const BUILD_OPTIONS: JobKey[] = ["prefix", "commit", "mutant", "mutantsDir", "patch", "jobs"];
 /** Which pairs are built. */
 export const PAIR_OPTIONS: JobKey[] = ["workloads", "images", "lock", "debs", "phases"];
 /** How they are measured. */

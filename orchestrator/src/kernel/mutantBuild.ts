@@ -8,6 +8,10 @@ import { patchedFiles } from "./mutants.js";
 
 export const MutantBuildRecordSchema = z.object({
   mutant: z.string(),
+  /** A mutant (broken on purpose) or a user's own patch (--patch): the same build, named apart. */
+  kind: z.enum(["mutant", "patch"]).default("mutant"),
+  /** A user's patch: its file as given. */
+  file: z.string().optional(),
   /** The folder of a reviewer's own mutant (--mutants-dir); absent for the tool's kernel/mutants/. */
   from: z.string().optional(),
   breaks: z.string(),
@@ -38,10 +42,14 @@ export async function buildMutantKernel(opts: {
   mutant: { name: string; breaks: string; patch: string; patchSha256: string };
   progress: Progress;
   jobs?: number;
+  /** A user's own patch (--patch) rather than a mutant: its release says "-patch-NAME". */
+  userPatch?: { file: string };
 }): Promise<{ bzImage: string; vmlinux: string; record: MutantBuildRecord; key: string; reused: boolean }> {
   const { base, mutant, progress } = opts;
+  const kind = opts.userPatch ? "patch" : "mutant";
   const files = patchedFiles(mutant.patch);
-  const inputs = { base: base.key, patch: mutant.patchSha256, v: 1 };
+  // a mutant's key is what it always was; a patch's differs in its release name, so in its key
+  const inputs = { base: base.key, patch: mutant.patchSha256, v: 1, ...(opts.userPatch ? { kind } : {}) };
   const hit = await cached(
     "kernel-mutant",
     inputs,
@@ -49,22 +57,24 @@ export async function buildMutantKernel(opts: {
     (dir) =>
       progress.stage(
         "build",
-        `mutant ${mutant.name}: ${files.join(", ")} on the ${base.record.kernelRelease} build`,
+        `${kind} ${mutant.name}: ${files.join(", ")} on the ${base.record.kernelRelease} build`,
         async () => {
           const t0 = Date.now();
           const src = path.join(dir, "src");
           await linkedCopy(opts.tree, src, files);
-          await applyDiff(src, mutant.patch, `mutant ${mutant.name}`);
+          await applyDiff(src, mutant.patch, `${kind} ${mutant.name}`);
           const built = await buildVariantKernel({
             base,
             tree: opts.tree,
             dir,
             jobs: opts.jobs,
-            localVersion: `-mutant-${mutant.name}`,
+            localVersion: `-${kind}-${mutant.name}`,
           });
           await keepOnlyVmlinux(dir);
           return {
             mutant: mutant.name,
+            kind,
+            ...(opts.userPatch ? { file: opts.userPatch.file } : {}),
             breaks: mutant.breaks,
             patchSha256: mutant.patchSha256,
             files,

@@ -127,8 +127,32 @@ export async function loadMutant(
 }
 
 /** The files a unified diff changes (its +++ lines, a/ b/ prefixes dropped). */
-export function patchedFiles(patch: string): string[] {
+export function patchedFiles(patch: string, what = "the mutant's patch"): string[] {
   const files = [...patch.matchAll(/^\+\+\+ (\S+)/gm)].map((m) => m[1]!.replace(/^b\//, ""));
-  if (!files.length) throw new BenchError("the mutant's patch changes no file (no +++ line)");
+  if (!files.length) throw new BenchError(`${what} changes no file (no +++ line)`);
   return [...new Set(files)];
+}
+
+/**
+ * A user's own patch (--patch): a unified diff of the tree, read and checked
+ * before anything is built. It is built like a mutant, on the series' kernel,
+ * and named "patch-<file name>" in the kernel's release.
+ */
+export async function loadUserPatch(
+  file: string,
+): Promise<{ name: string; patch: string; patchSha256: string; file: string; files: string[] }> {
+  const abs = path.resolve(file);
+  const patch = await readFile(abs, "utf8").catch(() => {
+    throw new BenchError(
+      `--patch ${file} cannot be read`,
+      "give the path of a unified diff (git diff, git format-patch)",
+    );
+  });
+  const files = patchedFiles(patch, `--patch ${file}`);
+  const name = path
+    .basename(abs)
+    .replace(/\.(patch|diff)$/, "")
+    .replace(/[^A-Za-z0-9.-]+/g, "-")
+    .slice(0, 40);
+  return { name, patch, patchSha256: sha256(patch), file: abs, files };
 }

@@ -14,7 +14,7 @@ import { buildKernel, compilerVersion, vmlinuxBeside, type KernelBuild } from ".
 import { kernelFragment, prepareKernelTree, type KernelTree } from "../kernel/prepare.js";
 import { buildCommitKernel, missingSymbols, type CommitBuildRecord } from "../kernel/commitBuild.js";
 import { BenchError } from "../util/errors.js";
-import { loadMutant } from "../kernel/mutants.js";
+import { loadMutant, loadUserPatch } from "../kernel/mutants.js";
 import { buildMutantKernel } from "../kernel/mutantBuild.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import type { SeriesSpec } from "../kernel/series.js";
@@ -213,36 +213,52 @@ export async function buildArtefacts(
     let bzImage = kernel.bzImage;
     let vmlinux = vmlinuxBeside(kernel.bzImage);
     const sanitizer = await sanitizerPart(tree);
-    if (opts.mutant) {
-      // broken on purpose: the run measures the mutant, and every record says so
-      const m = await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir);
-      const mutant = await time("mutant build", async () =>
+    // a mutant (broken on purpose) or your own patch: built on the series' kernel, measured instead of it
+    const onTop = opts.mutant
+      ? await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir).then((m) => ({
+          build: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+          from: m.outside ? path.dirname(m.file) : undefined,
+          userPatch: undefined,
+        }))
+      : opts.patch
+        ? await loadUserPatch(opts.patch).then((p) => ({
+            build: { name: p.name, breaks: "", patch: p.patch, patchSha256: p.patchSha256 },
+            from: undefined,
+            userPatch: { file: p.file },
+          }))
+        : null;
+    if (onTop) {
+      const kind = onTop.userPatch ? "patch" : "mutant";
+      const built = await time(`${kind} build`, async () =>
         buildMutantKernel({
           base: kernel,
           tree: tree.tree,
-          mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+          mutant: onTop.build,
+          userPatch: onTop.userPatch,
           progress,
           jobs: opts.jobs,
         }),
       );
+      const rec = { ...built.record, ...(onTop.from ? { from: onTop.from } : {}) };
       record.kernel = {
         ...record.kernel,
-        mutant: { ...mutant.record, ...(m.outside ? { from: path.dirname(m.file) } : {}) },
-        buildKey: mutant.key,
-        release: mutant.record.kernelRelease,
+        ...(onTop.userPatch ? { patch: rec } : { mutant: rec }),
+        buildKey: built.key,
+        release: built.record.kernelRelease,
       };
       progress.info(
-        `mutant ${m.mutant.name}: ${mutant.record.kernelRelease} ${mutant.reused ? "(cached)" : `(built in ${mutant.record.buildSeconds}s, ${mutant.record.incremental ? `compiled ${mutant.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : mutant.record.why})`}`,
+        `${kind} ${onTop.build.name}: ${built.record.kernelRelease} ${built.reused ? "(cached)" : `(built in ${built.record.buildSeconds}s, ${built.record.incremental ? `compiled ${built.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : built.record.why})`}`,
       );
       await folder.save();
-      bzImage = mutant.bzImage;
-      vmlinux = mutant.vmlinux;
+      bzImage = built.bzImage;
+      vmlinux = built.vmlinux;
       if (sanitizer) {
-        const checked = await time("mutant build (sanitizer)", async () =>
+        const checked = await time(`${kind} build (sanitizer)`, async () =>
           buildMutantKernel({
             base: sanitizer.build,
             tree: tree.tree,
-            mutant: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+            mutant: onTop.build,
+            userPatch: onTop.userPatch,
             progress,
             jobs: opts.jobs,
           }),

@@ -6,7 +6,7 @@ import { loadWorkload, type WorkloadSpec } from "../images/workloads.js";
 import { DEFAULT_LOCK, loadLock, lockedWorkload, type LoadedLock } from "../images/lockFile.js";
 import { seriesFromMbox } from "../kernel/patches/select.js";
 import { loadSeries, treeSpec, type SeriesSpec } from "../kernel/series.js";
-import { loadMutant, loadMutants } from "../kernel/mutants.js";
+import { loadMutant, loadMutants, loadUserPatch } from "../kernel/mutants.js";
 import { RESULT_NAMES } from "../guest/checks.js";
 import { kernelSrcKind } from "../kernel/seriesTree.js";
 import { BenchError } from "../util/errors.js";
@@ -137,6 +137,7 @@ export async function checkInputs(opts: JobSpec): Promise<CheckedInputs> {
   }
   const variants = [
     opts.mutant && "--mutant",
+    opts.patch && "--patch",
     opts.prefix !== undefined && "--prefix",
     opts.commit && "--commit",
   ].filter(Boolean);
@@ -159,6 +160,7 @@ export async function checkInputs(opts: JobSpec): Promise<CheckedInputs> {
       `--commit ${opts.commit} names a commit of a git tree, and series ${spec.name} is built from a Debian package`,
       "--kernel-src ~/linux --base-ref BASE --profile mainline --commit REV",
     );
+  if (opts.patch) await loadUserPatch(opts.patch);
   if (opts.mutant) {
     await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir);
     const { base } = await loadMutants(RESULT_NAMES);

@@ -55,6 +55,8 @@ const kernelFields = {
   mutant: z.string().optional(),
   /** A reviewer's own folder of mutants (its own mutants.yaml, for the same base), beside the tool's kernel/mutants/. */
   mutantsDir: z.string().optional(),
+  /** Your own patch (a candidate fix), applied on top of the series and built on its kernel; run.json and the letter name it. */
+  patch: z.string().optional(),
   /** make -j; the host's CPUs when absent. */
   jobs: Count.optional(),
   /** Stop once the kernel is built. */

@@ -62,6 +62,8 @@ export const KernelRecordSchema = KernelTreeRecordSchema.extend({
   variant: CommitBuildRecordSchema.optional(),
   /** A kernel broken on purpose (kernel/mutants/), built on `build`: the run measured it, not the series. */
   mutant: MutantBuildRecordSchema.optional(),
+  /** Your own patch (--patch), built on `build` the same way: the run measured the series with it on top. */
+  patch: MutantBuildRecordSchema.optional(),
   release: z.string().optional(),
   /** The same kernel built again with kernel/sanitizer.config, which the correctness checks boot (--check-kernel sanitizer). */
   sanitizer: z

@@ -198,5 +198,10 @@ export function renderCoverLetter(run: RunRecord): string {
     );
   }
   parts.push(`Series ${run.series.name} on ${kernel}, QEMU ${run.accel?.accel.toUpperCase() ?? "?"}.`);
+  const own = run.kernel?.patch;
+  if (own)
+    parts.push(
+      `With a patch that is not part of the series on top (--patch): ${own.file ?? own.mutant} (sha256 ${own.patchSha256.slice(0, 12)}, changes ${own.files.join(", ")}).`,
+    );
   return parts.join("\n") + "\n";
 }

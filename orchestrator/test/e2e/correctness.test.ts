@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runBench } from "../../src/pipeline/run.js";
 import { resolveJob } from "../../src/record/jobSpec.js";
 import { loadRunRecord } from "../../src/record/runRecord.js";
+import { cacheRoot } from "../../src/util/paths.js";
 import { Progress } from "../../src/util/progress.js";
 
 /**
@@ -28,6 +29,8 @@ describe("end to end: correctness checks on mainline", () => {
             paths: ["read"],
             phases: ["correctness"],
             checks,
+            // the plain build, as the tables measure it; the sanitizer build has its own test below
+            checkKernel: "plain",
             out,
             command: ["e2e", "correctness"],
           },
@@ -53,6 +56,47 @@ describe("end to end: correctness checks on mainline", () => {
         /^Correctness of page cache sharing \(synthetic, series mainline\), one boot per check:\n\n {2}private-write {2}PASS/,
       );
       expect(await readFile(path.join(out, "report.md"), "utf8")).toContain("| fadvise | pass |");
+    },
+    85 * 60_000,
+  );
+
+  it(
+    "judges on the sanitizer build: KASAN and kmemleak in the kernel, kmemleak scanned after the check, the record and letter say so",
+    async () => {
+      const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-sanitizer-"));
+      await runBench(
+        resolveJob(
+          {
+            series: "mainline",
+            workloads: ["synthetic"],
+            reps: 1,
+            modes: ["off", "on", "split"],
+            paths: ["read"],
+            phases: ["correctness"],
+            checks: ["umount-shared"],
+            out,
+            command: ["e2e", "sanitizer"],
+          },
+          "e2e",
+        ),
+        new Progress(),
+      );
+      const run = await loadRunRecord(out);
+      expect(run.checksKernel).toMatchObject({ kind: "sanitizer" });
+      expect(run.kernel?.sanitizer?.buildKey).not.toBe(run.kernel?.buildKey);
+      const config = await readFile(
+        path.join(cacheRoot(), "kernel-build", run.kernel!.sanitizer!.buildKey, run.kernel!.sanitizer!.build.config),
+        "utf8",
+      );
+      expect(config).toMatch(/^CONFIG_KASAN=y$/m);
+      expect(config).toMatch(/^CONFIG_DEBUG_KMEMLEAK=y$/m);
+      const [c] = run.correctness;
+      expect([c?.name, c?.result]).toEqual(["umount-shared", "pass"]);
+      // the leak oracle ran: kmemleak was scanned and found nothing allocated through EROFS
+      expect(c?.details.kmemleakErofs).toBe(0);
+      expect(await readFile(path.join(out, "cover-letter.txt"), "utf8")).toContain(
+        "Judged on the sanitizer build of 7.3.4",
+      );
     },
     85 * 60_000,
   );

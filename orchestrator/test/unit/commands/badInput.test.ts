@@ -111,6 +111,21 @@ const cases: Array<[string, () => string[], RegExp]> = [
   ],
   ["a bad repetition count", () => ["--reps", "0"], /"0" is not a positive whole number/],
   [
+    "a patch that does not exist",
+    () => ["--patch", "/missing/fix.patch"],
+    /error: --patch \/missing\/fix\.patch cannot be read\n {2}fix: give the path of a unified diff/,
+  ],
+  [
+    "a patch that changes no file",
+    () => ["--patch", path.join(root, "empty.mbox")],
+    /error: --patch .*empty\.mbox changes no file \(no \+\+\+ line\)/,
+  ],
+  [
+    "a patch and a mutant together",
+    () => ["--patch", path.join(root, "empty.mbox"), "--mutant", "fadvise-noop"],
+    /error: --mutant and --patch each choose the kernel to measure: give one/,
+  ],
+  [
     "an unknown correctness check",
     () => ["--checks", "fadvise,nope"],
     /unknown check "nope" \(choose from private-write,/,

@@ -74,6 +74,7 @@ describe("recall", () => {
         ...runRecord().kernel!,
         mutant: {
           mutant: "domain-shown",
+          kind: "mutant",
           breaks: "b",
           patchSha256: "p",
           files: [],
