@@ -117,6 +117,8 @@ void kmsg_collect(void);
 /* kmemleak on a sanitizer kernel (leaks.c): cleared at a check's start, judged at its end */
 void kmemleak_begin(void);
 void kmemleak_judge(void);
+/* a kmemleak report judged (what kmemleak_judge reads), for the host's tests too */
+void kmemleak_verdict(const char *report);
 void check_begin(const char *name, const char *proves);
 void check_result(const char *name, const char *proves, const char *result, const char *reason);
 int check_end(void);

@@ -18,6 +18,8 @@ const ObservedSchema = z.object({
   state: z.enum(SIGNAL_STATES),
   /** "fail 1/4 boots", a leak's cell, a corrupted file. */
   detail: z.string(),
+  /** The whole reason of a check's result (a mutant's evidence is looked for here). */
+  reason: z.string().optional(),
   /** Failing runs of a check out of all its runs, when it ran more than once. */
   failed: z.number().int().optional(),
   of: z.number().int().optional(),
@@ -79,6 +81,7 @@ export function signalsOf(run: SignalSource, checkNames: readonly string[]): Map
     out.set(name, {
       state,
       detail: `${resultWithRate(r)}: ${first(r.reason)}`,
+      reason: r.reason,
       ...(r.boots ? { failed: rate.failed, of: rate.of } : {}),
     });
   }
@@ -96,6 +99,7 @@ const VERDICTS = [
   "intermittent",
   "known",
   "inconclusive",
+  "otherwise",
 ] as const;
 export type KnownVerdict = (typeof VERDICTS)[number];
 
@@ -104,6 +108,8 @@ export interface Expectation {
   name: string;
   caughtBy: string[];
   mayAlsoFail: string[];
+  /** What a failure of caughtBy must say (kernel/mutants/mutants.yaml, evidence). */
+  evidence?: string;
 }
 
 const failedState = (s: SignalState) => isFailed(s === "clean" ? "pass" : s);
@@ -139,7 +145,9 @@ export function judgeSignal(
   if (must) {
     if (must.endsWith("=finding"))
       return seen.state === "finding" && onMainline?.state !== "finding" ? "caught" : failing ? "unexpected" : "missed";
-    if (failing) return "caught";
+    // caught for the reason the entry names, or failed otherwise: a failure for another reason proves nothing
+    if (failing)
+      return !want.evidence || new RegExp(want.evidence).test(seen.reason ?? seen.detail) ? "caught" : "otherwise";
     return seen.state === "error" || seen.state === "absent" || seen.state === "na" ? "inconclusive" : "missed";
   }
   const may = want.mayAlsoFail.some((s) => s.replace(/=finding$/, "") === signal);
@@ -163,7 +171,7 @@ export const TargetResultSchema = z.object({
 export type TargetResult = z.infer<typeof TargetResultSchema>;
 
 /** Verdicts that make the known-answer run fail: a defect of this tool, to be fixed before anything else. */
-export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "inconclusive"];
+export const BAD_VERDICTS: readonly KnownVerdict[] = ["missed", "unexpected", "inconclusive", "otherwise"];
 
 /** A target as the run measured it: its signals, or the error that kept it from being measured; mainline expects nothing. */
 export interface MeasuredTarget {

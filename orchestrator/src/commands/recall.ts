@@ -13,7 +13,10 @@ const shown = (dir: string) => {
   const rel = path.relative(process.cwd(), dir);
   return rel && !rel.startsWith("..") ? rel : dir;
 };
-const kernelOf = (r: RunRecord) => r.kernel?.release ?? r.kernel?.build?.kernelRelease ?? "kernel not recorded";
+const kernelOf = (r: RunRecord) => {
+  const release = r.kernel?.release ?? r.kernel?.build?.kernelRelease ?? "kernel not recorded";
+  return r.checksKernel ? `${release}, checks on its ${r.checksKernel.kind} build` : release;
+};
 
 /**
  * `recall SERIES_RUN MAINLINE_RUN`: the series' laterUpstream changes with

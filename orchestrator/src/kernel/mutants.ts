@@ -28,6 +28,22 @@ const MutantSchema = strictObject({
   breaks: z.string(),
   caughtBy: z.array(SignalSchema).min(1),
   mayAlsoFail: z.array(SignalSchema).default([]),
+  /**
+   * What a failure of `caughtBy` must say to count as caught (a regular
+   * expression over its reason: "KASAN: slab-use-after-free in erofs_", "LEAK:
+   * kmemleak"); a failure that does not say it is "failed otherwise".
+   */
+  evidence: z
+    .string()
+    .refine((s) => {
+      try {
+        new RegExp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "a regular expression")
+    .optional(),
 });
 type Mutant = z.infer<typeof MutantSchema>;
 

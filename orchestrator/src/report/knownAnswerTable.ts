@@ -12,6 +12,7 @@ const CELL: Record<KnownVerdict, string> = {
   intermittent: "int",
   known: "KNOWN",
   inconclusive: "??",
+  otherwise: "OTHER",
 };
 
 /** Short column heads, in the order the signals are given. */
@@ -42,7 +43,8 @@ export function knownAnswerLegend(signals: readonly string[]): string[] {
     "cells: CAUGHT = failed as the mutant's entry says it must; MISSED = did not (a defect of this tool); UNEXP = failed where nothing implies it;",
     "impl = failed, as the mutant implies; find = a finding (by design on mainline); int = failed in some boots only (its rate in the details);",
     "KNOWN = a failure the base itself has (kernel/mutants/mutants.yaml, knownOnBase): a bug of the kernel the check found;",
-    "?? = could not judge (error, not applicable, not run) where a verdict was needed; . = as on mainline",
+    "?? = could not judge (error, not applicable, not run) where a verdict was needed; . = as on mainline;",
+    "OTHER = failed, but without the evidence the mutant's entry names (a defect of this tool: caught for the wrong reason)",
   ];
 }
 

@@ -59,7 +59,7 @@ export async function runKnownAnswer(
       target: m.name,
       breaks: m.breaks,
       ...(m.outside ? { from: m.dir } : {}),
-      expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail },
+      expect: { name: m.name, caughtBy: m.caughtBy, mayAlsoFail: m.mayAlsoFail, evidence: m.evidence },
     })),
   ];
   const dir = path.resolve(opts.out);

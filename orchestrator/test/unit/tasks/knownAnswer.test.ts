@@ -3,7 +3,13 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { judgeSignal, judgeTargets, signalsOf, type Observed } from "../../../src/analysis/knownAnswerVerdicts.js";
+import {
+  BAD_VERDICTS,
+  judgeSignal,
+  judgeTargets,
+  signalsOf,
+  type Observed,
+} from "../../../src/analysis/knownAnswerVerdicts.js";
 import { RESULT_NAMES } from "../../../src/guest/checks.js";
 import { loadAllMutants, loadMutant, loadMutants, mutantsDir, patchedFiles } from "../../../src/kernel/mutants.js";
 import { SIGNALS, verdictLine } from "../../../src/tasks/knownAnswer.js";
@@ -169,6 +175,18 @@ describe("known-answer signals", () => {
     expect(judgeSignal("reclaim", seen("finding"), m, seen("clean"))).toBe("unexpected");
     expect(judgeSignal("trust-same-domain", seen("finding"), m, seen("finding"))).toBe("finding");
     expect(judgeSignal("reclaim", seen("clean"), m, seen("clean"))).toBe("ok");
+  });
+
+  it("calls a failure caught only when it carries the evidence the entry names, and says 'otherwise' when it does not", () => {
+    const m = { ...mutant(["mount-cycles"]), evidence: "LEAK: kmemleak .* erofs_lookup" };
+    const leak = {
+      ...seen("fail"),
+      reason: "LEAK: kmemleak found 3 unreferenced object(s); first: 64 bytes allocated at __kmalloc <- erofs_lookup",
+    };
+    expect(judgeSignal("mount-cycles", leak, m, seen("clean"))).toBe("caught");
+    const timeout = { ...seen("fail"), reason: "only 12 cycles in 60 s" };
+    expect(judgeSignal("mount-cycles", timeout, m, seen("clean"))).toBe("otherwise");
+    expect(BAD_VERDICTS).toContain("otherwise");
   });
 
   it("marks a failure the base itself has as known, on the base and on every mutant, unless a mutant must be caught by it", () => {
