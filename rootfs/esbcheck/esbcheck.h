@@ -116,6 +116,8 @@ void step(const char *what, const char *fmt, ...) __attribute__((format(printf, 
 void kmsg_collect(void);
 /* kmemleak on a sanitizer kernel (leaks.c): cleared at a check's start, judged at its end */
 void kmemleak_begin(void);
+/* the kernel has kmemleak (the sanitizer build): the slab bands give way to it */
+int kmemleak_present(void);
 void kmemleak_judge(void);
 /* a kmemleak report judged (what kmemleak_judge reads), for the host's tests too */
 void kmemleak_verdict(const char *report);

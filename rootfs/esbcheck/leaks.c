@@ -16,6 +16,8 @@
 
 static int kmemleak_command(const char *cmd) { return write_file(KMEMLEAK, cmd); }
 
+int kmemleak_present(void) { return access(KMEMLEAK, W_OK) == 0; }
+
 void kmemleak_begin(void) {
   if (access(KMEMLEAK, W_OK) == 0) kmemleak_command("clear");
 }

@@ -124,8 +124,13 @@ void judge_leftovers(struct mem base, long unmounts, long file_kib) {
     fail("%+ld KiB of page cache still held after %ld unmounts with nothing mounted (band %d KiB; the largest shared file is %ld KiB): something kept a reference to a file",
          dl, unmounts, LEFT_PAGE_BAND_KIB, file_kib);
   if (di > inode_band) fail("%+ld inodes after %ld unmounts (band %ld: one leaked per unmount exceeds it)", di, unmounts, inode_band);
-  if (ds > SLAB_BAND_KIB) fail("slab grew %ld KiB over %ld unmounts (band %d KiB)", ds, unmounts, SLAB_BAND_KIB);
-  if (du > SUNRECLAIM_BAND_KIB) fail("unreclaimable slab grew %ld KiB over %ld unmounts (band %d KiB)", du, unmounts, SUNRECLAIM_BAND_KIB);
+  /* KASAN's quarantine holds freed objects back (slab grew 1.4-2.2 MiB over 200 unmounts of mainline on the
+     sanitizer kernel, with kmemleak finding nothing): there kmemleak judges what slab would, object by object */
+  if (kmemleak_present()) det_str("slabBands", "not judged: a sanitizer kernel (KASAN's quarantine keeps freed objects); kmemleak judges leaks");
+  else {
+    if (ds > SLAB_BAND_KIB) fail("slab grew %ld KiB over %ld unmounts (band %d KiB)", ds, unmounts, SLAB_BAND_KIB);
+    if (du > SUNRECLAIM_BAND_KIB) fail("unreclaimable slab grew %ld KiB over %ld unmounts (band %d KiB)", du, unmounts, SUNRECLAIM_BAND_KIB);
+  }
   snprintf(LEFTOVER_SUMMARY, sizeof LEFTOVER_SUMMARY, "after %ld unmounts: page cache held %+ld KiB, %+ld inodes, slab %+ld KiB", unmounts, dl, di, ds);
 }
 

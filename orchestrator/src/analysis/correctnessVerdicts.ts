@@ -73,6 +73,17 @@ function oopsLine(o: { headline: string; rip?: string }): string {
   return `${o.headline}${o.rip ? ` at ${o.rip}` : ""}`;
 }
 
+/**
+ * A sanitizer's report (KASAN, UBSAN, lockdep) in a boot whose check still
+ * reported: its headline, the access, and the first EROFS frame of its
+ * trace, which the headline alone (often a library function: memcmp) hides.
+ */
+function sanitizerEvidence(o: BootEnd["oops"]): string | undefined {
+  if (!o?.kind || o.kind === "oops") return undefined;
+  const frame = o.trace?.find((f) => /^(z_)?erofs_/.test(f));
+  return `${o.headline}${o.access ? `, ${o.access}` : ""}${frame ? `, from ${frame}` : ""} (the whole report: oops.txt)`;
+}
+
 /** The last corrupt case that began, for naming the case an oops happened in. */
 function lastCase(stream: CheckStream, check: string): string | undefined {
   const begun = stream.steps.filter((s) => s.check === check && s.step === "case-begin");
@@ -113,10 +124,11 @@ export function judgeCorrectness(
         continue;
       }
       if (line) {
+        const evidence = isFailed(line.result) ? sanitizerEvidence(boot.oops) : undefined;
         out.push({
           ...base,
           result: line.result,
-          reason: line.reason,
+          reason: evidence ? `${line.reason}; sanitizer: ${evidence}` : line.reason,
           proves: line.proves || r.proves,
           ms: line.ms,
           details: line.details,

@@ -16,7 +16,7 @@ import { bootPastInit, describeBootFailure, type EarlyHang } from "./qemu.js";
 
 /** How a boot ended, as the verdicts need it (the oops already symbolised). */
 export interface BootEnd {
-  oops?: { headline: string; rip?: string };
+  oops?: { headline: string; rip?: string; kind?: string; access?: string; trace?: string[] };
   panicked: boolean;
   timedOut: boolean;
   wallMs: number;
@@ -66,7 +66,9 @@ export async function runCheckBoot(
     throw await describeBootFailure(r, `correctness ${boot.check}`);
   const stream = parseCheckStream(await readFile(r.samples, "utf8"), r.samples);
   const end: BootEnd = {
-    oops: r.oops ? { headline: r.oops.headline, rip: r.oops.rip } : undefined,
+    oops: r.oops
+      ? { headline: r.oops.headline, rip: r.oops.rip, kind: r.oops.kind, access: r.oops.access, trace: r.oops.trace }
+      : undefined,
     panicked: r.panicked,
     timedOut: r.timedOut,
     wallMs: r.wallMs,

@@ -53,20 +53,23 @@ function stackAfter(lines: string[], title: RegExp): string[] | undefined {
 /** The first oops in a console log, addresses unresolved. */
 export function parseOops(consoleText: string): Oops | null {
   const lines = consoleText.split("\n").map((l) => l.replace(/^\[\s*\d+\.\d+\]\s*/, "").trimEnd());
-  const start = lines.findIndex((l) => HEADLINE.test(l));
+  // a report while the guest ran its work (after /init began) before one from the kernel's own early boot
+  const init = lines.findIndex((l) => /^esb: mode=/.test(l));
+  const after = init < 0 ? -1 : lines.findIndex((l, i) => i > init && HEADLINE.test(l));
+  const start = after >= 0 ? after : lines.findIndex((l) => HEADLINE.test(l));
   if (start < 0) return null;
   const oops: Oops = { headline: lines[start]!, kind: kindOf(lines[start]!), trace: [] };
   let inTrace = false;
-  const after = lines.slice(start + 1);
+  const rest = lines.slice(start + 1);
   if (oops.kind === "kasan") {
     // the report ends at its closing rule; its stacks name the object's allocation and free
-    const end = after.findIndex((l) => /^={20,}$/.test(l));
-    const report = end < 0 ? after : after.slice(0, end);
+    const end = rest.findIndex((l) => /^={20,}$/.test(l));
+    const report = end < 0 ? rest : rest.slice(0, end);
     oops.access = report.find((l) => /^(Read|Write) of size \d+ at addr /.test(l));
     oops.allocated = stackAfter(report, /^Allocated by task \d+/);
     oops.freed = stackAfter(report, /^Freed by task \d+/);
   }
-  for (const l of after) {
+  for (const l of rest) {
     const rip = /^RIP: [0-9a-f]{4}:(\S+)/.exec(l);
     if (rip && !oops.rip) oops.rip = rip[1];
     const comm = /\bComm: (\S+)/.exec(l);
