@@ -184,6 +184,49 @@ async function refsTree(
   return { lines, list: await readFile(out, "utf8").catch(() => ""), exitCode: r.exitCode ?? -1 };
 }
 
+describe("esbcheck's leak oracle, on the host", () => {
+  const leakReport = async (text: string) => {
+    const file = path.join(work, `kmemleak-${text.length}.txt`);
+    await writeFile(file, text);
+    const r = await execa(esbcheck, ["leak-report", file], { reject: false });
+    const check = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as CheckLine)
+      .find((l) => l.t === "check")!;
+    return { check, exitCode: r.exitCode };
+  };
+
+  it("fails a report whose object was allocated through EROFS, naming its size and backtrace (a report of the guest's kernel)", async () => {
+    // kmemleak's block for the lookup-leak mutant, as the sanitizer guest printed it (no addresses in its frames)
+    const block = await readFile(
+      path.resolve(import.meta.dirname, "../fixtures/sanitizer/kmemleak-lookup-leak.txt"),
+      "utf8",
+    );
+    const { check, exitCode } = await leakReport(block);
+    expect(check.result).toBe("fail");
+    expect(check.reason).toMatch(
+      /^LEAK: kmemleak found 1 unreferenced object\(s\) allocated through EROFS .*; first: 64 bytes allocated at __kmalloc_cache_noprof <- erofs_lookup <- __lookup_slow/,
+    );
+    expect(check.details).toMatchObject({ kmemleakObjects: 1, kmemleakErofs: 1 });
+    expect(String(check.details.kmemleakFirst)).toContain("unreferenced object 0xff11000004d06d00 (size 64)");
+    expect(exitCode).toBe(1);
+  });
+
+  it("counts objects allocated elsewhere without failing, and passes an empty report", async () => {
+    const block = await readFile(
+      path.resolve(import.meta.dirname, "../fixtures/sanitizer/kmemleak-lookup-leak.txt"),
+      "utf8",
+    );
+    const elsewhere = block.replace(/erofs_lookup/g, "ext4_lookup");
+    expect((await leakReport(elsewhere)).check).toMatchObject({
+      result: "pass",
+      details: { kmemleakObjects: 1, kmemleakErofs: 0 },
+    });
+    expect((await leakReport("")).check).toMatchObject({ result: "pass", details: { kmemleakObjects: 0 } });
+  });
+});
+
 describe("esbcheck's reference pass, on the host", () => {
   it("names every regular file as on disk, with the size and digest the host computes, and writes the list the checks load", async () => {
     const files: Record<string, Buffer> = {
