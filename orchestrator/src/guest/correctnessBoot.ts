@@ -67,7 +67,14 @@ export async function runCheckBoot(
   const stream = parseCheckStream(await readFile(r.samples, "utf8"), r.samples);
   const end: BootEnd = {
     oops: r.oops
-      ? { headline: r.oops.headline, rip: r.oops.rip, kind: r.oops.kind, access: r.oops.access, trace: r.oops.trace }
+      ? {
+          headline: r.oops.headline,
+          rip: r.oops.rip,
+          kind: r.oops.kind,
+          access: r.oops.access,
+          // the frames the kernel is sure of: a "?" frame is an address left on the stack
+          trace: r.oops.trace.filter((_, i) => !r.oops!.guessed?.includes(i)),
+        }
       : undefined,
     panicked: r.panicked,
     timedOut: r.timedOut,

@@ -19,6 +19,8 @@ export interface Oops {
   /** Where it happened and the call trace, innermost first, symbolised when possible. */
   rip?: string;
   trace: string[];
+  /** Indexes of `trace` the kernel marked "?": addresses found on the stack, not a call it is sure of. */
+  guessed?: number[];
   comm?: string;
 }
 
@@ -81,7 +83,10 @@ export function parseOops(consoleText: string): Oops | null {
     if (inTrace) {
       if (/<\/TASK>|^---\[ end trace/.test(l)) break;
       const frame = /^\s*(\?\s*)?(\S+)$/.exec(l.trim());
-      if (frame && frame[2] !== "<TASK>") oops.trace.push(frame[2]!);
+      if (frame && frame[2] !== "<TASK>") {
+        if (frame[1]) oops.guessed = [...(oops.guessed ?? []), oops.trace.length];
+        oops.trace.push(frame[2]!);
+      }
     }
   }
   return oops;

@@ -315,6 +315,34 @@ describe("correctness verdicts", () => {
     });
   });
 
+  it("adds a sanitizer's report to a failed check's reason, with the first EROFS frame the kernel is sure of", () => {
+    const s = parseCheckStream(
+      [
+        begin("fadvise"),
+        result("fadvise", "fail", "kernel log: BUG: KASAN: slab-use-after-free in memcmp+0xf6/0x185"),
+        dmesg,
+      ].join("\n"),
+    );
+    const kasan = {
+      headline: "BUG: KASAN: slab-use-after-free in memcmp+0xf6/0x185",
+      kind: "kasan",
+      access: "Read of size 8 at addr ff11 by task esbcheck/85",
+      trace: [
+        "dump_stack_lvl+0x69/0x90",
+        "memcmp+0xf6/0x185",
+        "erofs_ishare_iget5_eq+0xb1/0xbe",
+        "erofs_lookup+0x264/0x29c",
+      ],
+    };
+    expect(judgeCorrectness(["fadvise"], s, { ...cleanBoot, oops: kasan })[0]!.reason).toBe(
+      "kernel log: BUG: KASAN: slab-use-after-free in memcmp+0xf6/0x185; sanitizer: BUG: KASAN: slab-use-after-free in memcmp+0xf6/0x185, Read of size 8 at addr ff11 by task esbcheck/85, from erofs_ishare_iget5_eq+0xb1/0xbe (the whole report: oops.txt)",
+    );
+    // a plain kernel's warning is not a sanitizer's report: the reason stays the guest's
+    expect(judgeCorrectness(["fadvise"], s, { ...cleanBoot, oops: { ...kasan, kind: "oops" } })[0]!.reason).toBe(
+      "kernel log: BUG: KASAN: slab-use-after-free in memcmp+0xf6/0x185",
+    );
+  });
+
   it("fails everything when the reference read failed or disagrees with the manifests", () => {
     const broken = parseCheckStream(
       [
