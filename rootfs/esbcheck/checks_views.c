@@ -116,20 +116,11 @@ static int judge_names(const char *side, uintptr_t start, uintptr_t end, const c
 
 /* the first kernel WARNING (or other splat) logged since `fd` was opened, into `line`; 0 when none */
 static int kmsg_splat(int fd, char *line, size_t cap) {
-  char rec[8192];
+  char msg[8192];
   int found = 0;
   if (fd < 0) return 0;
-  for (;;) {
-    ssize_t r = read(fd, rec, sizeof rec - 1);
-    if (r < 0 && errno == EPIPE) continue;
-    if (r <= 0) break;
-    rec[r] = 0;
-    char *msg = strchr(rec, ';');
-    msg = msg ? msg + 1 : rec;
-    char *nl = strchr(msg, '\n');
-    if (nl) *nl = 0;
-    if (!found && (strstr(msg, "WARNING:") || strstr(msg, "BUG:") || strstr(msg, "Oops"))) { snprintf(line, cap, "%.200s", msg); found = 1; }
-  }
+  while (kmsg_next(fd, msg, sizeof msg))
+    if (!found && kmsg_is_splat(msg)) { snprintf(line, cap, "%.200s", msg); found = 1; }
   return found;
 }
 

@@ -114,6 +114,10 @@ void summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fmt: extra JSON members without the leading comma, or NULL */
 void step(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kmsg_collect(void);
+/* the next record of /dev/kmsg read from `fd`, its message only; 0 at the end */
+int kmsg_next(int fd, char *msg, size_t cap);
+/* a kernel log line that fails a check: a WARNING, BUG, oops, busy inodes, a sysfs duplicate */
+int kmsg_is_splat(const char *msg);
 /* kmemleak on a sanitizer kernel (leaks.c): cleared at a check's start, judged at its end */
 void kmemleak_begin(void);
 /* the kernel has kmemleak (the sanitizer build): the slab bands give way to it */

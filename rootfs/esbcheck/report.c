@@ -97,23 +97,35 @@ static void kmsg_open(void) {
   if (C.kmsg >= 0) lseek(C.kmsg, 0, SEEK_END);
 }
 
+int kmsg_next(int fd, char *msg, size_t cap) {
+  char rec[8192];
+  for (;;) {
+    ssize_t r = read(fd, rec, sizeof rec - 1);
+    if (r < 0 && errno == EPIPE) continue; /* records overwritten: go on */
+    if (r <= 0) return 0;
+    rec[r] = 0;
+    char *m = strchr(rec, ';');
+    m = m ? m + 1 : rec;
+    char *nl = strchr(m, '\n');
+    if (nl) *nl = 0;
+    snprintf(msg, cap, "%s", m);
+    return 1;
+  }
+}
+
+int kmsg_is_splat(const char *msg) {
+  return !!(strstr(msg, "WARNING:") || strstr(msg, "BUG:") || strstr(msg, "Oops") || strstr(msg, "general protection")
+            || strstr(msg, "kernel BUG") || strstr(msg, "Busy inodes") || strstr(msg, "cannot create duplicate filename")
+            || strstr(msg, "Call Trace"));
+}
+
 void kmsg_collect(void) {
   struct jb lines = {0};
   int n = 0, splat = 0;
-  char rec[8192], first[256] = "";
+  char msg[8192], first[256] = "";
   if (C.kmsg < 0) { det_str("kmsg", "unavailable"); return; }
-  for (;;) {
-    ssize_t r = read(C.kmsg, rec, sizeof rec - 1);
-    if (r < 0 && errno == EPIPE) continue; /* records overwritten: go on */
-    if (r <= 0) break;
-    rec[r] = 0;
-    char *msg = strchr(rec, ';');
-    msg = msg ? msg + 1 : rec;
-    char *nl = strchr(msg, '\n');
-    if (nl) *nl = 0;
-    int bad = !!(strstr(msg, "WARNING:") || strstr(msg, "BUG:") || strstr(msg, "Oops") || strstr(msg, "general protection")
-                 || strstr(msg, "kernel BUG") || strstr(msg, "Busy inodes") || strstr(msg, "cannot create duplicate filename")
-                 || strstr(msg, "Call Trace"));
+  while (kmsg_next(C.kmsg, msg, sizeof msg)) {
+    int bad = kmsg_is_splat(msg);
     if (bad && !splat) { splat = 1; snprintf(first, sizeof first, "%.200s", msg); }
     /* every mount logs these: they would crowd out the lines worth reading */
     int routine = strstr(msg, "mounted with root inode") || strstr(msg, "EXPERIMENTAL EROFS page cache share");
