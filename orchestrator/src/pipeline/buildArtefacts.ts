@@ -1,4 +1,3 @@
-import path from "node:path";
 import { analyseSharing } from "../analysis/sharing.js";
 import { prepareInitramfs } from "../guest/initramfs.js";
 import { qemuVersion } from "../guest/qemu.js";
@@ -10,23 +9,17 @@ import { DebStore, ensureLockedPackages } from "../images/debStore.js";
 import { lockRecord, type LoadedLock } from "../images/lockFile.js";
 import type { WorkloadSpec } from "../images/workloads.js";
 import { loadFixups } from "../kernel/apply.js";
-import { buildKernel, compilerVersion, vmlinuxBeside, type KernelBuild } from "../kernel/build.js";
-import { kernelFragment, prepareKernelTree, type KernelTree } from "../kernel/prepare.js";
-import { buildCommitKernel, missingSymbols, type CommitBuildRecord } from "../kernel/commitBuild.js";
-import { BenchError } from "../util/errors.js";
-import { loadMutant, loadUserPatch } from "../kernel/mutants.js";
-import { buildMutantKernel } from "../kernel/mutantBuild.js";
-import { RESULT_NAMES } from "../guest/checks.js";
+import { compilerVersion } from "../kernel/build.js";
 import type { SeriesSpec } from "../kernel/series.js";
 import type { Progress } from "../util/progress.js";
 import type { TimeStage } from "../util/stageClock.js";
 import type { JobSpec } from "../record/jobSpec.js";
 import type { RunFolder } from "./runFolder.js";
+import { buildKernels, type KernelArtefacts } from "./buildKernels.js";
 
 /** What the measured phases boot: a kernel, an initramfs, and the image pairs. */
 export interface Artefacts {
-  /** The kernel the tables measure; `checks`, when built, the one the correctness checks boot (its sanitizer build). */
-  kernel: { bzImage: string; vmlinux: string; checks?: { bzImage: string; vmlinux: string; release: string } };
+  kernel: KernelArtefacts;
   initramfs: string;
   /** The pairs the read-all and runtime tables measure. */
   pairs: ImagePair[];
@@ -59,50 +52,6 @@ export function pairPlan(opts: Pick<JobSpec, "phases" | "images" | "workloads">)
 }
 
 /** A commit the run measures instead of the built head: nothing to measure when it does not build or lacks the feature. */
-export class UnusableCommit extends BenchError {
-  constructor(
-    readonly record: CommitBuildRecord,
-    readonly reason: "does not build" | "lacks the feature",
-    readonly detail: string,
-  ) {
-    super(`${record.label} (${record.commit.slice(0, 12)}) ${reason}: ${detail}`);
-  }
-}
-
-function unusable(r: CommitBuildRecord, spec: SeriesSpec): void {
-  if (!r.built) throw new UnusableCommit(r, "does not build", r.error ?? "the build failed");
-  const missing = missingSymbols(r, spec.symbols);
-  if (missing.length) throw new UnusableCommit(r, "lacks the feature", `its configuration has ${missing.join(", ")}`);
-}
-
-/** --prefix K (the series' first K patches, with its fixups where they fit) or --commit REV (a commit of the tree's history). */
-async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBuild, opts: JobSpec, progress: Progress) {
-  let commit = opts.commit;
-  let label = `commit ${opts.commit}`;
-  if (opts.prefix !== undefined) {
-    const patches = tree.record.apply?.patches ?? [];
-    const p = patches[opts.prefix - 1];
-    if (!p?.commit)
-      throw new BenchError(
-        `--prefix ${opts.prefix}: series ${spec.name} has ${patches.length} applied patch(es)`,
-        `choose 1 to ${patches.length}`,
-      );
-    commit = p.commit;
-    label = `patch ${p.index}/${p.total}: ${p.subject}`;
-  }
-  const fixups = opts.prefix !== undefined && opts.fixups ? await loadFixups(spec.fixups) : [];
-  return buildCommitKernel({
-    base,
-    tree: tree.tree,
-    commit: commit!,
-    label,
-    fixups,
-    symbols: spec.symbols,
-    progress,
-    jobs: opts.jobs,
-  });
-}
-
 /**
  * Builds (or finds in the cache) the kernel, mkfs.erofs, the images and the
  * initramfs, putting each stage's record into the run record as it goes, so
@@ -146,164 +95,7 @@ export async function buildArtefacts(
     );
   }
 
-  // the checks' kernel: the same tree with kernel/sanitizer.config, when the checks run and ask for it
-  const sanitizerPart = async (tree: Awaited<ReturnType<typeof prepareKernelTree>>) => {
-    if (!opts.phases.includes("correctness")) return null;
-    if (opts.checkKernel !== "sanitizer") return null;
-    // a prefix or a bisection step is judged on its plain build: a sanitizer build per step would double each
-    if (opts.prefix !== undefined || opts.commit !== undefined) return null;
-    const build = await time("kernel build (sanitizer)", async () =>
-      buildKernel({
-        tree: tree.tree,
-        treeIdentity: tree.identity,
-        fragment: await kernelFragment(spec, { sanitizer: true }),
-        progress,
-        jobs: opts.jobs,
-        explainError: tree.explainError,
-        runDir: folder.dir,
-      }),
-    );
-    record.kernel!.sanitizer = { build: build.record, buildKey: build.key, release: build.record.kernelRelease };
-    progress.info(
-      `sanitizer kernel: ${build.record.kernelRelease} ${build.reused ? "(cached)" : `(built in ${build.record.buildSeconds}s)`} ${build.bzImage}`,
-    );
-    await folder.save();
-    return {
-      build,
-      kernel: { bzImage: build.bzImage, vmlinux: vmlinuxBeside(build.bzImage), release: build.record.kernelRelease },
-    };
-  };
-
-  const kernelPart = async (): Promise<Artefacts["kernel"]> => {
-    const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
-      prepareKernelTree(spec, {
-        kernelDeb: opts.kernelDeb,
-        kernelSrc: opts.kernelSrc,
-        baseRef: opts.baseRef,
-        exclude: opts.kernelSrcExclude,
-        mbox: opts.mbox,
-        noFixups: !opts.fixups,
-        logDir: folder.dir,
-        progress,
-      }),
-    );
-    record.kernel = { ...tree.record, buildKey: "" };
-    await folder.save();
-    const kernel = await time("kernel build", async () =>
-      buildKernel({
-        tree: tree.tree,
-        treeIdentity: tree.identity,
-        fragment: await kernelFragment(spec),
-        progress,
-        jobs: opts.jobs,
-        explainError: tree.explainError,
-        runDir: folder.dir,
-      }),
-    );
-    record.kernel = {
-      ...record.kernel,
-      build: kernel.record,
-      buildKey: kernel.key,
-      release: kernel.record.kernelRelease,
-    };
-    progress.info(
-      `kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`,
-    );
-    await folder.save();
-    let bzImage = kernel.bzImage;
-    let vmlinux = vmlinuxBeside(kernel.bzImage);
-    const sanitizer = await sanitizerPart(tree);
-    // a mutant (broken on purpose) or your own patch: built on the series' kernel, measured instead of it
-    const onTop = opts.mutant
-      ? await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir).then((m) => ({
-          build: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
-          from: m.outside ? path.dirname(m.file) : undefined,
-          userPatch: undefined,
-        }))
-      : opts.patch
-        ? await loadUserPatch(opts.patch).then((p) => ({
-            build: { name: p.name, breaks: "", patch: p.patch, patchSha256: p.patchSha256 },
-            from: undefined,
-            userPatch: { file: p.file },
-          }))
-        : null;
-    if (onTop) {
-      const kind = onTop.userPatch ? "patch" : "mutant";
-      const built = await time(`${kind} build`, async () =>
-        buildMutantKernel({
-          base: kernel,
-          tree: tree.tree,
-          mutant: onTop.build,
-          userPatch: onTop.userPatch,
-          progress,
-          jobs: opts.jobs,
-        }),
-      );
-      const rec = { ...built.record, ...(onTop.from ? { from: onTop.from } : {}) };
-      record.kernel = {
-        ...record.kernel,
-        ...(onTop.userPatch ? { patch: rec } : { mutant: rec }),
-        buildKey: built.key,
-        release: built.record.kernelRelease,
-      };
-      progress.info(
-        `${kind} ${onTop.build.name}: ${built.record.kernelRelease} ${built.reused ? "(cached)" : `(built in ${built.record.buildSeconds}s, ${built.record.incremental ? `compiled ${built.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : built.record.why})`}`,
-      );
-      await folder.save();
-      bzImage = built.bzImage;
-      vmlinux = built.vmlinux;
-      if (sanitizer) {
-        const checked = await time(`${kind} build (sanitizer)`, async () =>
-          buildMutantKernel({
-            base: sanitizer.build,
-            tree: tree.tree,
-            mutant: onTop.build,
-            userPatch: onTop.userPatch,
-            progress,
-            jobs: opts.jobs,
-          }),
-        );
-        record.kernel.sanitizer = {
-          ...record.kernel.sanitizer!,
-          mutant: checked.record,
-          release: checked.record.kernelRelease,
-        };
-        await folder.save();
-        sanitizer.kernel = {
-          bzImage: checked.bzImage,
-          vmlinux: checked.vmlinux,
-          release: checked.record.kernelRelease,
-        };
-      }
-    }
-    if (opts.prefix !== undefined || opts.commit !== undefined) {
-      const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
-      record.kernel = {
-        ...record.kernel,
-        variant: variant.record,
-        buildKey: variant.key,
-        release: variant.record.kernelRelease,
-      };
-      await folder.save();
-      unusable(variant.record, spec);
-      bzImage = variant.bzImage;
-      vmlinux = variant.vmlinux;
-    }
-    if (!sanitizer) {
-      if (opts.phases.includes("correctness"))
-        record.checksKernel = {
-          kind: "plain",
-          release: record.kernel.release ?? "",
-          why:
-            opts.checkKernel === "plain"
-              ? "--check-kernel plain"
-              : "a commit of the tree (--prefix, --commit) is checked on its plain build",
-        };
-      return { bzImage, vmlinux };
-    }
-    record.checksKernel = { kind: "sanitizer", release: sanitizer.kernel.release };
-    return { bzImage, vmlinux, checks: sanitizer.kernel };
-  };
+  const kernelPart = () => buildKernels(spec, opts, { folder, progress, time });
   if (ctx.kernelOnly) {
     await kernelPart();
     return undefined;

@@ -26,6 +26,7 @@ describe("the command line", () => {
       "jobs",
       "export",
       "validate",
+      "recall",
       "per-patch",
       "bisect",
       "kcidb",
@@ -53,6 +54,7 @@ describe("the command line", () => {
       "--commit",
       "--mutant",
       "--mutants-dir",
+      "--patch",
       "--jobs",
     ];
     const measured = [
@@ -70,6 +72,7 @@ describe("the command line", () => {
       "--checks",
       "--check-reps",
       "--check-reruns",
+      "--check-kernel",
     ];
     const guests = ["--accel", "--tcg-thread", "--parallel", "--runtime-shared", "--no-runtime-shared"];
     const sorted = (xs: string[]) => [...xs].sort();
