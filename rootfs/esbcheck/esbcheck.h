@@ -134,6 +134,8 @@ void arm_fatal_sigbus(void);
 /* ---- the system (system.c) ---- */
 int write_file(const char *path, const char *text);
 char *read_text(const char *path, char *buf, size_t cap);
+/* the whole of a /proc file, however long its lines (malloc'ed, NUL-terminated); NULL when it cannot be read */
+char *read_whole(const char *path);
 void drop_caches(const char *level);
 long stat_key(const char *text, const char *key);
 struct mem { long cache, slab, sunreclaim, inodes, dentries; int stable; };

@@ -183,3 +183,21 @@ double budget_s(double dflt) {
   double v = s && *s ? atof(s) : 0;
   return v > 0 ? v * dflt / 30.0 : dflt;
 }
+
+/* the whole of a /proc file, however long its lines (malloc'ed, NUL-terminated); NULL when it cannot be read */
+char *read_whole(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (cap - n < 4096) buf = realloc(buf, cap *= 2);
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0) { free(buf); close(fd); return NULL; }
+    if (r == 0) break;
+    n += r;
+  }
+  close(fd);
+  buf[n] = 0;
+  return buf;
+}
