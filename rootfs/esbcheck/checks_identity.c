@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the mountinfo line of the mount at `dir` (its fifth field), copied into `line`; 0 when there is none */
-static int mount_line(const char *info, const char *dir, char *line, size_t cap) {
-  for (const char *l = info; l && *l;) {
-    const char *end = strchr(l, '\n');
-    size_t n = end ? (size_t)(end - l) : strlen(l);
-    char one[1024], mp[300];
-    snprintf(one, sizeof one, "%.*s", (int)n, l);
-    if (sscanf(one, "%*s %*s %*s %*s %299s", mp) == 1 && strcmp(mp, dir) == 0) {
-      snprintf(line, cap, "%s", one);
-      return 1;
-    }
-    l = end ? end + 1 : NULL;
-  }
-  return 0;
-}
-
 /* the /sys/fs/erofs entries whose name holds `domain`, comma-joined into `out`; how many */
 static int sysfs_naming(const char *domain, char *out, size_t cap) {
   DIR *d = opendir("/sys/fs/erofs");
@@ -38,8 +22,7 @@ static int sysfs_naming(const char *domain, char *out, size_t cap) {
 
 /* the keyless line of the case list: the devices of A and B without their fingerprint key */
 static int keyless_devices(char *a, char *b, size_t cap) {
-  const char *file = getenv("ESB_CASES");
-  FILE *f = fopen(file && *file ? file : "/check/cases", "r");
+  FILE *f = open_case_list();
   char line[512], da[32], db[32];
   int found = 0;
   if (!f) return 0;
@@ -55,14 +38,18 @@ static int keyless_devices(char *a, char *b, size_t cap) {
 
 void check_domain_id(void) {
   if (setup(1, 1)) return;
-  static char info[1 << 16];
   char shown_in[1024] = "", names[512];
-  if (!read_text("/proc/self/mountinfo", info, sizeof info)) { tool_error("cannot read /proc/self/mountinfo"); teardown(); return; }
   const char *dirs[2] = {MA, MB};
   int shown = 0;
   for (int i = 0; i < 2; i++) {
     char line[1024];
-    if (!mount_line(info, dirs[i], line, sizeof line)) { tool_error("no line for %s in /proc/self/mountinfo", dirs[i]); teardown(); return; }
+    int found = mountinfo_line(dirs[i], line, sizeof line);
+    if (found <= 0) {
+      if (found < 0) tool_error("cannot read /proc/self/mountinfo");
+      else tool_error("no line for %s in /proc/self/mountinfo", dirs[i]);
+      teardown();
+      return;
+    }
     det_str(i ? "mountinfoB" : "mountinfoA", line);
     if (strstr(line, "domain_id=")) shown++;
   }

@@ -14,8 +14,7 @@
 /* ---- the case list (/check/cases) for trust and corrupt ---- */
 struct kase { char kind[16], dev[32], name[64], path[1024], expect[32]; };
 static int load_cases(const char *kind, struct kase *out, int max) {
-  const char *file = getenv("ESB_CASES");
-  FILE *f = fopen(file && *file ? file : "/check/cases", "r");
+  FILE *f = open_case_list();
   int n = 0;
   if (!f) return 0;
   char line[2048];
@@ -78,8 +77,7 @@ static int unhex(const char *hex, char *out, size_t cap) {
 }
 
 static int load_crafts(struct craft *out, int max) {
-  const char *file = getenv("ESB_CASES");
-  FILE *f = fopen(file && *file ? file : "/check/cases", "r");
+  FILE *f = open_case_list();
   int n = 0;
   if (!f) return 0;
   char line[2048], vhex[260], dhex[260];

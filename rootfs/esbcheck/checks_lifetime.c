@@ -97,21 +97,6 @@ static void stuck_where(pid_t pid, char *out, size_t cap) {
   if (!frames && n < cap) snprintf(out + n, cap - n, " (none readable)");
 }
 
-/* whether a mount sits at `dir` in /proc/self/mountinfo */
-static int mounted_at(const char *dir) {
-  char *info = read_whole("/proc/self/mountinfo");
-  int found = 0;
-  for (char *l = info; l && *l && !found;) {
-    char *nl = strchr(l, '\n');
-    if (nl) *nl = 0;
-    char mp[512];
-    if (sscanf(l, "%*s %*s %*s %*s %511s", mp) == 1 && !strcmp(mp, dir)) found = 1;
-    l = nl ? nl + 1 : NULL;
-  }
-  free(info);
-  return found;
-}
-
 void check_mapping_outlives_images(void) {
   if (setup(1, 1)) return;
   struct ref *r = SHARED[0];
@@ -165,7 +150,7 @@ void check_mapping_outlives_images(void) {
     det_str(key, e ? strerror(e) : "succeeded");
     step("umount", "\"image\":\"%s\",\"flags\":\"lazy\",\"errno\":%d", sides[i], e);
   }
-  int left = mounted_at(MA) + mounted_at(MB);
+  int left = (mountinfo_line(MA, NULL, 0) == 1) + (mountinfo_line(MB, NULL, 0) == 1);
   if (left) {
     not_applicable("the premise does not hold: %d of the 2 images still mounted after a normal and a lazy umount (details: plainUmount, lazyUmount)", left);
     for (int i = 0; i < 2; i++) munmap(m[i], r->size);

@@ -43,6 +43,7 @@
 #define ESBCHECK_H
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -136,6 +137,10 @@ int write_file(const char *path, const char *text);
 char *read_text(const char *path, char *buf, size_t cap);
 /* the whole of a /proc file, however long its lines (malloc'ed, NUL-terminated); NULL when it cannot be read */
 char *read_whole(const char *path);
+/* the case list of the extra images (ESB_CASES, else /check/cases), open for reading; NULL when there is none */
+FILE *open_case_list(void);
+/* the /proc/self/mountinfo line of the mount at `dir` (its fifth field) into `line` (may be NULL): 1, 0 when none, -1 when unreadable */
+int mountinfo_line(const char *dir, char *line, size_t cap);
 void drop_caches(const char *level);
 long stat_key(const char *text, const char *key);
 struct mem { long cache, slab, sunreclaim, inodes, dentries; int stable; };

@@ -19,7 +19,7 @@ static int kmemleak_command(const char *cmd) { return write_file(KMEMLEAK, cmd);
 int kmemleak_present(void) { return access(KMEMLEAK, W_OK) == 0; }
 
 void kmemleak_begin(void) {
-  if (access(KMEMLEAK, W_OK) == 0) kmemleak_command("clear");
+  if (kmemleak_present()) kmemleak_command("clear");
 }
 
 /* the function of a backtrace line: "    [<ffffffff81234567>] name+0x12/0x40" or, without addresses, "    name+0x12/0x40" */
@@ -70,7 +70,7 @@ void kmemleak_verdict(const char *report) {
 }
 
 void kmemleak_judge(void) {
-  if (access(KMEMLEAK, W_OK) != 0) return;
+  if (!kmemleak_present()) return;
   if (kmemleak_command("scan") != 0) { det_str("kmemleak", "scan refused"); return; }
   sleep(6);
   kmemleak_command("scan");

@@ -201,3 +201,27 @@ char *read_whole(const char *path) {
   buf[n] = 0;
   return buf;
 }
+
+FILE *open_case_list(void) {
+  const char *file = getenv("ESB_CASES");
+  return fopen(file && *file ? file : "/check/cases", "r");
+}
+
+int mountinfo_line(const char *dir, char *line, size_t cap) {
+  char *info = read_whole("/proc/self/mountinfo");
+  if (!info) return -1;
+  int found = 0;
+  for (char *l = info; *l && !found;) {
+    char *nl = strchr(l, '\n');
+    if (nl) *nl = 0;
+    char mp[512];
+    if (sscanf(l, "%*s %*s %*s %*s %511s", mp) == 1 && !strcmp(mp, dir)) {
+      found = 1;
+      if (line) snprintf(line, cap, "%s", l);
+    }
+    if (!nl) break;
+    l = nl + 1;
+  }
+  free(info);
+  return found;
+}

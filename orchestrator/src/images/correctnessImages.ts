@@ -161,18 +161,9 @@ export async function prepareCorrectnessImages(
               forged.path,
               profile.format,
               VICTIM_DOMAIN,
-              (c) => path.join(dir, `crafted-${c.name}.erofs`),
+              dir,
             );
-            crafted = {
-              cases: cases.map((c) => ({
-                name: c.name,
-                what: c.what,
-                victimDomain: c.victimDomain,
-                domainHex: c.domainHex,
-                file: c.image === "own" ? `crafted-${c.name}.erofs` : null,
-                edits: c.edits,
-              })),
-            };
+            crafted = { cases: cases.map(({ image: _image, ...c }) => c) };
           } catch (e) {
             crafted = notApplicable(e, "crafting fingerprints against the key", profile.format);
           }

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
+import nodePath from "node:path";
 import { BenchError } from "../util/errors.js";
-import { hex } from "./erofsLayout.js";
+import { hex, readLayout } from "./erofsLayout.js";
 import { fingerprintEntry, fingerprintKey, type ImageFormat } from "./fingerprintKey.js";
 import { EditSet, sealEdits, writeEdited, type Edit } from "./imageEdits.js";
 import { COMPAT_ISHARE_XATTRS, ISHARE_BYTE, SB_FIELD, SB_OFFSET } from "./superblock.js";
 import { INCOMPAT_ISHARE_KEY } from "./packedKey.js";
-import { readLayout } from "./erofsLayout.js";
 
 /**
  * Images crafted against the sharing key's layout. Every series builds the
@@ -125,15 +125,15 @@ export function craftedCases(
   return out;
 }
 
-/** Writes each crafted case that has its own image to `file(case)`. */
+/** Writes each crafted case that has its own image into `dir`; `file` names it (relative to `dir`), null for a case on the forged image. */
 export async function writeCraftedImages(
   imageB: string,
   imageA: string,
   path: string,
   format: ImageFormat,
   victimDomain: string,
-  file: (c: CraftedCase) => string,
-): Promise<CraftedCase[]> {
+  dir: string,
+): Promise<Array<CraftedCase & { file: string | null }>> {
   const cases = craftedCases(
     new Uint8Array(await readFile(imageB)),
     new Uint8Array(await readFile(imageA)),
@@ -141,8 +141,13 @@ export async function writeCraftedImages(
     format,
     victimDomain,
   );
-  for (const c of cases) if (c.image === "own") await writeEdited(imageB, file(c), c.edits);
-  return cases;
+  const out: Array<CraftedCase & { file: string | null }> = [];
+  for (const c of cases) {
+    const file = c.image === "own" ? `crafted-${c.name}.erofs` : null;
+    if (file) await writeEdited(imageB, nodePath.join(dir, file), c.edits);
+    out.push({ ...c, file });
+  }
+  return out;
 }
 
 /**

@@ -71,6 +71,10 @@ async function buildCommitOf(spec: SeriesSpec, tree: KernelTree, base: KernelBui
   });
 }
 
+/** "(cached)" or "(built in Ns ...)": how a build line ends. */
+const howBuilt = (reused: boolean, seconds: number, more = "") =>
+  reused ? "(cached)" : `(built in ${seconds}s${more})`;
+
 export async function buildKernels(
   spec: SeriesSpec,
   opts: JobSpec,
@@ -78,92 +82,91 @@ export async function buildKernels(
 ): Promise<KernelArtefacts> {
   const { folder, progress, time } = ctx;
   const record = folder.record;
-  // the checks' kernel: the same tree with kernel/sanitizer.config, when the checks run and ask for it
-  const sanitizerPart = async (tree: Awaited<ReturnType<typeof prepareKernelTree>>) => {
-    if (!opts.phases.includes("correctness")) return null;
-    if (opts.checkKernel !== "sanitizer") return null;
-    // a prefix or a bisection step is judged on its plain build: a sanitizer build per step would double each
-    if (opts.prefix !== undefined || opts.commit !== undefined) return null;
-    const build = await time("kernel build (sanitizer)", async () =>
-      buildKernel({
-        tree: tree.tree,
-        treeIdentity: tree.identity,
-        fragment: await kernelFragment(spec, { sanitizer: true }),
-        progress,
-        jobs: opts.jobs,
-        explainError: tree.explainError,
-        runDir: folder.dir,
-      }),
-    );
-    record.kernel!.sanitizer = { build: build.record, buildKey: build.key, release: build.record.kernelRelease };
-    progress.info(
-      `sanitizer kernel: ${build.record.kernelRelease} ${build.reused ? "(cached)" : `(built in ${build.record.buildSeconds}s)`} ${build.bzImage}`,
-    );
-    await folder.save();
-    return {
-      build,
-      kernel: { bzImage: build.bzImage, vmlinux: vmlinuxBeside(build.bzImage), release: build.record.kernelRelease },
-    };
-  };
+  const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
+    prepareKernelTree(spec, {
+      kernelDeb: opts.kernelDeb,
+      kernelSrc: opts.kernelSrc,
+      baseRef: opts.baseRef,
+      exclude: opts.kernelSrcExclude,
+      mbox: opts.mbox,
+      noFixups: !opts.fixups,
+      logDir: folder.dir,
+      progress,
+    }),
+  );
+  record.kernel = { ...tree.record, buildKey: "" };
+  await folder.save();
 
-  const kernelPart = async (): Promise<KernelArtefacts> => {
-    const tree = await time(spec.base.kind === "debian" ? "kernel source" : "series + apply", () =>
-      prepareKernelTree(spec, {
-        kernelDeb: opts.kernelDeb,
-        kernelSrc: opts.kernelSrc,
-        baseRef: opts.baseRef,
-        exclude: opts.kernelSrcExclude,
-        mbox: opts.mbox,
-        noFixups: !opts.fixups,
-        logDir: folder.dir,
-        progress,
-      }),
-    );
-    record.kernel = { ...tree.record, buildKey: "" };
-    await folder.save();
-    const kernel = await time("kernel build", async () =>
+  // the series' kernel, and for the checks the same tree with kernel/sanitizer.config
+  const buildTree = async (sanitizer: boolean): Promise<KernelBuild> => {
+    const what = sanitizer ? "sanitizer kernel" : "kernel";
+    const build = await time(sanitizer ? "kernel build (sanitizer)" : "kernel build", async () =>
       buildKernel({
         tree: tree.tree,
         treeIdentity: tree.identity,
-        fragment: await kernelFragment(spec),
+        fragment: await kernelFragment(spec, { sanitizer }),
         progress,
         jobs: opts.jobs,
         explainError: tree.explainError,
         runDir: folder.dir,
       }),
     );
-    record.kernel = {
-      ...record.kernel,
-      build: kernel.record,
-      buildKey: kernel.key,
-      release: kernel.record.kernelRelease,
-    };
     progress.info(
-      `kernel: ${kernel.record.kernelRelease} ${kernel.reused ? "(cached)" : `(built in ${kernel.record.buildSeconds}s)`} ${kernel.bzImage}`,
+      `${what}: ${build.record.kernelRelease} ${howBuilt(build.reused, build.record.buildSeconds)} ${build.bzImage}`,
     );
+    return build;
+  };
+  const kernel = await buildTree(false);
+  record.kernel = {
+    ...record.kernel,
+    build: kernel.record,
+    buildKey: kernel.key,
+    release: kernel.record.kernelRelease,
+  };
+  await folder.save();
+  let bzImage = kernel.bzImage;
+  let vmlinux = vmlinuxBeside(kernel.bzImage);
+
+  // a prefix or a bisection step is judged on its plain build: a sanitizer build per step would double each
+  const variant = opts.prefix !== undefined || opts.commit !== undefined;
+  const sanitized = opts.phases.includes("correctness") && opts.checkKernel === "sanitizer" && !variant;
+  const sanitizerBuild = sanitized ? await buildTree(true) : null;
+  if (sanitizerBuild) {
+    record.kernel.sanitizer = {
+      build: sanitizerBuild.record,
+      buildKey: sanitizerBuild.key,
+      release: sanitizerBuild.record.kernelRelease,
+    };
     await folder.save();
-    let bzImage = kernel.bzImage;
-    let vmlinux = vmlinuxBeside(kernel.bzImage);
-    const sanitizer = await sanitizerPart(tree);
-    // a mutant (broken on purpose) or your own patch: built on the series' kernel, measured instead of it
-    const onTop = opts.mutant
-      ? await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir).then((m) => ({
-          build: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
-          from: m.outside ? path.dirname(m.file) : undefined,
-          userPatch: undefined,
+  }
+  let checks = sanitizerBuild
+    ? {
+        bzImage: sanitizerBuild.bzImage,
+        vmlinux: vmlinuxBeside(sanitizerBuild.bzImage),
+        release: sanitizerBuild.record.kernelRelease,
+      }
+    : null;
+
+  // a mutant (broken on purpose) or your own patch: built on the series' kernel (and its sanitizer build), measured instead of it
+  const onTop = opts.mutant
+    ? await loadMutant(opts.mutant, RESULT_NAMES, opts.mutantsDir).then((m) => ({
+        build: { name: m.mutant.name, breaks: m.mutant.breaks, patch: m.patch, patchSha256: m.patchSha256 },
+        from: m.outside ? path.dirname(m.file) : undefined,
+        userPatch: undefined,
+      }))
+    : opts.patch
+      ? await loadUserPatch(opts.patch).then((p) => ({
+          build: { name: p.name, breaks: "", patch: p.patch, patchSha256: p.patchSha256 },
+          from: undefined,
+          userPatch: { file: p.file },
         }))
-      : opts.patch
-        ? await loadUserPatch(opts.patch).then((p) => ({
-            build: { name: p.name, breaks: "", patch: p.patch, patchSha256: p.patchSha256 },
-            from: undefined,
-            userPatch: { file: p.file },
-          }))
-        : null;
-    if (onTop) {
-      const kind = onTop.userPatch ? "patch" : "mutant";
-      const built = await time(`${kind} build`, async () =>
+      : null;
+  if (onTop) {
+    const kind = onTop.userPatch ? "patch" : "mutant";
+    const buildOnTop = (base: KernelBuild, label: string) =>
+      time(label, async () =>
         buildMutantKernel({
-          base: kernel,
+          base,
           tree: tree.tree,
           mutant: onTop.build,
           userPatch: onTop.userPatch,
@@ -171,70 +174,59 @@ export async function buildKernels(
           jobs: opts.jobs,
         }),
       );
-      const rec = { ...built.record, ...(onTop.from ? { from: onTop.from } : {}) };
-      record.kernel = {
-        ...record.kernel,
-        ...(onTop.userPatch ? { patch: rec } : { mutant: rec }),
-        buildKey: built.key,
-        release: built.record.kernelRelease,
-      };
-      progress.info(
-        `${kind} ${onTop.build.name}: ${built.record.kernelRelease} ${built.reused ? "(cached)" : `(built in ${built.record.buildSeconds}s, ${built.record.incremental ? `compiled ${built.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}` : built.record.why})`}`,
-      );
-      await folder.save();
-      bzImage = built.bzImage;
-      vmlinux = built.vmlinux;
-      if (sanitizer) {
-        const checked = await time(`${kind} build (sanitizer)`, async () =>
-          buildMutantKernel({
-            base: sanitizer.build,
-            tree: tree.tree,
-            mutant: onTop.build,
-            userPatch: onTop.userPatch,
-            progress,
-            jobs: opts.jobs,
-          }),
-        );
-        record.kernel.sanitizer = {
-          ...record.kernel.sanitizer!,
-          mutant: checked.record,
-          release: checked.record.kernelRelease,
-        };
-        await folder.save();
-        sanitizer.kernel = {
-          bzImage: checked.bzImage,
-          vmlinux: checked.vmlinux,
-          release: checked.record.kernelRelease,
-        };
-      }
-    }
-    if (opts.prefix !== undefined || opts.commit !== undefined) {
-      const variant = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
-      record.kernel = {
-        ...record.kernel,
-        variant: variant.record,
-        buildKey: variant.key,
-        release: variant.record.kernelRelease,
+    const built = await buildOnTop(kernel, `${kind} build`);
+    const rec = { ...built.record, ...(onTop.from ? { from: onTop.from } : {}) };
+    record.kernel = {
+      ...record.kernel,
+      ...(onTop.userPatch ? { patch: rec } : { mutant: rec }),
+      buildKey: built.key,
+      release: built.record.kernelRelease,
+    };
+    const compiled = built.record.incremental
+      ? `compiled ${built.record.compiled.filter((o) => !o.startsWith("tools/")).join(" ")}`
+      : built.record.why;
+    progress.info(
+      `${kind} ${onTop.build.name}: ${built.record.kernelRelease} ${howBuilt(built.reused, built.record.buildSeconds, `, ${compiled}`)}`,
+    );
+    await folder.save();
+    bzImage = built.bzImage;
+    vmlinux = built.vmlinux;
+    if (sanitizerBuild) {
+      const checked = await buildOnTop(sanitizerBuild, `${kind} build (sanitizer)`);
+      record.kernel.sanitizer = {
+        ...record.kernel.sanitizer!,
+        mutant: checked.record,
+        release: checked.record.kernelRelease,
       };
       await folder.save();
-      unusable(variant.record, spec);
-      bzImage = variant.bzImage;
-      vmlinux = variant.vmlinux;
+      checks = { bzImage: checked.bzImage, vmlinux: checked.vmlinux, release: checked.record.kernelRelease };
     }
-    if (!sanitizer) {
-      if (opts.phases.includes("correctness"))
-        record.checksKernel = {
-          kind: "plain",
-          release: record.kernel.release ?? "",
-          why:
-            opts.checkKernel === "plain"
-              ? "--check-kernel plain"
-              : "a commit of the tree (--prefix, --commit) is checked on its plain build",
-        };
-      return { bzImage, vmlinux };
-    }
-    record.checksKernel = { kind: "sanitizer", release: sanitizer.kernel.release };
-    return { bzImage, vmlinux, checks: sanitizer.kernel };
-  };
-  return kernelPart();
+  }
+  if (variant) {
+    const built = await time("commit build", () => buildCommitOf(spec, tree, kernel, opts, progress));
+    record.kernel = {
+      ...record.kernel,
+      variant: built.record,
+      buildKey: built.key,
+      release: built.record.kernelRelease,
+    };
+    await folder.save();
+    unusable(built.record, spec);
+    bzImage = built.bzImage;
+    vmlinux = built.vmlinux;
+  }
+  if (checks) {
+    record.checksKernel = { kind: "sanitizer", release: checks.release };
+    return { bzImage, vmlinux, checks };
+  }
+  if (opts.phases.includes("correctness"))
+    record.checksKernel = {
+      kind: "plain",
+      release: record.kernel.release ?? "",
+      why:
+        opts.checkKernel === "plain"
+          ? "--check-kernel plain"
+          : "a commit of the tree (--prefix, --commit) is checked on its plain build",
+    };
+  return { bzImage, vmlinux };
 }

@@ -13,31 +13,36 @@ import { Progress } from "../../src/util/progress.js";
  * other end-to-end tests use, shared through the cache lock): three checks
  * on the synthetic pair, each in its own boot.
  */
+/** The correctness phase alone on the synthetic pair; the checks' kernel the default unless named. */
+function runChecks(out: string, checks: string[], checkKernel?: "plain" | "sanitizer") {
+  return runBench(
+    resolveJob(
+      {
+        series: "mainline",
+        workloads: ["synthetic"],
+        reps: 1,
+        modes: ["off", "on", "split"],
+        paths: ["read"],
+        phases: ["correctness"],
+        checks,
+        ...(checkKernel ? { checkKernel } : {}),
+        out,
+        command: ["e2e", "correctness"],
+      },
+      "e2e",
+    ),
+    new Progress(),
+  );
+}
+
 describe("end to end: correctness checks on mainline", () => {
   it(
     "passes private-write, umount-shared and fadvise",
     async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-correctness-"));
       const checks = ["private-write", "umount-shared", "fadvise"];
-      const folder = await runBench(
-        resolveJob(
-          {
-            series: "mainline",
-            workloads: ["synthetic"],
-            reps: 1,
-            modes: ["off", "on", "split"],
-            paths: ["read"],
-            phases: ["correctness"],
-            checks,
-            // the plain build, as the tables measure it; the sanitizer build has its own test below
-            checkKernel: "plain",
-            out,
-            command: ["e2e", "correctness"],
-          },
-          "e2e",
-        ),
-        new Progress(),
-      );
+      // the plain build, as the tables measure it; the sanitizer build has its own test below
+      const folder = await runChecks(out, checks, "plain");
       const run = await loadRunRecord(out);
       expect(run.status).toBe("complete");
       expect(run.boots).toEqual([]);
@@ -64,23 +69,7 @@ describe("end to end: correctness checks on mainline", () => {
     "judges on the sanitizer build: KASAN and kmemleak in the kernel, kmemleak scanned after the check, the record and letter say so",
     async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-sanitizer-"));
-      await runBench(
-        resolveJob(
-          {
-            series: "mainline",
-            workloads: ["synthetic"],
-            reps: 1,
-            modes: ["off", "on", "split"],
-            paths: ["read"],
-            phases: ["correctness"],
-            checks: ["umount-shared"],
-            out,
-            command: ["e2e", "sanitizer"],
-          },
-          "e2e",
-        ),
-        new Progress(),
-      );
+      await runChecks(out, ["umount-shared"]);
       const run = await loadRunRecord(out);
       expect(run.checksKernel).toMatchObject({ kind: "sanitizer" });
       expect(run.kernel?.sanitizer?.buildKey).not.toBe(run.kernel?.buildKey);
