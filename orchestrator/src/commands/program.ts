@@ -12,6 +12,7 @@ import { mergeVerb } from "./merge.js";
 import { nightlyVerb } from "./nightly.js";
 import { perPatchVerb } from "./perPatch.js";
 import { recallVerb } from "./recall.js";
+import { reproVerb } from "./repro.js";
 import { reportVerb } from "./report.js";
 import { runVerb } from "./run.js";
 import { speedVerb } from "./speed.js";
@@ -31,6 +32,7 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
     exportVerb(args),
     validateVerb(args),
     recallVerb(),
+    reproVerb(),
     perPatchVerb(args),
     bisectVerb(args),
     kcidbVerb(),
@@ -51,7 +53,8 @@ export function program(args: string[]): { program: Command; verbs: Verb[] } {
         "Exit status: 0 done, 1 error (the message says which input and what to do), 3 regression found (compare, nightly,\n" +
         "judge), 4 done but some guest boots or correctness checks failed (oops, hang, guest error: see the warnings and\n" +
         "report.md), 5 the known-answer run (validate) found a mutant not caught or mainline failing, 6 compared but images\n" +
-        "moved since the baseline, so their rows were not judged (compare, nightly, judge), 130 interrupted (what was measured\n" +
+        "moved since the baseline, so their rows were not judged (compare, nightly, judge), 7 repro's bundle did not reproduce\n" +
+        "the finding in its test, 130 interrupted (what was measured\n" +
         "is kept).",
     );
   for (const v of verbs) top.addCommand(v, { isDefault: v.name() === "run" });

@@ -161,7 +161,8 @@ export function renderOops(o: Oops): string {
     o.headline,
     o.access ? `  ${o.access}` : "",
     o.rip ? `  at ${o.rip}${o.comm ? ` (task ${o.comm})` : ""}` : "",
-    ...o.trace.map((f) => `  <- ${f}`),
+    // "?" as the kernel prints it: an address found on the stack, not a call the unwinder is sure of
+    ...o.trace.map((f, i) => `  <- ${o.guessed?.includes(i) ? "? " : ""}${f}`),
     ...(o.allocated?.length ? ["  allocated at:", ...o.allocated.map((f) => `    <- ${f}`)] : []),
     ...(o.freed?.length ? ["  freed at:", ...o.freed.map((f) => `    <- ${f}`)] : []),
   ]

@@ -11,5 +11,7 @@ export const EXIT = {
   knownAnswerMissed: 5,
   /** compare, nightly or judge found no regression, but some images moved since the baseline, so their rows were not judged. */
   imagesMoved: 6,
+  /** repro: the bundle's test runs did not reproduce the finding. */
+  notReproduced: 7,
   interrupted: 130,
 } as const;
