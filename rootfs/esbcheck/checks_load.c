@@ -263,6 +263,8 @@ void check_umount_race(void) {
   det_str("file", r->path);
   det_int("fileKiB", r->size >> 10);
   det_num("seconds", secs);
+  /* said now, not only with the result: a boot that oopses in the race never sends its details */
+  step("race-file", "\"file\":\"%s\",\"seconds\":%.0f", r->path, secs);
   struct mem base = settle("3");
   det_mem("baseline", base);
   if (mount_shared(DEV_B, MB, "esb")) { teardown(); return; }

@@ -149,6 +149,7 @@ void check_fadvise(void) {
   long fkib = r->size >> 10, pages = (r->size + 4095) / 4096;
   det_str("file", r->path);
   det_int("fileKiB", fkib);
+  step("fadvise-file", "\"file\":\"%s\"", r->path);
   struct mem s0 = settle("3");
   verify("B", MB, r, M_READ);
   struct mem s1 = settle(NULL);

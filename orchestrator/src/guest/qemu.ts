@@ -236,7 +236,7 @@ export async function describeBootFailure(r: VmResult, what: string): Promise<Be
 }
 
 /** The command as one line a shell runs as it is (qemu.command in the boot folder). */
-function shellQuote(argv: string[]): string {
+export function shellQuote(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shQuote(a))).join(" ");
 }
 

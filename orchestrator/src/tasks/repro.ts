@@ -198,7 +198,10 @@ export function scenarioSummary(source: string): string {
     .join(" ");
 }
 
-function runShHeader(f: Finding, runs: number): string {
+function runShHeader(
+  f: Pick<Finding, "title" | "scenario" | "boot" | "disks" | "signature" | "timeoutS">,
+  runs: number,
+): string {
   const v = (name: string, value: string | number) => `${name}=${shQuote(String(value))}`;
   return [
     "#!/bin/sh",
@@ -216,7 +219,7 @@ function runShHeader(f: Finding, runs: number): string {
   ].join("\n");
 }
 
-function reproC(f: Finding, guest: string, scenario: string): string {
+function reproC(f: Pick<Finding, "title" | "scenario" | "defines">, guest: string, scenario: string): string {
   const defines = { REPRO_SCENARIO: JSON.stringify(f.scenario), ...f.defines };
   return [
     `/* Reproducer of ${f.title}: built by run.sh (gcc -static), booted as the guest's /init. */`,
@@ -225,6 +228,21 @@ function reproC(f: Finding, guest: string, scenario: string): string {
     guest,
     scenario,
   ].join("\n");
+}
+
+/** repro.c and run.sh of a finding's bundle; returns the scenario's source (its first comment says what it does). */
+export async function writeBundleProgram(
+  dir: string,
+  f: Pick<Finding, "title" | "scenario" | "defines" | "boot" | "disks" | "signature" | "timeoutS">,
+  runs: number,
+): Promise<string> {
+  const [guest, scenario, runTail] = await Promise.all(
+    ["guest.c", `${f.scenario}.c`, "run.sh"].map((n) => readFile(path.join(rootfsDir, "repro", n), "utf8")),
+  );
+  await writeFile(path.join(dir, "repro.c"), reproC(f, guest!, scenario!));
+  await writeFile(path.join(dir, "run.sh"), runShHeader(f, runs) + runTail!);
+  await chmod(path.join(dir, "run.sh"), 0o755);
+  return scenario!;
 }
 
 /** Runs the bundle's run.sh; its last line is the summary. */
@@ -287,12 +305,7 @@ export async function makeReproBundle(o: ReproOptions): Promise<{ dir: string; r
   await rm(dir, { recursive: true, force: true });
   await mkdir(path.join(dir, "images"), { recursive: true });
   o.progress.info(`repro: ${f.title} into ${dir}`);
-  const [guest, scenario, runTail] = await Promise.all(
-    ["guest.c", `${f.scenario}.c`, "run.sh"].map((n) => readFile(path.join(rootfsDir, "repro", n), "utf8")),
-  );
-  await writeFile(path.join(dir, "repro.c"), reproC(f, guest!, scenario!));
-  await writeFile(path.join(dir, "run.sh"), runShHeader(f, o.bundleRuns ?? f.defaultRuns) + runTail!);
-  await chmod(path.join(dir, "run.sh"), 0o755);
+  const scenario = await writeBundleProgram(dir, f, o.bundleRuns ?? f.defaultRuns);
   await copyFile(f.boot.kernel, path.join(dir, "bzImage"));
   await copyFile(config, path.join(dir, "config"));
   if (await exists(vmlinux)) await copyFile(vmlinux, path.join(dir, "vmlinux"));

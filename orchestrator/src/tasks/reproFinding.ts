@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { failureRate, type CorrectnessResult } from "../analysis/correctnessVerdicts.js";
 import { isFailed } from "../guest/checks.js";
+import { parseCheckStream } from "../guest/correctnessProtocol.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { BenchError } from "../util/errors.js";
 import { splitShellWords } from "../util/shell.js";
@@ -145,8 +146,26 @@ function choose(run: RunRecord, wanted: string | undefined, dir: string): string
   return can[0]!.id;
 }
 
-function checkFinding(c: CorrectnessResult, boot: RecordedBoot, failedBoots: string[]): Finding {
-  const file = c.details.file;
+/**
+ * The shared file the check worked on: from its result, or (when every
+ * failing boot died before it reported) from the step it says first.
+ */
+async function checkedFile(c: CorrectnessResult, failedBoots: string[]): Promise<string | undefined> {
+  if (typeof c.details.file === "string") return c.details.file;
+  for (const dir of failedBoots) {
+    const text = await readFile(path.join(dir, "samples.jsonl"), "utf8").catch(() => "");
+    const step = parseCheckStream(text, dir).steps.find((x) => x.check === c.check && typeof x.file === "string");
+    if (step) return step.file as string;
+  }
+  return undefined;
+}
+
+function checkFinding(
+  c: CorrectnessResult,
+  file: string | undefined,
+  boot: RecordedBoot,
+  failedBoots: string[],
+): Finding {
   const share = boot.guestArgs["esb.share"];
   if (typeof file !== "string" || !share)
     throw new BenchError(
@@ -242,5 +261,5 @@ export async function findingOf(run: RunRecord, runDir: string, wanted?: string)
   // the run folder may have moved since: boots are found beside its run.json
   const local = (d: string) => path.join(runDir, "boots", path.basename(d));
   const boot = await readRecordedBoot(local(failures[0]!));
-  return checkFinding(c, boot, failures.map(local));
+  return checkFinding(c, await checkedFile(c, failures.map(local)), boot, failures.map(local));
 }

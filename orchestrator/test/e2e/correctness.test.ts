@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runBench } from "../../src/pipeline/run.js";
 import { resolveJob } from "../../src/record/jobSpec.js";
 import { loadRunRecord } from "../../src/record/runRecord.js";
+import { makeReproBundle } from "../../src/tasks/repro.js";
 import { cacheRoot } from "../../src/util/paths.js";
 import { Progress } from "../../src/util/progress.js";
 
@@ -14,7 +15,7 @@ import { Progress } from "../../src/util/progress.js";
  * on the synthetic pair, each in its own boot.
  */
 /** The correctness phase alone on the synthetic pair; the checks' kernel the default unless named. */
-function runChecks(out: string, checks: string[], checkKernel?: "plain" | "sanitizer") {
+function runChecks(out: string, checks: string[], checkKernel?: "plain" | "sanitizer", checkReps?: number) {
   return runBench(
     resolveJob(
       {
@@ -26,6 +27,7 @@ function runChecks(out: string, checks: string[], checkKernel?: "plain" | "sanit
         phases: ["correctness"],
         checks,
         ...(checkKernel ? { checkKernel } : {}),
+        ...(checkReps ? { checkReps, checkReruns: 0 } : {}),
         out,
         command: ["e2e", "correctness"],
       },
@@ -88,5 +90,38 @@ describe("end to end: correctness checks on mainline", () => {
       );
     },
     85 * 60_000,
+  );
+
+  it(
+    "makes mainline's umount-race finding a bundle that reproduces it with plain QEMU, and whose mail carries the trace",
+    async () => {
+      const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-repro-"));
+      // the race shows in nearly every boot of the plain build here; two boots make a miss of both unlikely
+      await runChecks(out, ["umount-race"], "plain", 2);
+      const run = await loadRunRecord(out);
+      const race = run.correctness.find((c) => c.name === "umount-race")!;
+      expect(race.result).toMatch(/^(fail|oops)$/);
+      const { dir, record } = await makeReproBundle({ runDir: out, run, testRuns: 2, progress: new Progress(true) });
+      expect(record.test).toMatchObject({ runs: 2, noVerdict: 0 });
+      expect(record.test!.reproduced).toBeGreaterThan(0);
+      expect(record.test!.output).toMatch(/reproduced \(\d+s\): VFS: Busy inodes after unmount/);
+      expect(record.files.map((f) => f.path).sort()).toEqual(
+        [
+          "README.md",
+          "bzImage",
+          "config",
+          "images/A.erofs",
+          "images/B.erofs",
+          "mail.txt",
+          "repro.c",
+          "run.sh",
+          "vmlinux",
+        ].sort(),
+      );
+      const mail = await readFile(path.join(dir, "mail.txt"), "utf8");
+      expect(mail).toMatch(/^Subject: \[BUG\] erofs: VFS: Busy inodes after unmount/);
+      expect(mail).toMatch(/generic_shutdown_super\+0x/);
+    },
+    30 * 60_000,
   );
 });
