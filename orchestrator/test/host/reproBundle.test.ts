@@ -112,7 +112,7 @@ describe("run.sh", () => {
     await mkdir(bin, { recursive: true });
     const script = [
       "#!/bin/sh",
-      'for a in "$@"; do case $a in file:*) out=${a#file:} ;; esac; done',
+      'for a in "$@"; do case $a in file:*) out=$(echo "$a" | cut -d: -f2-) ;; esac; done',
       'printf "%s\\n" "$@" > "$out.args"',
       'printf "%b" "$CONSOLE" > "$out"',
       "exit 0",
