@@ -162,6 +162,7 @@ void umount_quiet(const char *dir);
 double budget_s(double dflt);
 #define MA "/mnt/ca"
 #define MB "/mnt/cb"
+long long disk_read_kib(void);
 #define DEV_A "/dev/vda"
 #define DEV_B "/dev/vdb"
 void teardown(void);
