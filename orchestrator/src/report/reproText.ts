@@ -70,7 +70,8 @@ function headline(r: ReproReport): string {
 }
 
 function traceSection(r: ReproReport): string[] {
-  if (!r.reports.length) return ["The failing boots printed no kernel report (no oops, warning or sanitizer report)."];
+  if (!r.reports.length)
+    return ["The failing boots printed no kernel report (no oops, warning or sanitizer report).", ""];
   const guessed = r.reports.some((x) => x.text.includes("<- ? "))
     ? ["Frames marked ? are addresses found on the stack, not calls the kernel's unwinder is sure of.", ""]
     : [];
@@ -87,7 +88,10 @@ function traceSection(r: ReproReport): string[] {
 
 function functionsSection(r: ReproReport): string[] {
   const fns = Object.entries(r.definitions);
-  if (!fns.length) return [];
+  if (!fns.length)
+    return r.introducedBy.length
+      ? ["The series' patches that brought that code:", "", ...r.introducedBy.map((l) => `  ${l}`), ""]
+      : [];
   return [
     "Functions the trace names, where they are defined in the tree built:",
     "",

@@ -75,7 +75,8 @@ function kernelIdentity(run: RunRecord, bzImage: string): string[] {
   const src = k?.source;
   const out: string[] = [];
   if (src && "description" in src) out.push(`base: ${src.description}`);
-  else if (src && "baseCommit" in src) out.push(`base: commit ${String(src.baseCommit)}`);
+  else if (src && "commit" in src)
+    out.push(`base: Linux ${src.kernelVersion}, commit ${src.commit}${src.tarball ? ` (${src.tarball})` : ""}`);
   if (k?.apply) {
     const a = k.apply as { head?: string; patches?: { subject?: string }[] };
     out.push(`series: ${run.series.name}${a.head ? ` (tree head ${a.head})` : ""}`);
@@ -173,9 +174,16 @@ async function cachedTree(run: RunRecord, given?: string): Promise<string | unde
   return undefined;
 }
 
-/** For a series: the patches that touched the files of the trace's EROFS functions, first one first. */
-function introducedBy(run: RunRecord, defs: Record<string, string>): string[] {
+/**
+ * For a series: the patches that touched the files of the trace's EROFS
+ * functions; without a trace, the patches whose subject names the scenario
+ * (v8's "erofs: implement .fadvise for page cache share").
+ */
+function introducedBy(run: RunRecord, defs: Record<string, string>, scenario: string): string[] {
   const patches = run.kernel?.apply?.patches ?? [];
+  const line = (p: (typeof patches)[number]) => `[${p.index}/${p.total}] ${p.subject} <${p.messageId}>`;
+  if (!Object.keys(defs).length)
+    return patches.filter((p) => p.subject.toLowerCase().includes(scenario)).map((p) => `by its subject: ${line(p)}`);
   const out: string[] = [];
   for (const [fn, at] of Object.entries(defs)) {
     const file = at.split(":")[0]!;
@@ -183,7 +191,7 @@ function introducedBy(run: RunRecord, defs: Record<string, string>): string[] {
     const touched = patches.filter((p) => p.hunks.some((h) => h.file === file));
     if (!touched.length) continue;
     const named = touched.find((p) => p.hunks.some((h) => h.file === file && h.hunkHeader.includes(fn))) ?? touched[0]!;
-    out.push(`${fn} (${file}): [${named.index}/${named.total}] ${named.subject} <${named.messageId}>`);
+    out.push(`${fn} (${file}): ${line(named)}`);
   }
   return out;
 }
@@ -336,7 +344,7 @@ export async function makeReproBundle(o: ReproOptions): Promise<{ dir: string; r
     finding: f,
     reports,
     definitions: defs,
-    introducedBy: introducedBy(o.run, defs),
+    introducedBy: introducedBy(o.run, defs, f.scenario),
     scenarioText: scenarioSummary(scenario!),
   });
   const defs = await definitions(await cachedTree(o.run, o.kernelTree), fns);

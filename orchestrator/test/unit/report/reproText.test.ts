@@ -73,6 +73,17 @@ describe("the report mail", () => {
     expect(mail.replace(/\s+/g, " ")).toContain("(the series v8)");
     expect(mail).toContain("The series' patches that brought that code:\n\n  erofs_map_dev (fs/erofs/data.c): [3/10]");
   });
+  it("names the series' patch by its subject when the failure printed no trace", () => {
+    const r = report({ run: { dir: "/r", id: "x", series: "v8", rate: { failed: 4, of: 4 } } });
+    r.reports = [];
+    r.definitions = {};
+    r.introducedBy = ["by its subject: [9/9] erofs: implement .fadvise for page cache share <m@x>"];
+    const mail = renderReproMail(r);
+    expect(mail).toContain("The failing boots printed no kernel report");
+    expect(mail).toContain(
+      "The series' patches that brought that code:\n\n  by its subject: [9/9] erofs: implement .fadvise",
+    );
+  });
 });
 
 describe("the bundle's README", () => {
