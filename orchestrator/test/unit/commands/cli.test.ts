@@ -27,6 +27,7 @@ describe("the command line", () => {
       "export",
       "validate",
       "recall",
+      "repro",
       "per-patch",
       "bisect",
       "kcidb",

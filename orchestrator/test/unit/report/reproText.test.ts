@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderReproMail, renderReproReadme, type ReproReport, wrap } from "../../../src/report/reproText.js";
-import { functionsOf, scenarioSummary } from "../../../src/tasks/repro.js";
+import { functionsOf, scenarioSummary } from "../../../src/tasks/reproEvidence.js";
 
 const TRACE = [
   "BUG: kernel NULL pointer dereference, address: 0000000000000038",
