@@ -96,13 +96,13 @@ describe("end to end: correctness checks on mainline", () => {
     "makes mainline's umount-race finding a bundle that reproduces it with plain QEMU, and whose mail carries the trace",
     async () => {
       const out = await mkdtemp(path.join(os.tmpdir(), "esb-e2e-repro-"));
-      // the race shows in nearly every boot of the plain build here; two boots make a miss of both unlikely
-      await runChecks(out, ["umount-race"], "plain", 2);
+      // the race showed in 19 of 20 boots of the plain build once, in 1 of 2 at worst: 8 boots make a miss of all of them rare
+      await runChecks(out, ["umount-race"], "plain", 8);
       const run = await loadRunRecord(out);
       const race = run.correctness.find((c) => c.name === "umount-race")!;
       expect(race.result).toMatch(/^(fail|oops)$/);
-      const { dir, record } = await makeReproBundle({ runDir: out, run, testRuns: 2, progress: new Progress(true) });
-      expect(record.test).toMatchObject({ runs: 2, noVerdict: 0 });
+      const { dir, record } = await makeReproBundle({ runDir: out, run, testRuns: 3, progress: new Progress(true) });
+      expect(record.test).toMatchObject({ runs: 3, noVerdict: 0 });
       expect(record.test!.reproduced).toBeGreaterThan(0);
       expect(record.test!.output).toMatch(/reproduced \(\d+s\): VFS: Busy inodes after unmount/);
       expect(record.files.map((f) => f.path).sort()).toEqual(
