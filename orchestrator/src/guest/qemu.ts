@@ -60,13 +60,12 @@ function qemuOptionPath(p: string): string {
  */
 const FAST_BOOT = ["pci=noacpi", "tsc=reliable", "no_timer_check", "reboot=t"];
 
+/** Every guest kernel's command line before its init's parameters: serial console, an oops ends the boot, FAST_BOOT. */
+export const GUEST_CMDLINE = ["console=ttyS0", "panic=-1", "oops=panic", "loglevel=6", ...FAST_BOOT];
+
 export function qemuArgs(machine: GuestMachine, boot: Boot): string[] {
   const cmdline = [
-    "console=ttyS0",
-    "panic=-1",
-    "oops=panic",
-    "loglevel=6",
-    ...FAST_BOOT,
+    ...GUEST_CMDLINE,
     ...Object.entries(boot.guestArgs).map(([k, v]) => {
       if (/\s/.test(v) || v === "") throw new BenchError(`guest argument ${k}="${v}" is empty or has spaces`);
       return `${k}=${v}`;

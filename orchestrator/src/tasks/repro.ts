@@ -1,11 +1,13 @@
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { GUEST_CMDLINE } from "../guest/qemu.js";
+import { vmlinuxBeside } from "../kernel/build.js";
 import type { RunRecord } from "../record/runRecord.js";
 import { renderReproMail, renderReproReadme, type ReproReport } from "../report/reproText.js";
 import { BenchError } from "../util/errors.js";
 import { spawnTracked } from "../util/exec.js";
-import { exists, sha256File, writeFileAtomic } from "../util/fsx.js";
+import { exists, sha256, sha256File, writeFileAtomic } from "../util/fsx.js";
 import { rootfsDir } from "../util/paths.js";
 import type { Progress } from "../util/progress.js";
 import { shQuote } from "../util/shell.js";
@@ -27,9 +29,6 @@ import { findingOf, type Finding } from "./reproFinding.js";
  * vmlinux, the images), a README with the decoded trace and the report mail.
  * The bundle is run once here before it is called done.
  */
-
-/** The kernel command line of a bundle's boots: the tool's own, without its init's parameters. */
-const BUNDLE_CMDLINE = "console=ttyS0 panic=-1 oops=panic loglevel=6 pci=noacpi tsc=reliable no_timer_check reboot=t";
 
 export const BundleRecordSchema = z.object({
   schema: z.literal(1),
@@ -78,7 +77,8 @@ function runShHeader(
     v("CPUS", f.boot.cpus),
     v("TCG_THREAD", f.boot.accel.accel === "tcg" ? f.boot.accel.tcgThread : "multi"),
     v("DISKS", f.disks.map((d) => d.name).join(" ")),
-    v("CMDLINE", BUNDLE_CMDLINE),
+    // the tool's own guest command line, without its init's parameters
+    v("CMDLINE", GUEST_CMDLINE.join(" ")),
     v("SIGNATURE", f.signature),
     "",
   ].join("\n");
@@ -101,13 +101,12 @@ export async function writeBundleProgram(
   f: Pick<Finding, "title" | "scenario" | "defines" | "boot" | "disks" | "signature" | "timeoutS">,
   runs: number,
 ): Promise<string> {
-  const [guest, scenario, runTail] = await Promise.all(
-    ["guest.c", `${f.scenario}.c`, "run.sh"].map((n) => readFile(path.join(rootfsDir, "repro", n), "utf8")),
-  );
-  await writeFile(path.join(dir, "repro.c"), reproC(f, guest!, scenario!));
-  await writeFile(path.join(dir, "run.sh"), runShHeader(f, runs) + runTail!);
+  const read = (n: string) => readFile(path.join(rootfsDir, "repro", n), "utf8");
+  const [guest, scenario, runTail] = await Promise.all([read("guest.c"), read(`${f.scenario}.c`), read("run.sh")]);
+  await writeFile(path.join(dir, "repro.c"), reproC(f, guest, scenario));
+  await writeFile(path.join(dir, "run.sh"), runShHeader(f, runs) + runTail);
   await chmod(path.join(dir, "run.sh"), 0o755);
-  return scenario!;
+  return scenario;
 }
 
 /** Runs the bundle's run.sh; its last line is the summary. */
@@ -165,7 +164,7 @@ export async function makeReproBundle(o: ReproOptions): Promise<{ dir: string; r
         `${p} is gone (the boot ${f.boot.dir} used it)`,
         "run the job again on this machine to rebuild its kernel and images from the cache",
       );
-  const vmlinux = path.join(path.dirname(f.boot.kernel), "out", "vmlinux");
+  const vmlinux = vmlinuxBeside(f.boot.kernel);
   const config = await configOf(f.boot.kernel);
   // a bundle is made afresh, but never over a folder that is not one (a typo of --out must not cost a run folder)
   const entries = await readdir(dir).catch(() => [] as string[]);
@@ -181,14 +180,24 @@ export async function makeReproBundle(o: ReproOptions): Promise<{ dir: string; r
   await copyFile(f.boot.kernel, path.join(dir, "bzImage"));
   await copyFile(config, path.join(dir, "config"));
   if (await exists(vmlinux)) await copyFile(vmlinux, path.join(dir, "vmlinux"));
-  for (const d of new Map(f.disks.map((x) => [x.name, x.source]))) await copyFile(d[1], path.join(dir, "images", d[0]));
+  // an image attached twice (read-all's reference mounts) is carried once
+  const images = [...new Map(f.disks.map((x) => [`images/${x.name}`, x.source]))];
+  for (const [name, source] of images) await copyFile(source, path.join(dir, name));
 
   const reports = await reportsOf(
     f.failedBoots.map((b) => path.join(b, "console.log")),
     vmlinux,
   );
-  const fns = [...new Set(reports.flatMap((r) => functionsOf(r.text)))];
-  const identity = kernelIdentity(o.run, f.boot.kernel);
+  const defs = await definitions(await cachedTree(o.run, o.kernelTree), [
+    ...new Set(reports.flatMap((r) => functionsOf(r.text))),
+  ]);
+  // the kernel, its symbols and the images never change here: hashed once, the texts each time they are written
+  const fixed: BundleRecord["files"] = [];
+  for (const n of ["repro.c", "run.sh", "bzImage", "vmlinux", "config", ...images.map(([name]) => name)]) {
+    const p = path.join(dir, n);
+    if (await exists(p)) fixed.push({ path: n, sha256: await sha256File(p), bytes: (await stat(p)).size });
+  }
+  const digestOf = (n: string) => fixed.find((x) => x.path === n)!.sha256;
   const record: BundleRecord = {
     schema: 1,
     finding: f.title,
@@ -197,38 +206,27 @@ export async function makeReproBundle(o: ReproOptions): Promise<{ dir: string; r
     run: { dir: o.runDir, id: o.run.runId, series: o.run.series.name, rate: f.rate },
     kernel: {
       release: o.run.checksKernel?.release ?? o.run.kernel?.release ?? "unknown",
-      identity,
-      bzImageSha256: await sha256File(f.boot.kernel),
-      configSha256: await sha256File(config),
+      identity: kernelIdentity(o.run, f.boot.kernel),
+      bzImageSha256: digestOf("bzImage"),
+      configSha256: digestOf("config"),
     },
     files: [],
   };
-  const report = (): ReproReport => ({
+  const report: ReproReport = {
     record,
     finding: f,
     reports,
     definitions: defs,
     introducedBy: introducedBy(o.run, defs, f.scenario),
-    scenarioText: scenarioSummary(scenario!),
-  });
-  const defs = await definitions(await cachedTree(o.run, o.kernelTree), fns);
+    scenarioText: scenarioSummary(scenario),
+  };
   const writeTexts = async () => {
-    await writeFileAtomic(path.join(dir, "README.md"), renderReproReadme(report()));
-    await writeFileAtomic(path.join(dir, "mail.txt"), renderReproMail(report()));
-    record.files = [];
-    for (const n of [
-      "README.md",
-      "mail.txt",
-      "repro.c",
-      "run.sh",
-      "bzImage",
-      "vmlinux",
-      "config",
-      ...new Set(f.disks.map((d) => `images/${d.name}`)),
-    ]) {
-      const p = path.join(dir, n);
-      if (await exists(p)) record.files.push({ path: n, sha256: await sha256File(p), bytes: (await stat(p)).size });
-    }
+    const texts = { "README.md": renderReproReadme(report), "mail.txt": renderReproMail(report) };
+    for (const [n, text] of Object.entries(texts)) await writeFileAtomic(path.join(dir, n), text);
+    record.files = [
+      ...Object.entries(texts).map(([n, text]) => ({ path: n, sha256: sha256(text), bytes: Buffer.byteLength(text) })),
+      ...fixed,
+    ];
     await writeFileAtomic(path.join(dir, "bundle.json"), JSON.stringify(record, null, 2) + "\n");
   };
   await writeTexts();

@@ -38,9 +38,8 @@ export function kernelIdentity(run: RunRecord, bzImage: string): string[] {
   else if (src && "commit" in src)
     out.push(`base: Linux ${src.kernelVersion}, commit ${src.commit}${src.tarball ? ` (${src.tarball})` : ""}`);
   if (k?.apply) {
-    const a = k.apply as { head?: string; patches?: { subject?: string }[] };
-    out.push(`series: ${run.series.name}${a.head ? ` (tree head ${a.head})` : ""}`);
-    for (const p of a.patches ?? []) if (p.subject) out.push(`  ${p.subject}`);
+    out.push(`series: ${run.series.name} (tree head ${k.apply.head})`);
+    for (const p of k.apply.patches) out.push(`  ${p.subject}`);
   } else out.push(`series: ${run.series.name}`);
   if (k?.mutant) out.push(`mutant: ${k.mutant.mutant} (patch sha256 ${k.mutant.patchSha256}): ${k.mutant.breaks}`);
   if (k?.patch) out.push(`patch on top: ${k.patch.mutant} (sha256 ${k.patch.patchSha256})`);
