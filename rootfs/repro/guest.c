@@ -100,21 +100,27 @@ static __attribute__((unused)) void drop_caches(void) {
   if (fd >= 0) { if (write(fd, "3", 1) < 0) {} close(fd); }
 }
 
-/* the whole of a file (malloc'ed); NULL on an error, errno kept */
+/*
+ * The whole of a file (malloc'ed, NUL-terminated past its bytes); NULL on an
+ * error, errno kept. Read to its end, not to its stat size: /proc files
+ * say 0.
+ */
 static uint8_t *read_file(const char *path, long long *size) {
   int fd = open(path, O_RDONLY);
   if (fd < 0) return NULL;
   struct stat st;
   if (fstat(fd, &st)) { close(fd); return NULL; }
-  uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
-  long long got = 0;
-  while (got < st.st_size) {
-    ssize_t n = read(fd, buf + got, st.st_size - got);
+  size_t cap = (size_t)st.st_size + 4096, got = 0;
+  uint8_t *buf = malloc(cap);
+  for (;;) {
+    if (got + 1 >= cap) buf = realloc(buf, cap *= 2);
+    ssize_t n = read(fd, buf + got, cap - got - 1);
     if (n <= 0) break;
-    got += n;
+    got += (size_t)n;
   }
   close(fd);
-  *size = got;
+  buf[got] = 0;
+  *size = (long long)got;
   return buf;
 }
 
