@@ -108,6 +108,9 @@ export async function readRecordedBoot(bootDir: string): Promise<RecordedBoot> {
   };
 }
 
+/** A read-all boot's failure that is a finding of its own: data read back wrong. */
+const CORRUPTION = /DATA CORRUPTION/;
+
 /** Every finding of a run a bundle can be made for, and the ones it cannot, with why. */
 export function reproducibleFindings(run: RunRecord): { id: string; scenario?: Scenario; why?: string }[] {
   const checks = run.correctness
@@ -117,9 +120,10 @@ export function reproducibleFindings(run: RunRecord): { id: string; scenario?: S
         ? { id: c.name, scenario: c.check as Scenario }
         : { id: c.name, why: `no reproducer scenario for the check ${c.check} yet` },
     );
-  const readAll = run.failedBoots
-    .filter((b) => /DATA CORRUPTION/.test(b.failure))
-    .map((b) => ({ id: `read-all:${b.mode}/${b.path}`, scenario: "read-all" as const }));
+  // one finding per cell, however many of its boots read data back wrong
+  const readAll = [
+    ...new Set(run.failedBoots.filter((b) => CORRUPTION.test(b.failure)).map((b) => `read-all:${b.mode}/${b.path}`)),
+  ].map((id) => ({ id, scenario: "read-all" as const }));
   return [...checks, ...readAll];
 }
 
@@ -246,7 +250,7 @@ export async function findingOf(run: RunRecord, runDir: string, wanted?: string)
   if (id.startsWith("read-all:")) {
     const [mode, p] = id.slice("read-all:".length).split("/");
     const cell = (b: { mode: string; path: string }) => b.mode === mode && b.path === p;
-    const hits = run.failedBoots.filter((b) => cell(b) && /DATA CORRUPTION/.test(b.failure));
+    const hits = run.failedBoots.filter((b) => cell(b) && CORRUPTION.test(b.failure));
     const first = hits[0]!;
     const local = (d: string) => path.join(runDir, "boots", path.basename(d));
     return readAllFinding(

@@ -128,9 +128,24 @@ describe("findingOf", () => {
           failure: "3 file(s) read back wrong (DATA CORRUPTION)",
           bootDir: "/x/boots/synthetic-on-read-r1",
         },
+        {
+          phase: "read-all",
+          workload: "synthetic",
+          mode: "on",
+          path: "read",
+          rep: 2,
+          failure: "5 file(s) read back wrong (DATA CORRUPTION)",
+          bootDir: "/x/boots/synthetic-on-read-r2",
+        },
       ],
     });
+    // two boots of one cell are one finding: it is taken without --finding
     const f = await findingOf(run, dir);
+    expect(f.rate).toEqual({ failed: 2, of: 2 });
+    expect(f.failedBoots).toEqual([
+      path.join(dir, "boots", "synthetic-on-read-r1"),
+      path.join(dir, "boots", "synthetic-on-read-r2"),
+    ]);
     expect(f.scenario).toBe("read-all");
     expect(f.disks.map((d) => [d.name, d.source])).toEqual([
       ["A.erofs", "/c/a,1/image.erofs"],
